@@ -1,0 +1,36 @@
+# fieldsync — `make run` serves the embedded default, `make test` installs
+# and starts what the tests need (MinIO; MariaDB if it is down) and runs
+# every test against them.
+
+GO        ?= go
+GOFLAGS   ?=
+TESTFLAGS ?= -race -count=1 -timeout 30m
+
+export FIELDSYNC_TEST_MYSQL_DSN ?= root@tcp(127.0.0.1:3306)/test?parseTime=true&charset=utf8mb4&loc=UTC
+export FIELDSYNC_TEST_S3_ENDPOINT ?= 127.0.0.1:9000
+export FIELDSYNC_TEST_S3_ACCESS_KEY ?= minioadmin
+export FIELDSYNC_TEST_S3_SECRET_KEY ?= minioadmin
+
+.PHONY: run demo test services stop-services vet fmt build
+
+run:
+	$(GO) run ./cmd/fieldsyncd
+
+demo:
+	$(GO) run ./cmd/fieldsyncd --demo
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/...
+
+services:
+	bash .ci/services.sh
+
+stop-services:
+	bash .ci/services.sh stop
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+	$(GO) vet ./...
+
+test: services vet
+	$(GO) test $(GOFLAGS) $(TESTFLAGS) ./...

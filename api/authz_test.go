@@ -1,0 +1,153 @@
+package api_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldsync/fieldsync/storage/storagetest"
+)
+
+// roles are the callers of the matrix: anonymous, and one user per role,
+// supb being a supervisor of the other county.
+var roles = []string{"", "admin", "supa", "supb", "leada", "insp1"}
+
+// expect gives the status per caller, in the order of roles.
+type expect [6]int
+
+var (
+	everyone    = expect{401, 200, 200, 200, 200, 200}
+	adminOnly   = expect{401, 200, 403, 403, 403, 403}
+	adminCreate = expect{401, 201, 403, 403, 403, 403}
+	// a record of county A: its supervisor and lead see it, county B's
+	// supervisor gets 404.
+	readA   = expect{401, 200, 200, 404, 200, 200}
+	writeA  = expect{401, 200, 200, 404, 403, 403}
+	createA = expect{401, 201, 201, 403, 403, 403}
+)
+
+// TestAuthorizationMatrix sends every endpoint as every role.
+func TestAuthorizationMatrix(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) { testMatrix(t, newEnv(t, dialect)) })
+	}
+}
+
+func testMatrix(t *testing.T, e *env) {
+	f := e.fx
+	n := 0
+	uniq := func(p string) string { n++; return fmt.Sprintf("%s-%d", p, n) }
+	// version reads the current version of a record, so that each write
+	// in the matrix is not refused as stale.
+	version := func(path string) float64 { return e.must(200, "admin", "GET", path, nil)["version"].(float64) }
+	taskBody := func() map[string]any {
+		return map[string]any{"item_id": f.itemA.ID, "site_id": f.siteA.ID, "kind": "progress_check", "template_id": f.tmpl.ID,
+			"window_start": e.now, "due_at": e.now.AddDate(0, 0, 3)}
+	}
+	cases := []struct {
+		method string
+		path   func() string
+		body   func() any
+		want   expect
+	}{
+		{"GET", fixed("/v1/me"), nil, everyone},
+		{"GET", fixed("/v1/units"), nil, everyone},
+		{"POST", fixed("/v1/units"), func() any {
+			return map[string]any{"code": uniq("U"), "name": "新单位", "kind": "department", "parent_id": f.countyA.ID}
+		}, adminCreate},
+		{"GET", fixed("/v1/units/" + f.countyA.ID), nil, everyone},
+		{"PATCH", fixed("/v1/units/" + f.countyA.ID), func() any {
+			return map[string]any{"name": uniq("县"), "version": version("/v1/units/" + f.countyA.ID)}
+		}, adminOnly},
+		{"GET", fixed("/v1/users"), nil, everyone},
+		{"POST", fixed("/v1/users"), func() any {
+			return map[string]any{"username": uniq("user"), "password": "long-enough-pw", "role": "inspector", "unit_id": f.deptA.ID}
+		}, adminCreate},
+		{"GET", fixed("/v1/users/" + f.users["insp2"].ID), nil, expect{401, 200, 200, 404, 200, 404}},
+		{"PATCH", fixed("/v1/users/" + f.users["insp2"].ID), func() any {
+			return map[string]any{"display_name": uniq("名"), "version": version("/v1/users/" + f.users["insp2"].ID)}
+		}, adminOnly},
+		{"GET", fixed("/v1/devices"), nil, adminOnly},
+		{"POST", func() string {
+			dev := uuid.NewString()
+			e.login("insp2", "password-insp2", dev)
+			// The new login ended insp2's earlier session; sign in again
+			// on the usual device so that later rows still work.
+			e.tokens["insp2"] = e.login("insp2", "password-insp2", uuid.NewString())["access_token"].(string)
+			return "/v1/devices/" + dev + "/revoke"
+		}, nil, adminOnly},
+		{"GET", fixed("/v1/items"), nil, everyone},
+		{"POST", fixed("/v1/items"), func() any {
+			return map[string]any{"code": uniq("IT"), "title": "扬尘治理", "source": "省级督察", "category": "扬尘", "target": "达标",
+				"measures": "覆盖", "responsible_unit_id": f.countyA.ID, "first_responsible": "县长", "deadline": e.now.AddDate(1, 0, 0)}
+		}, createA},
+		{"GET", fixed("/v1/items/" + f.itemA.ID), nil, readA},
+		{"PATCH", fixed("/v1/items/" + f.itemA.ID), func() any {
+			return map[string]any{"measures": uniq("措施"), "version": version("/v1/items/" + f.itemA.ID)}
+		}, writeA},
+		{"GET", fixed("/v1/sites"), nil, everyone},
+		{"POST", fixed("/v1/sites"), func() any {
+			return map[string]any{"unit_id": f.countyA.ID, "name": "工地", "kind": "construction_site", "lat": 29.7, "lng": 116.1, "radius_m": 150}
+		}, createA},
+		{"GET", fixed("/v1/sites/" + f.siteA.ID), nil, readA},
+		{"PATCH", fixed("/v1/sites/" + f.siteA.ID), func() any {
+			return map[string]any{"address": uniq("地址"), "version": version("/v1/sites/" + f.siteA.ID)}
+		}, writeA},
+		{"GET", fixed("/v1/templates"), nil, everyone},
+		{"POST", fixed("/v1/templates"), func() any {
+			return map[string]any{"name": "表", "questions": []map[string]any{{"id": "q1", "text": "是否整改", "type": "yes_no", "required": true}}}
+		}, expect{401, 201, 201, 201, 403, 403}},
+		{"GET", fixed("/v1/templates/" + f.tmpl.ID), nil, everyone},
+		{"PATCH", fixed("/v1/templates/" + f.tmpl.ID), func() any {
+			return map[string]any{"name": uniq("表"), "version": version("/v1/templates/" + f.tmpl.ID)}
+		}, expect{401, 200, 200, 200, 403, 403}},
+		{"GET", fixed("/v1/tasks"), nil, everyone},
+		{"POST", fixed("/v1/tasks"), func() any { return taskBody() }, createA},
+		{"GET", fixed("/v1/tasks/" + f.task1.ID), nil, readA},
+		// An inspector asking for another inspector's task by id.
+		{"GET", fixed("/v1/tasks/" + f.task2.ID), nil, expect{401, 200, 200, 404, 200, 404}},
+		{"PATCH", fixed("/v1/tasks/" + f.task1.ID), func() any {
+			return map[string]any{"instructions": uniq("说明"), "version": version("/v1/tasks/" + f.task1.ID)}
+		}, writeA},
+		{"POST", fixed("/v1/tasks/" + f.task1.ID + "/assign"), func() any {
+			return map[string]any{"assignee_id": f.users["insp1"].ID, "version": version("/v1/tasks/" + f.task1.ID)}
+		}, writeA},
+		{"POST", func() string {
+			return "/v1/tasks/" + e.must(201, "admin", "POST", "/v1/tasks", taskBody())["id"].(string) + "/cancel"
+		}, func() any { return map[string]any{"version": 1} }, expect{401, 200, 200, 404, 403, 404}},
+		// Last: it ends every caller's session.
+		{"POST", fixed("/v1/auth/logout"), nil, expect{401, 204, 204, 204, 204, 204}},
+	}
+	covered := map[string]bool{}
+	for _, c := range cases {
+		for i, who := range roles {
+			path := c.path()
+			var body any
+			if c.body != nil {
+				body = c.body()
+			}
+			r := e.do(who, c.method, path, body)
+			if r.Status != c.want[i] {
+				t.Errorf("%s %s as %q: %d, want %d: %s", c.method, path, who, r.Status, c.want[i], r.Body)
+			}
+			if r.Status >= 400 && r.Status != c.want[i] {
+				continue
+			}
+			if r.Status >= 400 {
+				wantCode := map[int]string{401: "unauthenticated", 403: "forbidden", 404: "not_found"}[r.Status]
+				if got := r.code(t); got != wantCode {
+					t.Errorf("%s %s as %q: code %q, want %q", c.method, path, who, got, wantCode)
+				}
+			}
+		}
+		covered[c.method+" "+routeOf(e, c.method, c.path())] = true
+	}
+	for _, r := range e.protectedRoutes() {
+		if !covered[r] {
+			t.Errorf("route %s is not in the authorization matrix", r)
+		}
+	}
+}
+
+func fixed(p string) func() string { return func() string { return p } }

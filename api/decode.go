@@ -1,0 +1,140 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// maxJSONDepth bounds nesting, so that a deeply nested body cannot make
+// the decoder recurse without end.
+const maxJSONDepth = 32
+
+// decode reads a JSON body into dst strictly: one JSON value, no unknown
+// fields, the right types. Each failure has its own code.
+func decode(c *fiber.Ctx, dst any) error {
+	ct := string(c.Request().Header.ContentType())
+	if ct != "" && !strings.HasPrefix(ct, fiber.MIMEApplicationJSON) {
+		return models.Errorf(models.CodeUnsupportedMediaType, "send the body as application/json, not %s", ct)
+	}
+	body := c.Body()
+	if err := checkDepth(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return models.Errorf(models.CodeMalformedJSON, "the body has data after its JSON value")
+	}
+	return nil
+}
+
+// jsonError gives a decoding failure its code and names the field.
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return models.Errorf(models.CodeMalformedJSON, "the body is empty; send a JSON object")
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		return models.Errorf(models.CodeMalformedJSON, "the body is not valid JSON: %v", err)
+	case errors.As(err, &typ):
+		return models.FieldError(models.CodeInvalidType, typ.Field, "%s must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return models.FieldError(models.CodeUnknownField, f, "unknown field %q", f)
+	}
+	// time.Time and other TextUnmarshalers report their own parse errors.
+	return models.Errorf(models.CodeInvalidType, "a value has the wrong form: %v", err)
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	}
+	return "a number"
+}
+
+// checkDepth refuses bodies nested deeper than maxJSONDepth.
+func checkDepth(body []byte) error {
+	depth := 0
+	inString, escaped := false, false
+	for _, b := range body {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case b == '\\':
+				escaped = true
+			case b == '"':
+				inString = false
+			}
+		case b == '"':
+			inString = true
+		case b == '{' || b == '[':
+			depth++
+			if depth > maxJSONDepth {
+				return models.Errorf(models.CodeMalformedJSON, "the body is nested deeper than %d levels", maxJSONDepth)
+			}
+		case b == '}' || b == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+// listParams reads limit and page_token.
+func listParams(c *fiber.Ctx) (models.ListParams, error) {
+	var p models.ListParams
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, models.FieldError(models.CodeValidation, "limit", "limit must be a positive whole number")
+		}
+		p.Limit = n
+	}
+	if v := c.Query("page_token"); v != "" {
+		id, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || !models.ValidID(string(id)) {
+			return p, models.FieldError(models.CodeInvalidCursor, "page_token", "page_token is not valid")
+		}
+		p.After = string(id)
+	}
+	return p, nil
+}
+
+// pageToken makes the opaque token for the page after id.
+func pageToken(id string) string {
+	if id == "" {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(id))
+}
+
+// pathID reads the :id parameter.
+func pathID(c *fiber.Ctx) string { return c.Params("id") }
+
+// listResponse is the shape of every list.
+type listResponse[T any] struct {
+	Items         []T    `json:"items"`
+	NextPageToken string `json:"next_page_token,omitempty"`
+}

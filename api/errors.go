@@ -1,0 +1,98 @@
+package api
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// statusOf maps each kind of domain error to its HTTP status; the codes
+// and their kinds are listed once, in models/codes.go.
+var statusOf = map[models.Kind]int{
+	models.KindInternal:         http.StatusInternalServerError,
+	models.KindInvalid:          http.StatusBadRequest,
+	models.KindUnauthenticated:  http.StatusUnauthorized,
+	models.KindForbidden:        http.StatusForbidden,
+	models.KindNotFound:         http.StatusNotFound,
+	models.KindConflict:         http.StatusConflict,
+	models.KindTooLarge:         http.StatusRequestEntityTooLarge,
+	models.KindRateLimited:      http.StatusTooManyRequests,
+	models.KindUpgradeRequired:  http.StatusUpgradeRequired,
+	models.KindUnavailable:      http.StatusServiceUnavailable,
+	models.KindMethodNotAllowed: http.StatusMethodNotAllowed,
+	models.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
+	models.KindTimeout:          http.StatusRequestTimeout,
+}
+
+// Problem is an RFC 9457 problem detail with fieldsync's stable code.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Code      string `json:"code"`
+	Field     string `json:"field,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// errorHandler turns every error into a problem+json response. Errors
+// without a code are logged with their detail and answered with a generic
+// 500, so internals never reach a client.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		err = fiberError(fe)
+	}
+	e := models.AsError(err)
+	if e == nil || e.Code.Kind() == models.KindInternal {
+		s.log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "err", err)
+		e = &models.Error{Code: models.CodeInternal, Message: "an internal error occurred; it has been logged"}
+	}
+	copied := *e // sentinels are shared: never change them in place
+	e = &copied
+	status := statusOf[e.Code.Kind()]
+	if status == http.StatusServiceUnavailable {
+		s.log.Warn("backend unavailable", "request_id", requestID(c), "path", c.Path(), "err", err)
+	}
+	if e.Code.Kind() == models.KindUnavailable && e.RetryAfter == 0 {
+		e.RetryAfter = defaultRetryAfter
+	}
+	if e.RetryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	}
+	c.Set(fiber.HeaderContentType, "application/problem+json")
+	return c.Status(status).JSON(Problem{
+		Type:      "urn:fieldsync:problem:" + string(e.Code),
+		Title:     http.StatusText(status),
+		Status:    status,
+		Detail:    e.Message,
+		Code:      string(e.Code),
+		Field:     e.Field,
+		RequestID: requestID(c),
+	}, "application/problem+json")
+}
+
+// fiberError translates the errors Fiber itself raises.
+func fiberError(fe *fiber.Error) error {
+	switch fe.Code {
+	case http.StatusRequestEntityTooLarge:
+		return models.Errorf(models.CodeBodyTooLarge, "the request body is larger than the limit")
+	case http.StatusNotFound:
+		return models.Errorf(models.CodeRouteNotFound, "no such endpoint")
+	case http.StatusMethodNotAllowed:
+		return models.Errorf(models.CodeMethodNotAllowed, "method not allowed on this endpoint")
+	case http.StatusUnsupportedMediaType:
+		return models.Errorf(models.CodeUnsupportedMediaType, "send application/json")
+	case http.StatusRequestTimeout:
+		return models.Errorf(models.CodeRequestTimeout, "the request took too long to arrive")
+	}
+	if fe.Code >= 400 && fe.Code < 500 {
+		return models.Errorf(models.CodeRequestRejected, "%s", fe.Message)
+	}
+	return fe
+}

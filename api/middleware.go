@@ -1,0 +1,81 @@
+package api
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+const (
+	requestIDKey = "request_id"
+	actorKey     = "actor"
+)
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(requestIDKey).(string)
+	return id
+}
+
+// dropBadRequestID discards a client's X-Request-ID that is too long or
+// has characters other than letters, digits, '-', '_' and '.', so that a
+// fresh id is made instead of copying junk into logs and responses.
+func dropBadRequestID(c *fiber.Ctx) error {
+	id := c.Get(fiber.HeaderXRequestID)
+	ok := len(id) <= 64
+	for i := 0; ok && i < len(id); i++ {
+		b := id[i]
+		ok = b == '-' || b == '_' || b == '.' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
+	}
+	if !ok {
+		c.Request().Header.Del(fiber.HeaderXRequestID)
+	}
+	return c.Next()
+}
+
+// accessLog writes one structured line per request.
+func (s *Server) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		// Let the error handler write the response before the status is read.
+		if herr := s.app.ErrorHandler(c, err); herr != nil {
+			return herr
+		}
+	}
+	a, _ := c.Locals(actorKey).(models.Actor)
+	s.log.Info("request", "request_id", requestID(c), "method", c.Method(), "path", c.Path(),
+		"status", c.Response().StatusCode(), "duration_ms", time.Since(start).Milliseconds(),
+		"user", a.Username, "device", a.DeviceID)
+	return nil
+}
+
+// authenticate verifies the bearer token and loads the actor; the session
+// is read on every request so that revocation takes effect at once.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		return models.Errorf(models.CodeUnauthenticated, "send an access token: Authorization: Bearer <token>")
+	}
+	claims, err := s.tokens.Verify(token)
+	if err != nil {
+		return err
+	}
+	a, err := s.svc.Authenticate(c.UserContext(), claims.SessionID)
+	if err != nil {
+		return err
+	}
+	if a.UserID != claims.Subject {
+		return models.Errorf(models.CodeTokenInvalid, "the access token is not valid")
+	}
+	c.Locals(actorKey, a)
+	return c.Next()
+}
+
+func actor(c *fiber.Ctx) models.Actor {
+	a, _ := c.Locals(actorKey).(models.Actor)
+	return a
+}

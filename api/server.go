@@ -1,0 +1,155 @@
+// Package api is fieldsync's HTTP interface: Fiber handlers that decode a
+// request, call the domain service and encode the answer, plus the
+// middleware around them (request ids, logs, auth, limits).
+package api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"github.com/fieldsync/fieldsync/api/authn"
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// defaultRetryAfter is what a client is told to wait when a backend is
+// down.
+const defaultRetryAfter = 5 * time.Second
+
+// Config wires the server.
+type Config struct {
+	Service *models.Service
+	Tokens  *authn.Issuer
+	Logger  *slog.Logger
+	// BodyLimit bounds JSON request bodies, in bytes.
+	BodyLimit int
+	// Checks are the backends /readyz reports, by name.
+	Checks map[string]func(context.Context) error
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	svc    *models.Service
+	tokens *authn.Issuer
+	log    *slog.Logger
+	checks map[string]func(context.Context) error
+	ver    string
+	app    *fiber.App
+}
+
+// New builds the Fiber app with every route.
+func New(cfg Config) *Server {
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = 1 << 20
+	}
+	s := &Server{svc: cfg.Service, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "fieldsync",
+		BodyLimit:             cfg.BodyLimit,
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		ReadTimeout:           60 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	})
+	s.app.Use(dropBadRequestID)
+	s.app.Use(requestid.New(requestid.Config{ContextKey: requestIDKey}))
+	s.app.Use(recover.New())
+	s.app.Use(s.accessLog)
+	s.routes()
+	return s
+}
+
+// App returns the Fiber app (for Listen and for tests).
+func (s *Server) App() *fiber.App { return s.app }
+
+func (s *Server) routes() {
+	a := s.app
+	a.Get("/healthz", s.healthz)
+	a.Get("/readyz", s.readyz)
+
+	v1 := a.Group("/v1")
+	v1.Post("/auth/login", s.login)
+	v1.Post("/auth/refresh", s.refresh)
+
+	// Authentication is added per route, not to the group, so that an
+	// unknown path is a 404 rather than a 401.
+	p := authed{v1, s.authenticate}
+	p.Post("/auth/logout", s.logout)
+	p.Get("/me", s.me)
+
+	p.Get("/units", list(unitFilter, s.svc.ListUnits))
+	p.Post("/units", create(s.svc.CreateUnit))
+	p.Get("/units/:id", get(s.svc.GetUnit))
+	p.Patch("/units/:id", update(s.svc.UpdateUnit))
+
+	p.Get("/users", list(userFilter, s.svc.ListUsers))
+	p.Post("/users", create(s.svc.CreateUser))
+	p.Get("/users/:id", get(s.svc.GetUser))
+	p.Patch("/users/:id", update(s.svc.UpdateUser))
+
+	p.Get("/devices", list(func(c *fiber.Ctx) (string, error) { return idQuery(c, "user_id") }, s.svc.ListDevices))
+	p.Post("/devices/:id/revoke", s.revokeDevice)
+
+	p.Get("/items", list(s.itemFilter, s.svc.ListItems))
+	p.Post("/items", create(s.svc.CreateItem))
+	p.Get("/items/:id", get(s.svc.GetItem))
+	p.Patch("/items/:id", update(s.svc.UpdateItem))
+
+	p.Get("/sites", list(siteFilter, s.svc.ListSites))
+	p.Post("/sites", create(s.svc.CreateSite))
+	p.Get("/sites/:id", get(s.svc.GetSite))
+	p.Patch("/sites/:id", update(s.svc.UpdateSite))
+
+	p.Get("/templates", list(noFilter, func(ctx context.Context, a models.Actor, _ struct{}, lp models.ListParams) (models.Page[models.ChecklistTemplate], error) {
+		return s.svc.ListTemplates(ctx, a, lp)
+	}))
+	p.Post("/templates", create(s.svc.CreateTemplate))
+	p.Get("/templates/:id", get(s.svc.GetTemplate))
+	p.Patch("/templates/:id", update(s.svc.UpdateTemplate))
+
+	p.Get("/tasks", list(taskFilter, s.svc.ListTasks))
+	p.Post("/tasks", create(s.svc.CreateTask))
+	p.Get("/tasks/:id", get(s.svc.GetTask))
+	p.Patch("/tasks/:id", update(s.svc.UpdateTask))
+	p.Post("/tasks/:id/assign", s.assignTask)
+	p.Post("/tasks/:id/cancel", s.cancelTask)
+}
+
+// authed registers routes behind the authentication middleware.
+type authed struct {
+	r    fiber.Router
+	auth fiber.Handler
+}
+
+func (a authed) Get(path string, h fiber.Handler)   { a.r.Get(path, a.auth, h) }
+func (a authed) Post(path string, h fiber.Handler)  { a.r.Post(path, a.auth, h) }
+func (a authed) Patch(path string, h fiber.Handler) { a.r.Patch(path, a.auth, h) }
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok", "version": s.ver})
+}
+
+// readyz reports each backend; any failure makes it 503.
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+	defer cancel()
+	status, code := "ok", fiber.StatusOK
+	checks := map[string]fiber.Map{}
+	for name, check := range s.checks {
+		if err := check(ctx); err != nil {
+			status, code = "unavailable", fiber.StatusServiceUnavailable
+			s.log.Warn("readiness check failed", "backend", name, "err", err)
+			checks[name] = fiber.Map{"ok": false, "error": "unreachable"}
+			continue
+		}
+		checks[name] = fiber.Map{"ok": true}
+	}
+	return c.Status(code).JSON(fiber.Map{"status": status, "checks": checks})
+}

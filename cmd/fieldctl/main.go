@@ -1,0 +1,190 @@
+// Command fieldctl administers fieldsync: migrations, the demo data set,
+// units and users. It reads the same configuration as fieldsyncd.
+//
+//	fieldctl [config flags] migrate
+//	fieldctl [config flags] seed
+//	fieldctl [config flags] unit add -code C -name N -kind K [-parent CODE]
+//	fieldctl [config flags] unit list
+//	fieldctl [config flags] user add -username U -role R -unit CODE [-display-name N] [-phone P] < password
+//	fieldctl [config flags] user list
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/fieldsync/fieldsync/cmd/internal/config"
+	"github.com/fieldsync/fieldsync/cmd/internal/demo"
+	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/storage"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "fieldctl:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: fieldctl [config flags] <command>
+
+commands:
+  migrate                 apply pending schema migrations
+  seed                    load the demo data set into an empty database
+  unit add|list           manage responsible units
+  user add|list           manage accounts (user add reads the password from stdin)
+
+config flags: run "fieldctl -h"`
+
+// system is the actor of administrative commands run on the server host.
+var system = models.Actor{UserID: "fieldctl", Username: "fieldctl", Role: models.RoleAdmin}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, rest, err := config.Load("fieldctl", args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return errors.New("no command")
+	}
+	log := cfg.Logger(stderr)
+	db, err := cfg.OpenStore(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := cfg.Service(db)
+	cmd := strings.Join(rest[:min(2, len(rest))], " ")
+	switch {
+	case rest[0] == "migrate":
+		v, err := db.SchemaVersion(ctx)
+		if err == nil {
+			fmt.Fprintf(stdout, "schema version %d (%s)\n", v, db.Dialect())
+		}
+		return err
+	case rest[0] == "seed":
+		return seed(ctx, db, svc, stdout)
+	case cmd == "unit add":
+		return unitAdd(ctx, svc, db, rest[2:], stdout)
+	case cmd == "unit list":
+		return unitList(ctx, db, stdout)
+	case cmd == "user add":
+		return userAdd(ctx, svc, db, rest[2:], stdin, stdout)
+	case cmd == "user list":
+		return userList(ctx, db, stdout)
+	}
+	fmt.Fprintln(stderr, usage)
+	return fmt.Errorf("unknown command %q", strings.Join(rest, " "))
+}
+
+func seed(ctx context.Context, db *storage.DB, svc *models.Service, stdout io.Writer) error {
+	sum, err := demo.Load(ctx, svc, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "loaded %d units, %d users, %d items, %d sites, %d templates, %d tasks\n",
+		sum.Units, sum.Users, sum.Items, sum.Sites, sum.Templates, sum.Tasks)
+	return nil
+}
+
+// unitByCode finds a unit by its code.
+func unitByCode(ctx context.Context, db *storage.DB, code string) (models.Unit, error) {
+	var u models.Unit
+	err := db.Tx(ctx, func(tx models.Tx) error {
+		return tx.First(&u, models.Query{Where: []models.Cond{models.Eq("code", code)}})
+	})
+	if models.IsNotFound(err) {
+		return u, fmt.Errorf("no unit with code %q", code)
+	}
+	return u, err
+}
+
+func unitAdd(ctx context.Context, svc *models.Service, db *storage.DB, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("unit add", flag.ContinueOnError)
+	code := fs.String("code", "", "unit code (letters, digits, . _ -)")
+	name := fs.String("name", "", "unit name")
+	kind := fs.String("kind", "department", strings.Join(models.UnitKinds, ", "))
+	parent := fs.String("parent", "", "code of the parent unit; empty for a root")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	in := models.UnitInput{Code: code, Name: name, Kind: kind}
+	if *parent != "" {
+		p, err := unitByCode(ctx, db, *parent)
+		if err != nil {
+			return err
+		}
+		in.ParentID = &p.ID
+	}
+	u, err := svc.CreateUnit(ctx, system, in)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "unit %s %s created: %s\n", u.Code, u.Name, u.ID)
+	return nil
+}
+
+func userAdd(ctx context.Context, svc *models.Service, db *storage.DB, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	username := fs.String("username", "", "login name")
+	role := fs.String("role", "", strings.Join(models.Roles, ", "))
+	unit := fs.String("unit", "", "code of the user's unit")
+	display := fs.String("display-name", "", "name shown to others")
+	phone := fs.String("phone", "", "phone number")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	u, err := unitByCode(ctx, db, *unit)
+	if err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	password := strings.TrimRight(line, "\r\n")
+	user, err := svc.CreateUser(ctx, system, models.UserInput{
+		Username: username, Password: &password, Role: role, UnitID: &u.ID, DisplayName: display, Phone: phone,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "user %s (%s) created: %s\n", user.Username, user.Role, user.ID)
+	return nil
+}
+
+func unitList(ctx context.Context, db *storage.DB, stdout io.Writer) error {
+	var units []models.Unit
+	if err := db.Tx(ctx, func(tx models.Tx) error { return tx.List(&units, models.Query{}) }); err != nil {
+		return err
+	}
+	for _, u := range units {
+		fmt.Fprintf(stdout, "%-36s %-16s %-10s %s\n", u.ID, u.Code, u.Kind, u.Name)
+	}
+	return nil
+}
+
+func userList(ctx context.Context, db *storage.DB, stdout io.Writer) error {
+	var users []models.User
+	if err := db.Tx(ctx, func(tx models.Tx) error { return tx.List(&users, models.Query{}) }); err != nil {
+		return err
+	}
+	for _, u := range users {
+		state := ""
+		if u.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(stdout, "%-36s %-16s %-10s %s\n", u.ID, u.Username, u.Role, state)
+	}
+	return nil
+}

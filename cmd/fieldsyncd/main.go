@@ -1,0 +1,152 @@
+// Command fieldsyncd is the fieldsync API server. With no configuration it
+// runs on the embedded default: SQLite and a local blob directory under
+// ./data. See the README for the settings.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/fieldsync/fieldsync/api"
+	"github.com/fieldsync/fieldsync/api/authn"
+	"github.com/fieldsync/fieldsync/cmd/internal/config"
+	"github.com/fieldsync/fieldsync/cmd/internal/demo"
+	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/storage"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	cfg, rest, err := config.Load("fieldsyncd", os.Args[1:], os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("unexpected arguments %q", rest)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fieldsyncd:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Config: cfg, Stdout: os.Stdout, Log: cfg.Logger(os.Stderr)}
+	if err := m.Run(ctx); err != nil {
+		m.Log.Error("fieldsyncd cannot start", "err", err)
+		m.Close()
+		os.Exit(1)
+	}
+	<-ctx.Done()
+	m.Log.Info("shutting down")
+	if err := m.Close(); err != nil {
+		m.Log.Error("shutdown", "err", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the server process: Run starts it, Close stops it. End-to-end
+// tests run it in-process on port 0.
+type Main struct {
+	Config config.Config
+	Stdout io.Writer
+	Log    *slog.Logger
+
+	DB     *storage.DB
+	Blobs  models.BlobStore
+	Server *api.Server
+	ln     net.Listener
+	done   chan error
+}
+
+// Run opens the backends, refusing to start when one is unreachable,
+// migrates, loads the demo data when asked, and starts serving.
+func (m *Main) Run(ctx context.Context) error {
+	current, previous, err := m.Config.Secrets()
+	if err != nil {
+		return err
+	}
+	if m.DB, err = m.Config.OpenStore(ctx, m.Log); err != nil {
+		return err
+	}
+	blobs, where, err := m.Config.OpenBlobs(ctx)
+	if err != nil {
+		return err
+	}
+	m.Blobs = blobs
+	svc := m.Config.Service(m.DB)
+	if m.Config.Demo {
+		if err := m.loadDemo(ctx, svc); err != nil {
+			return err
+		}
+	}
+	m.Server = api.New(api.Config{
+		Service:   svc,
+		Tokens:    authn.NewIssuer(current, previous, m.Config.AccessTTL, time.Now),
+		Logger:    m.Log,
+		BodyLimit: m.Config.BodyLimit,
+		Checks:    map[string]func(context.Context) error{"database": m.DB.Ping, "blobs": m.Blobs.Ping},
+		Version:   version,
+	})
+	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return err
+	}
+	m.done = make(chan error, 1)
+	go func() { m.done <- m.Server.App().Listener(m.ln) }()
+	m.Log.Info("fieldsyncd serving", "addr", m.ln.Addr().String(), "database", m.DB.Dialect(), "blobs", where, "version", version)
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// Close stops serving, waiting for requests in flight, and closes the
+// backends.
+func (m *Main) Close() error {
+	var errs []error
+	if m.Server != nil && m.ln != nil {
+		errs = append(errs, m.Server.App().ShutdownWithTimeout(30*time.Second))
+		errs = append(errs, <-m.done)
+	}
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// loadDemo fills an empty database with the demo data set and prints the
+// demo logins. On a database that already has users it loads nothing.
+func (m *Main) loadDemo(ctx context.Context, svc *models.Service) error {
+	var n int64
+	if err := m.DB.Tx(ctx, func(tx models.Tx) error {
+		var err error
+		n, err = tx.Count(&models.User{}, nil)
+		return err
+	}); err != nil {
+		return err
+	}
+	if n > 0 {
+		m.Log.Info("demo: the database already has users; not loading the demo data set")
+		return nil
+	}
+	sum, err := demo.Load(ctx, svc, time.Now())
+	if err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "Demo data loaded: %d units, %d users, %d items, %d sites, %d templates, %d tasks.\nDemo logins (password %q):\n",
+		sum.Units, sum.Users, sum.Items, sum.Sites, sum.Templates, sum.Tasks, demo.Password)
+	for _, l := range sum.Logins {
+		fmt.Fprintf(m.Stdout, "  %-12s %s\n", l.Username, l.Role)
+	}
+	return nil
+}

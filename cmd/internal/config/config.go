@@ -1,0 +1,209 @@
+// Package config is the one configuration of fieldsync's commands: every
+// setting is a flag and a FIELDSYNC_* environment variable (the flag wins),
+// listed once in the options table below.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the server and the admin CLI need.
+type Config struct {
+	Addr           string
+	DataDir        string
+	MySQLDSN       string
+	DBMaxConns     int
+	S3Endpoint     string
+	S3Bucket       string
+	S3Region       string
+	S3AccessKey    string
+	S3SecretKey    string
+	S3TLS          bool
+	Secret         string
+	SecretPrevious string
+	AccessTTL      time.Duration
+	RefreshTTL     time.Duration
+	BodyLimit      int
+	LogLevel       string
+	LogFormat      string
+	Demo           bool
+}
+
+// option is one row of the table: flag name, environment variable,
+// default, help, and whether the value is a secret (never printed).
+type option struct {
+	flag, env, def, help string
+	secret               bool
+	set                  func(c *Config, v string) error
+	// boolean options are switches: -demo needs no value.
+	boolean bool
+}
+
+func str(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *dst(c) = v; return nil }
+}
+
+func integer(dst func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		*dst(c) = n
+		return err
+	}
+}
+
+func boolean(dst func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		*dst(c) = b
+		return err
+	}
+}
+
+func duration(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		*dst(c) = d
+		return err
+	}
+}
+
+var options = []option{
+	{"addr", "FIELDSYNC_ADDR", ":8080", "address to listen on", false, str(func(c *Config) *string { return &c.Addr }), false},
+	{"data-dir", "FIELDSYNC_DATA_DIR", "./data", "directory of the embedded SQLite database, local blob store and generated secret", false, str(func(c *Config) *string { return &c.DataDir }), false},
+	{"mysql-dsn", "FIELDSYNC_MYSQL_DSN", "", "MySQL/MariaDB DSN (user:pass@tcp(host:3306)/db); empty uses SQLite in the data dir", true, str(func(c *Config) *string { return &c.MySQLDSN }), false},
+	{"db-max-conns", "FIELDSYNC_DB_MAX_CONNS", "32", "MySQL connection pool size", false, integer(func(c *Config) *int { return &c.DBMaxConns }), false},
+	{"s3-endpoint", "FIELDSYNC_S3_ENDPOINT", "", "MinIO/S3 endpoint host:port; empty uses the local blob store in the data dir", false, str(func(c *Config) *string { return &c.S3Endpoint }), false},
+	{"s3-bucket", "FIELDSYNC_S3_BUCKET", "fieldsync", "bucket for evidence (created if missing)", false, str(func(c *Config) *string { return &c.S3Bucket }), false},
+	{"s3-region", "FIELDSYNC_S3_REGION", "us-east-1", "S3 region", false, str(func(c *Config) *string { return &c.S3Region }), false},
+	{"s3-access-key", "FIELDSYNC_S3_ACCESS_KEY", "", "S3 access key", true, str(func(c *Config) *string { return &c.S3AccessKey }), false},
+	{"s3-secret-key", "FIELDSYNC_S3_SECRET_KEY", "", "S3 secret key", true, str(func(c *Config) *string { return &c.S3SecretKey }), false},
+	{"s3-tls", "FIELDSYNC_S3_TLS", "false", "use HTTPS for the S3 endpoint", false, boolean(func(c *Config) *bool { return &c.S3TLS }), true},
+	{"secret", "FIELDSYNC_SECRET", "", "server secret (at least 32 characters) from which token, cursor and URL keys are derived; required with MySQL, generated into the data dir otherwise", true, str(func(c *Config) *string { return &c.Secret }), false},
+	{"secret-previous", "FIELDSYNC_SECRET_PREVIOUS", "", "the secret before the last rotation; tokens signed with it stay valid until they expire", true, str(func(c *Config) *string { return &c.SecretPrevious }), false},
+	{"access-ttl", "FIELDSYNC_ACCESS_TTL", "15m", "lifetime of access tokens", false, duration(func(c *Config) *time.Duration { return &c.AccessTTL }), false},
+	{"refresh-ttl", "FIELDSYNC_REFRESH_TTL", "720h", "lifetime of an unused refresh token (an idle session)", false, duration(func(c *Config) *time.Duration { return &c.RefreshTTL }), false},
+	{"body-limit", "FIELDSYNC_BODY_LIMIT", "1048576", "largest JSON request body, in bytes", false, integer(func(c *Config) *int { return &c.BodyLimit }), false},
+	{"log-level", "FIELDSYNC_LOG_LEVEL", "info", "debug, info, warn or error", false, str(func(c *Config) *string { return &c.LogLevel }), false},
+	{"log-format", "FIELDSYNC_LOG_FORMAT", "text", "text or json", false, str(func(c *Config) *string { return &c.LogFormat }), false},
+	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
+}
+
+// Load reads the configuration from args and the environment, and returns
+// the arguments that follow the flags.
+func Load(name string, args []string, getenv func(string) string, out io.Writer) (Config, []string, error) {
+	var c Config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	values := make([]*string, len(options))
+	for i, o := range options {
+		def := o.def
+		if v := getenv(o.env); v != "" {
+			def = v
+		}
+		shown := def
+		if o.secret && shown != "" {
+			shown = "***"
+		}
+		values[i] = &def
+		usage := fmt.Sprintf("%s (env %s, default %q)", o.help, o.env, shown)
+		set := func(v string) error { *values[i] = v; return nil }
+		if o.boolean {
+			fs.BoolFunc(o.flag, usage, set)
+		} else {
+			fs.Func(o.flag, usage, set)
+		}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage of %s:\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, nil, err
+	}
+	for i, o := range options {
+		if err := o.set(&c, *values[i]); err != nil {
+			return c, nil, fmt.Errorf("-%s / %s: %v", o.flag, o.env, err)
+		}
+	}
+	return c, fs.Args(), c.validate()
+}
+
+func (c *Config) validate() error {
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return errors.New("log format must be text or json")
+	}
+	if c.AccessTTL <= 0 || c.RefreshTTL <= c.AccessTTL {
+		return errors.New("token lifetimes must be positive, the refresh one longer than the access one")
+	}
+	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
+		return errors.New("FIELDSYNC_S3_ACCESS_KEY and FIELDSYNC_S3_SECRET_KEY are required with FIELDSYNC_S3_ENDPOINT")
+	}
+	return nil
+}
+
+// Markdown renders the options table for the README.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| variable | flag | default | meaning |\n| --- | --- | --- | --- |\n")
+	for _, o := range options {
+		fmt.Fprintf(&b, "| `%s` | `-%s` | `%s` | %s |\n", o.env, o.flag, o.def, o.help)
+	}
+	return b.String()
+}
+
+// SQLitePath is where the embedded database lives.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "fieldsync.db") }
+
+// BlobDir is where the local blob store keeps objects.
+func (c Config) BlobDir() string { return filepath.Join(c.DataDir, "blobs") }
+
+// MinSecretLen is the shortest accepted server secret.
+const MinSecretLen = 32
+
+// Secrets returns the current and previous server secrets. With MySQL the
+// secret must be configured, because every server process must share it;
+// the embedded default generates one into the data dir on first start.
+func (c Config) Secrets() (current, previous []byte, err error) {
+	if c.SecretPrevious != "" {
+		previous = []byte(c.SecretPrevious)
+	}
+	if c.Secret != "" {
+		if len(c.Secret) < MinSecretLen {
+			return nil, nil, fmt.Errorf("FIELDSYNC_SECRET must be at least %d characters", MinSecretLen)
+		}
+		return []byte(c.Secret), previous, nil
+	}
+	if c.MySQLDSN != "" {
+		return nil, nil, errors.New("FIELDSYNC_SECRET is required with MySQL: every fieldsyncd process must share it")
+	}
+	path := filepath.Join(c.DataDir, "secret")
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) >= MinSecretLen {
+		return b, previous, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, nil, err
+	}
+	secret := []byte(hex.EncodeToString(raw))
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	if err := os.WriteFile(path, secret, 0o600); err != nil {
+		return nil, nil, err
+	}
+	return secret, previous, nil
+}

@@ -1,0 +1,62 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestREADMEListsEveryOption keeps the README's configuration table equal
+// to the options table.
+func TestREADMEListsEveryOption(t *testing.T) {
+	b, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), Markdown()) {
+		t.Fatalf("README.md's configuration table is out of date; it must contain:\n%s", Markdown())
+	}
+}
+
+func TestLoad(t *testing.T) {
+	env := map[string]string{"FIELDSYNC_ADDR": ":9999", "FIELDSYNC_S3_TLS": "true", "FIELDSYNC_S3_ENDPOINT": "minio:9000",
+		"FIELDSYNC_S3_ACCESS_KEY": "a", "FIELDSYNC_S3_SECRET_KEY": "very-secret"}
+	var out strings.Builder
+	c, rest, err := Load("x", []string{"-addr", ":7777", "migrate"}, func(k string) string { return env[k] }, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":7777" || !c.S3TLS || c.S3Endpoint != "minio:9000" || len(rest) != 1 || rest[0] != "migrate" {
+		t.Fatalf("flags must win over the environment: %+v %v", c, rest)
+	}
+	if _, _, err := Load("x", []string{"-h"}, func(k string) string { return env[k] }, &out); err == nil {
+		t.Fatal("-h must stop")
+	}
+	if strings.Contains(out.String(), "very-secret") {
+		t.Fatal("help printed a secret")
+	}
+	bad := map[string]string{"FIELDSYNC_ACCESS_TTL": "soon"}
+	if _, _, err := Load("x", nil, func(k string) string { return bad[k] }, &out); err == nil || !strings.Contains(err.Error(), "FIELDSYNC_ACCESS_TTL") {
+		t.Fatalf("a bad duration must name its variable: %v", err)
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	c := Config{DataDir: t.TempDir()}
+	a, _, err := c.Secrets()
+	if err != nil || len(a) < MinSecretLen {
+		t.Fatalf("generated secret %q: %v", a, err)
+	}
+	b, _, _ := c.Secrets()
+	if string(a) != string(b) {
+		t.Fatal("the generated secret must persist across starts")
+	}
+	c.MySQLDSN = "root@tcp(x)/db"
+	if _, _, err := c.Secrets(); err == nil {
+		t.Fatal("MySQL without FIELDSYNC_SECRET must be refused")
+	}
+	c.Secret = "short"
+	if _, _, err := c.Secrets(); err == nil {
+		t.Fatal("a short secret must be refused")
+	}
+}

@@ -1,0 +1,289 @@
+package demo_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldsync/fieldsync/cmd/internal/demo"
+	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/storage"
+	"github.com/fieldsync/fieldsync/storage/storagetest"
+)
+
+// sha256Hasher is a fast test double for the real (argon2id) hasher, which
+// lives in another package.
+type sha256Hasher struct{}
+
+func (sha256Hasher) Hash(pw string) (string, error) {
+	sum := sha256.Sum256([]byte(pw))
+	return "sha256$" + hex.EncodeToString(sum[:]), nil
+}
+
+func (h sha256Hasher) Verify(hash, pw string) bool {
+	want, _ := h.Hash(pw)
+	return subtle.ConstantTimeCompare([]byte(hash), []byte(want)) == 1
+}
+
+var now = time.Date(2026, 3, 16, 1, 30, 0, 0, time.UTC)
+
+func mustService(t *testing.T) *models.Service {
+	t.Helper()
+	db := storagetest.MustOpen(t, storage.DialectSQLite)
+	return &models.Service{
+		Store:  db,
+		Now:    func() time.Time { return now },
+		NewID:  func() string { return uuid.Must(uuid.NewV7()).String() },
+		Hasher: sha256Hasher{},
+		Auth:   models.DefaultAuthPolicy,
+	}
+}
+
+var admin = models.Actor{UserID: "system", Role: models.RoleAdmin}
+
+// all reads every page of a service list.
+func all[T models.Record](t *testing.T, list func(models.ListParams) (models.Page[T], error)) []T {
+	t.Helper()
+	var out []T
+	p := models.ListParams{Limit: models.MaxPageSize}
+	for {
+		page, err := list(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, page.Items...)
+		if page.Next == "" {
+			return out
+		}
+		p.After = page.Next
+	}
+}
+
+func TestLoad(t *testing.T) {
+	ctx := context.Background()
+	svc := mustService(t)
+	sum, err := demo.Load(ctx, svc, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("loaded %+v", sum)
+
+	units := all(t, func(p models.ListParams) (models.Page[models.Unit], error) {
+		return svc.ListUnits(ctx, admin, models.UnitFilter{}, p)
+	})
+	kinds := map[string]int{}
+	for _, u := range units {
+		kinds[u.Kind]++
+	}
+	if len(units) != sum.Units || kinds["city"] != 1 || kinds["county"] != 3 || kinds["department"] < 6 {
+		t.Errorf("units: %d (summary %d), by kind %v; want 1 city, 3 counties, >= 6 departments", len(units), sum.Units, kinds)
+	}
+	// Every county has a department of its own, so subtree rules bite.
+	byID := map[string]models.Unit{}
+	for _, u := range units {
+		byID[u.ID] = u
+	}
+	for _, c := range units {
+		if c.Kind != "county" {
+			continue
+		}
+		found := false
+		for _, u := range units {
+			if u.Kind == "department" && u.ParentID != nil && *u.ParentID == c.ID {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("county %s has no department", c.Name)
+		}
+	}
+
+	items := all(t, func(p models.ListParams) (models.Page[models.RectificationItem], error) {
+		return svc.ListItems(ctx, admin, models.ItemFilter{}, p)
+	})
+	areas, levels := map[string]int{}, map[string]int{}
+	for _, it := range items {
+		areas[it.Area]++
+		levels[it.SupervisionLevel]++
+		if !it.Deadline.After(now) {
+			t.Errorf("item %s: deadline %s is not after now", it.Code, it.Deadline)
+		}
+		if it.Status != models.ItemNotStarted {
+			t.Errorf("item %s: status %s", it.Code, it.Status)
+		}
+		if _, ok := byID[it.ResponsibleUnitID]; !ok {
+			t.Errorf("item %s: unknown responsible unit", it.Code)
+		}
+	}
+	if len(items) != 22 || sum.Items != 22 {
+		t.Errorf("items: %d (summary %d), want 22", len(items), sum.Items)
+	}
+	if len(areas) != 4 {
+		t.Errorf("areas: %v, want 4", areas)
+	}
+	if len(levels) != 3 {
+		t.Errorf("supervision levels: %v, want all three", levels)
+	}
+
+	sites := all(t, func(p models.ListParams) (models.Page[models.Site], error) {
+		return svc.ListSites(ctx, admin, models.SiteFilter{}, p)
+	})
+	polygons := 0
+	for i := range sites {
+		s := &sites[i]
+		if err := s.ValidateGeofence(); err != nil {
+			t.Errorf("site %s: %v", s.Name, err)
+		}
+		if s.Lat < 29.4 || s.Lat > 29.9 || s.Lng < 115.7 || s.Lng > 116.4 {
+			t.Errorf("site %s at %v,%v is outside the city", s.Name, s.Lat, s.Lng)
+		}
+		if s.Polygon != nil {
+			polygons++
+			if d := s.DistanceOutsideM(s.Lat, s.Lng); d != 0 {
+				t.Errorf("site %s: its own position is %.0f m outside its polygon", s.Name, d)
+			}
+		}
+	}
+	if len(sites) != sum.Sites || len(sites) < 20 || polygons < 2 {
+		t.Errorf("sites: %d (summary %d), %d polygons; want >= 20 and >= 2 polygons", len(sites), sum.Sites, polygons)
+	}
+
+	tmpls := all(t, func(p models.ListParams) (models.Page[models.ChecklistTemplate], error) {
+		return svc.ListTemplates(ctx, admin, p)
+	})
+	if len(tmpls) != sum.Templates || len(tmpls) < 3 {
+		t.Errorf("templates: %d (summary %d), want >= 3", len(tmpls), sum.Templates)
+	}
+
+	tasks := all(t, func(p models.ListParams) (models.Page[models.InspectionTask], error) {
+		return svc.ListTasks(ctx, admin, models.TaskFilter{}, p)
+	})
+	if len(tasks) != sum.Tasks || len(tasks) < 35 {
+		t.Errorf("tasks: %d (summary %d), want >= 35", len(tasks), sum.Tasks)
+	}
+	taskKinds := map[string]int{}
+	for _, tk := range tasks {
+		taskKinds[tk.Kind]++
+		if tk.AssigneeID == nil {
+			t.Errorf("task %s is not assigned", tk.ID)
+		}
+	}
+	if taskKinds[models.TaskAcceptanceCheck] == 0 || taskKinds[models.TaskProgressCheck] <= taskKinds[models.TaskAcceptanceCheck] {
+		t.Errorf("task kinds: %v, want mostly progress checks and some acceptance checks", taskKinds)
+	}
+
+	checkLogins(t, ctx, svc, sum, len(items))
+}
+
+// checkLogins signs in with every demo account and checks what each role
+// sees: the supervisor every item, each inspector only its own tasks.
+func checkLogins(t *testing.T, ctx context.Context, svc *models.Service, sum demo.Summary, nItems int) {
+	want := map[string]string{
+		"admin": models.RoleAdmin, "supervisor": models.RoleSupervisor,
+		"inspector1": models.RoleInspector, "inspector2": models.RoleInspector, "inspector3": models.RoleInspector,
+	}
+	if len(sum.Logins) != len(want) || sum.Users != len(want) {
+		t.Fatalf("logins: %+v (users %d), want exactly %v", sum.Logins, sum.Users, want)
+	}
+	for _, l := range sum.Logins {
+		if want[l.Username] != l.Role || l.Password != demo.Password {
+			t.Errorf("login %+v: want role %q and the demo password", l, want[l.Username])
+			continue
+		}
+		g, err := svc.Login(ctx, models.LoginInput{Username: l.Username, Password: l.Password, DeviceID: uuid.NewString()})
+		if err != nil {
+			t.Errorf("login %s: %v", l.Username, err)
+			continue
+		}
+		a, err := svc.Authenticate(ctx, g.Session.ID)
+		if err != nil {
+			t.Fatalf("authenticate %s: %v", l.Username, err)
+		}
+		switch l.Role {
+		case models.RoleSupervisor:
+			items := all(t, func(p models.ListParams) (models.Page[models.RectificationItem], error) {
+				return svc.ListItems(ctx, a, models.ItemFilter{}, p)
+			})
+			if len(items) != nItems {
+				t.Errorf("supervisor sees %d items, want all %d", len(items), nItems)
+			}
+		case models.RoleInspector:
+			tasks := all(t, func(p models.ListParams) (models.Page[models.InspectionTask], error) {
+				return svc.ListTasks(ctx, a, models.TaskFilter{}, p)
+			})
+			if len(tasks) < 8 {
+				t.Errorf("%s has %d tasks, want >= 8", l.Username, len(tasks))
+			}
+			for _, tk := range tasks {
+				if tk.AssigneeID == nil || *tk.AssigneeID != a.UserID {
+					t.Errorf("%s sees task %s assigned to someone else", l.Username, tk.ID)
+				}
+				if tk.WindowStart.Before(now.AddDate(0, 0, -2)) || tk.WindowStart.After(now.AddDate(0, 0, 10)) || !tk.DueAt.After(tk.WindowStart) {
+					t.Errorf("task %s: window %s..%s", tk.ID, tk.WindowStart, tk.DueAt)
+				}
+			}
+		}
+	}
+}
+
+func TestLoadTwiceRefuses(t *testing.T) {
+	ctx := context.Background()
+	svc := mustService(t)
+	first, err := demo.Load(ctx, svc, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := demo.Load(ctx, svc, now)
+	if !errors.Is(err, demo.ErrNotEmpty) {
+		t.Fatalf("second load: %v, want ErrNotEmpty", err)
+	}
+	if second.Units != 0 || second.Items != 0 || len(second.Logins) != 0 {
+		t.Errorf("second load reports %+v, want nothing made", second)
+	}
+	units := all(t, func(p models.ListParams) (models.Page[models.Unit], error) {
+		return svc.ListUnits(ctx, admin, models.UnitFilter{}, p)
+	})
+	if len(units) != first.Units {
+		t.Errorf("after the second load: %d units, want %d", len(units), first.Units)
+	}
+}
+
+func TestLoadIsDeterministic(t *testing.T) {
+	ctx := context.Background()
+	fingerprint := func() []string {
+		svc := mustService(t)
+		if _, err := demo.Load(ctx, svc, now); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, it := range all(t, func(p models.ListParams) (models.Page[models.RectificationItem], error) {
+			return svc.ListItems(ctx, admin, models.ItemFilter{}, p)
+		}) {
+			out = append(out, fmt.Sprintf("item %s %s %s %s", it.Code, it.Title, it.Deadline.Format(time.RFC3339), it.SupervisionLevel))
+		}
+		for _, s := range all(t, func(p models.ListParams) (models.Page[models.Site], error) {
+			return svc.ListSites(ctx, admin, models.SiteFilter{}, p)
+		}) {
+			out = append(out, fmt.Sprintf("site %s %v %v %v", s.Name, s.Lat, s.Lng, s.RadiusM))
+		}
+		for _, tk := range all(t, func(p models.ListParams) (models.Page[models.InspectionTask], error) {
+			return svc.ListTasks(ctx, admin, models.TaskFilter{}, p)
+		}) {
+			out = append(out, fmt.Sprintf("task %s %s %s", tk.Kind, tk.WindowStart.Format(time.RFC3339), tk.Instructions))
+		}
+		return out
+	}
+	// Ids are time-ordered UUIDs, so both lists come in creation order.
+	a, b := fingerprint(), fingerprint()
+	if strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Errorf("two loads at the same instant differ:\n%s\n---\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+}

@@ -1,0 +1,153 @@
+// Package contract holds fieldsync's wire contract: openapi.yaml, the
+// OpenAPI 3.0 description of every endpoint the server has, and helpers
+// that check real responses against it. The API tests run every scenario's
+// response through ValidateResponse, so the document cannot drift from the
+// server without a test failing.
+package contract
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+)
+
+//go:embed openapi.yaml
+var document []byte
+
+// YAML returns the OpenAPI document as written, for serving or exporting.
+func YAML() []byte { return bytes.Clone(document) }
+
+// ErrUndocumentedRoute is returned (wrapped) by ValidateResponse when the
+// method and path match no operation of the document.
+var ErrUndocumentedRoute = errors.New("contract: no documented operation")
+
+// uuidPattern is the canonical text form the server accepts and sends
+// (models.ValidID): any version, either case.
+var uuidPattern = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+
+// SchemaOptions are the options every value is validated with. kin-openapi
+// does not check the "uuid" format by default; it is checked here, per
+// validation, so that no global kin-openapi state is changed.
+func SchemaOptions() []openapi3.SchemaValidationOption {
+	return []openapi3.SchemaValidationOption{
+		openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(uuidPattern.String())),
+	}
+}
+
+var loadSpec = sync.OnceValues(func() (*openapi3.T, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(document)
+	if err != nil {
+		return nil, fmt.Errorf("contract: load openapi.yaml: %w", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		return nil, fmt.Errorf("contract: openapi.yaml is invalid: %w", err)
+	}
+	return doc, nil
+})
+
+// Spec returns the parsed and validated document. It is loaded once and
+// shared: callers must not modify it.
+func Spec() (*openapi3.T, error) { return loadSpec() }
+
+var loadRouter = sync.OnceValues(func() (routers.Router, error) {
+	doc, err := Spec()
+	if err != nil {
+		return nil, err
+	}
+	// Match paths on any host: the router sees a copy of the document
+	// without servers, so it matches the request path alone.
+	d := *doc
+	d.Servers = nil
+	r, err := legacy.NewRouter(&d)
+	if err != nil {
+		return nil, fmt.Errorf("contract: build router: %w", err)
+	}
+	return r, nil
+})
+
+// ValidateResponse checks one response of the server against the document:
+// the method and path (an optional query string is ignored) must name a
+// documented operation, the status must be documented for it, and the
+// documented headers and the body must match. A status with no documented
+// content must come with an empty body. The first mismatch is returned.
+func ValidateResponse(method, path string, status int, header http.Header, body []byte) error {
+	router, err := loadRouter()
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("contract: path %q must start with /", path)
+	}
+	req, err := http.NewRequest(method, "http://fieldsync.invalid"+path, nil)
+	if err != nil {
+		return fmt.Errorf("contract: %s %s: %w", method, path, err)
+	}
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		return fmt.Errorf("%w for %s %s: %w", ErrUndocumentedRoute, method, req.URL.Path, err)
+	}
+	if header == nil {
+		header = http.Header{}
+	}
+	opts := &openapi3filter.Options{
+		IncludeResponseStatus:   true,
+		MultiError:              false,
+		SchemaValidationOptions: SchemaOptions(),
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: params,
+			Route:      route,
+			Options:    opts,
+		},
+		Status:  status,
+		Header:  header,
+		Body:    io.NopCloser(bytes.NewReader(body)),
+		Options: opts,
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		return fmt.Errorf("contract: %s %s → %d: %w", method, route.Path, status, err)
+	}
+	// openapi3filter accepts any body for a response without content.
+	if resp := route.Operation.Responses.Status(status); resp != nil && resp.Value != nil &&
+		len(resp.Value.Content) == 0 && len(body) > 0 {
+		return fmt.Errorf("contract: %s %s → %d: the response is documented without a body but has %d bytes", method, route.Path, status, len(body))
+	}
+	return nil
+}
+
+// Routes lists every documented operation as "METHOD /path", with path
+// parameters in OpenAPI form ("GET /v1/units/{id}"), sorted. It panics if
+// the embedded document is invalid, which the package's tests rule out.
+//
+// Fiber registers a HEAD route beside every GET; those are not documented
+// and are not listed.
+func Routes() []string {
+	doc, err := Spec()
+	if err != nil {
+		panic(err)
+	}
+	var out []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			out = append(out, method+" "+path)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

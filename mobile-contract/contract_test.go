@@ -1,0 +1,244 @@
+package contract_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	contract "github.com/fieldsync/fieldsync/mobile-contract"
+)
+
+// MustSpec returns the validated document or stops the test.
+func MustSpec(tb testing.TB) *openapi3.T {
+	tb.Helper()
+	doc, err := contract.Spec()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return doc
+}
+
+func TestSpecLoadsAndValidates(t *testing.T) {
+	doc := MustSpec(t)
+	if doc.OpenAPI != "3.0.3" {
+		t.Errorf("openapi = %q, want 3.0.3", doc.OpenAPI)
+	}
+	// Validate again explicitly, with examples checked as requests and
+	// responses where kin-openapi can tell them apart.
+	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := contract.Spec()
+	if err != nil || again != doc {
+		t.Errorf("Spec() is not cached: %p, %p, %v", doc, again, err)
+	}
+}
+
+// example is one example value of the document and the schema it must
+// satisfy.
+type example struct {
+	where    string
+	schema   *openapi3.SchemaRef
+	value    any
+	response bool
+}
+
+func mediaExamples(where string, content openapi3.Content, response bool) []example {
+	var out []example
+	for ct, mt := range content {
+		if mt.Example != nil {
+			out = append(out, example{where + " " + ct, mt.Schema, mt.Example, response})
+		}
+		for name, ex := range mt.Examples {
+			out = append(out, example{where + " " + ct + " " + name, mt.Schema, ex.Value.Value, response})
+		}
+	}
+	return out
+}
+
+func allExamples(doc *openapi3.T) []example {
+	var out []example
+	for name, s := range doc.Components.Schemas {
+		if s.Value.Example != nil {
+			out = append(out, example{"schema " + name, s, s.Value.Example, false})
+		}
+	}
+	for name, r := range doc.Components.Responses {
+		out = append(out, mediaExamples("response "+name, r.Value.Content, true)...)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if op.RequestBody != nil {
+				out = append(out, mediaExamples(where+" request", op.RequestBody.Value.Content, false)...)
+			}
+			for status, r := range op.Responses.Map() {
+				if r.Ref == "" { // shared responses are checked above
+					out = append(out, mediaExamples(where+" "+status, r.Value.Content, true)...)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestExamplesMatchTheirSchemas(t *testing.T) {
+	doc := MustSpec(t)
+	seen := map[string]bool{}
+	for _, ex := range allExamples(doc) {
+		opts := contract.SchemaOptions()
+		if ex.response {
+			opts = append(opts, openapi3.VisitAsResponse())
+		} else {
+			opts = append(opts, openapi3.VisitAsRequest())
+		}
+		// Round-trip through JSON so that the value has the types a
+		// decoded body has.
+		b, err := json.Marshal(ex.value)
+		if err != nil {
+			t.Fatalf("%s: %v", ex.where, err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("%s: %v", ex.where, err)
+		}
+		if err := ex.schema.Value.VisitJSON(v, opts...); err != nil {
+			t.Errorf("%s: example does not match its schema: %v", ex.where, err)
+		}
+		seen[ex.where] = true
+	}
+	for _, want := range []string{
+		"POST /v1/auth/login request application/json",
+		"response Tokens application/json",
+		"schema RectificationItem",
+		"response BadRequest application/problem+json",
+	} {
+		if !seen[want] {
+			t.Errorf("no example at %s", want)
+		}
+	}
+}
+
+// loginExample is the documented login response, as a server would send it.
+func loginExample(t *testing.T) map[string]any {
+	t.Helper()
+	ex := MustSpec(t).Components.Responses["Tokens"].Value.Content.Get("application/json").Example
+	b, err := json.Marshal(ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func body(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestValidateResponse(t *testing.T) {
+	jsonHeader := http.Header{"Content-Type": {"application/json"}}
+	tokenHeader := http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"no-store"}}
+	problemHeader := http.Header{"Content-Type": {"application/problem+json"}}
+	problem := map[string]any{
+		"type": "urn:fieldsync:problem:bad_credentials", "title": "Unauthorized", "status": 401,
+		"detail": "wrong username or password", "code": "bad_credentials",
+		"request_id": "4b1e0f2a-8c3d-4e5f-9a6b-7c8d9e0f1a2b",
+	}
+	withExtra := loginExample(t)
+	withExtra["user"].(map[string]any)["display_name"] = "Inspector One"
+	missing := loginExample(t)
+	delete(missing, "refresh_token")
+	badID := loginExample(t)
+	badID["user"].(map[string]any)["id"] = "42"
+	unit := map[string]any{
+		"id": "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b", "parent_id": nil, "code": "CITY", "name": "市本级",
+		"kind": "city", "version": 1, "created_at": "2024-09-02T01:30:00.123456Z", "updated_at": "2024-09-02T01:30:00Z",
+	}
+	page := map[string]any{"items": []any{unit}, "next_page_token": "MDE5MGYzYzQtNWQ2ZS03ZjgwLTlhMWItMmMzZDRlNWY2YTdi"}
+
+	for _, tc := range []struct {
+		name         string
+		method, path string
+		status       int
+		header       http.Header
+		body         []byte
+		wantErr      string // empty: valid
+	}{
+		{"login", "POST", "/v1/auth/login", 200, tokenHeader, body(t, loginExample(t)), ""},
+		{"problem", "POST", "/v1/auth/login", 401, problemHeader, body(t, problem), ""},
+		{"throttled", "POST", "/v1/auth/login", 429, http.Header{"Content-Type": {"application/problem+json"}, "Retry-After": {"900"}}, body(t, problem), ""},
+		{"unit with query", "GET", "/v1/units/0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b?x=1", 200, jsonHeader, body(t, unit), ""},
+		{"list", "GET", "/v1/units?limit=1", 200, jsonHeader, body(t, page), ""},
+		{"logout", "POST", "/v1/auth/logout", 204, nil, nil, ""},
+		{"not ready", "GET", "/readyz", 503, jsonHeader, []byte(`{"status":"unavailable","checks":{"database":{"ok":false,"error":"unreachable"},"blobs":{"ok":true}}}`), ""},
+
+		{"unknown field", "POST", "/v1/auth/login", 200, tokenHeader, body(t, withExtra), "display_name"},
+		{"missing field", "POST", "/v1/auth/login", 200, tokenHeader, body(t, missing), "refresh_token"},
+		{"undocumented status", "POST", "/v1/auth/login", 404, problemHeader, body(t, problem), "status is not supported"},
+		{"bad uuid", "POST", "/v1/auth/login", 200, tokenHeader, body(t, badID), "uuid"},
+		{"no cache-control", "POST", "/v1/auth/login", 200, jsonHeader, body(t, loginExample(t)), "Cache-Control"},
+		{"no retry-after", "POST", "/v1/auth/login", 429, problemHeader, body(t, problem), "Retry-After"},
+		{"problem as json", "POST", "/v1/auth/login", 401, jsonHeader, body(t, problem), "application/json"},
+		{"problem with extra", "POST", "/v1/auth/login", 401, problemHeader, []byte(`{"type":"urn:fieldsync:problem:x","title":"t","status":401,"detail":"d","code":"x","stack":"..."}`), "stack"},
+		{"body on 204", "POST", "/v1/auth/logout", 204, nil, []byte(`{}`), "without a body"},
+		{"empty body", "GET", "/v1/me", 200, jsonHeader, nil, "decode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := contract.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("want valid, got %v", err)
+			case tc.wantErr != "" && err == nil:
+				t.Fatalf("want an error about %q, got none", tc.wantErr)
+			case tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr):
+				t.Fatalf("want an error about %q, got %v", tc.wantErr, err)
+			}
+		})
+	}
+}
+
+func TestValidateResponseUndocumentedRoute(t *testing.T) {
+	for _, r := range [][2]string{{"GET", "/v1/nope"}, {"DELETE", "/v1/units/0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"}, {"HEAD", "/healthz"}} {
+		err := contract.ValidateResponse(r[0], r[1], 200, nil, nil)
+		if !errors.Is(err, contract.ErrUndocumentedRoute) {
+			t.Errorf("%s %s: want ErrUndocumentedRoute, got %v", r[0], r[1], err)
+		}
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	routes := contract.Routes()
+	if !sort.StringsAreSorted(routes) {
+		t.Error("Routes() is not sorted")
+	}
+	set := map[string]bool{}
+	for _, r := range routes {
+		method, path, ok := strings.Cut(r, " ")
+		if !ok || method != strings.ToUpper(method) || !strings.HasPrefix(path, "/") {
+			t.Errorf("malformed route %q", r)
+		}
+		if set[r] {
+			t.Errorf("route %q listed twice", r)
+		}
+		set[r] = true
+	}
+	for _, want := range []string{"GET /healthz", "GET /readyz", "POST /v1/auth/login", "GET /v1/units/{id}", "POST /v1/tasks/{id}/assign"} {
+		if !set[want] {
+			t.Errorf("Routes() lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package models
+
+import "sort"
+
+// Kind groups codes by what the client should do about them; the API maps
+// each kind to one HTTP status.
+type Kind int
+
+// The kinds of error.
+const (
+	KindInternal Kind = iota
+	KindInvalid
+	KindUnauthenticated
+	KindForbidden
+	KindNotFound
+	KindConflict
+	KindTooLarge
+	KindRateLimited
+	KindUpgradeRequired
+	KindUnavailable
+	KindMethodNotAllowed
+	KindUnsupportedMedia
+	KindTimeout
+)
+
+// Code is a stable, machine-readable error code. The table below is
+// append-only: a published code is never renamed or given another kind.
+type Code string
+
+// Codes.
+const (
+	CodeInternal         Code = "internal"
+	CodeUnavailable      Code = "unavailable"
+	CodeNotFound         Code = "not_found"
+	CodeDuplicate        Code = "duplicate"
+	CodeRouteNotFound    Code = "route_not_found"
+	CodeMethodNotAllowed Code = "method_not_allowed"
+
+	// Request decoding.
+	CodeMalformedJSON        Code = "malformed_json"
+	CodeUnknownField         Code = "unknown_field"
+	CodeInvalidType          Code = "invalid_type"
+	CodeBodyTooLarge         Code = "body_too_large"
+	CodeUnsupportedMediaType Code = "unsupported_media_type"
+	CodeValidation           Code = "validation_failed"
+	CodeRequired             Code = "required"
+	CodeInvalidID            Code = "invalid_id"
+	CodeInvalidCursor        Code = "invalid_page_cursor"
+	CodeInvalidEnum          Code = "invalid_enum"
+	CodeRequestTimeout       Code = "request_timeout"
+	CodeRequestRejected      Code = "request_rejected"
+
+	// Auth.
+	CodeUnauthenticated    Code = "unauthenticated"
+	CodeBadCredentials     Code = "bad_credentials"
+	CodeTokenExpired       Code = "token_expired"
+	CodeTokenInvalid       Code = "token_invalid"
+	CodeSessionRevoked     Code = "session_revoked"
+	CodeDeviceRevoked      Code = "device_revoked"
+	CodeRefreshInvalid     Code = "refresh_token_invalid"
+	CodeRefreshReused      Code = "refresh_token_reused"
+	CodeLoginThrottled     Code = "login_throttled"
+	CodeForbidden          Code = "forbidden"
+	CodeAccountDisabled    Code = "account_disabled"
+	CodeDeviceOwnedByOther Code = "device_owned_by_other_user"
+
+	// Records.
+	CodeVersionConflict        Code = "version_conflict"
+	CodeLatOutOfRange          Code = "lat_out_of_range"
+	CodeLngOutOfRange          Code = "lng_out_of_range"
+	CodeGeofenceMissing        Code = "geofence_missing"
+	CodeGeofenceInvalid        Code = "geofence_invalid"
+	CodePolygonNotClosed       Code = "polygon_not_closed"
+	CodePolygonSelfIntersects  Code = "polygon_self_intersects"
+	CodePolygonTooFewPoints    Code = "polygon_too_few_points"
+	CodePolygonTooManyPoints   Code = "polygon_too_many_points"
+	CodeDeadlineBeforeCreation Code = "deadline_before_creation"
+	CodeWindowInvalid          Code = "task_window_invalid"
+	CodeItemCodeTaken          Code = "item_code_taken"
+	CodeUnitCodeTaken          Code = "unit_code_taken"
+	CodeUsernameTaken          Code = "username_taken"
+	CodeUnknownUnit            Code = "unknown_unit"
+	CodeUnknownItem            Code = "unknown_item"
+	CodeUnknownSite            Code = "unknown_site"
+	CodeUnknownUser            Code = "unknown_user"
+	CodeUnknownTemplate        Code = "unknown_template"
+	CodeAssigneeNotInspector   Code = "assignee_not_inspector"
+	CodeTemplateInvalid        Code = "template_invalid"
+	CodeWeakPassword           Code = "weak_password"
+	CodeUnitParentFixed        Code = "unit_parent_fixed"
+)
+
+var codeKinds = map[Code]Kind{
+	CodeInternal:             KindInternal,
+	CodeUnavailable:          KindUnavailable,
+	CodeNotFound:             KindNotFound,
+	CodeDuplicate:            KindConflict,
+	CodeRouteNotFound:        KindNotFound,
+	CodeMethodNotAllowed:     KindMethodNotAllowed,
+	CodeRequestTimeout:       KindTimeout,
+	CodeRequestRejected:      KindInvalid,
+	CodeMalformedJSON:        KindInvalid,
+	CodeUnknownField:         KindInvalid,
+	CodeInvalidType:          KindInvalid,
+	CodeBodyTooLarge:         KindTooLarge,
+	CodeUnsupportedMediaType: KindUnsupportedMedia,
+	CodeValidation:           KindInvalid,
+	CodeRequired:             KindInvalid,
+	CodeInvalidID:            KindInvalid,
+	CodeInvalidCursor:        KindInvalid,
+	CodeInvalidEnum:          KindInvalid,
+
+	CodeUnauthenticated:    KindUnauthenticated,
+	CodeBadCredentials:     KindUnauthenticated,
+	CodeTokenExpired:       KindUnauthenticated,
+	CodeTokenInvalid:       KindUnauthenticated,
+	CodeSessionRevoked:     KindUnauthenticated,
+	CodeDeviceRevoked:      KindUnauthenticated,
+	CodeRefreshInvalid:     KindUnauthenticated,
+	CodeRefreshReused:      KindUnauthenticated,
+	CodeLoginThrottled:     KindRateLimited,
+	CodeForbidden:          KindForbidden,
+	CodeAccountDisabled:    KindForbidden,
+	CodeDeviceOwnedByOther: KindConflict,
+
+	CodeVersionConflict:        KindConflict,
+	CodeLatOutOfRange:          KindInvalid,
+	CodeLngOutOfRange:          KindInvalid,
+	CodeGeofenceMissing:        KindInvalid,
+	CodeGeofenceInvalid:        KindInvalid,
+	CodePolygonNotClosed:       KindInvalid,
+	CodePolygonSelfIntersects:  KindInvalid,
+	CodePolygonTooFewPoints:    KindInvalid,
+	CodePolygonTooManyPoints:   KindInvalid,
+	CodeDeadlineBeforeCreation: KindInvalid,
+	CodeWindowInvalid:          KindInvalid,
+	CodeItemCodeTaken:          KindConflict,
+	CodeUnitCodeTaken:          KindConflict,
+	CodeUsernameTaken:          KindConflict,
+	CodeUnknownUnit:            KindInvalid,
+	CodeUnknownItem:            KindInvalid,
+	CodeUnknownSite:            KindInvalid,
+	CodeUnknownUser:            KindInvalid,
+	CodeUnknownTemplate:        KindInvalid,
+	CodeAssigneeNotInspector:   KindInvalid,
+	CodeTemplateInvalid:        KindInvalid,
+	CodeWeakPassword:           KindInvalid,
+	CodeUnitParentFixed:        KindInvalid,
+}
+
+func init() {
+	// Every illegal status transition has its own code; they are derived
+	// from the status machines so that the table cannot drift from them.
+	for _, m := range []*StatusMachine{ItemMachine, TaskMachine} {
+		for _, c := range m.illegalCodes() {
+			codeKinds[c] = KindConflict
+		}
+	}
+}
+
+// Kind returns the code's kind; an unknown code is internal.
+func (c Code) Kind() Kind {
+	if k, ok := codeKinds[c]; ok {
+		return k
+	}
+	return KindInternal
+}
+
+// AllCodes lists every published code in sorted order.
+func AllCodes() []Code {
+	out := make([]Code, 0, len(codeKinds))
+	for c := range codeKinds {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

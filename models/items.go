@@ -1,0 +1,240 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// ItemInput creates or patches a rectification item; nil fields are left
+// alone. Status is not set here: it moves only through the status machine.
+type ItemInput struct {
+	Code                *string    `json:"code"`
+	Title               *string    `json:"title"`
+	Description         *string    `json:"description"`
+	Source              *string    `json:"source"`
+	Category            *string    `json:"category"`
+	Area                *string    `json:"area"`
+	Target              *string    `json:"target"`
+	Measures            *string    `json:"measures"`
+	ResponsibleUnitID   *string    `json:"responsible_unit_id"`
+	CooperatingUnitIDs  *[]string  `json:"cooperating_unit_ids"`
+	FirstResponsible    *string    `json:"first_responsible"`
+	SpecificResponsible *string    `json:"specific_responsible"`
+	Deadline            *time.Time `json:"deadline"`
+	SupervisionLevel    *string    `json:"supervision_level"`
+	KeyItem             *bool      `json:"key_item"`
+	Version             *int64     `json:"version"`
+}
+
+// ItemFilter narrows an item list.
+type ItemFilter struct {
+	Status           string
+	UnitID           string
+	Category         string
+	Area             string
+	SupervisionLevel string
+	OverdueAt        *time.Time
+}
+
+func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
+	if in.Code != nil {
+		if err := checkCode("code", *in.Code); err != nil {
+			return err
+		}
+		it.Code = *in.Code
+	}
+	if it.Code == "" {
+		return FieldError(CodeRequired, "code", "code is required")
+	}
+	for _, f := range []struct {
+		dst      *string
+		name     string
+		v        *string
+		required bool
+		max      int
+	}{
+		{&it.Title, "title", in.Title, true, 300},
+		{&it.Description, "description", in.Description, false, 10000},
+		{&it.Source, "source", in.Source, true, 200},
+		{&it.Category, "category", in.Category, true, 100},
+		{&it.Area, "area", in.Area, false, 100},
+		{&it.Target, "target", in.Target, true, 5000},
+		{&it.Measures, "measures", in.Measures, true, 10000},
+		{&it.FirstResponsible, "first_responsible", in.FirstResponsible, true, 100},
+		{&it.SpecificResponsible, "specific_responsible", in.SpecificResponsible, false, 100},
+	} {
+		if err := setText(f.dst, f.name, f.v, f.required, f.max); err != nil {
+			return err
+		}
+	}
+	if in.SupervisionLevel != nil {
+		it.SupervisionLevel = *in.SupervisionLevel
+	}
+	if it.SupervisionLevel == "" {
+		it.SupervisionLevel = SupervisionDaily
+	}
+	if err := oneOf("supervision_level", it.SupervisionLevel, SupervisionLevels); err != nil {
+		return err
+	}
+	if in.KeyItem != nil {
+		it.KeyItem = *in.KeyItem
+	}
+	if in.Deadline != nil {
+		it.Deadline = stamp(*in.Deadline)
+		if it.Deadline.Before(it.CreatedAt) {
+			return FieldError(CodeDeadlineBeforeCreation, "deadline", "the deadline %s is before the item was created (%s)",
+				it.Deadline.Format(time.RFC3339), it.CreatedAt.Format(time.RFC3339))
+		}
+	}
+	if it.Deadline.IsZero() {
+		return FieldError(CodeRequired, "deadline", "deadline is required")
+	}
+	if in.ResponsibleUnitID != nil {
+		var u Unit
+		if err := lookup(tx, &u, *in.ResponsibleUnitID, CodeUnknownUnit, "responsible_unit_id"); err != nil {
+			return err
+		}
+		it.ResponsibleUnitID, it.UnitPath = u.ID, u.Path
+	}
+	if it.ResponsibleUnitID == "" {
+		return FieldError(CodeRequired, "responsible_unit_id", "responsible_unit_id is required")
+	}
+	if in.CooperatingUnitIDs != nil {
+		ids := StringList{}
+		for _, id := range *in.CooperatingUnitIDs {
+			var u Unit
+			if err := lookup(tx, &u, id, CodeUnknownUnit, "cooperating_unit_ids"); err != nil {
+				return err
+			}
+			ids = append(ids, u.ID)
+		}
+		it.CooperatingUnitIDs = ids
+	}
+	if it.CooperatingUnitIDs == nil {
+		it.CooperatingUnitIDs = StringList{}
+	}
+	return nil
+}
+
+// CreateItem adds a rectification item. Admins anywhere, supervisors in
+// their unit subtree.
+func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (RectificationItem, error) {
+	if a.Role != RoleAdmin && a.Role != RoleSupervisor {
+		return RectificationItem{}, errForbidden("create items")
+	}
+	now := s.now()
+	it := RectificationItem{ID: s.NewID(), Status: ItemNotStarted, Version: 1, CreatedAt: now, UpdatedAt: now}
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		if err := s.applyItem(tx, &it, in); err != nil {
+			return err
+		}
+		if !a.canWriteUnitRecord(it.UnitPath) {
+			return errForbidden("create items for a unit outside your own")
+		}
+		return translateDup(tx.Create(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code)
+	})
+	return it, err
+}
+
+// UpdateItem changes an item's fields (not its status).
+func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInput) (RectificationItem, error) {
+	var it RectificationItem
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		if err := s.getItem(tx, a, &it, id); err != nil {
+			return err
+		}
+		if !a.canWriteUnitRecord(it.UnitPath) {
+			return errForbidden("change this item")
+		}
+		if err := checkVersion(it.Version, in.Version); err != nil {
+			return err
+		}
+		if err := s.applyItem(tx, &it, in); err != nil {
+			return err
+		}
+		if !a.canWriteUnitRecord(it.UnitPath) {
+			return errForbidden("move an item to a unit outside your own")
+		}
+		it.Version++
+		it.UpdatedAt = s.now()
+		return translateDup(tx.Update(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code)
+	})
+	return it, err
+}
+
+// GetItem returns one item the actor may see.
+func (s *Service) GetItem(ctx context.Context, a Actor, id string) (RectificationItem, error) {
+	var it RectificationItem
+	err := s.Store.Tx(ctx, func(tx Tx) error { return s.getItem(tx, a, &it, id) })
+	return it, err
+}
+
+func (s *Service) getItem(tx Tx, a Actor, it *RectificationItem, id string) error {
+	if a.Role == RoleInspector {
+		if ok, err := s.inspectorNeeds(tx, a, "item_id", id); err != nil || !ok {
+			if err == nil {
+				err = errNotFound("item")
+			}
+			return err
+		}
+	}
+	return getVisible(tx, it, id, "item", func() bool {
+		return a.Role == RoleInspector || a.canReadUnitRecord(it.UnitPath)
+	})
+}
+
+// ListItems lists the items the actor may see.
+func (s *Service) ListItems(ctx context.Context, a Actor, f ItemFilter, p ListParams) (Page[RectificationItem], error) {
+	conds, err := s.readScope(ctx, a, "item_id")
+	if err != nil {
+		return Page[RectificationItem]{}, err
+	}
+	for _, c := range []struct{ col, v string }{
+		{"status", f.Status}, {"responsible_unit_id", f.UnitID}, {"category", f.Category},
+		{"area", f.Area}, {"supervision_level", f.SupervisionLevel},
+	} {
+		if c.v != "" {
+			conds = append(conds, Eq(c.col, c.v))
+		}
+	}
+	if f.OverdueAt != nil {
+		conds = append(conds, Cond{Column: "deadline", Op: OpLt, Value: *f.OverdueAt},
+			Cond{Column: "status", Op: OpNe, Value: ItemAccepted})
+	}
+	return list[RectificationItem](ctx, s, conds, p)
+}
+
+// readScope returns the conditions that limit a unit-owned table to what
+// the actor may read. For inspectors, refColumn names the tasks column
+// that references the table ("item_id", "site_id", "template_id").
+func (s *Service) readScope(ctx context.Context, a Actor, refColumn string) ([]Cond, error) {
+	switch a.Role {
+	case RoleAdmin:
+		return nil, nil
+	case RoleSupervisor, RoleUnitLead:
+		return []Cond{a.subtreeCond()}, nil
+	case RoleInspector:
+		var ids []string
+		err := s.Store.Tx(ctx, func(tx Tx) error {
+			return tx.Pluck(&InspectionTask{}, refColumn, inspectorTaskConds(a), &ids)
+		})
+		if ids == nil {
+			ids = []string{}
+		}
+		return []Cond{{Column: "id", Op: OpIn, Value: ids}}, err
+	}
+	return nil, errForbidden("read records")
+}
+
+// inspectorTaskConds selects the tasks an inspector holds: assigned to
+// them and not cancelled.
+func inspectorTaskConds(a Actor) []Cond {
+	return []Cond{Eq("assignee_id", a.UserID), {Column: "status", Op: OpNe, Value: TaskCancelled}}
+}
+
+// inspectorNeeds reports whether one of the inspector's tasks references
+// id through refColumn.
+func (s *Service) inspectorNeeds(tx Tx, a Actor, refColumn, id string) (bool, error) {
+	n, err := tx.Count(&InspectionTask{}, append(inspectorTaskConds(a), Eq(refColumn, id)))
+	return n > 0, err
+}

@@ -1,0 +1,207 @@
+package models
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Service holds the business rules. The REST handlers and the sync engine
+// both call it; neither changes a record any other way.
+type Service struct {
+	Store  Store
+	Now    Clock
+	NewID  func() string
+	Hasher PasswordHasher
+	Auth   AuthPolicy
+
+	dummyOnce sync.Once
+	dummyHash string
+}
+
+// Record is any record with a UUID primary key.
+type Record interface{ RecordID() string }
+
+// RecordID implements Record.
+func (u Unit) RecordID() string { return u.ID }
+
+// RecordID implements Record.
+func (u User) RecordID() string { return u.ID }
+
+// RecordID implements Record.
+func (d Device) RecordID() string { return d.ID }
+
+// RecordID implements Record.
+func (i RectificationItem) RecordID() string { return i.ID }
+
+// RecordID implements Record.
+func (s Site) RecordID() string { return s.ID }
+
+// RecordID implements Record.
+func (t ChecklistTemplate) RecordID() string { return t.ID }
+
+// RecordID implements Record.
+func (t InspectionTask) RecordID() string { return t.ID }
+
+// Page is one page of a keyset-paginated list. Next is the id to pass as
+// After for the following page, empty on the last page.
+type Page[T Record] struct {
+	Items []T
+	Next  string
+}
+
+// ListParams bounds a list request.
+type ListParams struct {
+	Limit int
+	After string
+}
+
+// Page sizes.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+func (s *Service) now() time.Time { return stamp(s.Now()) }
+
+// stamp normalises a time to what every database keeps: UTC, whole
+// microseconds.
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// list runs one keyset-paginated query: it asks for one row more than the
+// page to learn whether another page follows.
+func list[T Record](ctx context.Context, s *Service, conds []Cond, p ListParams) (Page[T], error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	if limit > MaxPageSize {
+		return Page[T]{}, FieldError(CodeValidation, "limit", "limit must be at most %d", MaxPageSize)
+	}
+	if p.After != "" && !ValidID(p.After) {
+		return Page[T]{}, FieldError(CodeInvalidCursor, "page_token", "the page cursor is not valid")
+	}
+	var rows []T
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		return tx.List(&rows, Query{Where: conds, After: p.After, Limit: limit + 1})
+	})
+	if err != nil {
+		return Page[T]{}, err
+	}
+	page := Page[T]{Items: rows}
+	if len(rows) > limit {
+		page.Items = rows[:limit]
+		page.Next = rows[limit-1].RecordID()
+	}
+	if page.Items == nil {
+		page.Items = []T{}
+	}
+	return page, nil
+}
+
+// ValidID reports whether s is a UUID in its canonical text form.
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkID validates a client-supplied id.
+func checkID(field, id string) error {
+	if !ValidID(id) {
+		return FieldError(CodeInvalidID, field, "%s must be a UUID", field)
+	}
+	return nil
+}
+
+// text validates a required or optional string field and returns it
+// trimmed.
+func text(field string, v *string, required bool, maxRunes int) (string, error) {
+	if v == nil || strings.TrimSpace(*v) == "" {
+		if required {
+			return "", FieldError(CodeRequired, field, "%s is required", field)
+		}
+		if v == nil {
+			return "", nil
+		}
+	}
+	t := strings.TrimSpace(*v)
+	if !utf8.ValidString(t) {
+		return "", FieldError(CodeValidation, field, "%s is not valid UTF-8", field)
+	}
+	if utf8.RuneCountInString(t) > maxRunes {
+		return "", FieldError(CodeValidation, field, "%s is longer than %d characters", field, maxRunes)
+	}
+	return t, nil
+}
+
+// setText applies an optional string patch to dst.
+func setText(dst *string, field string, v *string, required bool, maxRunes int) error {
+	if v == nil {
+		if required && *dst == "" {
+			return FieldError(CodeRequired, field, "%s is required", field)
+		}
+		return nil
+	}
+	t, err := text(field, v, required, maxRunes)
+	if err != nil {
+		return err
+	}
+	*dst = t
+	return nil
+}
+
+// oneOf checks an enumerated value.
+func oneOf(field, v string, allowed []string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return FieldError(CodeInvalidEnum, field, "%s must be one of %s", field, strings.Join(allowed, ", "))
+}
+
+// checkVersion refuses an update based on a stale read.
+func checkVersion(stored int64, given *int64) error {
+	if given == nil {
+		return FieldError(CodeRequired, "version", "version is required to change a record")
+	}
+	if *given != stored {
+		return ErrVersionConflict
+	}
+	return nil
+}
+
+// lookup loads a referenced record, turning "not found" into the given
+// code about the referencing field.
+func lookup(tx Tx, rec any, id string, code Code, field string) error {
+	if err := checkID(field, id); err != nil {
+		return err
+	}
+	if err := tx.Get(rec, id); err != nil {
+		if IsNotFound(err) {
+			return FieldError(code, field, "%s %s does not exist", field, id)
+		}
+		return err
+	}
+	return nil
+}
+
+// IsNotFound reports whether err is a missing-record error.
+func IsNotFound(err error) bool { return ErrorCode(err) == CodeNotFound }

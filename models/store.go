@@ -1,0 +1,90 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the database as the domain sees it. The exported service method
+// owns the transaction; everything inside it goes through Tx.
+type Store interface {
+	// Tx runs fn in one read-write transaction, committed when fn returns
+	// nil and rolled back otherwise.
+	Tx(ctx context.Context, fn func(tx Tx) error) error
+	// Ping reports whether the database answers; /readyz uses it.
+	Ping(ctx context.Context) error
+}
+
+// Tx is one transaction. Records are the structs of this package; a record
+// that is missing is ErrNotFound, a unique-key clash ErrDuplicate, and an
+// update of a stale version ErrVersionConflict (all wrapped with %w).
+type Tx interface {
+	// Create inserts rec.
+	Create(rec any) error
+	// Get loads the record with the given primary key into rec.
+	Get(rec any, id string) error
+	// First loads the first record matching q into rec.
+	First(rec any, q Query) error
+	// Update writes every field of rec whose stored version is
+	// rec.Version-1 (the caller has already incremented it).
+	Update(rec any) error
+	// UpdateWhere sets fields on every record of model's table matching
+	// conds and returns how many rows changed.
+	UpdateWhere(model any, conds []Cond, fields map[string]any) (int64, error)
+	// List loads the records matching q into dst, a pointer to a slice,
+	// ordered by id ascending (keyset pagination).
+	List(dst any, q Query) error
+	// Count counts the records of model's table matching conds.
+	Count(model any, conds []Cond) (int64, error)
+	// Pluck loads one column of the records matching conds into dst
+	// (a pointer to a slice), distinct.
+	Pluck(model any, column string, conds []Cond, dst any) error
+}
+
+// Op is a comparison in a Cond.
+type Op string
+
+// Comparisons.
+const (
+	OpEq     Op = "="
+	OpNe     Op = "<>"
+	OpLt     Op = "<"
+	OpLe     Op = "<="
+	OpGt     Op = ">"
+	OpGe     Op = ">="
+	OpIn     Op = "in"
+	OpPrefix Op = "prefix"
+	OpNull   Op = "null"
+	OpLike   Op = "contains"
+)
+
+// Cond is one condition on a column. Columns are named by this package,
+// never taken from client input.
+type Cond struct {
+	Column string
+	Op     Op
+	Value  any
+}
+
+// Eq is a shorthand for an equality condition.
+func Eq(column string, v any) Cond { return Cond{Column: column, Op: OpEq, Value: v} }
+
+// Query selects records for List and First.
+type Query struct {
+	Where []Cond
+	// After is the id after which a page starts (exclusive); empty for the
+	// first page.
+	After string
+	// Limit bounds the rows returned; 0 means no bound.
+	Limit int
+}
+
+// Clock is the injected time source.
+type Clock func() time.Time
+
+// PasswordHasher hashes and checks passwords; the implementation lives
+// outside models so that models imports the standard library only.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(hash, password string) bool
+}

@@ -1,0 +1,116 @@
+package models
+
+import "context"
+
+// TemplateInput creates or patches a checklist template.
+type TemplateInput struct {
+	Name      *string     `json:"name"`
+	Questions *[]Question `json:"questions"`
+	Version   *int64      `json:"version"`
+}
+
+// MaxQuestions bounds a checklist.
+const MaxQuestions = 200
+
+// QuestionTypes lists the question types.
+var QuestionTypes = []string{QuestionYesNo, QuestionNumber, QuestionText, QuestionPhoto}
+
+func applyTemplate(t *ChecklistTemplate, in TemplateInput) error {
+	if err := setText(&t.Name, "name", in.Name, true, 200); err != nil {
+		return err
+	}
+	if in.Questions != nil {
+		t.Questions = *in.Questions
+	}
+	if len(t.Questions) == 0 || len(t.Questions) > MaxQuestions {
+		return FieldError(CodeTemplateInvalid, "questions", "a checklist needs 1 to %d questions", MaxQuestions)
+	}
+	seen := map[string]bool{}
+	for i := range t.Questions {
+		q := &t.Questions[i]
+		if err := checkCode("questions.id", q.ID); err != nil {
+			return err
+		}
+		if seen[q.ID] {
+			return FieldError(CodeTemplateInvalid, "questions.id", "question id %q appears twice", q.ID)
+		}
+		seen[q.ID] = true
+		if err := setText(&q.Text, "questions.text", &q.Text, true, 500); err != nil {
+			return err
+		}
+		if err := oneOf("questions.type", q.Type, QuestionTypes); err != nil {
+			return err
+		}
+		if q.Type != QuestionNumber && q.Unit != "" {
+			return FieldError(CodeTemplateInvalid, "questions.unit", "only number questions have a unit")
+		}
+	}
+	return nil
+}
+
+// CreateTemplate adds a checklist template. Admins and supervisors.
+func (s *Service) CreateTemplate(ctx context.Context, a Actor, in TemplateInput) (ChecklistTemplate, error) {
+	if !a.canManageReference() {
+		return ChecklistTemplate{}, errForbidden("create checklist templates")
+	}
+	now := s.now()
+	t := ChecklistTemplate{ID: s.NewID(), Version: 1, CreatedAt: now, UpdatedAt: now}
+	if err := applyTemplate(&t, in); err != nil {
+		return ChecklistTemplate{}, err
+	}
+	err := s.Store.Tx(ctx, func(tx Tx) error { return tx.Create(&t) })
+	return t, err
+}
+
+// UpdateTemplate changes a checklist template.
+func (s *Service) UpdateTemplate(ctx context.Context, a Actor, id string, in TemplateInput) (ChecklistTemplate, error) {
+	if !a.canManageReference() {
+		return ChecklistTemplate{}, errForbidden("change checklist templates")
+	}
+	var t ChecklistTemplate
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		if err := getVisible(tx, &t, id, "template", func() bool { return true }); err != nil {
+			return err
+		}
+		if err := checkVersion(t.Version, in.Version); err != nil {
+			return err
+		}
+		if err := applyTemplate(&t, in); err != nil {
+			return err
+		}
+		t.Version++
+		t.UpdatedAt = s.now()
+		return tx.Update(&t)
+	})
+	return t, err
+}
+
+// GetTemplate returns one template the actor may see: inspectors see the
+// templates of their tasks, everyone else all of them.
+func (s *Service) GetTemplate(ctx context.Context, a Actor, id string) (ChecklistTemplate, error) {
+	var t ChecklistTemplate
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		if a.Role == RoleInspector {
+			if ok, err := s.inspectorNeeds(tx, a, "template_id", id); err != nil || !ok {
+				if err == nil {
+					err = errNotFound("template")
+				}
+				return err
+			}
+		}
+		return getVisible(tx, &t, id, "template", func() bool { return true })
+	})
+	return t, err
+}
+
+// ListTemplates lists the templates the actor may see.
+func (s *Service) ListTemplates(ctx context.Context, a Actor, p ListParams) (Page[ChecklistTemplate], error) {
+	var conds []Cond
+	if a.Role == RoleInspector {
+		var err error
+		if conds, err = s.readScope(ctx, a, "template_id"); err != nil {
+			return Page[ChecklistTemplate]{}, err
+		}
+	}
+	return list[ChecklistTemplate](ctx, s, conds, p)
+}

@@ -1,0 +1,230 @@
+package storage
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"reflect"
+	"strings"
+	"sync"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// maxAttempts bounds how often a transaction that lost a deadlock or a
+// lock wait is run again.
+const maxAttempts = 5
+
+// Tx runs fn in a transaction. A transaction that fails for a reason that
+// goes away on its own (a MySQL deadlock or lock wait timeout) is run again
+// from the start, so fn must not keep state across attempts.
+func (db *DB) Tx(ctx context.Context, fn func(tx models.Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		err = db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+			return fn(&tx{g: g})
+		})
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return translate(err)
+}
+
+type tx struct{ g *gorm.DB }
+
+var _ models.Tx = (*tx)(nil)
+
+func (t *tx) Create(rec any) error {
+	return translate(t.g.Create(rec).Error)
+}
+
+func (t *tx) Get(rec any, id string) error {
+	pk, err := primaryKey(t.g, rec)
+	if err != nil {
+		return err
+	}
+	return translate(t.g.Where(clause.Eq{Column: clause.Column{Name: pk}, Value: id}).Take(rec).Error)
+}
+
+func (t *tx) First(rec any, q models.Query) error {
+	g, err := where(t.g, q.Where)
+	if err != nil {
+		return err
+	}
+	return translate(g.Order("id").Take(rec).Error)
+}
+
+// Update writes rec if its stored version is rec.Version-1; the version
+// guard makes concurrent read-modify-write cycles safe.
+func (t *tx) Update(rec any) error {
+	v := reflect.Indirect(reflect.ValueOf(rec)).FieldByName("Version")
+	if !v.IsValid() {
+		return fmt.Errorf("update %T: record has no Version", rec)
+	}
+	res := t.g.Model(rec).Where("version = ?", v.Int()-1).Select("*").Updates(rec)
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update %T: %w", rec, models.ErrVersionConflict)
+	}
+	return nil
+}
+
+func (t *tx) UpdateWhere(model any, conds []models.Cond, fields map[string]any) (int64, error) {
+	g, err := where(t.g.Model(model), conds)
+	if err != nil {
+		return 0, err
+	}
+	res := g.Updates(fields)
+	return res.RowsAffected, translate(res.Error)
+}
+
+func (t *tx) List(dst any, q models.Query) error {
+	g, err := where(t.g, q.Where)
+	if err != nil {
+		return err
+	}
+	if q.After != "" {
+		g = g.Where("id > ?", q.After)
+	}
+	if q.Limit > 0 {
+		g = g.Limit(q.Limit)
+	}
+	return translate(g.Order("id").Find(dst).Error)
+}
+
+func (t *tx) Count(model any, conds []models.Cond) (int64, error) {
+	g, err := where(t.g.Model(model), conds)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	return n, translate(g.Count(&n).Error)
+}
+
+func (t *tx) Pluck(model any, column string, conds []models.Cond, dst any) error {
+	g, err := where(t.g.Model(model), conds)
+	if err != nil {
+		return err
+	}
+	return translate(g.Distinct(column).Pluck(column, dst).Error)
+}
+
+// where adds conditions; column names come from models, never from
+// clients, and are quoted by GORM all the same.
+func where(g *gorm.DB, conds []models.Cond) (*gorm.DB, error) {
+	for _, c := range conds {
+		col := clause.Column{Name: c.Column}
+		switch c.Op {
+		case models.OpEq:
+			g = g.Where(clause.Eq{Column: col, Value: c.Value})
+		case models.OpNe:
+			g = g.Where(clause.Neq{Column: col, Value: c.Value})
+		case models.OpLt:
+			g = g.Where(clause.Lt{Column: col, Value: c.Value})
+		case models.OpLe:
+			g = g.Where(clause.Lte{Column: col, Value: c.Value})
+		case models.OpGt:
+			g = g.Where(clause.Gt{Column: col, Value: c.Value})
+		case models.OpGe:
+			g = g.Where(clause.Gte{Column: col, Value: c.Value})
+		case models.OpIn:
+			g = g.Where(clause.IN{Column: col, Values: anySlice(c.Value)})
+		case models.OpNull:
+			g = g.Where(clause.Expr{SQL: "? IS NULL", Vars: []any{col}})
+		case models.OpPrefix:
+			g = g.Where(clause.Expr{SQL: "? LIKE ? ESCAPE '!'", Vars: []any{col, escapeLike(fmt.Sprint(c.Value)) + "%"}})
+		case models.OpLike:
+			g = g.Where(clause.Expr{SQL: "? LIKE ? ESCAPE '!'", Vars: []any{col, "%" + escapeLike(fmt.Sprint(c.Value)) + "%"}})
+		default:
+			return nil, fmt.Errorf("storage: unknown operator %q", c.Op)
+		}
+	}
+	return g, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+func anySlice(v any) []any {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice {
+		return []any{v}
+	}
+	out := make([]any, rv.Len())
+	for i := range out {
+		out[i] = rv.Index(i).Interface()
+	}
+	return out
+}
+
+var pkCache sync.Map // reflect.Type → column name
+
+func primaryKey(g *gorm.DB, rec any) (string, error) {
+	typ := reflect.Indirect(reflect.ValueOf(rec)).Type()
+	if pk, ok := pkCache.Load(typ); ok {
+		return pk.(string), nil
+	}
+	stmt := &gorm.Statement{DB: g}
+	if err := stmt.Parse(rec); err != nil {
+		return "", err
+	}
+	if stmt.Schema.PrioritizedPrimaryField == nil {
+		return "", fmt.Errorf("storage: %s has no primary key", typ)
+	}
+	pk := stmt.Schema.PrioritizedPrimaryField.DBName
+	pkCache.Store(typ, pk)
+	return pk, nil
+}
+
+// translate turns database errors into the domain's sentinels, wrapped so
+// that the detail stays in logs.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case models.AsError(err) != nil:
+		return err
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("db: %w", models.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("db: %v: %w", err, models.ErrDuplicate)
+	}
+	return unavailable(err)
+}
+
+// unavailable marks errors that mean the database cannot be reached, so
+// that the API answers 503 with Retry-After rather than 500.
+func unavailable(err error) error {
+	var netErr net.Error
+	var myErr *mysqldrv.MySQLError
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysqldrv.ErrInvalidConn),
+		errors.As(err, &netErr):
+		return fmt.Errorf("db: %v: %w", err, models.ErrUnavailable)
+	case errors.As(err, &myErr) && (myErr.Number == 1040 || myErr.Number == 1053 || myErr.Number == 2006 || myErr.Number == 2013):
+		return fmt.Errorf("db: %v: %w", err, models.ErrUnavailable)
+	}
+	return err
+}
+
+// retryable reports errors after which the whole transaction may simply be
+// run again: MySQL deadlocks (1213) and lock wait timeouts (1205), and
+// SQLite's busy/locked.
+func retryable(err error) bool {
+	var myErr *mysqldrv.MySQLError
+	if errors.As(err, &myErr) {
+		return myErr.Number == 1213 || myErr.Number == 1205
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
