@@ -25,7 +25,7 @@ const (
 )
 
 // DefaultMySQLDSN is the test database that .ci/services.sh starts.
-const DefaultMySQLDSN = "root@tcp(127.0.0.1:3306)/test?parseTime=true&charset=utf8mb4&loc=UTC&multiStatements=true"
+const DefaultMySQLDSN = "root@tcp(127.0.0.1:3306)/test?parseTime=true&charset=utf8mb4&loc=UTC"
 
 // CI reports whether the tests run under CI (CI=true, or any value
 // strconv.ParseBool accepts as true).
