@@ -184,6 +184,8 @@ func TestValidateResponse(t *testing.T) {
 		{"unit with query", "GET", "/v1/units/0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b?x=1", 200, jsonHeader, body(t, unit), ""},
 		{"list", "GET", "/v1/units?limit=1", 200, jsonHeader, body(t, page), ""},
 		{"logout", "POST", "/v1/auth/logout", 204, nil, nil, ""},
+		{"unsupported media type", "POST", "/v1/units", 415, problemHeader, body(t, problem), ""},
+		{"unavailable", "GET", "/v1/me", 503, http.Header{"Content-Type": {"application/problem+json"}, "Retry-After": {"5"}}, body(t, problem), ""},
 		{"not ready", "GET", "/readyz", 503, jsonHeader, []byte(`{"status":"unavailable","checks":{"database":{"ok":false,"error":"unreachable"},"blobs":{"ok":true}}}`), ""},
 
 		{"unknown field", "POST", "/v1/auth/login", 200, tokenHeader, body(t, withExtra), "display_name"},
@@ -192,6 +194,8 @@ func TestValidateResponse(t *testing.T) {
 		{"bad uuid", "POST", "/v1/auth/login", 200, tokenHeader, body(t, badID), "uuid"},
 		{"no cache-control", "POST", "/v1/auth/login", 200, jsonHeader, body(t, loginExample(t)), "Cache-Control"},
 		{"no retry-after", "POST", "/v1/auth/login", 429, problemHeader, body(t, problem), "Retry-After"},
+		{"unavailable without retry-after", "GET", "/v1/me", 503, problemHeader, body(t, problem), "Retry-After"},
+		{"no 415 without a body", "POST", "/v1/auth/logout", 415, problemHeader, body(t, problem), "status is not supported"},
 		{"problem as json", "POST", "/v1/auth/login", 401, jsonHeader, body(t, problem), "application/json"},
 		{"problem with extra", "POST", "/v1/auth/login", 401, problemHeader, []byte(`{"type":"urn:fieldsync:problem:x","title":"t","status":401,"detail":"d","code":"x","stack":"..."}`), "stack"},
 		{"body on 204", "POST", "/v1/auth/logout", 204, nil, []byte(`{}`), "without a body"},

@@ -126,7 +126,7 @@ func TestRecordsMatchModels(t *testing.T) {
 		{ID: "q2", Text: "photo", Type: "photo", PhotoRequired: true},
 	}, Version: 1, CreatedAt: now, UpdatedAt: now})
 	validateAs(t, "InspectionTask", models.InspectionTask{ID: id(9), ItemID: id(6), SiteID: id(7), Kind: "progress_check", TemplateID: id(8),
-		WindowStart: now, DueAt: now.Add(time.Hour), Status: "assigned", Version: 1, CreatedAt: now, UpdatedAt: now})
+		WindowStart: now, DueAt: now.Add(time.Hour), Status: models.TaskUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now})
 	inspector := id(4)
 	validateAs(t, "InspectionTask", models.InspectionTask{ID: id(9), ItemID: id(6), SiteID: id(7), AssigneeID: &inspector, AssignedAt: &now,
 		Kind: "acceptance_check", TemplateID: id(8), WindowStart: now, DueAt: now, Status: "cancelled", Version: 4, CreatedAt: now, UpdatedAt: now})
