@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +85,12 @@ var loadRouter = sync.OnceValues(func() (routers.Router, error) {
 // documented operation, the status must be documented for it, and the
 // documented headers and the body must match. A status with no documented
 // content must come with an empty body. The first mismatch is returned.
+//
+// A request that names no operation has one documented answer (see the
+// document's conventions): a problem document with 404 `route_not_found`
+// when no documented path matches, and with 405 `method_not_allowed` when
+// the path is documented but not for the method. Any other answer to it is
+// ErrUndocumentedRoute.
 func ValidateResponse(method, path string, status int, header http.Header, body []byte) error {
 	router, err := loadRouter()
 	if err != nil {
@@ -98,6 +105,9 @@ func ValidateResponse(method, path string, status int, header http.Header, body 
 	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
+		if unrouted(router, req, status) {
+			return validateUnrouted(method, req.URL.Path, status, header, body)
+		}
 		return fmt.Errorf("%w for %s %s: %w", ErrUndocumentedRoute, method, req.URL.Path, err)
 	}
 	if header == nil {
@@ -150,4 +160,59 @@ func Routes() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// unroutedCodes are the codes of the answers to a request that names no
+// operation, by status.
+var unroutedCodes = map[int]string{
+	http.StatusNotFound:         "route_not_found",
+	http.StatusMethodNotAllowed: "method_not_allowed",
+}
+
+// unrouted reports whether status is the documented answer to req, which
+// names no operation: 405 when another method of its path is documented,
+// else 404.
+func unrouted(router routers.Router, req *http.Request, status int) bool {
+	pathKnown := false
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace} {
+		other := req.Clone(context.Background())
+		other.Method = m
+		if _, _, err := router.FindRoute(other); err == nil {
+			pathKnown = true
+			break
+		}
+	}
+	if pathKnown {
+		return status == http.StatusMethodNotAllowed
+	}
+	return status == http.StatusNotFound
+}
+
+// validateUnrouted checks a 404 or 405 answer to a request that names no
+// operation: a Problem with the status's code, as application/problem+json.
+func validateUnrouted(method, path string, status int, header http.Header, body []byte) error {
+	doc, err := Spec()
+	if err != nil {
+		return err
+	}
+	where := fmt.Sprintf("contract: %s %s (no documented operation) → %d", method, path, status)
+	if ct := header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		return fmt.Errorf("%s: Content-Type is %q, want application/problem+json", where, ct)
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("%s: decode body: %w", where, err)
+	}
+	problem := doc.Components.Schemas["Problem"]
+	if problem == nil || problem.Value == nil {
+		return fmt.Errorf("%s: the document has no Problem schema", where)
+	}
+	if err := problem.Value.VisitJSON(v, append(SchemaOptions(), openapi3.VisitAsResponse())...); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	if m, _ := v.(map[string]any); m["code"] != unroutedCodes[status] || m["status"] != float64(status) {
+		return fmt.Errorf("%s: code %v and status %v, want %s and %d", where, m["code"], m["status"], unroutedCodes[status], status)
+	}
+	return nil
 }

@@ -224,6 +224,54 @@ func TestValidateResponseUndocumentedRoute(t *testing.T) {
 	}
 }
 
+// TestValidateResponseUnrouted checks the one documented answer to a request
+// that names no operation: 404 route_not_found for an unknown path, 405
+// method_not_allowed for a documented path with another method.
+func TestValidateResponseUnrouted(t *testing.T) {
+	problemHeader := http.Header{"Content-Type": {"application/problem+json"}}
+	problem := func(status int, code string) []byte {
+		return body(t, map[string]any{
+			"type": "urn:fieldsync:problem:" + code, "title": http.StatusText(status), "status": status,
+			"detail": "no such endpoint", "code": code, "request_id": "4b1e0f2a-8c3d-4e5f-9a6b-7c8d9e0f1a2b",
+		})
+	}
+	unit := "/v1/units/0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"
+	for _, tc := range []struct {
+		name         string
+		method, path string
+		status       int
+		header       http.Header
+		body         []byte
+		wantErr      string // empty: valid
+		undocumented bool   // the error must be ErrUndocumentedRoute
+	}{
+		{"unknown path", "GET", "/v1/nope", 404, problemHeader, problem(404, "route_not_found"), "", false},
+		{"unknown path outside v1", "POST", "/nope?x=1", 404, problemHeader, problem(404, "route_not_found"), "", false},
+		{"unknown method", "DELETE", unit, 405, problemHeader, problem(405, "method_not_allowed"), "", false},
+
+		{"wrong code", "GET", "/v1/nope", 404, problemHeader, problem(404, "not_found"), "route_not_found", false},
+		{"wrong status in body", "GET", "/v1/nope", 404, problemHeader, problem(405, "route_not_found"), "route_not_found", false},
+		{"not a problem", "GET", "/v1/nope", 404, http.Header{"Content-Type": {"application/json"}}, problem(404, "route_not_found"), "application/problem+json", false},
+		{"problem with extra", "GET", "/v1/nope", 404, problemHeader, []byte(`{"type":"urn:fieldsync:problem:route_not_found","title":"Not Found","status":404,"detail":"d","code":"route_not_found","stack":"..."}`), "stack", false},
+		{"404 for a documented path", "DELETE", unit, 404, problemHeader, problem(404, "route_not_found"), "no documented operation", true},
+		{"405 for an unknown path", "GET", "/v1/nope", 405, problemHeader, problem(405, "method_not_allowed"), "no documented operation", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := contract.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("want valid, got %v", err)
+			case tc.wantErr != "" && err == nil:
+				t.Fatalf("want an error about %q, got none", tc.wantErr)
+			case tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr):
+				t.Fatalf("want an error about %q, got %v", tc.wantErr, err)
+			case err != nil && errors.Is(err, contract.ErrUndocumentedRoute) != tc.undocumented:
+				t.Fatalf("errors.Is(err, ErrUndocumentedRoute) = %v, want %v: %v", !tc.undocumented, tc.undocumented, err)
+			}
+		})
+	}
+}
+
 func TestRoutes(t *testing.T) {
 	routes := contract.Routes()
 	if !sort.StringsAreSorted(routes) {
