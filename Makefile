@@ -2,6 +2,7 @@
 # and starts what the tests need (MinIO; MariaDB if it is down) and runs
 # every test against them.
 
+SHELL     := bash
 GO        ?= go
 GOFLAGS   ?=
 TESTFLAGS ?= -race -count=1 -timeout 30m
@@ -32,5 +33,8 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
 
+# -v so that the suites say which backends they ran on; the per-test
+# RUN/PASS noise is filtered out, failures, skips and logs are kept.
 test: services vet
-	$(GO) test $(GOFLAGS) $(TESTFLAGS) ./...
+	set -o pipefail; $(GO) test $(GOFLAGS) $(TESTFLAGS) -v ./... 2>&1 \
+	  | grep -vE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'

@@ -15,6 +15,7 @@ import (
 )
 
 func TestLocal(t *testing.T) {
+	t.Log("blob suite running on local disk")
 	blobtest.Run(t, func(t *testing.T) models.BlobStore { return mustLocal(t, t.TempDir()) })
 }
 

@@ -23,6 +23,7 @@ import (
 func TestMinIO(t *testing.T) {
 	env := testenv.MinIO(t)
 	mustMinIO(t, env, freshBucket()) // skip (or fail under CI) once, not per subtest
+	t.Logf("blob suite running on MinIO at %s", env.Endpoint)
 	blobtest.Run(t, func(t *testing.T) models.BlobStore { return mustMinIO(t, env, freshBucket()) })
 }
 
