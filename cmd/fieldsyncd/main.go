@@ -111,15 +111,22 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) Addr() string { return m.ln.Addr().String() }
 
 // Close stops serving, waiting for requests in flight, and closes the
-// backends.
+// backends. Calling it again does nothing.
 func (m *Main) Close() error {
 	var errs []error
-	if m.Server != nil && m.ln != nil {
+	if m.ln != nil {
 		errs = append(errs, m.Server.App().ShutdownWithTimeout(30*time.Second))
-		errs = append(errs, <-m.done)
+		// Closing the listener too ends a Serve that had not started yet
+		// when Shutdown ran, which Shutdown alone would miss.
+		m.ln.Close()
+		if err := <-m.done; err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+		m.ln = nil
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
+		m.DB = nil
 	}
 	return errors.Join(errs...)
 }

@@ -31,7 +31,7 @@ func MustOpen(tb testing.TB, dialect string) *storage.DB {
 	case storage.DialectSQLite:
 		cfg.SQLitePath = tb.TempDir() + "/fieldsync.db"
 	case storage.DialectMySQL:
-		cfg.MySQLDSN = freshMySQL(tb)
+		cfg.MySQLDSN = FreshMySQL(tb)
 	default:
 		tb.Fatalf("unknown dialect %q", dialect)
 	}
@@ -46,9 +46,9 @@ func MustOpen(tb testing.TB, dialect string) *storage.DB {
 	return db
 }
 
-// freshMySQL creates a database of its own for the test and returns its
-// DSN.
-func freshMySQL(tb testing.TB) string {
+// FreshMySQL creates an empty database of its own for the test, dropped
+// when the test ends, and returns its DSN.
+func FreshMySQL(tb testing.TB) string {
 	tb.Helper()
 	dsn := testenv.MySQLDSN(tb)
 	admin, err := sql.Open("mysql", dsn)
