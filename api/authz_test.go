@@ -116,6 +116,15 @@ func testMatrix(t *testing.T, e *env) {
 		{"POST", func() string {
 			return "/v1/tasks/" + e.must(201, "admin", "POST", "/v1/tasks", taskBody())["id"].(string) + "/cancel"
 		}, func() any { return map[string]any{"version": 1} }, expect{401, 200, 200, 404, 403, 404}},
+		// Sync: every signed-in role pulls its own view; only inspectors'
+		// mutations apply, others are rejected per mutation (still 200).
+		{"POST", fixed("/v1/sync/pull"), func() any {
+			return map[string]any{"client_id": uuid.NewString(), "cursor": nil, "schema_version": 1}
+		}, everyone},
+		{"POST", fixed("/v1/sync/push"), func() any {
+			return map[string]any{"client_id": uuid.NewString(), "schema_version": 1, "mutations": []map[string]any{
+				{"id": 1, "name": "note.add", "args": map[string]any{"id": uuid.NewString(), "task_id": f.task1.ID, "text": "到场"}}}}
+		}, everyone},
 		// Last: it ends every caller's session.
 		{"POST", fixed("/v1/auth/logout"), nil, expect{401, 204, 204, 204, 204, 204}},
 	}

@@ -20,6 +20,7 @@ import (
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
+	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
 // testSecret signs the tests' tokens.
@@ -30,6 +31,7 @@ type env struct {
 	t      *testing.T
 	srv    *api.Server
 	svc    *models.Service
+	sync   *fsync.Engine
 	now    time.Time
 	tokens map[string]string // role name → access token
 	fx     fixture
@@ -53,8 +55,10 @@ func newEnv(t *testing.T, dialect string) *env {
 		Hasher: cheapHasher,
 		Auth:   models.DefaultAuthPolicy,
 	}
+	e.sync = fsync.New(fsync.Config{Store: db, Service: e.svc, CursorKey: []byte("test-cursor-key"), Compactor: db})
 	e.srv = api.New(api.Config{
 		Service: e.svc,
+		Sync:    e.sync,
 		Tokens:  authn.NewIssuer(testSecret, nil, 15*time.Minute, func() time.Time { return e.now }),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Checks:  map[string]func(context.Context) error{"database": db.Ping},

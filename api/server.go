@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
+	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
 // defaultRetryAfter is what a client is told to wait when a backend is
@@ -23,6 +25,7 @@ const defaultRetryAfter = 5 * time.Second
 // Config wires the server.
 type Config struct {
 	Service *models.Service
+	Sync    *fsync.Engine
 	Tokens  *authn.Issuer
 	Logger  *slog.Logger
 	// BodyLimit bounds JSON request bodies, in bytes.
@@ -36,6 +39,7 @@ type Config struct {
 // Server holds the handlers' dependencies.
 type Server struct {
 	svc    *models.Service
+	sync   *fsync.Engine
 	tokens *authn.Issuer
 	log    *slog.Logger
 	checks map[string]func(context.Context) error
@@ -48,7 +52,7 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version}
+	s := &Server{svc: cfg.Service, sync: cfg.Sync, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "fieldsync",
 		BodyLimit:             cfg.BodyLimit,
@@ -120,6 +124,9 @@ func (s *Server) routes() {
 	p.Patch("/tasks/:id", update(s.svc.UpdateTask))
 	p.Post("/tasks/:id/assign", s.assignTask)
 	p.Post("/tasks/:id/cancel", s.cancelTask)
+
+	p.Post("/sync/pull", compress.New(), s.pull)
+	p.Post("/sync/push", s.push)
 }
 
 // authed registers routes behind the authentication middleware.
@@ -128,8 +135,10 @@ type authed struct {
 	auth fiber.Handler
 }
 
-func (a authed) Get(path string, h fiber.Handler)   { a.r.Get(path, a.auth, h) }
-func (a authed) Post(path string, h fiber.Handler)  { a.r.Post(path, a.auth, h) }
+func (a authed) Get(path string, h fiber.Handler) { a.r.Get(path, a.auth, h) }
+func (a authed) Post(path string, h ...fiber.Handler) {
+	a.r.Post(path, append([]fiber.Handler{a.auth}, h...)...)
+}
 func (a authed) Patch(path string, h fiber.Handler) { a.r.Patch(path, a.auth, h) }
 
 func (s *Server) healthz(c *fiber.Ctx) error {

@@ -87,7 +87,22 @@ const (
 	CodeAssigneeNotInspector   Code = "assignee_not_inspector"
 	CodeTemplateInvalid        Code = "template_invalid"
 	CodeWeakPassword           Code = "weak_password"
-	CodeUnitParentFixed        Code = "unit_parent_fixed"
+	// Sync.
+	CodeUnknownMutation    Code = "unknown_mutation"
+	CodeInvalidArgs        Code = "invalid_args"
+	CodeTaskClosed         Code = "task_closed"
+	CodeRecordExists       Code = "record_exists"
+	CodeAnswerType         Code = "answer_type_mismatch"
+	CodeUnknownQuestion    Code = "unknown_question"
+	CodeEvidenceMismatch   Code = "evidence_mismatch"
+	CodeMutationGap        Code = "mutation_gap"
+	CodeMutationOrder      Code = "mutation_ids_not_consecutive"
+	CodeBatchTooLarge      Code = "batch_too_large"
+	CodeUnsupportedSchema  Code = "unsupported_schema_version"
+	CodeSyncCursorInvalid  Code = "sync_cursor_invalid"
+	CodeClientOwnedByOther Code = "client_owned_by_other_device"
+
+	CodeUnitParentFixed Code = "unit_parent_fixed"
 )
 
 var codeKinds = map[Code]Kind{
@@ -145,6 +160,19 @@ var codeKinds = map[Code]Kind{
 	CodeAssigneeNotInspector:   KindInvalid,
 	CodeTemplateInvalid:        KindInvalid,
 	CodeWeakPassword:           KindInvalid,
+	CodeUnknownMutation:        KindInvalid,
+	CodeInvalidArgs:            KindInvalid,
+	CodeTaskClosed:             KindConflict,
+	CodeRecordExists:           KindConflict,
+	CodeAnswerType:             KindInvalid,
+	CodeUnknownQuestion:        KindInvalid,
+	CodeEvidenceMismatch:       KindConflict,
+	CodeMutationGap:            KindConflict,
+	CodeMutationOrder:          KindInvalid,
+	CodeBatchTooLarge:          KindTooLarge,
+	CodeUnsupportedSchema:      KindUpgradeRequired,
+	CodeSyncCursorInvalid:      KindInvalid,
+	CodeClientOwnedByOther:     KindConflict,
 	CodeUnitParentFixed:        KindInvalid,
 }
 

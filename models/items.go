@@ -131,7 +131,10 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Rectif
 		if !a.canWriteUnitRecord(it.UnitPath) {
 			return errForbidden("create items for a unit outside your own")
 		}
-		return translateDup(tx.Create(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code)
+		if err := translateDup(tx.Create(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+			return err
+		}
+		return s.changed(tx, EntityItems, it.ID, it.Version, OpUpsert, ScopeUnit(it.UnitPath))
 	})
 	return it, err
 }
@@ -149,6 +152,7 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 		if err := checkVersion(it.Version, in.Version); err != nil {
 			return err
 		}
+		oldPath := it.UnitPath
 		if err := s.applyItem(tx, &it, in); err != nil {
 			return err
 		}
@@ -157,7 +161,13 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 		}
 		it.Version++
 		it.UpdatedAt = s.now()
-		return translateDup(tx.Update(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code)
+		if err := translateDup(tx.Update(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+			return err
+		}
+		if err := s.movedOut(tx, EntityItems, it.ID, it.Version, oldPath, it.UnitPath); err != nil {
+			return err
+		}
+		return s.changedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
 	})
 	return it, err
 }

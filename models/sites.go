@@ -82,7 +82,10 @@ func (s *Service) CreateSite(ctx context.Context, a Actor, in SiteInput) (Site, 
 		if !a.canWriteUnitRecord(st.UnitPath) {
 			return errForbidden("create sites for a unit outside your own")
 		}
-		return tx.Create(&st)
+		if err := tx.Create(&st); err != nil {
+			return err
+		}
+		return s.changed(tx, EntitySites, st.ID, st.Version, OpUpsert, ScopeUnit(st.UnitPath))
 	})
 	return st, err
 }
@@ -102,13 +105,20 @@ func (s *Service) UpdateSite(ctx context.Context, a Actor, id string, in SiteInp
 		}
 		st.Version++
 		st.UpdatedAt = s.now()
+		oldPath := st.UnitPath
 		if err := applySite(tx, &st, in, false); err != nil {
 			return err
 		}
 		if !a.canWriteUnitRecord(st.UnitPath) {
 			return errForbidden("move a site to a unit outside your own")
 		}
-		return tx.Update(&st)
+		if err := tx.Update(&st); err != nil {
+			return err
+		}
+		if err := s.movedOut(tx, EntitySites, st.ID, st.Version, oldPath, st.UnitPath); err != nil {
+			return err
+		}
+		return s.changedShared(tx, EntitySites, "site_id", st.ID, st.Version, ScopeUnit(st.UnitPath))
 	})
 	return st, err
 }

@@ -34,6 +34,9 @@ type Tx interface {
 	// List loads the records matching q into dst, a pointer to a slice,
 	// ordered by id ascending (keyset pagination).
 	List(dst any, q Query) error
+	// Delete removes the records of model's table matching conds and
+	// returns how many it removed.
+	Delete(model any, conds []Cond) (int64, error)
 	// Count counts the records of model's table matching conds.
 	Count(model any, conds []Cond) (int64, error)
 	// Pluck loads one column of the records matching conds into dst
@@ -46,16 +49,19 @@ type Op string
 
 // Comparisons.
 const (
-	OpEq     Op = "="
-	OpNe     Op = "<>"
-	OpLt     Op = "<"
-	OpLe     Op = "<="
-	OpGt     Op = ">"
-	OpGe     Op = ">="
-	OpIn     Op = "in"
-	OpPrefix Op = "prefix"
-	OpNull   Op = "null"
-	OpLike   Op = "contains"
+	OpEq      Op = "="
+	OpNe      Op = "<>"
+	OpLt      Op = "<"
+	OpLe      Op = "<="
+	OpGt      Op = ">"
+	OpGe      Op = ">="
+	OpIn      Op = "in"
+	OpPrefix  Op = "prefix"
+	OpNull    Op = "null"
+	OpNotNull Op = "not_null"
+	// OpAny is true when any of the conditions in Value ([]Cond) holds.
+	OpAny  Op = "any"
+	OpLike Op = "contains"
 )
 
 // Cond is one condition on a column. Columns are named by this package,
@@ -77,6 +83,9 @@ type Query struct {
 	After string
 	// Limit bounds the rows returned; 0 means no bound.
 	Limit int
+	// OrderBy names the column to sort by instead of id, with an optional
+	// " DESC"; After only applies to the id order.
+	OrderBy string
 }
 
 // Clock is the injected time source.

@@ -118,7 +118,10 @@ func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (Inspec
 			}
 			t.AssigneeID, t.AssignedAt, t.Status = &u.ID, &now, TaskAssigned
 		}
-		return tx.Create(&t)
+		if err := tx.Create(&t); err != nil {
+			return err
+		}
+		return s.taskChanged(tx, &InspectionTask{}, &t)
 	})
 	return t, err
 }
@@ -186,12 +189,16 @@ func (s *Service) changeTask(ctx context.Context, a Actor, id string, version *i
 		if err := checkVersion(t.Version, version); err != nil {
 			return err
 		}
+		before := t
 		if err := change(tx, &t); err != nil {
 			return err
 		}
 		t.Version++
 		t.UpdatedAt = s.now()
-		return tx.Update(&t)
+		if err := tx.Update(&t); err != nil {
+			return err
+		}
+		return s.taskChanged(tx, &before, &t)
 	})
 	return t, err
 }

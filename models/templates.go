@@ -58,7 +58,12 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, in TemplateInput)
 	if err := applyTemplate(&t, in); err != nil {
 		return ChecklistTemplate{}, err
 	}
-	err := s.Store.Tx(ctx, func(tx Tx) error { return tx.Create(&t) })
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		if err := tx.Create(&t); err != nil {
+			return err
+		}
+		return s.changed(tx, EntityTemplates, t.ID, t.Version, OpUpsert, ScopeGlobal)
+	})
 	return t, err
 }
 
@@ -80,7 +85,10 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, id string, in Tem
 		}
 		t.Version++
 		t.UpdatedAt = s.now()
-		return tx.Update(&t)
+		if err := tx.Update(&t); err != nil {
+			return err
+		}
+		return s.changedShared(tx, EntityTemplates, "template_id", t.ID, t.Version, ScopeGlobal)
 	})
 	return t, err
 }

@@ -58,7 +58,7 @@ func (t *tx) First(rec any, q models.Query) error {
 	if err != nil {
 		return err
 	}
-	return translate(g.Order("id").Take(rec).Error)
+	return translate(g.Order(orderBy(q)).Take(rec).Error)
 }
 
 // Update writes rec if its stored version is rec.Version-1; the version
@@ -98,7 +98,28 @@ func (t *tx) List(dst any, q models.Query) error {
 	if q.Limit > 0 {
 		g = g.Limit(q.Limit)
 	}
-	return translate(g.Order("id").Find(dst).Error)
+	return translate(g.Order(orderBy(q)).Find(dst).Error)
+}
+
+// orderBy turns Query.OrderBy into a clause; the column is quoted.
+func orderBy(q models.Query) clause.OrderByColumn {
+	col, desc := strings.CutSuffix(q.OrderBy, " DESC")
+	if col == "" {
+		col = "id"
+	}
+	return clause.OrderByColumn{Column: clause.Column{Name: col}, Desc: desc}
+}
+
+func (t *tx) Delete(model any, conds []models.Cond) (int64, error) {
+	if len(conds) == 0 {
+		return 0, errors.New("storage: refusing to delete without conditions")
+	}
+	g, err := where(t.g, conds)
+	if err != nil {
+		return 0, err
+	}
+	res := g.Delete(model)
+	return res.RowsAffected, translate(res.Error)
 }
 
 func (t *tx) Count(model any, conds []models.Cond) (int64, error) {
@@ -122,33 +143,56 @@ func (t *tx) Pluck(model any, column string, conds []models.Cond, dst any) error
 // clients, and are quoted by GORM all the same.
 func where(g *gorm.DB, conds []models.Cond) (*gorm.DB, error) {
 	for _, c := range conds {
-		col := clause.Column{Name: c.Column}
-		switch c.Op {
-		case models.OpEq:
-			g = g.Where(clause.Eq{Column: col, Value: c.Value})
-		case models.OpNe:
-			g = g.Where(clause.Neq{Column: col, Value: c.Value})
-		case models.OpLt:
-			g = g.Where(clause.Lt{Column: col, Value: c.Value})
-		case models.OpLe:
-			g = g.Where(clause.Lte{Column: col, Value: c.Value})
-		case models.OpGt:
-			g = g.Where(clause.Gt{Column: col, Value: c.Value})
-		case models.OpGe:
-			g = g.Where(clause.Gte{Column: col, Value: c.Value})
-		case models.OpIn:
-			g = g.Where(clause.IN{Column: col, Values: anySlice(c.Value)})
-		case models.OpNull:
-			g = g.Where(clause.Expr{SQL: "? IS NULL", Vars: []any{col}})
-		case models.OpPrefix:
-			g = g.Where(clause.Expr{SQL: "? LIKE ? ESCAPE '!'", Vars: []any{col, escapeLike(fmt.Sprint(c.Value)) + "%"}})
-		case models.OpLike:
-			g = g.Where(clause.Expr{SQL: "? LIKE ? ESCAPE '!'", Vars: []any{col, "%" + escapeLike(fmt.Sprint(c.Value)) + "%"}})
-		default:
-			return nil, fmt.Errorf("storage: unknown operator %q", c.Op)
+		e, err := condExpr(c)
+		if err != nil {
+			return nil, err
 		}
+		g = g.Where(e)
 	}
 	return g, nil
+}
+
+func condExpr(c models.Cond) (clause.Expression, error) {
+	col := clause.Column{Name: c.Column}
+	switch c.Op {
+	case models.OpEq:
+		return clause.Eq{Column: col, Value: c.Value}, nil
+	case models.OpNe:
+		return clause.Neq{Column: col, Value: c.Value}, nil
+	case models.OpLt:
+		return clause.Lt{Column: col, Value: c.Value}, nil
+	case models.OpLe:
+		return clause.Lte{Column: col, Value: c.Value}, nil
+	case models.OpGt:
+		return clause.Gt{Column: col, Value: c.Value}, nil
+	case models.OpGe:
+		return clause.Gte{Column: col, Value: c.Value}, nil
+	case models.OpIn:
+		return clause.IN{Column: col, Values: anySlice(c.Value)}, nil
+	case models.OpNull:
+		return clause.Expr{SQL: "? IS NULL", Vars: []any{col}}, nil
+	case models.OpNotNull:
+		return clause.Expr{SQL: "? IS NOT NULL", Vars: []any{col}}, nil
+	case models.OpPrefix:
+		return clause.Expr{SQL: "? LIKE ? ESCAPE '!'", Vars: []any{col, escapeLike(fmt.Sprint(c.Value)) + "%"}}, nil
+	case models.OpLike:
+		return clause.Expr{SQL: "? LIKE ? ESCAPE '!'", Vars: []any{col, "%" + escapeLike(fmt.Sprint(c.Value)) + "%"}}, nil
+	case models.OpAny:
+		sub, ok := c.Value.([]models.Cond)
+		if !ok || len(sub) == 0 {
+			return nil, fmt.Errorf("storage: %q needs a non-empty []Cond", c.Op)
+		}
+		ors := make([]clause.Expression, len(sub))
+		for i, sc := range sub {
+			e, err := condExpr(sc)
+			if err != nil {
+				return nil, err
+			}
+			ors[i] = e
+		}
+		return clause.Or(ors...), nil
+	}
+	return nil, fmt.Errorf("storage: unknown operator %q", c.Op)
 }
 
 func escapeLike(s string) string {

@@ -22,6 +22,7 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage"
+	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -67,6 +68,9 @@ type Main struct {
 	Server *api.Server
 	ln     net.Listener
 	done   chan error
+
+	stopEngine func()
+	engineDone chan struct{}
 }
 
 // Run opens the backends, refusing to start when one is unreachable,
@@ -90,8 +94,19 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	engine := fsync.New(fsync.Config{
+		Store: m.DB, Service: svc, CursorKey: authn.DeriveKey(current, "sync-cursor"), Logger: m.Log, Compactor: m.DB,
+	})
+	if _, err := engine.Epoch(ctx); err != nil {
+		return err
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	m.stopEngine = func() { cancel(); <-m.engineDone }
+	m.engineDone = make(chan struct{})
+	go func() { defer close(m.engineDone); engine.Run(bg, m.Config.StampEvery, time.Hour) }()
 	m.Server = api.New(api.Config{
 		Service:   svc,
+		Sync:      engine,
 		Tokens:    authn.NewIssuer(current, previous, m.Config.AccessTTL, time.Now),
 		Logger:    m.Log,
 		BodyLimit: m.Config.BodyLimit,
@@ -123,6 +138,10 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 		m.ln = nil
+	}
+	if m.stopEngine != nil {
+		m.stopEngine()
+		m.stopEngine = nil
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())

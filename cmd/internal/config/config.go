@@ -37,6 +37,7 @@ type Config struct {
 	LogLevel       string
 	LogFormat      string
 	Demo           bool
+	StampEvery     time.Duration
 }
 
 // option is one row of the table: flag name, environment variable,
@@ -95,6 +96,7 @@ var options = []option{
 	{"body-limit", "FIELDSYNC_BODY_LIMIT", "1048576", "largest JSON request body, in bytes", false, integer(func(c *Config) *int { return &c.BodyLimit }), false},
 	{"log-level", "FIELDSYNC_LOG_LEVEL", "info", "debug, info, warn or error", false, str(func(c *Config) *string { return &c.LogLevel }), false},
 	{"log-format", "FIELDSYNC_LOG_FORMAT", "text", "text or json", false, str(func(c *Config) *string { return &c.LogFormat }), false},
+	{"stamp-every", "FIELDSYNC_STAMP_EVERY", "200ms", "how often the change-log sequencer numbers committed changes (pushes also number their own at once)", false, duration(func(c *Config) *time.Duration { return &c.StampEvery }), false},
 	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
 }
 
@@ -141,6 +143,9 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 func (c *Config) validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return errors.New("log format must be text or json")
+	}
+	if c.StampEvery <= 0 {
+		return errors.New("the stamp interval must be positive")
 	}
 	if c.AccessTTL <= 0 || c.RefreshTTL <= c.AccessTTL {
 		return errors.New("token lifetimes must be positive, the refresh one longer than the access one")

@@ -1,0 +1,170 @@
+package models
+
+import "time"
+
+// Entities as a pull names them.
+const (
+	EntityTasks         = "tasks"
+	EntityItems         = "items"
+	EntitySites         = "sites"
+	EntityTemplates     = "templates"
+	EntityVerifications = "verifications"
+	EntityAnswers       = "answers"
+	EntityEvidence      = "evidence"
+	EntityDecisions     = "decisions"
+	EntityNotes         = "notes"
+)
+
+// Change operations.
+const (
+	OpUpsert = "upsert"
+	OpRemove = "remove"
+)
+
+// ScopeGlobal is the scope of reference data every supervisor syncs.
+const ScopeGlobal = "global"
+
+// ScopeUser is the scope of what one inspector's devices sync: their
+// tasks and everything those tasks need.
+func ScopeUser(userID string) string { return "user:" + userID }
+
+// ScopeUnit is the scope of a unit's records; a supervisor syncs every
+// scope under their unit's path.
+func ScopeUnit(path string) string { return "unit:" + path }
+
+// Change is one row of the change log: the record changed, and who must
+// hear of it. Seq is nil until the sequencer stamps the committed row.
+type Change struct {
+	ID        string `gorm:"primaryKey"`
+	Seq       *int64
+	Entity    string
+	RecordID  string
+	Version   int64
+	Op        string
+	Scope     string
+	CreatedAt time.Time
+}
+
+// changed appends one change row per scope, in the caller's transaction,
+// so that the log holds exactly the committed changes.
+func (s *Service) changed(tx Tx, entity, id string, version int64, op string, scopes ...string) error {
+	now := s.now()
+	for _, sc := range scopes {
+		if err := tx.Create(&Change{ID: s.NewID(), Entity: entity, RecordID: id, Version: version, Op: op, Scope: sc, CreatedAt: now}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// holders returns the inspectors whose open tasks reference id through
+// refColumn: they must hear of changes to it.
+func holders(tx Tx, refColumn, id string) ([]string, error) {
+	var ids []string
+	err := tx.Pluck(&InspectionTask{}, "assignee_id", []Cond{
+		Eq(refColumn, id), {Column: "status", Op: OpIn, Value: openTaskStatuses},
+		{Column: "assignee_id", Op: OpNotNull},
+	}, &ids)
+	return ids, err
+}
+
+// openTaskStatuses are the statuses in which a task is on a device.
+var openTaskStatuses = []string{TaskAssigned, TaskInProgress, TaskCompleted}
+
+// changedShared records a change to an item, site or template: its unit
+// (or global) scope, and every inspector whose tasks need it.
+func (s *Service) changedShared(tx Tx, entity, refColumn, id string, version int64, scope string) error {
+	users, err := holders(tx, refColumn, id)
+	if err != nil {
+		return err
+	}
+	scopes := []string{scope}
+	for _, u := range users {
+		scopes = append(scopes, ScopeUser(u))
+	}
+	return s.changed(tx, entity, id, version, OpUpsert, scopes...)
+}
+
+// taskRefs are what a device needs along with a task.
+func taskRefs(t *InspectionTask) []struct{ entity, column, id string } {
+	return []struct{ entity, column, id string }{
+		{EntityItems, "item_id", t.ItemID}, {EntitySites, "site_id", t.SiteID}, {EntityTemplates, "template_id", t.TemplateID},
+	}
+}
+
+// handOut tells an inspector's devices about a task they now hold, with
+// the item, site and template it needs.
+func (s *Service) handOut(tx Tx, userID string, t *InspectionTask) error {
+	if err := s.changed(tx, EntityTasks, t.ID, t.Version, OpUpsert, ScopeUser(userID)); err != nil {
+		return err
+	}
+	for _, r := range taskRefs(t) {
+		if err := s.changed(tx, r.entity, r.id, 0, OpUpsert, ScopeUser(userID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// takeBack removes a task from an inspector's devices, and the item, site
+// and template with it when none of their other open tasks needs them.
+func (s *Service) takeBack(tx Tx, userID string, t *InspectionTask) error {
+	if err := s.changed(tx, EntityTasks, t.ID, t.Version, OpRemove, ScopeUser(userID)); err != nil {
+		return err
+	}
+	for _, r := range taskRefs(t) {
+		n, err := tx.Count(&InspectionTask{}, []Cond{
+			Eq("assignee_id", userID), Eq(r.column, r.id), {Column: "id", Op: OpNe, Value: t.ID},
+			{Column: "status", Op: OpIn, Value: openTaskStatuses},
+		})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			if err := s.changed(tx, r.entity, r.id, 0, OpRemove, ScopeUser(userID)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// movedOut tells the old unit's scope that a record left it.
+func (s *Service) movedOut(tx Tx, entity, id string, version int64, oldPath, newPath string) error {
+	if oldPath == newPath {
+		return nil
+	}
+	return s.changed(tx, entity, id, version, OpRemove, ScopeUnit(oldPath))
+}
+
+// holder is the inspector whose devices hold the task, if any.
+func (t *InspectionTask) holder() string {
+	if t.AssigneeID == nil || t.Status == TaskCancelled {
+		return ""
+	}
+	return *t.AssigneeID
+}
+
+// taskChanged records a change of a task from before to after: its unit
+// scope always; for its holder, a hand-out, a take-back, or both when the
+// task moved to another inspector or now needs another site or template.
+func (s *Service) taskChanged(tx Tx, before, after *InspectionTask) error {
+	if err := s.changed(tx, EntityTasks, after.ID, after.Version, OpUpsert, ScopeUnit(after.UnitPath)); err != nil {
+		return err
+	}
+	from, to := before.holder(), after.holder()
+	refsMoved := before.SiteID != after.SiteID || before.TemplateID != after.TemplateID
+	if from != "" && (from != to || refsMoved) {
+		if err := s.takeBack(tx, from, before); err != nil {
+			return err
+		}
+	}
+	switch {
+	case to == "":
+		return nil
+	case from != to || refsMoved:
+		return s.handOut(tx, to, after)
+	default:
+		return s.changed(tx, EntityTasks, after.ID, after.Version, OpUpsert, ScopeUser(to))
+	}
+}

@@ -1,0 +1,90 @@
+package models
+
+// SyncView is what one actor may receive in a pull: the change-log scopes
+// to read, and a visibility check applied to each record at read time (a
+// change row says a record changed; whether the actor may still see it is
+// decided now, by the same rules as the REST reads).
+type SyncView struct {
+	actor Actor
+	// refs are the items, sites and templates an inspector's open tasks
+	// need, by entity.
+	refs map[string]map[string]bool
+}
+
+// NewSyncView loads what the actor's view depends on.
+func (s *Service) NewSyncView(tx Tx, a Actor) (*SyncView, error) {
+	v := &SyncView{actor: a}
+	if a.Role != RoleInspector {
+		return v, nil
+	}
+	var tasks []InspectionTask
+	if err := tx.List(&tasks, Query{Where: inspectorTaskConds(a)}); err != nil {
+		return nil, err
+	}
+	v.refs = map[string]map[string]bool{EntityItems: {}, EntitySites: {}, EntityTemplates: {}}
+	for i := range tasks {
+		for _, r := range taskRefs(&tasks[i]) {
+			v.refs[r.entity][r.id] = true
+		}
+	}
+	return v, nil
+}
+
+// Scopes returns the condition on the change log's scope column: an
+// inspector reads their own scope, everyone else their unit subtree and
+// the global reference data.
+func (v *SyncView) Scopes() Cond {
+	if v.actor.Role == RoleInspector {
+		return Eq("scope", ScopeUser(v.actor.UserID))
+	}
+	units := ScopeUnit(v.actor.UnitPath)
+	if v.actor.IsAdmin() {
+		units = ScopeUnit("")
+	}
+	return Cond{Op: OpAny, Value: []Cond{Eq("scope", ScopeGlobal), {Column: "scope", Op: OpPrefix, Value: units}}}
+}
+
+// Visible reports whether the actor may receive rec now.
+func (v *SyncView) Visible(rec any) bool {
+	a := v.actor
+	if a.Role == RoleInspector {
+		switch r := rec.(type) {
+		case *InspectionTask:
+			return a.canReadTask(r)
+		case *RectificationItem:
+			return v.refs[EntityItems][r.ID]
+		case *Site:
+			return v.refs[EntitySites][r.ID]
+		case *ChecklistTemplate:
+			return v.refs[EntityTemplates][r.ID]
+		case *Verification:
+			return r.InspectorID == a.UserID
+		case *Answer:
+			return r.InspectorID == a.UserID
+		case *Note:
+			return r.AuthorID == a.UserID
+		case *Evidence:
+			return r.InspectorID == a.UserID
+		}
+		return false
+	}
+	switch r := rec.(type) {
+	case *ChecklistTemplate:
+		return true
+	case *InspectionTask:
+		return a.canReadUnitRecord(r.UnitPath)
+	case *RectificationItem:
+		return a.canReadUnitRecord(r.UnitPath)
+	case *Site:
+		return a.canReadUnitRecord(r.UnitPath)
+	case *Verification:
+		return a.canReadUnitRecord(r.UnitPath)
+	case *Answer:
+		return a.canReadUnitRecord(r.UnitPath)
+	case *Note:
+		return a.canReadUnitRecord(r.UnitPath)
+	case *Evidence:
+		return a.canReadUnitRecord(r.UnitPath)
+	}
+	return false
+}

@@ -1,0 +1,55 @@
+package sync
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// cursor is where a device stands in the change log: it has seen every
+// stamped change up to Seq of Epoch, in payloads of Schema. Devices get it
+// as an opaque token signed by the server (never a timestamp).
+type cursor struct {
+	Seq    int64  `json:"s"`
+	Epoch  string `json:"e"`
+	Schema int    `json:"v"`
+}
+
+func (e *Engine) encodeCursor(c cursor) string {
+	payload, _ := json.Marshal(c)
+	p := base64.RawURLEncoding.EncodeToString(payload)
+	return p + "." + base64.RawURLEncoding.EncodeToString(e.mac(p))
+}
+
+func (e *Engine) mac(payload string) []byte {
+	m := hmac.New(sha256.New, e.cursorKey)
+	m.Write([]byte(payload))
+	return m.Sum(nil)[:16]
+}
+
+// decodeCursor checks a cursor's signature and shape; a forged, altered or
+// truncated cursor is refused.
+func (e *Engine) decodeCursor(s string) (cursor, error) {
+	bad := models.FieldError(models.CodeSyncCursorInvalid, "cursor", "the cursor is not one this server issued; pull again from a null cursor")
+	p, sig, ok := strings.Cut(s, ".")
+	if !ok || len(s) > 512 {
+		return cursor{}, bad
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, e.mac(p)) {
+		return cursor{}, bad
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return cursor{}, bad
+	}
+	var c cursor
+	if err := json.Unmarshal(payload, &c); err != nil || c.Seq < 0 || c.Epoch == "" {
+		return cursor{}, bad
+	}
+	return c, nil
+}

@@ -1,0 +1,162 @@
+// Package sync is the offline-first sync engine: the change log's
+// sequencer, signed cursors, pulls, pushes with exactly-once mutations,
+// and compaction. It reaches the database only through models.Tx and
+// applies mutations through the same models.Service as the REST API.
+package sync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// SchemaVersion is the version of the sync payloads this build speaks.
+const SchemaVersion = 1
+
+// Limits bound pulls and pushes.
+type Limits struct {
+	PullRows  int // rows per page when the device asks for no limit or more
+	PullBytes int // upsert bytes per page (a page always carries one record)
+	PushBatch int // mutations per push
+}
+
+// DefaultLimits are used for zero fields.
+var DefaultLimits = Limits{PullRows: 500, PullBytes: 1 << 20, PushBatch: 100}
+
+// Engine is the sync engine of one server process. Several processes may
+// share a database: everything they coordinate on lives in it.
+type Engine struct {
+	store     models.Store
+	svc       *models.Service
+	cursorKey []byte
+	limits    Limits
+	log       *slog.Logger
+	// Retention is how long removes stay in the log; a device whose
+	// cursor is older is told to reset.
+	Retention time.Duration
+	// ResultRetention is how long mutation results are kept for retries.
+	ResultRetention time.Duration
+	// Compactor deletes superseded change rows; nil skips that step.
+	Compactor Compactor
+
+	stampMu gosync.Mutex
+}
+
+// Config builds an Engine.
+type Config struct {
+	Store     models.Store
+	Service   *models.Service
+	CursorKey []byte
+	Limits    Limits
+	Logger    *slog.Logger
+	Compactor Compactor
+}
+
+// New returns an engine.
+func New(cfg Config) *Engine {
+	l := cfg.Limits
+	if l.PullRows <= 0 {
+		l.PullRows = DefaultLimits.PullRows
+	}
+	if l.PullBytes <= 0 {
+		l.PullBytes = DefaultLimits.PullBytes
+	}
+	if l.PushBatch <= 0 {
+		l.PushBatch = DefaultLimits.PushBatch
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{store: cfg.Store, svc: cfg.Service, cursorKey: cfg.CursorKey, limits: l, log: log,
+		Retention: 90 * 24 * time.Hour, ResultRetention: 30 * 24 * time.Hour, Compactor: cfg.Compactor}
+}
+
+// stateRow is one named counter or label of the log (table sync_state).
+type stateRow struct {
+	Name string `gorm:"primaryKey"`
+	Num  int64
+	Text string
+}
+
+func (stateRow) TableName() string { return "sync_state" }
+
+// State names.
+const (
+	stateSeq          = "seq"
+	stateRetainedFrom = "retained_from"
+	stateEpoch        = "epoch"
+)
+
+// Epoch returns the log's epoch, creating it on first use. A restored
+// backup gets a new epoch (fieldctl sync new-epoch), so devices that synced
+// with the lost future are told to reset.
+func (e *Engine) Epoch(ctx context.Context) (string, error) {
+	var st stateRow
+	err := e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&st, stateEpoch) })
+	if err == nil {
+		return st.Text, nil
+	}
+	if !models.IsNotFound(err) {
+		return "", err
+	}
+	err = e.store.Tx(ctx, func(tx models.Tx) error {
+		return tx.Create(&stateRow{Name: stateEpoch, Text: newEpoch()})
+	})
+	if err != nil && !errors.Is(err, models.ErrDuplicate) {
+		return "", err
+	}
+	err = e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&st, stateEpoch) })
+	return st.Text, err
+}
+
+// NewEpoch starts a new epoch: every device resets at its next pull.
+func (e *Engine) NewEpoch(ctx context.Context) (string, error) {
+	if _, err := e.Epoch(ctx); err != nil {
+		return "", err
+	}
+	epoch := newEpoch()
+	err := e.store.Tx(ctx, func(tx models.Tx) error {
+		_, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateEpoch)}, map[string]any{"text": epoch})
+		return err
+	})
+	return epoch, err
+}
+
+func newEpoch() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Run stamps the log continually and compacts it now and then, until ctx
+// ends. Every server process runs it; the stamping itself is serialised
+// in the database.
+func (e *Engine) Run(ctx context.Context, stampEvery, compactEvery time.Duration) {
+	stamp := time.NewTicker(stampEvery)
+	defer stamp.Stop()
+	compact := time.NewTicker(compactEvery)
+	defer compact.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-stamp.C:
+			if _, err := e.Stamp(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("sync: stamping the change log failed", "err", err)
+			}
+		case <-compact.C:
+			if st, err := e.Compact(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				e.log.Warn("sync: compaction failed", "err", err)
+			} else {
+				e.log.Info("sync: compacted", "superseded", st.Superseded, "expired_removes", st.ExpiredRemoves, "results", st.Results)
+			}
+		}
+	}
+}

@@ -1,0 +1,223 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// EntityChanges is what changed of one entity in a page.
+type EntityChanges struct {
+	Upserts []json.RawMessage
+	Removes []string
+}
+
+// PullRequest asks for the changes after Cursor (nil: everything).
+type PullRequest struct {
+	ClientID      string
+	Cursor        *string
+	SchemaVersion int
+	Limit         int
+}
+
+// PullResult is one page.
+type PullResult struct {
+	Changes        map[string]*EntityChanges
+	Cursor         string
+	HasMore        bool
+	LastMutationID int64
+	Reset          bool
+}
+
+// checkSchema refuses payload versions this build does not speak.
+func checkSchema(v int) error {
+	if v != SchemaVersion {
+		return models.Errorf(models.CodeUnsupportedSchema, "this server speaks sync schema %d, not %d; update the app (your unsent work is kept)", SchemaVersion, v)
+	}
+	return nil
+}
+
+// Pull returns the next page of changes the actor may see. Only the
+// latest version of each record is sent: a change row names a record, and
+// the record is read as it is now.
+func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (PullResult, error) {
+	if err := checkSchema(req.SchemaVersion); err != nil {
+		return PullResult{}, err
+	}
+	if !models.ValidID(req.ClientID) {
+		return PullResult{}, models.FieldError(models.CodeInvalidID, "client_id", "client_id must be a UUID")
+	}
+	limit := e.limits.PullRows
+	if req.Limit > 0 && req.Limit < limit {
+		limit = req.Limit
+	}
+	epoch, err := e.Epoch(ctx)
+	if err != nil {
+		return PullResult{}, err
+	}
+	var from int64
+	if req.Cursor != nil {
+		c, err := e.decodeCursor(*req.Cursor)
+		if err != nil {
+			return PullResult{}, err
+		}
+		from = c.Seq
+		reset, err := e.mustReset(ctx, c, epoch)
+		if err != nil || reset {
+			return PullResult{Reset: true, Changes: map[string]*EntityChanges{}}, err
+		}
+	}
+	res := PullResult{Changes: map[string]*EntityChanges{}}
+	err = e.store.Tx(ctx, func(tx models.Tx) error {
+		res = PullResult{Changes: map[string]*EntityChanges{}}
+		last, err := e.lastMutationID(tx, a, req.ClientID)
+		if err != nil {
+			return err
+		}
+		res.LastMutationID = last
+		view, err := e.svc.NewSyncView(tx, a)
+		if err != nil {
+			return err
+		}
+		var rows []models.Change
+		if err := tx.List(&rows, models.Query{
+			Where:   []models.Cond{{Column: "seq", Op: models.OpGt, Value: from}, view.Scopes()},
+			OrderBy: "seq", Limit: limit + 1,
+		}); err != nil {
+			return err
+		}
+		if len(rows) > limit {
+			rows, res.HasMore = rows[:limit], true
+		}
+		to, more, err := e.page(tx, view, rows, res.Changes)
+		res.HasMore = res.HasMore || more
+		if to == 0 {
+			to = from
+		}
+		res.Cursor = e.encodeCursor(cursor{Seq: to, Epoch: epoch, Schema: SchemaVersion})
+		return err
+	})
+	return res, err
+}
+
+// mustReset reports whether a cursor can no longer be served: another
+// epoch or schema, or older than the removes still kept.
+func (e *Engine) mustReset(ctx context.Context, c cursor, epoch string) (bool, error) {
+	if c.Epoch != epoch || c.Schema != SchemaVersion {
+		return true, nil
+	}
+	var st stateRow
+	err := e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&st, stateRetainedFrom) })
+	return c.Seq < st.Num, err
+}
+
+// lastMutationID is the last mutation applied for the client, when it is
+// the actor's.
+func (e *Engine) lastMutationID(tx models.Tx, a models.Actor, clientID string) (int64, error) {
+	var c clientRow
+	err := tx.Get(&c, clientID)
+	if models.IsNotFound(err) || (err == nil && c.UserID != a.UserID) {
+		return 0, nil
+	}
+	return c.LastMutationID, err
+}
+
+// page turns change rows into the page's changes, reading each record as
+// it is now. A record is sent at its first row with the operation of its
+// last row in the batch; one the actor may no longer see is sent as a
+// remove. It stops once the upserts pass the byte limit, and returns the
+// sequence number of the last row it covered and whether it stopped early.
+func (e *Engine) page(tx models.Tx, view *models.SyncView, rows []models.Change, out map[string]*EntityChanges) (int64, bool, error) {
+	type key struct{ entity, id string }
+	final := map[key]string{}
+	ids := map[string][]string{}
+	for _, r := range rows {
+		k := key{r.Entity, r.RecordID}
+		if _, seen := final[k]; !seen {
+			ids[r.Entity] = append(ids[r.Entity], r.RecordID)
+		}
+		final[k] = r.Op
+	}
+	records := map[key]any{}
+	for entity, list := range ids {
+		loaded, err := load(tx, entity, list)
+		if err != nil {
+			return 0, false, err
+		}
+		for id, rec := range loaded {
+			records[key{entity, id}] = rec
+		}
+	}
+	sent := map[key]bool{}
+	bytes := 0
+	var covered int64
+	for _, r := range rows {
+		k := key{r.Entity, r.RecordID}
+		if sent[k] {
+			covered = *r.Seq
+			continue
+		}
+		ch := out[r.Entity]
+		if ch == nil {
+			ch = &EntityChanges{Upserts: []json.RawMessage{}, Removes: []string{}}
+		}
+		rec, ok := records[k]
+		if final[k] == models.OpUpsert && ok && view.Visible(rec) {
+			b, err := json.Marshal(rec)
+			if err != nil {
+				return 0, false, err
+			}
+			if bytes > 0 && bytes+len(b) > e.limits.PullBytes {
+				return covered, true, nil
+			}
+			bytes += len(b)
+			ch.Upserts = append(ch.Upserts, b)
+		} else {
+			ch.Removes = append(ch.Removes, r.RecordID)
+		}
+		out[r.Entity] = ch
+		sent[k] = true
+		covered = *r.Seq
+	}
+	return covered, false, nil
+}
+
+// load reads the current records of one entity by id.
+func load(tx models.Tx, entity string, ids []string) (map[string]any, error) {
+	switch entity {
+	case models.EntityTasks:
+		return loadAs[models.InspectionTask](tx, ids)
+	case models.EntityItems:
+		return loadAs[models.RectificationItem](tx, ids)
+	case models.EntitySites:
+		return loadAs[models.Site](tx, ids)
+	case models.EntityTemplates:
+		return loadAs[models.ChecklistTemplate](tx, ids)
+	case models.EntityVerifications:
+		return loadAs[models.Verification](tx, ids)
+	case models.EntityAnswers:
+		return loadAs[models.Answer](tx, ids)
+	case models.EntityNotes:
+		return loadAs[models.Note](tx, ids)
+	case models.EntityEvidence:
+		return loadAs[models.Evidence](tx, ids)
+	}
+	return map[string]any{}, nil
+}
+
+func loadAs[T any, P interface {
+	*T
+	models.Record
+}](tx models.Tx, ids []string) (map[string]any, error) {
+	var rows []T
+	if err := tx.List(&rows, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: ids}}}); err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(rows))
+	for i := range rows {
+		p := P(&rows[i])
+		out[p.RecordID()] = p
+	}
+	return out, nil
+}

@@ -1,0 +1,251 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// Mutation is one intent recorded on a device.
+type Mutation struct {
+	ID   int64
+	Name string
+	Args json.RawMessage
+}
+
+// Mutation outcomes.
+const (
+	StatusApplied  = "applied"
+	StatusRejected = "rejected"
+)
+
+// MutationResult is what became of one mutation.
+type MutationResult struct {
+	ID            int64
+	Status        string
+	Code          string
+	Message       string
+	ServerVersion *int64
+}
+
+// PushRequest carries a device's mutations, in id order.
+type PushRequest struct {
+	ClientID      string
+	SchemaVersion int
+	Mutations     []Mutation
+}
+
+// PushResult answers a push.
+type PushResult struct {
+	LastMutationID int64
+	Results        []MutationResult
+}
+
+// clientRow is one syncing device (table sync_clients).
+type clientRow struct {
+	ID             string `gorm:"primaryKey"`
+	UserID         string
+	DeviceID       string
+	LastMutationID int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (clientRow) TableName() string { return "sync_clients" }
+
+// resultRow keeps a mutation's result for retried batches (table
+// mutation_results).
+type resultRow struct {
+	ClientID      string `gorm:"primaryKey"`
+	MutationID    int64  `gorm:"primaryKey"`
+	Name          string
+	Status        string
+	Code          string
+	Message       string
+	ServerVersion *int64
+	CreatedAt     time.Time
+}
+
+func (resultRow) TableName() string { return "mutation_results" }
+
+func (r resultRow) result() MutationResult {
+	return MutationResult{ID: r.MutationID, Status: r.Status, Code: r.Code, Message: r.Message, ServerVersion: r.ServerVersion}
+}
+
+// errRace means another request applied the same mutation first.
+var errRace = errors.New("sync: mutation applied by a concurrent request")
+
+// Push applies a device's mutations in order, each exactly once: the
+// client's last mutation id is advanced in the same transaction as the
+// mutation's effects, a mutation already applied is answered with its
+// stored result, and a rejected one still advances the id (otherwise the
+// device would be stuck behind it for ever).
+func (e *Engine) Push(ctx context.Context, a models.Actor, req PushRequest) (PushResult, error) {
+	if err := checkSchema(req.SchemaVersion); err != nil {
+		return PushResult{}, err
+	}
+	if !models.ValidID(req.ClientID) {
+		return PushResult{}, models.FieldError(models.CodeInvalidID, "client_id", "client_id must be a UUID")
+	}
+	if len(req.Mutations) > e.limits.PushBatch {
+		return PushResult{}, models.Errorf(models.CodeBatchTooLarge, "send at most %d mutations per push", e.limits.PushBatch)
+	}
+	for i, m := range req.Mutations {
+		if m.ID < 1 || (i > 0 && m.ID != req.Mutations[i-1].ID+1) {
+			return PushResult{}, models.FieldError(models.CodeMutationOrder, "mutations", "mutation ids must be consecutive and start at 1 or more")
+		}
+	}
+	client, err := e.client(ctx, a, req.ClientID)
+	if err != nil {
+		return PushResult{}, err
+	}
+	res := PushResult{LastMutationID: client.LastMutationID, Results: []MutationResult{}}
+	if len(req.Mutations) > 0 && req.Mutations[0].ID > client.LastMutationID+1 {
+		return res, models.Errorf(models.CodeMutationGap, "the server has applied mutations up to %d, so %d would leave a gap; resend from %d",
+			client.LastMutationID, req.Mutations[0].ID, client.LastMutationID+1)
+	}
+	for _, m := range req.Mutations {
+		r, err := e.applyOne(ctx, a, client, m)
+		if err != nil {
+			return res, err
+		}
+		res.Results = append(res.Results, r)
+		res.LastMutationID = max(res.LastMutationID, m.ID)
+	}
+	if len(req.Mutations) > 0 {
+		// Number the new changes now, so that the device's next pull (and
+		// everyone else's) sees them without waiting for the ticker.
+		if _, err := e.Stamp(ctx); err != nil {
+			e.log.Warn("sync: stamping after a push failed", "err", err)
+		}
+	}
+	return res, nil
+}
+
+// client loads the sync client, registering it on first use. A client id
+// belongs to one user on one device.
+func (e *Engine) client(ctx context.Context, a models.Actor, id string) (clientRow, error) {
+	var c clientRow
+	err := e.store.Tx(ctx, func(tx models.Tx) error {
+		err := tx.Get(&c, id)
+		if models.IsNotFound(err) {
+			now := time.Now().UTC()
+			c = clientRow{ID: id, UserID: a.UserID, DeviceID: a.DeviceID, CreatedAt: now, UpdatedAt: now}
+			return tx.Create(&c)
+		}
+		return err
+	})
+	if errors.Is(err, models.ErrDuplicate) {
+		err = e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&c, id) })
+	}
+	if err == nil && (c.UserID != a.UserID || c.DeviceID != a.DeviceID) {
+		err = models.Errorf(models.CodeClientOwnedByOther, "this client id belongs to another device; generate a new one")
+	}
+	return c, err
+}
+
+// applyOne applies mutation m, or returns the stored result when it was
+// applied before.
+func (e *Engine) applyOne(ctx context.Context, a models.Actor, client clientRow, m Mutation) (MutationResult, error) {
+	clientID := client.ID
+	if m.ID <= client.LastMutationID {
+		return e.storedOrExpired(ctx, clientID, m.ID)
+	}
+	res := MutationResult{ID: m.ID, Status: StatusApplied}
+	err := e.store.Tx(ctx, func(tx models.Tx) error {
+		if err := advance(tx, clientID, m.ID); err != nil {
+			return err
+		}
+		v, err := e.svc.ApplyMutation(tx, a, m.Name, m.Args)
+		if err != nil {
+			return err
+		}
+		res.ServerVersion = &v
+		return record(tx, clientID, m, res)
+	})
+	if rej := rejection(err); rej != nil {
+		res = MutationResult{ID: m.ID, Status: StatusRejected, Code: string(rej.Code), Message: rej.Message}
+		err = e.store.Tx(ctx, func(tx models.Tx) error {
+			if err := advance(tx, clientID, m.ID); err != nil {
+				return err
+			}
+			return record(tx, clientID, m, res)
+		})
+	}
+	if errors.Is(err, errRace) {
+		return e.storedOrExpired(ctx, clientID, m.ID)
+	}
+	return res, err
+}
+
+// storedOrExpired answers a mutation that was applied before: with its
+// stored result, or, once results older than ResultRetention are gone,
+// as applied without detail.
+func (e *Engine) storedOrExpired(ctx context.Context, clientID string, id int64) (MutationResult, error) {
+	r, ok, err := e.stored(ctx, clientID, id)
+	if err == nil && !ok {
+		r = MutationResult{ID: id, Status: StatusApplied, Message: "applied earlier; its result is no longer kept"}
+	}
+	return r, err
+}
+
+// rejection returns the domain error that rejects a mutation, or nil for
+// success and for failures of the server itself (which the device retries).
+func rejection(err error) *models.Error {
+	if err == nil || errors.Is(err, errRace) {
+		return nil
+	}
+	e := models.AsError(err)
+	if e == nil {
+		return nil
+	}
+	switch e.Code.Kind() {
+	case models.KindInternal, models.KindUnavailable:
+		return nil
+	}
+	return e
+}
+
+// advance moves the client's last mutation id from id-1 to id; if another
+// request got there first, it reports errRace.
+func advance(tx models.Tx, clientID string, id int64) error {
+	n, err := tx.UpdateWhere(&clientRow{}, []models.Cond{models.Eq("id", clientID), models.Eq("last_mutation_id", id-1)},
+		map[string]any{"last_mutation_id": id, "updated_at": time.Now().UTC()})
+	if err == nil && n == 0 {
+		err = errRace
+	}
+	return err
+}
+
+func record(tx models.Tx, clientID string, m Mutation, r MutationResult) error {
+	return tx.Create(&resultRow{ClientID: clientID, MutationID: m.ID, Name: m.Name, Status: r.Status, Code: r.Code,
+		Message: truncate(r.Message, 500), ServerVersion: r.ServerVersion, CreatedAt: time.Now().UTC()})
+}
+
+// stored returns the recorded result of an applied mutation.
+func (e *Engine) stored(ctx context.Context, clientID string, id int64) (MutationResult, bool, error) {
+	var r resultRow
+	err := e.store.Tx(ctx, func(tx models.Tx) error {
+		return tx.First(&r, models.Query{Where: []models.Cond{models.Eq("client_id", clientID), models.Eq("mutation_id", id)}, OrderBy: "mutation_id"})
+	})
+	switch {
+	case err == nil:
+		return r.result(), true, nil
+	case models.IsNotFound(err):
+		return MutationResult{}, false, nil
+	}
+	return MutationResult{}, false, err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
