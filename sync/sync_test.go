@@ -229,3 +229,41 @@ func TestReset(t *testing.T) {
 		}
 	})
 }
+
+// TestPaging: pages are bounded by rows and by bytes, each page moves the
+// cursor, and paging through gives the same records as one big page.
+func TestPaging(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		all, _, _ := e.pullAll(e.sup, nil)
+		total := 0
+		for _, m := range all {
+			total += len(m)
+		}
+		count := func(eng *fsync.Engine, limit int) (pages, records int) {
+			var cur *string
+			for {
+				res, err := eng.Pull(context.Background(), e.sup, fsync.PullRequest{ClientID: e.client(e.sup), Cursor: cur, SchemaVersion: fsync.SchemaVersion, Limit: limit})
+				if err != nil {
+					t.Fatal(err)
+				}
+				pages++
+				for _, ch := range res.Changes {
+					records += len(ch.Upserts)
+				}
+				if !res.HasMore {
+					return
+				}
+				cur = &res.Cursor
+			}
+		}
+		pages, records := count(e.eng, 2)
+		if pages < total/2 || records < total {
+			t.Fatalf("limit 2: %d pages, %d records; want >= %d pages and all %d records", pages, records, total/2, total)
+		}
+		tiny := fsync.New(fsync.Config{Store: e.db, Service: e.svc, CursorKey: []byte("cursor-key-for-tests"), Limits: fsync.Limits{PullBytes: 10}})
+		pages, records = count(tiny, 0)
+		if pages != records || records < total {
+			t.Fatalf("10-byte pages: %d pages, %d records; want one record a page, all %d", pages, records, total)
+		}
+	})
+}
