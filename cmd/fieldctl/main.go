@@ -7,6 +7,8 @@
 //	fieldctl [config flags] unit list
 //	fieldctl [config flags] user add -username U -role R -unit CODE [-display-name N] [-phone P] < password
 //	fieldctl [config flags] user list
+//	fieldctl [config flags] sync compact
+//	fieldctl [config flags] sync new-epoch
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage"
+	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
 func main() {
@@ -42,6 +45,8 @@ commands:
   seed                    load the demo data set into an empty database
   unit add|list           manage responsible units
   user add|list           manage accounts (user add reads the password from stdin)
+  sync compact            compact the change log now (the server also does it hourly)
+  sync new-epoch          after restoring a backup: make every device reset its sync
 
 config flags: run "fieldctl -h"`
 
@@ -82,9 +87,28 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return userAdd(ctx, svc, db, rest[2:], stdin, stdout)
 	case cmd == "user list":
 		return userList(ctx, db, stdout)
+	case cmd == "sync compact":
+		st, err := syncEngine(db, svc).Compact(ctx, time.Now())
+		if err == nil {
+			fmt.Fprintf(stdout, "removed %d superseded changes, %d expired removes (devices below seq %d will reset), %d old mutation results\n",
+				st.Superseded, st.ExpiredRemoves, st.RetainedFrom, st.Results)
+		}
+		return err
+	case cmd == "sync new-epoch":
+		epoch, err := syncEngine(db, svc).NewEpoch(ctx)
+		if err == nil {
+			fmt.Fprintf(stdout, "new sync epoch %s: every device will reset at its next pull\n", epoch)
+		}
+		return err
 	}
 	fmt.Fprintln(stderr, usage)
 	return fmt.Errorf("unknown command %q", strings.Join(rest, " "))
+}
+
+// syncEngine builds the sync engine for maintenance commands; they need no
+// cursor key, since they issue no cursors.
+func syncEngine(db *storage.DB, svc *models.Service) *fsync.Engine {
+	return fsync.New(fsync.Config{Store: db, Service: svc, Compactor: db})
 }
 
 func seed(ctx context.Context, db *storage.DB, svc *models.Service, stdout io.Writer) error {
