@@ -26,7 +26,6 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage"
-	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
 func main() {
@@ -88,14 +87,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case cmd == "user list":
 		return userList(ctx, db, stdout)
 	case cmd == "sync compact":
-		st, err := syncEngine(db, svc).Compact(ctx, time.Now())
+		st, err := cfg.SyncEngine(db, svc, nil, log).Compact(ctx, time.Now())
 		if err == nil {
 			fmt.Fprintf(stdout, "removed %d superseded changes, %d expired removes (devices below seq %d will reset), %d old mutation results\n",
 				st.Superseded, st.ExpiredRemoves, st.RetainedFrom, st.Results)
 		}
 		return err
 	case cmd == "sync new-epoch":
-		epoch, err := syncEngine(db, svc).NewEpoch(ctx)
+		epoch, err := cfg.SyncEngine(db, svc, nil, log).NewEpoch(ctx)
 		if err == nil {
 			fmt.Fprintf(stdout, "new sync epoch %s: every device will reset at its next pull\n", epoch)
 		}
@@ -103,12 +102,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintln(stderr, usage)
 	return fmt.Errorf("unknown command %q", strings.Join(rest, " "))
-}
-
-// syncEngine builds the sync engine for maintenance commands; they need no
-// cursor key, since they issue no cursors.
-func syncEngine(db *storage.DB, svc *models.Service) *fsync.Engine {
-	return fsync.New(fsync.Config{Store: db, Service: svc, Compactor: db})
 }
 
 func seed(ctx context.Context, db *storage.DB, svc *models.Service, stdout io.Writer) error {

@@ -22,7 +22,6 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage"
-	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -94,9 +93,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	engine := fsync.New(fsync.Config{
-		Store: m.DB, Service: svc, CursorKey: authn.DeriveKey(current, "sync-cursor"), Logger: m.Log, Compactor: m.DB,
-	})
+	engine := m.Config.SyncEngine(m.DB, svc, authn.DeriveKey(current, "sync-cursor"), m.Log)
 	if _, err := engine.Epoch(ctx); err != nil {
 		return err
 	}

@@ -10,11 +10,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/storage"
+	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
 // Config is everything the server and the admin CLI need.
@@ -38,6 +43,7 @@ type Config struct {
 	LogFormat      string
 	Demo           bool
 	StampEvery     time.Duration
+	SyncRetention  time.Duration
 }
 
 // option is one row of the table: flag name, environment variable,
@@ -97,6 +103,7 @@ var options = []option{
 	{"log-level", "FIELDSYNC_LOG_LEVEL", "info", "debug, info, warn or error", false, str(func(c *Config) *string { return &c.LogLevel }), false},
 	{"log-format", "FIELDSYNC_LOG_FORMAT", "text", "text or json", false, str(func(c *Config) *string { return &c.LogFormat }), false},
 	{"stamp-every", "FIELDSYNC_STAMP_EVERY", "200ms", "how often the change-log sequencer numbers committed changes (pushes also number their own at once)", false, duration(func(c *Config) *time.Duration { return &c.StampEvery }), false},
+	{"sync-retention", "FIELDSYNC_SYNC_RETENTION", "2160h", "how long removes stay in the change log; a device that has not synced for longer resets (default 90 days)", false, duration(func(c *Config) *time.Duration { return &c.SyncRetention }), false},
 	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
 }
 
@@ -143,6 +150,9 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 func (c *Config) validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return errors.New("log format must be text or json")
+	}
+	if c.SyncRetention < time.Hour {
+		return errors.New("the sync retention must be at least an hour")
 	}
 	if c.StampEvery <= 0 {
 		return errors.New("the stamp interval must be positive")
@@ -211,4 +221,12 @@ func (c Config) Secrets() (current, previous []byte, err error) {
 		return nil, nil, err
 	}
 	return secret, previous, nil
+}
+
+// SyncEngine builds the sync engine; cursorKey may be nil for
+// maintenance commands, which issue no cursors.
+func (c Config) SyncEngine(db *storage.DB, svc *models.Service, cursorKey []byte, log *slog.Logger) *fsync.Engine {
+	e := fsync.New(fsync.Config{Store: db, Service: svc, CursorKey: cursorKey, Logger: log, Compactor: db})
+	e.Retention = c.SyncRetention
+	return e
 }
