@@ -84,7 +84,7 @@ func (s *Server) routes() {
 
 	// Authentication is added per route, not to the group, so that an
 	// unknown path is a 404 rather than a 401.
-	p := authed{v1, s.authenticate}
+	p := authed{v1, s.authenticate, s.stampAfterWrite}
 	p.Post("/auth/logout", s.logout)
 	p.Get("/me", s.me)
 
@@ -129,17 +129,19 @@ func (s *Server) routes() {
 	p.Post("/sync/push", s.push)
 }
 
-// authed registers routes behind the authentication middleware.
+// authed registers routes behind the authentication middleware; writes
+// also number their changes for sync before answering.
 type authed struct {
-	r    fiber.Router
-	auth fiber.Handler
+	r     fiber.Router
+	auth  fiber.Handler
+	stamp fiber.Handler
 }
 
 func (a authed) Get(path string, h fiber.Handler) { a.r.Get(path, a.auth, h) }
 func (a authed) Post(path string, h ...fiber.Handler) {
-	a.r.Post(path, append([]fiber.Handler{a.auth}, h...)...)
+	a.r.Post(path, append([]fiber.Handler{a.auth, a.stamp}, h...)...)
 }
-func (a authed) Patch(path string, h fiber.Handler) { a.r.Patch(path, a.auth, h) }
+func (a authed) Patch(path string, h fiber.Handler) { a.r.Patch(path, a.auth, a.stamp, h) }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok", "version": s.ver})
