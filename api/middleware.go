@@ -35,6 +35,18 @@ func dropBadRequestID(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// gzipOnly narrows Accept-Encoding to gzip, the one encoding the sync
+// contract promises, so that the compress middleware never answers with
+// brotli or deflate.
+func gzipOnly(c *fiber.Ctx) error {
+	if strings.Contains(c.Get(fiber.HeaderAcceptEncoding), "gzip") {
+		c.Request().Header.Set(fiber.HeaderAcceptEncoding, "gzip")
+	} else {
+		c.Request().Header.Del(fiber.HeaderAcceptEncoding)
+	}
+	return c.Next()
+}
+
 // accessLog writes one structured line per request.
 func (s *Server) accessLog(c *fiber.Ctx) error {
 	start := time.Now()

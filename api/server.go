@@ -125,7 +125,7 @@ func (s *Server) routes() {
 	p.Post("/tasks/:id/assign", s.assignTask)
 	p.Post("/tasks/:id/cancel", s.cancelTask)
 
-	p.Post("/sync/pull", compress.New(), s.pull)
+	p.Post("/sync/pull", gzipOnly, compress.New(), s.pull)
 	p.Post("/sync/push", s.push)
 }
 

@@ -7,6 +7,8 @@ package contract
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -86,6 +88,12 @@ var loadRouter = sync.OnceValues(func() (routers.Router, error) {
 // documented headers and the body must match. A status with no documented
 // content must come with an empty body. The first mismatch is returned.
 //
+// A body sent with Content-Encoding gzip or deflate (as the server sends
+// pulls to a client that accepts them) is decompressed before it is
+// checked. A body that does not decompress is a mismatch, and so is one in
+// an encoding this package cannot decode (br), and a compressed body of a
+// response that does not document a Content-Encoding header.
+//
 // A request that names no operation has one documented answer (see the
 // document's conventions): a problem document with 404 `route_not_found`
 // when no documented path matches, and with 405 `method_not_allowed` when
@@ -99,6 +107,11 @@ func ValidateResponse(method, path string, status int, header http.Header, body 
 	if !strings.HasPrefix(path, "/") {
 		return fmt.Errorf("contract: path %q must start with /", path)
 	}
+	enc := contentEncoding(header)
+	body, err = decodeContent(enc, body)
+	if err != nil {
+		return fmt.Errorf("contract: %s %s → %d: %w", method, path, status, err)
+	}
 	req, err := http.NewRequest(method, "http://fieldsync.invalid"+path, nil)
 	if err != nil {
 		return fmt.Errorf("contract: %s %s: %w", method, path, err)
@@ -106,6 +119,9 @@ func ValidateResponse(method, path string, status int, header http.Header, body 
 	route, params, err := router.FindRoute(req)
 	if err != nil {
 		if unrouted(router, req, status) {
+			if enc != "" {
+				return fmt.Errorf("contract: %s %s (no documented operation) → %d: a problem document is never sent with Content-Encoding %s", method, req.URL.Path, status, enc)
+			}
 			return validateUnrouted(method, req.URL.Path, status, header, body)
 		}
 		return fmt.Errorf("%w for %s %s: %w", ErrUndocumentedRoute, method, req.URL.Path, err)
@@ -133,12 +149,26 @@ func ValidateResponse(method, path string, status int, header http.Header, body 
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		return fmt.Errorf("contract: %s %s → %d: %w", method, route.Path, status, err)
 	}
+	resp := route.Operation.Responses.Status(status)
 	// openapi3filter accepts any body for a response without content.
-	if resp := route.Operation.Responses.Status(status); resp != nil && resp.Value != nil &&
-		len(resp.Value.Content) == 0 && len(body) > 0 {
+	if resp != nil && resp.Value != nil && len(resp.Value.Content) == 0 && len(body) > 0 {
 		return fmt.Errorf("contract: %s %s → %d: the response is documented without a body but has %d bytes", method, route.Path, status, len(body))
 	}
+	// openapi3filter ignores headers a response does not document.
+	if enc != "" && (resp == nil || resp.Value == nil || !documentsHeader(resp.Value.Headers, "Content-Encoding")) {
+		return fmt.Errorf("contract: %s %s → %d: the body has Content-Encoding %s, which is not documented for this response", method, route.Path, status, enc)
+	}
 	return nil
+}
+
+// documentsHeader reports whether headers documents name, in any case.
+func documentsHeader(headers openapi3.Headers, name string) bool {
+	for h := range headers {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // Routes lists every documented operation as "METHOD /path", with path
@@ -215,4 +245,43 @@ func validateUnrouted(method, path string, status int, header http.Header, body 
 		return fmt.Errorf("%s: code %v and status %v, want %s and %d", where, m["code"], m["status"], unroutedCodes[status], status)
 	}
 	return nil
+}
+
+// contentEncoding returns a response's Content-Encoding in lower case,
+// or "" when it has none.
+func contentEncoding(header http.Header) string {
+	enc := strings.ToLower(strings.TrimSpace(header.Get("Content-Encoding")))
+	if enc == "identity" {
+		return ""
+	}
+	return enc
+}
+
+// decodeContent undoes the content encoding enc of a response body.
+// HTTP's "deflate" is the zlib format, which is what the server sends.
+func decodeContent(enc string, body []byte) ([]byte, error) {
+	if enc == "" || len(body) == 0 {
+		return body, nil
+	}
+	var (
+		r   io.ReadCloser
+		err error
+	)
+	switch enc {
+	case "gzip", "x-gzip":
+		r, err = gzip.NewReader(bytes.NewReader(body))
+	case "deflate":
+		r, err = zlib.NewReader(bytes.NewReader(body))
+	default:
+		return nil, fmt.Errorf("cannot decode a body with Content-Encoding %q", enc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode %s body: %w", enc, err)
+	}
+	defer r.Close()
+	out, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s body: %w", enc, err)
+	}
+	return out, nil
 }

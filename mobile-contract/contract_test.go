@@ -1,11 +1,15 @@
 package contract_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -118,6 +122,12 @@ func TestExamplesMatchTheirSchemas(t *testing.T) {
 		"response Tokens application/json",
 		"schema RectificationItem",
 		"response BadRequest application/problem+json",
+		"POST /v1/sync/pull request application/json initialSync",
+		"POST /v1/sync/pull 200 application/json initialPage",
+		"POST /v1/sync/pull 200 application/json delta",
+		"POST /v1/sync/push request application/json verificationAndAnswer",
+		"POST /v1/sync/push 200 application/json oneAppliedOneRejected",
+		"response UpgradeRequired application/problem+json",
 	} {
 		if !seen[want] {
 			t.Errorf("no example at %s", want)
@@ -272,6 +282,145 @@ func TestValidateResponseUnrouted(t *testing.T) {
 	}
 }
 
+// syncExample returns a documented example of a sync operation's
+// response as a decoded JSON object.
+func syncExample(t *testing.T, path, status, name string) map[string]any {
+	t.Helper()
+	op := MustSpec(t).Paths.Find(path).Post
+	ex, ok := op.Responses.Status(mustAtoi(t, status)).Value.Content.Get("application/json").Examples[name]
+	if !ok {
+		t.Fatalf("no example %s of POST %s → %s", name, path, status)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body(t, ex.Value.Value), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func gzipped(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func zlibbed(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestValidateResponseSync checks the sync operations' answers, including
+// pull pages compressed as the server sends them.
+func TestValidateResponseSync(t *testing.T) {
+	jsonHeader := http.Header{"Content-Type": {"application/json"}}
+	encoded := func(enc string) http.Header {
+		return http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {enc}, "Vary": {"Accept-Encoding"}}
+	}
+	problemHeader := http.Header{"Content-Type": {"application/problem+json"}}
+	page := body(t, syncExample(t, "/v1/sync/pull", "200", "initialPage"))
+	delta := body(t, syncExample(t, "/v1/sync/pull", "200", "delta"))
+	reset := body(t, syncExample(t, "/v1/sync/pull", "200", "reset"))
+	pushed := body(t, syncExample(t, "/v1/sync/push", "200", "oneAppliedOneRejected"))
+
+	wrongEntity := syncExample(t, "/v1/sync/pull", "200", "initialPage")
+	changes := wrongEntity["changes"].(map[string]any)
+	changes["notes"] = changes["tasks"] // a task is not a note
+	unknownEntity := syncExample(t, "/v1/sync/pull", "200", "delta")
+	unknownEntity["changes"].(map[string]any)["widgets"] = map[string]any{"upserts": []any{}, "removes": []any{}}
+	noRemoves := syncExample(t, "/v1/sync/pull", "200", "delta")
+	delete(noRemoves["changes"].(map[string]any)["tasks"].(map[string]any), "removes")
+	rejectedNoCode := syncExample(t, "/v1/sync/push", "200", "oneAppliedOneRejected")
+	delete(rejectedNoCode["results"].([]any)[1].(map[string]any), "code")
+	appliedWithCode := syncExample(t, "/v1/sync/push", "200", "oneAppliedOneRejected")
+	appliedWithCode["results"].([]any)[0].(map[string]any)["code"] = "internal"
+	badStatus := syncExample(t, "/v1/sync/push", "200", "oneAppliedOneRejected")
+	badStatus["results"].([]any)[0].(map[string]any)["status"] = "pending"
+
+	upgrade := body(t, map[string]any{
+		"type": "urn:fieldsync:problem:unsupported_schema_version", "title": "Upgrade Required", "status": 426,
+		"detail": "update the app", "code": "unsupported_schema_version", "request_id": "4b1e0f2a-8c3d-4e5f-9a6b-7c8d9e0f1a2b",
+	})
+	gap := body(t, map[string]any{
+		"type": "urn:fieldsync:problem:mutation_gap", "title": "Conflict", "status": 409,
+		"detail": "resend from 8", "code": "mutation_gap",
+	})
+
+	for _, tc := range []struct {
+		name         string
+		method, path string
+		status       int
+		header       http.Header
+		body         []byte
+		wantErr      string // empty: valid
+	}{
+		{"pull page", "POST", "/v1/sync/pull", 200, jsonHeader, page, ""},
+		{"pull delta", "POST", "/v1/sync/pull", 200, jsonHeader, delta, ""},
+		{"pull reset", "POST", "/v1/sync/pull", 200, jsonHeader, reset, ""},
+		{"pull gzip", "POST", "/v1/sync/pull", 200, encoded("gzip"), gzipped(t, page), ""},
+		{"pull gzip delta", "POST", "/v1/sync/pull", 200, encoded("gzip"), gzipped(t, delta), ""},
+		{"pull identity", "POST", "/v1/sync/pull", 200, encoded("identity"), page, "Content-Encoding"},
+		{"pull deflate is not offered", "POST", "/v1/sync/pull", 200, encoded("deflate"), zlibbed(t, page), "Content-Encoding"},
+		{"push", "POST", "/v1/sync/push", 200, jsonHeader, pushed, ""},
+		{"push gap", "POST", "/v1/sync/push", 409, problemHeader, gap, ""},
+		{"pull 426", "POST", "/v1/sync/pull", 426, problemHeader, upgrade, ""},
+		{"push 426", "POST", "/v1/sync/push", 426, problemHeader, upgrade, ""},
+		{"push batch too large", "POST", "/v1/sync/push", 413, problemHeader, upgrade, ""},
+
+		{"gzip with a bad page", "POST", "/v1/sync/pull", 200, encoded("gzip"), gzipped(t, body(t, unknownEntity)), "widgets"},
+		{"gzip not gzipped", "POST", "/v1/sync/pull", 200, encoded("gzip"), page, "gzip"},
+		{"gzip truncated", "POST", "/v1/sync/pull", 200, encoded("gzip"), gzipped(t, page)[:40], "gzip"},
+		{"gzipped but not declared", "POST", "/v1/sync/pull", 200, jsonHeader, gzipped(t, page), "decode"},
+		{"brotli", "POST", "/v1/sync/pull", 200, encoded("br"), page, "cannot decode"},
+		{"undocumented encoding", "POST", "/v1/sync/push", 200, encoded("gzip"), gzipped(t, pushed), "Content-Encoding"},
+		{"compressed problem", "POST", "/v1/sync/pull", 426, http.Header{"Content-Type": {"application/problem+json"}, "Content-Encoding": {"gzip"}}, gzipped(t, upgrade), "Content-Encoding"},
+		{"compressed unrouted problem", "GET", "/v1/nope", 404, http.Header{"Content-Type": {"application/problem+json"}, "Content-Encoding": {"gzip"}}, gzipped(t, body(t, map[string]any{
+			"type": "urn:fieldsync:problem:route_not_found", "title": "Not Found", "status": 404, "detail": "d", "code": "route_not_found",
+		})), "Content-Encoding"},
+		{"record under the wrong entity", "POST", "/v1/sync/pull", 200, jsonHeader, body(t, wrongEntity), "author_id"},
+		{"entity without removes", "POST", "/v1/sync/pull", 200, jsonHeader, body(t, noRemoves), "removes"},
+		{"rejected without code", "POST", "/v1/sync/push", 200, jsonHeader, body(t, rejectedNoCode), "code"},
+		{"applied with code", "POST", "/v1/sync/push", 200, jsonHeader, body(t, appliedWithCode), "not"},
+		{"unknown status", "POST", "/v1/sync/push", 200, jsonHeader, body(t, badStatus), "pending"},
+		{"no 426 elsewhere", "POST", "/v1/units", 426, problemHeader, upgrade, "status is not supported"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := contract.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("want valid, got %v", err)
+			case tc.wantErr != "" && err == nil:
+				t.Fatalf("want an error about %q, got none", tc.wantErr)
+			case tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr):
+				t.Fatalf("want an error about %q, got %v", tc.wantErr, err)
+			}
+		})
+	}
+}
+
 func TestRoutes(t *testing.T) {
 	routes := contract.Routes()
 	if !sort.StringsAreSorted(routes) {
@@ -288,7 +437,7 @@ func TestRoutes(t *testing.T) {
 		}
 		set[r] = true
 	}
-	for _, want := range []string{"GET /healthz", "GET /readyz", "POST /v1/auth/login", "GET /v1/units/{id}", "POST /v1/tasks/{id}/assign"} {
+	for _, want := range []string{"GET /healthz", "GET /readyz", "POST /v1/auth/login", "GET /v1/units/{id}", "POST /v1/tasks/{id}/assign", "POST /v1/sync/pull", "POST /v1/sync/push"} {
 		if !set[want] {
 			t.Errorf("Routes() lacks %q", want)
 		}

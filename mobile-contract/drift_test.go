@@ -2,10 +2,12 @@ package contract_test
 
 // These tests hold openapi.yaml to the Go code it describes: the error
 // codes, the enumerations and the JSON shapes of the records and inputs in
-// models. They fail when one side changes without the other.
+// models, and the sync wire types in wire.go. They fail when one side
+// changes without the other.
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -70,6 +72,9 @@ func TestEnumsMatchModels(t *testing.T) {
 		"QuestionType":     models.QuestionTypes,
 		"TaskKind":         models.TaskKinds,
 		"TaskStatus":       models.TaskMachine.Statuses(),
+		"Conclusion":       models.Conclusions,
+		"EvidenceKind":     models.EvidenceKinds,
+		"EvidenceStatus":   {models.EvidencePending, models.EvidenceVerified, models.EvidenceRejected},
 	} {
 		if got := enumOf(t, name); !slices.Equal(got, want) {
 			t.Errorf("%s: spec has %v, models has %v", name, got, want)
@@ -174,4 +179,274 @@ func TestInputsMatchModels(t *testing.T) {
 			t.Errorf("%s must refuse unknown members, as the decoder does", schema)
 		}
 	}
+}
+
+// validateRequestAs checks v, marshalled as a device would send it,
+// against a component schema.
+func validateRequestAs(t *testing.T, schema string, v any) error {
+	t.Helper()
+	s, ok := MustSpec(t).Components.Schemas[schema]
+	if !ok {
+		t.Fatalf("no schema %s", schema)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x any
+	if err := json.Unmarshal(b, &x); err != nil {
+		t.Fatal(err)
+	}
+	return s.Value.VisitJSON(x, append(contract.SchemaOptions(), openapi3.VisitAsRequest())...)
+}
+
+// propertyNames lists a schema's properties, sorted.
+func propertyNames(s *openapi3.Schema) []string {
+	var out []string
+	for p := range s.Properties {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// changesSchemas names the schema of each entity's changes in a pull.
+func changesSchemas(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for entity, ref := range MustSpec(t).Components.Schemas["SyncChanges"].Value.Properties {
+		out[entity] = strings.TrimPrefix(ref.Ref, "#/components/schemas/")
+	}
+	return out
+}
+
+// TestSyncWireMatchesSchemas: every wire type of wire.go has exactly the
+// JSON members of its schema, and the schema refuses others, as the
+// server's strict decoder and the devices' stores do.
+func TestSyncWireMatchesSchemas(t *testing.T) {
+	doc := MustSpec(t)
+	wire := map[string]any{
+		"PullRequest":            contract.PullRequest{},
+		"PullResponse":           contract.PullResponse{},
+		"PushRequest":            contract.PushRequest{},
+		"PushResponse":           contract.PushResponse{},
+		"Mutation":               contract.Mutation{},
+		"MutationResult":         contract.MutationResult{},
+		"Location":               contract.Location{},
+		"TaskArgs":               contract.TaskArgs{},
+		"ChecklistAnswerArgs":    contract.AnswerArgs{},
+		"VerificationRecordArgs": contract.VerificationArgs{},
+		"EvidenceAttachArgs":     contract.AttachArgs{},
+		"NoteAddArgs":            contract.NoteArgs{},
+	}
+	for _, name := range changesSchemas(t) {
+		wire[name] = contract.EntityChanges{}
+	}
+	for schema, v := range wire {
+		ref, ok := doc.Components.Schemas[schema]
+		if !ok {
+			t.Errorf("no schema %s for %T", schema, v)
+			continue
+		}
+		if got, want := propertyNames(ref.Value), jsonNames(v); !slices.Equal(got, want) {
+			t.Errorf("%s: spec has %v, %T has %v", schema, got, v, want)
+		}
+		if ap := ref.Value.AdditionalProperties.Has; ap == nil || *ap {
+			t.Errorf("%s must refuse unknown members", schema)
+		}
+	}
+}
+
+// TestSyncEntitiesMatchModels: a pull names exactly the entities of
+// wire.go and models, each with a changes schema of its own.
+func TestSyncEntitiesMatchModels(t *testing.T) {
+	var got []string
+	for entity, schema := range changesSchemas(t) {
+		got = append(got, entity)
+		if schema == "" {
+			t.Errorf("SyncChanges.%s is not a reference to a changes schema", entity)
+		}
+	}
+	sort.Strings(got)
+	want := slices.Sorted(slices.Values(contract.Entities))
+	if !slices.Equal(got, want) {
+		t.Errorf("SyncChanges has %v, contract.Entities is %v", got, want)
+	}
+	fromModels := []string{models.EntityTasks, models.EntityItems, models.EntitySites, models.EntityTemplates,
+		models.EntityVerifications, models.EntityAnswers, models.EntityEvidence, models.EntityDecisions, models.EntityNotes}
+	if !slices.Equal(slices.Sorted(slices.Values(fromModels)), want) {
+		t.Errorf("models names the entities %v, contract.Entities is %v", fromModels, contract.Entities)
+	}
+}
+
+// mutationArgs maps each documented mutation name to its args schema
+// (MutationName's x-args).
+func mutationArgs(t *testing.T) map[string]string {
+	t.Helper()
+	raw, ok := MustSpec(t).Components.Schemas["MutationName"].Value.Extensions["x-args"]
+	if !ok {
+		t.Fatal("MutationName has no x-args")
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]string
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("MutationName's x-args is not a map of names to schema names: %v", err)
+	}
+	return out
+}
+
+// TestMutationsMatchModels: the documented mutation names are exactly
+// the server's and wire.go's, each with an args schema that the
+// documented examples satisfy.
+func TestMutationsMatchModels(t *testing.T) {
+	doc := MustSpec(t)
+	want := slices.Sorted(slices.Values(models.MutationNames()))
+	if got := slices.Sorted(slices.Values(enumOf(t, "MutationName"))); !slices.Equal(got, want) {
+		t.Errorf("MutationName has %v, models.MutationNames() is %v", got, want)
+	}
+	args := mutationArgs(t)
+	if got := slices.Sorted(maps.Keys(args)); !slices.Equal(got, want) {
+		t.Errorf("MutationName's x-args names %v, models.MutationNames() is %v", got, want)
+	}
+	wire := []string{contract.MutTaskStart, contract.MutTaskComplete, contract.MutChecklistAnswer,
+		contract.MutVerificationRecord, contract.MutEvidenceAttach, contract.MutNoteAdd}
+	if got := slices.Sorted(slices.Values(wire)); !slices.Equal(got, want) {
+		t.Errorf("wire.go names the mutations %v, models.MutationNames() is %v", got, want)
+	}
+	desc := doc.Components.Schemas["Mutation"].Value.Properties["args"].Value.Description
+	for name, schema := range args {
+		if _, ok := doc.Components.Schemas[schema]; !ok {
+			t.Errorf("x-args: %s has args %s, which is no schema", name, schema)
+		}
+		if row := "| `" + name + "` | `" + schema + "` |"; !strings.Contains(desc, row) {
+			t.Errorf("Mutation.args's table lacks the row %s", row)
+		}
+	}
+
+	// The documented push examples carry arguments that fit their
+	// mutation.
+	n := 0
+	for name, ex := range doc.Paths.Find("/v1/sync/push").Post.RequestBody.Value.Content.Get("application/json").Examples {
+		var req contract.PushRequest
+		if err := json.Unmarshal(body(t, ex.Value.Value), &req); err != nil {
+			t.Fatalf("example %s: %v", name, err)
+		}
+		for _, m := range req.Mutations {
+			n++
+			if err := validateRequestAs(t, args[m.Name], m.Args); err != nil {
+				t.Errorf("example %s: mutation %d (%s): %v", name, m.ID, m.Name, err)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no documented push example carries a mutation")
+	}
+}
+
+// TestMutationArgsMatchWire: the argument values of wire.go, as the Go
+// client sends them, satisfy their schemas, and the schemas refuse what
+// the server refuses.
+func TestMutationArgsMatchWire(t *testing.T) {
+	id := func(n byte) string {
+		return "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a" + string([]byte{'0' + n/10, '0' + n%10})
+	}
+	recorded := time.Date(2024, 11, 19, 3, 14, 2, 512000000, time.FixedZone("CST", 8*3600))
+	fix := contract.Location{Lat: 30.29318, Lng: 120.16395, AccuracyM: 8.5}
+	for _, tc := range []struct {
+		schema string
+		v      any
+		valid  bool
+	}{
+		{"TaskArgs", contract.TaskArgs{TaskID: id(1)}, true},
+		{"TaskArgs", contract.TaskArgs{TaskID: "42"}, false},
+		{"ChecklistAnswerArgs", contract.AnswerArgs{ID: id(2), TaskID: id(1), QuestionID: "q1", Value: json.RawMessage(`true`)}, true},
+		{"ChecklistAnswerArgs", contract.AnswerArgs{ID: id(2), TaskID: id(1), QuestionID: "q2", Value: json.RawMessage(`12.5`)}, true},
+		{"ChecklistAnswerArgs", contract.AnswerArgs{ID: id(2), TaskID: id(1), QuestionID: "q3", Value: json.RawMessage(`"` + id(3) + `"`)}, true},
+		{"VerificationRecordArgs", contract.VerificationArgs{ID: id(4), TaskID: id(1), Conclusion: models.ConclusionSuspectedFake, Location: fix, RecordedAt: recorded, EvidenceIDs: []string{id(3)}}, true},
+		{"VerificationRecordArgs", contract.VerificationArgs{ID: id(4), TaskID: id(1), Conclusion: models.ConclusionRectified, Notes: "已整改", Location: fix, RecordedAt: recorded}, true},
+		{"VerificationRecordArgs", contract.VerificationArgs{ID: id(4), TaskID: id(1), Conclusion: "fixed", Location: fix, RecordedAt: recorded}, false},
+		{"VerificationRecordArgs", contract.VerificationArgs{ID: id(4), TaskID: id(1), Conclusion: models.ConclusionRectified, Location: contract.Location{Lat: 91}, RecordedAt: recorded}, false},
+		{"EvidenceAttachArgs", contract.AttachArgs{EvidenceID: id(3), VerificationID: id(4)}, true},
+		{"NoteAddArgs", contract.NoteArgs{ID: id(5), TaskID: id(1), Text: "闸门已关闭"}, true},
+		{"NoteAddArgs", contract.NoteArgs{ID: id(5), TaskID: id(1)}, false},
+	} {
+		err := validateRequestAs(t, tc.schema, tc.v)
+		if (err == nil) != tc.valid {
+			t.Errorf("%s %+v: valid = %v, want %v: %v", tc.schema, tc.v, err == nil, tc.valid, err)
+		}
+	}
+}
+
+// TestFieldRecordsMatchModels: the records devices create, as the server
+// sends them in a pull, match their schemas; and a whole page built from
+// the wire types does too.
+func TestFieldRecordsMatchModels(t *testing.T) {
+	now := time.Date(2024, 11, 19, 3, 15, 40, 118000000, time.UTC)
+	id := func(n byte) string {
+		return "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a" + string([]byte{'0' + n/10, '0' + n%10})
+	}
+	verification := models.Verification{ID: id(1), TaskID: id(2), ItemID: id(3), InspectorID: id(4), DeviceID: id(5), UnitPath: "/x/",
+		Conclusion: models.ConclusionPartiallyRectified, Notes: "尚未联网", Lat: 30.29, Lng: 120.16, AccuracyM: 8.5, Mocked: true,
+		RecordedAt: now.Add(-time.Minute), EvidenceIDs: models.StringList{id(6)}, Version: 2, CreatedAt: now, UpdatedAt: now}
+	validateAs(t, "Verification", verification)
+	validateAs(t, "Verification", models.Verification{ID: id(1), TaskID: id(2), ItemID: id(3), InspectorID: id(4), DeviceID: id(5),
+		Conclusion: models.ConclusionNotRectified, RecordedAt: now, EvidenceIDs: models.StringList{}, Version: 1, CreatedAt: now, UpdatedAt: now})
+	var answers []models.Answer
+	for i, v := range []string{`true`, `12.5`, `"排口已封堵"`, `"` + id(6) + `"`, ``, `null`} {
+		a := models.Answer{ID: id(7), TaskID: id(2), QuestionID: "q" + string(rune('1'+i)), InspectorID: id(4), DeviceID: id(5), UnitPath: "/x/",
+			Value: models.RawJSON(v), Version: 1, CreatedAt: now, UpdatedAt: now}
+		validateAs(t, "Answer", a)
+		answers = append(answers, a)
+	}
+	note := models.Note{ID: id(8), TaskID: id(2), AuthorID: id(4), DeviceID: id(5), UnitPath: "/x/", Text: "闸门已关闭", Version: 1, CreatedAt: now, UpdatedAt: now}
+	validateAs(t, "Note", note)
+	verificationID := id(1)
+	attached := models.Evidence{ID: id(6), TaskID: id(2), VerificationID: &verificationID, InspectorID: id(4), UnitPath: "/x/",
+		Kind: "photo", Status: models.EvidenceVerified, Version: 2, CreatedAt: now, UpdatedAt: now}
+	validateAs(t, "Evidence", attached)
+	for _, kind := range models.EvidenceKinds {
+		validateAs(t, "Evidence", models.Evidence{ID: id(9), TaskID: id(2), InspectorID: id(4), Kind: kind, Status: models.EvidencePending,
+			Version: 1, CreatedAt: now, UpdatedAt: now})
+	}
+
+	raw := func(v any) json.RawMessage {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	inspector := id(4)
+	task := models.InspectionTask{ID: id(2), ItemID: id(3), SiteID: id(10), AssigneeID: &inspector, AssignedAt: &now, Kind: "progress_check",
+		TemplateID: id(11), WindowStart: now, DueAt: now.Add(time.Hour), Status: models.TaskInProgress, Version: 3, CreatedAt: now, UpdatedAt: now}
+	page := contract.PullResponse{
+		Changes: map[string]*contract.EntityChanges{
+			models.EntityTasks:         {Upserts: []json.RawMessage{raw(task)}, Removes: []string{id(12)}},
+			models.EntityVerifications: {Upserts: []json.RawMessage{raw(verification)}, Removes: []string{}},
+			models.EntityAnswers:       {Upserts: []json.RawMessage{raw(answers[0]), raw(answers[4])}, Removes: []string{}},
+			models.EntityNotes:         {Upserts: []json.RawMessage{raw(note)}, Removes: []string{}},
+			models.EntityEvidence:      {Upserts: []json.RawMessage{raw(attached)}, Removes: []string{id(13)}},
+			models.EntityDecisions:     {Upserts: []json.RawMessage{}, Removes: []string{id(14)}},
+		},
+		Cursor: "eyJzIjo0MTJ9.q3Yx7b2LkPz0m1Vd8sQeNw", HasMore: true, LastMutationID: 9,
+	}
+	validateAs(t, "PullResponse", page)
+	validateAs(t, "PullResponse", contract.PullResponse{Changes: map[string]*contract.EntityChanges{}, Reset: true})
+
+	// Records are checked per entity: a note among the evidence is not.
+	page.Changes[models.EntityEvidence].Upserts = append(page.Changes[models.EntityEvidence].Upserts, raw(note))
+	if err := validateRequestAs(t, "PullResponse", page); err == nil {
+		t.Error("PullResponse accepts a note among the evidence")
+	}
+
+	version := int64(1)
+	validateAs(t, "PushResponse", contract.PushResponse{LastMutationID: 9, Results: []contract.MutationResult{
+		{ID: 8, Status: contract.StatusApplied, ServerVersion: &version},
+		{ID: 9, Status: contract.StatusRejected, Code: string(models.CodeTaskClosed), Message: "the task is cancelled"},
+		{ID: 10, Status: contract.StatusApplied, Message: "applied earlier; its result is no longer kept"},
+	}})
+	validateAs(t, "PushResponse", contract.PushResponse{Results: []contract.MutationResult{}})
 }

@@ -76,6 +76,8 @@ func decodeArgs(raw json.RawMessage, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		var typ *json.UnmarshalTypeError
 		switch {
+		case errors.As(err, &typ) && typ.Field == "":
+			return Errorf(CodeInvalidArgs, "the arguments must be a JSON object, not %s", typ.Value)
 		case errors.As(err, &typ):
 			return FieldError(CodeInvalidArgs, typ.Field, "argument %s has the wrong type (%s)", typ.Field, typ.Value)
 		case errors.Is(err, io.EOF):
@@ -174,6 +176,9 @@ func checkAnswer(qs Questions, qid string, value json.RawMessage) error {
 	for _, q := range qs {
 		if q.ID != qid {
 			continue
+		}
+		if len(value) == 0 || string(value) == "null" {
+			return FieldError(CodeAnswerType, "value", "question %s needs a %s answer, not null", qid, q.Type)
 		}
 		var ok bool
 		switch q.Type {

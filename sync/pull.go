@@ -65,7 +65,14 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 		from = c.Seq
 		reset, err := e.mustReset(ctx, c, epoch)
 		if err != nil || reset {
-			return PullResult{Reset: true, Changes: map[string]*EntityChanges{}}, err
+			res := PullResult{Reset: true, Changes: map[string]*EntityChanges{}}
+			if err == nil {
+				err = e.store.Tx(ctx, func(tx models.Tx) (err error) {
+					res.LastMutationID, err = e.lastMutationID(tx, a, req.ClientID)
+					return err
+				})
+			}
+			return res, err
 		}
 	}
 	res := PullResult{Changes: map[string]*EntityChanges{}}

@@ -125,7 +125,7 @@ func TestPushExactlyOnce(t *testing.T) {
 			mut(1, "task.start", map[string]any{"task_id": task}),
 			mut(2, "checklist.answer", map[string]any{"id": aid, "task_id": task, "question_id": "q2", "value": 35.5}),
 			mut(3, "verification.record", map[string]any{"id": vid, "task_id": task, "conclusion": "rectified", "notes": "已封堵",
-				"location": map[string]any{"lat": 43.4674, "lng": 11.8851, "accuracy_m": 8, "mocked": false},
+				"location":    map[string]any{"lat": 43.4674, "lng": 11.8851, "accuracy_m": 8, "mocked": false},
 				"recorded_at": e.now, "evidence_ids": []string{uuid.NewString()}}),
 			mut(4, "note.add", map[string]any{"id": nid, "task_id": task, "text": "现场有新排口"}),
 			mut(5, "task.start", map[string]any{"task_id": task}), // already started: rejected, still advances
