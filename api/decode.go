@@ -25,7 +25,10 @@ func decode(c *fiber.Ctx, dst any) error {
 	if ct != "" && !strings.HasPrefix(ct, fiber.MIMEApplicationJSON) {
 		return models.Errorf(models.CodeUnsupportedMediaType, "send the body as application/json, not %s", ct)
 	}
-	body := c.Body()
+	body, err := jsonBody(c)
+	if err != nil {
+		return err
+	}
 	if err := checkDepth(body); err != nil {
 		return err
 	}
@@ -137,4 +140,27 @@ func pathID(c *fiber.Ctx) string { return c.Params("id") }
 type listResponse[T any] struct {
 	Items         []T    `json:"items"`
 	NextPageToken string `json:"next_page_token,omitempty"`
+}
+
+// jsonBody reads a JSON request body within the app's BodyLimit. Bodies
+// may arrive as a stream (the server streams large bodies for uploads), so
+// the limit is enforced here rather than trusted to the HTTP layer.
+func jsonBody(c *fiber.Ctx) ([]byte, error) {
+	limit := c.App().Config().BodyLimit
+	tooLarge := models.Errorf(models.CodeBodyTooLarge, "the request body is larger than %d bytes", limit)
+	if n := c.Request().Header.ContentLength(); n > limit {
+		return nil, tooLarge
+	}
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		return c.Body(), nil
+	}
+	b, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
+	if err != nil {
+		return nil, models.Errorf(models.CodeMalformedJSON, "the body could not be read: %v", err)
+	}
+	if len(b) > limit {
+		return nil, tooLarge
+	}
+	return b, nil
 }

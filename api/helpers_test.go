@@ -34,6 +34,7 @@ type env struct {
 	sync   *fsync.Engine
 	now    time.Time
 	tokens map[string]string // role name → access token
+	base   string            // URL of a real listener, once one is started
 	fx     fixture
 }
 

@@ -27,6 +27,9 @@ type Config struct {
 	Service *models.Service
 	Sync    *fsync.Engine
 	Tokens  *authn.Issuer
+	// Presign signs direct upload and download URLs; nil streams through
+	// the API.
+	Presign models.Presigner
 	Logger  *slog.Logger
 	// BodyLimit bounds JSON request bodies, in bytes.
 	BodyLimit int
@@ -38,13 +41,14 @@ type Config struct {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	svc    *models.Service
-	sync   *fsync.Engine
-	tokens *authn.Issuer
-	log    *slog.Logger
-	checks map[string]func(context.Context) error
-	ver    string
-	app    *fiber.App
+	svc     *models.Service
+	sync    *fsync.Engine
+	presign models.Presigner
+	tokens  *authn.Issuer
+	log     *slog.Logger
+	checks  map[string]func(context.Context) error
+	ver     string
+	app     *fiber.App
 }
 
 // New builds the Fiber app with every route.
@@ -52,10 +56,13 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, sync: cfg.Sync, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version}
+	s := &Server{svc: cfg.Service, sync: cfg.Sync, presign: cfg.Presign, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version}
 	s.app = fiber.New(fiber.Config{
-		AppName:               "fieldsync",
-		BodyLimit:             cfg.BodyLimit,
+		AppName:   "fieldsync",
+		BodyLimit: cfg.BodyLimit,
+		// Large bodies (evidence uploads) reach their handler as a stream;
+		// JSON decoding enforces BodyLimit itself.
+		StreamRequestBody:     true,
 		ErrorHandler:          s.errorHandler,
 		DisableStartupMessage: true,
 		ReadTimeout:           60 * time.Second,
@@ -125,6 +132,14 @@ func (s *Server) routes() {
 	p.Post("/tasks/:id/assign", s.assignTask)
 	p.Post("/tasks/:id/cancel", s.cancelTask)
 
+	p.Post("/evidence", s.createEvidence)
+	p.Get("/evidence", list(evidenceFilter, s.svc.ListEvidence))
+	p.Get("/evidence/:id", get(s.svc.GetEvidence))
+	p.Put("/evidence/:id/content", s.uploadEvidence)
+	p.Post("/evidence/:id/complete", s.completeEvidence)
+	p.Get("/evidence/:id/content", s.evidenceBytes(false))
+	p.Get("/evidence/:id/thumbnail", s.evidenceBytes(true))
+
 	p.Post("/sync/pull", gzipOnly, compress.New(), s.pull)
 	p.Post("/sync/push", s.push)
 }
@@ -142,6 +157,7 @@ func (a authed) Post(path string, h ...fiber.Handler) {
 	a.r.Post(path, append([]fiber.Handler{a.auth, a.stamp}, h...)...)
 }
 func (a authed) Patch(path string, h fiber.Handler) { a.r.Patch(path, a.auth, a.stamp, h) }
+func (a authed) Put(path string, h fiber.Handler)   { a.r.Put(path, a.auth, h) }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok", "version": s.ver})

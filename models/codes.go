@@ -102,6 +102,19 @@ const (
 	CodeSyncCursorInvalid  Code = "sync_cursor_invalid"
 	CodeClientOwnedByOther Code = "client_owned_by_other_device"
 
+	// Evidence.
+	CodeMediaUnreadable     Code = "media_unreadable"
+	CodeMediaTooLarge       Code = "media_too_large"
+	CodeMediaUnsupported    Code = "media_unsupported_type"
+	CodeSHA256Mismatch      Code = "sha256_mismatch"
+	CodeSizeMismatch        Code = "size_mismatch"
+	CodeContentMissing      Code = "content_missing"
+	CodeContentTypeMismatch Code = "content_type_mismatch"
+	CodeEvidenceComplete    Code = "evidence_already_complete"
+	CodeEvidenceTooLarge    Code = "evidence_too_large"
+	CodeUploadURLInvalid    Code = "upload_url_invalid"
+	CodeUploadURLExpired    Code = "upload_url_expired"
+
 	CodeUnitParentFixed Code = "unit_parent_fixed"
 )
 
@@ -173,6 +186,17 @@ var codeKinds = map[Code]Kind{
 	CodeUnsupportedSchema:      KindUpgradeRequired,
 	CodeSyncCursorInvalid:      KindInvalid,
 	CodeClientOwnedByOther:     KindConflict,
+	CodeMediaUnreadable:        KindInvalid,
+	CodeMediaTooLarge:          KindTooLarge,
+	CodeMediaUnsupported:       KindInvalid,
+	CodeSHA256Mismatch:         KindInvalid,
+	CodeSizeMismatch:           KindInvalid,
+	CodeContentMissing:         KindConflict,
+	CodeContentTypeMismatch:    KindInvalid,
+	CodeEvidenceComplete:       KindConflict,
+	CodeEvidenceTooLarge:       KindTooLarge,
+	CodeUploadURLInvalid:       KindForbidden,
+	CodeUploadURLExpired:       KindForbidden,
 	CodeUnitParentFixed:        KindInvalid,
 }
 

@@ -76,19 +76,110 @@ const (
 
 // Evidence is a photo, signature or document behind a verification. A
 // record can exist before its bytes arrive; it is then pending, and
-// nothing that depends on it can be accepted.
+// nothing that depends on it can be accepted. The server fills the media
+// fields and flags when the upload completes.
 type Evidence struct {
-	ID             string    `json:"id" gorm:"primaryKey"`
-	TaskID         string    `json:"task_id"`
-	VerificationID *string   `json:"verification_id"`
-	InspectorID    string    `json:"inspector_id"`
-	UnitPath       string    `json:"-"`
-	Kind           string    `json:"kind"`
-	Status         string    `json:"status"`
-	Version        int64     `json:"version"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string     `json:"id" gorm:"primaryKey"`
+	TaskID         string     `json:"task_id"`
+	VerificationID *string    `json:"verification_id"`
+	InspectorID    string     `json:"inspector_id"`
+	DeviceID       string     `json:"device_id"`
+	SiteID         string     `json:"site_id"`
+	UnitPath       string     `json:"-"`
+	Kind           string     `json:"kind"`
+	Status         string     `json:"status"`
+	SHA256         string     `json:"sha256" gorm:"column:sha256"`
+	Size           int64      `json:"size"`
+	ContentType    string     `json:"content_type"`
+	CapturedAt     *time.Time `json:"captured_at"`
+	// CapturedUTCOffset is the device's UTC offset (seconds) when it took
+	// the photo, to read EXIF times that carry no offset.
+	CapturedUTCOffset *int              `json:"-" gorm:"column:captured_utc_offset"`
+	Location          *EvidenceLocation `json:"location"`
+	Media             *MediaSummary     `json:"media"`
+	Flags             Flags             `json:"flags"`
+	RejectCode        string            `json:"reject_code,omitempty"`
+	RejectReason      string            `json:"reject_reason,omitempty"`
+	CompletedAt       *time.Time        `json:"completed_at"`
+	ObjectKey         string            `json:"-"`
+	ThumbKey          string            `json:"-"`
+	UploadID          string            `json:"-"`
+	PHash             *int64            `json:"-" gorm:"column:phash"`
+	PHashQ0           *int32            `json:"-" gorm:"column:phash_q0"`
+	PHashQ1           *int32            `json:"-" gorm:"column:phash_q1"`
+	PHashQ2           *int32            `json:"-" gorm:"column:phash_q2"`
+	PHashQ3           *int32            `json:"-" gorm:"column:phash_q3"`
+	Version           int64             `json:"version"`
+	CreatedAt         time.Time         `json:"created_at"`
+	UpdatedAt         time.Time         `json:"updated_at"`
 }
+
+// EvidenceLocation is the device's GPS fix when the photo was taken.
+type EvidenceLocation struct {
+	Lat       float64  `json:"lat"`
+	Lng       float64  `json:"lng"`
+	AccuracyM float64  `json:"accuracy_m"`
+	AltitudeM *float64 `json:"altitude_m"`
+	Mocked    bool     `json:"mocked"`
+}
+
+// Value implements driver.Valuer.
+func (l *EvidenceLocation) Value() (driver.Value, error) {
+	if l == nil {
+		return nil, nil
+	}
+	return jsonValue(l, "")
+}
+
+// Scan implements sql.Scanner.
+func (l *EvidenceLocation) Scan(src any) error { return jsonScan(src, l) }
+
+// MediaSummary is what the server read from the bytes.
+type MediaSummary struct {
+	ContentType  string     `json:"content_type"`
+	Width        int        `json:"width"`
+	Height       int        `json:"height"`
+	HasGPS       bool       `json:"has_gps"`
+	Lat          *float64   `json:"lat"`
+	Lng          *float64   `json:"lng"`
+	AltitudeM    *float64   `json:"altitude_m"`
+	TakenAt      *time.Time `json:"taken_at"`
+	TakenAtLocal bool       `json:"taken_at_local"`
+	Make         string     `json:"make"`
+	Model        string     `json:"model"`
+	Orientation  int        `json:"orientation"`
+	HasThumbnail bool       `json:"has_thumbnail"`
+}
+
+// Value implements driver.Valuer.
+func (m *MediaSummary) Value() (driver.Value, error) {
+	if m == nil {
+		return nil, nil
+	}
+	return jsonValue(m, "")
+}
+
+// Scan implements sql.Scanner.
+func (m *MediaSummary) Scan(src any) error { return jsonScan(src, m) }
+
+// Flag is one thing a supervisor must look at, with the measured value.
+type Flag struct {
+	Code   string  `json:"code"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Detail string  `json:"detail"`
+	// Ref is the earlier evidence a duplicate matches.
+	Ref string `json:"ref,omitempty"`
+}
+
+// Flags is a list of flags kept in one JSON text column.
+type Flags []Flag
+
+// Value implements driver.Valuer.
+func (f Flags) Value() (driver.Value, error) { return jsonValue(f, "[]") }
+
+// Scan implements sql.Scanner.
+func (f *Flags) Scan(src any) error { return jsonScan(src, f) }
 
 // TableName names the table.
 func (Evidence) TableName() string { return "evidence" }

@@ -317,8 +317,8 @@ func (s *Service) linkEvidence(tx Tx, a Actor, t *InspectionTask, evidenceID, ve
 	now := s.now()
 	switch {
 	case IsNotFound(err):
-		e = Evidence{ID: evidenceID, TaskID: t.ID, VerificationID: &verificationID, InspectorID: a.UserID, UnitPath: t.UnitPath,
-			Kind: "photo", Status: EvidencePending, Version: 1, CreatedAt: now, UpdatedAt: now}
+		e = Evidence{ID: evidenceID, TaskID: t.ID, VerificationID: &verificationID, InspectorID: a.UserID, DeviceID: a.DeviceID,
+			SiteID: t.SiteID, UnitPath: t.UnitPath, Kind: "photo", Status: EvidencePending, Flags: Flags{}, Version: 1, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&e); err != nil {
 			return err
 		}

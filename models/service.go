@@ -16,6 +16,10 @@ type Service struct {
 	NewID  func() string
 	Hasher PasswordHasher
 	Auth   AuthPolicy
+	// Blobs keeps evidence bytes; Media reads them.
+	Blobs    BlobStore
+	Media    MediaAnalyzer
+	Evidence EvidencePolicy
 
 	dummyOnce sync.Once
 	dummyHash string

@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer db.Close()
-	svc := cfg.Service(db)
+	svc := cfg.Service(db, nil)
 	cmd := strings.Join(rest[:min(2, len(rest))], " ")
 	switch {
 	case rest[0] == "migrate":

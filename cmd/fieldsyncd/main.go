@@ -87,7 +87,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Blobs = blobs
-	svc := m.Config.Service(m.DB)
+	svc := m.Config.Service(m.DB, m.Blobs)
 	if m.Config.Demo {
 		if err := m.loadDemo(ctx, svc); err != nil {
 			return err

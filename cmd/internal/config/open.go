@@ -14,6 +14,7 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/blob"
+	"github.com/fieldsync/fieldsync/storage/media"
 )
 
 // Logger builds the structured logger.
@@ -74,8 +75,9 @@ func (c Config) OpenBlobs(ctx context.Context) (models.BlobStore, string, error)
 	return s, "s3:" + c.S3Endpoint + "/" + c.S3Bucket, nil
 }
 
-// Service builds the domain service over store.
-func (c Config) Service(store models.Store) *models.Service {
+// Service builds the domain service over store; blobs may be nil for
+// commands that touch no evidence bytes.
+func (c Config) Service(store models.Store, blobs models.BlobStore) *models.Service {
 	policy := models.DefaultAuthPolicy
 	policy.RefreshTTL = c.RefreshTTL
 	return &models.Service{
@@ -84,6 +86,8 @@ func (c Config) Service(store models.Store) *models.Service {
 		NewID:  NewID,
 		Hasher: authn.DefaultArgon2id,
 		Auth:   policy,
+		Blobs:  blobs,
+		Media:  media.New(),
 	}
 }
 

@@ -1,0 +1,377 @@
+package models
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// EvidencePolicy configures the evidence pipeline.
+type EvidencePolicy struct {
+	// MaxSize bounds one file.
+	MaxSize int64
+	// MaxAnalyzeSize bounds the files read into memory for image
+	// analysis; larger ones (documents) are only hashed, streaming.
+	MaxAnalyzeSize int64
+	// NearDuplicateDistance is the largest perceptual-hash Hamming
+	// distance reported as a near-duplicate.
+	NearDuplicateDistance int
+	// GPSMismatchM is how far the EXIF position may lie from the device
+	// fix (beyond the fix's own accuracy) before it is flagged.
+	GPSMismatchM float64
+	// ClockSkew is how far EXIF time may differ from device time.
+	ClockSkew time.Duration
+}
+
+// DefaultEvidencePolicy is used for zero fields.
+var DefaultEvidencePolicy = EvidencePolicy{
+	MaxSize: 512 << 20, MaxAnalyzeSize: 64 << 20, NearDuplicateDistance: 10, GPSMismatchM: 100, ClockSkew: 10 * time.Minute,
+}
+
+// Evidence kinds and the content types accepted for each.
+var evidenceTypes = map[string][]string{
+	"photo":     {"image/jpeg", "image/png", "image/heic", "image/heif"},
+	"signature": {"image/png", "image/jpeg"},
+	"document":  {"application/pdf", "image/jpeg", "image/png"},
+}
+
+// EvidenceInput declares a file before its bytes are sent.
+type EvidenceInput struct {
+	ID             string            `json:"id"`
+	TaskID         string            `json:"task_id"`
+	VerificationID *string           `json:"verification_id"`
+	Kind           string            `json:"kind"`
+	SHA256         string            `json:"sha256"`
+	Size           int64             `json:"size"`
+	ContentType    string            `json:"content_type"`
+	CapturedAt     *time.Time        `json:"captured_at"`
+	Location       *EvidenceLocation `json:"location"`
+}
+
+var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func (s *Service) evidencePolicy() EvidencePolicy {
+	p := s.Evidence
+	d := DefaultEvidencePolicy
+	if p.MaxSize <= 0 {
+		p.MaxSize = d.MaxSize
+	}
+	if p.MaxAnalyzeSize <= 0 {
+		p.MaxAnalyzeSize = d.MaxAnalyzeSize
+	}
+	if p.NearDuplicateDistance <= 0 {
+		p.NearDuplicateDistance = d.NearDuplicateDistance
+	}
+	if p.GPSMismatchM <= 0 {
+		p.GPSMismatchM = d.GPSMismatchM
+	}
+	if p.ClockSkew <= 0 {
+		p.ClockSkew = d.ClockSkew
+	}
+	return p
+}
+
+func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
+	if err := checkID("id", in.ID); err != nil {
+		return err
+	}
+	if in.Kind == "" {
+		in.Kind = "photo"
+	}
+	types, ok := evidenceTypes[in.Kind]
+	if !ok {
+		return FieldError(CodeInvalidEnum, "kind", "kind must be one of photo, signature, document")
+	}
+	if err := oneOf("content_type", in.ContentType, types); err != nil {
+		return err
+	}
+	in.SHA256 = strings.ToLower(in.SHA256)
+	if !sha256Pattern.MatchString(in.SHA256) {
+		return FieldError(CodeValidation, "sha256", "sha256 must be 64 hexadecimal digits")
+	}
+	if max := s.evidencePolicy().MaxSize; in.Size < 1 || in.Size > max {
+		return FieldError(CodeEvidenceTooLarge, "size", "size must be 1 to %d bytes", max)
+	}
+	if in.Location != nil {
+		if err := ValidateLatLng(in.Location.Lat, in.Location.Lng, "location."); err != nil {
+			return err
+		}
+		if in.Location.AccuracyM < 0 {
+			return FieldError(CodeValidation, "location.accuracy_m", "accuracy_m cannot be negative")
+		}
+	}
+	if in.Kind == "photo" && in.CapturedAt == nil {
+		return FieldError(CodeRequired, "captured_at", "captured_at is required for photos")
+	}
+	return nil
+}
+
+// CreateEvidence records a file the inspector is about to upload. It is
+// idempotent on the id: the same declaration again returns the same
+// record. A record a synced verification created before (pending, without
+// metadata) is completed with the declaration.
+func (s *Service) CreateEvidence(ctx context.Context, a Actor, in EvidenceInput) (Evidence, error) {
+	if a.Role != RoleInspector {
+		return Evidence{}, errForbidden("upload evidence")
+	}
+	if err := s.checkEvidenceInput(&in); err != nil {
+		return Evidence{}, err
+	}
+	var e Evidence
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		t, err := s.openFieldTask(tx, a, in.TaskID)
+		if err != nil {
+			return err
+		}
+		if in.VerificationID != nil {
+			var v Verification
+			if err := getVisible(tx, &v, *in.VerificationID, "verification", func() bool { return v.InspectorID == a.UserID && v.TaskID == t.ID }); err != nil {
+				return err
+			}
+		}
+		now := s.now()
+		err = tx.Get(&e, in.ID)
+		switch {
+		case IsNotFound(err):
+			e = Evidence{ID: in.ID, TaskID: t.ID, VerificationID: in.VerificationID, InspectorID: a.UserID, DeviceID: a.DeviceID,
+				SiteID: t.SiteID, UnitPath: t.UnitPath, Status: EvidencePending, Flags: Flags{}, Version: 1, CreatedAt: now, UpdatedAt: now}
+			declare(&e, in)
+			if err := tx.Create(&e); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case e.InspectorID != a.UserID:
+			return errNotFound("evidence")
+		case e.SHA256 == "" && e.TaskID == t.ID:
+			declare(&e, in)
+			if e.VerificationID == nil {
+				e.VerificationID = in.VerificationID
+			}
+			e.Version++
+			e.UpdatedAt = now
+			if err := tx.Update(&e); err != nil {
+				return err
+			}
+		case e.TaskID == t.ID && e.SHA256 == in.SHA256 && e.Size == in.Size:
+			return nil // the same declaration again
+		default:
+			return FieldError(CodeEvidenceMismatch, "id", "evidence %s was declared with other content", in.ID)
+		}
+		return s.changed(tx, EntityEvidence, e.ID, e.Version, OpUpsert, ScopeUser(a.UserID), ScopeUnit(e.UnitPath))
+	})
+	return e, err
+}
+
+// declare copies the client's declaration into the record; the object key
+// is derived from the id, never from a client file name.
+func declare(e *Evidence, in EvidenceInput) {
+	e.Kind, e.SHA256, e.Size, e.ContentType = in.Kind, in.SHA256, in.Size, in.ContentType
+	e.Location = in.Location
+	if in.CapturedAt != nil {
+		t := stamp(*in.CapturedAt)
+		_, off := in.CapturedAt.Zone()
+		e.CapturedAt, e.CapturedUTCOffset = &t, &off
+	}
+	e.ObjectKey = "evidence/" + e.ID
+}
+
+// pendingEvidence loads the actor's evidence that still waits for bytes.
+func (s *Service) pendingEvidence(ctx context.Context, a Actor, id string) (Evidence, error) {
+	var e Evidence
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		return getVisible(tx, &e, id, "evidence", func() bool { return e.InspectorID == a.UserID })
+	})
+	switch {
+	case err != nil:
+		return e, err
+	case e.Status != EvidencePending:
+		return e, Errorf(CodeEvidenceComplete, "evidence %s is already %s", id, e.Status)
+	case e.SHA256 == "":
+		return e, Errorf(CodeContentMissing, "declare the file (POST /v1/evidence) before sending its bytes")
+	}
+	return e, nil
+}
+
+// UploadEvidence streams the bytes of pending evidence into the blob store
+// (the upload path through the API). size is the request's length. The
+// bytes are hashed on the way; bytes that are not the declared ones are
+// deleted again.
+func (s *Service) UploadEvidence(ctx context.Context, a Actor, id string, r io.Reader, size int64) (Evidence, error) {
+	e, err := s.pendingEvidence(ctx, a, id)
+	if err != nil {
+		return e, err
+	}
+	if size >= 0 && size != e.Size {
+		return e, Errorf(CodeSizeMismatch, "the body has %d bytes; %d were declared", size, e.Size)
+	}
+	h := sha256.New()
+	if _, err := s.Blobs.Put(ctx, e.ObjectKey, io.TeeReader(r, h), e.Size, e.ContentType); err != nil {
+		if me := AsError(err); me != nil && me.Code == CodeValidation {
+			return e, &Error{Code: CodeSizeMismatch, Message: "the body is not the declared size", Err: err}
+		}
+		return e, err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
+		s.Blobs.Delete(ctx, e.ObjectKey)
+		return e, Errorf(CodeSHA256Mismatch, "the bytes hash to %s, not the declared %s", got, e.SHA256)
+	}
+	return e, nil
+}
+
+// CompleteEvidence checks the uploaded object and moves the record to
+// verified or rejected. It can be retried at any point: a record becomes
+// verified only after its bytes, thumbnail and analysis are stored, and a
+// completed record is returned as it is.
+func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evidence, error) {
+	e, err := s.pendingEvidence(ctx, a, id)
+	if err != nil {
+		if ErrorCode(err) == CodeEvidenceComplete {
+			return e, nil // a replayed completion
+		}
+		return e, err
+	}
+	info, err := s.Blobs.Stat(ctx, e.ObjectKey)
+	if IsNotFound(err) {
+		return e, Errorf(CodeContentMissing, "no bytes have arrived for evidence %s", id)
+	}
+	if err != nil {
+		return e, err
+	}
+	if info.Size != e.Size {
+		s.Blobs.Delete(ctx, e.ObjectKey)
+		return e, Errorf(CodeSizeMismatch, "the stored object has %d bytes; %d were declared; upload it again", info.Size, e.Size)
+	}
+	media, rejectErr, err := s.readEvidence(ctx, &e)
+	if err != nil {
+		return e, err
+	}
+	if rejectErr == nil && media != nil && media.Thumbnail != nil {
+		e.ThumbKey = "thumbs/" + e.ID + ".jpg"
+		if _, err := s.Blobs.Put(ctx, e.ThumbKey, bytes.NewReader(media.Thumbnail), int64(len(media.Thumbnail)), "image/jpeg"); err != nil {
+			return e, err
+		}
+	}
+	err = s.Store.Tx(ctx, func(tx Tx) error {
+		var cur Evidence
+		if err := tx.Get(&cur, e.ID); err != nil {
+			return err
+		}
+		if cur.Status != EvidencePending {
+			e = cur
+			return nil
+		}
+		now := s.now()
+		cur.CompletedAt, cur.UpdatedAt, cur.ThumbKey = &now, now, e.ThumbKey
+		cur.Version++
+		if rejectErr != nil {
+			cur.Status, cur.RejectCode, cur.RejectReason = EvidenceRejected, string(rejectErr.Code), truncateRunes(rejectErr.Message, 500)
+		} else {
+			cur.Status = EvidenceVerified
+			if media != nil {
+				applyMedia(&cur, media)
+			}
+			flags, err := s.evidenceFlags(tx, &cur)
+			if err != nil {
+				return err
+			}
+			cur.Flags = flags
+		}
+		if err := tx.Update(&cur); err != nil {
+			return err
+		}
+		e = cur
+		return s.changed(tx, EntityEvidence, cur.ID, cur.Version, OpUpsert, ScopeUser(cur.InspectorID), ScopeUnit(cur.UnitPath))
+	})
+	if err == nil && e.Status == EvidenceRejected {
+		// A rejected file's bytes are of no use; keep nothing behind.
+		s.Blobs.Delete(ctx, e.ObjectKey)
+	}
+	return e, err
+}
+
+// readEvidence hashes the object and, for images small enough, analyses
+// it. A wrong hash deletes the object (the record stays pending for a new
+// upload); a file that is not what it claims yields rejectErr.
+func (s *Service) readEvidence(ctx context.Context, e *Evidence) (media *MediaInfo, rejectErr *Error, err error) {
+	rc, _, err := s.Blobs.Get(ctx, e.ObjectKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	var buf bytes.Buffer
+	analyse := e.Size <= s.evidencePolicy().MaxAnalyzeSize
+	var sink io.Writer = h
+	if analyse {
+		buf.Grow(int(e.Size))
+		sink = io.MultiWriter(h, &buf)
+	}
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(io.TeeReader(rc, sink), head)
+	if _, err := io.Copy(sink, rc); err != nil {
+		return nil, nil, err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
+		s.Blobs.Delete(ctx, e.ObjectKey)
+		return nil, nil, Errorf(CodeSHA256Mismatch, "the stored bytes hash to %s, not the declared %s; upload them again", got, e.SHA256)
+	}
+	sniffed := http.DetectContentType(head[:n])
+	if !analyse || !strings.HasPrefix(e.ContentType, "image/") {
+		if sniffed != e.ContentType {
+			return nil, Errorf(CodeContentTypeMismatch, "the bytes are %s, not the declared %s", sniffed, e.ContentType), nil
+		}
+		return nil, nil, nil
+	}
+	info, err := s.Media.Analyze(bytes.NewReader(buf.Bytes()), e.Size)
+	if err != nil {
+		if me := AsError(err); me != nil {
+			return nil, me, nil
+		}
+		return nil, &Error{Code: CodeMediaUnreadable, Message: "the file could not be read as an image", Err: err}, nil
+	}
+	if !sameImageType(info.ContentType, e.ContentType) {
+		return nil, Errorf(CodeContentTypeMismatch, "the bytes are %s, not the declared %s", info.ContentType, e.ContentType), nil
+	}
+	return &info, nil, nil
+}
+
+func sameImageType(a, b string) bool {
+	heif := func(t string) bool { return t == "image/heic" || t == "image/heif" }
+	return a == b || heif(a) && heif(b)
+}
+
+func applyMedia(e *Evidence, m *MediaInfo) {
+	sum := &MediaSummary{ContentType: m.ContentType, Width: m.Width, Height: m.Height, HasGPS: m.HasGPS, AltitudeM: m.AltitudeM,
+		TakenAt: m.TakenAt, TakenAtLocal: m.TakenAtLocal, Make: m.Make, Model: m.Model, Orientation: m.Orientation, HasThumbnail: m.Thumbnail != nil}
+	if m.HasGPS {
+		lat, lng := m.Lat, m.Lng
+		sum.Lat, sum.Lng = &lat, &lng
+	}
+	e.Media = sum
+	if m.PHash != nil {
+		h := int64(*m.PHash)
+		e.PHash = &h
+		q := phashQuarters(*m.PHash)
+		e.PHashQ0, e.PHashQ1, e.PHashQ2, e.PHashQ3 = &q[0], &q[1], &q[2], &q[3]
+	}
+}
+
+// phashQuarters splits a perceptual hash into four indexed 16-bit parts.
+func phashQuarters(h uint64) [4]int32 {
+	return [4]int32{int32(h >> 48 & 0xffff), int32(h >> 32 & 0xffff), int32(h >> 16 & 0xffff), int32(h & 0xffff)}
+}
+
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}
