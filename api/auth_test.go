@@ -44,7 +44,13 @@ func testRefresh(t *testing.T, e *env) {
 		t.Fatal("refresh returned the same refresh token")
 	}
 	e.must(200, g2["access_token"].(string), "GET", "/v1/me", nil)
-	// The spent token again: someone copied it. The whole session ends.
+	// Presented again at once (the device lost the answer and retries): a
+	// fresh pair, the session lives on.
+	retry := e.must(200, "", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": first})
+	e.must(200, retry["access_token"].(string), "GET", "/v1/me", nil)
+	// The spent token again later: someone copied it. The whole session ends.
+	e.now = e.now.Add(models.RefreshRetryGrace + time.Second)
+	g2["access_token"] = retry["access_token"]
 	wantProblem(t, e.do("", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": first}), 401, "refresh_token_reused")
 	wantProblem(t, e.do(g2["access_token"].(string), "GET", "/v1/me", nil), 401, "session_revoked")
 	wantProblem(t, e.do("", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": second}), 401, "session_revoked")

@@ -1,6 +1,9 @@
 package api_test
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"testing"
 
@@ -41,6 +44,16 @@ func testMatrix(t *testing.T, e *env) {
 	// version reads the current version of a record, so that each write
 	// in the matrix is not refused as stale.
 	version := func(path string) float64 { return e.must(200, "admin", "GET", path, nil)["version"].(float64) }
+	// verified is one finished photo of insp1's task in county A.
+	var photoID string
+	verified := func() string {
+		if photoID == "" {
+			task := must(e.svc.GetTask(context.Background(), system, f.task1.ID))
+			photoID = e.upload("insp1", task, readPhoto(t, "DSCN0010.jpg"), "image/jpeg", nil)["id"].(string)
+		}
+		return photoID
+	}
+	tiny := []byte("tiny bytes that are not a photo")
 	taskBody := func() map[string]any {
 		return map[string]any{"item_id": f.itemA.ID, "site_id": f.siteA.ID, "kind": "progress_check", "template_id": f.tmpl.ID,
 			"window_start": e.now, "due_at": e.now.AddDate(0, 0, 3)}
@@ -116,6 +129,24 @@ func testMatrix(t *testing.T, e *env) {
 		{"POST", func() string {
 			return "/v1/tasks/" + e.must(201, "admin", "POST", "/v1/tasks", taskBody())["id"].(string) + "/cancel"
 		}, func() any { return map[string]any{"version": 1} }, expect{401, 200, 200, 404, 403, 404}},
+		// Evidence: only the inspector holding the task uploads; reads as
+		// for the task's unit.
+		{"POST", fixed("/v1/evidence"), func() any { return declaration(e, f.task1.ID, tiny) }, expect{401, 403, 403, 403, 403, 201}},
+		{"GET", fixed("/v1/evidence"), nil, everyone},
+		{"GET", func() string { return "/v1/evidence/" + verified() }, nil, readA},
+		{"GET", func() string { return "/v1/evidence/" + verified() + "/content" }, nil, readA},
+		{"GET", func() string { return "/v1/evidence/" + verified() + "/thumbnail" }, nil, readA},
+		{"PUT", func() string {
+			d := declaration(e, f.task1.ID, tiny)
+			e.must(201, "insp1", "POST", "/v1/evidence", d)
+			return "/v1/evidence/" + d["id"].(string) + "/content"
+		}, func() any { return tiny }, expect{401, 404, 404, 404, 404, 200}},
+		{"POST", func() string {
+			d := declaration(e, f.task1.ID, tiny)
+			e.must(201, "insp1", "POST", "/v1/evidence", d)
+			e.must(200, "insp1", "PUT", "/v1/evidence/"+d["id"].(string)+"/content", tiny)
+			return "/v1/evidence/" + d["id"].(string) + "/complete"
+		}, nil, expect{401, 404, 404, 404, 404, 200}},
 		// Sync: every signed-in role pulls its own view; only inspectors'
 		// mutations apply, others are rejected per mutation (still 200).
 		{"POST", fixed("/v1/sync/pull"), func() any {
@@ -160,3 +191,10 @@ func testMatrix(t *testing.T, e *env) {
 }
 
 func fixed(p string) func() string { return func() string { return p } }
+
+// declaration is a fresh evidence declaration for data.
+func declaration(e *env, taskID string, data []byte) map[string]any {
+	sum := sha256.Sum256(data)
+	return map[string]any{"id": uuid.NewString(), "task_id": taskID, "kind": "photo", "sha256": hex.EncodeToString(sum[:]),
+		"size": len(data), "content_type": "image/jpeg", "captured_at": e.now}
+}

@@ -64,6 +64,7 @@ func newEnv(t *testing.T, dialect string) *env {
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Checks:  map[string]func(context.Context) error{"database": db.Ping},
 	})
+	withBlobs(t, e, "local")
 	e.fx = loadFixture(t, e.svc, now)
 	if _, err := e.sync.Stamp(context.Background()); err != nil {
 		t.Fatal(err)

@@ -107,6 +107,23 @@ func testBadInput(t *testing.T, e *env) {
 			t.Errorf("%s: got %d %q, want %d %q: %.300s", c.name, r.Status, r.code(t), c.status, c.code, r.Body)
 		}
 	}
+	// A supervisor cannot reach outside the unit through a task's site or
+	// assignee, and an item with tasks cannot move to another unit.
+	for name, c := range map[string]struct {
+		who, method, path string
+		body              any
+		status            int
+		code              string
+	}{
+		"site of another county": {"supa", "POST", "/v1/tasks", map[string]any{"item_id": f.itemA.ID, "site_id": f.siteB.ID, "kind": "progress_check",
+			"template_id": f.tmpl.ID, "window_start": e.now, "due_at": e.now.AddDate(0, 0, 3)}, 403, "outside_your_unit"},
+		"item with tasks moves": {"admin", "PATCH", "/v1/items/" + f.itemA.ID, map[string]any{"responsible_unit_id": f.countyB.ID, "version": 1}, 409, "item_has_tasks"},
+	} {
+		r := e.do(c.who, c.method, c.path, c.body)
+		if r.Status != c.status || r.code(t) != c.code {
+			t.Errorf("%s: got %d %q, want %d %q: %.300s", name, r.Status, r.code(t), c.status, c.code, r.Body)
+		}
+	}
 	after := counts(t, e)
 	if before != after {
 		t.Fatalf("bad input wrote records: before %v, after %v", before, after)

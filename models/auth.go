@@ -22,6 +22,10 @@ type AuthPolicy struct {
 	MaxFailuresPerAddress int
 }
 
+// RefreshRetryGrace is how soon after a refresh token was spent it may be
+// presented again (a retry after a lost answer) without ending the session.
+const RefreshRetryGrace = 30 * time.Second
+
 // DefaultAuthPolicy is used when none is configured.
 var DefaultAuthPolicy = AuthPolicy{
 	RefreshTTL:            30 * 24 * time.Hour,
@@ -74,6 +78,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 		return Grant{}, err
 	}
 	now := s.now()
+	// The attempt is recorded as failed before the throttle check and the
+	// password check, and marked good only on success, so that parallel
+	// guesses all count against the limit.
+	attempt := LoginAttempt{ID: s.NewID(), Username: in.Username, Address: in.Address, CreatedAt: now}
+	if err := s.Store.Tx(ctx, func(tx Tx) error { return tx.Create(&attempt) }); err != nil {
+		return Grant{}, err
+	}
 	if err := s.checkThrottle(ctx, in, now); err != nil {
 		return Grant{}, err
 	}
@@ -90,10 +101,6 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 		hash = s.dummyHash
 	}
 	ok := s.Hasher.Verify(hash, in.Password) && u.ID != ""
-	attempt := LoginAttempt{ID: s.NewID(), Username: in.Username, Address: in.Address, OK: ok, CreatedAt: now}
-	if err := s.Store.Tx(ctx, func(tx Tx) error { return tx.Create(&attempt) }); err != nil {
-		return Grant{}, err
-	}
 	if !ok {
 		return Grant{}, Errorf(CodeBadCredentials, "wrong username or password")
 	}
@@ -102,6 +109,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 	}
 	var g Grant
 	err = s.Store.Tx(ctx, func(tx Tx) error {
+		if _, err := tx.UpdateWhere(&LoginAttempt{}, []Cond{Eq("id", attempt.ID)}, map[string]any{"ok": true}); err != nil {
+			return err
+		}
 		var d Device
 		err := tx.Get(&d, in.DeviceID)
 		switch {
@@ -142,7 +152,7 @@ func (s *Service) checkThrottle(ctx context.Context, in LoginInput, now time.Tim
 			if err != nil {
 				return err
 			}
-			if int(n) >= c.max {
+			if int(n) > c.max {
 				return &Error{Code: CodeLoginThrottled, Message: "too many failed logins; try again later", RetryAfter: s.Auth.FailureWindow}
 			}
 		}
@@ -198,8 +208,17 @@ func (s *Service) Refresh(ctx context.Context, token string) (Grant, error) {
 			return err
 		}
 		if n == 0 {
-			reused = true
-			return s.revokeSessions(tx, []Cond{Eq("id", rt.SessionID)}, "refresh token reused")
+			var spent RefreshToken
+			if err := tx.Get(&spent, rt.Hash); err != nil {
+				return err
+			}
+			// A device whose answer was lost retries at once; a copied
+			// token shows up later. Within the grace window the retry gets
+			// a token of its own, outside it the session ends.
+			if spent.SpentAt == nil || now.Sub(*spent.SpentAt) > RefreshRetryGrace {
+				reused = true
+				return s.revokeSessions(tx, []Cond{Eq("id", rt.SessionID)}, "refresh token reused")
+			}
 		}
 		if !rt.ExpiresAt.After(now) {
 			return Errorf(CodeRefreshInvalid, "the refresh token has expired; sign in again")

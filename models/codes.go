@@ -115,6 +115,9 @@ const (
 	CodeUploadURLInvalid    Code = "upload_url_invalid"
 	CodeUploadURLExpired    Code = "upload_url_expired"
 
+	CodeItemHasTasks    Code = "item_has_tasks"
+	CodeOutsideYourUnit Code = "outside_your_unit"
+
 	CodeUnitParentFixed Code = "unit_parent_fixed"
 )
 
@@ -197,6 +200,8 @@ var codeKinds = map[Code]Kind{
 	CodeEvidenceTooLarge:       KindTooLarge,
 	CodeUploadURLInvalid:       KindForbidden,
 	CodeUploadURLExpired:       KindForbidden,
+	CodeItemHasTasks:           KindConflict,
+	CodeOutsideYourUnit:        KindForbidden,
 	CodeUnitParentFixed:        KindInvalid,
 }
 

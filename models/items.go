@@ -156,6 +156,17 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 		if err := s.applyItem(tx, &it, in); err != nil {
 			return err
 		}
+		if it.UnitPath != oldPath {
+			// Tasks and field records carry the unit's path for
+			// authorization and sync; an item with tasks stays put.
+			n, err := tx.Count(&InspectionTask{}, []Cond{Eq("item_id", it.ID)})
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return FieldError(CodeItemHasTasks, "responsible_unit_id", "the item has %d tasks; it cannot move to another unit", n)
+			}
+		}
 		if !a.canWriteUnitRecord(it.UnitPath) {
 			return errForbidden("move an item to a unit outside your own")
 		}

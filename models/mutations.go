@@ -177,6 +177,9 @@ func checkAnswer(qs Questions, qid string, value json.RawMessage) error {
 		if q.ID != qid {
 			continue
 		}
+		if len(value) > 16<<10 || (q.Type == QuestionNumber && len(value) > 64) {
+			return FieldError(CodeAnswerType, "value", "the answer to %s is too long", qid)
+		}
 		if len(value) == 0 || string(value) == "null" {
 			return FieldError(CodeAnswerType, "value", "question %s needs a %s answer, not null", qid, q.Type)
 		}
@@ -296,7 +299,9 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 	}
 	var old Verification
 	version, err := s.appendOnly(tx, &v, &old, v.ID, func(any) bool {
-		return old.TaskID == v.TaskID && old.Conclusion == v.Conclusion && old.RecordedAt.Equal(v.RecordedAt) && old.InspectorID == v.InspectorID
+		return old.TaskID == v.TaskID && old.Conclusion == v.Conclusion && old.RecordedAt.Equal(v.RecordedAt) &&
+			old.InspectorID == v.InspectorID && old.Notes == v.Notes && old.Lat == v.Lat && old.Lng == v.Lng &&
+			old.AccuracyM == v.AccuracyM && old.Mocked == v.Mocked && sameSet(old.EvidenceIDs, v.EvidenceIDs)
 	}, EntityVerifications, a, t.UnitPath)
 	if err != nil || old.ID != "" {
 		return version, err
@@ -410,4 +415,19 @@ func (s *Service) addNote(tx Tx, a Actor, raw json.RawMessage) (int64, error) {
 		o := old.(*Note)
 		return o.AuthorID == n.AuthorID && o.TaskID == n.TaskID && o.Text == n.Text
 	}, EntityNotes, a, t.UnitPath)
+}
+
+// sameSet reports whether two id lists hold the same ids; a verification's
+// list only grows by attachment, so the original ids must all be there.
+func sameSet(stored, sent []string) bool {
+	have := map[string]bool{}
+	for _, id := range stored {
+		have[id] = true
+	}
+	for _, id := range sent {
+		if !have[id] {
+			return false
+		}
+	}
+	return true
 }

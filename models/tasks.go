@@ -28,7 +28,7 @@ type TaskFilter struct {
 	Kind       string
 }
 
-func applyTask(tx Tx, t *InspectionTask, in TaskInput, creating bool) error {
+func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) error {
 	if creating {
 		var it RectificationItem
 		if in.ItemID == nil {
@@ -45,6 +45,9 @@ func applyTask(tx Tx, t *InspectionTask, in TaskInput, creating bool) error {
 		var st Site
 		if err := lookup(tx, &st, *in.SiteID, CodeUnknownSite, "site_id"); err != nil {
 			return err
+		}
+		if !a.canWriteUnitRecord(st.UnitPath) {
+			return FieldError(CodeOutsideYourUnit, "site_id", "the site belongs to a unit outside yours")
 		}
 		t.SiteID = st.ID
 	}
@@ -85,14 +88,19 @@ func applyTask(tx Tx, t *InspectionTask, in TaskInput, creating bool) error {
 	return nil
 }
 
-// checkAssignee loads an inspector who may take a task.
-func checkAssignee(tx Tx, id string) (User, error) {
+// checkAssignee loads an inspector the actor may give a task to: an
+// active inspector, of the actor's unit subtree unless the actor is an
+// admin.
+func checkAssignee(tx Tx, a Actor, id string) (User, error) {
 	var u User
 	if err := lookup(tx, &u, id, CodeUnknownUser, "assignee_id"); err != nil {
 		return User{}, err
 	}
 	if u.Role != RoleInspector || u.Disabled {
 		return User{}, FieldError(CodeAssigneeNotInspector, "assignee_id", "tasks are assigned to active inspectors only")
+	}
+	if !a.canWriteUnitRecord(u.UnitPath) {
+		return User{}, FieldError(CodeOutsideYourUnit, "assignee_id", "the inspector belongs to a unit outside yours")
 	}
 	return u, nil
 }
@@ -105,14 +113,14 @@ func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (Inspec
 	now := s.now()
 	t := InspectionTask{ID: s.NewID(), Status: TaskUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}
 	err := s.Store.Tx(ctx, func(tx Tx) error {
-		if err := applyTask(tx, &t, in, true); err != nil {
+		if err := applyTask(tx, a, &t, in, true); err != nil {
 			return err
 		}
 		if !a.canWriteUnitRecord(t.UnitPath) {
 			return errForbidden("create tasks for an item outside your unit")
 		}
 		if in.AssigneeID != nil {
-			u, err := checkAssignee(tx, *in.AssigneeID)
+			u, err := checkAssignee(tx, a, *in.AssigneeID)
 			if err != nil {
 				return err
 			}
@@ -132,7 +140,7 @@ func (s *Service) UpdateTask(ctx context.Context, a Actor, id string, in TaskInp
 		if in.AssigneeID != nil {
 			return FieldError(CodeValidation, "assignee_id", "use the assign endpoint to change the assignee")
 		}
-		return applyTask(tx, t, in, false)
+		return applyTask(tx, a, t, in, false)
 	})
 }
 
@@ -147,7 +155,7 @@ func (s *Service) AssignTask(ctx context.Context, a Actor, id string, assigneeID
 			t.AssigneeID, t.AssignedAt, t.Status = nil, nil, TaskUnassigned
 			return nil
 		}
-		u, err := checkAssignee(tx, assigneeID)
+		u, err := checkAssignee(tx, a, assigneeID)
 		if err != nil {
 			return err
 		}

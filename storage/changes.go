@@ -3,24 +3,47 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // DeleteSupersededChanges deletes every stamped change row for which a
 // newer stamped row exists for the same record and scope (the newer row
-// carries the record's state). The derived table lets MySQL delete from
-// the table it reads; SQLite runs the same statement.
+// carries the record's state). The candidates are found with a plain,
+// non-locking read and deleted by id in small batches, so compaction never
+// holds locks on the log that writers and the stamper wait for.
 func (db *DB) DeleteSupersededChanges(ctx context.Context) (int64, error) {
-	res, err := db.sql.ExecContext(ctx, `
-DELETE FROM changes WHERE id IN (
-  SELECT id FROM (
-    SELECT c1.id FROM changes c1
-    JOIN changes c2 ON c2.entity = c1.entity AND c2.record_id = c1.record_id
-                   AND c2.scope = c1.scope AND c2.seq > c1.seq
-    WHERE c1.seq IS NOT NULL
-  ) AS superseded
-)`)
+	rows, err := db.sql.QueryContext(ctx, `
+SELECT DISTINCT c1.id FROM changes c1
+JOIN changes c2 ON c2.entity = c1.entity AND c2.record_id = c1.record_id
+               AND c2.scope = c1.scope AND c2.seq > c1.seq
+WHERE c1.seq IS NOT NULL`)
 	if err != nil {
 		return 0, fmt.Errorf("compact changes: %w", translate(err))
 	}
-	return res.RowsAffected()
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	const batch = 500
+	var total int64
+	for len(ids) > 0 {
+		n := min(batch, len(ids))
+		res, err := db.sql.ExecContext(ctx, "DELETE FROM changes WHERE id IN (?"+strings.Repeat(",?", n-1)+")", ids[:n]...)
+		if err != nil {
+			return total, fmt.Errorf("compact changes: %w", translate(err))
+		}
+		d, _ := res.RowsAffected()
+		total += d
+		ids = ids[n:]
+	}
+	return total, nil
 }

@@ -243,6 +243,11 @@ func translate(err error) error {
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("db: %v: %w", err, models.ErrDuplicate)
 	}
+	var myErr *mysqldrv.MySQLError
+	if errors.As(err, &myErr) && (myErr.Number == 1406 || myErr.Number == 1366 || myErr.Number == 1264) {
+		// Data too long / wrong value / out of range: the input is at fault.
+		return &models.Error{Code: models.CodeValidation, Message: "a value is too long or out of range for the database", Err: err}
+	}
 	return unavailable(err)
 }
 
@@ -267,7 +272,9 @@ func unavailable(err error) error {
 func retryable(err error) bool {
 	var myErr *mysqldrv.MySQLError
 	if errors.As(err, &myErr) {
-		return myErr.Number == 1213 || myErr.Number == 1205
+		// 1213 deadlock, 1205 lock wait timeout, 1020 a row changed since
+		// the snapshot (MariaDB with innodb_snapshot_isolation).
+		return myErr.Number == 1213 || myErr.Number == 1205 || myErr.Number == 1020
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")

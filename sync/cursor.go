@@ -17,6 +17,7 @@ type cursor struct {
 	Seq    int64  `json:"s"`
 	Epoch  string `json:"e"`
 	Schema int    `json:"v"`
+	View   string `json:"w"`
 }
 
 func (e *Engine) encodeCursor(c cursor) string {

@@ -2,7 +2,10 @@ package sync
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 
 	"github.com/fieldsync/fieldsync/models"
 )
@@ -52,44 +55,47 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 	if req.Limit > 0 && req.Limit < limit {
 		limit = req.Limit
 	}
-	epoch, err := e.Epoch(ctx)
-	if err != nil {
+	if _, err := e.Epoch(ctx); err != nil {
 		return PullResult{}, err
 	}
-	var from int64
+	var c *cursor
 	if req.Cursor != nil {
-		c, err := e.decodeCursor(*req.Cursor)
+		dc, err := e.decodeCursor(*req.Cursor)
 		if err != nil {
 			return PullResult{}, err
 		}
-		from = c.Seq
-		reset, err := e.mustReset(ctx, c, epoch)
-		if err != nil || reset {
-			res := PullResult{Reset: true, Changes: map[string]*EntityChanges{}}
-			if err == nil {
-				err = e.store.Tx(ctx, func(tx models.Tx) (err error) {
-					res.LastMutationID, err = e.lastMutationID(tx, a, req.ClientID)
-					return err
-				})
-			}
-			return res, err
-		}
+		c = &dc
 	}
-	res := PullResult{Changes: map[string]*EntityChanges{}}
-	err = e.store.Tx(ctx, func(tx models.Tx) error {
+	view := viewKey(a)
+	var res PullResult
+	err := e.store.Tx(ctx, func(tx models.Tx) error {
 		res = PullResult{Changes: map[string]*EntityChanges{}}
 		last, err := e.lastMutationID(tx, a, req.ClientID)
 		if err != nil {
 			return err
 		}
 		res.LastMutationID = last
-		view, err := e.svc.NewSyncView(tx, a)
+		// The epoch and the retained floor are read in the same snapshot
+		// as the page, so a compaction cannot slip in between.
+		epoch, floor, err := logBounds(tx)
+		if err != nil {
+			return err
+		}
+		var from int64
+		if c != nil {
+			if c.Epoch != epoch || c.Schema != SchemaVersion || c.View != view || c.Seq < floor {
+				res.Reset = true
+				return nil
+			}
+			from = c.Seq
+		}
+		sv, err := e.svc.NewSyncView(tx, a)
 		if err != nil {
 			return err
 		}
 		var rows []models.Change
 		if err := tx.List(&rows, models.Query{
-			Where:   []models.Cond{{Column: "seq", Op: models.OpGt, Value: from}, view.Scopes()},
+			Where:   []models.Cond{{Column: "seq", Op: models.OpGt, Value: from}, sv.Scopes()},
 			OrderBy: "seq", Limit: limit + 1,
 		}); err != nil {
 			return err
@@ -97,26 +103,37 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 		if len(rows) > limit {
 			rows, res.HasMore = rows[:limit], true
 		}
-		to, more, err := e.page(tx, view, rows, res.Changes)
+		to, more, err := e.page(tx, sv, rows, res.Changes)
 		res.HasMore = res.HasMore || more
 		if to == 0 {
 			to = from
 		}
-		res.Cursor = e.encodeCursor(cursor{Seq: to, Epoch: epoch, Schema: SchemaVersion})
+		res.Cursor = e.encodeCursor(cursor{Seq: to, Epoch: epoch, Schema: SchemaVersion, View: view})
 		return err
 	})
 	return res, err
 }
 
-// mustReset reports whether a cursor can no longer be served: another
-// epoch or schema, or older than the removes still kept.
-func (e *Engine) mustReset(ctx context.Context, c cursor, epoch string) (bool, error) {
-	if c.Epoch != epoch || c.Schema != SchemaVersion {
-		return true, nil
+// logBounds reads the log's epoch and the floor below which removes were
+// compacted away. A cursor of another epoch, or below the floor, must
+// reset.
+func logBounds(tx models.Tx) (epoch string, floor int64, err error) {
+	var ep, fl stateRow
+	if err := tx.Get(&ep, stateEpoch); err != nil {
+		return "", 0, err
 	}
-	var st stateRow
-	err := e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&st, stateRetainedFrom) })
-	return c.Seq < st.Num, err
+	if err := tx.Get(&fl, stateRetainedFrom); err != nil {
+		return "", 0, err
+	}
+	return ep.Text, fl.Num, nil
+}
+
+// viewKey names what an actor may see: a cursor made for one view (a user
+// with a role in a unit) is no good for another, since no change rows
+// tell a device about records it gains or loses when its user moves.
+func viewKey(a models.Actor) string {
+	h := sha256.Sum256([]byte(a.UserID + "|" + a.Role + "|" + a.UnitPath))
+	return hex.EncodeToString(h[:6])
 }
 
 // lastMutationID is the last mutation applied for the client, when it is
@@ -131,20 +148,22 @@ func (e *Engine) lastMutationID(tx models.Tx, a models.Actor, clientID string) (
 }
 
 // page turns change rows into the page's changes, reading each record as
-// it is now. A record is sent at its first row with the operation of its
-// last row in the batch; one the actor may no longer see is sent as a
-// remove. It stops once the upserts pass the byte limit, and returns the
-// sequence number of the last row it covered and whether it stopped early.
+// it is now: a row only says that a record changed for a scope. A record
+// that exists and that the actor may see is sent as an upsert, anything
+// else as a remove, whatever the rows' operations (a late remove row from
+// a concurrent transaction cannot delete what the device still needs).
+// It stops once the upserts pass the byte limit, and returns the sequence
+// number of the last row it covered and whether it stopped early.
 func (e *Engine) page(tx models.Tx, view *models.SyncView, rows []models.Change, out map[string]*EntityChanges) (int64, bool, error) {
 	type key struct{ entity, id string }
-	final := map[key]string{}
+	listed := map[key]bool{}
 	ids := map[string][]string{}
 	for _, r := range rows {
 		k := key{r.Entity, r.RecordID}
-		if _, seen := final[k]; !seen {
+		if !listed[k] {
 			ids[r.Entity] = append(ids[r.Entity], r.RecordID)
+			listed[k] = true
 		}
-		final[k] = r.Op
 	}
 	records := map[key]any{}
 	for entity, list := range ids {
@@ -170,7 +189,7 @@ func (e *Engine) page(tx models.Tx, view *models.SyncView, rows []models.Change,
 			ch = &EntityChanges{Upserts: []json.RawMessage{}, Removes: []string{}}
 		}
 		rec, ok := records[k]
-		if final[k] == models.OpUpsert && ok && view.Visible(rec) {
+		if ok && view.Visible(rec) {
 			b, err := json.Marshal(rec)
 			if err != nil {
 				return 0, false, err
@@ -210,7 +229,7 @@ func load(tx models.Tx, entity string, ids []string) (map[string]any, error) {
 	case models.EntityEvidence:
 		return loadAs[models.Evidence](tx, ids)
 	}
-	return map[string]any{}, nil
+	return nil, fmt.Errorf("sync: the change log names an unknown entity %q", entity)
 }
 
 func loadAs[T any, P interface {

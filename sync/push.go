@@ -155,17 +155,26 @@ func (e *Engine) applyOne(ctx context.Context, a models.Actor, client clientRow,
 		return e.storedOrExpired(ctx, clientID, m.ID)
 	}
 	res := MutationResult{ID: m.ID, Status: StatusApplied}
-	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		if err := advance(tx, clientID, m.ID); err != nil {
-			return err
+	var err error
+	// A version conflict or a duplicate key means a concurrent request
+	// changed the same record; running the mutation again sees that
+	// change, so they are retried before anything counts as a rejection.
+	for attempt := 0; attempt < 3; attempt++ {
+		err = e.store.Tx(ctx, func(tx models.Tx) error {
+			if err := advance(tx, clientID, m.ID); err != nil {
+				return err
+			}
+			v, err := e.svc.ApplyMutation(tx, a, m.Name, m.Args)
+			if err != nil {
+				return err
+			}
+			res.ServerVersion = &v
+			return record(tx, clientID, m, res)
+		})
+		if !errors.Is(err, models.ErrVersionConflict) && !errors.Is(err, models.ErrDuplicate) {
+			break
 		}
-		v, err := e.svc.ApplyMutation(tx, a, m.Name, m.Args)
-		if err != nil {
-			return err
-		}
-		res.ServerVersion = &v
-		return record(tx, clientID, m, res)
-	})
+	}
 	if rej := rejection(err); rej != nil {
 		res = MutationResult{ID: m.ID, Status: StatusRejected, Code: string(rej.Code), Message: rej.Message}
 		err = e.store.Tx(ctx, func(tx models.Tx) error {

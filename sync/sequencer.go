@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/fieldsync/fieldsync/models"
 )
@@ -53,8 +54,13 @@ func (e *Engine) stampOnce(ctx context.Context) (int, error) {
 			return err
 		}
 		for i, c := range pending {
-			if _, err := tx.UpdateWhere(&models.Change{}, []models.Cond{models.Eq("id", c.ID)}, map[string]any{"seq": st.Num + int64(i) + 1}); err != nil {
+			n, err := tx.UpdateWhere(&models.Change{}, []models.Cond{models.Eq("id", c.ID), {Column: "seq", Op: models.OpNull}},
+				map[string]any{"seq": st.Num + int64(i) + 1})
+			if err != nil {
 				return err
+			}
+			if n != 1 {
+				return fmt.Errorf("sync: change %s was stamped by someone else; the counter lock did not hold", c.ID)
 			}
 		}
 		if len(pending) == 0 {

@@ -220,6 +220,14 @@ func TestReset(t *testing.T) {
 		if _, ok := ups["tasks"][task.ID]; ok || len(ups["tasks"]) != 1 {
 			t.Fatalf("after reset: tasks %v", keys(ups["tasks"]))
 		}
+		// The same user in another role (or unit) sees other records: the
+		// cursor made for the old view resets.
+		moved := e.insp[0]
+		moved.Role = models.RoleSupervisor
+		res, err = e.eng.Pull(ctx, moved, fsync.PullRequest{ClientID: e.client(e.insp[0]), Cursor: &fresh, SchemaVersion: fsync.SchemaVersion})
+		if err != nil || !res.Reset {
+			t.Fatalf("cursor of another view: reset %v, err %v", res.Reset, err)
+		}
 		if _, err := e.eng.NewEpoch(ctx); err != nil {
 			t.Fatal(err)
 		}
