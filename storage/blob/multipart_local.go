@@ -98,9 +98,10 @@ func (p *LocalPresigner) PutPart(ctx context.Context, g Grant, r io.Reader, size
 	}
 	h := md5.New() //nolint:gosec // see above
 	partKey := uploadKey(g.UploadID, partName(g.Part))
-	info, err := p.Store.Put(ctx, partKey, io.TeeReader(r, h), size, localPartContentType)
+	body := &recordingReader{r: r}
+	info, err := p.Store.Put(ctx, partKey, io.TeeReader(body, h), size, localPartContentType)
 	if err != nil {
-		return models.UploadedPart{}, err
+		return models.UploadedPart{}, body.explain(err, size)
 	}
 	// An abort that ran while the part streamed in has deleted the rest;
 	// do not leave this part behind.

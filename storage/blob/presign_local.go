@@ -206,7 +206,7 @@ func (p *LocalPresigner) Verify(token string, method string) (Grant, error) {
 	default:
 		return Grant{}, invalid(fmt.Sprintf("this URL is for %s, not %s", c.M, method))
 	}
-	exp := time.Unix(c.E, 0)
+	exp := time.Unix(c.E, 0).UTC()
 	if !p.now().Before(exp) {
 		return Grant{}, &models.Error{Code: models.CodeTokenExpired, Field: "token",
 			Message: fmt.Sprintf("the blob URL expired at %s; ask for a new one", exp.UTC().Format(time.RFC3339))}
@@ -232,9 +232,10 @@ func (p *LocalPresigner) PutObject(ctx context.Context, g Grant, r io.Reader, si
 		return models.FieldError(models.CodeValidation, "size",
 			"the body holds %d bytes; this upload URL is for exactly %d bytes", size, g.Size)
 	}
-	hr := &verifyingReader{r: r, h: sha256.New(), want: g.SHA256}
+	body := &recordingReader{r: r}
+	hr := &verifyingReader{r: body, h: sha256.New(), want: g.SHA256}
 	if _, err := p.Store.Put(ctx, g.Key, hr, g.Size, g.ContentType); err != nil {
-		return err
+		return body.explain(err, g.Size)
 	}
 	if !hr.verified {
 		// Put stopped reading before the end; cannot happen with
@@ -267,6 +268,37 @@ func (v *verifyingReader) Read(b []byte) (int, error) {
 		v.verified = true
 	}
 	return n, err
+}
+
+// recordingReader remembers how much of a request body arrived and why it
+// stopped, so that a connection lost mid-upload is reported as the
+// client's problem rather than a server error.
+type recordingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (b *recordingReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// explain turns the error of a Put that failed because the body broke off
+// into a *models.Error with CodeValidation (field "body"), keeping the
+// cause; other errors are returned as they are.
+func (b *recordingReader) explain(err error, want int64) error {
+	// The request's context is often cancelled by then too (the server
+	// noticed the connection close); the broken body is still the cause.
+	if b.err == nil || errors.Is(b.err, context.Canceled) || errors.Is(b.err, context.DeadlineExceeded) || models.AsError(err) != nil {
+		return err
+	}
+	return &models.Error{Code: models.CodeValidation, Field: "body", Err: err,
+		Message: fmt.Sprintf("the upload broke off after %d of %d bytes; nothing was stored, send it again", b.n, want)}
 }
 
 func (p *LocalPresigner) sign(c tokenClaims, expiry time.Duration) (string, time.Time) {
