@@ -2,8 +2,8 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"io"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -17,9 +17,6 @@ type evidenceCreated struct {
 	Upload   models.UploadTarget `json:"upload"`
 }
 
-// presignTTL is how long upload and download URLs live.
-const presignTTL = 15 * time.Minute
-
 func (s *Server) createEvidence(c *fiber.Ctx) error {
 	var in models.EvidenceInput
 	if err := decode(c, &in); err != nil {
@@ -29,24 +26,11 @@ func (s *Server) createEvidence(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	target, err := s.uploadTarget(c, e)
+	target, err := s.svc.UploadTargetFor(c.UserContext(), e)
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(evidenceCreated{Evidence: e, Upload: target})
-}
-
-// uploadTarget is a presigned PUT when the store can sign one, else the
-// streamed upload through the API (sent with the bearer token).
-func (s *Server) uploadTarget(c *fiber.Ctx, e models.Evidence) (models.UploadTarget, error) {
-	if e.Status != models.EvidencePending {
-		return models.UploadTarget{}, nil
-	}
-	if s.presign != nil {
-		return s.presign.PresignPut(c.UserContext(), e.ObjectKey, e.Size, e.SHA256, e.ContentType, presignTTL)
-	}
-	return models.UploadTarget{Method: fiber.MethodPut, URL: "/v1/evidence/" + e.ID + "/content",
-		Headers: map[string]string{fiber.HeaderContentType: e.ContentType}}, nil
 }
 
 // uploadEvidence streams PUT /v1/evidence/{id}/content into the blob store
@@ -56,13 +40,7 @@ func (s *Server) uploadEvidence(c *fiber.Ctx) error {
 	if size < 0 {
 		return models.Errorf(models.CodeSizeMismatch, "send the file with a Content-Length")
 	}
-	var body io.Reader
-	if stream := c.Context().RequestBodyStream(); stream != nil {
-		body = stream
-	} else {
-		body = bytes.NewReader(c.Body())
-	}
-	e, err := s.svc.UploadEvidence(c.UserContext(), actor(c), pathID(c), body, size)
+	e, err := s.svc.UploadEvidence(c.UserContext(), actor(c), pathID(c), requestBody(c), size)
 	if err != nil {
 		return err
 	}
@@ -94,8 +72,8 @@ func (s *Server) evidenceBytes(thumbnail bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		if s.presign != nil {
-			url, err := s.presign.PresignGet(c.UserContext(), key, presignTTL)
+		if s.svc.Presign != nil {
+			url, err := s.svc.Presign.PresignGet(c.UserContext(), key, models.PresignTTL)
 			if err != nil {
 				return err
 			}
@@ -115,4 +93,60 @@ func (s *Server) evidenceBytes(thumbnail bool) fiber.Handler {
 		c.Set("X-Content-SHA256", e.SHA256)
 		return c.SendStream(rc, int(info.Size))
 	}
+}
+
+// multipart starts or resumes a multipart upload.
+func (s *Server) multipart(c *fiber.Ctx) error {
+	plan, err := s.svc.MultipartUpload(c.UserContext(), actor(c), pathID(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(plan)
+}
+
+// finishMultipart assembles the parts and completes the evidence.
+func (s *Server) finishMultipart(c *fiber.Ctx) error {
+	e, err := s.svc.FinishMultipart(c.UserContext(), actor(c), pathID(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(e)
+}
+
+// SignedBlobs serves the API-signed URLs of the local blob store: the
+// token in the path is the credential, no bearer token is needed.
+type SignedBlobs interface {
+	ServePut(ctx context.Context, token, contentType string, size int64, r io.Reader) (etag string, err error)
+	ServeGet(ctx context.Context, token string) (io.ReadCloser, models.BlobInfo, error)
+}
+
+func (s *Server) putBlob(c *fiber.Ctx) error {
+	etag, err := s.blobs.ServePut(c.UserContext(), c.Params("token"), c.Get(fiber.HeaderContentType),
+		int64(c.Request().Header.ContentLength()), requestBody(c))
+	if err != nil {
+		return err
+	}
+	if etag != "" {
+		c.Set(fiber.HeaderETag, `"`+etag+`"`)
+	}
+	return c.SendStatus(fiber.StatusOK)
+}
+
+func (s *Server) getBlob(c *fiber.Ctx) error {
+	rc, info, err := s.blobs.ServeGet(c.UserContext(), c.Params("token"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, info.ContentType)
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return c.SendStream(rc, int(info.Size))
+}
+
+// requestBody is the request body as a stream: large bodies arrive
+// streamed, small ones are already read.
+func requestBody(c *fiber.Ctx) io.Reader {
+	if stream := c.Context().RequestBodyStream(); stream != nil {
+		return stream
+	}
+	return bytes.NewReader(c.Body())
 }

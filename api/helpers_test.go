@@ -30,6 +30,7 @@ var testSecret = []byte("test-secret-test-secret-test-secret!")
 type env struct {
 	t      *testing.T
 	srv    *api.Server
+	cfg    api.Config
 	svc    *models.Service
 	sync   *fsync.Engine
 	now    time.Time
@@ -57,13 +58,14 @@ func newEnv(t *testing.T, dialect string) *env {
 		Auth:   models.DefaultAuthPolicy,
 	}
 	e.sync = fsync.New(fsync.Config{Store: db, Service: e.svc, CursorKey: []byte("test-cursor-key"), Compactor: db})
-	e.srv = api.New(api.Config{
+	e.cfg = api.Config{
 		Service: e.svc,
 		Sync:    e.sync,
 		Tokens:  authn.NewIssuer(testSecret, nil, 15*time.Minute, func() time.Time { return e.now }),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Checks:  map[string]func(context.Context) error{"database": db.Ping},
-	})
+	}
+	e.srv = api.New(e.cfg)
 	withBlobs(t, e, "local")
 	e.fx = loadFixture(t, e.svc, now)
 	if _, err := e.sync.Stamp(context.Background()); err != nil {

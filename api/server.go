@@ -27,10 +27,10 @@ type Config struct {
 	Service *models.Service
 	Sync    *fsync.Engine
 	Tokens  *authn.Issuer
-	// Presign signs direct upload and download URLs; nil streams through
-	// the API.
-	Presign models.Presigner
-	Logger  *slog.Logger
+	// Blobs serves the API-signed URLs of the local blob store; nil when
+	// the store signs its own (MinIO) or evidence streams through the API.
+	Blobs  SignedBlobs
+	Logger *slog.Logger
 	// BodyLimit bounds JSON request bodies, in bytes.
 	BodyLimit int
 	// Checks are the backends /readyz reports, by name.
@@ -41,14 +41,14 @@ type Config struct {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	svc     *models.Service
-	sync    *fsync.Engine
-	presign models.Presigner
-	tokens  *authn.Issuer
-	log     *slog.Logger
-	checks  map[string]func(context.Context) error
-	ver     string
-	app     *fiber.App
+	svc    *models.Service
+	sync   *fsync.Engine
+	blobs  SignedBlobs
+	tokens *authn.Issuer
+	log    *slog.Logger
+	checks map[string]func(context.Context) error
+	ver    string
+	app    *fiber.App
 }
 
 // New builds the Fiber app with every route.
@@ -56,7 +56,7 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, sync: cfg.Sync, presign: cfg.Presign, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version}
+	s := &Server{svc: cfg.Service, sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version}
 	s.app = fiber.New(fiber.Config{
 		AppName:   "fieldsync",
 		BodyLimit: cfg.BodyLimit,
@@ -86,6 +86,10 @@ func (s *Server) routes() {
 	a.Get("/readyz", s.readyz)
 
 	v1 := a.Group("/v1")
+	if s.blobs != nil {
+		v1.Put("/blobs/:token", s.putBlob)
+		v1.Get("/blobs/:token", s.getBlob)
+	}
 	v1.Post("/auth/login", s.login)
 	v1.Post("/auth/refresh", s.refresh)
 
@@ -137,6 +141,8 @@ func (s *Server) routes() {
 	p.Get("/evidence/:id", get(s.svc.GetEvidence))
 	p.Put("/evidence/:id/content", s.uploadEvidence)
 	p.Post("/evidence/:id/complete", s.completeEvidence)
+	p.Post("/evidence/:id/multipart", s.multipart)
+	p.Post("/evidence/:id/multipart/complete", s.finishMultipart)
 	p.Get("/evidence/:id/content", s.evidenceBytes(false))
 	p.Get("/evidence/:id/thumbnail", s.evidenceBytes(true))
 

@@ -17,8 +17,11 @@ type Service struct {
 	Hasher PasswordHasher
 	Auth   AuthPolicy
 	// Blobs keeps evidence bytes; Media reads them.
-	Blobs    BlobStore
-	Media    MediaAnalyzer
+	Blobs BlobStore
+	Media MediaAnalyzer
+	// Presign signs direct upload and download URLs; nil streams evidence
+	// through the API.
+	Presign  Presigner
 	Evidence EvidencePolicy
 
 	dummyOnce sync.Once

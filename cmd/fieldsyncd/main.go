@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage"
+	"github.com/fieldsync/fieldsync/storage/blob"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -88,6 +90,21 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Blobs = blobs
 	svc := m.Config.Service(m.DB, m.Blobs)
+	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return err
+	}
+	var signed api.SignedBlobs
+	switch b := m.Blobs.(type) {
+	case *blob.MinIOStore:
+		svc.Presign = b // devices upload to MinIO directly
+	case *blob.LocalStore:
+		base := strings.TrimSuffix(m.Config.PublicURL, "/")
+		if base == "" {
+			base = "http://" + m.ln.Addr().String()
+		}
+		p := &blob.LocalPresigner{Store: b, BaseURL: base, Key: authn.DeriveKey(current, "blob-url"), Now: time.Now}
+		svc.Presign, signed = p, p
+	}
 	if m.Config.Demo {
 		if err := m.loadDemo(ctx, svc); err != nil {
 			return err
@@ -104,15 +121,13 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Server = api.New(api.Config{
 		Service:   svc,
 		Sync:      engine,
+		Blobs:     signed,
 		Tokens:    authn.NewIssuer(current, previous, m.Config.AccessTTL, time.Now),
 		Logger:    m.Log,
 		BodyLimit: m.Config.BodyLimit,
 		Checks:    map[string]func(context.Context) error{"database": m.DB.Ping, "blobs": m.Blobs.Ping},
 		Version:   version,
 	})
-	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
-		return err
-	}
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.Server.App().Listener(m.ln) }()
 	m.Log.Info("fieldsyncd serving", "addr", m.ln.Addr().String(), "database", m.DB.Dialect(), "blobs", where, "version", version)
@@ -126,7 +141,7 @@ func (m *Main) Addr() string { return m.ln.Addr().String() }
 // backends. Calling it again does nothing.
 func (m *Main) Close() error {
 	var errs []error
-	if m.ln != nil {
+	if m.done != nil {
 		errs = append(errs, m.Server.App().ShutdownWithTimeout(30*time.Second))
 		// Closing the listener too ends a Serve that had not started yet
 		// when Shutdown ran, which Shutdown alone would miss.
@@ -134,8 +149,11 @@ func (m *Main) Close() error {
 		if err := <-m.done; err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
-		m.ln = nil
+		m.done = nil
+	} else if m.ln != nil {
+		m.ln.Close() // start-up failed before serving
 	}
+	m.ln = nil
 	if m.stopEngine != nil {
 		m.stopEngine()
 		m.stopEngine = nil

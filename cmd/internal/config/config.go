@@ -44,6 +44,7 @@ type Config struct {
 	Demo           bool
 	StampEvery     time.Duration
 	SyncRetention  time.Duration
+	PublicURL      string
 }
 
 // option is one row of the table: flag name, environment variable,
@@ -104,6 +105,7 @@ var options = []option{
 	{"log-format", "FIELDSYNC_LOG_FORMAT", "text", "text or json", false, str(func(c *Config) *string { return &c.LogFormat }), false},
 	{"stamp-every", "FIELDSYNC_STAMP_EVERY", "200ms", "how often the change-log sequencer numbers committed changes (pushes also number their own at once)", false, duration(func(c *Config) *time.Duration { return &c.StampEvery }), false},
 	{"sync-retention", "FIELDSYNC_SYNC_RETENTION", "2160h", "how long removes stay in the change log; a device that has not synced for longer resets (default 90 days)", false, duration(func(c *Config) *time.Duration { return &c.SyncRetention }), false},
+	{"public-url", "FIELDSYNC_PUBLIC_URL", "", "URL at which devices reach this server (for signed upload URLs of the local blob store); empty: http:// and the listening address", false, str(func(c *Config) *string { return &c.PublicURL }), false},
 	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
 }
 

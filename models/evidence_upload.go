@@ -1,0 +1,138 @@
+package models
+
+import (
+	"context"
+	"time"
+)
+
+// PresignTTL is how long upload and download URLs live.
+const PresignTTL = 15 * time.Minute
+
+// UploadTargetFor tells the device where to send the bytes of pending
+// evidence: a presigned PUT when the store can sign one, else the streamed
+// upload through the API (sent with the bearer token).
+func (s *Service) UploadTargetFor(ctx context.Context, e Evidence) (UploadTarget, error) {
+	if e.Status != EvidencePending || e.SHA256 == "" {
+		return UploadTarget{}, nil
+	}
+	if s.Presign != nil {
+		return s.Presign.PresignPut(ctx, e.ObjectKey, e.Size, e.SHA256, e.ContentType, PresignTTL)
+	}
+	return UploadTarget{Method: "PUT", URL: "/v1/evidence/" + e.ID + "/content", Headers: map[string]string{"Content-Type": e.ContentType}}, nil
+}
+
+// MultipartPlan is a resumable upload: the parts already received and a
+// signed URL for each part still to send.
+type MultipartPlan struct {
+	UploadID string         `json:"upload_id"`
+	PartSize int64          `json:"part_size"`
+	Parts    int            `json:"parts"`
+	Received []UploadedPart `json:"received"`
+	Targets  []PartTarget   `json:"targets"`
+}
+
+// PartTarget is where one part goes.
+type PartTarget struct {
+	Number int `json:"number"`
+	UploadTarget
+}
+
+// Multipart part sizes: S3 wants at least 5 MiB but the last, and at most
+// 10,000 parts.
+const (
+	MinPartSize = 5 << 20
+	maxParts    = 10000
+)
+
+func partSize(size int64) int64 {
+	p := int64(MinPartSize)
+	for (size+p-1)/p > maxParts {
+		p *= 2
+	}
+	return p
+}
+
+// MultipartUpload starts a resumable upload of pending evidence, or, when
+// one is under way, tells what was received and signs the missing parts,
+// so that an interrupted upload resumes without sending finished parts.
+func (s *Service) MultipartUpload(ctx context.Context, a Actor, id string) (MultipartPlan, error) {
+	if s.Presign == nil {
+		return MultipartPlan{}, Errorf(CodeUnavailable, "this server has no store for direct uploads")
+	}
+	e, err := s.pendingEvidence(ctx, a, id)
+	if err != nil {
+		return MultipartPlan{}, err
+	}
+	plan := MultipartPlan{UploadID: e.UploadID, PartSize: partSize(e.Size), Received: []UploadedPart{}, Targets: []PartTarget{}}
+	plan.Parts = int((e.Size + plan.PartSize - 1) / plan.PartSize)
+	if plan.UploadID != "" {
+		plan.Received, err = s.Presign.ListParts(ctx, e.ObjectKey, plan.UploadID)
+		if IsNotFound(err) {
+			plan.UploadID, plan.Received, err = "", []UploadedPart{}, nil // completed or cleaned away: start again
+		}
+		if err != nil {
+			return plan, err
+		}
+	}
+	if plan.UploadID == "" {
+		if plan.UploadID, err = s.Presign.StartMultipart(ctx, e.ObjectKey, e.ContentType); err != nil {
+			return plan, err
+		}
+		err = s.Store.Tx(ctx, func(tx Tx) error {
+			_, err := tx.UpdateWhere(&Evidence{}, []Cond{Eq("id", e.ID), Eq("status", EvidencePending)}, map[string]any{"upload_id": plan.UploadID})
+			return err
+		})
+		if err != nil {
+			return plan, err
+		}
+	}
+	have := map[int]bool{}
+	for _, p := range plan.Received {
+		have[p.Number] = true
+	}
+	for n := 1; n <= plan.Parts; n++ {
+		if have[n] {
+			continue
+		}
+		t, err := s.Presign.PresignPart(ctx, e.ObjectKey, plan.UploadID, n, PresignTTL)
+		if err != nil {
+			return plan, err
+		}
+		plan.Targets = append(plan.Targets, PartTarget{Number: n, UploadTarget: t})
+	}
+	return plan, nil
+}
+
+// FinishMultipart assembles the received parts and completes the evidence
+// (which checks the assembled object's size and SHA-256).
+func (s *Service) FinishMultipart(ctx context.Context, a Actor, id string) (Evidence, error) {
+	if s.Presign == nil {
+		return Evidence{}, Errorf(CodeUnavailable, "this server has no store for direct uploads")
+	}
+	e, err := s.pendingEvidence(ctx, a, id)
+	if err != nil {
+		if ErrorCode(err) == CodeEvidenceComplete {
+			return e, nil
+		}
+		return e, err
+	}
+	if e.UploadID != "" {
+		parts, err := s.Presign.ListParts(ctx, e.ObjectKey, e.UploadID)
+		if err != nil && !IsNotFound(err) {
+			return e, err
+		}
+		if err == nil {
+			var total int64
+			for _, p := range parts {
+				total += p.Size
+			}
+			if total != e.Size {
+				return e, Errorf(CodeSizeMismatch, "the parts hold %d bytes; %d were declared; send the missing parts", total, e.Size)
+			}
+			if err := s.Presign.CompleteMultipart(ctx, e.ObjectKey, e.UploadID, parts); err != nil {
+				return e, err
+			}
+		}
+	}
+	return s.CompleteEvidence(ctx, a, id)
+}
