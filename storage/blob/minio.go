@@ -45,9 +45,11 @@ var _ models.BlobStore = (*MinIOStore)(nil)
 
 const (
 	// minioPartSize bounds what minio-go buffers per upload: objects of
-	// unknown size, and known sizes above it, go up in parts of this size,
-	// one part in memory at a time.
-	minioPartSize = 16 << 20
+	// unknown size, and known sizes above it, go up in parts of this size.
+	// minio-go holds up to two parts while streaming: a 200 MB upload
+	// through the API grows the heap by about 16 MB
+	// (api/evidence_memory_test.go).
+	minioPartSize = 8 << 20
 	// minioSetupTimeout bounds NewMinIO when ctx has no earlier deadline.
 	minioSetupTimeout = 10 * time.Second
 	minioDialTimeout  = 5 * time.Second
