@@ -113,6 +113,7 @@ const (
 	CodeEvidenceComplete    Code = "evidence_already_complete"
 	CodeEvidenceTooLarge    Code = "evidence_too_large"
 	CodeUploadURLInvalid    Code = "upload_url_invalid"
+	CodeNoDirectUpload      Code = "direct_upload_unavailable"
 	CodeUploadURLExpired    Code = "upload_url_expired"
 
 	CodeItemHasTasks    Code = "item_has_tasks"
@@ -200,6 +201,7 @@ var codeKinds = map[Code]Kind{
 	CodeEvidenceTooLarge:       KindTooLarge,
 	CodeUploadURLInvalid:       KindForbidden,
 	CodeUploadURLExpired:       KindForbidden,
+	CodeNoDirectUpload:         KindConflict,
 	CodeItemHasTasks:           KindConflict,
 	CodeOutsideYourUnit:        KindForbidden,
 	CodeUnitParentFixed:        KindInvalid,

@@ -56,12 +56,12 @@ func partSize(size int64) int64 {
 // one is under way, tells what was received and signs the missing parts,
 // so that an interrupted upload resumes without sending finished parts.
 func (s *Service) MultipartUpload(ctx context.Context, a Actor, id string) (MultipartPlan, error) {
-	if s.Presign == nil {
-		return MultipartPlan{}, Errorf(CodeUnavailable, "this server has no store for direct uploads")
-	}
 	e, err := s.pendingEvidence(ctx, a, id)
 	if err != nil {
 		return MultipartPlan{}, err
+	}
+	if s.Presign == nil {
+		return MultipartPlan{}, errNoDirectUpload
 	}
 	plan := MultipartPlan{UploadID: e.UploadID, PartSize: partSize(e.Size), Received: []UploadedPart{}, Targets: []PartTarget{}}
 	plan.Parts = int((e.Size + plan.PartSize - 1) / plan.PartSize)
@@ -106,15 +106,15 @@ func (s *Service) MultipartUpload(ctx context.Context, a Actor, id string) (Mult
 // FinishMultipart assembles the received parts and completes the evidence
 // (which checks the assembled object's size and SHA-256).
 func (s *Service) FinishMultipart(ctx context.Context, a Actor, id string) (Evidence, error) {
-	if s.Presign == nil {
-		return Evidence{}, Errorf(CodeUnavailable, "this server has no store for direct uploads")
-	}
 	e, err := s.pendingEvidence(ctx, a, id)
 	if err != nil {
 		if ErrorCode(err) == CodeEvidenceComplete {
 			return e, nil
 		}
 		return e, err
+	}
+	if s.Presign == nil {
+		return e, errNoDirectUpload
 	}
 	if e.UploadID != "" {
 		parts, err := s.Presign.ListParts(ctx, e.ObjectKey, e.UploadID)
@@ -135,4 +135,40 @@ func (s *Service) FinishMultipart(ctx context.Context, a Actor, id string) (Evid
 		}
 	}
 	return s.CompleteEvidence(ctx, a, id)
+}
+
+var errNoDirectUpload = &Error{Code: CodeNoDirectUpload, Message: "this server takes uploads through PUT /v1/evidence/{id}/content only"}
+
+// CleanAbandonedUploads is the janitor of uploads that never completed:
+// for pending evidence untouched since before, it deletes the bytes that
+// arrived and aborts a multipart upload. The records stay pending (a
+// verification may name them, and the device can send the file again).
+func (s *Service) CleanAbandonedUploads(ctx context.Context, before time.Time) (int, error) {
+	var stale []Evidence
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		return tx.List(&stale, Query{Where: []Cond{Eq("status", EvidencePending), {Column: "object_key", Op: OpNe, Value: ""},
+			{Column: "updated_at", Op: OpLt, Value: before.UTC()}}, Limit: 500})
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range stale {
+		if e.UploadID != "" && s.Presign != nil {
+			if err := s.Presign.AbortMultipart(ctx, e.ObjectKey, e.UploadID); err != nil {
+				return 0, err
+			}
+		}
+		if err := s.Blobs.Delete(ctx, e.ObjectKey); err != nil {
+			return 0, err
+		}
+		err := s.Store.Tx(ctx, func(tx Tx) error {
+			_, err := tx.UpdateWhere(&Evidence{}, []Cond{Eq("id", e.ID), Eq("status", EvidencePending)},
+				map[string]any{"upload_id": "", "updated_at": s.now()})
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(stale), nil
 }

@@ -93,7 +93,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return err
 	}
-	var signed api.SignedBlobs
+	var (
+		signed api.SignedBlobs
+		local  *blob.LocalPresigner
+	)
 	switch b := m.Blobs.(type) {
 	case *blob.MinIOStore:
 		svc.Presign = b // devices upload to MinIO directly
@@ -102,8 +105,8 @@ func (m *Main) Run(ctx context.Context) error {
 		if base == "" {
 			base = "http://" + m.ln.Addr().String()
 		}
-		p := &blob.LocalPresigner{Store: b, BaseURL: base, Key: authn.DeriveKey(current, "blob-url"), Now: time.Now}
-		svc.Presign, signed = p, p
+		local = &blob.LocalPresigner{Store: b, BaseURL: base, Key: authn.DeriveKey(current, "blob-url"), Now: time.Now}
+		svc.Presign, signed = local, local
 	}
 	if m.Config.Demo {
 		if err := m.loadDemo(ctx, svc); err != nil {
@@ -117,7 +120,11 @@ func (m *Main) Run(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.Background())
 	m.stopEngine = func() { cancel(); <-m.engineDone }
 	m.engineDone = make(chan struct{})
-	go func() { defer close(m.engineDone); engine.Run(bg, m.Config.StampEvery, time.Hour) }()
+	go func() {
+		defer close(m.engineDone)
+		go m.janitor(bg, svc, local)
+		engine.Run(bg, m.Config.StampEvery, time.Hour)
+	}()
 	m.Server = api.New(api.Config{
 		Service:   svc,
 		Sync:      engine,
@@ -190,4 +197,29 @@ func (m *Main) loadDemo(ctx context.Context, svc *models.Service) error {
 		fmt.Fprintf(m.Stdout, "  %-12s %s\n", l.Username, l.Role)
 	}
 	return nil
+}
+
+// janitor deletes the bytes of abandoned uploads every hour until ctx ends.
+func (m *Main) janitor(ctx context.Context, svc *models.Service, local *blob.LocalPresigner) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		cutoff := time.Now().Add(-m.Config.AbandonAfter)
+		n, err := svc.CleanAbandonedUploads(ctx, cutoff)
+		if err == nil && local != nil {
+			var parts int
+			parts, err = local.AbortStale(ctx, cutoff)
+			n += parts
+		}
+		if err != nil && ctx.Err() == nil {
+			m.Log.Warn("janitor: cleaning abandoned uploads failed", "err", err)
+		} else if n > 0 {
+			m.Log.Info("janitor: cleaned abandoned uploads", "count", n)
+		}
+	}
 }

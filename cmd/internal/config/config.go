@@ -45,6 +45,7 @@ type Config struct {
 	StampEvery     time.Duration
 	SyncRetention  time.Duration
 	PublicURL      string
+	AbandonAfter   time.Duration
 }
 
 // option is one row of the table: flag name, environment variable,
@@ -106,6 +107,7 @@ var options = []option{
 	{"stamp-every", "FIELDSYNC_STAMP_EVERY", "200ms", "how often the change-log sequencer numbers committed changes (pushes also number their own at once)", false, duration(func(c *Config) *time.Duration { return &c.StampEvery }), false},
 	{"sync-retention", "FIELDSYNC_SYNC_RETENTION", "2160h", "how long removes stay in the change log; a device that has not synced for longer resets (default 90 days)", false, duration(func(c *Config) *time.Duration { return &c.SyncRetention }), false},
 	{"public-url", "FIELDSYNC_PUBLIC_URL", "", "URL at which devices reach this server (for signed upload URLs of the local blob store); empty: http:// and the listening address", false, str(func(c *Config) *string { return &c.PublicURL }), false},
+	{"abandoned-upload-after", "FIELDSYNC_ABANDONED_UPLOAD_AFTER", "72h", "after how long the janitor deletes the bytes of uploads that were never completed (the records stay pending)", false, duration(func(c *Config) *time.Duration { return &c.AbandonAfter }), false},
 	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
 }
 
