@@ -131,11 +131,13 @@ func HammingDistance(a, b uint64) int { return bits.OnesCount64(a ^ b) }
 //     any decoding; for HEIC from ispe): CodeMediaTooLarge.
 //   - A header that cannot be parsed, pixel data that cannot be decoded
 //     (truncated or corrupted), or a panic in a decoder: CodeMediaUnreadable.
-//     When the header was readable, the MediaInfo returned with this error
-//     still carries ContentType, Width, Height and the EXIF fields, so that
-//     the caller can log or flag them; PHash and Thumbnail are nil.
-//   - More bytes in r than size, or size/MaxBytes exceeded:
-//     CodeMediaTooLarge; fewer bytes than a positive size:
+//     When only the pixel data failed, the MediaInfo returned with this
+//     error still carries ContentType, Width, Height and the EXIF fields,
+//     so that the caller can log or flag them; PHash and Thumbnail are nil.
+//     With any other error the MediaInfo holds at most ContentType.
+//   - More bytes in r than a positive size, or size or the bytes read
+//     above MaxBytes: CodeMediaTooLarge (a declared size above MaxBytes is
+//     refused before reading). Fewer bytes than a positive size:
 //     CodeMediaUnreadable.
 //
 // Broken or hostile EXIF never fails the analysis: it is treated as absent.

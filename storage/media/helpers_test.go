@@ -69,6 +69,11 @@ func wantCode(t *testing.T, err error, want models.Code) {
 
 // --- TIFF / EXIF builder -------------------------------------------------
 
+type byteOrder interface {
+	binary.ByteOrder
+	binary.AppendByteOrder
+}
+
 type tag struct {
 	id    uint16
 	typ   uint16
@@ -101,7 +106,7 @@ func rationalTag(bo binary.ByteOrder, id uint16, typ uint16, nd ...uint32) tag {
 
 // buildTIFF lays out a TIFF blob: header, GPS IFD, Exif IFD, IFD0 (with
 // pointers to the other two when they are non-nil), and optionally IFD1.
-func buildTIFF(bo binary.ByteOrder, ifd0, exifIFD, gps, ifd1 []tag) []byte {
+func buildTIFF(bo byteOrder, ifd0, exifIFD, gps, ifd1 []tag) []byte {
 	buf := make([]byte, 8)
 	if bo == binary.LittleEndian {
 		copy(buf, "II*\x00")
@@ -154,7 +159,8 @@ func buildTIFF(bo binary.ByteOrder, ifd0, exifIFD, gps, ifd1 []tag) []byte {
 	if ifd1 != nil {
 		next = writeIFD(ifd1, 0)
 	}
-	bo.PutUint32(buf[4:], writeIFD(tags0, next))
+	off0 := writeIFD(tags0, next) // (before taking buf[4:]: writeIFD reallocates buf)
+	bo.PutUint32(buf[4:], off0)
 	return buf
 }
 
