@@ -128,6 +128,14 @@ func TestExamplesMatchTheirSchemas(t *testing.T) {
 		"POST /v1/sync/push request application/json verificationAndAnswer",
 		"POST /v1/sync/push 200 application/json oneAppliedOneRejected",
 		"response UpgradeRequired application/problem+json",
+		"POST /v1/evidence request application/json photo",
+		"POST /v1/evidence 201 application/json throughTheAPI",
+		"POST /v1/evidence 201 application/json presigned",
+		"GET /v1/evidence/{id} 200 application/json verified",
+		"GET /v1/evidence/{id} 200 application/json rejected",
+		"POST /v1/evidence/{id}/complete 200 application/json verified",
+		"POST /v1/evidence/{id}/complete 200 application/json rejected",
+		"POST /v1/evidence/{id}/multipart 200 application/json resumed",
 	} {
 		if !seen[want] {
 			t.Errorf("no example at %s", want)
@@ -437,9 +445,145 @@ func TestRoutes(t *testing.T) {
 		}
 		set[r] = true
 	}
-	for _, want := range []string{"GET /healthz", "GET /readyz", "POST /v1/auth/login", "GET /v1/units/{id}", "POST /v1/tasks/{id}/assign", "POST /v1/sync/pull", "POST /v1/sync/push"} {
+	for _, want := range []string{"GET /healthz", "GET /readyz", "POST /v1/auth/login", "GET /v1/units/{id}", "POST /v1/tasks/{id}/assign", "POST /v1/sync/pull", "POST /v1/sync/push",
+		"GET /v1/evidence", "POST /v1/evidence", "GET /v1/evidence/{id}", "PUT /v1/evidence/{id}/content", "GET /v1/evidence/{id}/content",
+		"POST /v1/evidence/{id}/complete", "GET /v1/evidence/{id}/thumbnail", "POST /v1/evidence/{id}/multipart",
+		"POST /v1/evidence/{id}/multipart/complete", "PUT /v1/blobs/{token}", "GET /v1/blobs/{token}"} {
 		if !set[want] {
 			t.Errorf("Routes() lacks %q", want)
 		}
+	}
+}
+
+// opExample returns a documented example of an operation's response as a
+// decoded JSON object.
+func opExample(t *testing.T, method, path, status, name string) map[string]any {
+	t.Helper()
+	op := MustSpec(t).Paths.Find(path).GetOperation(method)
+	ex, ok := op.Responses.Status(mustAtoi(t, status)).Value.Content.Get("application/json").Examples[name]
+	if !ok {
+		t.Fatalf("no example %s of %s %s → %s", name, method, path, status)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body(t, ex.Value.Value), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestEvidenceExamples: the documented evidence shows what a supervisor
+// sees: a verified photo outside the geofence and near-identical to
+// another, and a rejected one.
+func TestEvidenceExamples(t *testing.T) {
+	verified := opExample(t, "GET", "/v1/evidence/{id}", "200", "verified")
+	flags := map[string]map[string]any{}
+	for _, f := range verified["flags"].([]any) {
+		flags[f.(map[string]any)["code"].(string)] = f.(map[string]any)
+	}
+	if f := flags["outside_geofence"]; f == nil || f["value"] != 294.0 || f["unit"] != "m" {
+		t.Errorf("the verified example lacks outside_geofence at 294 m: %v", verified["flags"])
+	}
+	if f := flags["near_duplicate_photo"]; f == nil || f["ref"] == nil || f["unit"] != "bits" {
+		t.Errorf("the verified example lacks near_duplicate_photo with a ref: %v", verified["flags"])
+	}
+	if rejected := opExample(t, "GET", "/v1/evidence/{id}", "200", "rejected"); rejected["status"] != "rejected" || rejected["reject_code"] != "media_unsupported_type" {
+		t.Errorf("the rejected example is %v %v", rejected["status"], rejected["reject_code"])
+	}
+	created := opExample(t, "POST", "/v1/evidence", "201", "throughTheAPI")
+	up := created["upload"].(map[string]any)
+	ev := created["evidence"].(map[string]any)
+	if up["url"] != "/v1/evidence/"+ev["id"].(string)+"/content" || up["expires_at"] != "0001-01-01T00:00:00Z" || ev["status"] != "pending" {
+		t.Errorf("the declaration example answers %v for %v", up, ev["status"])
+	}
+}
+
+// TestValidateResponseEvidence checks the evidence operations' answers,
+// including the bytes they serve and their redirects to the blob store.
+func TestValidateResponseEvidence(t *testing.T) {
+	const id = "8c3e5a71-0b2d-4f6e-9a1c-7d8e9f0a1b2c"
+	sha := strings.Repeat("7f", 32)
+	bytesOf := func(ct string, extra ...string) http.Header {
+		h := http.Header{"Content-Type": {ct}, "Cache-Control": {"private, max-age=300"}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			h.Set(extra[i], extra[i+1])
+		}
+		return h
+	}
+	redirect := http.Header{"Location": {"https://minio.example/bucket/evidence/" + id + "?X-Amz-Signature=x"}, "Cache-Control": {"private, no-store"}}
+	jsonHeader := http.Header{"Content-Type": {"application/json"}}
+	problemHeader := http.Header{"Content-Type": {"application/problem+json"}}
+	problem := func(status int, code string) []byte {
+		return body(t, map[string]any{"type": "urn:fieldsync:problem:" + code, "title": http.StatusText(status), "status": status, "detail": "d", "code": code})
+	}
+	created := opExample(t, "POST", "/v1/evidence", "201", "throughTheAPI")
+	pending := created["evidence"]
+	verified := opExample(t, "GET", "/v1/evidence/{id}", "200", "verified")
+	withReject := opExample(t, "GET", "/v1/evidence/{id}", "200", "verified")
+	withReject["reject_code"] = "media_unreadable"
+	zeroTarget := opExample(t, "POST", "/v1/evidence", "201", "throughTheAPI")
+	zeroTarget["evidence"] = verified
+	zeroTarget["upload"] = map[string]any{"method": "", "url": "", "headers": nil, "expires_at": "0001-01-01T00:00:00Z"}
+	jpeg := []byte("\xff\xd8\xff\xe0 not really a jpeg")
+	plan := opExample(t, "POST", "/v1/evidence/{id}/multipart", "200", "resumed")
+	const blob = "/v1/blobs/eyJ2IjoxfQ.c2ln"
+	stored := http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Etag": {`"5f363e0e58a95f06cbe9bbc662c5dfb6"`}}
+
+	for _, tc := range []struct {
+		name         string
+		method, path string
+		status       int
+		header       http.Header
+		body         []byte
+		wantErr      string // empty: valid
+	}{
+		{"declared", "POST", "/v1/evidence", 201, jsonHeader, body(t, created), ""},
+		{"declared again after completion", "POST", "/v1/evidence", 201, jsonHeader, body(t, zeroTarget), ""},
+		{"uploaded", "PUT", "/v1/evidence/" + id + "/content", 200, jsonHeader, body(t, pending), ""},
+		{"completed", "POST", "/v1/evidence/" + id + "/complete", 200, jsonHeader, body(t, verified), ""},
+		{"list", "GET", "/v1/evidence?task_id=" + id, 200, jsonHeader, body(t, map[string]any{"items": []any{verified, pending}}), ""},
+		{"content", "GET", "/v1/evidence/" + id + "/content", 200, bytesOf("image/jpeg", "X-Content-SHA256", sha), jpeg, ""},
+		{"pdf", "GET", "/v1/evidence/" + id + "/content", 200, bytesOf("application/pdf", "X-Content-SHA256", sha), []byte("%PDF-1.7"), ""},
+		{"heic", "GET", "/v1/evidence/" + id + "/content", 200, bytesOf("image/heic", "X-Content-SHA256", sha), []byte("....ftypheic"), ""},
+		{"thumbnail", "GET", "/v1/evidence/" + id + "/thumbnail", 200, bytesOf("image/jpeg"), jpeg, ""},
+		{"content redirect", "GET", "/v1/evidence/" + id + "/content", 302, redirect, nil, ""},
+		{"thumbnail redirect", "GET", "/v1/evidence/" + id + "/thumbnail", 302, redirect, nil, ""},
+		{"not verified", "GET", "/v1/evidence/" + id + "/content", 409, problemHeader, problem(409, "content_missing"), ""},
+		{"wrong bytes", "PUT", "/v1/evidence/" + id + "/content", 400, problemHeader, problem(400, "sha256_mismatch"), ""},
+		{"too large", "POST", "/v1/evidence", 413, problemHeader, problem(413, "evidence_too_large"), ""},
+		{"multipart plan", "POST", "/v1/evidence/" + id + "/multipart", 200, jsonHeader, body(t, plan), ""},
+		{"no direct uploads", "POST", "/v1/evidence/" + id + "/multipart", 409, problemHeader, problem(409, "direct_upload_unavailable"), ""},
+		{"multipart completed", "POST", "/v1/evidence/" + id + "/multipart/complete", 200, jsonHeader, body(t, verified), ""},
+		{"parts missing", "POST", "/v1/evidence/" + id + "/multipart/complete", 400, problemHeader, problem(400, "size_mismatch"), ""},
+		{"blob stored", "PUT", blob, 200, stored, []byte("OK"), ""},
+		{"blob downloaded", "GET", blob, 200, http.Header{"Content-Type": {"image/jpeg"}, "Cache-Control": {"private, no-store"}}, jpeg, ""},
+		{"blob URL expired", "PUT", blob, 403, problemHeader, problem(403, "upload_url_expired"), ""},
+		{"blob without its headers", "PUT", blob, 400, problemHeader, problem(400, "validation_failed"), ""},
+
+		{"verified with a reject code", "GET", "/v1/evidence/" + id, 200, jsonHeader, body(t, withReject), "reject_code"},
+		{"content without its hash", "GET", "/v1/evidence/" + id + "/content", 200, bytesOf("image/jpeg"), jpeg, "X-Content-SHA256"},
+		{"content without cache-control", "GET", "/v1/evidence/" + id + "/content", 200, http.Header{"Content-Type": {"image/jpeg"}, "X-Content-Sha256": {sha}}, jpeg, "Cache-Control"},
+		{"gif", "GET", "/v1/evidence/" + id + "/content", 200, bytesOf("image/gif", "X-Content-SHA256", sha), jpeg, "image/gif"},
+		{"png thumbnail", "GET", "/v1/evidence/" + id + "/thumbnail", 200, bytesOf("image/png"), jpeg, "image/png"},
+		{"redirect without location", "GET", "/v1/evidence/" + id + "/content", 302, http.Header{"Cache-Control": {"private, no-store"}}, nil, "Location"},
+		{"cached redirect", "GET", "/v1/evidence/" + id + "/content", 302, http.Header{"Location": {"https://x/"}, "Cache-Control": {"max-age=300"}}, nil, "Cache-Control"},
+		{"redirect with a body", "GET", "/v1/evidence/" + id + "/content", 302, redirect, []byte("see other"), "without a body"},
+		{"no 415 for an upload", "PUT", "/v1/evidence/" + id + "/content", 415, problemHeader, problem(415, "unsupported_media_type"), "status is not supported"},
+		{"no 413 for an upload", "PUT", "/v1/evidence/" + id + "/content", 413, problemHeader, problem(413, "body_too_large"), "status is not supported"},
+		{"plan without targets", "POST", "/v1/evidence/" + id + "/multipart", 200, jsonHeader, body(t, map[string]any{"upload_id": "u", "part_size": 5242880, "parts": 1, "received": []any{}}), "targets"},
+		{"blob needs no bearer token", "PUT", blob, 401, problemHeader, problem(401, "unauthenticated"), "status is not supported"},
+		{"blob stored with another body", "PUT", blob, 200, stored, []byte("stored"), "OK"},
+		{"cached blob", "GET", blob, 200, http.Header{"Content-Type": {"image/jpeg"}, "Cache-Control": {"private, max-age=300"}}, jpeg, "Cache-Control"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := contract.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("want valid, got %v", err)
+			case tc.wantErr != "" && err == nil:
+				t.Fatalf("want an error about %q, got none", tc.wantErr)
+			case tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr):
+				t.Fatalf("want an error about %q, got %v", tc.wantErr, err)
+			}
+		})
 	}
 }

@@ -75,11 +75,26 @@ func TestEnumsMatchModels(t *testing.T) {
 		"Conclusion":       models.Conclusions,
 		"EvidenceKind":     models.EvidenceKinds,
 		"EvidenceStatus":   {models.EvidencePending, models.EvidenceVerified, models.EvidenceRejected},
+		"FlagCode":         flagCodes,
 	} {
 		if got := enumOf(t, name); !slices.Equal(got, want) {
 			t.Errorf("%s: spec has %v, models has %v", name, got, want)
 		}
 	}
+}
+
+// flagCodes are the flag codes of models/evidence_flags.go, in their
+// order there.
+var flagCodes = []string{
+	models.FlagOutsideGeofence,
+	models.FlagExifGPSMismatch,
+	models.FlagNoExifGPS,
+	models.FlagOutsideTaskWindow,
+	models.FlagBeforeAssignment,
+	models.FlagClockSkew,
+	models.FlagMockedLocation,
+	models.FlagDuplicatePhoto,
+	models.FlagNearDuplicatePhoto,
 }
 
 // validateAs checks v, marshalled as the server marshals it, against a
@@ -137,12 +152,17 @@ func TestRecordsMatchModels(t *testing.T) {
 		Kind: "acceptance_check", TemplateID: id(8), WindowStart: now, DueAt: now, Status: "cancelled", Version: 4, CreatedAt: now, UpdatedAt: now})
 }
 
-// jsonNames lists the JSON member names a struct decodes.
+// jsonNames lists the JSON member names a struct decodes; the members of
+// an embedded struct without a tag count as the struct's own.
 func jsonNames(v any) []string {
 	var out []string
 	rt := reflect.TypeOf(v)
 	for i := range rt.NumField() {
 		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		if name == "" && rt.Field(i).Anonymous && rt.Field(i).Type.Kind() == reflect.Struct {
+			out = append(out, jsonNames(reflect.Zero(rt.Field(i).Type).Interface())...)
+			continue
+		}
 		if name != "-" && rt.Field(i).IsExported() {
 			if name == "" {
 				name = rt.Field(i).Name
@@ -157,14 +177,16 @@ func jsonNames(v any) []string {
 func TestInputsMatchModels(t *testing.T) {
 	doc := MustSpec(t)
 	for schema, v := range map[string]any{
-		"LoginRequest":  models.LoginInput{},
-		"UnitInput":     models.UnitInput{},
-		"UserInput":     models.UserInput{},
-		"ItemInput":     models.ItemInput{},
-		"SiteInput":     models.SiteInput{},
-		"TemplateInput": models.TemplateInput{},
-		"QuestionInput": models.Question{},
-		"TaskInput":     models.TaskInput{},
+		"LoginRequest":          models.LoginInput{},
+		"UnitInput":             models.UnitInput{},
+		"UserInput":             models.UserInput{},
+		"ItemInput":             models.ItemInput{},
+		"SiteInput":             models.SiteInput{},
+		"TemplateInput":         models.TemplateInput{},
+		"QuestionInput":         models.Question{},
+		"TaskInput":             models.TaskInput{},
+		"EvidenceInput":         models.EvidenceInput{},
+		"EvidenceLocationInput": models.EvidenceLocation{},
 	} {
 		s := doc.Components.Schemas[schema].Value
 		var props []string
@@ -404,11 +426,14 @@ func TestFieldRecordsMatchModels(t *testing.T) {
 	note := models.Note{ID: id(8), TaskID: id(2), AuthorID: id(4), DeviceID: id(5), UnitPath: "/x/", Text: "闸门已关闭", Version: 1, CreatedAt: now, UpdatedAt: now}
 	validateAs(t, "Note", note)
 	verificationID := id(1)
-	attached := models.Evidence{ID: id(6), TaskID: id(2), VerificationID: &verificationID, InspectorID: id(4), UnitPath: "/x/",
-		Kind: "photo", Status: models.EvidenceVerified, Version: 2, CreatedAt: now, UpdatedAt: now}
+	// Evidence a verification named before the device declared it, as
+	// linkEvidence makes it.
+	attached := models.Evidence{ID: id(6), TaskID: id(2), VerificationID: &verificationID, InspectorID: id(4), DeviceID: id(5), SiteID: id(10),
+		UnitPath: "/x/", Kind: "photo", Status: models.EvidencePending, Flags: models.Flags{}, Version: 1, CreatedAt: now, UpdatedAt: now}
 	validateAs(t, "Evidence", attached)
 	for _, kind := range models.EvidenceKinds {
-		validateAs(t, "Evidence", models.Evidence{ID: id(9), TaskID: id(2), InspectorID: id(4), Kind: kind, Status: models.EvidencePending,
+		validateAs(t, "Evidence", models.Evidence{ID: id(9), TaskID: id(2), InspectorID: id(4), DeviceID: id(5), SiteID: id(10), Kind: kind,
+			Status: models.EvidencePending, SHA256: strings.Repeat("ab", 32), Size: 1, ContentType: "image/png", Flags: models.Flags{},
 			Version: 1, CreatedAt: now, UpdatedAt: now})
 	}
 
@@ -449,4 +474,188 @@ func TestFieldRecordsMatchModels(t *testing.T) {
 		{ID: 10, Status: contract.StatusApplied, Message: "applied earlier; its result is no longer kept"},
 	}})
 	validateAs(t, "PushResponse", contract.PushResponse{Results: []contract.MutationResult{}})
+}
+
+// alwaysSent lists the JSON members a struct always marshals: those
+// without omitempty.
+func alwaysSent(v any) []string {
+	var out []string
+	rt := reflect.TypeOf(v)
+	for i := range rt.NumField() {
+		name, opts, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		if name == "" && rt.Field(i).Anonymous && rt.Field(i).Type.Kind() == reflect.Struct {
+			out = append(out, alwaysSent(reflect.Zero(rt.Field(i).Type).Interface())...)
+			continue
+		}
+		if name == "-" || !rt.Field(i).IsExported() || slices.Contains(strings.Split(opts, ","), "omitempty") {
+			continue
+		}
+		if name == "" {
+			name = rt.Field(i).Name
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestEvidenceRecordsMatchModels: the evidence records and the answer to a
+// declaration have exactly the members the server marshals, every member
+// without omitempty is required, and records as the pipeline leaves them
+// match, while records it never makes do not.
+func TestEvidenceRecordsMatchModels(t *testing.T) {
+	doc := MustSpec(t)
+	for schema, v := range map[string]any{
+		"Evidence":         models.Evidence{},
+		"EvidenceLocation": models.EvidenceLocation{},
+		"MediaSummary":     models.MediaSummary{},
+		"Flag":             models.Flag{},
+		"UploadTarget":     models.UploadTarget{},
+		"MultipartPlan":    models.MultipartPlan{},
+		"UploadedPart":     models.UploadedPart{},
+		"PartTarget":       models.PartTarget{},
+		// api.evidenceCreated, which is not exported.
+		"EvidenceCreated": struct {
+			Evidence models.Evidence     `json:"evidence"`
+			Upload   models.UploadTarget `json:"upload"`
+		}{},
+	} {
+		s := doc.Components.Schemas[schema].Value
+		if got, want := propertyNames(s), jsonNames(v); !slices.Equal(got, want) {
+			t.Errorf("%s: spec has %v, %T marshals %v", schema, got, v, want)
+		}
+		if got, want := slices.Sorted(slices.Values(s.Required)), alwaysSent(v); !slices.Equal(got, want) {
+			t.Errorf("%s: spec requires %v, %T always sends %v", schema, got, v, want)
+		}
+		if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
+			t.Errorf("%s must refuse unknown members", schema)
+		}
+	}
+	if got := enumOf(t, "EvidenceKind"); !slices.Equal(doc.Components.Schemas["EvidenceInput"].Value.Properties["kind"].Value.Enum, anys(got)) {
+		t.Errorf("EvidenceInput.kind's enum is not EvidenceKind's %v", got)
+	}
+	declared := doc.Components.Schemas["EvidenceInput"].Value.Properties["content_type"].Value.Enum
+	if got := doc.Components.Schemas["Evidence"].Value.Properties["content_type"].Value.Enum; !slices.Equal(got, append([]any{""}, declared...)) {
+		t.Errorf("Evidence.content_type's enum %v is not EvidenceInput's %v and the empty string", got, declared)
+	}
+
+	now := time.Date(2024, 11, 19, 6, 2, 11, 907000000, time.UTC)
+	id := func(n byte) string {
+		return "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a" + string([]byte{'0' + n/10, '0' + n%10})
+	}
+	f := func(v float64) *float64 { return &v }
+	verification := id(1)
+	captured := now.Add(-3 * time.Hour)
+	taken := time.Date(2024, 11, 19, 11, 12, 55, 0, time.FixedZone("", 8*3600))
+	sha := strings.Repeat("7f", 32)
+	declared2 := models.Evidence{ID: id(6), TaskID: id(2), VerificationID: &verification, InspectorID: id(4), DeviceID: id(5), SiteID: id(10),
+		UnitPath: "/x/", Kind: "photo", Status: models.EvidencePending, SHA256: sha, Size: 3481205, ContentType: "image/jpeg",
+		CapturedAt: &captured, Location: &models.EvidenceLocation{Lat: 30.29571, Lng: 120.16418, AccuracyM: 6, AltitudeM: f(12.4)},
+		Flags: models.Flags{}, ObjectKey: "evidence/" + id(6), Version: 2, CreatedAt: now, UpdatedAt: now}
+	validateAs(t, "Evidence", declared2)
+
+	var flags models.Flags
+	for i, code := range flagCodes {
+		fl := models.Flag{Code: code, Value: float64(i) * 1.5, Unit: []string{"m", "m", "", "h", "h", "s", "", "", "bits"}[i], Detail: "d"}
+		if code == models.FlagDuplicatePhoto || code == models.FlagNearDuplicatePhoto {
+			fl.Ref = id(11)
+		}
+		flags = append(flags, fl)
+	}
+	verified := declared2
+	verified.Status, verified.CompletedAt, verified.Version = models.EvidenceVerified, &now, 3
+	verified.Media = &models.MediaSummary{ContentType: "image/jpeg", Width: 4000, Height: 3000, HasGPS: true, Lat: f(30.295744), Lng: f(120.1642),
+		AltitudeM: f(12), TakenAt: &taken, Make: "HUAWEI", Model: "ELS-AN00", Orientation: 6, HasThumbnail: true}
+	verified.Flags = flags
+	verified.ThumbKey, verified.PHash = "thumbs/"+id(6)+".jpg", new(int64)
+	validateAs(t, "Evidence", verified)
+
+	noEXIF := verified
+	noEXIF.Media = &models.MediaSummary{ContentType: "image/heic", Width: 1, Height: 1, TakenAt: &now, TakenAtLocal: true}
+	noEXIF.Location, noEXIF.CapturedAt, noEXIF.VerificationID = nil, nil, nil
+	validateAs(t, "Evidence", noEXIF)
+
+	document := verified
+	document.Kind, document.ContentType, document.Media, document.Flags = "document", "application/pdf", nil, models.Flags{}
+	validateAs(t, "Evidence", document)
+
+	rejected := declared2
+	rejected.Status, rejected.CompletedAt, rejected.Version = models.EvidenceRejected, &now, 3
+	rejected.RejectCode, rejected.RejectReason = string(models.CodeMediaUnsupported), "the file is text/plain; charset=utf-8; only JPEG, PNG and HEIC photos are accepted"
+	validateAs(t, "Evidence", rejected)
+
+	// Records the server never makes.
+	for name, v := range map[string]models.Evidence{
+		"verified with a reject code": func() models.Evidence { e := verified; e.RejectCode = "media_unreadable"; return e }(),
+		"rejected without a code":     func() models.Evidence { e := rejected; e.RejectCode = ""; return e }(),
+		"unknown flag": func() models.Evidence {
+			e := verified
+			e.Flags = models.Flags{{Code: "blurry", Unit: ""}}
+			return e
+		}(),
+		"unknown flag unit": func() models.Evidence {
+			e := verified
+			e.Flags = models.Flags{{Code: models.FlagOutsideGeofence, Value: 3, Unit: "km"}}
+			return e
+		}(),
+		"flags null":    func() models.Evidence { e := verified; e.Flags = nil; return e }(),
+		"short sha256":  func() models.Evidence { e := verified; e.SHA256 = "abc"; return e }(),
+		"gif":           func() models.Evidence { e := verified; e.ContentType = "image/gif"; return e }(),
+		"orientation 9": func() models.Evidence { e := verified; m := *e.Media; m.Orientation = 9; e.Media = &m; return e }(),
+		"no device":     func() models.Evidence { e := verified; e.DeviceID = ""; return e }(),
+		"media of a pdf type": func() models.Evidence {
+			e := verified
+			m := *e.Media
+			m.ContentType = "application/pdf"
+			e.Media = &m
+			return e
+		}(),
+	} {
+		if err := validateRequestAs(t, "Evidence", v); err == nil {
+			t.Errorf("Evidence accepts a record %s", name)
+		}
+	}
+
+	// The three upload targets the server hands out.
+	validateAs(t, "UploadTarget", models.UploadTarget{Method: "PUT", URL: "/v1/evidence/" + id(6) + "/content",
+		Headers: map[string]string{"Content-Type": "image/jpeg"}})
+	validateAs(t, "UploadTarget", models.UploadTarget{Method: "PUT", URL: "https://minio.example/bucket/evidence/" + id(6) + "?X-Amz-Signature=x",
+		Headers: map[string]string{"Content-Type": "image/jpeg", "Content-Length": "3481205", "X-Amz-Checksum-Sha256": "f2Li"}, ExpiresAt: now})
+	validateAs(t, "UploadTarget", models.UploadTarget{})
+	validateAs(t, "MultipartPlan", models.MultipartPlan{UploadID: "u1", PartSize: models.MinPartSize, Parts: 3,
+		Received: []models.UploadedPart{{Number: 1, Size: models.MinPartSize, ETag: "5f36"}},
+		Targets:  []models.PartTarget{{Number: 2, UploadTarget: models.UploadTarget{Method: "PUT", URL: "https://x/v1/blobs/t", Headers: map[string]string{}, ExpiresAt: now}}}})
+	validateAs(t, "MultipartPlan", models.MultipartPlan{UploadID: "u1", PartSize: 2 * models.MinPartSize, Parts: 1,
+		Received: []models.UploadedPart{}, Targets: []models.PartTarget{}})
+	validateAs(t, "PullResponse", contract.PullResponse{Changes: map[string]*contract.EntityChanges{
+		models.EntityEvidence: {Upserts: []json.RawMessage{mustJSON(t, verified), mustJSON(t, rejected), mustJSON(t, declared2)}, Removes: []string{}},
+	}, Cursor: "c"})
+
+	// A declaration as the Go client would send it.
+	in := models.EvidenceInput{ID: id(6), TaskID: id(2), VerificationID: &verification, Kind: "photo", SHA256: strings.ToUpper(sha), Size: 3481205,
+		ContentType: "image/heic", CapturedAt: &taken, Location: &models.EvidenceLocation{Lat: 30.29571, Lng: 120.16418, AccuracyM: 6}}
+	if err := validateRequestAs(t, "EvidenceInput", in); err != nil {
+		t.Errorf("EvidenceInput refuses %+v: %v", in, err)
+	}
+	in.Size = 0
+	if err := validateRequestAs(t, "EvidenceInput", in); err == nil {
+		t.Error("EvidenceInput accepts a size of 0")
+	}
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func mustJSON(t *testing.T, v any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
