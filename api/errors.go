@@ -65,6 +65,11 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if e.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
+	if c.Context().RequestBodyStream() != nil {
+		// A refused upload may leave its body unread on the connection;
+		// close it rather than read the rest as the next request.
+		c.Context().SetConnectionClose()
+	}
 	c.Set(fiber.HeaderContentType, "application/problem+json")
 	return c.Status(status).JSON(Problem{
 		Type:      "urn:fieldsync:problem:" + string(e.Code),

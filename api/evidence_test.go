@@ -355,7 +355,7 @@ func testEvidenceBadInput(t *testing.T, e *env) {
 		code   string
 	}{
 		"short sha":       {"insp1", bad("sha256", "abc"), 400, "validation_failed"},
-		"zero size":       {"insp1", bad("size", 0), 413, "evidence_too_large"},
+		"zero size":       {"insp1", bad("size", 0), 400, "validation_failed"},
 		"huge size":       {"insp1", bad("size", int64(1)<<40), 413, "evidence_too_large"},
 		"gif":             {"insp1", bad("content_type", "image/gif"), 400, "invalid_enum"},
 		"other's task":    {"insp2", good, 404, "not_found"},

@@ -165,7 +165,7 @@ func TestOversizedBody(t *testing.T) {
 	defer conn.Close()
 	body := `{"code": "BIG-1", "description": "` + strings.Repeat("长", 400000) + `"}`
 	fmt.Fprintf(conn, "POST /v1/items HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s",
-		addr, e.tokens["admin"], len(body), body[:1024])
+		addr, e.tokens["admin"], len(body), body[:64<<10])
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)

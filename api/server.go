@@ -65,9 +65,11 @@ func New(cfg Config) *Server {
 		StreamRequestBody:     true,
 		ErrorHandler:          s.errorHandler,
 		DisableStartupMessage: true,
-		ReadTimeout:           60 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		// Long enough for a large upload over a slow network; idle and
+		// header phases are bounded separately.
+		ReadTimeout:  10 * time.Minute,
+		WriteTimeout: 60 * time.Second,
+		IdleTimeout:  120 * time.Second,
 	})
 	s.app.Use(dropBadRequestID)
 	s.app.Use(requestid.New(requestid.Config{ContextKey: requestIDKey}))

@@ -95,7 +95,10 @@ func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
 	if !sha256Pattern.MatchString(in.SHA256) {
 		return FieldError(CodeValidation, "sha256", "sha256 must be 64 hexadecimal digits")
 	}
-	if max := s.evidencePolicy().MaxSize; in.Size < 1 || in.Size > max {
+	if in.Size < 1 {
+		return FieldError(CodeValidation, "size", "size must be at least 1 byte")
+	}
+	if max := s.evidencePolicy().MaxSize; in.Size > max {
 		return FieldError(CodeEvidenceTooLarge, "size", "size must be 1 to %d bytes", max)
 	}
 	if in.Location != nil {

@@ -30,3 +30,6 @@ CREATE INDEX idx_evidence_phash_q1 ON evidence (phash_q1);
 CREATE INDEX idx_evidence_phash_q2 ON evidence (phash_q2);
 CREATE INDEX idx_evidence_phash_q3 ON evidence (phash_q3);
 CREATE INDEX idx_evidence_status ON evidence (status, updated_at);
+-- Records made before this migration (pending, from synced verifications).
+UPDATE evidence SET flags = '[]' WHERE flags IS NULL;
+UPDATE evidence SET site_id = (SELECT tasks.site_id FROM tasks WHERE tasks.id = evidence.task_id) WHERE site_id = '';
