@@ -45,6 +45,12 @@ const (
 // every mutation must have been applied once or rejected with a reason,
 // and the tasks' statuses and versions must be explained by the applied
 // mutations alone.
+//
+// In "sequential" every step runs after the other, so a seed repeats a
+// run exactly. In "concurrent" the phones that go online in a round sync
+// at the same time while the supervisor acts, which is where transient
+// conflicts between transactions show; the server then decides the
+// interleaving, so a seed repeats only the plan.
 func TestSyncConvergence(t *testing.T) {
 	seed := *syncSeed
 	if seed == 0 {
@@ -53,9 +59,14 @@ func TestSyncConvergence(t *testing.T) {
 	t.Logf("seed %d (repeat with: go test ./api -run 'TestSyncConvergence' -sync.seed=%d)", seed, seed)
 	for _, dialect := range storagetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			w := newConvergenceWorld(t, dialect, seed)
-			w.run()
-			w.check()
+			for _, mode := range []string{"sequential", "concurrent"} {
+				t.Run(mode, func(t *testing.T) {
+					w := newConvergenceWorld(t, dialect, seed)
+					w.concurrent = mode == "concurrent"
+					w.run()
+					w.check()
+				})
+			}
 		})
 	}
 }
@@ -71,11 +82,12 @@ type cvWorld struct {
 
 	users      map[string]models.User // by username
 	inspectors []string               // usernames
-	supActor   models.Actor
 	templates  []models.ChecklistTemplate
 	items      []models.RectificationItem
 	sites      []models.Site
 	taskIDs    []string // every task, in creation order
+
+	concurrent bool // the phones of a round sync at the same time
 
 	devices []*cvDevice
 	muts    []*cvMut // every mutation, in the order it was enqueued
@@ -115,6 +127,7 @@ type cvMut struct {
 	content        string   // two creates with one id are "the same" when this is equal
 	text           string   // note.add
 	badCode        string   // the code a deliberately invalid mutation must get
+	shared         bool     // the user's other phone sends recID too
 }
 
 func (m *cvMut) String() string {
@@ -229,8 +242,6 @@ func newConvergenceWorld(t *testing.T, dialect string, seed uint64) *cvWorld {
 	for name, u := range f.users {
 		w.users[name] = u
 	}
-	sa := f.users["supa"]
-	w.supActor = models.Actor{UserID: sa.ID, Username: sa.Username, Role: sa.Role, UnitID: sa.UnitID, UnitPath: sa.UnitPath}
 
 	// Eight inspectors: the fixture's two and six more, some in county B.
 	w.inspectors = []string{"insp1", "insp2"}
@@ -342,7 +353,8 @@ func (w *cvWorld) run() {
 	newEpochAt := 2 + w.rng.IntN(3)
 	for round := range cvRounds {
 		// One step per phone and a few of the supervisor's, in a random
-		// order; run one after the other so that a seed repeats a run.
+		// order; run one after the other so that a seed repeats a run,
+		// or with the syncs at the end of the round, all at once.
 		steps := make([]int, 0, len(w.devices)+2)
 		for i := range w.devices {
 			steps = append(steps, i)
@@ -351,16 +363,32 @@ func (w *cvWorld) run() {
 			steps = append(steps, -1)
 		}
 		w.rng.Shuffle(len(steps), func(i, j int) { steps[i], steps[j] = steps[j], steps[i] })
+		var online []*cvDevice
 		for _, s := range steps {
 			if s < 0 {
 				w.supervise()
 				continue
 			}
 			d := w.devices[s]
-			if d.readOnly || d.rng.Float64() < 0.45 {
-				w.syncDevice(d)
-			} else {
+			switch {
+			case !d.readOnly && d.rng.Float64() >= 0.45:
 				w.work(d)
+			case w.concurrent:
+				online = append(online, d)
+			default:
+				w.mustSync(d)
+			}
+		}
+		if len(online) > 0 {
+			errs := make([]error, len(online))
+			var wg gosync.WaitGroup
+			for i, d := range online {
+				wg.Go(func() { errs[i] = w.syncDevice(d) })
+			}
+			w.supervise()
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				w.t.Fatal(err)
 			}
 		}
 		switch {
@@ -381,7 +409,7 @@ func (w *cvWorld) run() {
 	}
 	for range 2 {
 		for _, d := range w.devices {
-			w.syncDevice(d)
+			w.mustSync(d)
 		}
 	}
 	var downs, drops, dups, retries int64
@@ -406,10 +434,16 @@ func (w *cvWorld) run() {
 	}
 }
 
+func (w *cvWorld) mustSync(d *cvDevice) {
+	w.t.Helper()
+	if err := w.syncDevice(d); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 // syncDevice pushes and pulls until both succeed, collecting what the
 // pushes report.
-func (w *cvWorld) syncDevice(d *cvDevice) {
-	w.t.Helper()
+func (w *cvWorld) syncDevice(d *cvDevice) error {
 	var err error
 	for range 25 {
 		var rep contract.PushReport
@@ -426,10 +460,10 @@ func (w *cvWorld) syncDevice(d *cvDevice) {
 		}
 		if _, err = d.c.Pull(w.ctx); err == nil {
 			clear(d.overlay)
-			return
+			return nil
 		}
 	}
-	w.t.Fatalf("%s: no successful sync in 25 tries: %v", d.name, err)
+	return fmt.Errorf("%s: no successful sync in 25 tries: %w", d.name, err)
 }
 
 // cvLocalTask is what a phone knows of a task.
@@ -526,6 +560,7 @@ func (w *cvWorld) enqueue(d *cvDevice, tk cvLocalTask, choice string) {
 			for _, o := range slices.Backward(w.muts) {
 				if o.name == models.MutNoteAdd && o.dev.user.ID == d.user.ID && o.dev != d {
 					m.recID, m.taskID, text = o.recID, o.taskID, o.text
+					m.shared, o.shared = true, true
 					if d.rng.IntN(3) == 0 {
 						text += "（改）"
 					}
@@ -592,13 +627,28 @@ func (w *cvWorld) answerFor(d *cvDevice, tk cvLocalTask, m *cvMut) (string, json
 // supervise is one act of the supervisor: reassign, unassign, cancel or
 // assign a task, or create a new one.
 func (w *cvWorld) supervise() {
-	ctx := w.ctx
 	if w.rng.IntN(10) == 0 {
 		w.newTask(w.inspectors[w.rng.IntN(len(w.inspectors))])
 		w.stamp()
 		return
 	}
 	id := w.taskIDs[w.rng.IntN(len(w.taskIDs))]
+	// A phone's push may change the task between the read and the write
+	// (in concurrent rounds): read it again, as a supervisor would.
+	for range 10 {
+		if err := w.superviseTask(id); !errors.Is(err, models.ErrVersionConflict) {
+			if err != nil {
+				w.t.Fatalf("supervisor on task %s: %v", id, err)
+			}
+			w.stamp()
+			return
+		}
+	}
+	w.t.Fatalf("supervisor on task %s: version conflicts without end", id)
+}
+
+func (w *cvWorld) superviseTask(id string) error {
+	ctx := w.ctx
 	task := must(w.e.svc.GetTask(ctx, system, id))
 	other := func() string {
 		for {
@@ -609,6 +659,7 @@ func (w *cvWorld) supervise() {
 		}
 	}
 	var err error
+	cancel := false
 	switch task.Status {
 	case models.TaskAssigned, models.TaskInProgress:
 		switch cvPick(w.rng, 55, 15, 30) {
@@ -618,26 +669,29 @@ func (w *cvWorld) supervise() {
 			_, err = w.e.svc.AssignTask(ctx, system, id, "", &task.Version)
 		case 2:
 			_, err = w.e.svc.CancelTask(ctx, system, id, &task.Version)
-			w.cancelledAt[id] = task.Status
-		}
-		if err == nil && task.Status == models.TaskInProgress && w.cancelledAt[id] == "" {
-			w.resets[id]++
+			cancel = true
 		}
 	case models.TaskUnassigned:
 		if w.rng.IntN(5) == 0 {
 			_, err = w.e.svc.CancelTask(ctx, system, id, &task.Version)
-			w.cancelledAt[id] = task.Status
+			cancel = true
 		} else {
 			_, err = w.e.svc.AssignTask(ctx, system, id, other(), &task.Version)
 		}
 	default:
-		return // completed or cancelled: nothing to do
+		return nil // completed or cancelled: nothing to do
 	}
 	if err != nil {
-		w.t.Fatalf("supervisor on task %s (%s v%d): %v", id, task.Status, task.Version, err)
+		return fmt.Errorf("%s v%d: %w", task.Status, task.Version, err)
+	}
+	switch {
+	case cancel:
+		w.cancelledAt[id] = task.Status
+	case task.Status == models.TaskInProgress:
+		w.resets[id]++ // the progress is dropped: another start may follow
 	}
 	w.supChanges[id]++
-	w.stamp()
+	return nil
 }
 
 // stamp numbers the supervisor's changes at once, as the REST API does
@@ -875,7 +929,7 @@ func (w *cvWorld) checkRejection(m *cvMut) {
 	case models.MutVerificationRecord, models.MutEvidenceAttach:
 		ok = ok || r.Code == string(models.CodeTaskClosed)
 	case models.MutNoteAdd:
-		ok = ok || r.Code == string(models.CodeRecordExists)
+		ok = ok || (m.shared && r.Code == string(models.CodeRecordExists))
 	}
 	if !ok || r.Message == "" {
 		w.t.Errorf("%v: rejected with %q (%s), which this scenario cannot explain", m, r.Code, r.Message)
