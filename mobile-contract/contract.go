@@ -30,9 +30,6 @@ import (
 //go:embed openapi.yaml
 var document []byte
 
-// YAML returns the OpenAPI document as written, for serving or exporting.
-func YAML() []byte { return bytes.Clone(document) }
-
 // ErrUndocumentedRoute is returned (wrapped) by ValidateResponse when the
 // method and path match no operation of the document.
 var ErrUndocumentedRoute = errors.New("contract: no documented operation")
