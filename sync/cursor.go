@@ -18,16 +18,20 @@ type cursor struct {
 	Epoch  string `json:"e"`
 	Schema int    `json:"v"`
 	View   string `json:"w"`
+	// Floor is the retained floor when the cursor was issued: removes at
+	// or below it were already gone then, and the rows the device read
+	// reflect that. Only a floor that has moved since can hide a remove.
+	Floor int64 `json:"f"`
 }
 
 func (e *Engine) encodeCursor(c cursor) string {
 	payload, _ := json.Marshal(c)
 	p := base64.RawURLEncoding.EncodeToString(payload)
-	return p + "." + base64.RawURLEncoding.EncodeToString(e.mac(p))
+	return p + "." + base64.RawURLEncoding.EncodeToString(mac(e.cursorKey, p))
 }
 
-func (e *Engine) mac(payload string) []byte {
-	m := hmac.New(sha256.New, e.cursorKey)
+func mac(key []byte, payload string) []byte {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(payload))
 	return m.Sum(nil)[:16]
 }
@@ -41,7 +45,7 @@ func (e *Engine) decodeCursor(s string) (cursor, error) {
 		return cursor{}, bad
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, e.mac(p)) {
+	if err != nil || !(hmac.Equal(got, mac(e.cursorKey, p)) || len(e.prevKey) > 0 && hmac.Equal(got, mac(e.prevKey, p))) {
 		return cursor{}, bad
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(p)

@@ -35,8 +35,11 @@ type Engine struct {
 	store     models.Store
 	svc       *models.Service
 	cursorKey []byte
-	limits    Limits
-	log       *slog.Logger
+	// prevKey still verifies cursors signed before the server secret was
+	// rotated, so that a rotation does not make every device resync.
+	prevKey []byte
+	limits  Limits
+	log     *slog.Logger
 	// Retention is how long removes stay in the log; a device whose
 	// cursor is older is told to reset.
 	Retention time.Duration
@@ -53,9 +56,11 @@ type Config struct {
 	Store     models.Store
 	Service   *models.Service
 	CursorKey []byte
-	Limits    Limits
-	Logger    *slog.Logger
-	Compactor Compactor
+	// PreviousCursorKey is the key before the last secret rotation.
+	PreviousCursorKey []byte
+	Limits            Limits
+	Logger            *slog.Logger
+	Compactor         Compactor
 }
 
 // New returns an engine.
@@ -74,7 +79,7 @@ func New(cfg Config) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{store: cfg.Store, svc: cfg.Service, cursorKey: cfg.CursorKey, limits: l, log: log,
+	return &Engine{store: cfg.Store, svc: cfg.Service, cursorKey: cfg.CursorKey, prevKey: cfg.PreviousCursorKey, limits: l, log: log,
 		Retention: 90 * 24 * time.Hour, ResultRetention: 30 * 24 * time.Hour, Compactor: cfg.Compactor}
 }
 

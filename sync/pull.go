@@ -77,13 +77,16 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 		res.LastMutationID = last
 		// The epoch and the retained floor are read in the same snapshot
 		// as the page, so a compaction cannot slip in between.
-		epoch, floor, err := logBounds(tx)
+		epoch, floor, stamped, err := logBounds(tx)
 		if err != nil {
 			return err
 		}
 		var from int64
 		if c != nil {
-			if c.Epoch != epoch || c.Schema != SchemaVersion || c.View != view || c.Seq < floor {
+			// Removes in (c.Seq, floor] were compacted away after this
+			// cursor was issued: the device may have missed them.
+			missed := c.Seq < floor && floor > c.Floor
+			if c.Epoch != epoch || c.Schema != SchemaVersion || c.View != view || missed {
 				res.Reset = true
 				return nil
 			}
@@ -108,24 +111,30 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 		if to == 0 {
 			to = from
 		}
-		res.Cursor = e.encodeCursor(cursor{Seq: to, Epoch: epoch, Schema: SchemaVersion, View: view})
+		if !res.HasMore {
+			// Every row of the scope up to the counter, as this snapshot
+			// sees it, has been read: the cursor can stand there.
+			to = max(to, stamped)
+		}
+		res.Cursor = e.encodeCursor(cursor{Seq: to, Epoch: epoch, Schema: SchemaVersion, View: view, Floor: floor})
 		return err
 	})
 	return res, err
 }
 
-// logBounds reads the log's epoch and the floor below which removes were
-// compacted away. A cursor of another epoch, or below the floor, must
-// reset.
-func logBounds(tx models.Tx) (epoch string, floor int64, err error) {
-	var ep, fl stateRow
-	if err := tx.Get(&ep, stateEpoch); err != nil {
-		return "", 0, err
+// logBounds reads, in the page's snapshot, the log's epoch, the floor
+// below which removes were compacted away, and the last stamped number.
+func logBounds(tx models.Tx) (epoch string, floor, stamped int64, err error) {
+	var ep, fl, sq stateRow
+	for _, r := range []struct {
+		row  *stateRow
+		name string
+	}{{&ep, stateEpoch}, {&fl, stateRetainedFrom}, {&sq, stateSeq}} {
+		if err := tx.Get(r.row, r.name); err != nil {
+			return "", 0, 0, err
+		}
 	}
-	if err := tx.Get(&fl, stateRetainedFrom); err != nil {
-		return "", 0, err
-	}
-	return ep.Text, fl.Num, nil
+	return ep.Text, fl.Num, sq.Num, nil
 }
 
 // viewKey names what an actor may see: a cursor made for one view (a user

@@ -228,6 +228,17 @@ func TestReset(t *testing.T) {
 		if err != nil || !res.Reset {
 			t.Fatalf("cursor of another view: reset %v, err %v", res.Reset, err)
 		}
+		// After the server secret is rotated, cursors signed with the old
+		// key still serve; a server that no longer knows the old key
+		// refuses them as invalid.
+		rotated := fsync.New(fsync.Config{Store: e.db, Service: e.svc, CursorKey: []byte("a new cursor key"), PreviousCursorKey: []byte("cursor-key-for-tests")})
+		if res, err := rotated.Pull(ctx, e.insp[0], fsync.PullRequest{ClientID: e.client(e.insp[0]), Cursor: &fresh, SchemaVersion: fsync.SchemaVersion}); err != nil || res.Reset {
+			t.Fatalf("cursor signed before a rotation: reset %v, err %v", res.Reset, err)
+		}
+		forgotten := fsync.New(fsync.Config{Store: e.db, Service: e.svc, CursorKey: []byte("a new cursor key")})
+		if _, err := forgotten.Pull(ctx, e.insp[0], fsync.PullRequest{ClientID: e.client(e.insp[0]), Cursor: &fresh, SchemaVersion: fsync.SchemaVersion}); models.ErrorCode(err) != models.CodeSyncCursorInvalid {
+			t.Fatalf("cursor of an unknown key: %v", err)
+		}
 		if _, err := e.eng.NewEpoch(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -87,14 +87,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case cmd == "user list":
 		return userList(ctx, db, stdout)
 	case cmd == "sync compact":
-		st, err := cfg.SyncEngine(db, svc, nil, log).Compact(ctx, time.Now())
+		st, err := cfg.SyncEngine(db, svc, nil, nil, log).Compact(ctx, time.Now())
 		if err == nil {
 			fmt.Fprintf(stdout, "removed %d superseded changes, %d expired removes (devices below seq %d will reset), %d old mutation results\n",
 				st.Superseded, st.ExpiredRemoves, st.RetainedFrom, st.Results)
 		}
 		return err
 	case cmd == "sync new-epoch":
-		epoch, err := cfg.SyncEngine(db, svc, nil, log).NewEpoch(ctx)
+		epoch, err := cfg.SyncEngine(db, svc, nil, nil, log).NewEpoch(ctx)
 		if err == nil {
 			fmt.Fprintf(stdout, "new sync epoch %s: every device will reset at its next pull\n", epoch)
 		}

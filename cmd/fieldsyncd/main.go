@@ -113,7 +113,11 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	engine := m.Config.SyncEngine(m.DB, svc, authn.DeriveKey(current, "sync-cursor"), m.Log)
+	var previousCursorKey []byte
+	if len(previous) > 0 {
+		previousCursorKey = authn.DeriveKey(previous, "sync-cursor")
+	}
+	engine := m.Config.SyncEngine(m.DB, svc, authn.DeriveKey(current, "sync-cursor"), previousCursorKey, m.Log)
 	if _, err := engine.Epoch(ctx); err != nil {
 		return err
 	}

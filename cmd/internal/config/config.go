@@ -227,10 +227,10 @@ func (c Config) Secrets() (current, previous []byte, err error) {
 	return secret, previous, nil
 }
 
-// SyncEngine builds the sync engine; cursorKey may be nil for
+// SyncEngine builds the sync engine; the cursor keys may be nil for
 // maintenance commands, which issue no cursors.
-func (c Config) SyncEngine(db *storage.DB, svc *models.Service, cursorKey []byte, log *slog.Logger) *fsync.Engine {
-	e := fsync.New(fsync.Config{Store: db, Service: svc, CursorKey: cursorKey, Logger: log, Compactor: db})
+func (c Config) SyncEngine(db *storage.DB, svc *models.Service, cursorKey, previousKey []byte, log *slog.Logger) *fsync.Engine {
+	e := fsync.New(fsync.Config{Store: db, Service: svc, CursorKey: cursorKey, PreviousCursorKey: previousKey, Logger: log, Compactor: db})
 	e.Retention = c.SyncRetention
 	return e
 }
