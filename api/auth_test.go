@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"encoding/base64"
+	"io"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -154,4 +157,32 @@ func testLoginFailures(t *testing.T, e *env) {
 	e.now = e.now.Add(models.DefaultAuthPolicy.FailureWindow + time.Second)
 	e.login("supa", "password-supa", dev)
 	wantProblem(t, e.do("", "POST", "/v1/auth/login", map[string]any{"username": "supa", "password": "password-supa", "device_id": "not-a-uuid"}), 400, "invalid_id")
+}
+
+// TestThrottleBehindProxy: behind a trusted load balancer, failed logins
+// are counted per client address from X-Forwarded-For, so one client's
+// guessing does not lock out the others.
+func TestThrottleBehindProxy(t *testing.T) {
+	e := newEnv(t, storagetest.Dialects[0])
+	e.cfg.TrustedProxies = []string{"0.0.0.0"} // app.Test's remote address
+	e.srv = api.New(e.cfg)
+	e.svc.Auth.MaxFailuresPerAddress = 3
+	login := func(from, user, pw string) response {
+		req := httptest.NewRequest("POST", "/v1/auth/login", strings.NewReader(`{"username":"`+user+`","password":"`+pw+`","device_id":"`+uuid.NewString()+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", from+", 10.9.9.9")
+		res, err := e.srv.App().Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	}
+	for _, u := range []string{"insp1", "insp2", "supa", "supb"} {
+		login("203.0.113.7", u, "wrong-password")
+	}
+	wantProblem(t, login("203.0.113.7", "leada", "password-leada"), 429, "login_throttled")
+	if r := login("198.51.100.4", "leada", "password-leada"); r.Status != 200 {
+		t.Fatalf("another client behind the same proxy was throttled: %d %s", r.Status, r.Body)
+	}
 }

@@ -37,6 +37,10 @@ type Config struct {
 	Checks map[string]func(context.Context) error
 	// Version is reported by /healthz.
 	Version string
+	// TrustedProxies are the load balancers whose X-Forwarded-For gives
+	// the client's address (for login throttling and logs); empty trusts
+	// none and uses the connection's address.
+	TrustedProxies []string
 }
 
 // Server holds the handlers' dependencies.
@@ -62,9 +66,15 @@ func New(cfg Config) *Server {
 		BodyLimit: cfg.BodyLimit,
 		// Large bodies (evidence uploads) reach their handler as a stream;
 		// JSON decoding enforces BodyLimit itself.
-		StreamRequestBody:     true,
-		ErrorHandler:          s.errorHandler,
-		DisableStartupMessage: true,
+		StreamRequestBody: true,
+		// Behind a load balancer every client would share its address;
+		// trusted proxies pass the real one on.
+		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
+		EnableIPValidation:      true,
+		ErrorHandler:            s.errorHandler,
+		DisableStartupMessage:   true,
 		// Long enough for a large upload over a slow network; idle and
 		// header phases are bounded separately.
 		ReadTimeout:  10 * time.Minute,
@@ -187,4 +197,11 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 		checks[name] = fiber.Map{"ok": true}
 	}
 	return c.Status(code).JSON(fiber.Map{"status": status, "checks": checks})
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
 }

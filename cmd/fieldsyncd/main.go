@@ -130,14 +130,15 @@ func (m *Main) Run(ctx context.Context) error {
 		engine.Run(bg, m.Config.StampEvery, time.Hour)
 	}()
 	m.Server = api.New(api.Config{
-		Service:   svc,
-		Sync:      engine,
-		Blobs:     signed,
-		Tokens:    authn.NewIssuer(current, previous, m.Config.AccessTTL, time.Now),
-		Logger:    m.Log,
-		BodyLimit: m.Config.BodyLimit,
-		Checks:    map[string]func(context.Context) error{"database": m.DB.Ping, "blobs": m.Blobs.Ping},
-		Version:   version,
+		Service:        svc,
+		Sync:           engine,
+		Blobs:          signed,
+		TrustedProxies: m.Config.Proxies(),
+		Tokens:         authn.NewIssuer(current, previous, m.Config.AccessTTL, time.Now),
+		Logger:         m.Log,
+		BodyLimit:      m.Config.BodyLimit,
+		Checks:         map[string]func(context.Context) error{"database": m.DB.Ping, "blobs": m.Blobs.Ping},
+		Version:        version,
 	})
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.Server.App().Listener(m.ln) }()

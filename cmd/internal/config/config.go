@@ -46,6 +46,7 @@ type Config struct {
 	SyncRetention  time.Duration
 	PublicURL      string
 	AbandonAfter   time.Duration
+	TrustedProxies string
 }
 
 // option is one row of the table: flag name, environment variable,
@@ -108,6 +109,7 @@ var options = []option{
 	{"sync-retention", "FIELDSYNC_SYNC_RETENTION", "2160h", "how long removes stay in the change log; a device that has not synced for longer resets (default 90 days)", false, duration(func(c *Config) *time.Duration { return &c.SyncRetention }), false},
 	{"public-url", "FIELDSYNC_PUBLIC_URL", "", "URL at which devices reach this server (for signed upload URLs of the local blob store); empty: http:// and the listening address", false, str(func(c *Config) *string { return &c.PublicURL }), false},
 	{"abandoned-upload-after", "FIELDSYNC_ABANDONED_UPLOAD_AFTER", "72h", "after how long the janitor deletes the bytes of uploads that were never completed (the records stay pending)", false, duration(func(c *Config) *time.Duration { return &c.AbandonAfter }), false},
+	{"trusted-proxies", "FIELDSYNC_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client (login throttling per address)", false, str(func(c *Config) *string { return &c.TrustedProxies }), false},
 	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
 }
 
@@ -233,4 +235,15 @@ func (c Config) SyncEngine(db *storage.DB, svc *models.Service, cursorKey, previ
 	e := fsync.New(fsync.Config{Store: db, Service: svc, CursorKey: cursorKey, PreviousCursorKey: previousKey, Logger: log, Compactor: db})
 	e.Retention = c.SyncRetention
 	return e
+}
+
+// Proxies lists the trusted proxies.
+func (c Config) Proxies() []string {
+	var out []string
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
