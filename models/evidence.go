@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"io"
 	"net/http"
 	"regexp"
@@ -214,18 +215,39 @@ func (s *Service) UploadEvidence(ctx context.Context, a Actor, id string, r io.R
 	if size >= 0 && size != e.Size {
 		return e, Errorf(CodeSizeMismatch, "the body has %d bytes; %d were declared", size, e.Size)
 	}
-	h := sha256.New()
-	if _, err := s.Blobs.Put(ctx, e.ObjectKey, io.TeeReader(r, h), e.Size, e.ContentType); err != nil {
+	// The reader fails at the end unless the bytes are the declared ones,
+	// so the store keeps nothing else under the evidence's key: a
+	// completion running meanwhile can only ever see the declared bytes.
+	if _, err := s.Blobs.Put(ctx, e.ObjectKey, verified(r, e.SHA256), e.Size, e.ContentType); err != nil {
 		if me := AsError(err); me != nil && me.Code == CodeValidation {
 			return e, &Error{Code: CodeSizeMismatch, Message: "the body is not the declared size", Err: err}
 		}
 		return e, err
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
-		s.Blobs.Delete(ctx, e.ObjectKey)
-		return e, Errorf(CodeSHA256Mismatch, "the bytes hash to %s, not the declared %s", got, e.SHA256)
-	}
 	return e, nil
+}
+
+// verified wraps r so that its end is an error unless everything read
+// hashes to sha256Hex.
+func verified(r io.Reader, sha256Hex string) io.Reader {
+	return &verifyingReader{r: r, h: sha256.New(), want: sha256Hex}
+}
+
+type verifyingReader struct {
+	r    io.Reader
+	h    hash.Hash
+	want string
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	if err == io.EOF {
+		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
+			return n, Errorf(CodeSHA256Mismatch, "the bytes hash to %s, not the declared %s", got, v.want)
+		}
+	}
+	return n, err
 }
 
 // CompleteEvidence checks the uploaded object and moves the record to

@@ -66,7 +66,7 @@ func (s *Service) MultipartUpload(ctx context.Context, a Actor, id string) (Mult
 	plan := MultipartPlan{UploadID: e.UploadID, PartSize: partSize(e.Size), Received: []UploadedPart{}, Targets: []PartTarget{}}
 	plan.Parts = int((e.Size + plan.PartSize - 1) / plan.PartSize)
 	if plan.UploadID != "" {
-		plan.Received, err = s.Presign.ListParts(ctx, e.ObjectKey, plan.UploadID)
+		plan.Received, err = s.Presign.ListParts(ctx, stagingKey(e), plan.UploadID)
 		if IsNotFound(err) {
 			plan.UploadID, plan.Received, err = "", []UploadedPart{}, nil // completed or cleaned away: start again
 		}
@@ -75,7 +75,7 @@ func (s *Service) MultipartUpload(ctx context.Context, a Actor, id string) (Mult
 		}
 	}
 	if plan.UploadID == "" {
-		if plan.UploadID, err = s.Presign.StartMultipart(ctx, e.ObjectKey, e.ContentType); err != nil {
+		if plan.UploadID, err = s.Presign.StartMultipart(ctx, stagingKey(e), e.ContentType); err != nil {
 			return plan, err
 		}
 		err = s.Store.Tx(ctx, func(tx Tx) error {
@@ -94,7 +94,7 @@ func (s *Service) MultipartUpload(ctx context.Context, a Actor, id string) (Mult
 		if have[n] {
 			continue
 		}
-		t, err := s.Presign.PresignPart(ctx, e.ObjectKey, plan.UploadID, n, PresignTTL)
+		t, err := s.Presign.PresignPart(ctx, stagingKey(e), plan.UploadID, n, PresignTTL)
 		if err != nil {
 			return plan, err
 		}
@@ -117,7 +117,7 @@ func (s *Service) FinishMultipart(ctx context.Context, a Actor, id string) (Evid
 		return e, errNoDirectUpload
 	}
 	if e.UploadID != "" {
-		parts, err := s.Presign.ListParts(ctx, e.ObjectKey, e.UploadID)
+		parts, err := s.Presign.ListParts(ctx, stagingKey(e), e.UploadID)
 		if err != nil && !IsNotFound(err) {
 			return e, err
 		}
@@ -129,12 +129,44 @@ func (s *Service) FinishMultipart(ctx context.Context, a Actor, id string) (Evid
 			if total != e.Size {
 				return e, Errorf(CodeSizeMismatch, "the parts hold %d bytes; %d were declared; send the missing parts", total, e.Size)
 			}
-			if err := s.Presign.CompleteMultipart(ctx, e.ObjectKey, e.UploadID, parts); err != nil {
+			if err := s.Presign.CompleteMultipart(ctx, stagingKey(e), e.UploadID, parts); err != nil {
 				return e, err
 			}
 		}
 	}
+	if err := s.promote(ctx, &e, stagingKey(e)); err != nil && !IsNotFound(err) {
+		return e, err
+	}
 	return s.CompleteEvidence(ctx, a, id)
+}
+
+// stagingKey is where a multipart upload is assembled: parts are not
+// checked by the store, so the result only reaches the evidence's key once
+// its SHA-256 is the declared one.
+func stagingKey(e Evidence) string { return "incoming/" + e.ID }
+
+// promote copies a staged object to the evidence's key through a reader
+// that fails at the end unless the bytes hash to the declared SHA-256, so
+// the evidence's key only ever holds the declared bytes (a verified
+// record's bytes cannot be replaced by others), then drops the staging
+// copy.
+func (s *Service) promote(ctx context.Context, e *Evidence, staging string) error {
+	rc, info, err := s.Blobs.Get(ctx, staging)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if info.Size != e.Size {
+		s.Blobs.Delete(ctx, staging)
+		return Errorf(CodeSizeMismatch, "the parts hold %d bytes; %d were declared; upload them again", info.Size, e.Size)
+	}
+	if _, err := s.Blobs.Put(ctx, e.ObjectKey, verified(rc, e.SHA256), e.Size, e.ContentType); err != nil {
+		if ErrorCode(err) == CodeSHA256Mismatch {
+			s.Blobs.Delete(ctx, staging)
+		}
+		return err
+	}
+	return s.Blobs.Delete(ctx, staging)
 }
 
 var errNoDirectUpload = &Error{Code: CodeNoDirectUpload, Message: "this server takes uploads through PUT /v1/evidence/{id}/content only"}
@@ -154,12 +186,14 @@ func (s *Service) CleanAbandonedUploads(ctx context.Context, before time.Time) (
 	}
 	for _, e := range stale {
 		if e.UploadID != "" && s.Presign != nil {
-			if err := s.Presign.AbortMultipart(ctx, e.ObjectKey, e.UploadID); err != nil {
+			if err := s.Presign.AbortMultipart(ctx, stagingKey(e), e.UploadID); err != nil {
 				return 0, err
 			}
 		}
-		if err := s.Blobs.Delete(ctx, e.ObjectKey); err != nil {
-			return 0, err
+		for _, key := range []string{e.ObjectKey, stagingKey(e)} {
+			if err := s.Blobs.Delete(ctx, key); err != nil {
+				return 0, err
+			}
 		}
 		err := s.Store.Tx(ctx, func(tx Tx) error {
 			_, err := tx.UpdateWhere(&Evidence{}, []Cond{Eq("id", e.ID), Eq("status", EvidencePending)},
