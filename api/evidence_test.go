@@ -199,6 +199,15 @@ func testEvidencePipeline(t *testing.T, e *env) {
 	if _, ok := flags["no_exif_gps"]; !ok {
 		t.Errorf("a re-encoded copy lost its EXIF: no_exif_gps expected: %v", near["flags"])
 	}
+	// A far-off device fix is flagged however poor the device says its
+	// accuracy is; the same photo twice in one task is a duplicate too.
+	far := e.upload("insp1", task, readPhoto(t, "DSCN0012.jpg"), "image/jpeg", map[string]any{"lat": 43.57, "lng": 11.8854, "accuracy_m": 1e7, "mocked": false})
+	if f, ok := flagsOf(far)["exif_gps_mismatch"]; !ok || f["value"].(float64) < 10000 {
+		t.Errorf("an 11 km mismatch must be flagged whatever the claimed accuracy: %v", far["flags"])
+	}
+	if _, ok := flagsOf(far)["duplicate_photo"]; !ok {
+		t.Errorf("the same photo twice in one task must be flagged: %v", far["flags"])
+	}
 	// Orientation: thumbnails come out upright.
 	for name, landscape := range map[string]bool{"orientation_landscape_6.jpg": true, "orientation_portrait_8.jpg": false} {
 		rec := e.upload("insp1", task, readPhoto(t, name), "image/jpeg", nil)
@@ -354,14 +363,15 @@ func testEvidenceBadInput(t *testing.T, e *env) {
 		status int
 		code   string
 	}{
-		"short sha":       {"insp1", bad("sha256", "abc"), 400, "validation_failed"},
-		"zero size":       {"insp1", bad("size", 0), 400, "validation_failed"},
-		"huge size":       {"insp1", bad("size", int64(1)<<40), 413, "evidence_too_large"},
-		"gif":             {"insp1", bad("content_type", "image/gif"), 400, "invalid_enum"},
-		"other's task":    {"insp2", good, 404, "not_found"},
-		"supervisor":      {"supa", good, 403, "forbidden"},
-		"bad lat":         {"insp1", bad("location", map[string]any{"lat": 123, "lng": 1, "accuracy_m": 1, "mocked": false}), 400, "lat_out_of_range"},
-		"no capture time": {"insp1", bad("captured_at", nil), 400, "required"},
+		"short sha":              {"insp1", bad("sha256", "abc"), 400, "validation_failed"},
+		"zero size":              {"insp1", bad("size", 0), 400, "validation_failed"},
+		"huge size":              {"insp1", bad("size", int64(1)<<40), 413, "evidence_too_large"},
+		"photo too big to check": {"insp1", bad("size", 65<<20), 413, "evidence_too_large"},
+		"gif":                    {"insp1", bad("content_type", "image/gif"), 400, "invalid_enum"},
+		"other's task":           {"insp2", good, 404, "not_found"},
+		"supervisor":             {"supa", good, 403, "forbidden"},
+		"bad lat":                {"insp1", bad("location", map[string]any{"lat": 123, "lng": 1, "accuracy_m": 1, "mocked": false}), 400, "lat_out_of_range"},
+		"no capture time":        {"insp1", bad("captured_at", nil), 400, "required"},
 	} {
 		r := e.do(c.who, "POST", "/v1/evidence", c.body)
 		if r.Status != c.status || r.code(t) != c.code {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"hash"
 	"io"
 	"net/http"
@@ -99,6 +100,9 @@ func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
 	if in.Size < 1 {
 		return FieldError(CodeValidation, "size", "size must be at least 1 byte")
 	}
+	if max := s.evidencePolicy().MaxAnalyzeSize; in.Kind != "document" && in.Size > max {
+		return FieldError(CodeEvidenceTooLarge, "size", "photos and signatures must be at most %d bytes, so that they can be checked", max)
+	}
 	if max := s.evidencePolicy().MaxSize; in.Size > max {
 		return FieldError(CodeEvidenceTooLarge, "size", "size must be 1 to %d bytes", max)
 	}
@@ -121,6 +125,16 @@ func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
 // record. A record a synced verification created before (pending, without
 // metadata) is completed with the declaration.
 func (s *Service) CreateEvidence(ctx context.Context, a Actor, in EvidenceInput) (Evidence, error) {
+	e, err := s.createEvidence(ctx, a, in)
+	if errors.Is(err, ErrDuplicate) {
+		// The same declaration arrived twice at once: the second run sees
+		// the first one's record and answers it.
+		e, err = s.createEvidence(ctx, a, in)
+	}
+	return e, err
+}
+
+func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput) (Evidence, error) {
 	if a.Role != RoleInspector {
 		return Evidence{}, errForbidden("upload evidence")
 	}
@@ -262,6 +276,11 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 		}
 		return e, err
 	}
+	release, err := s.analysisSlot(ctx)
+	if err != nil {
+		return e, err
+	}
+	defer release()
 	info, err := s.Blobs.Stat(ctx, e.ObjectKey)
 	if IsNotFound(err) {
 		return e, Errorf(CodeContentMissing, "no bytes have arrived for evidence %s", id)
@@ -291,6 +310,11 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 		if cur.Status != EvidencePending {
 			e = cur
 			return nil
+		}
+		if cur.Version != e.Version {
+			// Changed while its bytes were read (the janitor cleared them,
+			// or the device declared again): verify again from the start.
+			return Errorf(CodeVersionConflict, "evidence %s changed while it was being checked; complete it again", id)
 		}
 		now := s.now()
 		cur.CompletedAt, cur.UpdatedAt, cur.ThumbKey = &now, now, e.ThumbKey
@@ -399,4 +423,23 @@ func truncateRunes(s string, n int) string {
 		return s
 	}
 	return string(r[:n])
+}
+
+// maxAnalyses bounds the completions that hold a file in memory and
+// decode it at the same time.
+const maxAnalyses = 4
+
+var analyses = make(chan struct{}, maxAnalyses)
+
+// analysisSlot waits briefly for a free analysis slot; a server that is
+// busy answers 503 with Retry-After rather than running out of memory.
+func (s *Service) analysisSlot(ctx context.Context) (func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	select {
+	case analyses <- struct{}{}:
+		return func() { <-analyses }, nil
+	case <-ctx.Done():
+		return nil, &Error{Code: CodeUnavailable, Message: "the server is busy checking other uploads; complete again shortly", RetryAfter: 5 * time.Second}
+	}
 }

@@ -20,6 +20,9 @@ const (
 	FlagNearDuplicatePhoto = "near_duplicate_photo"
 )
 
+// maxAccuracyM caps the device accuracy counted in the GPS tolerance.
+const maxAccuracyM = 100
+
 // evidenceFlags measures what a supervisor must look at in verified
 // evidence. Flags never block; they are acknowledged one by one.
 func (s *Service) evidenceFlags(tx Tx, e *Evidence) (Flags, error) {
@@ -69,7 +72,9 @@ func (s *Service) evidenceFlags(tx Tx, e *Evidence) (Flags, error) {
 		}
 	}
 	if m.HasGPS && dev != nil {
-		if d := DistanceM(*m.Lat, *m.Lng, dev.Lat, dev.Lng); d > p.GPSMismatchM+dev.AccuracyM {
+		// The device's own accuracy widens the tolerance, but only so far:
+		// a claimed accuracy of kilometres must not hide a mismatch.
+		if d := DistanceM(*m.Lat, *m.Lng, dev.Lat, dev.Lng); d > p.GPSMismatchM+math.Min(dev.AccuracyM, maxAccuracyM) {
 			add(FlagExifGPSMismatch, d, "m", "the photo's GPS is %.0f m from the device's fix (accuracy %.0f m)", d, dev.AccuracyM)
 		}
 	}
@@ -86,7 +91,10 @@ func exifTime(e *Evidence, m *MediaSummary) *time.Time {
 		return nil
 	}
 	t := *m.TakenAt
-	if m.TakenAtLocal && e.CapturedUTCOffset != nil {
+	if m.TakenAtLocal {
+		if e.CapturedUTCOffset == nil {
+			return nil // a wall-clock time in an unknown zone: do not guess
+		}
 		t = t.Add(-time.Duration(*e.CapturedUTCOffset) * time.Second)
 	}
 	return &t
@@ -122,10 +130,12 @@ func (s *Service) timeFlags(e *Evidence, m *MediaSummary, t *InspectionTask, p E
 }
 
 // duplicateFlags finds the same photo (SHA-256) or a near-identical one
-// (perceptual hash) already used as evidence of another task. Near
+// (perceptual hash) already used as other evidence. Near
 // candidates come from the four indexed quarters of the hash.
 func (s *Service) duplicateFlags(tx Tx, e *Evidence, flags Flags, p EvidencePolicy) (Flags, error) {
-	others := []Cond{{Column: "task_id", Op: OpNe, Value: e.TaskID}, Eq("status", EvidenceVerified), {Column: "id", Op: OpNe, Value: e.ID}}
+	// Any other evidence counts, the same task's included: one photo used
+	// for both "before" and "after" is the classic fake.
+	others := []Cond{Eq("status", EvidenceVerified), {Column: "id", Op: OpNe, Value: e.ID}}
 	var dup Evidence
 	err := tx.First(&dup, Query{Where: append([]Cond{Eq("sha256", e.SHA256)}, others...), OrderBy: "created_at"})
 	switch {

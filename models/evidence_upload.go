@@ -184,25 +184,40 @@ func (s *Service) CleanAbandonedUploads(ctx context.Context, before time.Time) (
 	if err != nil {
 		return 0, err
 	}
+	cleaned := 0
 	for _, e := range stale {
+		// Bytes that arrived after the cutoff belong to an upload still
+		// under way (a presigned PUT does not touch the record).
+		if info, err := s.Blobs.Stat(ctx, e.ObjectKey); err == nil && !info.ModTime.Before(before) {
+			continue
+		}
+		// Claim the record first: a completion that read it before sees
+		// the new version and starts again instead of verifying bytes
+		// that are about to go.
+		var claimed int64
+		err := s.Store.Tx(ctx, func(tx Tx) error {
+			var err error
+			claimed, err = tx.UpdateWhere(&Evidence{}, []Cond{Eq("id", e.ID), Eq("status", EvidencePending), Eq("version", e.Version)},
+				map[string]any{"upload_id": "", "updated_at": s.now(), "version": e.Version + 1})
+			return err
+		})
+		if err != nil {
+			return cleaned, err
+		}
+		if claimed == 0 {
+			continue // completed or changed meanwhile
+		}
 		if e.UploadID != "" && s.Presign != nil {
 			if err := s.Presign.AbortMultipart(ctx, stagingKey(e), e.UploadID); err != nil {
-				return 0, err
+				return cleaned, err
 			}
 		}
 		for _, key := range []string{e.ObjectKey, stagingKey(e)} {
 			if err := s.Blobs.Delete(ctx, key); err != nil {
-				return 0, err
+				return cleaned, err
 			}
 		}
-		err := s.Store.Tx(ctx, func(tx Tx) error {
-			_, err := tx.UpdateWhere(&Evidence{}, []Cond{Eq("id", e.ID), Eq("status", EvidencePending)},
-				map[string]any{"upload_id": "", "updated_at": s.now()})
-			return err
-		})
-		if err != nil {
-			return 0, err
-		}
+		cleaned++
 	}
-	return len(stale), nil
+	return cleaned, nil
 }
