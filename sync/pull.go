@@ -55,9 +55,6 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 	if req.Limit > 0 && req.Limit < limit {
 		limit = req.Limit
 	}
-	if _, err := e.Epoch(ctx); err != nil {
-		return PullResult{}, err
-	}
 	var c *cursor
 	if req.Cursor != nil {
 		dc, err := e.decodeCursor(*req.Cursor)
@@ -67,6 +64,20 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 		c = &dc
 	}
 	view := viewKey(a)
+	var res PullResult
+	err := e.pullPage(ctx, a, req, c, view, limit, &res)
+	if models.IsNotFound(err) {
+		// A log that has never been pulled from has no epoch yet.
+		if _, err = e.Epoch(ctx); err == nil {
+			err = e.pullPage(ctx, a, req, c, view, limit, &res)
+		}
+	}
+	return res, err
+}
+
+// pullPage reads one page in one transaction, so that the log's bounds
+// and its rows come from the same snapshot.
+func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, c *cursor, view string, limit int, out *PullResult) error {
 	var res PullResult
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
 		res = PullResult{Changes: map[string]*EntityChanges{}}
@@ -119,7 +130,8 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 		res.Cursor = e.encodeCursor(cursor{Seq: to, Epoch: epoch, Schema: SchemaVersion, View: view, Floor: floor})
 		return err
 	})
-	return res, err
+	*out = res
+	return err
 }
 
 // logBounds reads, in the page's snapshot, the log's epoch, the floor
