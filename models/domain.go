@@ -133,10 +133,15 @@ type RectificationItem struct {
 	Deadline            time.Time  `json:"deadline"`
 	SupervisionLevel    string     `json:"supervision_level"`
 	KeyItem             bool       `json:"key_item"`
-	Status              string     `json:"status"`
-	Version             int64      `json:"version"`
-	CreatedAt           time.Time  `json:"created_at"`
-	UpdatedAt           time.Time  `json:"updated_at"`
+	// PublicSummary is what the public disclosure shows of the item
+	// once it is accepted; nothing else of it is published.
+	PublicSummary string `json:"public_summary"`
+	Status        string `json:"status"`
+	// ClosedAt is when the item was last accepted (销号); nil while open.
+	ClosedAt  *time.Time `json:"closed_at"`
+	Version   int64      `json:"version"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // TableName keeps the table name short.
@@ -206,9 +211,17 @@ type InspectionTask struct {
 	Instructions string     `json:"instructions"`
 	Status       string     `json:"status"`
 	AssignedAt   *time.Time `json:"assigned_at"`
-	Version      int64      `json:"version"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	// RoundID is the submission for acceptance whose check this task is;
+	// nil for progress checks and for rework not yet resubmitted.
+	RoundID *string `json:"round_id"`
+	// ReworkOf is the rejection this task answers; its reasons and the
+	// evidence it asks for are copied here so that the phone shows them.
+	ReworkOf         *string    `json:"rework_of"`
+	Reasons          StringList `json:"reasons"`
+	RequiredEvidence string     `json:"required_evidence"`
+	Version          int64      `json:"version"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
 }
 
 // TableName names the table.

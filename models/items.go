@@ -23,6 +23,7 @@ type ItemInput struct {
 	Deadline            *time.Time `json:"deadline"`
 	SupervisionLevel    *string    `json:"supervision_level"`
 	KeyItem             *bool      `json:"key_item"`
+	PublicSummary       *string    `json:"public_summary"`
 	Version             *int64     `json:"version"`
 }
 
@@ -62,6 +63,7 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 		{&it.Measures, "measures", in.Measures, true, 10000},
 		{&it.FirstResponsible, "first_responsible", in.FirstResponsible, true, 100},
 		{&it.SpecificResponsible, "specific_responsible", in.SpecificResponsible, false, 100},
+		{&it.PublicSummary, "public_summary", in.PublicSummary, false, 2000},
 	} {
 		if err := setText(f.dst, f.name, f.v, f.required, f.max); err != nil {
 			return err

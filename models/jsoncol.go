@@ -12,6 +12,14 @@ type StringList []string
 // Value implements driver.Valuer.
 func (l StringList) Value() (driver.Value, error) { return jsonValue(l, "[]") }
 
+// MarshalJSON sends a nil list as [], as it reads back from the database.
+func (l StringList) MarshalJSON() ([]byte, error) {
+	if l == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal([]string(l))
+}
+
 // Scan implements sql.Scanner.
 func (l *StringList) Scan(src any) error { return jsonScan(src, l) }
 
