@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -28,6 +29,8 @@ var (
 	readA   = expect{401, 200, 200, 404, 200, 200}
 	writeA  = expect{401, 200, 200, 404, 403, 403}
 	createA = expect{401, 201, 201, 403, 403, 403}
+	// reviewA: the review of a county A item, which inspectors may not read.
+	reviewA = expect{401, 200, 200, 404, 200, 403}
 )
 
 // TestAuthorizationMatrix sends every endpoint as every role.
@@ -54,6 +57,24 @@ func testMatrix(t *testing.T, e *env) {
 		return photoID
 	}
 	tiny := []byte("tiny bytes that are not a photo")
+	// last is the item the latest row made for itself.
+	var last models.RectificationItem
+	newItem := func() models.RectificationItem {
+		last = must(e.svc.CreateItem(context.Background(), system, models.ItemInput{Code: ptr(uniq("ACC")), Title: ptr("验收"), Source: ptr("督察"),
+			Category: ptr("水"), Target: ptr("达标"), Measures: ptr("整治"), ResponsibleUnitID: &f.countyA.ID, FirstResponsible: ptr("县长"),
+			Deadline: ptr(e.now.AddDate(0, 3, 0))}))
+		return last
+	}
+	submitted := func() models.RectificationItem {
+		it := newItem()
+		admin := models.Actor{UserID: f.users["admin"].ID, Role: models.RoleAdmin, UnitPath: f.root.Path}
+		must(e.svc.SubmitForAcceptance(context.Background(), admin, it.ID, models.SubmitInput{Statement: ptr("已完成"), Version: ptr(int64(1)),
+			InspectorIDs: []string{f.users["insp1"].ID}, SiteIDs: []string{f.siteA.ID}, TemplateID: &f.tmpl.ID}))
+		return it
+	}
+	digestOf := func(it models.RectificationItem) string {
+		return must(e.svc.Review(context.Background(), system, it.ID)).EvidenceDigest
+	}
 	taskBody := func() map[string]any {
 		return map[string]any{"item_id": f.itemA.ID, "site_id": f.siteA.ID, "kind": "progress_check", "template_id": f.tmpl.ID,
 			"window_start": e.now, "due_at": e.now.AddDate(0, 0, 3)}
@@ -99,6 +120,20 @@ func testMatrix(t *testing.T, e *env) {
 		{"PATCH", fixed("/v1/items/" + f.itemA.ID), func() any {
 			return map[string]any{"measures": uniq("措施"), "version": version("/v1/items/" + f.itemA.ID)}
 		}, writeA},
+		// Acceptance: each call acts on an item of its own in county A.
+		{"GET", fixed("/v1/review-queue"), nil, expect{401, 200, 200, 200, 200, 403}},
+		{"GET", fixed("/v1/items/" + f.itemA.ID + "/review"), nil, reviewA},
+		{"GET", fixed("/v1/items/" + f.itemA.ID + "/decisions"), nil, reviewA},
+		{"POST", func() string { return "/v1/items/" + newItem().ID + "/submit" }, func() any {
+			return map[string]any{"statement": "已完成", "version": 1, "inspector_ids": []string{f.users["insp1"].ID},
+				"site_ids": []string{f.siteA.ID}, "template_id": f.tmpl.ID}
+		}, expect{401, 201, 201, 404, 201, 403}},
+		{"POST", func() string { return "/v1/items/" + submitted().ID + "/decisions" }, func() any {
+			return map[string]any{"decision": "reject", "reasons": []string{"证据不足"}, "evidence_digest": digestOf(last)}
+		}, expect{401, 201, 201, 404, 403, 403}},
+		{"POST", func() string { return "/v1/items/" + newItem().ID + "/reopen" }, func() any {
+			return map[string]any{"reason": "复查", "evidence_digest": digestOf(last)}
+		}, expect{401, 409, 403, 403, 403, 403}},
 		{"GET", fixed("/v1/sites"), nil, everyone},
 		{"POST", fixed("/v1/sites"), func() any {
 			return map[string]any{"unit_id": f.countyA.ID, "name": "工地", "kind": "construction_site", "lat": 29.7, "lng": 116.1, "radius_m": 150}

@@ -120,6 +120,12 @@ const (
 	CodeOutsideYourUnit Code = "outside_your_unit"
 
 	CodeUnitParentFixed Code = "unit_parent_fixed"
+
+	// Acceptance.
+	CodeEvidenceChanged     Code = "evidence_changed"
+	CodeAcceptanceBlocked   Code = "acceptance_blocked"
+	CodeFlagNotAcknowledged Code = "flag_not_acknowledged"
+	CodeFlagAckUnknown      Code = "flag_ack_unknown"
 )
 
 var codeKinds = map[Code]Kind{
@@ -205,6 +211,12 @@ var codeKinds = map[Code]Kind{
 	CodeItemHasTasks:           KindConflict,
 	CodeOutsideYourUnit:        KindForbidden,
 	CodeUnitParentFixed:        KindInvalid,
+
+	// Acceptance.
+	CodeEvidenceChanged:     KindConflict,
+	CodeAcceptanceBlocked:   KindConflict,
+	CodeFlagNotAcknowledged: KindInvalid,
+	CodeFlagAckUnknown:      KindInvalid,
 }
 
 func init() {

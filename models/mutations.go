@@ -133,7 +133,27 @@ func (s *Service) moveTask(tx Tx, a Actor, raw json.RawMessage, to string) (int6
 	if err := tx.Update(&t); err != nil {
 		return 0, err
 	}
+	if to == TaskInProgress {
+		if err := s.itemWorkStarted(tx, t.ItemID); err != nil {
+			return 0, err
+		}
+	}
 	return t.Version, s.taskChanged(tx, &before, &t)
+}
+
+// itemWorkStarted moves an item that is new, rejected or reopened to
+// in_progress when field work on it starts.
+func (s *Service) itemWorkStarted(tx Tx, itemID string) error {
+	var it RectificationItem
+	if err := tx.Get(&it, itemID); err != nil {
+		return err
+	}
+	switch it.Status {
+	case ItemNotStarted, ItemRejected, ItemReopened:
+		it.Status = ItemInProgress
+		return s.saveItem(tx, &it)
+	}
+	return nil
 }
 
 type answerArgs struct {

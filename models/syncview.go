@@ -65,6 +65,10 @@ func (v *SyncView) Visible(rec any) bool {
 			return r.AuthorID == a.UserID
 		case *Evidence:
 			return r.InspectorID == a.UserID
+		case *Decision:
+			// The decisions on an item they still hold tasks for: a
+			// rejection's reasons, an acceptance that closes their work.
+			return v.refs[EntityItems][r.ItemID]
 		}
 		return false
 	}
@@ -84,6 +88,8 @@ func (v *SyncView) Visible(rec any) bool {
 	case *Note:
 		return a.canReadUnitRecord(r.UnitPath)
 	case *Evidence:
+		return a.canReadUnitRecord(r.UnitPath)
+	case *Decision:
 		return a.canReadUnitRecord(r.UnitPath)
 	}
 	return false

@@ -249,6 +249,8 @@ func load(tx models.Tx, entity string, ids []string) (map[string]any, error) {
 		return loadAs[models.Note](tx, ids)
 	case models.EntityEvidence:
 		return loadAs[models.Evidence](tx, ids)
+	case models.EntityDecisions:
+		return loadAs[models.Decision](tx, ids)
 	}
 	return nil, fmt.Errorf("sync: the change log names an unknown entity %q", entity)
 }

@@ -1,0 +1,370 @@
+package models
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// SubmitInput is the responsible unit's request for acceptance (申请验收):
+// its statement, and who checks the item where. Inspectors and sites
+// default to those of the item's rework and tasks so far.
+type SubmitInput struct {
+	Statement    *string    `json:"statement"`
+	InspectorIDs []string   `json:"inspector_ids"`
+	SiteIDs      []string   `json:"site_ids"`
+	TemplateID   *string    `json:"template_id"`
+	DueAt        *time.Time `json:"due_at"`
+	Version      *int64     `json:"version"`
+}
+
+// DefaultCheckWindow is how long acceptance and rework tasks stay open
+// when no due date is given.
+const DefaultCheckWindow = 7 * 24 * time.Hour
+
+// canSubmit reports whether a may submit an item of the unit at path:
+// the responsible unit's lead, a supervisor over it, an admin.
+func (a Actor) canSubmit(path string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleSupervisor, RoleUnitLead:
+		return a.InSubtree(path)
+	}
+	return false
+}
+
+// SubmitForAcceptance records the responsible unit's statement that the
+// item is done and opens a round of acceptance checks: one acceptance
+// task per named inspector and site, plus any rework tasks of an earlier
+// rejection that no round holds yet. An item not yet in progress (new,
+// rejected or reopened) passes through in_progress on the way.
+func (s *Service) SubmitForAcceptance(ctx context.Context, a Actor, itemID string, in SubmitInput) (Submission, error) {
+	var sub Submission
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		it, err := s.reviewItem(tx, a, itemID)
+		if err != nil {
+			return err
+		}
+		if !a.canSubmit(it.UnitPath) {
+			return errForbidden("submit items for acceptance")
+		}
+		if err := checkVersion(it.Version, in.Version); err != nil {
+			return err
+		}
+		statement, err := text("statement", in.Statement, true, 5000)
+		if err != nil {
+			return err
+		}
+		if err := s.moveItem(tx, a, &it, ItemPendingAcceptance); err != nil {
+			return err
+		}
+		n, err := tx.Count(&Submission{}, []Cond{Eq("item_id", it.ID)})
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		sub = Submission{ID: s.NewID(), ItemID: it.ID, UnitPath: it.UnitPath, Round: int(n) + 1, SubmittedBy: a.UserID,
+			Statement: statement, Version: 1, CreatedAt: now, UpdatedAt: now}
+		if err := translateDup(tx.Create(&sub), CodeVersionConflict, "version", "the item was submitted by someone else at the same time"); err != nil {
+			return err
+		}
+		adopted, err := s.adoptRework(tx, &it, sub.ID)
+		if err != nil {
+			return err
+		}
+		created, err := s.createChecks(tx, a, &it, &sub, in)
+		if err != nil {
+			return err
+		}
+		if adopted+created == 0 {
+			return FieldError(CodeRequired, "inspector_ids", "name at least one inspector to check the item")
+		}
+		return s.saveItem(tx, &it)
+	})
+	return sub, err
+}
+
+// moveItem takes an item to status to, through in_progress when it is not
+// there yet and may go there.
+func (s *Service) moveItem(tx Tx, a Actor, it *RectificationItem, to string) error {
+	if to != ItemInProgress && it.Status != ItemInProgress && ItemMachine.Check(it.Status, ItemInProgress) == nil {
+		if err := s.moveItem(tx, a, it, ItemInProgress); err != nil {
+			return err
+		}
+	}
+	if err := ItemMachine.Check(it.Status, to); err != nil {
+		return err
+	}
+	it.Status = to
+	return nil
+}
+
+// saveItem writes a changed item and tells its unit and inspectors.
+func (s *Service) saveItem(tx Tx, it *RectificationItem) error {
+	it.Version++
+	it.UpdatedAt = s.now()
+	if err := tx.Update(it); err != nil {
+		return err
+	}
+	return s.changedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
+}
+
+// adoptRework puts the item's acceptance tasks that no round holds (the
+// rework of a rejection) into round roundID.
+func (s *Service) adoptRework(tx Tx, it *RectificationItem, roundID string) (int, error) {
+	var tasks []InspectionTask
+	if err := tx.List(&tasks, Query{Where: []Cond{Eq("item_id", it.ID), Eq("kind", TaskAcceptanceCheck),
+		{Column: "round_id", Op: OpNull}, {Column: "status", Op: OpNe, Value: TaskCancelled}}}); err != nil {
+		return 0, err
+	}
+	for i := range tasks {
+		before := tasks[i]
+		t := &tasks[i]
+		t.RoundID = &roundID
+		t.Version++
+		t.UpdatedAt = s.now()
+		if err := tx.Update(t); err != nil {
+			return 0, err
+		}
+		if err := s.taskChanged(tx, &before, t); err != nil {
+			return 0, err
+		}
+	}
+	return len(tasks), nil
+}
+
+// createChecks creates the round's acceptance tasks: one per inspector and
+// site.
+func (s *Service) createChecks(tx Tx, a Actor, it *RectificationItem, sub *Submission, in SubmitInput) (int, error) {
+	if len(in.InspectorIDs) == 0 {
+		return 0, nil
+	}
+	if len(in.InspectorIDs) > 20 || len(in.SiteIDs) > 50 {
+		return 0, FieldError(CodeValidation, "inspector_ids", "at most 20 inspectors and 50 sites per submission")
+	}
+	var earlier []InspectionTask
+	if err := tx.List(&earlier, Query{Where: []Cond{Eq("item_id", it.ID)}, OrderBy: "created_at DESC"}); err != nil {
+		return 0, err
+	}
+	sites := uniqueSorted(in.SiteIDs)
+	for _, site := range sites {
+		if err := checkSiteFor(tx, a, site); err != nil {
+			return 0, err
+		}
+	}
+	if len(sites) == 0 {
+		sites = uniqueSorted(idsOf(earlier, func(t InspectionTask) []string { return []string{t.SiteID} }))
+	}
+	if len(sites) == 0 {
+		return 0, FieldError(CodeRequired, "site_ids", "the item has no tasks yet; name the sites to check")
+	}
+	tmpl := ""
+	switch {
+	case in.TemplateID != nil:
+		tmpl = *in.TemplateID
+	case len(earlier) > 0:
+		tmpl = earlier[0].TemplateID
+	default:
+		return 0, FieldError(CodeRequired, "template_id", "the item has no tasks yet; name the checklist template")
+	}
+	due := s.now().Add(DefaultCheckWindow)
+	if in.DueAt != nil {
+		due = stamp(*in.DueAt)
+	}
+	n := 0
+	for _, uid := range uniqueSorted(in.InspectorIDs) {
+		if _, err := checkInspector(tx, a, uid, "inspector_ids"); err != nil {
+			return 0, err
+		}
+		for _, site := range sites {
+			c := check{item: it, siteID: site, templateID: tmpl, assignee: uid, due: due, roundID: &sub.ID,
+				instructions: "验收核查（第" + strconv.Itoa(sub.Round) + "轮）"}
+			if _, err := s.createCheck(tx, c); err != nil {
+				return 0, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// check is an acceptance task the workflow creates: for a round, or as
+// rework of a rejection.
+type check struct {
+	item               *RectificationItem
+	siteID, templateID string
+	assignee           string
+	due                time.Time
+	roundID, reworkOf  *string
+	reasons            StringList
+	required           string
+	instructions       string
+}
+
+// createCheck inserts an acceptance task, assigned at once, and hands it
+// to the inspector's devices.
+func (s *Service) createCheck(tx Tx, c check) (InspectionTask, error) {
+	var tm ChecklistTemplate
+	if err := lookup(tx, &tm, c.templateID, CodeUnknownTemplate, "template_id"); err != nil {
+		return InspectionTask{}, err
+	}
+	now := s.now()
+	if !c.due.After(now) {
+		return InspectionTask{}, FieldError(CodeWindowInvalid, "due_at", "the due date must be in the future")
+	}
+	assignee := c.assignee
+	t := InspectionTask{ID: s.NewID(), ItemID: c.item.ID, SiteID: c.siteID, AssigneeID: &assignee, UnitPath: c.item.UnitPath,
+		Kind: TaskAcceptanceCheck, TemplateID: tm.ID, WindowStart: now, DueAt: c.due, Instructions: c.instructions,
+		Status: TaskAssigned, AssignedAt: &now, RoundID: c.roundID, ReworkOf: c.reworkOf, Reasons: c.reasons,
+		RequiredEvidence: c.required, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if t.Reasons == nil {
+		t.Reasons = StringList{}
+	}
+	if err := tx.Create(&t); err != nil {
+		return t, err
+	}
+	return t, s.taskChanged(tx, &InspectionTask{}, &t)
+}
+
+// checkSiteFor loads a site the actor names for a check: it must exist and
+// lie in the actor's subtree.
+func checkSiteFor(tx Tx, a Actor, id string) error {
+	var st Site
+	if err := lookup(tx, &st, id, CodeUnknownSite, "site_ids"); err != nil {
+		return err
+	}
+	if !a.IsAdmin() && !a.InSubtree(st.UnitPath) {
+		return FieldError(CodeOutsideYourUnit, "site_ids", "the site belongs to a unit outside yours")
+	}
+	return nil
+}
+
+// checkInspector loads an active inspector the actor may send to check an
+// item: any for admins, of their own subtree for everyone else.
+func checkInspector(tx Tx, a Actor, id, field string) (User, error) {
+	var u User
+	if err := lookup(tx, &u, id, CodeUnknownUser, field); err != nil {
+		return u, err
+	}
+	if u.Role != RoleInspector || u.Disabled {
+		return u, FieldError(CodeAssigneeNotInspector, field, "acceptance checks go to active inspectors only")
+	}
+	if !a.IsAdmin() && !a.InSubtree(u.UnitPath) {
+		return u, FieldError(CodeOutsideYourUnit, field, "the inspector belongs to a unit outside yours")
+	}
+	return u, nil
+}
+
+// Blocker is one reason an item cannot be accepted yet.
+type Blocker struct {
+	Code           string `json:"code"`
+	TaskID         string `json:"task_id,omitempty"`
+	VerificationID string `json:"verification_id,omitempty"`
+	EvidenceID     string `json:"evidence_id,omitempty"`
+	Message        string `json:"message"`
+}
+
+// Blocker codes.
+const (
+	BlockNotPending        = "item_not_pending_acceptance"
+	BlockNoRound           = "no_acceptance_round"
+	BlockNoChecks          = "no_acceptance_tasks"
+	BlockNotVerified       = "task_not_verified"
+	BlockNotRectified      = "verification_not_rectified"
+	BlockNoEvidence        = "verification_without_evidence"
+	BlockEvidenceNotReady  = "evidence_not_verified"
+	BlockEvidenceNotExists = "evidence_missing"
+)
+
+// FlagRef is one flag of one piece of evidence that a decider must
+// acknowledge.
+type FlagRef struct {
+	EvidenceID string `json:"evidence_id"`
+	Flag
+}
+
+// Acceptance is what stands between an item and its acceptance: the
+// current round, the verification each of its tasks is judged by (the
+// latest one recorded), what blocks, and the flags to acknowledge.
+type Acceptance struct {
+	Round    *Submission       `json:"round"`
+	Judged   map[string]string `json:"judged_verifications"`
+	Blockers []Blocker         `json:"blockers"`
+	Flags    []FlagRef         `json:"flags_to_acknowledge"`
+}
+
+// Acceptable reports whether nothing blocks.
+func (ac Acceptance) Acceptable() bool { return len(ac.Blockers) == 0 }
+
+// AcceptanceOf applies the rule of acceptance to an evidence set: every
+// acceptance task of the latest round has a verification (its latest)
+// whose conclusion is rectified and whose evidence, at least one file, is
+// all verified. Flags do not block; they are listed to be acknowledged.
+func AcceptanceOf(es *EvidenceSet) Acceptance {
+	ac := Acceptance{Judged: map[string]string{}, Blockers: []Blocker{}, Flags: []FlagRef{}}
+	block := func(b Blocker) { ac.Blockers = append(ac.Blockers, b) }
+	if es.Item.Status != ItemPendingAcceptance {
+		block(Blocker{Code: BlockNotPending, Message: "the item is " + es.Item.Status + ", not pending acceptance"})
+	}
+	for i := range es.Submissions {
+		if ac.Round == nil || es.Submissions[i].Round > ac.Round.Round {
+			ac.Round = &es.Submissions[i]
+		}
+	}
+	if ac.Round == nil {
+		block(Blocker{Code: BlockNoRound, Message: "the item has not been submitted for acceptance"})
+		return ac
+	}
+	latest := map[string]*Verification{}
+	for i := range es.Verifications {
+		v := &es.Verifications[i]
+		if cur := latest[v.TaskID]; cur == nil || v.RecordedAt.After(cur.RecordedAt) ||
+			v.RecordedAt.Equal(cur.RecordedAt) && v.ID > cur.ID {
+			latest[v.TaskID] = v
+		}
+	}
+	evidence := map[string]*Evidence{}
+	for i := range es.Evidence {
+		evidence[es.Evidence[i].ID] = &es.Evidence[i]
+	}
+	checks := 0
+	for _, t := range es.Tasks {
+		if t.Kind != TaskAcceptanceCheck || t.RoundID == nil || *t.RoundID != ac.Round.ID || t.Status == TaskCancelled {
+			continue
+		}
+		checks++
+		v := latest[t.ID]
+		if v == nil {
+			block(Blocker{Code: BlockNotVerified, TaskID: t.ID, Message: "no verification has been recorded for this acceptance task"})
+			continue
+		}
+		ac.Judged[t.ID] = v.ID
+		if v.Conclusion != ConclusionRectified {
+			block(Blocker{Code: BlockNotRectified, TaskID: t.ID, VerificationID: v.ID, Message: "the inspector concluded " + v.Conclusion})
+		}
+		if len(v.EvidenceIDs) == 0 {
+			block(Blocker{Code: BlockNoEvidence, TaskID: t.ID, VerificationID: v.ID, Message: "the verification has no photo or document"})
+		}
+		ids := append([]string(nil), v.EvidenceIDs...)
+		sort.Strings(ids)
+		for _, id := range ids {
+			e := evidence[id]
+			switch {
+			case e == nil:
+				block(Blocker{Code: BlockEvidenceNotExists, TaskID: t.ID, VerificationID: v.ID, EvidenceID: id, Message: "the evidence has not reached the server"})
+			case e.Status != EvidenceVerified:
+				block(Blocker{Code: BlockEvidenceNotReady, TaskID: t.ID, VerificationID: v.ID, EvidenceID: id, Message: "the evidence is " + e.Status})
+			default:
+				for _, f := range e.Flags {
+					ac.Flags = append(ac.Flags, FlagRef{EvidenceID: id, Flag: f})
+				}
+			}
+		}
+	}
+	if checks == 0 {
+		block(Blocker{Code: BlockNoChecks, Message: "the round has no open acceptance task"})
+	}
+	return ac
+}

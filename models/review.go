@@ -1,0 +1,122 @@
+package models
+
+import (
+	"context"
+	"math"
+	"time"
+)
+
+// Review is the supervisor's view of one item: its whole evidence set,
+// the decisions so far, what acceptance needs, and the digest a decision
+// on this view must carry.
+type Review struct {
+	EvidenceSet
+	Decisions      []Decision `json:"decisions"`
+	EvidenceDigest string     `json:"evidence_digest"`
+	Acceptance
+	Acceptable bool `json:"acceptable"`
+}
+
+// Review loads an item's review for an admin, or a supervisor or unit
+// lead of its unit subtree.
+func (s *Service) Review(ctx context.Context, a Actor, itemID string) (Review, error) {
+	es, dec, err := s.EvidenceOf(ctx, a, itemID)
+	if err != nil {
+		return Review{}, err
+	}
+	digest, err := es.Digest()
+	if err != nil {
+		return Review{}, err
+	}
+	ac := AcceptanceOf(&es)
+	return Review{EvidenceSet: es, Decisions: dec, EvidenceDigest: digest, Acceptance: ac, Acceptable: ac.Acceptable()}, nil
+}
+
+// QueueEntry is one item in a supervisor's review queue.
+type QueueEntry struct {
+	Item RectificationItem `json:"item"`
+	// Round is the latest submission for acceptance, if any.
+	Round           *Submission `json:"round"`
+	Flags           int         `json:"flags"`
+	PendingEvidence int         `json:"pending_evidence"`
+	OverdueDays     int         `json:"overdue_days"`
+}
+
+// OverdueDays is how many whole days an item is past its deadline at now:
+// while it is open, or, once accepted, how late it was closed.
+func OverdueDays(it *RectificationItem, now time.Time) int {
+	end := now
+	if it.Status == ItemAccepted && it.ClosedAt != nil {
+		end = *it.ClosedAt
+	}
+	if !end.After(it.Deadline) {
+		return 0
+	}
+	return int(math.Floor(end.Sub(it.Deadline).Hours() / 24))
+}
+
+// ReviewQueue lists the items a supervisor reviews: by default those
+// pending acceptance, with the filters of ListItems, each with its
+// latest round and how much of its evidence is flagged or still pending.
+func (s *Service) ReviewQueue(ctx context.Context, a Actor, f ItemFilter, p ListParams) (Page[QueueEntry], error) {
+	if a.Role == RoleInspector {
+		return Page[QueueEntry]{}, errForbidden("review items")
+	}
+	if f.Status == "" {
+		f.Status = ItemPendingAcceptance
+	}
+	items, err := s.ListItems(ctx, a, f, p)
+	if err != nil {
+		return Page[QueueEntry]{}, err
+	}
+	out := Page[QueueEntry]{Items: make([]QueueEntry, len(items.Items)), Next: items.Next}
+	ids := make([]string, len(items.Items))
+	at := map[string]*QueueEntry{}
+	now := s.Now()
+	for i, it := range items.Items {
+		out.Items[i] = QueueEntry{Item: it, OverdueDays: OverdueDays(&it, now)}
+		ids[i] = it.ID
+		at[it.ID] = &out.Items[i]
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err = s.Store.Tx(ctx, func(tx Tx) error {
+		var subs []Submission
+		if err := tx.List(&subs, Query{Where: []Cond{{Column: "item_id", Op: OpIn, Value: ids}}}); err != nil {
+			return err
+		}
+		for i := range subs {
+			q := at[subs[i].ItemID]
+			if q.Round == nil || subs[i].Round > q.Round.Round {
+				q.Round = &subs[i]
+			}
+		}
+		var tasks []InspectionTask
+		if err := tx.List(&tasks, Query{Where: []Cond{{Column: "item_id", Op: OpIn, Value: ids}}}); err != nil {
+			return err
+		}
+		itemOf := map[string]string{}
+		for _, t := range tasks {
+			itemOf[t.ID] = t.ItemID
+		}
+		var evidence []Evidence
+		if err := tx.List(&evidence, Query{Where: []Cond{{Column: "task_id", Op: OpIn, Value: idsOf(tasks, func(t InspectionTask) []string { return []string{t.ID} })}}}); err != nil {
+			return err
+		}
+		for _, e := range evidence {
+			q := at[itemOf[e.TaskID]]
+			switch e.Status {
+			case EvidencePending:
+				q.PendingEvidence++
+			case EvidenceVerified:
+				q.Flags += len(e.Flags)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RecordID implements Record.
+func (q QueueEntry) RecordID() string { return q.Item.ID }
