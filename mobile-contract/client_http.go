@@ -122,6 +122,12 @@ type request struct {
 	// safe means the call may be repeated even when a network error left
 	// it unknown whether the server acted on it.
 	safe bool
+	// url, when set, is an absolute URL to send to instead of the API's
+	// path (a presigned upload URL); contentType and header then describe
+	// the raw body.
+	url         string
+	contentType string
+	header      map[string]string
 }
 
 // response is a successful answer, body decompressed.
@@ -229,12 +235,23 @@ func (c *Client) once(ctx context.Context, req request) (*response, string, erro
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	hr, err := http.NewRequestWithContext(ctx, req.method, c.base+req.path, rd)
+	target := c.base + req.path
+	if req.url != "" {
+		target = req.url
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.method, target, rd)
 	if err != nil {
 		return nil, "", &permanentError{fmt.Errorf("fieldsync: %s %s: %w", req.method, req.path, err)}
 	}
 	if body != nil {
-		hr.Header.Set("Content-Type", "application/json")
+		ct := req.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		hr.Header.Set("Content-Type", ct)
+	}
+	for k, v := range req.header {
+		hr.Header.Set(k, v)
 	}
 	hr.Header.Set("Accept", "application/json, application/problem+json")
 	// Asked for explicitly, so net/http leaves the body compressed and the
