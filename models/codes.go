@@ -120,6 +120,11 @@ const (
 	CodeOutsideYourUnit Code = "outside_your_unit"
 
 	CodeUnitParentFixed Code = "unit_parent_fixed"
+
+	// Public disclosure.
+	CodeNotAPhoto      Code = "evidence_not_a_photo"
+	CodeNotVerified    Code = "evidence_not_verified"
+	CodeNotPublishable Code = "photo_not_publishable"
 )
 
 var codeKinds = map[Code]Kind{
@@ -205,6 +210,11 @@ var codeKinds = map[Code]Kind{
 	CodeItemHasTasks:           KindConflict,
 	CodeOutsideYourUnit:        KindForbidden,
 	CodeUnitParentFixed:        KindInvalid,
+
+	// Public disclosure.
+	CodeNotAPhoto:      KindConflict,
+	CodeNotVerified:    KindConflict,
+	CodeNotPublishable: KindConflict,
 }
 
 func init() {
