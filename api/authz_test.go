@@ -171,6 +171,9 @@ func testMatrix(t *testing.T, e *env) {
 		{"GET", func() string { return "/v1/evidence/" + verified() }, nil, readA},
 		{"GET", func() string { return "/v1/evidence/" + verified() + "/content" }, nil, readA},
 		{"GET", func() string { return "/v1/evidence/" + verified() + "/thumbnail" }, nil, readA},
+		// Publishing a photo: admins and the unit's supervisors; those
+		// who only read it are refused.
+		{"POST", func() string { return "/v1/evidence/" + verified() + "/public" }, func() any { return map[string]any{"public": true} }, writeA},
 		{"PUT", func() string {
 			d := declaration(e, f.task1.ID, tiny)
 			e.must(201, "insp1", "POST", "/v1/evidence", d)

@@ -60,7 +60,8 @@ func withBlobs(t *testing.T, e *env, kind string) {
 		testenv.Require(t, "MinIO", err)
 		e.svc.Blobs = s
 	}
-	e.svc.Media = media.New()
+	a := media.New()
+	e.svc.Media, e.svc.Renderer = a, a
 }
 
 // evidenceSite adds a site with a 100 m geofence around the shared test

@@ -104,6 +104,9 @@ func (s *Server) routes() {
 	}
 	v1.Post("/auth/login", s.login)
 	v1.Post("/auth/refresh", s.refresh)
+	v1.Get("/public/progress", s.publicProgress)
+	v1.Get("/public/items", s.publicItems)
+	v1.Get("/public/photos/:id", s.publicPhoto)
 
 	// Authentication is added per route, not to the group, so that an
 	// unknown path is a 404 rather than a 401.
@@ -157,6 +160,7 @@ func (s *Server) routes() {
 	p.Post("/evidence/:id/multipart/complete", s.finishMultipart)
 	p.Get("/evidence/:id/content", s.evidenceBytes(false))
 	p.Get("/evidence/:id/thumbnail", s.evidenceBytes(true))
+	p.Post("/evidence/:id/public", s.setEvidencePublic)
 
 	s.reviewRoutes(p)
 

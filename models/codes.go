@@ -126,6 +126,11 @@ const (
 	CodeAcceptanceBlocked   Code = "acceptance_blocked"
 	CodeFlagNotAcknowledged Code = "flag_not_acknowledged"
 	CodeFlagAckUnknown      Code = "flag_ack_unknown"
+
+	// Public disclosure.
+	CodeNotAPhoto      Code = "evidence_not_a_photo"
+	CodeNotVerified    Code = "evidence_not_verified"
+	CodeNotPublishable Code = "photo_not_publishable"
 )
 
 var codeKinds = map[Code]Kind{
@@ -217,6 +222,11 @@ var codeKinds = map[Code]Kind{
 	CodeAcceptanceBlocked:   KindConflict,
 	CodeFlagNotAcknowledged: KindInvalid,
 	CodeFlagAckUnknown:      KindInvalid,
+
+	// Public disclosure.
+	CodeNotAPhoto:      KindConflict,
+	CodeNotVerified:    KindConflict,
+	CodeNotPublishable: KindConflict,
 }
 
 func init() {

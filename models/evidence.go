@@ -426,7 +426,7 @@ func truncateRunes(s string, n int) string {
 }
 
 // maxAnalyses bounds the completions that hold a file in memory and
-// decode it at the same time.
+// decode it, and the publications that decode a photo, at the same time.
 const maxAnalyses = 4
 
 var analyses = make(chan struct{}, maxAnalyses)
@@ -440,6 +440,6 @@ func (s *Service) analysisSlot(ctx context.Context) (func(), error) {
 	case analyses <- struct{}{}:
 		return func() { <-analyses }, nil
 	case <-ctx.Done():
-		return nil, &Error{Code: CodeUnavailable, Message: "the server is busy checking other uploads; complete again shortly", RetryAfter: 5 * time.Second}
+		return nil, &Error{Code: CodeUnavailable, Message: "the server is busy decoding other photos; try again shortly", RetryAfter: 5 * time.Second}
 	}
 }

@@ -221,10 +221,15 @@ func (s *Service) ListItems(ctx context.Context, a Actor, f ItemFilter, p ListPa
 		}
 	}
 	if f.OverdueAt != nil {
-		conds = append(conds, Cond{Column: "deadline", Op: OpLt, Value: *f.OverdueAt},
-			Cond{Column: "status", Op: OpNe, Value: ItemAccepted})
+		conds = append(conds, overdueAt(*f.OverdueAt)...)
 	}
 	return list[RectificationItem](ctx, s, conds, p)
+}
+
+// overdueAt selects the items overdue at t: past their deadline and not
+// accepted. An item accepted late is closed, not overdue.
+func overdueAt(t time.Time) []Cond {
+	return []Cond{{Column: "deadline", Op: OpLt, Value: t}, {Column: "status", Op: OpNe, Value: ItemAccepted}}
 }
 
 // readScope returns the conditions that limit a unit-owned table to what

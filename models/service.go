@@ -23,6 +23,10 @@ type Service struct {
 	// through the API.
 	Presign  Presigner
 	Evidence EvidencePolicy
+	// Renderer makes the copies of photos the public is shown;
+	// Disclosure says how precise the public coordinates are.
+	Renderer   PublicRenderer
+	Disclosure DisclosurePolicy
 
 	dummyOnce sync.Once
 	dummyHash string
@@ -77,9 +81,19 @@ func (s *Service) now() time.Time { return stamp(s.Now()) }
 // microseconds.
 func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-// list runs one keyset-paginated query: it asks for one row more than the
-// page to learn whether another page follows.
+// list runs one keyset-paginated query in a transaction of its own.
 func list[T Record](ctx context.Context, s *Service, conds []Cond, p ListParams) (Page[T], error) {
+	var page Page[T]
+	err := s.Store.Tx(ctx, func(tx Tx) (err error) {
+		page, err = pageOf[T](tx, conds, p)
+		return err
+	})
+	return page, err
+}
+
+// pageOf reads one page in tx: it asks for one row more than the page to
+// learn whether another page follows.
+func pageOf[T Record](tx Tx, conds []Cond, p ListParams) (Page[T], error) {
 	limit := p.Limit
 	if limit <= 0 {
 		limit = DefaultPageSize
@@ -91,10 +105,7 @@ func list[T Record](ctx context.Context, s *Service, conds []Cond, p ListParams)
 		return Page[T]{}, FieldError(CodeInvalidCursor, "page_token", "the page cursor is not valid")
 	}
 	var rows []T
-	err := s.Store.Tx(ctx, func(tx Tx) error {
-		return tx.List(&rows, Query{Where: conds, After: p.After, Limit: limit + 1})
-	})
-	if err != nil {
+	if err := tx.List(&rows, Query{Where: conds, After: p.After, Limit: limit + 1}); err != nil {
 		return Page[T]{}, err
 	}
 	page := Page[T]{Items: rows}

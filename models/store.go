@@ -42,6 +42,18 @@ type Tx interface {
 	// Pluck loads one column of the records matching conds into dst
 	// (a pointer to a slice), distinct.
 	Pluck(model any, column string, conds []Cond, dst any) error
+	// CountBy counts the records of model's table matching conds per
+	// distinct combination of the given columns' values, so that reports
+	// are one GROUP BY rather than a count per combination. Groups come
+	// in no particular order.
+	CountBy(model any, columns []string, conds []Cond) ([]Group, error)
+}
+
+// Group is one combination of values in a CountBy, with how many records
+// have it. Keys are in the order of the columns; NULL reads as "".
+type Group struct {
+	Keys  []string
+	Count int64
 }
 
 // Op is a comparison in a Cond.

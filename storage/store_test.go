@@ -25,6 +25,7 @@ func TestStore(t *testing.T) {
 			t.Run("Duplicate", func(t *testing.T) { testDuplicate(t, db) })
 			t.Run("VersionGuard", func(t *testing.T) { testVersionGuard(t, db) })
 			t.Run("ListAndConds", func(t *testing.T) { testList(t, db) })
+			t.Run("CountBy", func(t *testing.T) { testCountBy(t, db) })
 			t.Run("Rollback", func(t *testing.T) { testRollback(t, db) })
 			t.Run("ConcurrentUpdates", func(t *testing.T) { testConcurrentUpdates(t, db) })
 			t.Run("MigrateTwice", func(t *testing.T) {
@@ -168,6 +169,48 @@ func testList(t *testing.T, db *storage.DB) {
 	})
 	if len(parents) != 1 || parents[0] != root.ID {
 		t.Fatalf("pluck distinct parent ids: %v", parents)
+	}
+}
+
+func testCountBy(t *testing.T, db *storage.DB) {
+	root := mkUnit(t, db, "CB-ROOT", nil)
+	for i, kind := range []string{"county", "county", "town", "county"} {
+		u := mkUnit(t, db, fmt.Sprintf("CB-%d", i), &root)
+		mustTx(t, db, func(tx models.Tx) error {
+			_, err := tx.UpdateWhere(&models.Unit{}, []models.Cond{models.Eq("id", u.ID)}, map[string]any{"kind": kind})
+			return err
+		})
+	}
+	var groups []models.Group
+	under := []models.Cond{{Column: "path", Op: models.OpPrefix, Value: root.Path}, {Column: "id", Op: models.OpNe, Value: root.ID}}
+	mustTx(t, db, func(tx models.Tx) (err error) {
+		groups, err = tx.CountBy(&models.Unit{}, []string{"parent_id", "kind"}, under)
+		return err
+	})
+	got := map[string]int64{}
+	for _, g := range groups {
+		if len(g.Keys) != 2 || g.Keys[0] != root.ID {
+			t.Fatalf("group keys %v, want [parent kind]", g.Keys)
+		}
+		got[g.Keys[1]] = g.Count
+	}
+	if len(got) != 2 || got["county"] != 3 || got["town"] != 1 {
+		t.Fatalf("counts by kind: %v, want county 3, town 1", got)
+	}
+	// A NULL key reads as "": the root has no parent.
+	mustTx(t, db, func(tx models.Tx) (err error) {
+		groups, err = tx.CountBy(&models.Unit{}, []string{"parent_id"}, []models.Cond{models.Eq("id", root.ID)})
+		return err
+	})
+	if len(groups) != 1 || groups[0].Keys[0] != "" || groups[0].Count != 1 {
+		t.Fatalf("NULL group: %+v", groups)
+	}
+	mustTx(t, db, func(tx models.Tx) (err error) {
+		groups, err = tx.CountBy(&models.Unit{}, []string{"kind"}, []models.Cond{{Column: "id", Op: models.OpIn, Value: []string{}}})
+		return err
+	})
+	if len(groups) != 0 {
+		t.Fatalf("no rows must give no groups: %+v", groups)
 	}
 }
 

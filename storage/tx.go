@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -137,6 +138,44 @@ func (t *tx) Pluck(model any, column string, conds []models.Cond, dst any) error
 		return err
 	}
 	return translate(g.Distinct(column).Pluck(column, dst).Error)
+}
+
+func (t *tx) CountBy(model any, columns []string, conds []models.Cond) ([]models.Group, error) {
+	if len(columns) == 0 {
+		return nil, errors.New("storage: CountBy needs at least one column")
+	}
+	g, err := where(t.g.Model(model), conds)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]clause.Column, len(columns))
+	for i, c := range columns {
+		cols[i] = clause.Column{Name: c}
+	}
+	sel := append(append([]clause.Column{}, cols...), clause.Column{Name: "COUNT(*)", Raw: true})
+	rows, err := g.Clauses(clause.Select{Columns: sel}, clause.GroupBy{Columns: cols}).Rows()
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []models.Group
+	keys := make([]sql.NullString, len(columns))
+	dst := make([]any, len(columns)+1)
+	for i := range keys {
+		dst[i] = &keys[i]
+	}
+	for rows.Next() {
+		var gr models.Group
+		dst[len(columns)] = &gr.Count
+		if err := rows.Scan(dst...); err != nil {
+			return nil, translate(err)
+		}
+		for _, k := range keys {
+			gr.Keys = append(gr.Keys, k.String)
+		}
+		out = append(out, gr)
+	}
+	return out, translate(rows.Err())
 }
 
 // where adds conditions; column names come from models, never from

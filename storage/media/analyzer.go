@@ -49,6 +49,8 @@ const (
 	DefaultMaxBytes         = 64 << 20
 	DefaultThumbnailSize    = 320
 	DefaultThumbnailQuality = 80
+	DefaultPublicSize       = 2048
+	DefaultPublicQuality    = 85
 )
 
 // Analyzer implements models.MediaAnalyzer for JPEG, PNG and HEIC/HEIF.
@@ -69,6 +71,12 @@ type Analyzer struct {
 	ThumbnailSize int
 	// ThumbnailQuality is the JPEG quality of the thumbnail. 0 means 80.
 	ThumbnailQuality int
+	// PublicSize is the longest side of the copies RenderPublic makes:
+	// enough for a web page, and it bounds what the public gets of the
+	// original. 0 means 2048.
+	PublicSize int
+	// PublicQuality is their JPEG quality. 0 means 85.
+	PublicQuality int
 }
 
 // New returns an Analyzer with the default limits.
@@ -109,6 +117,20 @@ func (a *Analyzer) thumbQuality() int {
 		return a.ThumbnailQuality
 	}
 	return DefaultThumbnailQuality
+}
+
+func (a *Analyzer) publicSize() int {
+	if a.PublicSize > 0 {
+		return a.PublicSize
+	}
+	return DefaultPublicSize
+}
+
+func (a *Analyzer) publicQuality() int {
+	if a.PublicQuality > 0 && a.PublicQuality <= 100 {
+		return a.PublicQuality
+	}
+	return DefaultPublicQuality
 }
 
 // HammingDistance is the number of differing bits between two perceptual

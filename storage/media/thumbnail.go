@@ -34,6 +34,19 @@ func orient(img image.Image, orientation int) image.Image {
 	return img
 }
 
+// flatten draws an image with transparency onto white: JPEG has no alpha,
+// and encoding NRGBA directly would turn transparent pixels black.
+func flatten(img image.Image) image.Image {
+	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
+		return img
+	}
+	b := img.Bounds()
+	rgba := image.NewRGBA(b)
+	draw.Draw(rgba, b, image.White, image.Point{}, draw.Src)
+	draw.Draw(rgba, b, img, b.Min, draw.Over)
+	return rgba
+}
+
 // fitSize scales w×h so that its longer side is at most limit, keeping
 // the aspect ratio and at least one pixel a side.
 func fitSize(w, h, limit int) (int, int) {
@@ -62,18 +75,7 @@ func (a *Analyzer) thumbnailAndHash(img image.Image, orientation int) ([]byte, u
 	} else {
 		small = imaging.Resize(img, w, h, imaging.Lanczos)
 	}
-	upright := orient(small, orientation)
-
-	// Flatten transparency onto white: JPEG has no alpha, and encoding
-	// NRGBA directly would turn transparent pixels black.
-	var flat image.Image = upright
-	if o, ok := upright.(interface{ Opaque() bool }); !ok || !o.Opaque() {
-		ub := upright.Bounds()
-		rgba := image.NewRGBA(ub)
-		draw.Draw(rgba, ub, image.White, image.Point{}, draw.Src)
-		draw.Draw(rgba, ub, upright, ub.Min, draw.Over)
-		flat = rgba
-	}
+	flat := flatten(orient(small, orientation))
 
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, flat, &jpeg.Options{Quality: a.thumbQuality()}); err != nil {

@@ -47,6 +47,9 @@ type Config struct {
 	PublicURL      string
 	AbandonAfter   time.Duration
 	TrustedProxies string
+	// PublicCoordDecimals is how precisely the public disclosure shows
+	// site coordinates.
+	PublicCoordDecimals int
 }
 
 // option is one row of the table: flag name, environment variable,
@@ -110,6 +113,7 @@ var options = []option{
 	{"public-url", "FIELDSYNC_PUBLIC_URL", "", "URL at which devices reach this server (for signed upload URLs of the local blob store); empty: http:// and the listening address", false, str(func(c *Config) *string { return &c.PublicURL }), false},
 	{"abandoned-upload-after", "FIELDSYNC_ABANDONED_UPLOAD_AFTER", "72h", "after how long the janitor deletes the bytes of uploads that were never completed (the records stay pending)", false, duration(func(c *Config) *time.Duration { return &c.AbandonAfter }), false},
 	{"trusted-proxies", "FIELDSYNC_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client (login throttling per address)", false, str(func(c *Config) *string { return &c.TrustedProxies }), false},
+	{"public-coord-decimals", "FIELDSYNC_PUBLIC_COORD_DECIMALS", "2", "decimals to which the unauthenticated public disclosure rounds site coordinates, 0 to 6 (2 ≈ 1 km)", false, integer(func(c *Config) *int { return &c.PublicCoordDecimals }), false},
 	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
 }
 
@@ -165,6 +169,9 @@ func (c *Config) validate() error {
 	}
 	if c.AccessTTL <= 0 || c.RefreshTTL <= c.AccessTTL {
 		return errors.New("token lifetimes must be positive, the refresh one longer than the access one")
+	}
+	if c.PublicCoordDecimals < 0 || c.PublicCoordDecimals > models.MaxCoordDecimals {
+		return fmt.Errorf("FIELDSYNC_PUBLIC_COORD_DECIMALS must be 0 to %d", models.MaxCoordDecimals)
 	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		return errors.New("FIELDSYNC_S3_ACCESS_KEY and FIELDSYNC_S3_SECRET_KEY are required with FIELDSYNC_S3_ENDPOINT")

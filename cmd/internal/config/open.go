@@ -80,14 +80,17 @@ func (c Config) OpenBlobs(ctx context.Context) (models.BlobStore, string, error)
 func (c Config) Service(store models.Store, blobs models.BlobStore) *models.Service {
 	policy := models.DefaultAuthPolicy
 	policy.RefreshTTL = c.RefreshTTL
+	photos := media.New()
 	return &models.Service{
-		Store:  store,
-		Now:    time.Now,
-		NewID:  NewID,
-		Hasher: authn.DefaultArgon2id,
-		Auth:   policy,
-		Blobs:  blobs,
-		Media:  media.New(),
+		Store:      store,
+		Now:        time.Now,
+		NewID:      NewID,
+		Hasher:     authn.DefaultArgon2id,
+		Auth:       policy,
+		Blobs:      blobs,
+		Media:      photos,
+		Renderer:   photos,
+		Disclosure: models.DisclosurePolicy{CoordDecimals: c.PublicCoordDecimals},
 	}
 }
 

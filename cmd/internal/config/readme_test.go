@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -38,6 +39,12 @@ func TestLoad(t *testing.T) {
 	bad := map[string]string{"FIELDSYNC_ACCESS_TTL": "soon"}
 	if _, _, err := Load("x", nil, func(k string) string { return bad[k] }, &out); err == nil || !strings.Contains(err.Error(), "FIELDSYNC_ACCESS_TTL") {
 		t.Fatalf("a bad duration must name its variable: %v", err)
+	}
+	for v, ok := range map[string]bool{"0": true, "6": true, "-1": false, "7": false} {
+		c, _, err := Load("x", []string{"-public-coord-decimals", v}, func(string) string { return "" }, &out)
+		if (err == nil) != ok || ok && strconv.Itoa(c.PublicCoordDecimals) != v {
+			t.Errorf("public coordinate decimals %s: %d, %v", v, c.PublicCoordDecimals, err)
+		}
 	}
 }
 

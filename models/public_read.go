@@ -1,0 +1,272 @@
+package models
+
+import (
+	"context"
+	"math"
+	"sort"
+	"time"
+)
+
+// What the public disclosure shows is built here from the records, field
+// by field, into types of its own: nothing reaches the public because a
+// record happened to carry it. No person is named (no responsible persons,
+// users, inspectors or devices), no note or verification text is shown,
+// and no coordinate is more precise than the DisclosurePolicy.
+
+// ProgressCounts are the items of one group by status.
+type ProgressCounts struct {
+	Total int64 `json:"total"`
+	// ByStatus has every item status, with 0 for those no item is in.
+	ByStatus map[string]int64 `json:"by_status"`
+	Accepted int64            `json:"accepted"`
+	// Overdue counts the items past their deadline and not accepted.
+	Overdue int64 `json:"overdue"`
+	// CompletionRate is Accepted / Total (0 without items), to four
+	// decimals.
+	CompletionRate float64 `json:"completion_rate"`
+}
+
+// CategoryProgress is the progress of one category of items.
+type CategoryProgress struct {
+	Category string `json:"category"`
+	ProgressCounts
+}
+
+// UnitProgress is the progress of the items of one responsible unit; units
+// are public institutions, so they are named.
+type UnitProgress struct {
+	UnitID   string `json:"unit_id"`
+	UnitName string `json:"unit_name"`
+	ProgressCounts
+}
+
+// PublicProgress is the progress of the rectification as the public sees
+// it.
+type PublicProgress struct {
+	GeneratedAt time.Time          `json:"generated_at"`
+	Totals      ProgressCounts     `json:"totals"`
+	ByCategory  []CategoryProgress `json:"by_category"`
+	ByUnit      []UnitProgress     `json:"by_unit"`
+}
+
+// PublicItem is an accepted item as the public sees it.
+type PublicItem struct {
+	ID                  string           `json:"id"`
+	Code                string           `json:"code"`
+	Title               string           `json:"title"`
+	Category            string           `json:"category"`
+	Area                string           `json:"area"`
+	ResponsibleUnitID   string           `json:"responsible_unit_id"`
+	ResponsibleUnitName string           `json:"responsible_unit_name"`
+	Deadline            time.Time        `json:"deadline"`
+	ClosedAt            *time.Time       `json:"closed_at"`
+	PublicSummary       string           `json:"public_summary"`
+	Sites               []PublicSite     `json:"sites"`
+	Photos              []PublicPhotoRef `json:"photos"`
+}
+
+// RecordID implements Record.
+func (p PublicItem) RecordID() string { return p.ID }
+
+// PublicSite is a site of an accepted item: its name, kind and rounded
+// centre; no address and no geofence, which would be more precise.
+type PublicSite struct {
+	Name string  `json:"name"`
+	Kind string  `json:"kind"`
+	Lat  float64 `json:"lat"`
+	Lng  float64 `json:"lng"`
+}
+
+// PublicPhotoRef names a public photo and where anyone can fetch it.
+type PublicPhotoRef struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+}
+
+func newCounts() ProgressCounts {
+	c := ProgressCounts{ByStatus: map[string]int64{}}
+	for _, st := range ItemMachine.Statuses() {
+		c.ByStatus[st] = 0
+	}
+	return c
+}
+
+func (c *ProgressCounts) finish() {
+	c.Accepted = c.ByStatus[ItemAccepted]
+	if c.Total > 0 {
+		c.CompletionRate = math.Round(float64(c.Accepted)/float64(c.Total)*1e4) / 1e4
+	}
+}
+
+// PublicProgress counts every item by category and by responsible unit.
+func (s *Service) PublicProgress(ctx context.Context) (PublicProgress, error) {
+	now := s.now()
+	var (
+		all, overdue []Group
+		units        []Unit
+	)
+	by := []string{"category", "responsible_unit_id", "status"}
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		var err error
+		if all, err = tx.CountBy(&RectificationItem{}, by, nil); err != nil {
+			return err
+		}
+		if overdue, err = tx.CountBy(&RectificationItem{}, by[:2], overdueAt(now)); err != nil {
+			return err
+		}
+		ids := idsOf(all, func(g Group) []string { return g.Keys[1:2] })
+		return tx.List(&units, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: uniqueSorted(ids)}}})
+	})
+	if err != nil {
+		return PublicProgress{}, err
+	}
+	out := PublicProgress{GeneratedAt: now, Totals: newCounts()}
+	cats, byUnit := map[string]*ProgressCounts{}, map[string]*ProgressCounts{}
+	groups := func(g Group) []*ProgressCounts {
+		for _, m := range []struct {
+			m   map[string]*ProgressCounts
+			key string
+		}{{cats, g.Keys[0]}, {byUnit, g.Keys[1]}} {
+			if m.m[m.key] == nil {
+				c := newCounts()
+				m.m[m.key] = &c
+			}
+		}
+		return []*ProgressCounts{&out.Totals, cats[g.Keys[0]], byUnit[g.Keys[1]]}
+	}
+	for _, g := range all {
+		for _, c := range groups(g) {
+			c.Total += g.Count
+			c.ByStatus[g.Keys[2]] += g.Count
+		}
+	}
+	for _, g := range overdue {
+		for _, c := range groups(g) {
+			c.Overdue += g.Count
+		}
+	}
+	out.Totals.finish()
+	out.ByCategory = []CategoryProgress{}
+	for cat, c := range cats {
+		c.finish()
+		out.ByCategory = append(out.ByCategory, CategoryProgress{Category: cat, ProgressCounts: *c})
+	}
+	sort.Slice(out.ByCategory, func(i, j int) bool { return out.ByCategory[i].Category < out.ByCategory[j].Category })
+	out.ByUnit = []UnitProgress{}
+	for _, u := range units {
+		c := byUnit[u.ID]
+		c.finish()
+		out.ByUnit = append(out.ByUnit, UnitProgress{UnitID: u.ID, UnitName: u.Name, ProgressCounts: *c})
+	}
+	sort.Slice(out.ByUnit, func(i, j int) bool {
+		a, b := out.ByUnit[i], out.ByUnit[j]
+		return a.UnitName < b.UnitName || a.UnitName == b.UnitName && a.UnitID < b.UnitID
+	})
+	return out, nil
+}
+
+// PublicItems lists the accepted items, keyset-paginated like every list.
+func (s *Service) PublicItems(ctx context.Context, p ListParams) (Page[PublicItem], error) {
+	var out Page[PublicItem]
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		items, err := pageOf[RectificationItem](tx, []Cond{Eq("status", ItemAccepted)}, p)
+		if err != nil {
+			return err
+		}
+		var r publicRecords
+		ids := idsOf(items.Items, func(it RectificationItem) []string { return []string{it.ID} })
+		if err := tx.List(&r.tasks, Query{Where: []Cond{{Column: "item_id", Op: OpIn, Value: ids}, {Column: "status", Op: OpNe, Value: TaskCancelled}}}); err != nil {
+			return err
+		}
+		siteIDs := idsOf(r.tasks, func(t InspectionTask) []string { return []string{t.SiteID} })
+		unitIDs := idsOf(items.Items, func(it RectificationItem) []string { return []string{it.ResponsibleUnitID} })
+		for _, q := range []struct {
+			dst any
+			ids []string
+		}{{&r.sites, siteIDs}, {&r.units, unitIDs}} {
+			if err := tx.List(q.dst, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: uniqueSorted(q.ids)}}}); err != nil {
+				return err
+			}
+		}
+		if r.photos, err = publicDisclosures(tx, Cond{Column: "item_id", Op: OpIn, Value: ids}); err != nil {
+			return err
+		}
+		out = Page[PublicItem]{Next: items.Next, Items: r.items(items.Items, s.Disclosure)}
+		return nil
+	})
+	return out, err
+}
+
+// publicRecords are what a page of public items is made from.
+type publicRecords struct {
+	tasks  []InspectionTask
+	sites  []Site
+	units  []Unit
+	photos []PhotoDisclosure
+}
+
+// items builds the public view of items. An item's sites are those of its
+// tasks, in the order of the tasks; its photos come in id order.
+func (r publicRecords) items(items []RectificationItem, policy DisclosurePolicy) []PublicItem {
+	unitName := map[string]string{}
+	for _, u := range r.units {
+		unitName[u.ID] = u.Name
+	}
+	siteByID := map[string]Site{}
+	for _, st := range r.sites {
+		siteByID[st.ID] = st
+	}
+	sites, seen := map[string][]PublicSite{}, map[[2]string]bool{}
+	for _, t := range r.tasks {
+		st, ok := siteByID[t.SiteID]
+		if !ok || seen[[2]string{t.ItemID, st.ID}] {
+			continue
+		}
+		seen[[2]string{t.ItemID, st.ID}] = true
+		sites[t.ItemID] = append(sites[t.ItemID], PublicSite{Name: st.Name, Kind: st.Kind, Lat: policy.round(st.Lat), Lng: policy.round(st.Lng)})
+	}
+	photos := map[string][]PublicPhotoRef{}
+	for _, d := range r.photos {
+		photos[d.ItemID] = append(photos[d.ItemID], PublicPhotoRef{ID: d.EvidenceID, URL: "/v1/public/photos/" + d.EvidenceID})
+	}
+	out := make([]PublicItem, 0, len(items))
+	for _, it := range items {
+		out = append(out, PublicItem{ID: it.ID, Code: it.Code, Title: it.Title, Category: it.Category, Area: it.Area,
+			ResponsibleUnitID: it.ResponsibleUnitID, ResponsibleUnitName: unitName[it.ResponsibleUnitID],
+			Deadline: it.Deadline, ClosedAt: it.ClosedAt, PublicSummary: it.PublicSummary,
+			Sites: append([]PublicSite{}, sites[it.ID]...), Photos: append([]PublicPhotoRef{}, photos[it.ID]...)})
+	}
+	return out
+}
+
+// publicDisclosures loads the disclosures matching where that the public
+// may see: marked public, with a copy, of a verified photo. A photo is
+// verified for good once it could be marked; it is checked again so that
+// nothing else can ever be served. The item's status is the caller's to
+// check.
+func publicDisclosures(tx Tx, where ...Cond) ([]PhotoDisclosure, error) {
+	var ds []PhotoDisclosure
+	conds := append([]Cond{Eq("public", true), {Column: "object_key", Op: OpNe, Value: ""}}, where...)
+	if err := tx.List(&ds, Query{Where: conds, OrderBy: "evidence_id"}); err != nil {
+		return nil, err
+	}
+	var ok []string
+	err := tx.Pluck(&Evidence{}, "id", []Cond{
+		{Column: "id", Op: OpIn, Value: idsOf(ds, func(d PhotoDisclosure) []string { return []string{d.EvidenceID} })},
+		Eq("kind", "photo"), Eq("status", EvidenceVerified),
+	}, &ok)
+	if err != nil {
+		return nil, err
+	}
+	verified := map[string]bool{}
+	for _, id := range ok {
+		verified[id] = true
+	}
+	out := []PhotoDisclosure{}
+	for _, d := range ds {
+		if verified[d.EvidenceID] {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
