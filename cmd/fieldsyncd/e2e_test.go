@@ -340,4 +340,38 @@ func runStory(t *testing.T, s *story) {
 	if it := s.must(200, "lead-east", "GET", itemPath, nil); it["status"] != "accepted" || it["closed_at"] == nil {
 		t.Fatalf("the item after acceptance: %v", it)
 	}
+	s.publicLeaksNothing(review)
+}
+
+// publicLeaksNothing publishes one photo of the accepted item and reads
+// every public endpoint as an anonymous visitor: no name, phone number,
+// user id or exact coordinate may appear, nor the photo's metadata.
+func (s *story) publicLeaksNothing(review map[string]any) {
+	t := s.t
+	ev := review["evidence"].([]any)
+	photoID := ev[len(ev)-1].(map[string]any)["id"].(string)
+	s.must(200, "sup-east", "POST", "/v1/evidence/"+photoID+"/public", map[string]any{"public": true})
+	var bodies [][]byte
+	for _, path := range []string{"/v1/public/progress", "/v1/public/items", "/v1/public/photos/" + photoID} {
+		code, b := s.call("", "GET", path, nil)
+		if code != 200 {
+			t.Fatalf("GET %s anonymously: %d %s", path, code, b)
+		}
+		bodies = append(bodies, b)
+	}
+	if !bytes.Contains(bodies[1], []byte(photoID)) || !bytes.Contains(bodies[1], []byte("DC-E2E-1")) {
+		t.Fatalf("the public list lacks the accepted item or its photo: %s", bodies[1])
+	}
+	private := []string{"王督办", "赵督办", "钱区长", "孙核查", "李科长", "sup-east", "lead-east", "insp", "1391111", "1395555", "1397777",
+		"43.4672", "11.8849", "43.46", "11.884", s.ids["insp"], "Exif", "NIKON"}
+	for i, b := range bodies {
+		for _, p := range private {
+			if bytes.Contains(b, []byte(p)) {
+				t.Errorf("public response %d contains %q", i, p)
+			}
+		}
+	}
+	if bytes.Equal(bodies[2], photo(t, "DSCN0025.jpg")) || bytes.Equal(bodies[2], photo(t, "DSCN0021.jpg")) {
+		t.Errorf("the public photo is the original file")
+	}
 }
