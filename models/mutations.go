@@ -133,6 +133,13 @@ func (s *Service) moveTask(tx Tx, a Actor, raw json.RawMessage, to string) (int6
 	if err := tx.Update(&t); err != nil {
 		return 0, err
 	}
+	action := AuditTaskStart
+	if to == TaskCompleted {
+		action = AuditTaskComplete
+	}
+	if err := s.audit(tx, a, action, EntityTasks, t.ID, statusChange(before.Status, to)); err != nil {
+		return 0, err
+	}
 	return t.Version, s.taskChanged(tx, &before, &t)
 }
 
