@@ -158,6 +158,8 @@ func (s *Server) routes() {
 	p.Get("/evidence/:id/content", s.evidenceBytes(false))
 	p.Get("/evidence/:id/thumbnail", s.evidenceBytes(true))
 
+	p.Get("/audit", s.listAudit)
+
 	p.Post("/sync/pull", gzipOnly, compress.New(), s.pull)
 	p.Post("/sync/push", s.push)
 }
