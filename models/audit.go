@@ -202,8 +202,14 @@ func (s *Service) auditEntry(a Actor, action, entity, id string, detail any) (Au
 // entries VerifyAudit holds in memory at once.
 const auditBatch = 1000
 
-// ChainAudit chains every committed, unchained audit entry and returns how
-// many it chained.
+// auditMaxBatches bounds the batches one ChainAudit call runs. Chaining
+// costs one UPDATE per entry (about 2,500 entries a second on the test
+// MariaDB); writers faster than that for long would otherwise keep one call
+// going for ever. The next call (the servers' ticker) goes on.
+const auditMaxBatches = 20
+
+// ChainAudit chains the committed, unchained audit entries, up to
+// auditMaxBatches batches of auditBatch, and returns how many it chained.
 //
 // Each batch is one short transaction whose first statement takes the
 // head row's lock (an UPDATE that changes nothing), before anything is
@@ -220,13 +226,14 @@ func (s *Service) ChainAudit(ctx context.Context) (int, error) {
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
 	total := 0
-	for {
+	for range auditMaxBatches {
 		n, err := s.chainBatch(ctx)
 		total += n
 		if err != nil || n < auditBatch {
 			return total, err
 		}
 	}
+	return total, nil
 }
 
 func (s *Service) chainBatch(ctx context.Context) (int, error) {
