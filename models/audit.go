@@ -58,6 +58,18 @@ const (
 	AuditEvidenceVerified = "evidence.verified"
 	AuditEvidenceRejected = "evidence.rejected"
 
+	// The acceptance workflow and public disclosure (their call sites
+	// arrive with those branches): an item submitted for acceptance, moved
+	// to in_progress by field work, reopened; a supervisor's decision; a
+	// photo made public or withdrawn.
+	AuditItemSubmit       = "item.submit"
+	AuditItemStart        = "item.start"
+	AuditItemReopen       = "item.reopen"
+	AuditDecisionAccept   = "decision.accept"
+	AuditDecisionReject   = "decision.reject"
+	AuditEvidencePublish  = "evidence.publish"
+	AuditEvidenceWithdraw = "evidence.withdraw"
+
 	AuditExportEvidencePack = "export.evidence_pack"
 	AuditExportLedger       = "export.ledger"
 	AuditExportDispatch     = "export.dispatch"
@@ -71,6 +83,8 @@ var AuditActions = []string{
 	AuditTemplateCreate, AuditTemplateUpdate,
 	AuditTaskCreate, AuditTaskUpdate, AuditTaskAssign, AuditTaskCancel, AuditTaskStart, AuditTaskComplete,
 	AuditEvidenceVerified, AuditEvidenceRejected,
+	AuditItemSubmit, AuditItemStart, AuditItemReopen, AuditDecisionAccept, AuditDecisionReject,
+	AuditEvidencePublish, AuditEvidenceWithdraw,
 	AuditExportEvidencePack, AuditExportLedger, AuditExportDispatch,
 }
 
