@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -219,6 +220,19 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	reopen := e.must(201, "admin", "POST", itemPath+"/reopen", map[string]any{"reason": "群众举报反弹", "evidence_digest": digest})
 	if it := e.item(f.itemA.ID); reopen["to_status"] != "reopened" || it["status"] != "reopened" || it["closed_at"] != nil {
 		t.Fatalf("reopen %v, item %v", reopen, it)
+	}
+
+	// Every step is in the audit trail, in order.
+	if _, err := e.svc.ChainAudit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, en := range e.must(200, "admin", "GET", "/v1/audit?entity=items&record_id="+f.itemA.ID+"&limit=100", nil)["items"].([]any) {
+		actions = append(actions, en.(map[string]any)["action"].(string))
+	}
+	want := []string{"item.create", "item.start", "item.submit", "decision.reject", "item.start", "item.submit", "decision.accept", "item.reopen"}
+	if strings.Join(actions, " ") != strings.Join(want, " ") {
+		t.Fatalf("the item's audit trail is %v, want %v", actions, want)
 	}
 }
 

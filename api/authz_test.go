@@ -204,6 +204,7 @@ func testMatrix(t *testing.T, e *env) {
 			return map[string]any{"client_id": uuid.NewString(), "schema_version": 1, "mutations": []map[string]any{
 				{"id": 1, "name": "note.add", "args": map[string]any{"id": uuid.NewString(), "task_id": f.task1.ID, "text": "到场"}}}}
 		}, everyone},
+		{"GET", fixed("/v1/audit"), nil, adminOnly},
 		// Last: it ends every caller's session.
 		{"POST", fixed("/v1/auth/logout"), nil, expect{401, 204, 204, 204, 204, 204}},
 	}

@@ -164,6 +164,8 @@ func (s *Server) routes() {
 
 	s.reviewRoutes(p)
 
+	p.Get("/audit", s.listAudit)
+
 	p.Post("/sync/pull", gzipOnly, compress.New(), s.pull)
 	p.Post("/sync/push", s.push)
 }

@@ -76,6 +76,8 @@ func TestEnumsMatchModels(t *testing.T) {
 		"EvidenceKind":     models.EvidenceKinds,
 		"EvidenceStatus":   {models.EvidencePending, models.EvidenceVerified, models.EvidenceRejected},
 		"FlagCode":         flagCodes,
+		"AuditAction":      models.AuditActions,
+		"AuditEntity":      models.AuditEntities,
 	} {
 		if got := enumOf(t, name); !slices.Equal(got, want) {
 			t.Errorf("%s: spec has %v, models has %v", name, got, want)
@@ -150,6 +152,12 @@ func TestRecordsMatchModels(t *testing.T) {
 	inspector := id(4)
 	validateAs(t, "InspectionTask", models.InspectionTask{ID: id(9), ItemID: id(6), SiteID: id(7), AssigneeID: &inspector, AssignedAt: &now,
 		Kind: "acceptance_check", TemplateID: id(8), WindowStart: now, DueAt: now, Status: "cancelled", Version: 4, CreatedAt: now, UpdatedAt: now})
+	seq, prev, hash := int64(1), models.AuditGenesis, strings.Repeat("ab", 32)
+	validateAs(t, "AuditEntry", models.AuditEntry{ID: id(10), Seq: &seq, At: now, ActorID: inspector, ActorName: "inspector1", ActorRole: "inspector",
+		DeviceID: id(11), Action: models.AuditTaskStart, Entity: models.EntityTasks, RecordID: id(9), Detail: `{"status":{"from":"assigned","to":"in_progress"}}`,
+		PrevHash: &prev, Hash: &hash})
+	// A refused sign-in: nobody known, no record; a tampered detail.
+	validateAs(t, "AuditEntry", models.AuditEntry{ID: id(12), Seq: &seq, At: now, Action: models.AuditLoginFailed, Detail: "not json", PrevHash: &prev, Hash: &hash})
 }
 
 // jsonNames lists the JSON member names a struct decodes; the members of

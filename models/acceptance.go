@@ -57,6 +57,7 @@ func (s *Service) SubmitForAcceptance(ctx context.Context, a Actor, itemID strin
 		if err != nil {
 			return err
 		}
+		from := it.Status
 		if err := s.moveItem(tx, a, &it, ItemPendingAcceptance); err != nil {
 			return err
 		}
@@ -70,7 +71,7 @@ func (s *Service) SubmitForAcceptance(ctx context.Context, a Actor, itemID strin
 		if err := translateDup(tx.Create(&sub), CodeVersionConflict, "version", "the item was submitted by someone else at the same time"); err != nil {
 			return err
 		}
-		adopted, err := s.adoptRework(tx, &it, sub.ID)
+		adopted, err := s.adoptRework(tx, a, &it, sub.ID)
 		if err != nil {
 			return err
 		}
@@ -80,6 +81,11 @@ func (s *Service) SubmitForAcceptance(ctx context.Context, a Actor, itemID strin
 		}
 		if adopted+created == 0 {
 			return FieldError(CodeRequired, "inspector_ids", "name at least one inspector to check the item")
+		}
+		detail := statusChange(from, it.Status)
+		detail["submission_id"], detail["round"], detail["tasks"] = sub.ID, sub.Round, adopted+created
+		if err := s.audit(tx, a, AuditItemSubmit, EntityItems, it.ID, detail); err != nil {
+			return err
 		}
 		return s.saveItem(tx, &it)
 	})
@@ -113,7 +119,7 @@ func (s *Service) saveItem(tx Tx, it *RectificationItem) error {
 
 // adoptRework puts the item's acceptance tasks that no round holds (the
 // rework of a rejection) into round roundID.
-func (s *Service) adoptRework(tx Tx, it *RectificationItem, roundID string) (int, error) {
+func (s *Service) adoptRework(tx Tx, a Actor, it *RectificationItem, roundID string) (int, error) {
 	var tasks []InspectionTask
 	if err := tx.List(&tasks, Query{Where: []Cond{Eq("item_id", it.ID), Eq("kind", TaskAcceptanceCheck),
 		{Column: "round_id", Op: OpNull}, {Column: "status", Op: OpNe, Value: TaskCancelled}}}); err != nil {
@@ -126,6 +132,9 @@ func (s *Service) adoptRework(tx Tx, it *RectificationItem, roundID string) (int
 		t.Version++
 		t.UpdatedAt = s.now()
 		if err := tx.Update(t); err != nil {
+			return 0, err
+		}
+		if err := s.audit(tx, a, AuditTaskUpdate, EntityTasks, t.ID, map[string]any{"round_id": roundID}); err != nil {
 			return 0, err
 		}
 		if err := s.taskChanged(tx, &before, t); err != nil {
@@ -181,7 +190,7 @@ func (s *Service) createChecks(tx Tx, a Actor, it *RectificationItem, sub *Submi
 		for _, site := range sites {
 			c := check{item: it, siteID: site, templateID: tmpl, assignee: uid, due: due, roundID: &sub.ID,
 				instructions: "验收核查（第" + strconv.Itoa(sub.Round) + "轮）"}
-			if _, err := s.createCheck(tx, c); err != nil {
+			if _, err := s.createCheck(tx, a, c); err != nil {
 				return 0, err
 			}
 			n++
@@ -205,7 +214,7 @@ type check struct {
 
 // createCheck inserts an acceptance task, assigned at once, and hands it
 // to the inspector's devices.
-func (s *Service) createCheck(tx Tx, c check) (InspectionTask, error) {
+func (s *Service) createCheck(tx Tx, a Actor, c check) (InspectionTask, error) {
 	var tm ChecklistTemplate
 	if err := lookup(tx, &tm, c.templateID, CodeUnknownTemplate, "template_id"); err != nil {
 		return InspectionTask{}, err
@@ -223,6 +232,10 @@ func (s *Service) createCheck(tx Tx, c check) (InspectionTask, error) {
 		t.Reasons = StringList{}
 	}
 	if err := tx.Create(&t); err != nil {
+		return t, err
+	}
+	if err := s.audit(tx, a, AuditTaskCreate, EntityTasks, t.ID, map[string]any{"kind": t.Kind, "assignee_id": assignee,
+		"round_id": t.RoundID, "rework_of": t.ReworkOf}); err != nil {
 		return t, err
 	}
 	return t, s.taskChanged(tx, &InspectionTask{}, &t)

@@ -86,7 +86,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 		return Grant{}, err
 	}
 	if err := s.checkThrottle(ctx, in, now); err != nil {
-		return Grant{}, err
+		return Grant{}, s.loginFailed(ctx, in, "", err)
 	}
 	var u User
 	err = s.Store.Tx(ctx, func(tx Tx) error { return tx.First(&u, Query{Where: []Cond{Eq("username", in.Username)}}) })
@@ -102,10 +102,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 	}
 	ok := s.Hasher.Verify(hash, in.Password) && u.ID != ""
 	if !ok {
-		return Grant{}, Errorf(CodeBadCredentials, "wrong username or password")
+		return Grant{}, s.loginFailed(ctx, in, u.ID, Errorf(CodeBadCredentials, "wrong username or password"))
 	}
 	if u.Disabled {
-		return Grant{}, Errorf(CodeAccountDisabled, "this account is disabled")
+		return Grant{}, s.loginFailed(ctx, in, u.ID, Errorf(CodeAccountDisabled, "this account is disabled"))
 	}
 	var g Grant
 	err = s.Store.Tx(ctx, func(tx Tx) error {
@@ -136,9 +136,29 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 			return err
 		}
 		g = Grant{User: u, Session: Session{ID: s.NewID(), UserID: u.ID, DeviceID: d.ID, CreatedAt: now}}
-		return s.issueRefresh(tx, &g, now, true)
+		if err := s.issueRefresh(tx, &g, now, true); err != nil {
+			return err
+		}
+		a := Actor{UserID: u.ID, Username: u.Username, Role: u.Role, DeviceID: d.ID}
+		return s.audit(tx, a, AuditLogin, EntityUsers, u.ID, map[string]any{"session_id": g.Session.ID, "address": in.Address})
 	})
+	if c := ErrorCode(err); c == CodeDeviceRevoked || c == CodeDeviceOwnedByOther {
+		return g, s.loginFailed(ctx, in, u.ID, err)
+	}
 	return g, err
+}
+
+// loginFailed audits a refused login and returns why it was refused. The
+// actor is unknown (someone claiming to be the user); the entry names the
+// account when there is one, the username tried, the address and the code.
+// An attempt that cannot be recorded fails as the database does, not as a
+// refused login, so that no refusal goes unrecorded.
+func (s *Service) loginFailed(ctx context.Context, in LoginInput, userID string, refused error) error {
+	detail := map[string]any{"username": in.Username, "address": in.Address, "code": ErrorCode(refused)}
+	if err := s.Audit(ctx, Actor{DeviceID: in.DeviceID}, AuditLoginFailed, EntityUsers, userID, detail); err != nil {
+		return err
+	}
+	return refused
 }
 
 func (s *Service) checkThrottle(ctx context.Context, in LoginInput, now time.Time) error {
@@ -217,7 +237,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Grant, error) {
 			// a token of its own, outside it the session ends.
 			if spent.SpentAt == nil || now.Sub(*spent.SpentAt) > RefreshRetryGrace {
 				reused = true
-				return s.revokeSessions(tx, []Cond{Eq("id", rt.SessionID)}, "refresh token reused")
+				return s.refreshReused(tx, rt.SessionID)
 			}
 		}
 		if !rt.ExpiresAt.After(now) {
@@ -241,10 +261,27 @@ func (s *Service) Refresh(ctx context.Context, token string) (Grant, error) {
 	return g, err
 }
 
+// refreshReused ends a session whose spent refresh token came back, and
+// audits it: a copied token is a security event. Whoever presented it is
+// not known, so the entry names the session's user and device only.
+func (s *Service) refreshReused(tx Tx, sessionID string) error {
+	if err := s.revokeSessions(tx, []Cond{Eq("id", sessionID)}, "refresh token reused"); err != nil {
+		return err
+	}
+	var sess Session
+	if err := tx.Get(&sess, sessionID); err != nil {
+		return err
+	}
+	return s.audit(tx, Actor{DeviceID: sess.DeviceID}, AuditRefreshReused, EntityUsers, sess.UserID, map[string]any{"session_id": sess.ID})
+}
+
 // Logout ends the actor's session.
 func (s *Service) Logout(ctx context.Context, a Actor) error {
 	return s.Store.Tx(ctx, func(tx Tx) error {
-		return s.revokeSessions(tx, []Cond{Eq("id", a.SessionID)}, "logged out")
+		if err := s.revokeSessions(tx, []Cond{Eq("id", a.SessionID)}, "logged out"); err != nil {
+			return err
+		}
+		return s.audit(tx, a, AuditLogout, EntityUsers, a.UserID, map[string]any{"session_id": a.SessionID})
 	})
 }
 
@@ -263,6 +300,10 @@ func (s *Service) RevokeDevice(ctx context.Context, a Actor, id string) (Device,
 			now := s.now()
 			d.RevokedAt = &now
 			if _, err := tx.UpdateWhere(&Device{}, []Cond{Eq("id", d.ID)}, map[string]any{"revoked_at": now}); err != nil {
+				return err
+			}
+			// Revoking a revoked device changes nothing and is not audited.
+			if err := s.audit(tx, a, AuditDeviceRevoke, EntityDevices, d.ID, map[string]any{"user_id": d.UserID}); err != nil {
 				return err
 			}
 		}

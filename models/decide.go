@@ -62,14 +62,14 @@ func (s *Service) Decide(ctx context.Context, a Actor, itemID string, in Decisio
 		}
 		switch in.Decision {
 		case DecisionAccept:
-			err = s.accept(tx, &it, &d, ac, in.FlagAcks)
+			err = s.accept(tx, a, &it, &d, ac, in.FlagAcks)
 		default:
-			err = s.reject(tx, &it, &d, &es, ac, in)
+			err = s.reject(tx, a, &it, &d, &es, ac, in)
 		}
 		if err != nil {
 			return err
 		}
-		return s.recordDecision(tx, &it, &d)
+		return s.recordDecision(tx, a, &it, &d)
 	})
 	return d, err
 }
@@ -112,7 +112,7 @@ func (s *Service) newDecision(a Actor, it *RectificationItem, kind, comment, dig
 		Version: 1, CreatedAt: now, UpdatedAt: now}
 }
 
-func (s *Service) accept(tx Tx, it *RectificationItem, d *Decision, ac Acceptance, acks []FlagAck) error {
+func (s *Service) accept(tx Tx, a Actor, it *RectificationItem, d *Decision, ac Acceptance, acks []FlagAck) error {
 	if !ac.Acceptable() {
 		b := ac.Blockers[0]
 		return Errorf(CodeAcceptanceBlocked, "the item cannot be accepted yet (%d problems): %s: %s", len(ac.Blockers), b.Code, b.Message)
@@ -124,7 +124,7 @@ func (s *Service) accept(tx Tx, it *RectificationItem, d *Decision, ac Acceptanc
 	d.FlagAcks = checked
 	now := s.now()
 	it.Status, it.ClosedAt = ItemAccepted, &now
-	return s.cancelOpenTasks(tx, it.ID)
+	return s.cancelOpenTasks(tx, a, it.ID)
 }
 
 // checkAcks requires one acknowledgement with a comment for every flagged
@@ -160,7 +160,7 @@ func checkAcks(flags []FlagRef, acks []FlagAck) (FlagAcks, error) {
 	return out, nil
 }
 
-func (s *Service) reject(tx Tx, it *RectificationItem, d *Decision, es *EvidenceSet, ac Acceptance, in DecisionInput) error {
+func (s *Service) reject(tx Tx, a Actor, it *RectificationItem, d *Decision, es *EvidenceSet, ac Acceptance, in DecisionInput) error {
 	if ac.Round == nil {
 		return Errorf(CodeAcceptanceBlocked, "the item has no round of acceptance checks to reject")
 	}
@@ -186,7 +186,7 @@ func (s *Service) reject(tx Tx, it *RectificationItem, d *Decision, es *Evidence
 	if in.ReworkDueAt != nil {
 		due = stamp(*in.ReworkDueAt)
 	}
-	if err := s.cancelOpenTasks(tx, it.ID); err != nil {
+	if err := s.cancelOpenTasks(tx, a, it.ID); err != nil {
 		return err
 	}
 	// The rework goes to whoever checked this round, at the same sites.
@@ -203,7 +203,7 @@ func (s *Service) reject(tx Tx, it *RectificationItem, d *Decision, es *Evidence
 		sent[p] = true
 		c := check{item: it, siteID: t.SiteID, templateID: t.TemplateID, assignee: *t.AssigneeID, due: due,
 			reworkOf: &d.ID, reasons: d.Reasons, required: required, instructions: "验收未通过，请按退回意见重新核查"}
-		if _, err := s.createCheck(tx, c); err != nil {
+		if _, err := s.createCheck(tx, a, c); err != nil {
 			return err
 		}
 	}
@@ -213,7 +213,7 @@ func (s *Service) reject(tx Tx, it *RectificationItem, d *Decision, es *Evidence
 
 // cancelOpenTasks cancels an item's tasks still on inspectors' phones:
 // the work they were for has been decided.
-func (s *Service) cancelOpenTasks(tx Tx, itemID string) error {
+func (s *Service) cancelOpenTasks(tx Tx, a Actor, itemID string) error {
 	var open []InspectionTask
 	if err := tx.List(&open, Query{Where: []Cond{Eq("item_id", itemID),
 		{Column: "status", Op: OpIn, Value: []string{TaskUnassigned, TaskAssigned, TaskInProgress}}}}); err != nil {
@@ -228,6 +228,9 @@ func (s *Service) cancelOpenTasks(tx Tx, itemID string) error {
 		if err := tx.Update(t); err != nil {
 			return err
 		}
+		if err := s.audit(tx, a, AuditTaskCancel, EntityTasks, t.ID, statusChange(before.Status, t.Status)); err != nil {
+			return err
+		}
 		if err := s.taskChanged(tx, &before, t); err != nil {
 			return err
 		}
@@ -237,9 +240,15 @@ func (s *Service) cancelOpenTasks(tx Tx, itemID string) error {
 
 // recordDecision stores the decision and the item's new status, and tells
 // the unit and every inspector holding the item's tasks.
-func (s *Service) recordDecision(tx Tx, it *RectificationItem, d *Decision) error {
+func (s *Service) recordDecision(tx Tx, a Actor, it *RectificationItem, d *Decision) error {
 	d.ToStatus = it.Status
 	if err := tx.Create(d); err != nil {
+		return err
+	}
+	action := map[string]string{DecisionAccept: AuditDecisionAccept, DecisionReject: AuditDecisionReject, DecisionReopen: AuditItemReopen}[d.Kind]
+	detail := statusChange(d.FromStatus, d.ToStatus)
+	detail["decision_id"], detail["evidence_digest"], detail["flags_acknowledged"] = d.ID, d.EvidenceDigest, len(d.FlagAcks)
+	if err := s.audit(tx, a, action, EntityItems, it.ID, detail); err != nil {
 		return err
 	}
 	if err := s.saveItem(tx, it); err != nil {
@@ -276,7 +285,7 @@ func (s *Service) Reopen(ctx context.Context, a Actor, itemID string, in ReopenI
 		d = s.newDecision(a, &it, DecisionReopen, reason, digest)
 		d.Reasons = StringList{reason}
 		it.Status, it.ClosedAt = ItemReopened, nil
-		return s.recordDecision(tx, &it, &d)
+		return s.recordDecision(tx, a, &it, &d)
 	})
 	return d, err
 }

@@ -336,6 +336,9 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 			return err
 		}
 		e = cur
+		if err := s.audit(tx, a, evidenceAction(&cur), EntityEvidence, cur.ID, evidenceDetail(&cur)); err != nil {
+			return err
+		}
 		return s.changed(tx, EntityEvidence, cur.ID, cur.Version, OpUpsert, ScopeUser(cur.InspectorID), ScopeUnit(cur.UnitPath))
 	})
 	if err == nil && e.Status == EvidenceRejected {
@@ -442,4 +445,30 @@ func (s *Service) analysisSlot(ctx context.Context) (func(), error) {
 	case <-ctx.Done():
 		return nil, &Error{Code: CodeUnavailable, Message: "the server is busy decoding other photos; try again shortly", RetryAfter: 5 * time.Second}
 	}
+}
+
+// evidenceAction is the audit action of a completion.
+func evidenceAction(e *Evidence) string {
+	if e.Status == EvidenceRejected {
+		return AuditEvidenceRejected
+	}
+	return AuditEvidenceVerified
+}
+
+// evidenceDetail binds the audit entry of a completion to the bytes
+// checked (their SHA-256) and says what a supervisor will see: the flags,
+// or why the file was refused.
+func evidenceDetail(e *Evidence) map[string]any {
+	d := statusChange(EvidencePending, e.Status)
+	d["task_id"], d["sha256"] = e.TaskID, e.SHA256
+	if e.Status == EvidenceRejected {
+		d["reject_code"] = e.RejectCode
+		return d
+	}
+	flags := []string{}
+	for _, f := range e.Flags {
+		flags = append(flags, f.Code)
+	}
+	d["flags"] = flags
+	return d
 }

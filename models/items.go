@@ -136,6 +136,9 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Rectif
 		if err := translateDup(tx.Create(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
 			return err
 		}
+		if err := s.audit(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code, "responsible_unit_id": it.ResponsibleUnitID, "status": it.Status}); err != nil {
+			return err
+		}
 		return s.changed(tx, EntityItems, it.ID, it.Version, OpUpsert, ScopeUnit(it.UnitPath))
 	})
 	return it, err
@@ -154,7 +157,7 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 		if err := checkVersion(it.Version, in.Version); err != nil {
 			return err
 		}
-		oldPath := it.UnitPath
+		oldPath, before := it.UnitPath, it
 		if err := s.applyItem(tx, &it, in); err != nil {
 			return err
 		}
@@ -175,6 +178,10 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 		it.Version++
 		it.UpdatedAt = s.now()
 		if err := translateDup(tx.Update(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+			return err
+		}
+		if err := s.audit(tx, a, AuditItemUpdate, EntityItems, it.ID,
+			fieldChanges(&before, &it, "code", "responsible_unit_id", "deadline", "supervision_level", "key_item")); err != nil {
 			return err
 		}
 		if err := s.movedOut(tx, EntityItems, it.ID, it.Version, oldPath, it.UnitPath); err != nil {

@@ -133,8 +133,15 @@ func (s *Service) moveTask(tx Tx, a Actor, raw json.RawMessage, to string) (int6
 	if err := tx.Update(&t); err != nil {
 		return 0, err
 	}
+	action := AuditTaskStart
+	if to == TaskCompleted {
+		action = AuditTaskComplete
+	}
+	if err := s.audit(tx, a, action, EntityTasks, t.ID, statusChange(before.Status, to)); err != nil {
+		return 0, err
+	}
 	if to == TaskInProgress {
-		if err := s.itemWorkStarted(tx, t.ItemID); err != nil {
+		if err := s.itemWorkStarted(tx, a, t.ItemID); err != nil {
 			return 0, err
 		}
 	}
@@ -143,13 +150,16 @@ func (s *Service) moveTask(tx Tx, a Actor, raw json.RawMessage, to string) (int6
 
 // itemWorkStarted moves an item that is new, rejected or reopened to
 // in_progress when field work on it starts.
-func (s *Service) itemWorkStarted(tx Tx, itemID string) error {
+func (s *Service) itemWorkStarted(tx Tx, a Actor, itemID string) error {
 	var it RectificationItem
 	if err := tx.Get(&it, itemID); err != nil {
 		return err
 	}
 	switch it.Status {
 	case ItemNotStarted, ItemRejected, ItemReopened:
+		if err := s.audit(tx, a, AuditItemStart, EntityItems, it.ID, statusChange(it.Status, ItemInProgress)); err != nil {
+			return err
+		}
 		it.Status = ItemInProgress
 		return s.saveItem(tx, &it)
 	}

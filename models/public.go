@@ -193,8 +193,15 @@ func (s *Service) saveDisclosure(ctx context.Context, a Actor, d PhotoDisclosure
 		} else {
 			err = tx.Update(&cur)
 		}
+		if err != nil {
+			return err
+		}
 		d = cur
-		return err
+		action := AuditEvidenceWithdraw
+		if public {
+			action = AuditEvidencePublish
+		}
+		return s.audit(tx, a, action, EntityEvidence, cur.EvidenceID, map[string]any{"item_id": cur.ItemID})
 	})
 	if errors.Is(err, ErrDuplicate) {
 		err = Errorf(CodeVersionConflict, "someone else published or withdrew this photo at the same time; retry")

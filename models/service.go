@@ -30,6 +30,8 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummyHash string
+	// auditMu keeps this process to one audit chainer at a time.
+	auditMu sync.Mutex
 }
 
 // Record is any record with a UUID primary key.

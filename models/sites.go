@@ -85,6 +85,9 @@ func (s *Service) CreateSite(ctx context.Context, a Actor, in SiteInput) (Site, 
 		if err := tx.Create(&st); err != nil {
 			return err
 		}
+		if err := s.audit(tx, a, AuditSiteCreate, EntitySites, st.ID, map[string]any{"unit_id": st.UnitID, "kind": st.Kind}); err != nil {
+			return err
+		}
 		return s.changed(tx, EntitySites, st.ID, st.Version, OpUpsert, ScopeUnit(st.UnitPath))
 	})
 	return st, err
@@ -103,6 +106,7 @@ func (s *Service) UpdateSite(ctx context.Context, a Actor, id string, in SiteInp
 		if err := checkVersion(st.Version, in.Version); err != nil {
 			return err
 		}
+		before := st
 		st.Version++
 		st.UpdatedAt = s.now()
 		oldPath := st.UnitPath
@@ -113,6 +117,10 @@ func (s *Service) UpdateSite(ctx context.Context, a Actor, id string, in SiteInp
 			return errForbidden("move a site to a unit outside your own")
 		}
 		if err := tx.Update(&st); err != nil {
+			return err
+		}
+		// The geofence decides evidence flags: its moves carry values.
+		if err := s.audit(tx, a, AuditSiteUpdate, EntitySites, st.ID, fieldChanges(&before, &st, "unit_id", "kind", "lat", "lng", "radius_m")); err != nil {
 			return err
 		}
 		if err := s.movedOut(tx, EntitySites, st.ID, st.Version, oldPath, st.UnitPath); err != nil {

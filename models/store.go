@@ -96,7 +96,8 @@ type Query struct {
 	// Limit bounds the rows returned; 0 means no bound.
 	Limit int
 	// OrderBy names the column to sort by instead of id, with an optional
-	// " DESC"; After only applies to the id order.
+	// " DESC", or several such, separated by commas ("at, id"); After only
+	// applies to the id order.
 	OrderBy string
 }
 

@@ -129,6 +129,10 @@ func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (Inspec
 		if err := tx.Create(&t); err != nil {
 			return err
 		}
+		if err := s.audit(tx, a, AuditTaskCreate, EntityTasks, t.ID, map[string]any{"item_id": t.ItemID, "site_id": t.SiteID,
+			"kind": t.Kind, "status": t.Status, "assignee_id": t.AssigneeID}); err != nil {
+			return err
+		}
 		return s.taskChanged(tx, &InspectionTask{}, &t)
 	})
 	return t, err
@@ -136,7 +140,7 @@ func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (Inspec
 
 // UpdateTask changes a task's site, template, window or instructions.
 func (s *Service) UpdateTask(ctx context.Context, a Actor, id string, in TaskInput) (InspectionTask, error) {
-	return s.changeTask(ctx, a, id, in.Version, func(tx Tx, t *InspectionTask) error {
+	return s.changeTask(ctx, a, id, in.Version, AuditTaskUpdate, func(tx Tx, t *InspectionTask) error {
 		if in.AssigneeID != nil {
 			return FieldError(CodeValidation, "assignee_id", "use the assign endpoint to change the assignee")
 		}
@@ -147,7 +151,7 @@ func (s *Service) UpdateTask(ctx context.Context, a Actor, id string, in TaskInp
 // AssignTask gives an open task to an inspector, or takes it back with an
 // empty assignee. A task in progress handed to someone else starts afresh.
 func (s *Service) AssignTask(ctx context.Context, a Actor, id string, assigneeID string, version *int64) (InspectionTask, error) {
-	return s.changeTask(ctx, a, id, version, func(tx Tx, t *InspectionTask) error {
+	return s.changeTask(ctx, a, id, version, AuditTaskAssign, func(tx Tx, t *InspectionTask) error {
 		if assigneeID == "" {
 			if err := TaskMachine.Check(t.Status, TaskUnassigned); err != nil {
 				return err
@@ -175,7 +179,7 @@ func (s *Service) AssignTask(ctx context.Context, a Actor, id string, assigneeID
 
 // CancelTask cancels an open task.
 func (s *Service) CancelTask(ctx context.Context, a Actor, id string, version *int64) (InspectionTask, error) {
-	return s.changeTask(ctx, a, id, version, func(tx Tx, t *InspectionTask) error {
+	return s.changeTask(ctx, a, id, version, AuditTaskCancel, func(tx Tx, t *InspectionTask) error {
 		if err := TaskMachine.Check(t.Status, TaskCancelled); err != nil {
 			return err
 		}
@@ -184,8 +188,9 @@ func (s *Service) CancelTask(ctx context.Context, a Actor, id string, version *i
 	})
 }
 
-// changeTask is the common path of every supervisor change to a task.
-func (s *Service) changeTask(ctx context.Context, a Actor, id string, version *int64, change func(Tx, *InspectionTask) error) (InspectionTask, error) {
+// changeTask is the common path of every supervisor change to a task; the
+// change is audited as action.
+func (s *Service) changeTask(ctx context.Context, a Actor, id string, version *int64, action string, change func(Tx, *InspectionTask) error) (InspectionTask, error) {
 	var t InspectionTask
 	err := s.Store.Tx(ctx, func(tx Tx) error {
 		if err := s.getTask(tx, a, &t, id); err != nil {
@@ -204,6 +209,10 @@ func (s *Service) changeTask(ctx context.Context, a Actor, id string, version *i
 		t.Version++
 		t.UpdatedAt = s.now()
 		if err := tx.Update(&t); err != nil {
+			return err
+		}
+		if err := s.audit(tx, a, action, EntityTasks, t.ID, fieldChanges(&before, &t,
+			"status", "assignee_id", "site_id", "template_id", "window_start", "due_at")); err != nil {
 			return err
 		}
 		return s.taskChanged(tx, &before, &t)

@@ -1,6 +1,9 @@
 package models
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // TemplateInput creates or patches a checklist template.
 type TemplateInput struct {
@@ -62,6 +65,9 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, in TemplateInput)
 		if err := tx.Create(&t); err != nil {
 			return err
 		}
+		if err := s.audit(tx, a, AuditTemplateCreate, EntityTemplates, t.ID, map[string]any{"questions": len(t.Questions)}); err != nil {
+			return err
+		}
 		return s.changed(tx, EntityTemplates, t.ID, t.Version, OpUpsert, ScopeGlobal)
 	})
 	return t, err
@@ -80,12 +86,17 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, id string, in Tem
 		if err := checkVersion(t.Version, in.Version); err != nil {
 			return err
 		}
+		before := t
+		before.Questions = slices.Clone(t.Questions)
 		if err := applyTemplate(&t, in); err != nil {
 			return err
 		}
 		t.Version++
 		t.UpdatedAt = s.now()
 		if err := tx.Update(&t); err != nil {
+			return err
+		}
+		if err := s.audit(tx, a, AuditTemplateUpdate, EntityTemplates, t.ID, fieldChanges(&before, &t)); err != nil {
 			return err
 		}
 		return s.changedShared(tx, EntityTemplates, "template_id", t.ID, t.Version, ScopeGlobal)

@@ -66,7 +66,10 @@ func (s *Service) CreateUnit(ctx context.Context, a Actor, in UnitInput) (Unit, 
 			u.ParentID = &parent.ID
 			u.Path = parent.Path + u.ID + "/"
 		}
-		return translateDup(tx.Create(&u), CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code)
+		if err := translateDup(tx.Create(&u), CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code); err != nil {
+			return err
+		}
+		return s.audit(tx, a, AuditUnitCreate, EntityUnits, u.ID, map[string]any{"code": u.Code, "kind": u.Kind, "parent_id": u.ParentID})
 	})
 	return u, err
 }
@@ -88,12 +91,16 @@ func (s *Service) UpdateUnit(ctx context.Context, a Actor, id string, in UnitInp
 		if in.ParentID != nil && (u.ParentID == nil || *in.ParentID != *u.ParentID) {
 			return FieldError(CodeUnitParentFixed, "parent_id", "a unit cannot move to another parent")
 		}
+		before := u
 		if err := in.apply(&u); err != nil {
 			return err
 		}
 		u.Version++
 		u.UpdatedAt = s.now()
-		return translateDup(tx.Update(&u), CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code)
+		if err := translateDup(tx.Update(&u), CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code); err != nil {
+			return err
+		}
+		return s.audit(tx, a, AuditUnitUpdate, EntityUnits, u.ID, fieldChanges(&before, &u, "code", "kind"))
 	})
 	return u, err
 }

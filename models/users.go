@@ -95,7 +95,10 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in UserInput) (User, 
 		if err := s.applyUser(tx, &u, in); err != nil {
 			return err
 		}
-		return translateDup(tx.Create(&u), CodeUsernameTaken, "username", "username %q is taken", u.Username)
+		if err := translateDup(tx.Create(&u), CodeUsernameTaken, "username", "username %q is taken", u.Username); err != nil {
+			return err
+		}
+		return s.audit(tx, a, AuditUserCreate, EntityUsers, u.ID, map[string]any{"username": u.Username, "role": u.Role, "unit_id": u.UnitID})
 	})
 	return u, err
 }
@@ -114,12 +117,22 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserInp
 		if err := checkVersion(u.Version, in.Version); err != nil {
 			return err
 		}
+		before := u
 		if err := s.applyUser(tx, &u, in); err != nil {
 			return err
 		}
 		u.Version++
 		u.UpdatedAt = s.now()
 		if err := translateDup(tx.Update(&u), CodeUsernameTaken, "username", "username %q is taken", u.Username); err != nil {
+			return err
+		}
+		// The password hash is never named by fieldChanges (clients never
+		// see it); that a new password was set is.
+		detail := fieldChanges(&before, &u, "username", "role", "unit_id", "disabled")
+		if in.Password != nil {
+			detail["fields"] = append(detail["fields"].([]string), "password")
+		}
+		if err := s.audit(tx, a, AuditUserUpdate, EntityUsers, u.ID, detail); err != nil {
 			return err
 		}
 		if u.Disabled || in.Password != nil {

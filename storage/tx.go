@@ -102,13 +102,18 @@ func (t *tx) List(dst any, q models.Query) error {
 	return translate(g.Order(orderBy(q)).Find(dst).Error)
 }
 
-// orderBy turns Query.OrderBy into a clause; the column is quoted.
-func orderBy(q models.Query) clause.OrderByColumn {
-	col, desc := strings.CutSuffix(q.OrderBy, " DESC")
-	if col == "" {
-		col = "id"
+// orderBy turns Query.OrderBy into a clause: columns separated by commas,
+// each with an optional " DESC", every one quoted.
+func orderBy(q models.Query) clause.OrderBy {
+	var ob clause.OrderBy
+	for _, part := range strings.Split(q.OrderBy, ",") {
+		col, desc := strings.CutSuffix(strings.TrimSpace(part), " DESC")
+		if col == "" {
+			col = "id"
+		}
+		ob.Columns = append(ob.Columns, clause.OrderByColumn{Column: clause.Column{Name: col}, Desc: desc})
 	}
-	return clause.OrderByColumn{Column: clause.Column{Name: col}, Desc: desc}
+	return ob
 }
 
 func (t *tx) Delete(model any, conds []models.Cond) (int64, error) {

@@ -1,5 +1,6 @@
 // Command fieldctl administers fieldsync: migrations, the demo data set,
-// units and users. It reads the same configuration as fieldsyncd.
+// units and users, the sync log and the audit trail. It reads the same
+// configuration as fieldsyncd.
 //
 //	fieldctl [config flags] migrate
 //	fieldctl [config flags] seed
@@ -9,6 +10,15 @@
 //	fieldctl [config flags] user list
 //	fieldctl [config flags] sync compact
 //	fieldctl [config flags] sync new-epoch
+//	fieldctl [config flags] audit verify [-expect-head SEQ:HASH]
+//	fieldctl [config flags] audit list [-action A] [-limit N] [-after SEQ]
+//
+// audit verify chains what the servers have not chained yet, checks the
+// whole chain and prints its head; it exits non-zero, naming the first
+// broken entry, when an entry was changed or deleted. Keep the printed head
+// outside the database and pass it back as -expect-head: that also catches
+// entries removed from the end together with a rewritten head, which the
+// chain alone cannot show.
 package main
 
 import (
@@ -46,6 +56,10 @@ commands:
   user add|list           manage accounts (user add reads the password from stdin)
   sync compact            compact the change log now (the server also does it hourly)
   sync new-epoch          after restoring a backup: make every device reset its sync
+  audit verify            check the audit chain and print its head; fails naming the
+                          first changed or deleted entry. -expect-head SEQ:HASH checks a
+                          head recorded earlier is still there (catches truncation)
+  audit list              print chained audit entries (-action A, -limit N, -after SEQ)
 
 config flags: run "fieldctl -h"`
 
@@ -93,6 +107,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				st.Superseded, st.ExpiredRemoves, st.RetainedFrom, st.Results)
 		}
 		return err
+	case cmd == "audit verify":
+		return auditVerify(ctx, svc, rest[2:], stdout)
+	case cmd == "audit list":
+		return auditList(ctx, svc, rest[2:], stdout)
 	case cmd == "sync new-epoch":
 		epoch, err := cfg.SyncEngine(db, svc, nil, nil, log).NewEpoch(ctx)
 		if err == nil {

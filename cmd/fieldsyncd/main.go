@@ -122,12 +122,17 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	bg, cancel := context.WithCancel(context.Background())
-	m.stopEngine = func() { cancel(); <-m.engineDone }
+	chained := make(chan struct{})
+	m.stopEngine = func() { cancel(); <-m.engineDone; <-chained }
 	m.engineDone = make(chan struct{})
 	go func() {
 		defer close(m.engineDone)
 		go m.janitor(bg, svc, local)
 		engine.Run(bg, m.Config.StampEvery, time.Hour)
+	}()
+	go func() {
+		defer close(chained)
+		m.chainAudit(bg, svc)
 	}()
 	m.Server = api.New(api.Config{
 		Service:        svc,
@@ -202,6 +207,30 @@ func (m *Main) loadDemo(ctx context.Context, svc *models.Service) error {
 		fmt.Fprintf(m.Stdout, "  %-12s %s\n", l.Username, l.Role)
 	}
 	return nil
+}
+
+// chainAudit chains the audit log every StampEvery until ctx ends, and
+// once more then, so that what the last requests wrote is chained before
+// the database closes. Every server runs one; they take turns on the
+// chain head's row lock, so any one of them keeps the chain current.
+func (m *Main) chainAudit(ctx context.Context, svc *models.Service) {
+	tick := time.NewTicker(m.Config.StampEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := svc.ChainAudit(final); err != nil {
+				m.Log.Warn("audit: chaining at shutdown failed; the next start chains the rest", "err", err)
+			}
+			return
+		case <-tick.C:
+		}
+		if _, err := svc.ChainAudit(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Warn("audit: chaining the audit log failed", "err", err)
+		}
+	}
 }
 
 // janitor deletes the bytes of abandoned uploads every hour until ctx ends.
