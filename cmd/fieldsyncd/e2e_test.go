@@ -341,6 +341,28 @@ func runStory(t *testing.T, s *story) {
 		t.Fatalf("the item after acceptance: %v", it)
 	}
 	s.publicLeaksNothing(review)
+	s.auditChainHolds()
+}
+
+// auditChainHolds verifies the audit chain with fieldctl, then deletes
+// one entry behind the server's back: verify must fail and name it.
+func (s *story) auditChainHolds() {
+	t := s.t
+	out := s.mustCtl("", "audit", "verify")
+	if !strings.Contains(out, "intact") {
+		t.Fatalf("fieldctl audit verify: %s", out)
+	}
+	var n int64
+	if err := s.m.DB.Gorm().Raw("SELECT COUNT(*) FROM audit_log WHERE seq IS NOT NULL").Scan(&n).Error; err != nil || n < 20 {
+		t.Fatalf("the chain holds %d entries (%v)", n, err)
+	}
+	if err := s.m.DB.Gorm().Exec("DELETE FROM audit_log WHERE seq = ?", n/2).Error; err != nil {
+		t.Fatal(err)
+	}
+	out, code := s.ctl("", "audit", "verify")
+	if code == 0 || !strings.Contains(out, fmt.Sprint(n/2)) {
+		t.Fatalf("audit verify after deleting entry %d: exit %d\n%s", n/2, code, out)
+	}
 }
 
 // publicLeaksNothing publishes one photo of the accepted item and reads
