@@ -23,6 +23,9 @@ type Service struct {
 	// through the API.
 	Presign  Presigner
 	Evidence EvidencePolicy
+	// Deadlines says where dates are read and when overdue items
+	// escalate.
+	Deadlines DeadlinePolicy
 
 	dummyOnce sync.Once
 	dummyHash string
