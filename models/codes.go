@@ -120,6 +120,13 @@ const (
 	CodeOutsideYourUnit Code = "outside_your_unit"
 
 	CodeUnitParentFixed Code = "unit_parent_fixed"
+
+	// Ledger and reports.
+	CodeInvalidDate         Code = "invalid_date"
+	CodePeriodStartInvalid  Code = "period_start_invalid"
+	CodeUnitAmbiguous       Code = "unit_ambiguous"
+	CodeImportDuplicateCode Code = "import_duplicate_code"
+	CodeImportInvalid       Code = "import_invalid"
 )
 
 var codeKinds = map[Code]Kind{
@@ -205,6 +212,13 @@ var codeKinds = map[Code]Kind{
 	CodeItemHasTasks:           KindConflict,
 	CodeOutsideYourUnit:        KindForbidden,
 	CodeUnitParentFixed:        KindInvalid,
+
+	// Ledger and reports.
+	CodeInvalidDate:         KindInvalid,
+	CodePeriodStartInvalid:  KindInvalid,
+	CodeUnitAmbiguous:       KindInvalid,
+	CodeImportDuplicateCode: KindInvalid,
+	CodeImportInvalid:       KindInvalid,
 }
 
 func init() {
