@@ -28,6 +28,8 @@ var (
 	readA   = expect{401, 200, 200, 404, 200, 200}
 	writeA  = expect{401, 200, 200, 404, 403, 403}
 	createA = expect{401, 201, 201, 403, 403, 403}
+	// reviewers read the ledger and the reports of their subtree.
+	reviewers = expect{401, 200, 200, 200, 200, 403}
 )
 
 // TestAuthorizationMatrix sends every endpoint as every role.
@@ -166,6 +168,12 @@ func testMatrix(t *testing.T, e *env) {
 			return map[string]any{"client_id": uuid.NewString(), "schema_version": 1, "mutations": []map[string]any{
 				{"id": 1, "name": "note.add", "args": map[string]any{"id": uuid.NewString(), "task_id": f.task1.ID, "text": "到场"}}}}
 		}, everyone},
+		// Ledger and reports: everyone who reviews, each over their own
+		// subtree; inspectors, who see only their tasks, are refused.
+		{"GET", fixed("/v1/ledger.xlsx"), nil, reviewers},
+		{"GET", fixed("/v1/ledger.csv"), nil, reviewers},
+		{"GET", fixed("/v1/reports/dispatch"), nil, reviewers},
+		{"GET", fixed("/v1/reports/dispatch.xlsx"), nil, reviewers},
 		// Last: it ends every caller's session.
 		{"POST", fixed("/v1/auth/logout"), nil, expect{401, 204, 204, 204, 204, 204}},
 	}
