@@ -88,6 +88,10 @@ func (c Config) Service(store models.Store, blobs models.BlobStore) *models.Serv
 		Auth:   policy,
 		Blobs:  blobs,
 		Media:  media.New(),
+		Deadlines: models.DeadlinePolicy{
+			Zone:          c.Zone(),
+			EscalateAfter: c.EscalateAfter,
+		},
 	}
 }
 
