@@ -59,10 +59,11 @@ func (f ItemFilter) conds() []Cond {
 	if f.Flagged {
 		// Two nested IN subqueries rather than ids fetched first: with
 		// tens of thousands of tasks the id lists would be too long to
-		// send, and the database joins them through the task and
-		// evidence indexes.
+		// send, and the database joins them through the indexes.
+		// evidence.flagged is a column the database generates from
+		// flags (migration 00007), indexed with the status and task.
 		flaggedTasks := Subquery{Model: &Evidence{}, Column: "task_id", Where: []Cond{
-			Eq("status", EvidenceVerified), {Column: "flags", Op: OpNe, Value: "[]"},
+			Eq("flagged", true), Eq("status", EvidenceVerified),
 		}}
 		conds = append(conds, Cond{Column: "id", Op: OpInQuery, Value: Subquery{
 			Model: &InspectionTask{}, Column: "item_id", Where: []Cond{{Column: "id", Op: OpInQuery, Value: flaggedTasks}},
