@@ -95,6 +95,9 @@ func WriteDispatch(out io.Writer, rep models.DispatchReport, loc *time.Location)
 		if err != nil {
 			return err
 		}
+		if err := printSetup(f, s.name, paperA4, 2); err != nil {
+			return err
+		}
 		if err := writeTable(f, s.name, title, s.headers, s.widths, s.rows, st); err != nil {
 			return err
 		}

@@ -60,6 +60,9 @@ func (w *LedgerXLSX) start() error {
 	if w.styles, err = newStyles(w.f); err != nil {
 		return err
 	}
+	if err := printSetup(w.f, LedgerSheet, paperA3, 1); err != nil {
+		return err
+	}
 	if w.sw, err = w.f.NewStreamWriter(LedgerSheet); err != nil {
 		return err
 	}
@@ -102,6 +105,28 @@ func newStyles(f *excelize.File) (xlsxStyles, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Paper sizes (the spreadsheet's numbers for them).
+const (
+	paperA3 = 8
+	paperA4 = 9
+)
+
+// printSetup makes a sheet print the way a 台账 is printed: landscape, as
+// wide as one page, with the heading rows (1 to headRows) on every page.
+// It must come before the sheet's StreamWriter, which writes these
+// settings out from the sheet as it finds it.
+func printSetup(f *excelize.File, sheet string, paper, headRows int) error {
+	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: ptr(true)}); err != nil {
+		return err
+	}
+	if err := f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Size: ptr(paper), Orientation: ptr("landscape"),
+		FitToWidth: ptr(1), FitToHeight: ptr(0)}); err != nil {
+		return err
+	}
+	return f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", Scope: sheet,
+		RefersTo: fmt.Sprintf("'%s'!$1:$%d", sheet, headRows)})
+}
 
 // Row adds one item.
 func (w *LedgerXLSX) Row(r *models.LedgerRow) error {
