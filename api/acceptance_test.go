@@ -64,7 +64,7 @@ func (e *env) tasksOf(itemID, kind, status string) []models.InspectionTask {
 	return page.Items
 }
 
-func (e *env) item(id string) map[string]any {
+func (e *env) itemJSON(id string) map[string]any {
 	return e.must(200, "admin", "GET", "/v1/items/"+id, nil)
 }
 
@@ -93,12 +93,12 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	insp := e.phone("insp1")
 	task := evidenceSite(t, e, "insp1", 0)
 	insp.push(mut("task.start", map[string]any{"task_id": task.ID}))
-	if st := e.item(f.itemA.ID)["status"]; st != "in_progress" {
+	if st := e.itemJSON(f.itemA.ID)["status"]; st != "in_progress" {
 		t.Fatalf("item is %v after field work started, want in_progress", st)
 	}
 
 	// The unit leader submits; bad submissions first.
-	version := e.item(f.itemA.ID)["version"]
+	version := e.itemJSON(f.itemA.ID)["version"]
 	submit := func(body map[string]any) response { return e.do("leada", "POST", itemPath+"/submit", body) }
 	wantProblem(t, submit(map[string]any{"version": version, "inspector_ids": []string{f.users["insp1"].ID}}), 400, "required")
 	wantProblem(t, submit(map[string]any{"statement": "已完成", "version": version, "inspector_ids": []string{uuid.NewString()}}), 400, "unknown_user")
@@ -107,13 +107,13 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	wantProblem(t, submit(map[string]any{"statement": "已完成", "version": 99, "inspector_ids": []string{f.users["insp1"].ID}}), 409, "version_conflict")
 	wantProblem(t, e.do("insp1", "POST", itemPath+"/submit", map[string]any{"statement": "x", "version": version}), 403, "forbidden")
 	wantProblem(t, e.do("supb", "POST", itemPath+"/submit", map[string]any{"statement": "x", "version": version}), 404, "not_found")
-	if st := e.item(f.itemA.ID)["status"]; st != "in_progress" {
+	if st := e.itemJSON(f.itemA.ID)["status"]; st != "in_progress" {
 		t.Fatalf("refused submissions changed the item to %v", st)
 	}
 	sub := e.must(201, "leada", "POST", itemPath+"/submit", map[string]any{"statement": "截污纳管工程已完工", "version": version,
 		"inspector_ids": []string{f.users["insp1"].ID}, "site_ids": []string{task.SiteID}})
-	if sub["round"].(float64) != 1 || e.item(f.itemA.ID)["status"] != "pending_acceptance" {
-		t.Fatalf("submission %v, item %v", sub, e.item(f.itemA.ID)["status"])
+	if sub["round"].(float64) != 1 || e.itemJSON(f.itemA.ID)["status"] != "pending_acceptance" {
+		t.Fatalf("submission %v, item %v", sub, e.itemJSON(f.itemA.ID)["status"])
 	}
 	checks := e.tasksOf(f.itemA.ID, models.TaskAcceptanceCheck, "")
 	if len(checks) != 1 || *checks[0].AssigneeID != f.users["insp1"].ID || *checks[0].RoundID != sub["id"] {
@@ -151,7 +151,7 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 
 	// Rejected: the rework reaches the phone with the reasons.
 	rejection := e.must(201, "supa", "POST", itemPath+"/decisions", reject)
-	if rejection["to_status"] != "rejected" || e.item(f.itemA.ID)["status"] != "rejected" {
+	if rejection["to_status"] != "rejected" || e.itemJSON(f.itemA.ID)["status"] != "rejected" {
 		t.Fatalf("rejection %v", rejection)
 	}
 	pull := e.syncPull("insp1", insp.client, nil)
@@ -177,10 +177,10 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 
 	// Rework, resubmission (adopting the rework), acceptance.
 	insp.verify(rework, true, models.ConclusionRectified, "DSCN0012.jpg")
-	if st := e.item(f.itemA.ID)["status"]; st != "in_progress" {
+	if st := e.itemJSON(f.itemA.ID)["status"]; st != "in_progress" {
 		t.Fatalf("item is %v during rework", st)
 	}
-	sub2 := e.must(201, "leada", "POST", itemPath+"/submit", map[string]any{"statement": "已按意见补充整改", "version": e.item(f.itemA.ID)["version"]})
+	sub2 := e.must(201, "leada", "POST", itemPath+"/submit", map[string]any{"statement": "已按意见补充整改", "version": e.itemJSON(f.itemA.ID)["version"]})
 	if sub2["round"].(float64) != 2 {
 		t.Fatalf("resubmission %v", sub2)
 	}
@@ -199,7 +199,7 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	noComment[0] = map[string]any{"evidence_id": all[0]["evidence_id"], "code": all[0]["code"], "comment": ""}
 	wantProblem(t, decide("supa", accept(noComment)), 400, "required")
 	acceptance := e.must(201, "supa", "POST", itemPath+"/decisions", accept(all))
-	it := e.item(f.itemA.ID)
+	it := e.itemJSON(f.itemA.ID)
 	if acceptance["to_status"] != "accepted" || it["status"] != "accepted" || it["closed_at"] == nil || len(acceptance["flag_acks"].([]any)) != len(all) {
 		t.Fatalf("acceptance %v, item %v", acceptance, it)
 	}
@@ -218,7 +218,7 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	wantProblem(t, e.do("supa", "POST", itemPath+"/reopen", map[string]any{"reason": "群众举报反弹", "evidence_digest": digest}), 403, "forbidden")
 	wantProblem(t, e.do("admin", "POST", itemPath+"/reopen", map[string]any{"evidence_digest": digest}), 400, "required")
 	reopen := e.must(201, "admin", "POST", itemPath+"/reopen", map[string]any{"reason": "群众举报反弹", "evidence_digest": digest})
-	if it := e.item(f.itemA.ID); reopen["to_status"] != "reopened" || it["status"] != "reopened" || it["closed_at"] != nil {
+	if it := e.itemJSON(f.itemA.ID); reopen["to_status"] != "reopened" || it["status"] != "reopened" || it["closed_at"] != nil {
 		t.Fatalf("reopen %v, item %v", reopen, it)
 	}
 
@@ -247,7 +247,7 @@ func TestReviewQueue(t *testing.T) {
 func testReviewQueue(t *testing.T, e *env) {
 	f := e.fx
 	for _, it := range []models.RectificationItem{f.itemA, f.itemB} {
-		e.must(201, "admin", "POST", "/v1/items/"+it.ID+"/submit", map[string]any{"statement": "已完成", "version": e.item(it.ID)["version"],
+		e.must(201, "admin", "POST", "/v1/items/"+it.ID+"/submit", map[string]any{"statement": "已完成", "version": e.itemJSON(it.ID)["version"],
 			"inspector_ids": []string{f.users["insp1"].ID}, "site_ids": []string{f.siteA.ID}, "template_id": f.tmpl.ID})
 	}
 	queue := func(who, query string) []any {

@@ -31,6 +31,8 @@ var (
 	createA = expect{401, 201, 201, 403, 403, 403}
 	// reviewA: the review of a county A item, which inspectors may not read.
 	reviewA = expect{401, 200, 200, 404, 200, 403}
+	// reviewers read the ledger and the reports of their subtree.
+	reviewers = expect{401, 200, 200, 200, 200, 403}
 )
 
 // TestAuthorizationMatrix sends every endpoint as every role.
@@ -205,6 +207,12 @@ func testMatrix(t *testing.T, e *env) {
 				{"id": 1, "name": "note.add", "args": map[string]any{"id": uuid.NewString(), "task_id": f.task1.ID, "text": "到场"}}}}
 		}, everyone},
 		{"GET", fixed("/v1/audit"), nil, adminOnly},
+		// Ledger and reports: everyone who reviews, each over their own
+		// subtree; inspectors, who see only their tasks, are refused.
+		{"GET", fixed("/v1/ledger.xlsx"), nil, reviewers},
+		{"GET", fixed("/v1/ledger.csv"), nil, reviewers},
+		{"GET", fixed("/v1/reports/dispatch"), nil, reviewers},
+		{"GET", fixed("/v1/reports/dispatch.xlsx"), nil, reviewers},
 		// Last: it ends every caller's session.
 		{"POST", fixed("/v1/auth/logout"), nil, expect{401, 204, 204, 204, 204, 204}},
 	}

@@ -127,6 +127,13 @@ func (s *Server) itemFilter(c *fiber.Ctx) (f models.ItemFilter, err error) {
 	default:
 		return f, models.FieldError(models.CodeValidation, "overdue", "overdue must be true when given")
 	}
+	switch c.Query("flagged") {
+	case "":
+	case "true":
+		f.Flagged = true
+	default:
+		return f, models.FieldError(models.CodeValidation, "flagged", "flagged must be true when given")
+	}
 	return f, nil
 }
 

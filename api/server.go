@@ -131,6 +131,10 @@ func (s *Server) routes() {
 	p.Post("/items", create(s.svc.CreateItem))
 	p.Get("/items/:id", get(s.svc.GetItem))
 	p.Patch("/items/:id", update(s.svc.UpdateItem))
+	p.Get("/ledger.xlsx", s.ledgerXLSX)
+	p.Get("/ledger.csv", s.ledgerCSV)
+	p.Get("/reports/dispatch", s.dispatch)
+	p.Get("/reports/dispatch.xlsx", s.dispatchXLSX)
 
 	p.Get("/sites", list(siteFilter, s.svc.ListSites))
 	p.Post("/sites", create(s.svc.CreateSite))

@@ -448,7 +448,8 @@ func TestRoutes(t *testing.T) {
 	for _, want := range []string{"GET /healthz", "GET /readyz", "POST /v1/auth/login", "GET /v1/units/{id}", "POST /v1/tasks/{id}/assign", "POST /v1/sync/pull", "POST /v1/sync/push",
 		"GET /v1/evidence", "POST /v1/evidence", "GET /v1/evidence/{id}", "PUT /v1/evidence/{id}/content", "GET /v1/evidence/{id}/content",
 		"POST /v1/evidence/{id}/complete", "GET /v1/evidence/{id}/thumbnail", "POST /v1/evidence/{id}/multipart",
-		"POST /v1/evidence/{id}/multipart/complete", "PUT /v1/blobs/{token}", "GET /v1/blobs/{token}", "GET /v1/audit"} {
+		"POST /v1/evidence/{id}/multipart/complete", "PUT /v1/blobs/{token}", "GET /v1/blobs/{token}", "GET /v1/audit",
+		"GET /v1/ledger.xlsx", "GET /v1/ledger.csv", "GET /v1/reports/dispatch", "GET /v1/reports/dispatch.xlsx"} {
 		if !set[want] {
 			t.Errorf("Routes() lacks %q", want)
 		}

@@ -131,6 +131,13 @@ const (
 	CodeNotAPhoto      Code = "evidence_not_a_photo"
 	CodeNotVerified    Code = "evidence_not_verified"
 	CodeNotPublishable Code = "photo_not_publishable"
+
+	// Ledger and reports.
+	CodeInvalidDate         Code = "invalid_date"
+	CodePeriodStartInvalid  Code = "period_start_invalid"
+	CodeUnitAmbiguous       Code = "unit_ambiguous"
+	CodeImportDuplicateCode Code = "import_duplicate_code"
+	CodeImportInvalid       Code = "import_invalid"
 )
 
 var codeKinds = map[Code]Kind{
@@ -227,6 +234,13 @@ var codeKinds = map[Code]Kind{
 	CodeNotAPhoto:      KindConflict,
 	CodeNotVerified:    KindConflict,
 	CodeNotPublishable: KindConflict,
+
+	// Ledger and reports.
+	CodeInvalidDate:         KindInvalid,
+	CodePeriodStartInvalid:  KindInvalid,
+	CodeUnitAmbiguous:       KindInvalid,
+	CodeImportDuplicateCode: KindInvalid,
+	CodeImportInvalid:       KindInvalid,
 }
 
 func init() {

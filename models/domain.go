@@ -138,10 +138,13 @@ type RectificationItem struct {
 	PublicSummary string `json:"public_summary"`
 	Status        string `json:"status"`
 	// ClosedAt is when the item was last accepted (销号); nil while open.
-	ClosedAt  *time.Time `json:"closed_at"`
-	Version   int64      `json:"version"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	ClosedAt *time.Time `json:"closed_at"`
+	// EscalatedAt is when an overdue item's supervision level was last
+	// raised by the escalation rule (EscalateOverdue); nil if never.
+	EscalatedAt *time.Time `json:"escalated_at"`
+	Version     int64      `json:"version"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
 }
 
 // TableName keeps the table name short.

@@ -27,14 +27,49 @@ type ItemInput struct {
 	Version             *int64     `json:"version"`
 }
 
-// ItemFilter narrows an item list.
+// ItemFilter narrows an item list; the review queue, the ledger and the
+// item list share it.
 type ItemFilter struct {
 	Status           string
 	UnitID           string
 	Category         string
 	Area             string
 	SupervisionLevel string
-	OverdueAt        *time.Time
+	// OverdueAt keeps the items overdue at that time (IsOverdue).
+	OverdueAt *time.Time
+	// Flagged keeps the items with verified evidence that carries at
+	// least one flag, on any of their tasks.
+	Flagged bool
+}
+
+// conds turns the filter into conditions on the items table.
+func (f ItemFilter) conds() []Cond {
+	var conds []Cond
+	for _, c := range []struct{ col, v string }{
+		{"status", f.Status}, {"responsible_unit_id", f.UnitID}, {"category", f.Category},
+		{"area", f.Area}, {"supervision_level", f.SupervisionLevel},
+	} {
+		if c.v != "" {
+			conds = append(conds, Eq(c.col, c.v))
+		}
+	}
+	if f.OverdueAt != nil {
+		conds = append(conds, overdueConds(*f.OverdueAt)...)
+	}
+	if f.Flagged {
+		// Two nested IN subqueries rather than ids fetched first: with
+		// tens of thousands of tasks the id lists would be too long to
+		// send, and the database joins them through the indexes.
+		// evidence.flagged is a column the database generates from
+		// flags (migration 00007), indexed with the status and task.
+		flaggedTasks := Subquery{Model: &Evidence{}, Column: "task_id", Where: []Cond{
+			Eq("flagged", true), Eq("status", EvidenceVerified),
+		}}
+		conds = append(conds, Cond{Column: "id", Op: OpInQuery, Value: Subquery{
+			Model: &InspectionTask{}, Column: "item_id", Where: []Cond{{Column: "id", Op: OpInQuery, Value: flaggedTasks}},
+		}})
+	}
+	return conds
 }
 
 func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
@@ -219,24 +254,7 @@ func (s *Service) ListItems(ctx context.Context, a Actor, f ItemFilter, p ListPa
 	if err != nil {
 		return Page[RectificationItem]{}, err
 	}
-	for _, c := range []struct{ col, v string }{
-		{"status", f.Status}, {"responsible_unit_id", f.UnitID}, {"category", f.Category},
-		{"area", f.Area}, {"supervision_level", f.SupervisionLevel},
-	} {
-		if c.v != "" {
-			conds = append(conds, Eq(c.col, c.v))
-		}
-	}
-	if f.OverdueAt != nil {
-		conds = append(conds, overdueAt(*f.OverdueAt)...)
-	}
-	return list[RectificationItem](ctx, s, conds, p)
-}
-
-// overdueAt selects the items overdue at t: past their deadline and not
-// accepted. An item accepted late is closed, not overdue.
-func overdueAt(t time.Time) []Cond {
-	return []Cond{{Column: "deadline", Op: OpLt, Value: t}, {Column: "status", Op: OpNe, Value: ItemAccepted}}
+	return list[RectificationItem](ctx, s, append(conds, f.conds()...), p)
 }
 
 // readScope returns the conditions that limit a unit-owned table to what

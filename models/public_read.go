@@ -83,13 +83,7 @@ type PublicPhotoRef struct {
 	URL string `json:"url"`
 }
 
-func newCounts() ProgressCounts {
-	c := ProgressCounts{ByStatus: map[string]int64{}}
-	for _, st := range ItemMachine.Statuses() {
-		c.ByStatus[st] = 0
-	}
-	return c
-}
+func newProgressCounts() ProgressCounts { return ProgressCounts{ByStatus: statusCounts[int64]()} }
 
 func (c *ProgressCounts) finish() {
 	c.Accepted = c.ByStatus[ItemAccepted]
@@ -111,7 +105,7 @@ func (s *Service) PublicProgress(ctx context.Context) (PublicProgress, error) {
 		if all, err = tx.CountBy(&RectificationItem{}, by, nil); err != nil {
 			return err
 		}
-		if overdue, err = tx.CountBy(&RectificationItem{}, by[:2], overdueAt(now)); err != nil {
+		if overdue, err = tx.CountBy(&RectificationItem{}, by[:2], overdueConds(now)); err != nil {
 			return err
 		}
 		ids := idsOf(all, func(g Group) []string { return g.Keys[1:2] })
@@ -120,7 +114,7 @@ func (s *Service) PublicProgress(ctx context.Context) (PublicProgress, error) {
 	if err != nil {
 		return PublicProgress{}, err
 	}
-	out := PublicProgress{GeneratedAt: now, Totals: newCounts()}
+	out := PublicProgress{GeneratedAt: now, Totals: newProgressCounts()}
 	cats, byUnit := map[string]*ProgressCounts{}, map[string]*ProgressCounts{}
 	groups := func(g Group) []*ProgressCounts {
 		for _, m := range []struct {
@@ -128,7 +122,7 @@ func (s *Service) PublicProgress(ctx context.Context) (PublicProgress, error) {
 			key string
 		}{{cats, g.Keys[0]}, {byUnit, g.Keys[1]}} {
 			if m.m[m.key] == nil {
-				c := newCounts()
+				c := newProgressCounts()
 				m.m[m.key] = &c
 			}
 		}

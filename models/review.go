@@ -1,10 +1,6 @@
 package models
 
-import (
-	"context"
-	"math"
-	"time"
-)
+import "context"
 
 // Review is the supervisor's view of one item: its whole evidence set,
 // the decisions so far, what acceptance needs, and the digest a decision
@@ -42,19 +38,6 @@ type QueueEntry struct {
 	OverdueDays     int         `json:"overdue_days"`
 }
 
-// OverdueDays is how many whole days an item is past its deadline at now:
-// while it is open, or, once accepted, how late it was closed.
-func OverdueDays(it *RectificationItem, now time.Time) int {
-	end := now
-	if it.Status == ItemAccepted && it.ClosedAt != nil {
-		end = *it.ClosedAt
-	}
-	if !end.After(it.Deadline) {
-		return 0
-	}
-	return int(math.Floor(end.Sub(it.Deadline).Hours() / 24))
-}
-
 // ReviewQueue lists the items a supervisor reviews: by default those
 // pending acceptance, with the filters of ListItems, each with its
 // latest round and how much of its evidence is flagged or still pending.
@@ -74,7 +57,7 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor, f ItemFilter, p List
 	at := map[string]*QueueEntry{}
 	now := s.Now()
 	for i, it := range items.Items {
-		out.Items[i] = QueueEntry{Item: it, OverdueDays: OverdueDays(&it, now)}
+		out.Items[i] = QueueEntry{Item: it, OverdueDays: it.DaysOverdue(now)}
 		ids[i] = it.ID
 		at[it.ID] = &out.Items[i]
 	}

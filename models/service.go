@@ -28,6 +28,10 @@ type Service struct {
 	Renderer   PublicRenderer
 	Disclosure DisclosurePolicy
 
+	// Deadlines says where dates are read and when overdue items
+	// escalate.
+	Deadlines DeadlinePolicy
+
 	dummyOnce sync.Once
 	dummyHash string
 	// auditMu keeps this process to one audit chainer at a time.

@@ -74,7 +74,20 @@ const (
 	// OpAny is true when any of the conditions in Value ([]Cond) holds.
 	OpAny  Op = "any"
 	OpLike Op = "contains"
+	// OpInQuery is true when the column's value is one of those a
+	// Subquery (Value) selects. The database evaluates it, so a filter
+	// over a large related table needs neither a round trip nor a long
+	// list of ids.
+	OpInQuery Op = "in_query"
 )
+
+// Subquery selects one column of the records of Model's table that match
+// Where, for OpInQuery.
+type Subquery struct {
+	Model  any
+	Column string
+	Where  []Cond
+}
 
 // Cond is one condition on a column. Columns are named by this package,
 // never taken from client input.

@@ -170,6 +170,22 @@ func testList(t *testing.T, db *storage.DB) {
 	if len(parents) != 1 || parents[0] != root.ID {
 		t.Fatalf("pluck distinct parent ids: %v", parents)
 	}
+	// A nested subquery, with its own placeholders between the outer
+	// query's, and paging after it: the units whose parent is a unit
+	// coded L-ROOT, after the first kid.
+	var sub []models.Unit
+	mustTx(t, db, func(tx models.Tx) error {
+		return tx.List(&sub, models.Query{Where: []models.Cond{
+			{Column: "code", Op: models.OpPrefix, Value: "L-"},
+			{Column: "parent_id", Op: models.OpInQuery, Value: models.Subquery{Model: &models.Unit{}, Column: "id", Where: []models.Cond{
+				{Column: "id", Op: models.OpInQuery, Value: models.Subquery{Model: &models.Unit{}, Column: "id", Where: []models.Cond{models.Eq("code", "L-ROOT")}}},
+			}}},
+			{Column: "kind", Op: models.OpEq, Value: "department"},
+		}, After: kids[0].ID})
+	})
+	if len(sub) != 4 || sub[0].ID != kids[1].ID {
+		t.Fatalf("subquery matched %v, want the last four kids", ids(sub))
+	}
 }
 
 func testCountBy(t *testing.T, db *storage.DB) {

@@ -187,7 +187,7 @@ func (t *tx) CountBy(model any, columns []string, conds []models.Cond) ([]models
 // clients, and are quoted by GORM all the same.
 func where(g *gorm.DB, conds []models.Cond) (*gorm.DB, error) {
 	for _, c := range conds {
-		e, err := condExpr(c)
+		e, err := condExpr(g, c)
 		if err != nil {
 			return nil, err
 		}
@@ -196,7 +196,9 @@ func where(g *gorm.DB, conds []models.Cond) (*gorm.DB, error) {
 	return g, nil
 }
 
-func condExpr(c models.Cond) (clause.Expression, error) {
+// condExpr turns one condition into SQL; g is the statement it belongs
+// to, from which subqueries are built.
+func condExpr(g *gorm.DB, c models.Cond) (clause.Expression, error) {
 	col := clause.Column{Name: c.Column}
 	switch c.Op {
 	case models.OpEq:
@@ -228,13 +230,25 @@ func condExpr(c models.Cond) (clause.Expression, error) {
 		}
 		ors := make([]clause.Expression, len(sub))
 		for i, sc := range sub {
-			e, err := condExpr(sc)
+			e, err := condExpr(g, sc)
 			if err != nil {
 				return nil, err
 			}
 			ors[i] = e
 		}
 		return clause.Or(ors...), nil
+	case models.OpInQuery:
+		sub, ok := c.Value.(models.Subquery)
+		if !ok || sub.Model == nil || sub.Column == "" {
+			return nil, fmt.Errorf("storage: %q needs a models.Subquery with a model and a column", c.Op)
+		}
+		// A new statement on the same session: GORM renders it inline,
+		// with its own placeholders, where the outer query uses it.
+		q, err := where(g.Session(&gorm.Session{NewDB: true}).Model(sub.Model).Select(sub.Column), sub.Where)
+		if err != nil {
+			return nil, err
+		}
+		return clause.Expr{SQL: "? IN (?)", Vars: []any{col, q}}, nil
 	}
 	return nil, fmt.Errorf("storage: unknown operator %q", c.Op)
 }

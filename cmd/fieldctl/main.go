@@ -19,6 +19,8 @@
 // outside the database and pass it back as -expect-head: that also catches
 // entries removed from the end together with a rewritten head, which the
 // chain alone cannot show.
+//	fieldctl [config flags] import items FILE.xlsx
+//	fieldctl [config flags] items escalate
 package main
 
 import (
@@ -32,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fieldsync/fieldsync/api/sheets"
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
@@ -60,6 +63,10 @@ commands:
                           first changed or deleted entry. -expect-head SEQ:HASH checks a
                           head recorded earlier is still there (catches truncation)
   audit list              print chained audit entries (-action A, -limit N, -after SEQ)
+  import items FILE.xlsx  create the items of a ledger (台账) file: all of them, or none
+                          and the list of every row's errors
+  items escalate          raise the supervision level of long-overdue items now
+                          (the server also does it hourly)
 
 config flags: run "fieldctl -h"`
 
@@ -117,9 +124,60 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stdout, "new sync epoch %s: every device will reset at its next pull\n", epoch)
 		}
 		return err
+	case cmd == "import items":
+		return importItems(ctx, svc, rest[2:], stdout)
+	case cmd == "items escalate":
+		return escalate(ctx, svc, stdout)
 	}
 	fmt.Fprintln(stderr, usage)
 	return fmt.Errorf("unknown command %q", strings.Join(rest, " "))
+}
+
+// importItems reads a ledger file and creates its items in one
+// transaction, or lists every row's errors and creates none.
+func importItems(ctx context.Context, svc *models.Service, args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("usage: fieldctl import items FILE.xlsx")
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	imp, err := sheets.ReadItems(f, svc.Deadlines.Location())
+	if err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	if len(imp.Unknown) > 0 {
+		fmt.Fprintf(stdout, "%s: not reading the columns %s\n", args[0], strings.Join(imp.Unknown, ", "))
+	}
+	rep, err := svc.ImportItems(ctx, system, imp.Rows)
+	for _, e := range rep.Errors {
+		where := ""
+		if e.Field != "" {
+			where = " " + sheets.FieldHeader(e.Field) + ":"
+		}
+		fmt.Fprintf(stdout, "row %d:%s %s: %s\n", e.Row, where, e.Code, e.Message)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	fmt.Fprintf(stdout, "imported %d items from %s\n", rep.Created, args[0])
+	return nil
+}
+
+func escalate(ctx context.Context, svc *models.Service, stdout io.Writer) error {
+	after := svc.Deadlines.EscalateAfter
+	if after <= 0 {
+		fmt.Fprintln(stdout, "escalation is disabled (FIELDSYNC_ESCALATE_AFTER is 0)")
+		return nil
+	}
+	n, err := svc.EscalateOverdue(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "raised the supervision level of %d items overdue for %s or more\n", n, after)
+	return nil
 }
 
 func seed(ctx context.Context, db *storage.DB, svc *models.Service, stdout io.Writer) error {

@@ -123,12 +123,19 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	chained := make(chan struct{})
-	m.stopEngine = func() { cancel(); <-m.engineDone; <-chained }
 	m.engineDone = make(chan struct{})
+	escalatorDone := make(chan struct{})
+	// The escalator and the audit chainer write to the database: Close
+	// waits for them before closing the pool.
+	m.stopEngine = func() { cancel(); <-m.engineDone; <-escalatorDone; <-chained }
 	go func() {
 		defer close(m.engineDone)
 		go m.janitor(bg, svc, local)
 		engine.Run(bg, m.Config.StampEvery, time.Hour)
+	}()
+	go func() {
+		defer close(escalatorDone)
+		m.escalator(bg, svc)
 	}()
 	go func() {
 		defer close(chained)
@@ -254,6 +261,30 @@ func (m *Main) janitor(ctx context.Context, svc *models.Service, local *blob.Loc
 			m.Log.Warn("janitor: cleaning abandoned uploads failed", "err", err)
 		} else if n > 0 {
 			m.Log.Info("janitor: cleaned abandoned uploads", "count", n)
+		}
+	}
+}
+
+// escalator raises the supervision level of long-overdue items every hour
+// until ctx ends; every server runs it, and the version check on each
+// item keeps two of them from raising one item twice.
+func (m *Main) escalator(ctx context.Context, svc *models.Service) {
+	if svc.Deadlines.EscalateAfter <= 0 {
+		return
+	}
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n, err := svc.EscalateOverdue(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			m.Log.Warn("escalation failed", "err", err)
+		} else if n > 0 {
+			m.Log.Info("escalated overdue items", "count", n)
 		}
 	}
 }

@@ -16,6 +16,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// The zone database inside the binary: the distroless image has none
+	// to rely on.
+	_ "time/tzdata"
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage"
@@ -50,6 +53,8 @@ type Config struct {
 	// PublicCoordDecimals is how precisely the public disclosure shows
 	// site coordinates.
 	PublicCoordDecimals int
+	TimeZone       string
+	EscalateAfter  time.Duration
 }
 
 // option is one row of the table: flag name, environment variable,
@@ -114,6 +119,8 @@ var options = []option{
 	{"abandoned-upload-after", "FIELDSYNC_ABANDONED_UPLOAD_AFTER", "72h", "after how long the janitor deletes the bytes of uploads that were never completed (the records stay pending)", false, duration(func(c *Config) *time.Duration { return &c.AbandonAfter }), false},
 	{"trusted-proxies", "FIELDSYNC_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client (login throttling per address)", false, str(func(c *Config) *string { return &c.TrustedProxies }), false},
 	{"public-coord-decimals", "FIELDSYNC_PUBLIC_COORD_DECIMALS", "2", "decimals to which the unauthenticated public disclosure rounds site coordinates, 0 to 6 (2 ≈ 1 km)", false, integer(func(c *Config) *int { return &c.PublicCoordDecimals }), false},
+	{"time-zone", "FIELDSYNC_TIME_ZONE", "Asia/Shanghai", "IANA time zone of the ledger's and reports' dates: a deadline imported as a date alone ends at midnight there, and dispatch periods start there", false, str(func(c *Config) *string { return &c.TimeZone }), false},
+	{"escalate-after", "FIELDSYNC_ESCALATE_AFTER", "720h", "an item overdue at least this long, and not escalated within this long, goes up one supervision level (daily → special → key), checked hourly; 0 disables", false, duration(func(c *Config) *time.Duration { return &c.EscalateAfter }), false},
 	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
 }
 
@@ -173,6 +180,12 @@ func (c *Config) validate() error {
 	if c.PublicCoordDecimals < 0 || c.PublicCoordDecimals > models.MaxCoordDecimals {
 		return fmt.Errorf("FIELDSYNC_PUBLIC_COORD_DECIMALS must be 0 to %d", models.MaxCoordDecimals)
 	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
+		return fmt.Errorf("FIELDSYNC_TIME_ZONE %q is not a time zone (e.g. Asia/Shanghai, UTC)", c.TimeZone)
+	}
+	if c.EscalateAfter < 0 {
+		return errors.New("FIELDSYNC_ESCALATE_AFTER must not be negative (0 disables escalation)")
+	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		return errors.New("FIELDSYNC_S3_ACCESS_KEY and FIELDSYNC_S3_SECRET_KEY are required with FIELDSYNC_S3_ENDPOINT")
 	}
@@ -187,6 +200,15 @@ func Markdown() string {
 		fmt.Fprintf(&b, "| `%s` | `-%s` | `%s` | %s |\n", o.env, o.flag, o.def, o.help)
 	}
 	return b.String()
+}
+
+// Zone is the configured time zone; validated by Load, so UTC only for a
+// Config made by hand without one.
+func (c Config) Zone() *time.Location {
+	if loc, err := time.LoadLocation(c.TimeZone); err == nil && c.TimeZone != "" {
+		return loc
+	}
+	return time.UTC
 }
 
 // SQLitePath is where the embedded database lives.

@@ -91,6 +91,10 @@ func (c Config) Service(store models.Store, blobs models.BlobStore) *models.Serv
 		Media:      photos,
 		Renderer:   photos,
 		Disclosure: models.DisclosurePolicy{CoordDecimals: c.PublicCoordDecimals},
+		Deadlines: models.DeadlinePolicy{
+			Zone:          c.Zone(),
+			EscalateAfter: c.EscalateAfter,
+		},
 	}
 }
 

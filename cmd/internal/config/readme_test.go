@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestREADMEListsEveryOption keeps the README's configuration table equal
@@ -65,5 +66,24 @@ func TestSecrets(t *testing.T) {
 	c.Secret = "short"
 	if _, _, err := c.Secrets(); err == nil {
 		t.Fatal("a short secret must be refused")
+	}
+}
+
+func TestLoadDeadlines(t *testing.T) {
+	var out strings.Builder
+	c, _, err := Load("x", nil, func(string) string { return "" }, &out)
+	if err != nil || c.Zone().String() != "Asia/Shanghai" || c.EscalateAfter != 720*time.Hour {
+		t.Fatalf("defaults: %v %v %v", c.Zone(), c.EscalateAfter, err)
+	}
+	if svc := c.Service(nil, nil); svc.Deadlines.Zone.String() != "Asia/Shanghai" || svc.Deadlines.EscalateAfter != 720*time.Hour {
+		t.Fatalf("the service gets %+v", svc.Deadlines)
+	}
+	for _, args := range [][]string{{"-time-zone", "Mars/Olympus"}, {"-time-zone", ""}, {"-escalate-after", "-1h"}} {
+		if _, _, err := Load("x", args, func(string) string { return "" }, &out); err == nil {
+			t.Errorf("%v must be refused", args)
+		}
+	}
+	if c, _, err := Load("x", []string{"-escalate-after", "0", "-time-zone", "UTC"}, func(string) string { return "" }, &out); err != nil || c.EscalateAfter != 0 || c.Zone() != time.UTC {
+		t.Errorf("escalation off in UTC: %v %v %v", c.EscalateAfter, c.Zone(), err)
 	}
 }

@@ -1,0 +1,79 @@
+// Package sheets writes and reads fieldsync's spreadsheets: the ledger
+// (台账) as XLSX and CSV, the import of items from the same columns, and
+// the dispatch report (调度) as XLSX. The cells are what people in the
+// field keep in their own 台账: Chinese headings and labels, dates in the
+// local zone. It is the only place the spreadsheet formats live; models
+// computes the rows.
+package sheets
+
+import (
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// labels are the Chinese words a ledger shows for the enumerations.
+var labels = map[string]string{
+	models.ItemNotStarted:        "未启动",
+	models.ItemInProgress:        "整改中",
+	models.ItemPendingAcceptance: "待验收",
+	models.ItemAccepted:          "已验收销号",
+	models.ItemRejected:          "验收未通过",
+	models.ItemReopened:          "已重新打开",
+
+	models.SupervisionDaily:   "日常督办",
+	models.SupervisionSpecial: "专项督办",
+	models.SupervisionKey:     "重点督办",
+
+	models.ConclusionRectified:          "已整改",
+	models.ConclusionPartiallyRectified: "部分整改",
+	models.ConclusionNotRectified:       "未整改",
+	models.ConclusionSuspectedFake:      "疑似假整改",
+
+	models.DecisionAccept: "验收通过",
+	models.DecisionReject: "验收不通过",
+	models.DecisionReopen: "重新打开",
+
+	models.NoteKindNote:         "进展记录",
+	models.NoteKindVerification: "现场核查",
+}
+
+// label is the Chinese word for an enumerated value; a value without one
+// is shown as it is.
+func label(v string) string {
+	if l, ok := labels[v]; ok {
+		return l
+	}
+	return v
+}
+
+// levelAliases are the spellings of supervision levels an import accepts
+// besides the labels and the API's values.
+var levelAliases = map[string]string{
+	"日常": models.SupervisionDaily,
+	"专项": models.SupervisionSpecial,
+	"重点": models.SupervisionKey,
+}
+
+// level reads a supervision level cell. Anything unknown is passed on as
+// it is, for the item rules to refuse with their own code.
+func level(v string) string {
+	for _, l := range models.SupervisionLevels {
+		if v == l || v == labels[l] {
+			return l
+		}
+	}
+	if l, ok := levelAliases[v]; ok {
+		return l
+	}
+	return v
+}
+
+// yesNo are the spellings of a yes/no cell.
+var yesNo = map[string]bool{
+	"是": true, "否": false, "yes": true, "no": false, "true": true, "false": false,
+	"Y": true, "N": false, "y": true, "n": false, "1": true, "0": false, "√": true, "×": false,
+}
+
+const (
+	yes = "是"
+	no  = "否"
+)

@@ -1,0 +1,235 @@
+package sheets
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// Import is what ReadItems found in a file.
+type Import struct {
+	Rows []models.ImportRow
+	// Unknown are the headings of columns that are not ledger columns;
+	// they are not read.
+	Unknown []string
+}
+
+// headerSearch is how many rows from the top the heading row may be:
+// people's ledgers often have a title row or two above it.
+const headerSearch = 10
+
+// ReadItems reads the items of an XLSX ledger with the ledger's columns,
+// from the sheet named 台账, or else the first sheet. The heading row is
+// the first row of the first ten that names the code column. Cells are
+// read as stored, not as displayed, so a date typed in Excel is read as a
+// date whatever its display format; a date without a time is the end of
+// that day in loc. Columns the import does not read (status, progress and
+// the like) are skipped. A cell that cannot be read is an error of its
+// row, not of the file; a file that is not a ledger is an error.
+func ReadItems(r io.Reader, loc *time.Location) (Import, error) {
+	var out Import
+	f, err := excelize.OpenReader(r, excelize.Options{RawCellValue: true})
+	if err != nil {
+		return out, fmt.Errorf("not an XLSX file: %w", err)
+	}
+	defer f.Close()
+	sheet := f.GetSheetName(0)
+	for _, name := range f.GetSheetList() {
+		if name == LedgerSheet {
+			sheet = name
+		}
+	}
+	rows, err := f.Rows(sheet)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	var cols []*Column // by position in the file; nil for a column not read
+	for n := 1; rows.Next(); n++ {
+		cells, err := rows.Columns()
+		if err != nil {
+			return out, fmt.Errorf("row %d: %w", n, err)
+		}
+		if cols == nil {
+			if n > headerSearch {
+				return out, fmt.Errorf("sheet %s: no heading row with %q in its first %d rows", sheet, headerOf("code"), headerSearch)
+			}
+			if cols, err = headings(cells, &out); err != nil {
+				return out, fmt.Errorf("sheet %s, row %d: %w", sheet, n, err)
+			}
+			continue
+		}
+		if blank(cells) {
+			continue
+		}
+		if len(out.Rows) == models.MaxImportRows {
+			return out, fmt.Errorf("sheet %s has more than %d rows; split it", sheet, models.MaxImportRows)
+		}
+		out.Rows = append(out.Rows, readRow(n, cells, cols, loc))
+	}
+	if err := rows.Error(); err != nil {
+		return out, err
+	}
+	if cols == nil {
+		return out, fmt.Errorf("sheet %s has no heading row with %q", sheet, headerOf("code"))
+	}
+	return out, nil
+}
+
+// headings maps a row of headings to columns; it returns nil, nil when
+// the row is not the heading row.
+func headings(cells []string, imp *Import) ([]*Column, error) {
+	byName := map[string]*Column{}
+	for i := range Columns {
+		c := &Columns[i]
+		byName[c.Header], byName[c.Key] = c, c
+	}
+	cols := make([]*Column, len(cells))
+	seen := map[string]bool{}
+	isHeader := false
+	var unknown []string
+	for i, h := range cells {
+		h = strings.TrimSpace(h)
+		c, ok := byName[h]
+		switch {
+		case h == "":
+			continue
+		case !ok:
+			unknown = append(unknown, h)
+			continue
+		case seen[c.Key]:
+			return nil, fmt.Errorf("the column %s is there twice", c.Header)
+		}
+		seen[c.Key] = true
+		isHeader = isHeader || c.Key == "code"
+		if c.set != nil {
+			cols[i] = c
+		}
+	}
+	if !isHeader {
+		return nil, nil
+	}
+	var missing []string
+	for _, c := range Columns {
+		if c.Required && !seen[c.Key] {
+			missing = append(missing, c.Header)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("the columns %s are missing", strings.Join(missing, ", "))
+	}
+	imp.Unknown = unknown
+	return cols, nil
+}
+
+func blank(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// readRow reads one row's cells into an ImportRow; cells that cannot be
+// read become errors of the row.
+func readRow(n int, cells []string, cols []*Column, loc *time.Location) models.ImportRow {
+	row := models.ImportRow{Row: n}
+	for i, c := range cols {
+		if c == nil {
+			continue
+		}
+		v := ""
+		if i < len(cells) {
+			v = strings.TrimSpace(cells[i])
+		}
+		if err := c.set(&row, v, loc); err != nil {
+			e := models.AsError(err)
+			if e == nil {
+				e = &models.Error{Code: models.CodeValidation, Message: err.Error()}
+			}
+			row.Errors = append(row.Errors, models.RowError{Row: n, Field: c.Field, Code: e.Code, Message: e.Message})
+		}
+	}
+	return row
+}
+
+// headerOf is the heading of the column with the given key.
+func headerOf(key string) string {
+	for _, c := range Columns {
+		if c.Key == key {
+			return c.Header
+		}
+	}
+	return key
+}
+
+// FieldHeader is the heading of the column an import reads the ItemInput
+// member field from, to name it in messages; field itself when no column
+// has it.
+func FieldHeader(field string) string {
+	for _, c := range Columns {
+		if c.Field == field && field != "" {
+			return c.Header
+		}
+	}
+	return field
+}
+
+// dateLayouts are the ways people write a date, with and without a time.
+var dateLayouts = []struct {
+	layout   string
+	dateOnly bool
+}{
+	{time.DateOnly, true}, {"2006/1/2", true}, {"2006.1.2", true}, {"2006-1-2", true}, {"2006年1月2日", true},
+	{time.DateTime, false}, {"2006-01-02 15:04", false}, {"2006/1/2 15:04:05", false}, {"2006/1/2 15:04", false},
+	{time.RFC3339, false},
+}
+
+var errNotADate = errors.New("not a date")
+
+// parseDeadline reads a deadline cell: an Excel date (a serial number
+// of days) or text in one of dateLayouts. A date alone is the end of that
+// day in loc.
+func parseDeadline(v string, loc *time.Location) (time.Time, error) {
+	t, dateOnly, err := parseDate(v, loc)
+	if err != nil {
+		return t, models.Errorf(models.CodeInvalidDate, "%q is not a date (YYYY-MM-DD, or YYYY-MM-DD HH:MM)", v)
+	}
+	if dateOnly {
+		y, m, d := t.Date()
+		return time.Date(y, m, d, 23, 59, 59, 0, loc), nil
+	}
+	return t, nil
+}
+
+func parseDate(v string, loc *time.Location) (time.Time, bool, error) {
+	if serial, err := strconv.ParseFloat(v, 64); err == nil {
+		if serial <= 0 || serial > 2958465 { // 9999-12-31, Excel's last date
+			return time.Time{}, false, errNotADate
+		}
+		t, err := excelize.ExcelDateToTime(serial, false)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		// The serial is the wall clock; float days are read to the
+		// nearest second.
+		t = t.Round(time.Second)
+		_, frac := math.Modf(serial)
+		return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, loc), frac == 0, nil
+	}
+	for _, l := range dateLayouts {
+		if t, err := time.ParseInLocation(l.layout, v, loc); err == nil {
+			return t, l.dateOnly, nil
+		}
+	}
+	return time.Time{}, false, errNotADate
+}

@@ -1,0 +1,81 @@
+package sheets
+
+import (
+	"testing"
+	"time"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// TestEveryValueHasALabel: a status, level, conclusion or decision kind
+// added to models without a Chinese label would reach the ledger as its
+// API spelling.
+func TestEveryValueHasALabel(t *testing.T) {
+	for _, list := range [][]string{models.ItemMachine.Statuses(), models.SupervisionLevels, models.Conclusions,
+		models.DecisionKinds, {models.NoteKindNote, models.NoteKindVerification}} {
+		for _, v := range list {
+			if label(v) == v {
+				t.Errorf("%s has no label", v)
+			}
+		}
+	}
+	for _, l := range models.SupervisionLevels {
+		if level(label(l)) != l || level(l) != l {
+			t.Errorf("level %s does not read back", l)
+		}
+	}
+}
+
+func TestColumnKeysAreUnique(t *testing.T) {
+	keys, headers := map[string]bool{}, map[string]bool{}
+	for _, c := range Columns {
+		if keys[c.Key] || headers[c.Header] || headers[c.Key] || keys[c.Header] {
+			t.Errorf("column %s / %s is not unique", c.Key, c.Header)
+		}
+		keys[c.Key], headers[c.Header] = true, true
+		if c.Required && c.set == nil {
+			t.Errorf("column %s is required but not imported", c.Key)
+		}
+	}
+}
+
+func TestParseDeadline(t *testing.T) {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endOfDay := time.Date(2026, 12, 31, 23, 59, 59, 0, loc)
+	for in, want := range map[string]time.Time{
+		"2026-12-31":           endOfDay,
+		"2026/12/31":           endOfDay,
+		"2026.12.31":           endOfDay,
+		"2026年12月31日":          endOfDay,
+		"46387":                endOfDay, // an Excel date cell
+		"46387.75":             time.Date(2026, 12, 31, 18, 0, 0, 0, loc),
+		"46387.7083449074":     time.Date(2026, 12, 31, 17, 0, 1, 0, loc),
+		"2026-12-31 18:00":     time.Date(2026, 12, 31, 18, 0, 0, 0, loc),
+		"2026-12-31 18:00:30":  time.Date(2026, 12, 31, 18, 0, 30, 0, loc),
+		"2026-12-31T10:00:00Z": time.Date(2026, 12, 31, 10, 0, 0, 0, time.UTC),
+	} {
+		got, err := parseDeadline(in, loc)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("%q: %v %v, want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"明年", "31/12/2026", "-5", "0", "2026-02-30"} {
+		if _, err := parseDeadline(in, loc); models.ErrorCode(err) != models.CodeInvalidDate {
+			t.Errorf("%q: %v, want invalid_date", in, err)
+		}
+	}
+}
+
+func TestDefuse(t *testing.T) {
+	for in, want := range map[string]string{
+		"=SUM(A1:A9)": "'=SUM(A1:A9)", "+86 138": "'+86 138", "-5": "'-5", "@cmd": "'@cmd", "\tx": "'\tx",
+		"整改": "整改", "1. 截污": "1. 截污", "": "",
+	} {
+		if got := defuse(in); got != want {
+			t.Errorf("defuse(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
