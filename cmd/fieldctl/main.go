@@ -19,6 +19,7 @@
 // outside the database and pass it back as -expect-head: that also catches
 // entries removed from the end together with a rewritten head, which the
 // chain alone cannot show.
+//
 //	fieldctl [config flags] import items FILE.xlsx
 //	fieldctl [config flags] items escalate
 package main

@@ -53,8 +53,8 @@ type Config struct {
 	// PublicCoordDecimals is how precisely the public disclosure shows
 	// site coordinates.
 	PublicCoordDecimals int
-	TimeZone       string
-	EscalateAfter  time.Duration
+	TimeZone            string
+	EscalateAfter       time.Duration
 }
 
 // option is one row of the table: flag name, environment variable,
