@@ -40,6 +40,10 @@ type Person struct {
 	UnitID      string `json:"unit_id"`
 }
 
+func personOf(u User) Person {
+	return Person{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, UnitID: u.UnitID}
+}
+
 // Canonical returns the set's canonical JSON encoding.
 func (es *EvidenceSet) Canonical() ([]byte, error) { return json.Marshal(es) }
 
@@ -148,7 +152,7 @@ func loadEvidenceSet(tx Tx, it RectificationItem) (EvidenceSet, error) {
 		}
 	}
 	for _, u := range users {
-		es.People = append(es.People, Person{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, UnitID: u.UnitID})
+		es.People = append(es.People, personOf(u))
 	}
 	es.normalise()
 	return es, nil

@@ -144,7 +144,7 @@ func newFixture(t testing.TB) *fixture {
 		Reasons: models.StringList{}, Version: 4, CreatedAt: t0.AddDate(0, 0, -7), UpdatedAt: t0}
 	ver := models.Verification{ID: "00000000-0000-4000-8000-000000000050", TaskID: task.ID, ItemID: item.ID, InspectorID: insp.ID, Conclusion: models.ConclusionRectified,
 		Notes: "排口已封堵，河水无异味", Lat: 43.46722, Lng: 11.88495, AccuracyM: 5, RecordedAt: t0.Add(-2 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}
-	es := models.EvidenceSet{Item: item, Units: []models.Unit{city, county}, People: []models.Person{insp, sup}, Submissions: []models.Submission{},
+	es := models.EvidenceSet{Item: item, Units: []models.Unit{city, county}, People: []models.Person{insp}, Submissions: []models.Submission{},
 		Tasks: []models.InspectionTask{task}, Sites: []models.Site{site}, Templates: []models.ChecklistTemplate{tmpl},
 		Answers: []models.Answer{
 			{ID: "00000000-0000-4000-8000-000000000061", TaskID: task.ID, QuestionID: "q1", InspectorID: insp.ID, Value: models.RawJSON("true"), Version: 1, CreatedAt: t0, UpdatedAt: t0},
@@ -178,7 +178,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.pack = models.EvidencePack{Set: es, GeneratedAt: t0, Decisions: []models.Decision{
+	f.pack = models.EvidencePack{Set: es, GeneratedAt: t0, Deciders: []models.Person{sup}, Decisions: []models.Decision{
 		{ID: "00000000-0000-4000-8000-000000000081", ItemID: item.ID, Kind: models.DecisionReject, FromStatus: models.ItemPendingAcceptance, ToStatus: models.ItemRejected,
 			DeciderID: sup.ID, Comment: "照片不足", Reasons: models.StringList{"缺少排口近景"}, RequiredEvidence: "排口近景照片", FlagAcks: models.FlagAcks{},
 			EvidenceDigest: strings.Repeat("ab", 32), Version: 1, CreatedAt: t0.AddDate(0, 0, -10), UpdatedAt: t0.AddDate(0, 0, -10)},

@@ -53,8 +53,10 @@ type Manifest struct {
 	// (pending or rejected) has no path.
 	EvidenceFiles []EvidenceFile `json:"evidence_files"`
 	// Decisions are the decisions on the item, oldest first, each with
-	// whether it was made on the evidence in this pack.
+	// whether it was made on the evidence in this pack; Deciders are the
+	// people who made them.
 	Decisions []DecisionEntry `json:"decisions"`
+	Deciders  []models.Person `json:"deciders"`
 	// Files lists every entry but manifest.json and manifest.sig.
 	Files          []File `json:"files"`
 	EvidenceDigest string `json:"evidence_digest"`

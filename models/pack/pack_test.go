@@ -91,7 +91,7 @@ func TestWriteVerify(t *testing.T) {
 	if first.GPS == nil || first.GPS.Lat != 43.4674483 || first.DeviceFix == nil || first.EXIF.Model != "COOLPIX P6000" || first.Thumbnail == "" {
 		t.Errorf("evidence file: %+v", first)
 	}
-	if m.KeyID != f.signer.Public().ID || m.Format != pack.Format || !m.Decisions[1].OnThisEvidence {
+	if m.KeyID != f.signer.Public().ID || m.Format != pack.Format || !m.Decisions[1].OnThisEvidence || len(m.Deciders) != 1 {
 		t.Errorf("manifest head: %s %s %v", m.KeyID, m.Format, m.Decisions[1].OnThisEvidence)
 	}
 }
@@ -329,7 +329,7 @@ func TestReportIsSelfContained(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"<svg", `class="fence"`, "超出电子围栏 294 m", "照片位置与设备定位不符 184 m", "模拟定位", "100 m",
-		"黑臭水体整治 &lt;临江&gt;", "✓ 作出决定时的证据与本证据包完全一致", "拍摄下游截污管，位置合理", "default-src 'none'"} {
+		"黑臭水体整治 &lt;临江&gt;", "✓ 作出决定时的证据与本证据包完全一致", "李督察 (supa)", "拍摄下游截污管，位置合理", "default-src 'none'"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report.html lacks %q", want)
 		}

@@ -119,7 +119,7 @@ func newReportView(p models.EvidencePack, digest, keyID, server string) *reportV
 		v.Cooperating = append(v.Cooperating, units[id])
 	}
 	people := map[string]string{}
-	for _, u := range es.People {
+	for _, u := range append(es.People, p.Deciders...) {
 		people[u.ID] = u.DisplayName + " (" + u.Username + ")"
 	}
 	name := func(id string) string {

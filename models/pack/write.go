@@ -99,7 +99,10 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p models.EvidencePack)
 		return err
 	}
 	m := Manifest{Format: Format, Version: Version, GeneratedAt: p.GeneratedAt, Server: pw.Server, KeyID: pw.Signer.Public().ID,
-		EvidenceFiles: []EvidenceFile{}, Decisions: []DecisionEntry{}, Files: files, EvidenceDigest: digest, Evidence: canonical}
+		EvidenceFiles: []EvidenceFile{}, Decisions: []DecisionEntry{}, Deciders: p.Deciders, Files: files, EvidenceDigest: digest, Evidence: canonical}
+	if m.Deciders == nil {
+		m.Deciders = []models.Person{}
+	}
 	for i := range ev {
 		m.EvidenceFiles = append(m.EvidenceFiles, evidenceFile(&ev[i]))
 	}
