@@ -42,16 +42,19 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p models.EvidencePack)
 	digest := models.DigestOf(canonical)
 	zw := zip.NewWriter(w)
 	var files []File
-	entry := func(name string, method uint16, fill func(io.Writer) error) error {
+	// fill writes an entry's bytes and says what it wrote: each byte is
+	// hashed once, on its way from the store.
+	entry := func(name string, method uint16, fill func(io.Writer) (File, error)) error {
 		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: p.GeneratedAt})
 		if err != nil {
 			return err
 		}
-		hw := newHashingWriter(fw)
-		if err := fill(hw); err != nil {
+		f, err := fill(fw)
+		if err != nil {
 			return fmt.Errorf("pack: %s: %w", name, err)
 		}
-		files = append(files, File{Path: name, SHA256: hw.sum(), Size: hw.n})
+		f.Path = name
+		files = append(files, f)
 		return nil
 	}
 	ev := p.Set.Evidence
@@ -62,7 +65,7 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p models.EvidencePack)
 		if !hasBytes(e) {
 			continue
 		}
-		if err := entry(pathOf(e), zip.Store, func(w io.Writer) error {
+		if err := entry(pathOf(e), zip.Store, func(w io.Writer) (File, error) {
 			return pw.copyBlob(ctx, w, e.ObjectKey, e.SHA256, e.Size)
 		}); err != nil {
 			return err
@@ -78,7 +81,7 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p models.EvidencePack)
 		if !hasBytes(e) || e.ThumbKey == "" {
 			continue
 		}
-		if err := entry(evidenceFile(e).Thumbnail, zip.Store, func(w io.Writer) error {
+		if err := entry(evidenceFile(e).Thumbnail, zip.Store, func(w io.Writer) (File, error) {
 			return pw.copyBlob(ctx, w, e.ThumbKey, "", -1)
 		}); err != nil {
 			return err
@@ -92,10 +95,15 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p models.EvidencePack)
 		if !ok {
 			return fmt.Errorf("evidence %s has no thumbnail", evidenceID)
 		}
-		return pw.copyBlob(ctx, w, t.key, t.file.SHA256, t.file.Size)
+		_, err := pw.copyBlob(ctx, w, t.key, t.file.SHA256, t.file.Size)
+		return err
 	}
 	rv := newReportView(p, digest, pw.Signer.Public().ID, pw.Server)
-	if err := entry(ReportName, zip.Deflate, func(w io.Writer) error { return rv.write(w, thumbnail) }); err != nil {
+	if err := entry(ReportName, zip.Deflate, func(w io.Writer) (File, error) {
+		hw := newHashingWriter(w)
+		err := rv.write(hw, thumbnail)
+		return hw.file(), err
+	}); err != nil {
 		return err
 	}
 	m := Manifest{Format: Format, Version: Version, GeneratedAt: p.GeneratedAt, Server: pw.Server, KeyID: pw.Signer.Public().ID,
@@ -133,26 +141,27 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p models.EvidencePack)
 	return zw.Close()
 }
 
-// copyBlob streams one object into w. With want set, the bytes must hash
-// to it (and, with size ≥ 0, have that length), or copyBlob fails after
-// the last byte.
-func (pw *Writer) copyBlob(ctx context.Context, w io.Writer, key, want string, size int64) error {
+// copyBlob streams one object into w and returns its hash and size. With
+// want set, the bytes must hash to it (and, with size ≥ 0, have that
+// length), or copyBlob fails after the last byte.
+func (pw *Writer) copyBlob(ctx context.Context, w io.Writer, key, want string, size int64) (File, error) {
 	rc, _, err := pw.Blobs.Get(ctx, key)
 	if err != nil {
-		return err
+		return File{}, err
 	}
 	defer rc.Close()
 	hw := newHashingWriter(w)
 	if _, err := io.Copy(hw, rc); err != nil {
-		return err
+		return File{}, err
 	}
-	if size >= 0 && hw.n != size {
-		return fmt.Errorf("the stored object %s has %d bytes; its record says %d", key, hw.n, size)
+	f := hw.file()
+	if size >= 0 && f.Size != size {
+		return f, fmt.Errorf("the stored object %s has %d bytes; its record says %d", key, f.Size, size)
 	}
-	if got := hw.sum(); want != "" && got != want {
-		return fmt.Errorf("the stored object %s hashes to %s, not the recorded %s; refusing to sign it", key, got, want)
+	if want != "" && f.SHA256 != want {
+		return f, fmt.Errorf("the stored object %s hashes to %s, not the recorded %s; refusing to sign it", key, f.SHA256, want)
 	}
-	return nil
+	return f, nil
 }
 
 // hashingWriter passes bytes on and hashes and counts them.
@@ -171,4 +180,6 @@ func (hw *hashingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (hw *hashingWriter) sum() string { return hex.EncodeToString(hw.h.Sum(nil)) }
+func (hw *hashingWriter) file() File {
+	return File{SHA256: hex.EncodeToString(hw.h.Sum(nil)), Size: hw.n}
+}
