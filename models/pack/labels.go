@@ -52,10 +52,28 @@ func flagText(f models.Flag) string {
 	switch f.Unit {
 	case "m":
 		return label(f.Code) + " " + metres(f.Value)
+	case "s":
+		return label(f.Code) + " " + duration(f.Value)
+	case "h":
+		return label(f.Code) + " " + duration(f.Value*3600)
 	case "":
 		return label(f.Code)
 	}
 	return label(f.Code) + " " + trimFloat(f.Value, 1) + " " + f.Unit
+}
+
+// duration writes seconds for people: a skew of years reads as days, not
+// as nine digits of seconds.
+func duration(s float64) string {
+	switch {
+	case s >= 2*86400:
+		return trimFloat(s/86400, 1) + " 天"
+	case s >= 2*3600:
+		return trimFloat(s/3600, 1) + " 小时"
+	case s >= 120:
+		return trimFloat(s/60, 0) + " 分钟"
+	}
+	return trimFloat(s, 0) + " 秒"
 }
 
 // answerText shows an answer as the inspector gave it.

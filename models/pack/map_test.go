@@ -61,10 +61,20 @@ func TestMapPolygon(t *testing.T) {
 	}
 }
 
-func TestMetres(t *testing.T) {
+func TestUnitsForPeople(t *testing.T) {
 	for m, want := range map[float64]string{3.25: "3.2 m", 50: "50 m", 999: "999 m", 1500: "1.5 km", 11400: "11 km"} {
 		if got := metres(m); got != want {
 			t.Errorf("metres(%v) = %q, want %q", m, got, want)
+		}
+	}
+	for s, want := range map[float64]string{45: "45 秒", 7200: "2 小时", 600: "10 分钟", 1200: "20 分钟", 571163411: "6610.7 天"} {
+		if got := duration(s); got != want {
+			t.Errorf("duration(%v) = %q, want %q", s, got, want)
+		}
+	}
+	for v, want := range map[float64]string{116: "116", 11.8851267: "11.885127", -0.0000001: "0", 120.5: "120.5"} {
+		if got := trimFloat(v, 6); got != want {
+			t.Errorf("trimFloat(%v) = %q, want %q", v, got, want)
 		}
 	}
 }

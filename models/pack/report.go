@@ -44,6 +44,7 @@ type reportView struct {
 	People      []models.Person
 	Timeline    []event
 	Maps        []siteMap
+	Unmapped    []models.Site // sites without a position to plot
 	Photos      []photoView
 	Tasks       []taskView
 	Decisions   []decisionView
@@ -146,7 +147,7 @@ func newReportView(p models.EvidencePack, digest, keyID, server string) *reportV
 		}
 	}
 	v.Tasks = tasksOf(es, sites, templates, number, name)
-	v.Maps = mapsOf(es, number)
+	v.Maps, v.Unmapped = mapsOf(es, number)
 	for _, d := range p.Decisions {
 		dv := decisionView{Decision: d, Decider: name(d.DeciderID), OnThisEvidence: d.EvidenceDigest == digest}
 		for _, a := range d.FlagAcks {
@@ -202,10 +203,10 @@ func tasksOf(es *models.EvidenceSet, sites map[string]models.Site, templates map
 	return out
 }
 
-// mapsOf draws one map per site that has tasks: its geofence, each
-// photo's EXIF position and device fix, and each verification's fix.
-func mapsOf(es *models.EvidenceSet, number map[string]int) []siteMap {
-	var out []siteMap
+// mapsOf draws one map per site with a position to plot: its geofence,
+// each photo's EXIF position and device fix, and each verification's fix.
+// The sites with none are returned apart.
+func mapsOf(es *models.EvidenceSet, number map[string]int) (maps []siteMap, unmapped []models.Site) {
 	for _, s := range es.Sites {
 		var pts []mapPoint
 		for _, e := range es.Evidence {
@@ -234,9 +235,13 @@ func mapsOf(es *models.EvidenceSet, number map[string]int) []siteMap {
 				}
 			}
 		}
-		out = append(out, buildMap(s, pts))
+		if len(pts) == 0 {
+			unmapped = append(unmapped, s)
+			continue
+		}
+		maps = append(maps, buildMap(s, pts))
 	}
-	return out
+	return maps, unmapped
 }
 
 // sitePoint projects a position for the site's map (see buildMap).
@@ -318,8 +323,12 @@ func when(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
 }
 
+// trimFloat writes v with at most prec decimals, without trailing zeros.
 func trimFloat(v float64, prec int) string {
-	s := strings.TrimRight(strings.TrimRight(formatFloat(v, prec), "0"), ".")
+	s := formatFloat(v, prec)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
 	if s == "-0" {
 		return "0"
 	}
