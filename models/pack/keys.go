@@ -82,3 +82,29 @@ func (s *Signer) sign(manifest []byte) ([]byte, error) {
 	b, err := json.MarshalIndent(signature{Algorithm: Algorithm, KeyID: s.pub.ID, Signature: ed25519.Sign(s.priv, manifest)}, "", "  ")
 	return append(b, '\n'), err
 }
+
+// Keys are a server's pack keys: the one it signs with, and the public
+// keys of those it signed with before a secret rotation, which still
+// verify the packs made then.
+type Keys struct {
+	Signer   *Signer
+	Previous []PublicKey
+}
+
+// Public lists the public keys, the current one first.
+func (k Keys) Public() []PublicKey {
+	var out []PublicKey
+	if k.Signer != nil {
+		out = append(out, k.Signer.Public())
+	}
+	return append(out, k.Previous...)
+}
+
+// Trusted lists the keys a verifier of this server's packs trusts.
+func (k Keys) Trusted() []ed25519.PublicKey {
+	var out []ed25519.PublicKey
+	for _, p := range k.Public() {
+		out = append(out, p.Key)
+	}
+	return out
+}
