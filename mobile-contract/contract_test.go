@@ -136,6 +136,7 @@ func TestExamplesMatchTheirSchemas(t *testing.T) {
 		"POST /v1/evidence/{id}/complete 200 application/json verified",
 		"POST /v1/evidence/{id}/complete 200 application/json rejected",
 		"POST /v1/evidence/{id}/multipart 200 application/json resumed",
+		"GET /v1/evidence-pack/keys 200 application/json afterARotation",
 	} {
 		if !seen[want] {
 			t.Errorf("no example at %s", want)
@@ -448,7 +449,8 @@ func TestRoutes(t *testing.T) {
 	for _, want := range []string{"GET /healthz", "GET /readyz", "POST /v1/auth/login", "GET /v1/units/{id}", "POST /v1/tasks/{id}/assign", "POST /v1/sync/pull", "POST /v1/sync/push",
 		"GET /v1/evidence", "POST /v1/evidence", "GET /v1/evidence/{id}", "PUT /v1/evidence/{id}/content", "GET /v1/evidence/{id}/content",
 		"POST /v1/evidence/{id}/complete", "GET /v1/evidence/{id}/thumbnail", "POST /v1/evidence/{id}/multipart",
-		"POST /v1/evidence/{id}/multipart/complete", "PUT /v1/blobs/{token}", "GET /v1/blobs/{token}"} {
+		"POST /v1/evidence/{id}/multipart/complete", "PUT /v1/blobs/{token}", "GET /v1/blobs/{token}",
+		"GET /v1/items/{id}/evidence-pack", "GET /v1/evidence-pack/keys"} {
 		if !set[want] {
 			t.Errorf("Routes() lacks %q", want)
 		}
