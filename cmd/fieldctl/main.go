@@ -1,5 +1,6 @@
 // Command fieldctl administers fieldsync: migrations, the demo data set,
-// units and users. It reads the same configuration as fieldsyncd.
+// units and users, and it verifies evidence packs. It reads the same
+// configuration as fieldsyncd.
 //
 //	fieldctl [config flags] migrate
 //	fieldctl [config flags] seed
@@ -9,6 +10,13 @@
 //	fieldctl [config flags] user list
 //	fieldctl [config flags] sync compact
 //	fieldctl [config flags] sync new-epoch
+//	fieldctl [config flags] verify-pack [-public-key BASE64] FILE.zip
+//
+// verify-pack needs no database: it trusts the key given with -public-key
+// (from GET /v1/evidence-pack/keys), or else the keys derived from the
+// configured server secret, current and previous. It exits non-zero and
+// names every changed, added or removed file, a bad signature or a digest
+// mismatch.
 package main
 
 import (
@@ -46,6 +54,8 @@ commands:
   user add|list           manage accounts (user add reads the password from stdin)
   sync compact            compact the change log now (the server also does it hourly)
   sync new-epoch          after restoring a backup: make every device reset its sync
+  verify-pack [-public-key BASE64] FILE.zip
+                          check an evidence pack's signature and every file in it
 
 config flags: run "fieldctl -h"`
 
@@ -60,6 +70,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(rest) == 0 {
 		fmt.Fprintln(stderr, usage)
 		return errors.New("no command")
+	}
+	if rest[0] == "verify-pack" {
+		// A pack is checked anywhere, without the server's database.
+		return verifyPack(cfg, rest[1:], stdout, stderr)
 	}
 	log := cfg.Logger(stderr)
 	db, err := cfg.OpenStore(ctx, log)
