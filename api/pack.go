@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -68,7 +69,10 @@ func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.W
 	go func() {
 		defer cancel()
 		err := fn(ctx, out)
-		if err != nil {
+		switch {
+		case errors.Is(err, io.ErrClosedPipe):
+			s.log.Info("streaming ended early: the client went away", "what", what, "request_id", rid, "path", path, "bytes", out.n)
+		case err != nil:
 			s.log.Error("streaming failed; the connection is dropped", "what", what, "request_id", rid, "path", path, "bytes", out.n, "err", err)
 		}
 		pw.CloseWithError(err)
