@@ -55,7 +55,7 @@ func testPackMemory(t *testing.T, store string, total int64) {
 	var keys []string
 	for i := 0; total > 0; i++ {
 		size := min(total, docMax)
-		keys = append(keys, uploadDocument(t, e, base, task, i, size))
+		keys = append(keys, uploadGeneratedPDF(t, e, base, task, i, size))
 		total -= size
 	}
 
@@ -112,9 +112,9 @@ func testPackMemory(t *testing.T, store string, total int64) {
 	}
 }
 
-// uploadDocument streams a generated PDF of size bytes through the API
+// uploadGeneratedPDF streams a generated PDF of size bytes through the API
 // as evidence of the task and returns its object key.
-func uploadDocument(t *testing.T, e *env, base string, task models.InspectionTask, i int, size int64) string {
+func uploadGeneratedPDF(t *testing.T, e *env, base string, task models.InspectionTask, i int, size int64) string {
 	t.Helper()
 	head := fmt.Sprintf("%%PDF-1.4\n%%%d\n", i)
 	file := func() io.Reader { return io.MultiReader(strings.NewReader(head), &pattern{n: size - int64(len(head))}) }
