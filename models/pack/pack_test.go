@@ -304,6 +304,21 @@ func TestRecordMismatchIsReported(t *testing.T) {
 	if r.Decisions[1].OnThisEvidence {
 		t.Error("the acceptance was not made on the changed evidence")
 	}
+	// A signer who drops a verified photo from the files list and the
+	// archive leaves every listed hash right, and is caught all the same.
+	if err := json.Unmarshal(readZipEntry(t, open(t, b), "manifest.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	m.Files = m.Files[1:]
+	manifest, _ = json.MarshalIndent(m, "", "  ")
+	if sig, err = pack.SignManifest(f.signer, manifest); err != nil {
+		t.Fatal(err)
+	}
+	dropped := rezip(t, rezip(t, rezip(t, b, photo, nil), "manifest.json", map[string]string{"manifest.json": string(manifest)}), "manifest.sig", map[string]string{"manifest.sig": string(sig)})
+	r, err = verify(dropped, f.signer.Public().Key)
+	if err == nil || !strings.Contains(strings.Join(r.Problems, " "), "verified evidence "+es.Evidence[0].ID+" has no file") {
+		t.Fatalf("a verified photo left out of a signed pack: %v %v", err, r.Problems)
+	}
 }
 
 // TestReportIsSelfContained: report.html embeds each thumbnail as the

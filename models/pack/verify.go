@@ -211,6 +211,10 @@ func (r *Report) checkEvidence(m *Manifest, actual map[string]File) {
 	for _, f := range m.EvidenceFiles {
 		paths[f.EvidenceID] = f.Path
 	}
+	listed := map[string]bool{}
+	for _, f := range m.Files {
+		listed[f.Path] = true
+	}
 	for _, e := range es.Evidence {
 		path := paths[e.ID]
 		if e.Status != models.EvidenceVerified {
@@ -218,10 +222,10 @@ func (r *Report) checkEvidence(m *Manifest, actual map[string]File) {
 		}
 		got, ok := actual[path]
 		switch {
-		case path == "":
-			r.problem("verified evidence %s has no file in the pack", e.ID)
+		case path == "" || !listed[path]:
+			r.problem("verified evidence %s has no file in the pack's files list", e.ID)
 		case !ok:
-			// Already reported as removed or unlisted.
+			// Listed but missing: already reported as removed.
 		case got.SHA256 != e.SHA256 || got.Size != e.Size:
 			r.EvidenceMismatch = append(r.EvidenceMismatch, path)
 			r.problem("%s is not the file of evidence %s: its record holds %d bytes with SHA-256 %s", path, e.ID, e.Size, e.SHA256)
