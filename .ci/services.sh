@@ -3,8 +3,9 @@
 # expects: MariaDB on 127.0.0.1:3306 if it is down, and MinIO on
 # 127.0.0.1:9000 (console :9001, minioadmin/minioadmin, data in a fresh
 # temporary directory), installing the MinIO binary once into
-# ~/.cache/fieldsync/bin. It exports nothing; the Makefile sets the
-# FIELDSYNC_TEST_* variables.
+# ~/.cache/fieldsync/bin; and it installs Chromium (Debian's package) when
+# it is missing, for the test that renders an evidence pack's report. It
+# exports nothing; the Makefile sets the FIELDSYNC_TEST_* variables.
 #
 #   .ci/services.sh         start what is not running (one line per service)
 #   .ci/services.sh stop    stop the MinIO this script started; MariaDB is left alone
@@ -83,6 +84,23 @@ start_mariadb() {
 		"$client" -uroot -h127.0.0.1 -e 'CREATE DATABASE IF NOT EXISTS test' || true
 	fi
 	echo "mariadb: started $MARIADBD on 127.0.0.1:3306"
+}
+
+# Chromium is a program the tests run, not a service: installed once with
+# apt-get when missing, never started here.
+ensure_chromium() {
+	if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
+		echo "chromium: installed"
+		return
+	fi
+	if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+		missing chromium "not installed, and apt-get is not available to root here; the report test will skip"
+		return
+	fi
+	echo "chromium: installing Debian's package (apt-get)..."
+	apt-get update -qq >/dev/null || die "chromium: apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || die "chromium: apt-get install failed"
+	echo "chromium: installed"
 }
 
 minio_installing() { pgrep -f "go install $MINIO_MODULE" >/dev/null 2>&1; }
@@ -177,6 +195,7 @@ start)
 	mkdir -p "$CACHE"
 	start_mariadb
 	start_minio
+	ensure_chromium
 	;;
 stop)
 	stop_minio

@@ -136,6 +136,8 @@ func testMatrix(t *testing.T, e *env) {
 		{"POST", func() string { return "/v1/items/" + newItem().ID + "/reopen" }, func() any {
 			return map[string]any{"reason": "复查", "evidence_digest": digestOf(last)}
 		}, expect{401, 409, 403, 403, 403, 403}},
+		// Evidence packs: reviewers of the item's subtree; inspectors refused.
+		{"GET", fixed("/v1/items/" + f.itemA.ID + "/evidence-pack"), nil, expect{401, 200, 200, 404, 200, 403}},
 		{"GET", fixed("/v1/sites"), nil, everyone},
 		{"POST", fixed("/v1/sites"), func() any {
 			return map[string]any{"unit_id": f.countyA.ID, "name": "工地", "kind": "construction_site", "lat": 29.7, "lng": 116.1, "radius_m": 150}

@@ -57,10 +57,39 @@ func testUploadMemory(t *testing.T, store string) {
 		"sha256": hex.EncodeToString(h.Sum(nil)), "size": size, "content_type": "application/pdf"})
 	base := e.listen()
 
+	var rec map[string]any
+	growth, baseline := heapGrowth(func() {
+		req, _ := http.NewRequest("PUT", base+"/v1/evidence/"+id+"/content", file())
+		req.ContentLength = size
+		req.Header.Set("Authorization", "Bearer "+e.tokens["insp1"])
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("upload: %d", res.StatusCode)
+		}
+		rec = e.must(200, "insp1", "POST", "/v1/evidence/"+id+"/complete", nil)
+	})
+	t.Logf("%s: 200 MB through the API: heap in use grew by %.1f MB at most (baseline %.1f MB); status %v",
+		store, float64(growth)/(1<<20), float64(baseline)/(1<<20), rec["status"])
+	if rec["status"] == "pending" {
+		t.Fatal("the upload did not complete")
+	}
+	if growth > 32<<20 {
+		t.Fatalf("heap grew by %d MB while streaming 200 MB; the file must not be held in memory", growth>>20)
+	}
+}
+
+// heapGrowth runs fn and returns how far the heap in use rose above its
+// level before fn (measured after a GC) at most, sampled every 5 ms, and
+// that level.
+func heapGrowth(fn func()) (growth, baseline int64) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	baseline := ms.HeapInuse
 	var peak atomic.Uint64
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
@@ -81,28 +110,12 @@ func testUploadMemory(t *testing.T, store string) {
 			}
 		}
 	}()
-	req, _ := http.NewRequest("PUT", base+"/v1/evidence/"+id+"/content", file())
-	req.ContentLength = size
-	req.Header.Set("Authorization", "Bearer "+e.tokens["insp1"])
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("upload: %d", res.StatusCode)
-	}
-	rec := e.must(200, "insp1", "POST", "/v1/evidence/"+id+"/complete", nil)
-	close(stop)
-	<-sampled
-	growth := int64(peak.Load()) - int64(baseline)
-	t.Logf("%s: 200 MB through the API: heap in use grew by %.1f MB at most (baseline %.1f MB); status %v",
-		store, float64(growth)/(1<<20), float64(baseline)/(1<<20), rec["status"])
-	if rec["status"] == "pending" {
-		t.Fatal("the upload did not complete")
-	}
-	if growth > 32<<20 {
-		t.Fatalf("heap grew by %d MB while streaming 200 MB; the file must not be held in memory", growth>>20)
-	}
+	// Deferred, so that the sampler also stops when fn fails the test.
+	defer func() {
+		close(stop)
+		<-sampled
+		growth = int64(peak.Load()) - int64(ms.HeapInuse)
+	}()
+	fn()
+	return 0, int64(ms.HeapInuse)
 }

@@ -23,8 +23,12 @@ import (
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
-// testSecret signs the tests' tokens.
-var testSecret = []byte("test-secret-test-secret-test-secret!")
+// testSecret signs the tests' tokens and evidence packs; previousSecret
+// is the one before a rotation.
+var (
+	testSecret     = []byte("test-secret-test-secret-test-secret!")
+	previousSecret = []byte("previous-secret-previous-secret-previous")
+)
 
 // env is one API under test with its fixture.
 type env struct {
@@ -64,6 +68,8 @@ func newEnv(t *testing.T, dialect string) *env {
 		Tokens:  authn.NewIssuer(testSecret, nil, 15*time.Minute, func() time.Time { return e.now }),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Checks:  map[string]func(context.Context) error{"database": db.Ping},
+		// The previous secret's key is listed after a rotation.
+		PackKeys: must(authn.PackKeys(testSecret, previousSecret)),
 	}
 	e.srv = api.New(e.cfg)
 	withBlobs(t, e, "local")
@@ -165,7 +171,7 @@ func (e *env) login(user, password, device string) map[string]any {
 // protectedRoutes lists "METHOD /pattern" for every route behind auth.
 func (e *env) protectedRoutes() []string {
 	public := map[string]bool{"/healthz": true, "/readyz": true, "/v1/auth/login": true, "/v1/auth/refresh": true,
-		"/v1/public/progress": true, "/v1/public/items": true, "/v1/public/photos/:id": true}
+		"/v1/public/progress": true, "/v1/public/items": true, "/v1/public/photos/:id": true, "/v1/evidence-pack/keys": true}
 	var out []string
 	for _, r := range e.srv.App().GetRoutes(true) {
 		if r.Method == "HEAD" || public[r.Path] {

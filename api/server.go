@@ -15,12 +15,17 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/pack"
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
 // defaultRetryAfter is what a client is told to wait when a backend is
 // down.
 const defaultRetryAfter = 5 * time.Second
+
+// writeTimeout bounds writing a response; streamed bodies move it on as
+// they progress (see progressWriter).
+const writeTimeout = 60 * time.Second
 
 // Config wires the server.
 type Config struct {
@@ -41,6 +46,9 @@ type Config struct {
 	// the client's address (for login throttling and logs); empty trusts
 	// none and uses the connection's address.
 	TrustedProxies []string
+	// PackKeys sign evidence packs; without a signer the pack routes are
+	// not served.
+	PackKeys pack.Keys
 }
 
 // Server holds the handlers' dependencies.
@@ -52,6 +60,7 @@ type Server struct {
 	log    *slog.Logger
 	checks map[string]func(context.Context) error
 	ver    string
+	packs  pack.Keys
 	app    *fiber.App
 }
 
@@ -60,7 +69,7 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version}
+	s := &Server{svc: cfg.Service, sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version, packs: cfg.PackKeys}
 	s.app = fiber.New(fiber.Config{
 		AppName:   "fieldsync",
 		BodyLimit: cfg.BodyLimit,
@@ -78,7 +87,7 @@ func New(cfg Config) *Server {
 		// Long enough for a large upload over a slow network; idle and
 		// header phases are bounded separately.
 		ReadTimeout:  10 * time.Minute,
-		WriteTimeout: 60 * time.Second,
+		WriteTimeout: writeTimeout,
 		IdleTimeout:  120 * time.Second,
 	})
 	s.app.Use(dropBadRequestID)
@@ -107,6 +116,9 @@ func (s *Server) routes() {
 	v1.Get("/public/progress", s.publicProgress)
 	v1.Get("/public/items", s.publicItems)
 	v1.Get("/public/photos/:id", s.publicPhoto)
+	if s.packs.Signer != nil {
+		v1.Get("/evidence-pack/keys", s.packKeys)
+	}
 
 	// Authentication is added per route, not to the group, so that an
 	// unknown path is a 404 rather than a 401.
@@ -135,6 +147,9 @@ func (s *Server) routes() {
 	p.Get("/ledger.csv", s.ledgerCSV)
 	p.Get("/reports/dispatch", s.dispatch)
 	p.Get("/reports/dispatch.xlsx", s.dispatchXLSX)
+	if s.packs.Signer != nil {
+		p.Get("/items/:id/evidence-pack", s.evidencePack)
+	}
 
 	p.Get("/sites", list(siteFilter, s.svc.ListSites))
 	p.Post("/sites", create(s.svc.CreateSite))

@@ -136,6 +136,7 @@ func TestExamplesMatchTheirSchemas(t *testing.T) {
 		"POST /v1/evidence/{id}/complete 200 application/json verified",
 		"POST /v1/evidence/{id}/complete 200 application/json rejected",
 		"POST /v1/evidence/{id}/multipart 200 application/json resumed",
+		"GET /v1/evidence-pack/keys 200 application/json afterARotation",
 	} {
 		if !seen[want] {
 			t.Errorf("no example at %s", want)
@@ -449,7 +450,8 @@ func TestRoutes(t *testing.T) {
 		"GET /v1/evidence", "POST /v1/evidence", "GET /v1/evidence/{id}", "PUT /v1/evidence/{id}/content", "GET /v1/evidence/{id}/content",
 		"POST /v1/evidence/{id}/complete", "GET /v1/evidence/{id}/thumbnail", "POST /v1/evidence/{id}/multipart",
 		"POST /v1/evidence/{id}/multipart/complete", "PUT /v1/blobs/{token}", "GET /v1/blobs/{token}", "GET /v1/audit",
-		"GET /v1/ledger.xlsx", "GET /v1/ledger.csv", "GET /v1/reports/dispatch", "GET /v1/reports/dispatch.xlsx"} {
+		"GET /v1/ledger.xlsx", "GET /v1/ledger.csv", "GET /v1/reports/dispatch", "GET /v1/reports/dispatch.xlsx",
+		"GET /v1/items/{id}/evidence-pack", "GET /v1/evidence-pack/keys"} {
 		if !set[want] {
 			t.Errorf("Routes() lacks %q", want)
 		}

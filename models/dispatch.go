@@ -149,6 +149,9 @@ func (s *Service) Dispatch(ctx context.Context, a Actor, q DispatchQuery) (Dispa
 	if err != nil {
 		return DispatchReport{}, err
 	}
+	if err := s.Audit(ctx, a, AuditExportDispatch, EntityItems, "", map[string]any{"period": kind, "start": start}); err != nil {
+		return DispatchReport{}, err
+	}
 	scope, err := s.readScope(ctx, a, "item_id")
 	if err != nil {
 		return DispatchReport{}, err

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sort"
+	"time"
 )
 
 // EvidenceSet is everything a decision on an item rests on: the item, its
@@ -40,8 +41,30 @@ type Person struct {
 	UnitID      string `json:"unit_id"`
 }
 
-// Canonical returns the set's canonical JSON encoding.
-func (es *EvidenceSet) Canonical() ([]byte, error) { return json.Marshal(es) }
+func personOf(u User) Person {
+	return Person{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, UnitID: u.UnitID}
+}
+
+// Canonical returns the set's canonical JSON encoding. Workflow state is
+// blanked in it: the item's status, closing, supervision level,
+// escalation, version and update time, and each task's status, version
+// and update time. A decision moves exactly that state (an acceptance
+// closes the item and cancels its open tasks; an escalation raises the
+// level), and it must leave the evidence it was made on as it was, so
+// that a pack exported afterwards shows the decision made on this very
+// evidence. What the field brings in (records, files, flags, new tasks
+// and submissions) changes the encoding.
+func (es *EvidenceSet) Canonical() ([]byte, error) {
+	c := *es
+	c.Item.Status, c.Item.ClosedAt, c.Item.SupervisionLevel, c.Item.EscalatedAt = "", nil, "", nil
+	c.Item.Version, c.Item.UpdatedAt = 0, time.Time{}
+	c.Tasks = make([]InspectionTask, len(es.Tasks))
+	for i, t := range es.Tasks {
+		t.Status, t.Version, t.UpdatedAt = "", 0, time.Time{}
+		c.Tasks[i] = t
+	}
+	return json.Marshal(&c)
+}
 
 // Digest is the hex SHA-256 of the canonical encoding.
 func (es *EvidenceSet) Digest() (string, error) {
@@ -148,7 +171,7 @@ func loadEvidenceSet(tx Tx, it RectificationItem) (EvidenceSet, error) {
 		}
 	}
 	for _, u := range users {
-		es.People = append(es.People, Person{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, UnitID: u.UnitID})
+		es.People = append(es.People, personOf(u))
 	}
 	es.normalise()
 	return es, nil

@@ -49,6 +49,9 @@ func (s *Service) Ledger(ctx context.Context, a Actor, f ItemFilter, each func(*
 		return err
 	}
 	conds = append(conds, f.conds()...)
+	if err := s.Audit(ctx, a, AuditExportLedger, EntityItems, "", map[string]any{"filter": f}); err != nil {
+		return err
+	}
 	now := s.now()
 	for after := ""; ; {
 		var rows []LedgerRow

@@ -1,5 +1,6 @@
 // Command fieldctl administers fieldsync: migrations, the demo data set,
-// units and users, the sync log and the audit trail. It reads the same
+// units and users, the sync log and the audit trail, and it verifies
+// evidence packs. It reads the same
 // configuration as fieldsyncd.
 //
 //	fieldctl [config flags] migrate
@@ -22,6 +23,14 @@
 //
 //	fieldctl [config flags] import items FILE.xlsx
 //	fieldctl [config flags] items escalate
+//
+//	fieldctl [config flags] verify-pack [-public-key BASE64] FILE.zip
+//
+// verify-pack needs no database: it trusts the key given with -public-key
+// (from GET /v1/evidence-pack/keys), or else the keys derived from the
+// configured server secret, current and previous. It exits non-zero and
+// names every changed, added or removed file, a bad signature or a digest
+// mismatch.
 package main
 
 import (
@@ -68,6 +77,8 @@ commands:
                           and the list of every row's errors
   items escalate          raise the supervision level of long-overdue items now
                           (the server also does it hourly)
+  verify-pack [-public-key BASE64] FILE.zip
+                          check an evidence pack's signature and every file in it
 
 config flags: run "fieldctl -h"`
 
@@ -82,6 +93,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(rest) == 0 {
 		fmt.Fprintln(stderr, usage)
 		return errors.New("no command")
+	}
+	if rest[0] == "verify-pack" {
+		// A pack is checked anywhere, without the server's database.
+		return verifyPack(cfg, rest[1:], stdout, stderr)
 	}
 	log := cfg.Logger(stderr)
 	db, err := cfg.OpenStore(ctx, log)

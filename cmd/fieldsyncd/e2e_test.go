@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,12 +11,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/fieldsync/fieldsync/api/sheets"
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -279,9 +284,7 @@ func runStory(t *testing.T, s *story) {
 		"lat": 43.4672, "lng": 11.8849, "radius_m": 100})["id"].(string)
 	tmpl := s.must(201, "admin", "POST", "/v1/templates", map[string]any{"name": "排口核查", "questions": []map[string]any{
 		{"id": "q1", "text": "排口是否封堵", "type": "yes_no", "required": true}}})["id"].(string)
-	item := s.must(201, "admin", "POST", "/v1/items", map[string]any{"code": "DC-E2E-1", "title": "城北排口污水直排", "source": "第三轮督察",
-		"category": "水污染", "target": "消除直排", "measures": "截污纳管", "responsible_unit_id": east, "first_responsible": "钱区长",
-		"specific_responsible": "李科长", "deadline": time.Now().AddDate(0, 1, 0)})["id"].(string)
+	item := s.importItems()
 	itemPath := "/v1/items/" + item
 
 	// A progress check, done offline with real photos.
@@ -341,7 +344,122 @@ func runStory(t *testing.T, s *story) {
 		t.Fatalf("the item after acceptance: %v", it)
 	}
 	s.publicLeaksNothing(review)
+	s.packVerifies(item)
 	s.auditChainHolds()
+}
+
+// importItems writes the inspection's items as a ledger spreadsheet and
+// imports it with fieldctl: a file with a bad row writes nothing; the good
+// one creates the items. It returns the id of the first.
+func (s *story) importItems() string {
+	t := s.t
+	deadline := time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+	row := map[string]string{"问题编号": "DC-E2E-1", "问题名称": "城北排口污水直排", "问题来源": "第三轮中央生态环境保护督察",
+		"问题类别": "水污染", "整改目标": "消除直排", "整改措施": "截污纳管", "责任单位编码": "EAST", "责任单位": "东湖区",
+		"第一责任人": "钱区长", "具体责任人": "李科长", "整改时限": deadline, "督办级别": "重点督办", "是否重点问题": "是"}
+	second := map[string]string{}
+	for k, v := range row {
+		second[k] = v
+	}
+	second["问题编号"], second["问题名称"] = "DC-E2E-2", "西山县垃圾堆场渗滤液"
+	bad := map[string]string{}
+	for k, v := range second {
+		bad[k] = v
+	}
+	bad["责任单位编码"], bad["责任单位"] = "NOWHERE", "不存在的单位"
+	dir := t.TempDir()
+	write := func(name string, rows ...map[string]string) string {
+		f := excelize.NewFile()
+		var headers []string
+		for _, c := range sheets.Columns {
+			if c.Field != "" {
+				headers = append(headers, c.Header)
+			}
+		}
+		for i, h := range headers {
+			cell, _ := excelize.CoordinatesToCellName(i+1, 1)
+			f.SetCellValue("Sheet1", cell, h)
+			for r, row := range rows {
+				cell, _ := excelize.CoordinatesToCellName(i+1, r+2)
+				f.SetCellValue("Sheet1", cell, row[h])
+			}
+		}
+		path := filepath.Join(dir, name)
+		if err := f.SaveAs(path); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	out, code := s.ctl("", "import", "items", write("bad.xlsx", row, bad))
+	if code == 0 || !strings.Contains(out, "row 3") || !strings.Contains(out, "unknown_unit") {
+		t.Fatalf("importing a file with a bad row: exit %d\n%s", code, out)
+	}
+	if items := s.must(200, "admin", "GET", "/v1/items", nil)["items"].([]any); len(items) != 0 {
+		t.Fatalf("a refused import wrote %d items", len(items))
+	}
+	s.mustCtl("", "import", "items", write("good.xlsx", row, second))
+	items := s.must(200, "admin", "GET", "/v1/items?supervision_level=key", nil)["items"].([]any)
+	if len(items) != 2 {
+		t.Fatalf("the import made %d items: %v", len(items), items)
+	}
+	for _, it := range items {
+		if it := it.(map[string]any); it["code"] == "DC-E2E-1" {
+			return it["id"].(string)
+		}
+	}
+	t.Fatal("DC-E2E-1 was not imported")
+	return ""
+}
+
+// packVerifies exports the item's evidence pack, verifies it with
+// fieldctl, and changes one byte of each file in turn: every change is
+// caught and the file named.
+func (s *story) packVerifies(item string) {
+	t := s.t
+	req, _ := http.NewRequest("GET", s.base+"/v1/items/"+item+"/evidence-pack", nil)
+	req.Header.Set("Authorization", "Bearer "+s.tokens["sup-east"])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipped, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("evidence pack: %d %s", res.StatusCode, zipped)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "pack.zip")
+	os.WriteFile(good, zipped, 0o600)
+	out := s.mustCtl("", "verify-pack", good)
+	t.Logf("fieldctl verify-pack:\n%s", out)
+	if !strings.Contains(out, "VERIFIED") || strings.Contains(out, "NOT VERIFIED") || !regexp.MustCompile(`accept .* made on exactly this evidence`).MatchString(out) {
+		t.Fatalf("verify-pack on the exported pack:\n%s", out)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range zr.File {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, f := range zr.File {
+			rc, _ := f.Open()
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			if f.Name == target.Name {
+				b[len(b)/2] ^= 0x01
+			}
+			w, _ := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: f.Method})
+			w.Write(b)
+		}
+		zw.Close()
+		bad := filepath.Join(dir, "changed.zip")
+		os.WriteFile(bad, buf.Bytes(), 0o600)
+		out, code := s.ctl("", "verify-pack", bad)
+		if code == 0 || !strings.Contains(out, target.Name) && target.Name != "manifest.json" && target.Name != "manifest.sig" {
+			t.Errorf("a byte changed in %s: verify-pack exit %d\n%s", target.Name, code, out)
+		}
+	}
 }
 
 // auditChainHolds verifies the audit chain with fieldctl, then deletes

@@ -81,6 +81,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	packKeys, err := authn.PackKeys(current, previous)
+	if err != nil {
+		return err
+	}
 	if m.DB, err = m.Config.OpenStore(ctx, m.Log); err != nil {
 		return err
 	}
@@ -151,6 +155,7 @@ func (m *Main) Run(ctx context.Context) error {
 		BodyLimit:      m.Config.BodyLimit,
 		Checks:         map[string]func(context.Context) error{"database": m.DB.Ping, "blobs": m.Blobs.Ping},
 		Version:        version,
+		PackKeys:       packKeys,
 	})
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.Server.App().Listener(m.ln) }()

@@ -236,7 +236,7 @@ func (c Config) Secrets() (current, previous []byte, err error) {
 	if c.MySQLDSN != "" {
 		return nil, nil, errors.New("FIELDSYNC_SECRET is required with MySQL: every fieldsyncd process must share it")
 	}
-	path := filepath.Join(c.DataDir, "secret")
+	path := c.secretPath()
 	b, err := os.ReadFile(path)
 	if err == nil && len(b) >= MinSecretLen {
 		return b, previous, nil
@@ -256,6 +256,21 @@ func (c Config) Secrets() (current, previous []byte, err error) {
 		return nil, nil, err
 	}
 	return secret, previous, nil
+}
+
+// secretPath is where the embedded default keeps its generated secret.
+func (c Config) secretPath() string { return filepath.Join(c.DataDir, "secret") }
+
+// ExistingSecrets returns the secrets as Secrets does, but never generates
+// one: a tool that checks what a server signed needs that server's
+// secret, and a fresh one would verify nothing.
+func (c Config) ExistingSecrets() (current, previous []byte, err error) {
+	if c.Secret == "" && c.MySQLDSN == "" {
+		if _, err := os.Stat(c.secretPath()); err != nil {
+			return nil, nil, fmt.Errorf("no server secret: set FIELDSYNC_SECRET or point -data-dir at the server's data (%w)", err)
+		}
+	}
+	return c.Secrets()
 }
 
 // SyncEngine builds the sync engine; the cursor keys may be nil for

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fieldsync/fieldsync/api/authn"
+	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/pack"
+	"github.com/fieldsync/fieldsync/storage/blob"
+)
+
+const (
+	secret    = "fieldctl-test-secret-fieldctl-test-secret"
+	oldSecret = "fieldctl-old-secret-fieldctl-old-secret!!"
+)
+
+// writePack makes a pack of one real photo, signed with the key of the
+// given secret, and returns its path and the photo's entry name.
+func writePack(t *testing.T, signedWith string) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	data, err := os.ReadFile("../../../shared/testdata/photos/DSCN0010.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	e := models.Evidence{ID: "3f2a1b0c-0000-4000-8000-000000000001", Kind: "photo", Status: models.EvidenceVerified, SHA256: hex.EncodeToString(sum[:]),
+		Size: int64(len(data)), ContentType: "image/jpeg", ObjectKey: "evidence/3f2a1b0c-0000-4000-8000-000000000001", Flags: models.Flags{}, CreatedAt: now, UpdatedAt: now}
+	if _, err := store.Put(ctx, e.ObjectKey, bytes.NewReader(data), e.Size, e.ContentType); err != nil {
+		t.Fatal(err)
+	}
+	es := models.EvidenceSet{Item: models.RectificationItem{ID: "3f2a1b0c-0000-4000-8000-000000000002", Code: "A-1", Title: "黑臭水体整治"}, Evidence: []models.Evidence{e}}
+	keys, err := authn.PackKeys([]byte(signedWith), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := &pack.Writer{Blobs: store, Signer: keys.Signer, Server: "fieldsync test"}
+	if err := w.Write(ctx, &buf, models.EvidencePack{Set: es, GeneratedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "evidence-pack-A-1.zip")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, "photos/" + e.ID + ".jpg"
+}
+
+// corrupt flips one byte in the middle of an entry's data.
+func corrupt(t *testing.T, path, entry string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if f.Name == entry {
+			off, _ := f.DataOffset()
+			b[off+int64(f.CompressedSize64/2)] ^= 1
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "changed-"+filepath.Base(entry)+".zip")
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return bad
+}
+
+func TestVerifyPack(t *testing.T) {
+	dir := t.TempDir()
+	good, photo := writePack(t, secret)
+	keys, _ := authn.PackKeys([]byte(secret), nil)
+	pub := base64.StdEncoding.EncodeToString(keys.Signer.Public().Key)
+	other, _ := authn.PackKeys([]byte(oldSecret+"x"), nil)
+
+	out, err := ctl(t, dir, "", "-secret", secret, "verify-pack", good)
+	if err != nil || !strings.Contains(out, "VERIFIED: ") || !strings.Contains(out, "signature   good") {
+		t.Fatalf("a good pack: %v\n%s", err, out)
+	}
+	if out, err := ctl(t, dir, "", "verify-pack", "-public-key", pub, good); err != nil {
+		t.Fatalf("with the published key: %v\n%s", err, out)
+	}
+	// Signed before a rotation: the previous secret still verifies it.
+	old, _ := writePack(t, oldSecret)
+	if out, err := ctl(t, dir, "", "-secret", secret, "-secret-previous", oldSecret, "verify-pack", old); err != nil {
+		t.Fatalf("a pack of the previous secret: %v\n%s", err, out)
+	}
+	for name, c := range map[string]struct {
+		args []string
+		want []string
+	}{
+		"changed photo":   {[]string{"-secret", secret, "verify-pack", corrupt(t, good, photo)}, []string{"changed  " + photo, "NOT VERIFIED"}},
+		"changed sig":     {[]string{"-secret", secret, "verify-pack", corrupt(t, good, "manifest.sig")}, []string{"changed  manifest.sig"}},
+		"another key":     {[]string{"verify-pack", "-public-key", base64.StdEncoding.EncodeToString(other.Signer.Public().Key), good}, []string{"signature   NOT verified", "not a trusted key"}},
+		"old secret only": {[]string{"-secret", oldSecret, "verify-pack", good}, []string{"NOT VERIFIED"}},
+		"no secret":       {[]string{"verify-pack", good}, []string{"no server secret"}},
+		"no file":         {[]string{"-secret", secret, "verify-pack"}, []string{"usage: fieldctl verify-pack"}},
+		"not a zip":       {[]string{"-secret", secret, "verify-pack", "verifypack_test.go"}, []string{"not a readable ZIP"}},
+	} {
+		out, err := ctl(t, dir, "", c.args...)
+		if err == nil {
+			t.Errorf("%s: exit 0\n%s", name, out)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out+err.Error(), w) {
+				t.Errorf("%s: %q missing from\n%s\n%v", name, w, out, err)
+			}
+		}
+	}
+	// The error a script sees names the file too.
+	_, err = ctl(t, dir, "", "-secret", secret, "verify-pack", corrupt(t, good, photo))
+	if err == nil || !strings.Contains(err.Error(), "changed "+photo) {
+		t.Errorf("error: %v", err)
+	}
+}
