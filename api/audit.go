@@ -69,12 +69,9 @@ func timeQuery(c *fiber.Ctx, name string) (*time.Time, error) {
 // auditParams reads limit and the seq page token.
 func auditParams(c *fiber.Ctx) (models.AuditParams, error) {
 	var p models.AuditParams
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return p, models.FieldError(models.CodeValidation, "limit", "limit must be a positive whole number")
-		}
-		p.Limit = n
+	var err error
+	if p.Limit, err = limitParam(c); err != nil {
+		return p, err
 	}
 	if v := c.Query("page_token"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)

@@ -105,15 +105,25 @@ func checkDepth(body []byte) error {
 	return nil
 }
 
+// limitParam reads the optional page size; 0 when absent.
+func limitParam(c *fiber.Ctx) (int, error) {
+	v := c.Query("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, models.FieldError(models.CodeValidation, "limit", "limit must be a positive whole number")
+	}
+	return n, nil
+}
+
 // listParams reads limit and page_token.
 func listParams(c *fiber.Ctx) (models.ListParams, error) {
 	var p models.ListParams
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return p, models.FieldError(models.CodeValidation, "limit", "limit must be a positive whole number")
-		}
-		p.Limit = n
+	var err error
+	if p.Limit, err = limitParam(c); err != nil {
+		return p, err
 	}
 	if v := c.Query("page_token"); v != "" {
 		id, err := base64.RawURLEncoding.DecodeString(v)

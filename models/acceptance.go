@@ -23,18 +23,6 @@ type SubmitInput struct {
 // when no due date is given.
 const DefaultCheckWindow = 7 * 24 * time.Hour
 
-// canSubmit reports whether a may submit an item of the unit at path:
-// the responsible unit's lead, a supervisor over it, an admin.
-func (a Actor) canSubmit(path string) bool {
-	switch a.Role {
-	case RoleAdmin:
-		return true
-	case RoleSupervisor, RoleUnitLead:
-		return a.InSubtree(path)
-	}
-	return false
-}
-
 // SubmitForAcceptance records the responsible unit's statement that the
 // item is done and opens a round of acceptance checks: one acceptance
 // task per named inspector and site, plus any rework tasks of an earlier
@@ -43,12 +31,11 @@ func (a Actor) canSubmit(path string) bool {
 func (s *Service) SubmitForAcceptance(ctx context.Context, a Actor, itemID string, in SubmitInput) (Submission, error) {
 	var sub Submission
 	err := s.Store.Tx(ctx, func(tx Tx) error {
+		// Whoever reviews the item may submit it: the responsible unit's
+		// lead, a supervisor over it, an admin.
 		it, err := s.reviewItem(tx, a, itemID)
 		if err != nil {
 			return err
-		}
-		if !a.canSubmit(it.UnitPath) {
-			return errForbidden("submit items for acceptance")
 		}
 		if err := checkVersion(it.Version, in.Version); err != nil {
 			return err

@@ -221,40 +221,42 @@ func (m *Main) loadDemo(ctx context.Context, svc *models.Service) error {
 	return nil
 }
 
+// every runs job every interval until ctx ends; a failure is logged and
+// the next tick tries again.
+func (m *Main) every(ctx context.Context, interval time.Duration, what string, job func(context.Context) error) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := job(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Warn(what+" failed", "err", err)
+		}
+	}
+}
+
 // chainAudit chains the audit log every StampEvery until ctx ends, and
 // once more then, so that what the last requests wrote is chained before
 // the database closes. Every server runs one; they take turns on the
 // chain head's row lock, so any one of them keeps the chain current.
 func (m *Main) chainAudit(ctx context.Context, svc *models.Service) {
-	tick := time.NewTicker(m.Config.StampEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if _, err := svc.ChainAudit(final); err != nil {
-				m.Log.Warn("audit: chaining at shutdown failed; the next start chains the rest", "err", err)
-			}
-			return
-		case <-tick.C:
-		}
-		if _, err := svc.ChainAudit(ctx); err != nil && ctx.Err() == nil {
-			m.Log.Warn("audit: chaining the audit log failed", "err", err)
-		}
+	m.every(ctx, m.Config.StampEvery, "audit: chaining the audit log", func(ctx context.Context) error {
+		_, err := svc.ChainAudit(ctx)
+		return err
+	})
+	final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := svc.ChainAudit(final); err != nil {
+		m.Log.Warn("audit: chaining at shutdown failed; the next start chains the rest", "err", err)
 	}
 }
 
 // janitor deletes the bytes of abandoned uploads every hour until ctx ends.
 func (m *Main) janitor(ctx context.Context, svc *models.Service, local *blob.LocalPresigner) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	m.every(ctx, time.Hour, "janitor: cleaning abandoned uploads", func(ctx context.Context) error {
 		cutoff := time.Now().Add(-m.Config.AbandonAfter)
 		n, err := svc.CleanAbandonedUploads(ctx, cutoff)
 		if err == nil && local != nil {
@@ -262,12 +264,11 @@ func (m *Main) janitor(ctx context.Context, svc *models.Service, local *blob.Loc
 			parts, err = local.AbortStale(ctx, cutoff)
 			n += parts
 		}
-		if err != nil && ctx.Err() == nil {
-			m.Log.Warn("janitor: cleaning abandoned uploads failed", "err", err)
-		} else if n > 0 {
+		if n > 0 {
 			m.Log.Info("janitor: cleaned abandoned uploads", "count", n)
 		}
-	}
+		return err
+	})
 }
 
 // escalator raises the supervision level of long-overdue items every hour
@@ -277,19 +278,11 @@ func (m *Main) escalator(ctx context.Context, svc *models.Service) {
 	if svc.Deadlines.EscalateAfter <= 0 {
 		return
 	}
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	m.every(ctx, time.Hour, "escalation", func(ctx context.Context) error {
 		n, err := svc.EscalateOverdue(ctx, time.Now())
-		if err != nil && ctx.Err() == nil {
-			m.Log.Warn("escalation failed", "err", err)
-		} else if n > 0 {
+		if n > 0 {
 			m.Log.Info("escalated overdue items", "count", n)
 		}
-	}
+		return err
+	})
 }
