@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -269,4 +270,89 @@ func testReviewQueue(t *testing.T, e *env) {
 	wantProblem(t, e.do("supa", "GET", "/v1/review-queue?status=nonsense", nil), 400, "invalid_enum")
 	wantProblem(t, e.do("supb", "GET", "/v1/items/"+f.itemA.ID+"/review", nil), 404, "not_found")
 	wantProblem(t, e.do("insp1", "GET", "/v1/items/"+f.itemA.ID+"/review", nil), 403, "forbidden")
+}
+
+// TestAcceptanceRules: what a round judges, and what a decision leaves
+// alone.
+func TestAcceptanceRules(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) { testAcceptanceRules(t, newEnv(t, dialect)) })
+	}
+}
+
+func testAcceptanceRules(t *testing.T, e *env) {
+	f := e.fx
+	ctx := context.Background()
+	itemPath := "/v1/items/" + f.itemA.ID
+	insp := e.phone("insp1")
+	task := evidenceSite(t, e, "insp1", 0)
+	// An acceptance check made by hand before any submission, verified
+	// as rectified: it must not stand in for the round's check.
+	early := must(e.svc.CreateTask(ctx, system, models.TaskInput{ItemID: &f.itemA.ID, SiteID: &task.SiteID, Kind: ptr(models.TaskAcceptanceCheck),
+		TemplateID: &f.tmpl.ID, WindowStart: ptr(e.now), DueAt: ptr(e.now.AddDate(0, 0, 7)), AssigneeID: ptr(f.users["insp1"].ID)}))
+	insp.verify(early, true, models.ConclusionRectified, "DSCN0010.jpg")
+	// insp2's progress check on the same item is under way.
+	other := e.fx.task2
+	e.phone("insp2").push(mut("task.start", map[string]any{"task_id": other.ID}))
+
+	wantProblem(t, e.do("leada", "POST", itemPath+"/submit", map[string]any{"statement": "已完成", "version": e.itemJSON(f.itemA.ID)["version"]}), 400, "required")
+	e.must(201, "leada", "POST", itemPath+"/submit", map[string]any{"statement": "已完成", "version": e.itemJSON(f.itemA.ID)["version"],
+		"inspector_ids": []string{f.users["insp1"].ID}, "site_ids": []string{task.SiteID}})
+	var check models.InspectionTask
+	for _, tk := range e.tasksOf(f.itemA.ID, models.TaskAcceptanceCheck, "") {
+		if tk.RoundID != nil {
+			check = tk
+		}
+		if tk.ID == early.ID && tk.RoundID != nil {
+			t.Fatalf("a check made before the submission joined the round")
+		}
+	}
+
+	// A phone with its clock a year ahead records rectified; the next
+	// visit, with a right clock, finds it not rectified: the later
+	// arrival is what counts.
+	insp.push(mut("task.start", map[string]any{"task_id": check.ID}))
+	ahead := e.upload("insp1", check, readPhoto(t, "DSCN0012.jpg"), "image/jpeg", nil)
+	insp.push(mut("verification.record", map[string]any{"id": uuid.NewString(), "task_id": check.ID, "conclusion": "rectified",
+		"notes": "", "location": map[string]any{"lat": 43.4672, "lng": 11.8849, "accuracy_m": 5, "mocked": false},
+		"recorded_at": e.now.AddDate(1, 0, 0), "evidence_ids": []string{ahead["id"].(string)}}))
+	e.now = e.now.Add(time.Minute)
+	insp.verify(check, false, models.ConclusionNotRectified, "DSCN0021.jpg")
+	review := e.must(200, "supa", "GET", itemPath+"/review", nil)
+	if review["acceptable"] != false || !hasBlocker(review, models.BlockNotRectified) {
+		t.Fatalf("a verification recorded 'in the future' hid the later one: acceptable %v, blockers %v", review["acceptable"], review["blockers"])
+	}
+
+	// A photo declared for the judged verification, never uploaded, blocks.
+	e.now = e.now.Add(time.Minute)
+	insp.verify(check, false, models.ConclusionRectified, "DSCN0025.jpg")
+	judged := e.must(200, "supa", "GET", itemPath+"/review", nil)["judged_verifications"].(map[string]any)[check.ID].(string)
+	pending := declaration(e, check.ID, readPhoto(t, "jolla.jpg"))
+	pending["verification_id"] = judged
+	e.must(201, "insp1", "POST", "/v1/evidence", pending)
+	review = e.must(200, "supa", "GET", itemPath+"/review", nil)
+	if review["acceptable"] != false || !hasBlocker(review, models.BlockEvidenceNotReady) {
+		t.Fatalf("a pending photo of the judged verification did not block: %v", review["blockers"])
+	}
+
+	// A rejection cancels the round's open checks, not insp2's progress
+	// check, whose offline notes still land.
+	e.must(201, "supa", "POST", itemPath+"/decisions", map[string]any{"decision": "reject", "reasons": []string{"照片不清"},
+		"evidence_digest": review["evidence_digest"]})
+	if st := must(e.svc.GetTask(ctx, system, other.ID)).Status; st != models.TaskInProgress {
+		t.Fatalf("the rejection changed another inspector's progress check to %s", st)
+	}
+	if st := must(e.svc.GetTask(ctx, system, check.ID)).Status; st != models.TaskCancelled {
+		t.Fatalf("the rejected round's open check is %s", st)
+	}
+	e.phone("insp2").push(mut("note.add", map[string]any{"id": uuid.NewString(), "task_id": other.ID, "text": "继续核查"}))
+}
+
+func hasBlocker(review map[string]any, code string) bool {
+	for _, b := range review["blockers"].([]any) {
+		if b.(map[string]any)["code"] == code {
+			return true
+		}
+	}
+	return false
 }

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"sort"
 	"strconv"
 	"time"
 )
@@ -104,11 +103,21 @@ func (s *Service) saveItem(tx Tx, it *RectificationItem) error {
 	return s.changedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
 }
 
-// adoptRework puts the item's acceptance tasks that no round holds (the
-// rework of a rejection) into round roundID.
+// adoptRework puts the rework of the item's latest rejection, the tasks
+// no round holds yet, into round roundID. Nothing else joins a round:
+// checks made before the submission, by hand or for an earlier round,
+// cannot stand in for a check of what the unit now says it did.
 func (s *Service) adoptRework(tx Tx, a Actor, it *RectificationItem, roundID string) (int, error) {
+	var last Decision
+	err := tx.First(&last, Query{Where: []Cond{Eq("item_id", it.ID), Eq("kind", DecisionReject)}, OrderBy: "created_at DESC"})
+	if IsNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
 	var tasks []InspectionTask
-	if err := tx.List(&tasks, Query{Where: []Cond{Eq("item_id", it.ID), Eq("kind", TaskAcceptanceCheck),
+	if err := tx.List(&tasks, Query{Where: []Cond{Eq("item_id", it.ID), Eq("rework_of", last.ID),
 		{Column: "round_id", Op: OpNull}, {Column: "status", Op: OpNe, Value: TaskCancelled}}}); err != nil {
 		return 0, err
 	}
@@ -245,14 +254,16 @@ func checkSiteFor(tx Tx, a Actor, id string) error {
 // item: any for admins, of their own subtree for everyone else.
 func checkInspector(tx Tx, a Actor, id, field string) (User, error) {
 	var u User
-	if err := lookup(tx, &u, id, CodeUnknownUser, field); err != nil {
+	err := lookup(tx, &u, id, CodeUnknownUser, field)
+	if err == nil && !a.IsAdmin() && !a.InSubtree(u.UnitPath) {
+		// Users outside the caller's view are unknown to it.
+		err = FieldError(CodeUnknownUser, field, "%s %s does not exist", field, id)
+	}
+	if err != nil {
 		return u, err
 	}
 	if u.Role != RoleInspector || u.Disabled {
 		return u, FieldError(CodeAssigneeNotInspector, field, "acceptance checks go to active inspectors only")
-	}
-	if !a.IsAdmin() && !a.InSubtree(u.UnitPath) {
-		return u, FieldError(CodeOutsideYourUnit, field, "the inspector belongs to a unit outside yours")
 	}
 	return u, nil
 }
@@ -317,17 +328,26 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 		block(Blocker{Code: BlockNoRound, Message: "the item has not been submitted for acceptance"})
 		return ac
 	}
+	// The latest verification is the last to reach the server: the
+	// phone's recorded_at comes from its clock, which must not decide.
 	latest := map[string]*Verification{}
 	for i := range es.Verifications {
 		v := &es.Verifications[i]
-		if cur := latest[v.TaskID]; cur == nil || v.RecordedAt.After(cur.RecordedAt) ||
-			v.RecordedAt.Equal(cur.RecordedAt) && v.ID > cur.ID {
+		if cur := latest[v.TaskID]; cur == nil || v.CreatedAt.After(cur.CreatedAt) ||
+			v.CreatedAt.Equal(cur.CreatedAt) && v.ID > cur.ID {
 			latest[v.TaskID] = v
 		}
 	}
 	evidence := map[string]*Evidence{}
+	// A verification's files are those it names and those declared for
+	// it (a photo declared with verification_id before it is attached).
+	files := map[string][]string{}
 	for i := range es.Evidence {
-		evidence[es.Evidence[i].ID] = &es.Evidence[i]
+		e := &es.Evidence[i]
+		evidence[e.ID] = e
+		if e.VerificationID != nil {
+			files[*e.VerificationID] = append(files[*e.VerificationID], e.ID)
+		}
 	}
 	checks := 0
 	for _, t := range es.Tasks {
@@ -344,11 +364,10 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 		if v.Conclusion != ConclusionRectified {
 			block(Blocker{Code: BlockNotRectified, TaskID: t.ID, VerificationID: v.ID, Message: "the inspector concluded " + v.Conclusion})
 		}
-		if len(v.EvidenceIDs) == 0 {
+		ids := uniqueSorted(append(append([]string(nil), v.EvidenceIDs...), files[v.ID]...))
+		if len(ids) == 0 {
 			block(Blocker{Code: BlockNoEvidence, TaskID: t.ID, VerificationID: v.ID, Message: "the verification has no photo or document"})
 		}
-		ids := append([]string(nil), v.EvidenceIDs...)
-		sort.Strings(ids)
 		for _, id := range ids {
 			e := evidence[id]
 			switch {

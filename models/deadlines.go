@@ -118,6 +118,10 @@ func (s *Service) EscalateOverdue(ctx context.Context, now time.Time) (int, erro
 	}
 }
 
+// escalationActor is who the audit trail names for the server's own
+// escalations.
+var escalationActor = Actor{UserID: "system", Username: "escalation", Role: RoleAdmin}
+
 // escalate raises one item a level if it is still due for it.
 func (s *Service) escalate(ctx context.Context, id string, now, cutoff time.Time) (bool, error) {
 	raised := false
@@ -133,10 +137,14 @@ func (s *Service) escalate(ctx context.Context, id string, now, cutoff time.Time
 		if !ok || it.Status == ItemAccepted || it.Deadline.After(cutoff) || (it.EscalatedAt != nil && it.EscalatedAt.After(cutoff)) {
 			return nil
 		}
+		detail := map[string]any{"supervision_level": auditChange{From: it.SupervisionLevel, To: level}, "escalated": true}
 		it.SupervisionLevel, it.EscalatedAt = level, &now
 		it.Version++
 		it.UpdatedAt = now
 		if err := tx.Update(&it); err != nil {
+			return err
+		}
+		if err := s.audit(tx, escalationActor, AuditItemUpdate, EntityItems, it.ID, detail); err != nil {
 			return err
 		}
 		raised = true

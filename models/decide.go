@@ -50,6 +50,9 @@ func (s *Service) Decide(ctx context.Context, a Actor, itemID string, in Decisio
 	}
 	var d Decision
 	err = s.Store.Tx(ctx, func(tx Tx) error {
+		if err := lockFieldWork(tx, itemID); err != nil {
+			return err
+		}
 		to := map[string]string{DecisionAccept: ItemAccepted, DecisionReject: ItemRejected}[in.Decision]
 		it, es, digest, err := s.decisionBasis(tx, a, itemID, to, in.EvidenceDigest)
 		if err != nil {
@@ -72,6 +75,24 @@ func (s *Service) Decide(ctx context.Context, a Actor, itemID string, in Decisio
 		return s.recordDecision(tx, a, &it, &d)
 	})
 	return d, err
+}
+
+// lockFieldWork takes the row locks of an item's tasks and verifications
+// before anything is read, so that a decision and the field records that
+// arrive meanwhile are serialised: a new verification or photo (whose
+// insert checks its task's row) waits for the decision, or the decision,
+// whose snapshot starts after the locks, sees it. On SQLite, with one
+// writer, transactions are serial anyway.
+func lockFieldWork(tx Tx, itemID string) error {
+	if !ValidID(itemID) {
+		return nil // reviewItem answers not found
+	}
+	if err := tx.Lock(&InspectionTask{}, []Cond{Eq("item_id", itemID)}); err != nil {
+		return err
+	}
+	// Attaching a photo to a verification updates the verification.
+	tasks := Subquery{Model: &InspectionTask{}, Column: "id", Where: []Cond{Eq("item_id", itemID)}}
+	return tx.Lock(&Verification{}, []Cond{{Column: "task_id", Op: OpInQuery, Value: tasks}})
 }
 
 // decisionBasis loads the item a decision takes to status to and its
@@ -100,7 +121,7 @@ func (s *Service) decisionBasis(tx Tx, a Actor, itemID, to, seen string) (Rectif
 	}
 	if digest != strings.ToLower(seen) {
 		return it, es, "", FieldError(CodeEvidenceChanged, "evidence_digest",
-			"the evidence changed since you loaded it (now %s); review it again before deciding", digest)
+			"the evidence changed since you loaded it; review it again before deciding")
 	}
 	return it, es, digest, nil
 }
@@ -124,7 +145,7 @@ func (s *Service) accept(tx Tx, a Actor, it *RectificationItem, d *Decision, ac 
 	d.FlagAcks = checked
 	now := s.now()
 	it.Status, it.ClosedAt = ItemAccepted, &now
-	return s.cancelOpenTasks(tx, a, it.ID)
+	return s.cancelOpenTasks(tx, a, []Cond{Eq("item_id", it.ID)})
 }
 
 // checkAcks requires one acknowledgement with a comment for every flagged
@@ -186,7 +207,7 @@ func (s *Service) reject(tx Tx, a Actor, it *RectificationItem, d *Decision, es 
 	if in.ReworkDueAt != nil {
 		due = stamp(*in.ReworkDueAt)
 	}
-	if err := s.cancelOpenTasks(tx, a, it.ID); err != nil {
+	if err := s.cancelOpenTasks(tx, a, []Cond{Eq("item_id", it.ID), Eq("round_id", ac.Round.ID)}); err != nil {
 		return err
 	}
 	// The rework goes to whoever checked this round, at the same sites.
@@ -211,12 +232,13 @@ func (s *Service) reject(tx Tx, a Actor, it *RectificationItem, d *Decision, es 
 	return nil
 }
 
-// cancelOpenTasks cancels an item's tasks still on inspectors' phones:
-// the work they were for has been decided.
-func (s *Service) cancelOpenTasks(tx Tx, a Actor, itemID string) error {
+// cancelOpenTasks cancels the open tasks that conds select: the work they
+// were for has been decided (an accepted item's tasks, a rejected round's
+// checks).
+func (s *Service) cancelOpenTasks(tx Tx, a Actor, conds []Cond) error {
 	var open []InspectionTask
-	if err := tx.List(&open, Query{Where: []Cond{Eq("item_id", itemID),
-		{Column: "status", Op: OpIn, Value: []string{TaskUnassigned, TaskAssigned, TaskInProgress}}}}); err != nil {
+	if err := tx.List(&open, Query{Where: append(conds,
+		Cond{Column: "status", Op: OpIn, Value: []string{TaskUnassigned, TaskAssigned, TaskInProgress}})}); err != nil {
 		return err
 	}
 	for i := range open {

@@ -47,8 +47,9 @@ func personOf(u User) Person {
 
 // Canonical returns the set's canonical JSON encoding. Workflow state is
 // blanked in it: the item's status, closing, supervision level,
-// escalation, version and update time, and each task's status, version
-// and update time. A decision moves exactly that state (an acceptance
+// escalation, public summary, version and update time, each task's
+// status, version and update time, and the versions and update times of
+// units, sites and checklists. A decision moves exactly that state (an acceptance
 // closes the item and cancels its open tasks; an escalation raises the
 // level), and it must leave the evidence it was made on as it was, so
 // that a pack exported afterwards shows the decision made on this very
@@ -57,13 +58,31 @@ func personOf(u User) Person {
 func (es *EvidenceSet) Canonical() ([]byte, error) {
 	c := *es
 	c.Item.Status, c.Item.ClosedAt, c.Item.SupervisionLevel, c.Item.EscalatedAt = "", nil, "", nil
-	c.Item.Version, c.Item.UpdatedAt = 0, time.Time{}
+	c.Item.Version, c.Item.UpdatedAt, c.Item.PublicSummary = 0, time.Time{}, ""
 	c.Tasks = make([]InspectionTask, len(es.Tasks))
 	for i, t := range es.Tasks {
 		t.Status, t.Version, t.UpdatedAt = "", 0, time.Time{}
 		c.Tasks[i] = t
 	}
+	// Of the records around the evidence, their content counts, not how
+	// often they were saved.
+	c.Units = blankVersions(es.Units, func(u *Unit) (*int64, *time.Time) { return &u.Version, &u.UpdatedAt })
+	c.Sites = blankVersions(es.Sites, func(st *Site) (*int64, *time.Time) { return &st.Version, &st.UpdatedAt })
+	c.Templates = blankVersions(es.Templates, func(t *ChecklistTemplate) (*int64, *time.Time) { return &t.Version, &t.UpdatedAt })
 	return json.Marshal(&c)
+}
+
+// blankVersions copies records with their version and update time zeroed.
+func blankVersions[T any](rows []T, fields func(*T) (*int64, *time.Time)) []T {
+	out := append([]T(nil), rows...)
+	for i := range out {
+		v, at := fields(&out[i])
+		*v, *at = 0, time.Time{}
+	}
+	if out == nil {
+		out = []T{}
+	}
+	return out
 }
 
 // Digest is the hex SHA-256 of the canonical encoding.

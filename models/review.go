@@ -32,10 +32,11 @@ func (s *Service) Review(ctx context.Context, a Actor, itemID string) (Review, e
 type QueueEntry struct {
 	Item RectificationItem `json:"item"`
 	// Round is the latest submission for acceptance, if any.
-	Round           *Submission `json:"round"`
-	Flags           int         `json:"flags"`
-	PendingEvidence int         `json:"pending_evidence"`
-	OverdueDays     int         `json:"overdue_days"`
+	Round *Submission `json:"round"`
+	// FlaggedEvidence counts the verified files that carry a flag.
+	FlaggedEvidence int `json:"flagged_evidence"`
+	PendingEvidence int `json:"pending_evidence"`
+	OverdueDays     int `json:"overdue_days"`
 }
 
 // ReviewQueue lists the items a supervisor reviews: by default those
@@ -83,17 +84,22 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor, f ItemFilter, p List
 		for _, t := range tasks {
 			itemOf[t.ID] = t.ItemID
 		}
-		var evidence []Evidence
-		if err := tx.List(&evidence, Query{Where: []Cond{{Column: "task_id", Op: OpIn, Value: idsOf(tasks, func(t InspectionTask) []string { return []string{t.ID} })}}}); err != nil {
-			return err
-		}
-		for _, e := range evidence {
-			q := at[itemOf[e.TaskID]]
-			switch e.Status {
-			case EvidencePending:
-				q.PendingEvidence++
-			case EvidenceVerified:
-				q.Flags += len(e.Flags)
+		// Counts, not rows: a page of items can hold thousands of files.
+		inTasks := Cond{Column: "task_id", Op: OpInQuery, Value: Subquery{Model: &InspectionTask{}, Column: "id",
+			Where: []Cond{{Column: "item_id", Op: OpIn, Value: ids}}}}
+		for _, c := range []struct {
+			where []Cond
+			add   func(q *QueueEntry, n int)
+		}{
+			{[]Cond{inTasks, Eq("status", EvidencePending)}, func(q *QueueEntry, n int) { q.PendingEvidence += n }},
+			{[]Cond{inTasks, Eq("status", EvidenceVerified), Eq("flagged", true)}, func(q *QueueEntry, n int) { q.FlaggedEvidence += n }},
+		} {
+			groups, err := tx.CountBy(&Evidence{}, []string{"task_id"}, c.where)
+			if err != nil {
+				return err
+			}
+			for _, g := range groups {
+				c.add(at[itemOf[g.Keys[0]]], int(g.Count))
 			}
 		}
 		return nil

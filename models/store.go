@@ -47,6 +47,12 @@ type Tx interface {
 	// are one GROUP BY rather than a count per combination. Groups come
 	// in no particular order.
 	CountBy(model any, columns []string, conds []Cond) ([]Group, error)
+	// Lock takes the row locks of the records of model's table matching
+	// conds until the transaction ends (SELECT … FOR UPDATE), changing
+	// nothing. Call it before reading: the transaction's reads then see
+	// what committed while it waited. Where the database runs one writer
+	// at a time (SQLite) it does nothing.
+	Lock(model any, conds []Cond) error
 }
 
 // Group is one combination of values in a CountBy, with how many records

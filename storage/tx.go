@@ -145,6 +145,18 @@ func (t *tx) Pluck(model any, column string, conds []models.Cond, dst any) error
 	return translate(g.Distinct(column).Pluck(column, dst).Error)
 }
 
+func (t *tx) Lock(model any, conds []models.Cond) error {
+	if t.g.Dialector.Name() != DialectMySQL {
+		return nil
+	}
+	g, err := where(t.g.Model(model).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}), conds)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	return translate(g.Pluck("id", &ids).Error)
+}
+
 func (t *tx) CountBy(model any, columns []string, conds []models.Cond) ([]models.Group, error) {
 	if len(columns) == 0 {
 		return nil, errors.New("storage: CountBy needs at least one column")
