@@ -74,7 +74,8 @@ func acks(review map[string]any) []map[string]any {
 	out := []map[string]any{}
 	for _, f := range review["flags_to_acknowledge"].([]any) {
 		f := f.(map[string]any)
-		out = append(out, map[string]any{"evidence_id": f["evidence_id"], "code": f["code"], "comment": "已核实：" + f["code"].(string)})
+		out = append(out, map[string]any{"evidence_id": f["evidence_id"], "verification_id": f["verification_id"], "code": f["code"],
+			"comment": "已核实：" + f["code"].(string)})
 	}
 	return out
 }
@@ -177,7 +178,12 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	}
 
 	// Rework, resubmission (adopting the rework), acceptance.
-	insp.verify(rework, true, models.ConclusionRectified, "DSCN0012.jpg")
+	// This time the phone reports a mock location for the record itself.
+	insp.push(mut("task.start", map[string]any{"task_id": rework.ID}))
+	second := e.upload("insp1", rework, readPhoto(t, "DSCN0012.jpg"), "image/jpeg", nil)
+	insp.push(mut("verification.record", map[string]any{"id": uuid.NewString(), "task_id": rework.ID, "conclusion": "rectified",
+		"notes": "补拍", "location": map[string]any{"lat": 43.4672, "lng": 11.8849, "accuracy_m": 5, "mocked": true},
+		"recorded_at": e.now, "evidence_ids": []string{second["id"].(string)}}))
 	if st := e.itemJSON(f.itemA.ID)["status"]; st != "in_progress" {
 		t.Fatalf("item is %v during rework", st)
 	}
@@ -189,6 +195,14 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	if review["acceptable"] != true || len(review["flags_to_acknowledge"].([]any)) == 0 {
 		t.Fatalf("review of round 2: acceptable %v blockers %v flags %v", review["acceptable"], review["blockers"], review["flags_to_acknowledge"])
 	}
+	mockedRecord := false
+	for _, fl := range review["flags_to_acknowledge"].([]any) {
+		fl := fl.(map[string]any)
+		mockedRecord = mockedRecord || fl["code"] == "mocked_location" && fl["verification_id"] != nil && fl["evidence_id"] == nil
+	}
+	if !mockedRecord {
+		t.Fatalf("a verification recorded with a mock location is not among the flags to acknowledge: %v", review["flags_to_acknowledge"])
+	}
 	digest = review["evidence_digest"].(string)
 	all := acks(review)
 	accept := func(a []map[string]any) map[string]any {
@@ -197,7 +211,7 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	wantProblem(t, decide("supa", accept(all[1:])), 400, "flag_not_acknowledged")
 	wantProblem(t, decide("supa", accept(append(all, map[string]any{"evidence_id": uuid.NewString(), "code": "outside_geofence", "comment": "x"}))), 400, "flag_ack_unknown")
 	noComment := append([]map[string]any{}, all...)
-	noComment[0] = map[string]any{"evidence_id": all[0]["evidence_id"], "code": all[0]["code"], "comment": ""}
+	noComment[0] = map[string]any{"evidence_id": all[0]["evidence_id"], "verification_id": all[0]["verification_id"], "code": all[0]["code"], "comment": ""}
 	wantProblem(t, decide("supa", accept(noComment)), 400, "required")
 	acceptance := e.must(201, "supa", "POST", itemPath+"/decisions", accept(all))
 	it := e.itemJSON(f.itemA.ID)

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -289,10 +291,12 @@ const (
 	BlockEvidenceNotExists = "evidence_missing"
 )
 
-// FlagRef is one flag of one piece of evidence that a decider must
-// acknowledge.
+// FlagRef is one flag a decider must acknowledge: of one file, or of
+// the verification record itself (where the inspector stood, whether the
+// location was mocked).
 type FlagRef struct {
-	EvidenceID string `json:"evidence_id"`
+	EvidenceID     string `json:"evidence_id,omitempty"`
+	VerificationID string `json:"verification_id,omitempty"`
 	Flag
 }
 
@@ -338,6 +342,10 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 			latest[v.TaskID] = v
 		}
 	}
+	sites := map[string]*Site{}
+	for i := range es.Sites {
+		sites[es.Sites[i].ID] = &es.Sites[i]
+	}
 	evidence := map[string]*Evidence{}
 	// A verification's files are those it names and those declared for
 	// it (a photo declared with verification_id before it is attached).
@@ -361,6 +369,7 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 			continue
 		}
 		ac.Judged[t.ID] = v.ID
+		ac.Flags = append(ac.Flags, verificationFlags(v, sites[t.SiteID])...)
 		if v.Conclusion != ConclusionRectified {
 			block(Blocker{Code: BlockNotRectified, TaskID: t.ID, VerificationID: v.ID, Message: "the inspector concluded " + v.Conclusion})
 		}
@@ -386,4 +395,22 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 		block(Blocker{Code: BlockNoChecks, Message: "the round has no open acceptance task"})
 	}
 	return ac
+}
+
+// verificationFlags are what the record itself gives away: a mocked
+// location, or a position outside the site's geofence.
+func verificationFlags(v *Verification, site *Site) []FlagRef {
+	var out []FlagRef
+	add := func(code string, value float64, unit, detail string) {
+		out = append(out, FlagRef{VerificationID: v.ID, Flag: Flag{Code: code, Value: math.Round(value*10) / 10, Unit: unit, Detail: detail}})
+	}
+	if v.Mocked {
+		add(FlagMockedLocation, 1, "", "the device reported a mock location when the verification was recorded")
+	}
+	if site != nil {
+		if out := site.DistanceOutsideM(v.Lat, v.Lng); out > 0 {
+			add(FlagOutsideGeofence, out, "m", fmt.Sprintf("the verification was recorded %.0f m outside the site's geofence", out))
+		}
+	}
+	return out
 }

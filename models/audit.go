@@ -58,10 +58,9 @@ const (
 	AuditEvidenceVerified = "evidence.verified"
 	AuditEvidenceRejected = "evidence.rejected"
 
-	// The acceptance workflow and public disclosure (their call sites
-	// arrive with those branches): an item submitted for acceptance, moved
-	// to in_progress by field work, reopened; a supervisor's decision; a
-	// photo made public or withdrawn.
+	// The acceptance workflow and public disclosure: an item submitted
+	// for acceptance, moved to in_progress by field work, reopened; a
+	// supervisor's decision; a photo made public or withdrawn.
 	AuditItemSubmit       = "item.submit"
 	AuditItemStart        = "item.start"
 	AuditItemReopen       = "item.reopen"

@@ -149,33 +149,41 @@ func (s *Service) accept(tx Tx, a Actor, it *RectificationItem, d *Decision, ac 
 }
 
 // checkAcks requires one acknowledgement with a comment for every flagged
-// (evidence, code) pair, and none for anything else.
+// (file or record, code) pair, and none for anything else.
 func checkAcks(flags []FlagRef, acks []FlagAck) (FlagAcks, error) {
-	type key struct{ evidence, code string }
+	type key struct{ evidence, verification, code string }
 	want := map[key]bool{}
 	for _, f := range flags {
-		want[key{f.EvidenceID, f.Code}] = true
+		want[key{f.EvidenceID, f.VerificationID, f.Code}] = true
 	}
 	got := map[key]bool{}
 	out := FlagAcks{}
 	for _, ack := range acks {
-		k := key{ack.EvidenceID, ack.Code}
+		k := key{ack.EvidenceID, ack.VerificationID, ack.Code}
+		of := "evidence " + ack.EvidenceID
+		if ack.EvidenceID == "" {
+			of = "verification " + ack.VerificationID
+		}
 		if !want[k] {
-			return nil, FieldError(CodeFlagAckUnknown, "flag_acks", "evidence %s has no flag %q to acknowledge", ack.EvidenceID, ack.Code)
+			return nil, FieldError(CodeFlagAckUnknown, "flag_acks", "%s has no flag %q to acknowledge", of, ack.Code)
 		}
 		if got[k] {
-			return nil, FieldError(CodeValidation, "flag_acks", "flag %q of evidence %s is acknowledged twice", ack.Code, ack.EvidenceID)
+			return nil, FieldError(CodeValidation, "flag_acks", "flag %q of %s is acknowledged twice", ack.Code, of)
 		}
 		c, err := text("flag_acks.comment", &ack.Comment, true, 2000)
 		if err != nil {
 			return nil, err
 		}
 		got[k] = true
-		out = append(out, FlagAck{EvidenceID: ack.EvidenceID, Code: ack.Code, Comment: c})
+		out = append(out, FlagAck{EvidenceID: ack.EvidenceID, VerificationID: ack.VerificationID, Code: ack.Code, Comment: c})
 	}
 	for _, f := range flags {
-		if !got[key{f.EvidenceID, f.Code}] {
-			return nil, FieldError(CodeFlagNotAcknowledged, "flag_acks", "acknowledge flag %q of evidence %s (%s) with a comment", f.Code, f.EvidenceID, f.Detail)
+		if !got[key{f.EvidenceID, f.VerificationID, f.Code}] {
+			of := "evidence " + f.EvidenceID
+			if f.EvidenceID == "" {
+				of = "verification " + f.VerificationID
+			}
+			return nil, FieldError(CodeFlagNotAcknowledged, "flag_acks", "acknowledge flag %q of %s (%s) with a comment", f.Code, of, f.Detail)
 		}
 	}
 	return out, nil

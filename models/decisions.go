@@ -58,12 +58,13 @@ type Decision struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
-// FlagAck is a supervisor's acknowledgement of one flag of one piece of
-// evidence.
+// FlagAck is a supervisor's acknowledgement of one flag of one file, or
+// of one verification record.
 type FlagAck struct {
-	EvidenceID string `json:"evidence_id"`
-	Code       string `json:"code"`
-	Comment    string `json:"comment"`
+	EvidenceID     string `json:"evidence_id,omitempty"`
+	VerificationID string `json:"verification_id,omitempty"`
+	Code           string `json:"code"`
+	Comment        string `json:"comment"`
 }
 
 // FlagAcks is a list of acknowledgements kept in one JSON text column.

@@ -333,7 +333,7 @@ func runStory(t *testing.T, s *story) {
 	var acks []map[string]any
 	for _, f := range flags {
 		f := f.(map[string]any)
-		acks = append(acks, map[string]any{"evidence_id": f["evidence_id"], "code": f["code"], "comment": "已现场复核"})
+		acks = append(acks, map[string]any{"evidence_id": f["evidence_id"], "verification_id": f["verification_id"], "code": f["code"], "comment": "已现场复核"})
 	}
 	accept := map[string]any{"decision": "accept", "comment": "同意销号", "evidence_digest": review["evidence_digest"], "flag_acks": acks}
 	s.refused(404, "not_found", "sup-west", "POST", itemPath+"/decisions", accept)

@@ -1,7 +1,5 @@
 -- +goose Up
--- Deadlines, escalation and the ledger. 00005 and 00006 are reserved for
--- work on other branches; goose applies whatever is missing in version
--- order on a fresh database.
+-- Deadlines, escalation and the ledger.
 
 -- When the escalation rule last raised an item's supervision level.
 ALTER TABLE items ADD COLUMN escalated_at DATETIME(6) NULL;
