@@ -339,3 +339,23 @@ func must2[A, B any](a A, b B, err error) (A, B) {
 	}
 	return a, b
 }
+
+// TestPublicProgressIsCounted once a minute: anonymous requests within the
+// TTL share one count of the item table.
+func TestPublicProgressIsCounted(t *testing.T) {
+	e := newEnv(t, storagetest.Dialects[0])
+	total := func() float64 {
+		return e.must(200, "", "GET", "/v1/public/progress", nil)["totals"].(map[string]any)["total"].(float64)
+	}
+	before := total()
+	must(e.svc.CreateItem(context.Background(), system, models.ItemInput{Code: ptr("P-NEW"), Title: ptr("新问题"), Source: ptr("督察"),
+		Category: ptr("水"), Target: ptr("达标"), Measures: ptr("整治"), ResponsibleUnitID: &e.fx.countyA.ID, FirstResponsible: ptr("县长"),
+		Deadline: ptr(e.now.AddDate(0, 1, 0))}))
+	if got := total(); got != before {
+		t.Fatalf("within the TTL the count changed from %v to %v", before, got)
+	}
+	e.now = e.now.Add(models.PublicProgressTTL)
+	if got := total(); got != before+1 {
+		t.Fatalf("after the TTL the count is %v, want %v", got, before+1)
+	}
+}

@@ -92,8 +92,27 @@ func (c *ProgressCounts) finish() {
 	}
 }
 
-// PublicProgress counts every item by category and by responsible unit.
+// PublicProgressTTL is how long one count of the public progress serves
+// every anonymous request: it reads the whole item table, and anyone may
+// ask for it.
+const PublicProgressTTL = time.Minute
+
+// PublicProgress counts every item by category and by responsible unit;
+// a count younger than PublicProgressTTL is answered again.
 func (s *Service) PublicProgress(ctx context.Context) (PublicProgress, error) {
+	s.progressMu.Lock()
+	defer s.progressMu.Unlock()
+	if s.progress != nil && s.now().Sub(s.progress.GeneratedAt) < PublicProgressTTL {
+		return *s.progress, nil
+	}
+	p, err := s.countProgress(ctx)
+	if err == nil {
+		s.progress = &p
+	}
+	return p, err
+}
+
+func (s *Service) countProgress(ctx context.Context) (PublicProgress, error) {
 	now := s.now()
 	var (
 		all, overdue []Group

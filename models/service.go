@@ -36,6 +36,9 @@ type Service struct {
 	dummyHash string
 	// auditMu keeps this process to one audit chainer at a time.
 	auditMu sync.Mutex
+	// progress is the last count of the public progress, under progressMu.
+	progressMu sync.Mutex
+	progress   *PublicProgress
 }
 
 // Record is any record with a UUID primary key.
