@@ -88,19 +88,25 @@ start_mariadb() {
 
 # Chromium is a program the tests run, not a service: installed once with
 # apt-get when missing, never started here.
-ensure_chromium() {
-	if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
-		echo "chromium: installed"
+# ensure_package COMMAND PACKAGE WHAT: installs Debian's PACKAGE when
+# COMMAND is missing (the tests of WHAT need it); apt-get update runs once.
+apt_updated=""
+ensure_package() {
+	if command -v "$1" >/dev/null; then
+		echo "$2: installed"
 		return
 	fi
 	if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
-		missing chromium "not installed, and apt-get is not available to root here; the report test will skip"
+		missing "$2" "not installed, and apt-get is not available to root here; $3 will skip"
 		return
 	fi
-	echo "chromium: installing Debian's package (apt-get)..."
-	apt-get update -qq >/dev/null || die "chromium: apt-get update failed"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || die "chromium: apt-get install failed"
-	echo "chromium: installed"
+	echo "$2: installing Debian's package (apt-get)..."
+	if [[ -z $apt_updated ]]; then
+		apt-get update -qq >/dev/null || die "$2: apt-get update failed"
+		apt_updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null || die "$2: apt-get install failed"
+	echo "$2: installed"
 }
 
 minio_installing() { pgrep -f "go install $MINIO_MODULE" >/dev/null 2>&1; }
@@ -195,7 +201,8 @@ start)
 	mkdir -p "$CACHE"
 	start_mariadb
 	start_minio
-	ensure_chromium
+	ensure_package chromium chromium "the evidence report's browser test"
+	ensure_package soffice libreoffice-calc "the ledger's spreadsheet test"
 	;;
 stop)
 	stop_minio
