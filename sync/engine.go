@@ -49,6 +49,7 @@ type Engine struct {
 	Compactor Compactor
 
 	stampMu gosync.Mutex
+	metrics *metrics
 }
 
 // Config builds an Engine.
@@ -80,7 +81,7 @@ func New(cfg Config) *Engine {
 		log = slog.Default()
 	}
 	return &Engine{store: cfg.Store, svc: cfg.Service, cursorKey: cfg.CursorKey, prevKey: cfg.PreviousCursorKey, limits: l, log: log,
-		Retention: 90 * 24 * time.Hour, ResultRetention: 30 * 24 * time.Hour, Compactor: cfg.Compactor}
+		Retention: 90 * 24 * time.Hour, ResultRetention: 30 * 24 * time.Hour, Compactor: cfg.Compactor, metrics: newMetrics()}
 }
 
 // stateRow is one named counter or label of the log (table sync_state).

@@ -50,8 +50,15 @@ type clientRow struct {
 	UserID         string
 	DeviceID       string
 	LastMutationID int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// PulledSeq, PulledEpoch and PulledAt are where the client's last
+	// noted pull left its cursor (see notePull); nil before the first.
+	PulledSeq   *int64
+	PulledEpoch string
+	PulledAt    *time.Time
+	CreatedAt   time.Time
+	// UpdatedAt is when the last mutation was applied (or the client
+	// registered).
+	UpdatedAt time.Time
 }
 
 func (clientRow) TableName() string { return "sync_clients" }
@@ -186,6 +193,9 @@ func (e *Engine) applyOne(ctx context.Context, a models.Actor, client clientRow,
 	}
 	if errors.Is(err, errRace) {
 		return e.storedOrExpired(ctx, clientID, m.ID)
+	}
+	if err == nil {
+		e.metrics.mutations.WithLabelValues(res.Status).Inc()
 	}
 	return res, err
 }
