@@ -144,3 +144,19 @@ func (e *Engine) Head(ctx context.Context) (LogHead, error) {
 	})
 	return h, err
 }
+
+// Waiting counts the stamped change rows after seq in the scopes a syncs:
+// what a's next pull from there reads (a record changed twice in them is
+// sent once).
+func (e *Engine) Waiting(ctx context.Context, a models.Actor, after int64) (int64, error) {
+	var n int64
+	err := e.store.Tx(ctx, func(tx models.Tx) error {
+		sv, err := e.svc.NewSyncView(tx, a)
+		if err != nil {
+			return err
+		}
+		n, err = tx.Count(&models.Change{}, []models.Cond{{Column: "seq", Op: models.OpGt, Value: after}, sv.Scopes()})
+		return err
+	})
+	return n, err
+}

@@ -66,6 +66,17 @@ func testClientInspection(t *testing.T, e *env) {
 	if c := only(); *c.PulledSeq != head.Seq || !c.PulledAt.Equal(firstPull) {
 		t.Fatalf("a pull within the minute was noted: %+v", c)
 	}
+	// What waits for the device since the noted cursor: the note, in its
+	// scope; nothing after the head; and none of it for the other inspector.
+	if n := must(e.eng.Waiting(ctx, insp, head.Seq)); n != 1 {
+		t.Errorf("rows waiting for insp0 after %d: %d, want its note's", head.Seq, n)
+	}
+	if n := must(e.eng.Waiting(ctx, insp, moved.Seq)); n != 0 {
+		t.Errorf("rows waiting after the head: %d", n)
+	}
+	if n := must(e.eng.Waiting(ctx, e.insp[1], head.Seq)); n != 0 {
+		t.Errorf("rows waiting for insp1 after insp0's note: %d", n)
+	}
 	// A minute on, it is.
 	if err := e.db.Gorm().Exec("UPDATE sync_clients SET pulled_at = ?", firstPull.Add(-2*time.Minute)).Error; err != nil {
 		t.Fatal(err)
