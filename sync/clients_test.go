@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
@@ -114,5 +115,52 @@ func testClientInspection(t *testing.T, e *env) {
 	}
 	if c := only(); c.PulledEpoch != moved.Epoch {
 		t.Fatalf("a reset was noted as a position: %+v", c)
+	}
+}
+
+// TestPushAfterRestore: a backup restored under a device that had pushed
+// further makes a gap the device cannot fill (it dropped the mutations
+// once they were answered). Before fieldctl sync new-epoch that gap is a
+// 409, as every gap is; after it, the restored client, and one whose row
+// the backup did not have, go on from their next mutation, once; a gap
+// made later is a 409 again.
+func TestPushAfterRestore(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) { testPushAfterRestore(t, newEnv(t, dialect)) })
+	}
+}
+
+func testPushAfterRestore(t *testing.T, e *env) {
+	ctx := context.Background()
+	insp := e.insp[0]
+	note := func(id int64) fsync.Mutation {
+		return mut(id, "note.add", map[string]any{"id": e.svc.NewID(), "task_id": e.tasks[0].ID, "text": "记录"})
+	}
+	push := func(a models.Actor, m fsync.Mutation) (fsync.PushResult, error) {
+		return e.eng.Push(ctx, a, fsync.PushRequest{ClientID: e.client(a), SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{m}})
+	}
+	e.push(insp, note(1), note(2), note(3))
+	// The restore: the backup knew mutations up to 1.
+	if err := e.db.Gorm().Exec("UPDATE sync_clients SET last_mutation_id = 1, updated_at = ? WHERE id = ?",
+		time.Now().Add(-time.Hour).UTC(), e.client(insp)).Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := push(insp, note(4)); models.ErrorCode(err) != models.CodeMutationGap {
+		t.Fatalf("a gap before the new epoch: %v, want mutation_gap", err)
+	}
+	if _, err := e.eng.NewEpoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := push(insp, note(4))
+	if err != nil || res.LastMutationID != 4 || res.Results[0].Status != fsync.StatusApplied {
+		t.Fatalf("the restored client after the new epoch: %+v, %v", res, err)
+	}
+	if _, err := push(insp, note(6)); models.ErrorCode(err) != models.CodeMutationGap {
+		t.Fatalf("a gap made after the new epoch: %v, want mutation_gap", err)
+	}
+	// insp1's phone had registered after the backup: its row is gone.
+	res, err = push(e.insp[1], mut(7, "note.add", map[string]any{"id": e.svc.NewID(), "task_id": e.tasks[2].ID, "text": "记录"}))
+	if err != nil || res.LastMutationID != 7 || res.Results[0].Status != fsync.StatusApplied {
+		t.Fatalf("a client the backup did not have: %+v, %v", res, err)
 	}
 }

@@ -122,14 +122,17 @@ func (e *Engine) Epoch(ctx context.Context) (string, error) {
 	return st.Text, err
 }
 
-// NewEpoch starts a new epoch: every device resets at its next pull.
+// NewEpoch starts a new epoch: every device resets at its next pull. The
+// epoch row keeps when it began (in num, Unix microseconds), so that a
+// push can tell a client row restored from a backup (written before) from
+// one written since.
 func (e *Engine) NewEpoch(ctx context.Context) (string, error) {
 	if _, err := e.Epoch(ctx); err != nil {
 		return "", err
 	}
 	epoch := newEpoch()
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		_, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateEpoch)}, map[string]any{"text": epoch})
+		_, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateEpoch)}, map[string]any{"text": epoch, "num": time.Now().UnixMicro()})
 		return err
 	})
 	return epoch, err
