@@ -40,7 +40,7 @@ func (s *Server) uploadEvidence(c *fiber.Ctx) error {
 	if size < 0 {
 		return models.Errorf(models.CodeSizeMismatch, "send the file with a Content-Length")
 	}
-	e, err := s.svc.UploadEvidence(c.UserContext(), actor(c), pathID(c), requestBody(c), size)
+	e, err := s.svc.UploadEvidence(c.UserContext(), actor(c), pathID(c), s.m.counted(viaAPI, requestBody(c)), size)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ type SignedBlobs interface {
 
 func (s *Server) putBlob(c *fiber.Ctx) error {
 	etag, err := s.blobs.ServePut(c.UserContext(), c.Params("token"), c.Get(fiber.HeaderContentType),
-		int64(c.Request().Header.ContentLength()), requestBody(c))
+		int64(c.Request().Header.ContentLength()), s.m.counted(viaSignedURL, requestBody(c)))
 	if err != nil {
 		return err
 	}

@@ -47,9 +47,11 @@ func gzipOnly(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// accessLog writes one structured line per request.
+// accessLog writes one structured line per request and measures it.
 func (s *Server) accessLog(c *fiber.Ctx) error {
 	start := time.Now()
+	s.m.inFlight.Inc()
+	defer s.m.inFlight.Dec()
 	err := c.Next()
 	if err != nil {
 		// Let the error handler write the response before the status is read.
@@ -57,9 +59,11 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 			return herr
 		}
 	}
+	elapsed := time.Since(start)
+	s.m.observe(c, elapsed)
 	a, _ := c.Locals(actorKey).(models.Actor)
 	s.log.Info("request", "request_id", requestID(c), "method", c.Method(), "path", c.Path(),
-		"status", c.Response().StatusCode(), "duration_ms", time.Since(start).Milliseconds(),
+		"status", c.Response().StatusCode(), "duration_ms", elapsed.Milliseconds(),
 		"user", a.Username, "device", a.DeviceID)
 	return nil
 }

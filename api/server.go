@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/compress"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
@@ -49,6 +50,9 @@ type Config struct {
 	// PackKeys sign evidence packs; without a signer the pack routes are
 	// not served.
 	PackKeys pack.Keys
+	// Metrics receives the API's metrics (request latency, upload bytes);
+	// nil leaves them unexported.
+	Metrics prometheus.Registerer
 }
 
 // Server holds the handlers' dependencies.
@@ -62,6 +66,7 @@ type Server struct {
 	ver    string
 	packs  pack.Keys
 	app    *fiber.App
+	m      *httpMetrics
 }
 
 // New builds the Fiber app with every route.
@@ -69,7 +74,11 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version, packs: cfg.PackKeys}
+	s := &Server{svc: cfg.Service, sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version, packs: cfg.PackKeys,
+		m: newHTTPMetrics()}
+	if cfg.Metrics != nil {
+		s.m.register(cfg.Metrics)
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:   "fieldsync",
 		BodyLimit: cfg.BodyLimit,
@@ -92,9 +101,12 @@ func New(cfg Config) *Server {
 	})
 	s.app.Use(dropBadRequestID)
 	s.app.Use(requestid.New(requestid.Config{ContextKey: requestIDKey}))
-	s.app.Use(recover.New())
+	// The access log wraps recover, so that a panic is logged and
+	// measured as the 500 it becomes.
 	s.app.Use(s.accessLog)
+	s.app.Use(recover.New())
 	s.routes()
+	s.m.learnRoutes(s.app)
 	return s
 }
 

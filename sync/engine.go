@@ -49,6 +49,7 @@ type Engine struct {
 	Compactor Compactor
 
 	stampMu gosync.Mutex
+	metrics *metrics
 }
 
 // Config builds an Engine.
@@ -80,7 +81,7 @@ func New(cfg Config) *Engine {
 		log = slog.Default()
 	}
 	return &Engine{store: cfg.Store, svc: cfg.Service, cursorKey: cfg.CursorKey, prevKey: cfg.PreviousCursorKey, limits: l, log: log,
-		Retention: 90 * 24 * time.Hour, ResultRetention: 30 * 24 * time.Hour, Compactor: cfg.Compactor}
+		Retention: 90 * 24 * time.Hour, ResultRetention: 30 * 24 * time.Hour, Compactor: cfg.Compactor, metrics: newMetrics()}
 }
 
 // stateRow is one named counter or label of the log (table sync_state).
@@ -121,14 +122,17 @@ func (e *Engine) Epoch(ctx context.Context) (string, error) {
 	return st.Text, err
 }
 
-// NewEpoch starts a new epoch: every device resets at its next pull.
+// NewEpoch starts a new epoch: every device resets at its next pull. The
+// epoch row keeps when it began (in num, Unix microseconds), so that a
+// push can tell a client row restored from a backup (written before) from
+// one written since.
 func (e *Engine) NewEpoch(ctx context.Context) (string, error) {
 	if _, err := e.Epoch(ctx); err != nil {
 		return "", err
 	}
 	epoch := newEpoch()
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		_, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateEpoch)}, map[string]any{"text": epoch})
+		_, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateEpoch)}, map[string]any{"text": epoch, "num": time.Now().UnixMicro()})
 		return err
 	})
 	return epoch, err

@@ -64,34 +64,66 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 		c = &dc
 	}
 	view := viewKey(a)
-	var res PullResult
-	err := e.pullPage(ctx, a, req, c, view, limit, &res)
+	var (
+		res PullResult
+		pg  pageInfo
+	)
+	err := e.pullPage(ctx, a, req, c, view, limit, &res, &pg)
 	if models.IsNotFound(err) {
 		// A log that has never been pulled from has no epoch yet.
 		if _, err = e.Epoch(ctx); err == nil {
-			err = e.pullPage(ctx, a, req, c, view, limit, &res)
+			err = e.pullPage(ctx, a, req, c, view, limit, &res, &pg)
 		}
 	}
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	switch {
+	case res.Reset:
+		e.metrics.pulls.WithLabelValues(pullReset).Inc()
+		return res, nil
+	case c == nil:
+		e.metrics.pulls.WithLabelValues(pullInitial).Inc()
+	default:
+		e.metrics.pulls.WithLabelValues(pullDelta).Inc()
+		e.metrics.pullLag.Observe(float64(max(0, pg.head-c.Seq)))
+	}
+	e.notePull(ctx, a, req.ClientID, pg)
+	return res, nil
+}
+
+// pageInfo is what a page's snapshot said besides the page itself.
+type pageInfo struct {
+	client *clientRow // nil when the client id is not registered
+	head   int64      // the last stamped number
+	to     int64      // where the page's cursor stands
+	epoch  string
 }
 
 // pullPage reads one page in one transaction, so that the log's bounds
 // and its rows come from the same snapshot.
-func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, c *cursor, view string, limit int, out *PullResult) error {
-	var res PullResult
+func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, c *cursor, view string, limit int, out *PullResult, info *pageInfo) error {
+	var (
+		res PullResult
+		pg  pageInfo
+	)
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		res = PullResult{Changes: map[string]*EntityChanges{}}
-		last, err := e.lastMutationID(tx, a, req.ClientID)
+		res, pg = PullResult{Changes: map[string]*EntityChanges{}}, pageInfo{}
+		client, err := loadClient(tx, req.ClientID)
 		if err != nil {
 			return err
 		}
-		res.LastMutationID = last
+		pg.client = client
+		if client != nil && client.UserID == a.UserID {
+			res.LastMutationID = client.LastMutationID
+		}
 		// The epoch and the retained floor are read in the same snapshot
 		// as the page, so a compaction cannot slip in between.
 		epoch, floor, stamped, err := logBounds(tx)
 		if err != nil {
 			return err
 		}
+		pg.head, pg.epoch = stamped, epoch
 		var from int64
 		if c != nil {
 			// Removes in (c.Seq, floor] were compacted away after this
@@ -128,9 +160,10 @@ func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, 
 			to = max(to, stamped)
 		}
 		res.Cursor = e.encodeCursor(cursor{Seq: to, Epoch: epoch, Schema: SchemaVersion, View: view, Floor: floor})
+		pg.to = to
 		return err
 	})
-	*out = res
+	*out, *info = res, pg
 	return err
 }
 
@@ -157,15 +190,17 @@ func viewKey(a models.Actor) string {
 	return hex.EncodeToString(h[:6])
 }
 
-// lastMutationID is the last mutation applied for the client, when it is
-// the actor's.
-func (e *Engine) lastMutationID(tx models.Tx, a models.Actor, clientID string) (int64, error) {
+// loadClient reads a sync client's row, nil when there is none.
+func loadClient(tx models.Tx, clientID string) (*clientRow, error) {
 	var c clientRow
 	err := tx.Get(&c, clientID)
-	if models.IsNotFound(err) || (err == nil && c.UserID != a.UserID) {
-		return 0, nil
+	if models.IsNotFound(err) {
+		return nil, nil
 	}
-	return c.LastMutationID, err
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // page turns change rows into the page's changes, reading each record as

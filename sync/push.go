@@ -50,8 +50,15 @@ type clientRow struct {
 	UserID         string
 	DeviceID       string
 	LastMutationID int64
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// PulledSeq, PulledEpoch and PulledAt are where the client's last
+	// noted pull left its cursor (see notePull); nil before the first.
+	PulledSeq   *int64
+	PulledEpoch string
+	PulledAt    *time.Time
+	CreatedAt   time.Time
+	// UpdatedAt is when the last mutation was applied (or the client
+	// registered).
+	UpdatedAt time.Time
 }
 
 func (clientRow) TableName() string { return "sync_clients" }
@@ -102,11 +109,18 @@ func (e *Engine) Push(ctx context.Context, a models.Actor, req PushRequest) (Pus
 	if err != nil {
 		return PushResult{}, err
 	}
-	res := PushResult{LastMutationID: client.LastMutationID, Results: []MutationResult{}}
 	if len(req.Mutations) > 0 && req.Mutations[0].ID > client.LastMutationID+1 {
-		return res, models.Errorf(models.CodeMutationGap, "the server has applied mutations up to %d, so %d would leave a gap; resend from %d",
-			client.LastMutationID, req.Mutations[0].ID, client.LastMutationID+1)
+		skipped, err := e.skipLostMutations(ctx, &client, req.Mutations[0].ID)
+		if err != nil {
+			return PushResult{}, err
+		}
+		if !skipped {
+			return PushResult{LastMutationID: client.LastMutationID, Results: []MutationResult{}},
+				models.Errorf(models.CodeMutationGap, "the server has applied mutations up to %d, so %d would leave a gap; resend from %d",
+					client.LastMutationID, req.Mutations[0].ID, client.LastMutationID+1)
+		}
 	}
+	res := PushResult{LastMutationID: client.LastMutationID, Results: []MutationResult{}}
 	for _, m := range req.Mutations {
 		r, err := e.applyOne(ctx, a, client, m)
 		if err != nil {
@@ -145,6 +159,44 @@ func (e *Engine) client(ctx context.Context, a models.Actor, id string) (clientR
 		err = models.Errorf(models.CodeClientOwnedByOther, "this client id belongs to another device; generate a new one")
 	}
 	return c, err
+}
+
+// skipLostMutations lets a client past a gap that restoring a backup made,
+// once an epoch has been started since (fieldctl sync new-epoch, run after
+// a restore): when its row was last written before the epoch began (it
+// came back with the backup), or it has applied nothing (its row was lost
+// with the backup), the missing mutations were applied in the future the
+// restore lost, and the device, which dropped them once they were
+// answered, cannot send them again; without this it would be refused for
+// ever. Any other gap is the device's mistake and stays a 409.
+func (e *Engine) skipLostMutations(ctx context.Context, c *clientRow, first int64) (bool, error) {
+	var ep stateRow
+	err := e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&ep, stateEpoch) })
+	if models.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil || ep.Num == 0 {
+		return false, err
+	}
+	if restored, lost := c.UpdatedAt.Before(time.UnixMicro(ep.Num)), c.LastMutationID == 0; !restored && !lost {
+		return false, nil
+	}
+	var n int64
+	err = e.store.Tx(ctx, func(tx models.Tx) error {
+		var err error
+		n, err = tx.UpdateWhere(&clientRow{}, []models.Cond{models.Eq("id", c.ID), models.Eq("last_mutation_id", c.LastMutationID)},
+			map[string]any{"last_mutation_id": first - 1, "updated_at": time.Now().UTC()})
+		return err
+	})
+	if err != nil || n == 0 {
+		// A concurrent push moved the client on: its gap, if any, is
+		// answered by the next attempt.
+		return false, err
+	}
+	e.log.Warn("sync: skipping mutations lost with a restored backup", "client_id", c.ID, "user_id", c.UserID,
+		"from", c.LastMutationID+1, "to", first-1)
+	c.LastMutationID = first - 1
+	return true, nil
 }
 
 // applyOne applies mutation m, or returns the stored result when it was
@@ -186,6 +238,9 @@ func (e *Engine) applyOne(ctx context.Context, a models.Actor, client clientRow,
 	}
 	if errors.Is(err, errRace) {
 		return e.storedOrExpired(ctx, clientID, m.ID)
+	}
+	if err == nil {
+		e.metrics.mutations.WithLabelValues(res.Status).Inc()
 	}
 	return res, err
 }

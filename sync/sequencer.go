@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/fieldsync/fieldsync/models"
 )
@@ -38,8 +39,11 @@ func (e *Engine) Stamp(ctx context.Context) (int, error) {
 
 func (e *Engine) stampOnce(ctx context.Context) (int, error) {
 	n := 0
+	// stamped is what the last attempt numbered: a transaction that lost
+	// a deadlock runs again, and only the committed attempt is measured.
+	var stamped []models.Change
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		n = 0
+		n, stamped = 0, nil
 		// Take the counter's row lock first; text is always empty, so this
 		// changes nothing but the lock.
 		if _, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateSeq)}, map[string]any{"text": ""}); err != nil {
@@ -66,9 +70,12 @@ func (e *Engine) stampOnce(ctx context.Context) (int, error) {
 		if len(pending) == 0 {
 			return nil
 		}
-		n = len(pending)
+		n, stamped = len(pending), pending
 		_, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateSeq)}, map[string]any{"num": st.Num + int64(n)})
 		return err
 	})
+	if err == nil {
+		e.metrics.observeStamped(stamped, time.Now())
+	}
 	return n, err
 }

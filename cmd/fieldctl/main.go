@@ -11,6 +11,8 @@
 //	fieldctl [config flags] user list
 //	fieldctl [config flags] sync compact
 //	fieldctl [config flags] sync new-epoch
+//	fieldctl [config flags] sync devices [-user USERNAME]
+//	fieldctl [config flags] sync device DEVICE_ID
 //	fieldctl [config flags] audit verify [-expect-head SEQ:HASH]
 //	fieldctl [config flags] audit list [-action A] [-limit N] [-after SEQ]
 //
@@ -69,6 +71,10 @@ commands:
   user add|list           manage accounts (user add reads the password from stdin)
   sync compact            compact the change log now (the server also does it hourly)
   sync new-epoch          after restoring a backup: make every device reset its sync
+  sync devices [-user U]  list devices: user, state, last mutation and pull, how far
+                          the pull was behind the log's head, pending evidence
+  sync device DEVICE_ID   one device's sync clients, cursor against the head, last
+                          rejected mutations and evidence declared but not completed
   audit verify            check the audit chain and print its head; fails naming the
                           first changed or deleted entry. -expect-head SEQ:HASH checks a
                           head recorded earlier is still there (catches truncation)
@@ -134,6 +140,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return auditVerify(ctx, svc, rest[2:], stdout)
 	case cmd == "audit list":
 		return auditList(ctx, svc, rest[2:], stdout)
+	case cmd == "sync devices":
+		return syncDevices(ctx, db, cfg.SyncEngine(db, svc, nil, nil, log), rest[2:], stdout)
+	case cmd == "sync device":
+		return syncDevice(ctx, db, cfg.SyncEngine(db, svc, nil, nil, log), rest[2:], stdout)
 	case cmd == "sync new-epoch":
 		epoch, err := cfg.SyncEngine(db, svc, nil, nil, log).NewEpoch(ctx)
 		if err == nil {

@@ -11,11 +11,15 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
@@ -69,6 +73,12 @@ type Main struct {
 	Server *api.Server
 	ln     net.Listener
 	done   chan error
+	// Metrics is what /metrics reports; it is served on its own listener
+	// when FIELDSYNC_METRICS_ADDR is set.
+	Metrics     *prometheus.Registry
+	metricsLn   net.Listener
+	metricsSrv  *http.Server
+	metricsDone chan error
 
 	stopEngine func()
 	engineDone chan struct{}
@@ -125,6 +135,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if _, err := engine.Epoch(ctx); err != nil {
 		return err
 	}
+	// A registry of the process's own, not the global default, so that
+	// in-process tests can run several servers.
+	m.Metrics = prometheus.NewRegistry()
+	m.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), m.DB.PoolCollector())
+	if err := engine.RegisterMetrics(m.Metrics); err != nil {
+		return err
+	}
+	if m.Config.MetricsAddr != "" {
+		if m.metricsLn, err = net.Listen("tcp", m.Config.MetricsAddr); err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	chained := make(chan struct{})
 	m.engineDone = make(chan struct{})
@@ -156,15 +178,31 @@ func (m *Main) Run(ctx context.Context) error {
 		Checks:         map[string]func(context.Context) error{"database": m.DB.Ping, "blobs": m.Blobs.Ping},
 		Version:        version,
 		PackKeys:       packKeys,
+		Metrics:        m.Metrics,
 	})
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.Server.App().Listener(m.ln) }()
+	if m.metricsLn != nil {
+		m.metricsSrv = &http.Server{Handler: api.MetricsHandler(m.Metrics, m.Log), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		m.metricsDone = make(chan error, 1)
+		go func() { m.metricsDone <- m.metricsSrv.Serve(m.metricsLn) }()
+		m.Log.Info("fieldsyncd serving metrics", "addr", m.metricsLn.Addr().String())
+	}
 	m.Log.Info("fieldsyncd serving", "addr", m.ln.Addr().String(), "database", m.DB.Dialect(), "blobs", where, "version", version)
 	return nil
 }
 
 // Addr is the address the server listens on.
 func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// MetricsAddr is the address of the metrics listener, "" when there is
+// none.
+func (m *Main) MetricsAddr() string {
+	if m.metricsLn == nil {
+		return ""
+	}
+	return m.metricsLn.Addr().String()
+}
 
 // Close stops serving, waiting for requests in flight, and closes the
 // backends. Calling it again does nothing.
@@ -183,6 +221,18 @@ func (m *Main) Close() error {
 		m.ln.Close() // start-up failed before serving
 	}
 	m.ln = nil
+	if m.metricsDone != nil {
+		// Metrics are served until the API has drained, so that a
+		// shutdown can be watched.
+		errs = append(errs, m.metricsSrv.Shutdown(context.Background()))
+		if err := <-m.metricsDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		m.metricsDone = nil
+	} else if m.metricsLn != nil {
+		m.metricsLn.Close() // start-up failed before serving
+	}
+	m.metricsLn = nil
 	if m.stopEngine != nil {
 		m.stopEngine()
 		m.stopEngine = nil

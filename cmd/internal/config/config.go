@@ -28,6 +28,7 @@ import (
 // Config is everything the server and the admin CLI need.
 type Config struct {
 	Addr           string
+	MetricsAddr    string
 	DataDir        string
 	MySQLDSN       string
 	DBMaxConns     int
@@ -97,6 +98,7 @@ func duration(dst func(*Config) *time.Duration) func(*Config, string) error {
 
 var options = []option{
 	{"addr", "FIELDSYNC_ADDR", ":8080", "address to listen on", false, str(func(c *Config) *string { return &c.Addr }), false},
+	{"metrics-addr", "FIELDSYNC_METRICS_ADDR", "", "address of a listener of its own for Prometheus metrics (GET /metrics), e.g. 10.0.0.5:9464; keep it off the address the load balancer publishes. Empty serves no metrics", false, str(func(c *Config) *string { return &c.MetricsAddr }), false},
 	{"data-dir", "FIELDSYNC_DATA_DIR", "./data", "directory of the embedded SQLite database, local blob store and generated secret", false, str(func(c *Config) *string { return &c.DataDir }), false},
 	{"mysql-dsn", "FIELDSYNC_MYSQL_DSN", "", "MySQL/MariaDB DSN (user:pass@tcp(host:3306)/db); empty uses SQLite in the data dir", true, str(func(c *Config) *string { return &c.MySQLDSN }), false},
 	{"db-max-conns", "FIELDSYNC_DB_MAX_CONNS", "32", "MySQL connection pool size", false, integer(func(c *Config) *int { return &c.DBMaxConns }), false},
@@ -185,6 +187,9 @@ func (c *Config) validate() error {
 	}
 	if c.EscalateAfter < 0 {
 		return errors.New("FIELDSYNC_ESCALATE_AFTER must not be negative (0 disables escalation)")
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") { // port 0: each picks its own
+		return errors.New("FIELDSYNC_METRICS_ADDR must differ from FIELDSYNC_ADDR: metrics are served on a listener of their own")
 	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		return errors.New("FIELDSYNC_S3_ACCESS_KEY and FIELDSYNC_S3_SECRET_KEY are required with FIELDSYNC_S3_ENDPOINT")

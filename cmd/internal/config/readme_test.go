@@ -87,3 +87,16 @@ func TestLoadDeadlines(t *testing.T) {
 		t.Errorf("escalation off in UTC: %v %v %v", c.EscalateAfter, c.Zone(), err)
 	}
 }
+
+// TestMetricsAddrApart: metrics are never served on the API's listener.
+func TestMetricsAddrApart(t *testing.T) {
+	var out strings.Builder
+	if _, _, err := Load("x", []string{"-addr", ":8080", "-metrics-addr", ":8080"}, func(string) string { return "" }, &out); err == nil ||
+		!strings.Contains(err.Error(), "FIELDSYNC_METRICS_ADDR") {
+		t.Fatalf("the same address for both: %v", err)
+	}
+	c, _, err := Load("x", []string{"-metrics-addr", "127.0.0.1:9464"}, func(string) string { return "" }, &out)
+	if err != nil || c.MetricsAddr != "127.0.0.1:9464" {
+		t.Fatalf("a metrics address of its own: %+v %v", c.MetricsAddr, err)
+	}
+}
