@@ -207,7 +207,27 @@ func (s *MinIOStore) Get(ctx context.Context, key string) (io.ReadCloser, models
 		return nil, models.BlobInfo{}, s.wrap(ctx, "get", key, err)
 	}
 	oi.Key = key
-	return body, blobInfo(oi), nil
+	return &objectReader{ReadCloser: body, s: s, ctx: ctx, key: key}, blobInfo(oi), nil
+}
+
+// objectReader translates the errors of reading an object's body: a
+// connection that breaks in the middle (MinIO stopped or crashed) is the
+// store being unavailable, exactly like a request that fails outright, so
+// that a completion reading the bytes answers 503 and the device retries,
+// rather than 500.
+type objectReader struct {
+	io.ReadCloser
+	s   *MinIOStore
+	ctx context.Context
+	key string
+}
+
+func (r *objectReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.s.wrap(r.ctx, "read", r.key, err)
+	}
+	return n, err
 }
 
 // Stat returns the object's size, content type and modification time.
