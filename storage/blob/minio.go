@@ -329,7 +329,10 @@ func classifyMinIO(err error) error {
 	var dnsErr *net.DNSError
 	var netErr net.Error
 	switch {
-	case errors.As(err, &opErr), errors.As(err, &dnsErr),
+	// minio-go replaces an EOF (the server hung up mid-request) by an
+	// error of its own that only its own test recognises.
+	case minio.IsNetworkOrHostDown(err, false),
+		errors.As(err, &opErr), errors.As(err, &dnsErr),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &netErr) && netErr.Timeout():
