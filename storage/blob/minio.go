@@ -320,7 +320,11 @@ func classifyMinIO(err error) error {
 			return models.ErrNotFound
 		case resp.Code == "NoSuchBucket", resp.Code == "XMinioServerNotInitialized", resp.Code == "SlowDown",
 			resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusBadGateway,
-			resp.StatusCode == http.StatusGatewayTimeout:
+			resp.StatusCode == http.StatusGatewayTimeout,
+			// 499 ClientDisconnected: MinIO shutting down cancels the
+			// requests in flight; we are still there (a cancel of ours is
+			// ctx.Err, which wrap reports first).
+			resp.Code == "ClientDisconnected", resp.StatusCode == 499:
 			return models.ErrUnavailable
 		}
 		return nil

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -87,10 +88,17 @@ func TestMinIOSilentServer(t *testing.T) {
 // ErrUnavailable (503), however it shows (each found by the fault tests in
 // cmd/fieldsyncd, where a thumbnail upload cut off so was a 500):
 //   - killed, it hangs up without an answer, an EOF which minio-go turns
-//     into an error of its own ("Connection closed by foreign host").
+//     into an error of its own ("Connection closed by foreign host");
+//   - shutting down, it cancels the requests in flight and answers them
+//     499 ClientDisconnected, though the client is still there.
 func TestMinIOGoingAway(t *testing.T) {
 	cases := map[string]func(c net.Conn){
 		"hangs up": func(net.Conn) {},
+		"499 ClientDisconnected": func(c net.Conn) {
+			body := `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ClientDisconnected</Code>` +
+				`<Message>Client disconnected before response was ready</Message></Error>`
+			fmt.Fprintf(c, "HTTP/1.1 499 Client Closed Request\r\nContent-Type: application/xml\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+		},
 	}
 	for name, answer := range cases {
 		t.Run(name, func(t *testing.T) {
