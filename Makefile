@@ -12,7 +12,7 @@ export FIELDSYNC_TEST_S3_ENDPOINT ?= 127.0.0.1:9000
 export FIELDSYNC_TEST_S3_ACCESS_KEY ?= minioadmin
 export FIELDSYNC_TEST_S3_SECRET_KEY ?= minioadmin
 
-.PHONY: run demo test services stop-services vet fmt build
+.PHONY: run demo test soak services stop-services vet fmt build
 
 run:
 	$(GO) run ./cmd/fieldsyncd
@@ -38,3 +38,16 @@ vet:
 test: services vet
 	set -o pipefail; $(GO) test $(GOFLAGS) $(TESTFLAGS) -v ./... 2>&1 \
 	  | grep -vE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'
+
+# The sustained load with faults (cmd/fieldsyncd TestFaultLoad) long and
+# wide: phones cycling push(10) + pull against the real server while
+# MariaDB, MinIO and the server itself are crashed and restarted in turn,
+# each on private instances (the shared services are never touched).
+# SOAK_DEVICES, SOAK_DURATION and SOAK_FAULT_EVERY override the defaults.
+SOAK_DEVICES     ?= 200
+SOAK_DURATION    ?= 10m
+SOAK_FAULT_EVERY ?= 1m
+
+soak: services
+	FIELDSYNC_SOAK_DEVICES=$(SOAK_DEVICES) FIELDSYNC_SOAK_DURATION=$(SOAK_DURATION) FIELDSYNC_SOAK_FAULT_EVERY=$(SOAK_FAULT_EVERY) \
+	  $(GO) test $(GOFLAGS) -count=1 -timeout 60m -v -run '^TestFaultLoad$$' ./cmd/fieldsyncd/

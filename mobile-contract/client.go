@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -214,17 +216,46 @@ type Stats struct {
 	// as they arrived (compressed when the server compressed them).
 	BytesReceived int64
 	WireBytes     int64
+	// Errors counts the error answers by status and code, every attempt
+	// counted, retried or not: "503 unavailable", "409 mutation_gap". An
+	// answer that is not a problem document (a proxy's, or the blob
+	// store's to a presigned upload) counts under its status alone.
+	Errors map[string]int64
+	// NetworkErrors counts the attempts that got no whole answer: the
+	// connection was refused, reset or timed out.
+	NetworkErrors int64
 }
 
 type clientStats struct {
-	requests, retries, refreshes, sent, received, wire atomic.Int64
+	requests, retries, refreshes, sent, received, wire, network atomic.Int64
+
+	mu     sync.Mutex
+	errors map[string]int64
+}
+
+// failed counts an error answer.
+func (s *clientStats) failed(e *APIError) {
+	key := strconv.Itoa(e.Status)
+	if e.Code != "" {
+		key += " " + e.Code
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.errors == nil {
+		s.errors = map[string]int64{}
+	}
+	s.errors[key]++
 }
 
 // Stats returns the running totals.
 func (c *Client) Stats() Stats {
 	s := &c.stats
+	s.mu.Lock()
+	errs := maps.Clone(s.errors)
+	s.mu.Unlock()
 	return Stats{
 		Requests: s.requests.Load(), Retries: s.retries.Load(), Refreshes: s.refreshes.Load(),
 		BytesSent: s.sent.Load(), BytesReceived: s.received.Load(), WireBytes: s.wire.Load(),
+		Errors: errs, NetworkErrors: s.network.Load(),
 	}
 }

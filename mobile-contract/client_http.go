@@ -167,6 +167,7 @@ func (c *Client) call(ctx context.Context, req request) (*response, error) {
 			return res, nil
 		case err == nil:
 			apiErr = problem(res)
+			c.stats.failed(apiErr)
 			if req.auth && !refreshed && apiErr.Status == http.StatusUnauthorized && apiErr.Code == CodeTokenExpired {
 				refreshed = true
 				if err := c.renew(ctx, token); err != nil {
@@ -269,11 +270,17 @@ func (c *Client) once(ctx context.Context, req request) (*response, string, erro
 	c.stats.sent.Add(int64(len(body)))
 	hres, err := c.http.Do(hr)
 	if err != nil {
+		if ctx.Err() == nil { // a call given up by its caller is not the network's fault
+			c.stats.network.Add(1)
+		}
 		return nil, token, fmt.Errorf("fieldsync: %s %s: %w", req.method, req.path, err)
 	}
 	defer hres.Body.Close()
 	res, err := readBody(hres)
 	if err != nil {
+		if ctx.Err() == nil {
+			c.stats.network.Add(1)
+		}
 		return nil, token, fmt.Errorf("fieldsync: %s %s: read response: %w", req.method, req.path, err)
 	}
 	c.stats.received.Add(int64(len(res.body)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -123,6 +124,9 @@ func TestClientPushExactlyOnceDespiteLostResponse(t *testing.T) {
 			if w := p.sleep.waits(); len(w) != 1 {
 				t.Errorf("waits = %v, want one backoff", w)
 			}
+			if s := p.Stats(); s.NetworkErrors != 1 || len(s.Errors) != 0 {
+				t.Errorf("stats = %+v, want the one lost answer as a network error", s)
+			}
 		})
 	}
 }
@@ -160,8 +164,9 @@ func TestClientRetriesHonourRetryAfter(t *testing.T) {
 		t.Errorf("waits = %v, want Retry-After 2s, 7s, then the second backoff", w)
 	}
 	checkAppliedOnce(t, srv, 1)
-	if s := p.Stats(); s.Retries != 3 {
-		t.Errorf("stats = %+v", s)
+	want := map[string]int64{"503 unavailable": 1, "429 rate_limited": 1, "502": 1}
+	if s := p.Stats(); s.Retries != 3 || !maps.Equal(s.Errors, want) || s.NetworkErrors != 0 {
+		t.Errorf("stats = %+v, want 3 retries after the errors %v", s, want)
 	}
 }
 

@@ -207,7 +207,27 @@ func (s *MinIOStore) Get(ctx context.Context, key string) (io.ReadCloser, models
 		return nil, models.BlobInfo{}, s.wrap(ctx, "get", key, err)
 	}
 	oi.Key = key
-	return body, blobInfo(oi), nil
+	return &objectReader{ReadCloser: body, s: s, ctx: ctx, key: key}, blobInfo(oi), nil
+}
+
+// objectReader translates the errors of reading an object's body: a
+// connection that breaks in the middle (MinIO stopped or crashed) is the
+// store being unavailable, exactly like a request that fails outright, so
+// that a completion reading the bytes answers 503 and the device retries,
+// rather than 500.
+type objectReader struct {
+	io.ReadCloser
+	s   *MinIOStore
+	ctx context.Context
+	key string
+}
+
+func (r *objectReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.s.wrap(r.ctx, "read", r.key, err)
+	}
+	return n, err
 }
 
 // Stat returns the object's size, content type and modification time.
@@ -300,7 +320,11 @@ func classifyMinIO(err error) error {
 			return models.ErrNotFound
 		case resp.Code == "NoSuchBucket", resp.Code == "XMinioServerNotInitialized", resp.Code == "SlowDown",
 			resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusBadGateway,
-			resp.StatusCode == http.StatusGatewayTimeout:
+			resp.StatusCode == http.StatusGatewayTimeout,
+			// 499 ClientDisconnected: MinIO shutting down cancels the
+			// requests in flight; we are still there (a cancel of ours is
+			// ctx.Err, which wrap reports first).
+			resp.Code == "ClientDisconnected", resp.StatusCode == 499:
 			return models.ErrUnavailable
 		}
 		return nil
@@ -309,7 +333,10 @@ func classifyMinIO(err error) error {
 	var dnsErr *net.DNSError
 	var netErr net.Error
 	switch {
-	case errors.As(err, &opErr), errors.As(err, &dnsErr),
+	// minio-go replaces an EOF (the server hung up mid-request) by an
+	// error of its own that only its own test recognises.
+	case minio.IsNetworkOrHostDown(err, false),
+		errors.As(err, &opErr), errors.As(err, &dnsErr),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &netErr) && netErr.Timeout():

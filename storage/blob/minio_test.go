@@ -1,12 +1,15 @@
 package blob_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -78,6 +81,52 @@ func TestMinIOSilentServer(t *testing.T) {
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("NewMinIO against a silent server took %v with a 1 s deadline", d)
+	}
+}
+
+// A MinIO that goes away in the middle of a request must mean
+// ErrUnavailable (503), however it shows (each found by the fault tests in
+// cmd/fieldsyncd, where a thumbnail upload cut off so was a 500):
+//   - killed, it hangs up without an answer, an EOF which minio-go turns
+//     into an error of its own ("Connection closed by foreign host");
+//   - shutting down, it cancels the requests in flight and answers them
+//     499 ClientDisconnected, though the client is still there.
+func TestMinIOGoingAway(t *testing.T) {
+	cases := map[string]func(c net.Conn){
+		"hangs up": func(net.Conn) {},
+		"499 ClientDisconnected": func(c net.Conn) {
+			body := `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ClientDisconnected</Code>` +
+				`<Message>Client disconnected before response was ready</Message></Error>`
+			fmt.Fprintf(c, "HTTP/1.1 499 Client Closed Request\r\nContent-Type: application/xml\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+		},
+	}
+	for name, answer := range cases {
+		t.Run(name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer c.Close()
+						if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+							answer(c)
+						}
+					}()
+				}
+			}()
+			_, err = blob.NewMinIO(context.Background(), blob.S3Config{Endpoint: ln.Addr().String(), Bucket: "fieldsync-going-away", Region: "us-east-1",
+				AccessKey: "x", SecretKey: "y"})
+			if !errors.Is(err, models.ErrUnavailable) {
+				t.Errorf("NewMinIO against a server that %s = %v; want ErrUnavailable", name, err)
+			}
+		})
 	}
 }
 

@@ -5,6 +5,10 @@
 // test.ExternalServiceHTTP does the same). `make test` starts the services
 // and sets the variables read here.
 //
+// Fault tests, which stop and restart a backend, run private servers of
+// their own instead (StartPrivateMariaDB, StartPrivateMinIO), so that the
+// shared ones stay up for every other test running at the same time.
+//
 // It imports only the standard library, so any storage package and its
 // tests can use it without import cycles.
 package testenv
