@@ -68,7 +68,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	case cfg.SQLitePath != "":
 		// One connection: SQLite has one writer, and a single connection
 		// turns lock contention into queueing instead of SQLITE_BUSY.
-		dsn := "file:" + cfg.SQLitePath + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
+		// Transactions take the write lock when they begin (_txlock):
+		// another process on the same file (fieldctl beside the server)
+		// then waits for it under busy_timeout, where a deferred
+		// transaction that read first and wrote second would fail at once
+		// with SQLITE_BUSY once the other had written.
+		dsn := "file:" + cfg.SQLitePath + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
 		dialector, dialect = sqlite.Open(dsn), DialectSQLite
 	default:
 		return nil, errors.New("storage: no database configured")
