@@ -54,6 +54,8 @@ func jsonError(err error) error {
 		return models.Errorf(models.CodeMalformedJSON, "the body is not valid JSON: %v", err)
 	case errors.As(err, &typ):
 		return models.FieldError(models.CodeInvalidType, typ.Field, "%s must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case models.AsError(err) != nil:
+		return err // a field's own decoder refused its value (a polygon's positions)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return models.FieldError(models.CodeUnknownField, f, "unknown field %q", f)
