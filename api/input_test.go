@@ -72,6 +72,8 @@ func testBadInput(t *testing.T, e *env) {
 		{"bad time", "POST", "/v1/items", item(map[string]any{"deadline": "next week"}), 400, "invalid_type"},
 		{"deeply nested", "POST", "/v1/items", strings.Repeat("[", 100) + strings.Repeat("]", 100), 400, "malformed_json"},
 		{"missing field", "POST", "/v1/items", item(map[string]any{"title": nil}), 400, "required"},
+		{"control character", "POST", "/v1/items", item(map[string]any{"title": "整改\u001b[2J完成"}), 400, "validation_failed"},
+		{"vertical tab", "POST", "/v1/items", item(map[string]any{"measures": "1. 截污\u000b2. 清淤"}), 400, "validation_failed"},
 		{"bad enum", "POST", "/v1/items", item(map[string]any{"supervision_level": "urgent"}), 400, "invalid_enum"},
 		{"deadline before creation", "POST", "/v1/items", item(map[string]any{"deadline": e.now.AddDate(0, 0, -1)}), 400, "deadline_before_creation"},
 		{"duplicate item code", "POST", "/v1/items", item(map[string]any{"code": f.itemA.Code}), 409, "item_code_taken"},

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -172,7 +173,20 @@ func text(field string, v *string, required bool, maxRunes int) (string, error) 
 	if utf8.RuneCountInString(t) > maxRunes {
 		return "", FieldError(CodeValidation, field, "%s is longer than %d characters", field, maxRunes)
 	}
+	if i := strings.IndexFunc(t, unprintable); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(t[i:])
+		return "", FieldError(CodeValidation, field, "%s holds the control character %U; remove it", field, r)
+	}
 	return t, nil
+}
+
+// unprintable reports the characters a text field may not hold: control
+// characters other than tab and line breaks, and the two non-characters
+// of the BMP. XML cannot carry them, so the ledger's XLSX would turn them
+// into U+FFFD and the evidence pack's report drop them; in a terminal
+// (fieldctl's listings) an ESC would start an escape sequence.
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
 }
 
 // setText applies an optional string patch to dst.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
@@ -23,10 +24,13 @@ var shanghai = func() *time.Location {
 }()
 
 // storable is s as the item rules keep a text field, or false when they
-// would refuse it.
+// would refuse it (control characters among them: excelize writes U+FFFD
+// for those).
 func storable(s string) (string, bool) {
 	s = strings.TrimSpace(s)
-	return s, utf8.ValidString(s) && utf8.RuneCountInString(s) <= 2000
+	return s, utf8.ValidString(s) && utf8.RuneCountInString(s) <= 2000 && !strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
+	})
 }
 
 // itemCode is the item rules' pattern for codes.
