@@ -150,7 +150,7 @@ func FuzzPushDecode(f *testing.F) {
 		models.MutTaskStart:          `{"task_id":"` + fzTask + `"}`,
 		models.MutTaskComplete:       `{"task_id":"` + fzTheirTask + `"}`,
 		models.MutChecklistAnswer:    `{"id":"` + fzFresh + `","task_id":"` + fzTask + `","question_id":"q4","value":"` + fzTheirEv + `"}`,
-		models.MutVerificationRecord: `{"id":"` + fzFresh + `","task_id":"` + fzTask + `","conclusion":"suspected_fake","notes":"排口","location":{"lat":29.7,"lng":116,"accuracy_m":8,"mocked":true},"recorded_at":"2026-11-28T09:00:00+08:00","evidence_ids":["` + fzTheirEv + `"]}`,
+		models.MutVerificationRecord: `{"id":"` + fzFresh + `","task_id":"` + fzTask + `","conclusion":"suspected_fake","notes":"排口","location":{"lat":29.7,"lng":116,"accuracy_m":8,"mocked":true},"recorded_at":"9999-12-31T23:59:59-14:00","evidence_ids":["` + fzTheirEv + `"]}`,
 		models.MutEvidenceAttach:     `{"evidence_id":"` + fzTheirEv + `","verification_id":"` + fzVerif + `"}`,
 		models.MutNoteAdd:            `{"id":"` + fzFresh + `","task_id":"` + fzTheirTask + `","text":"到场"}`,
 	}
@@ -159,7 +159,7 @@ func FuzzPushDecode(f *testing.F) {
 	}
 	for _, body := range []string{
 		`{"client_id":"x","schema_version":1,"mutations":[{"id":1,"name":"checklist.answer","args":{"id":"` + fzFresh + `","task_id":"` + fzTask + `","question_id":"q2","value":1e308}}]}`,
-		`{"client_id":"x","schema_version":1,"mutations":[{"id":1,"name":"verification.record","args":{"id":"` + fzFresh + `","task_id":"` + fzTask + `","conclusion":"rectified","notes":"","location":{"lat":0,"lng":0,"accuracy_m":0,"mocked":false},"recorded_at":"2026-01-01T00:00:01Z","evidence_ids":[]}}]}`,
+		`{"client_id":"x","schema_version":1,"mutations":[{"id":1,"name":"verification.record","args":{"id":"` + fzFresh + `","task_id":"` + fzTask + `","conclusion":"rectified","notes":"","location":{"lat":0,"lng":0,"accuracy_m":0,"mocked":false},"recorded_at":"0000-01-01T00:00:00+01:00","evidence_ids":[]}}]}`,
 		`{"client_id":"x","schema_version":1,"mutations":[{"id":1,"name":"evidence.attach","args":{"evidence_id":"` + fzEvidence + `","verification_id":"` + fzTheirVer + `"}}],"mutations":[]}`,
 		`{"mutations":[{"id":1,"name":"task.start","args":null,"base_version":3}]}`,
 		`{"mutations":[{"args":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}]}`,

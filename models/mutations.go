@@ -304,6 +304,9 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 	if in.RecordedAt.IsZero() {
 		return 0, FieldError(CodeRequired, "recorded_at", "recorded_at is required")
 	}
+	if _, err := timeField("recorded_at", in.RecordedAt); err != nil {
+		return 0, err
+	}
 	notes, err := text("notes", &in.Notes, false, 10000)
 	if err != nil {
 		return 0, err

@@ -56,6 +56,8 @@ func FuzzReadExif(f *testing.F) {
 	for _, seed := range [][]byte{
 		buildTIFF(le, []tag{asciiTag(0x010F, "Cam"), asciiTag(0x0110, "X\x00hidden"), shortTag(le, 0x0112, 8)},
 			[]tag{asciiTag(0x9003, "2024:03:01 09:15:00"), asciiTag(0x9011, "-03:30")}, gps, nil),
+		buildTIFF(le, nil, []tag{asciiTag(0x9003, "9999:12:31 23:59:59"), asciiTag(0x9011, "-14:00")}, nil, nil),
+		buildTIFF(le, nil, []tag{asciiTag(0x9003, "0001:01:01 00:00:00"), asciiTag(0x9011, "+14:00")}, nil, nil),
 		buildTIFF(binary.BigEndian, []tag{shortTag(binary.BigEndian, 0x0112, 9)}, nil, []tag{asciiTag(9, "V")}, nil),
 		// A Make that claims four billion characters, and a thumbnail
 		// length past the end of the blob.
@@ -100,6 +102,9 @@ func FuzzReadExif(f *testing.F) {
 		}
 		if x.takenLocal && x.takenAt == nil {
 			t.Fatal("takenLocal without takenAt")
+		}
+		if x.takenAt != nil && !models.StorableTime(*x.takenAt) {
+			t.Fatalf("capture time %v, which the database cannot store", x.takenAt)
 		}
 		for _, s := range []string{x.make, x.model} {
 			if !utf8.ValidString(s) || strings.ContainsRune(s, 0) || s != strings.TrimSpace(s) || len(s) > len(blob) {
