@@ -264,6 +264,10 @@ func testIDORPush(t *testing.T, e *env, v victims, dir string) {
 		{"id": 1, "name": "verification.record", "args": map[string]any{"id": own, "task_id": f.task2.ID, "conclusion": "rectified", "notes": "",
 			"location": map[string]any{"lat": 29.7, "lng": 116, "accuracy_m": 5, "mocked": false}, "recorded_at": e.now, "evidence_ids": []string{}}}}})
 	loc := map[string]any{"lat": 29.7, "lng": 116, "accuracy_m": 5, "mocked": false}
+	// insp2's task with a photo question.
+	photoTask := must(e.svc.CreateTask(context.Background(), system, models.TaskInput{ItemID: &f.itemA.ID, SiteID: &f.siteA.ID,
+		Kind: ptr(models.TaskProgressCheck), TemplateID: &v.tmpl.ID, WindowStart: ptr(e.now), DueAt: ptr(e.now.AddDate(0, 0, 7)),
+		AssigneeID: ptr(f.users["insp2"].ID)}))
 	cases := []struct {
 		name string
 		args map[string]any
@@ -287,6 +291,8 @@ func testIDORPush(t *testing.T, e *env, v victims, dir string) {
 			"location": loc, "recorded_at": e.now, "evidence_ids": []string{}}, "record_exists"},
 		{"note.add", map[string]any{"id": v.note, "task_id": f.task2.ID, "text": "覆盖"}, "record_exists"},
 		{"checklist.answer", map[string]any{"id": v.answer, "task_id": f.task2.ID, "question_id": "q1", "value": false}, "record_exists"},
+		// Their photo as the answer to a photo question of mine.
+		{"checklist.answer", map[string]any{"id": uuid.NewString(), "task_id": photoTask.ID, "question_id": "p1", "value": v.photo}, "evidence_mismatch"},
 	}
 	var muts []map[string]any
 	for i, c := range cases {
