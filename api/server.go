@@ -23,10 +23,6 @@ import (
 // down.
 const defaultRetryAfter = 5 * time.Second
 
-// writeTimeout bounds writing a response; streamed bodies move it on as
-// they progress (see progressWriter).
-const writeTimeout = 60 * time.Second
-
 // Config wires the server.
 type Config struct {
 	Service *models.Service
@@ -49,6 +45,8 @@ type Config struct {
 	// PackKeys sign evidence packs; without a signer the pack routes are
 	// not served.
 	PackKeys pack.Keys
+	// Timeouts bound slow clients; zero fields take DefaultTimeouts.
+	Timeouts Timeouts
 }
 
 // Server holds the handlers' dependencies.
@@ -61,6 +59,7 @@ type Server struct {
 	checks map[string]func(context.Context) error
 	ver    string
 	packs  pack.Keys
+	times  Timeouts
 	app    *fiber.App
 }
 
@@ -69,7 +68,8 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version, packs: cfg.PackKeys}
+	s := &Server{svc: cfg.Service, sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
+		packs: cfg.PackKeys, times: cfg.Timeouts.orDefaults()}
 	s.app = fiber.New(fiber.Config{
 		AppName:   "fieldsync",
 		BodyLimit: cfg.BodyLimit,
@@ -84,11 +84,9 @@ func New(cfg Config) *Server {
 		EnableIPValidation:      true,
 		ErrorHandler:            s.errorHandler,
 		DisableStartupMessage:   true,
-		// Long enough for a large upload over a slow network; idle and
-		// header phases are bounded separately.
-		ReadTimeout:  10 * time.Minute,
-		WriteTimeout: writeTimeout,
-		IdleTimeout:  120 * time.Second,
+		ReadTimeout:             s.times.Read,
+		WriteTimeout:            s.times.Write,
+		IdleTimeout:             s.times.Idle,
 	})
 	s.app.Use(dropBadRequestID)
 	s.app.Use(requestid.New(requestid.Config{ContextKey: requestIDKey}))
