@@ -153,12 +153,12 @@ func jsonBody(c *fiber.Ctx) ([]byte, error) {
 	if n := c.Request().Header.ContentLength(); n > limit {
 		return nil, tooLarge
 	}
-	stream := c.Context().RequestBodyStream()
-	if stream == nil {
-		return c.Body(), nil
-	}
-	b, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
+	body := requestBody(c)
+	b, err := io.ReadAll(io.LimitReader(body, int64(limit)+1))
 	if err != nil {
+		if err = bodyError(body, err); models.ErrorCode(err) == models.CodeRequestTimeout {
+			return nil, err
+		}
 		return nil, models.Errorf(models.CodeMalformedJSON, "the body could not be read: %v", err)
 	}
 	if len(b) > limit {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"io"
 
@@ -40,9 +39,10 @@ func (s *Server) uploadEvidence(c *fiber.Ctx) error {
 	if size < 0 {
 		return models.Errorf(models.CodeSizeMismatch, "send the file with a Content-Length")
 	}
-	e, err := s.svc.UploadEvidence(c.UserContext(), actor(c), pathID(c), requestBody(c), size)
+	body := requestBody(c)
+	e, err := s.svc.UploadEvidence(c.UserContext(), actor(c), pathID(c), body, size)
 	if err != nil {
-		return err
+		return bodyError(body, err)
 	}
 	return c.JSON(e)
 }
@@ -121,10 +121,11 @@ type SignedBlobs interface {
 }
 
 func (s *Server) putBlob(c *fiber.Ctx) error {
+	body := requestBody(c)
 	etag, err := s.blobs.ServePut(c.UserContext(), c.Params("token"), c.Get(fiber.HeaderContentType),
-		int64(c.Request().Header.ContentLength()), requestBody(c))
+		int64(c.Request().Header.ContentLength()), body)
 	if err != nil {
-		return err
+		return bodyError(body, err)
 	}
 	if etag != "" {
 		c.Set(fiber.HeaderETag, `"`+etag+`"`)
@@ -140,13 +141,4 @@ func (s *Server) getBlob(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, info.ContentType)
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return c.SendStream(rc, int(info.Size))
-}
-
-// requestBody is the request body as a stream: large bodies arrive
-// streamed, small ones are already read.
-func requestBody(c *fiber.Ctx) io.Reader {
-	if stream := c.Context().RequestBodyStream(); stream != nil {
-		return stream
-	}
-	return bytes.NewReader(c.Body())
 }

@@ -88,6 +88,7 @@ func New(cfg Config) *Server {
 		WriteTimeout:            s.times.Write,
 		IdleTimeout:             s.times.Idle,
 	})
+	s.app.Use(func(c *fiber.Ctx) error { c.Locals(timeoutsKey, s.times); return c.Next() })
 	s.app.Use(dropBadRequestID)
 	s.app.Use(requestid.New(requestid.Config{ContextKey: requestIDKey}))
 	s.app.Use(recover.New())

@@ -1,6 +1,18 @@
 package api
 
-import "time"
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/fieldsync/fieldsync/models"
+)
 
 // Timeouts bound how long a client may take over each part of an
 // exchange, so that a slow or stalled client cannot hold a connection, or
@@ -9,6 +21,9 @@ type Timeouts struct {
 	// Read bounds receiving a whole request, body included: long enough
 	// for a large upload over a slow network.
 	Read time.Duration
+	// BodyIdle cuts a request body that stops arriving for this long,
+	// however much of Read is left: a stalled upload.
+	BodyIdle time.Duration
 	// Write bounds writing a response; a streamed response has it moved
 	// on while its bytes flow, so that only a client that stops reading
 	// runs into it.
@@ -18,11 +33,14 @@ type Timeouts struct {
 }
 
 // DefaultTimeouts are the production values.
-var DefaultTimeouts = Timeouts{Read: 10 * time.Minute, Write: 60 * time.Second, Idle: 120 * time.Second}
+var DefaultTimeouts = Timeouts{Read: 10 * time.Minute, BodyIdle: 60 * time.Second, Write: 60 * time.Second, Idle: 120 * time.Second}
 
 func (t Timeouts) orDefaults() Timeouts {
 	if t.Read <= 0 {
 		t.Read = DefaultTimeouts.Read
+	}
+	if t.BodyIdle <= 0 {
+		t.BodyIdle = DefaultTimeouts.BodyIdle
 	}
 	if t.Write <= 0 {
 		t.Write = DefaultTimeouts.Write
@@ -31,4 +49,67 @@ func (t Timeouts) orDefaults() Timeouts {
 		t.Idle = DefaultTimeouts.Idle
 	}
 	return t
+}
+
+// timeoutsKey holds the server's Timeouts in each request's Locals, for
+// the functions that read bodies outside the Server's methods (decode).
+const timeoutsKey = "timeouts"
+
+// bodyReader reads a streamed request body and cuts it when it stalls:
+// before reading it moves the connection's read deadline to BodyIdle from
+// now, never past the end of the request's Read timeout. A deadline that
+// passes is a request_timeout error, which it keeps, so that the handler
+// answers with it whatever the store made of the failed read.
+type bodyReader struct {
+	r     io.Reader
+	conn  net.Conn
+	t     Timeouts
+	end   time.Time
+	moved time.Time
+	err   error
+}
+
+// requestBody is the request body as a stream: large bodies arrive
+// streamed (and are read through a bodyReader), small ones already read.
+func requestBody(c *fiber.Ctx) io.Reader {
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		return bytes.NewReader(c.Body())
+	}
+	t, _ := c.Locals(timeoutsKey).(Timeouts)
+	t = t.orDefaults()
+	return &bodyReader{r: stream, conn: c.Context().Conn(), t: t, end: c.Context().Time().Add(t.Read)}
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if now := time.Now(); b.conn != nil && now.Sub(b.moved) > b.t.BodyIdle/8 {
+		b.moved = now
+		d := now.Add(b.t.BodyIdle)
+		if b.end.Before(d) {
+			d = b.end
+		}
+		b.conn.SetReadDeadline(d)
+	}
+	n, err := b.r.Read(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		msg := fmt.Sprintf("the body stopped arriving for %v; send it again", b.t.BodyIdle)
+		if !time.Now().Before(b.end) {
+			msg = fmt.Sprintf("the request took longer than %v to arrive; send it again", b.t.Read)
+		}
+		b.err = &models.Error{Code: models.CodeRequestTimeout, Message: msg, Err: err}
+		return n, b.err
+	}
+	return n, err
+}
+
+// bodyError is the error to answer a failed read of body with: its
+// timeout when it timed out, else err.
+func bodyError(body io.Reader, err error) error {
+	if b, ok := body.(*bodyReader); ok && b.err != nil {
+		return b.err
+	}
+	return err
 }
