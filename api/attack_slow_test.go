@@ -209,3 +209,38 @@ func TestAttackStalledUpload(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackSlowHeaders: a client that sends its headers a byte at a time
+// (slowloris) is cut off once the header timeout is up, however long the
+// read timeout for bodies is.
+func TestAttackSlowHeaders(t *testing.T) {
+	const header = 500 * time.Millisecond
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e, addr, dir := slowEnv(t, dialect, "local", api.Timeouts{Header: header, Read: time.Minute})
+			before := e.snapshot(t, dir)
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "POST /v1/auth/login HTTP/1.1\r\nHost: fieldsync\r\nX-Slow: ")
+			go func() {
+				for {
+					if _, err := conn.Write([]byte("z")); err != nil {
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}()
+			res, body, took := cutOff(t, conn, 10*time.Second)
+			if took > header+3*time.Second {
+				t.Errorf("slow headers were cut off after %v, want about %v", took, header)
+			}
+			if res != nil && res.StatusCode != 408 {
+				t.Errorf("slow headers: answered %d %s, want 408 or nothing", res.StatusCode, body)
+			}
+			unchanged(t, "slow headers", before, e.snapshot(t, dir))
+		})
+	}
+}

@@ -84,10 +84,11 @@ func New(cfg Config) *Server {
 		EnableIPValidation:      true,
 		ErrorHandler:            s.errorHandler,
 		DisableStartupMessage:   true,
-		ReadTimeout:             s.times.Read,
+		ReadTimeout:             s.times.Header,
 		WriteTimeout:            s.times.Write,
 		IdleTimeout:             s.times.Idle,
 	})
+	s.app.Server().HeaderReceived = s.times.afterHeaders
 	s.app.Use(func(c *fiber.Ctx) error { c.Locals(timeoutsKey, s.times); return c.Next() })
 	s.app.Use(dropBadRequestID)
 	s.app.Use(requestid.New(requestid.Config{ContextKey: requestIDKey}))

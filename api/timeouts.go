@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/fieldsync/fieldsync/models"
 )
@@ -18,6 +19,9 @@ import (
 // exchange, so that a slow or stalled client cannot hold a connection, or
 // what it was uploading, for ever. Zero fields take DefaultTimeouts.
 type Timeouts struct {
+	// Header bounds receiving a request's headers, so that a client
+	// sending them a byte at a time (slowloris) is cut off early.
+	Header time.Duration
 	// Read bounds receiving a whole request, body included: long enough
 	// for a large upload over a slow network.
 	Read time.Duration
@@ -33,9 +37,12 @@ type Timeouts struct {
 }
 
 // DefaultTimeouts are the production values.
-var DefaultTimeouts = Timeouts{Read: 10 * time.Minute, BodyIdle: 60 * time.Second, Write: 60 * time.Second, Idle: 120 * time.Second}
+var DefaultTimeouts = Timeouts{Header: 30 * time.Second, Read: 10 * time.Minute, BodyIdle: 60 * time.Second, Write: 60 * time.Second, Idle: 120 * time.Second}
 
 func (t Timeouts) orDefaults() Timeouts {
+	if t.Header <= 0 {
+		t.Header = DefaultTimeouts.Header
+	}
 	if t.Read <= 0 {
 		t.Read = DefaultTimeouts.Read
 	}
@@ -49,6 +56,14 @@ func (t Timeouts) orDefaults() Timeouts {
 		t.Idle = DefaultTimeouts.Idle
 	}
 	return t
+}
+
+// afterHeaders is the read deadline fasthttp sets once a request's headers
+// are in: fasthttp's ReadTimeout is Header, and the body's first bytes,
+// which fasthttp reads before the handler, must then arrive within
+// BodyIdle; the handler's bodyReader takes over from there.
+func (t Timeouts) afterHeaders(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+	return fasthttp.RequestConfig{ReadTimeout: min(t.BodyIdle, t.Read)}
 }
 
 // timeoutsKey holds the server's Timeouts in each request's Locals, for
