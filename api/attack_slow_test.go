@@ -244,3 +244,46 @@ func TestAttackSlowHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackRefusedUploadIsAnswered: an upload refused before its body
+// is read (a bad signed URL, evidence that is not there) is answered, and
+// the client, still sending, reads the answer instead of a connection
+// reset: a device told upload_url_expired must learn it to ask for a new
+// URL. The body is larger than the sockets' buffers hold, so that a
+// server that closed without reading it would reset the connection.
+func TestAttackRefusedUploadIsAnswered(t *testing.T) {
+	e := newEnv(t, storagetest.Dialects[0])
+	withPresign(t, e, "local")
+	addr := strings.TrimPrefix(e.base, "http://")
+	body := bytes.Repeat([]byte("x"), 12<<20)
+	for _, c := range []struct {
+		path, auth string
+		status     int
+		code       string
+	}{
+		{"/v1/blobs/bm90IGEgdG9rZW4.c2lnbmF0dXJl", "", 403, "upload_url_invalid"},
+		{"/v1/evidence/" + uuid.NewString() + "/content", "Authorization: Bearer " + e.tokens["insp1"] + "\r\n", 404, "not_found"},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: fieldsync\r\n%sContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", c.path, c.auth, len(body))
+		if _, err := conn.Write(body); err != nil {
+			t.Errorf("PUT %s: sending the body: %v", c.path, err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("PUT %s: no answer: %v", c.path, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		conn.Close()
+		if err := contract.ValidateResponse("PUT", c.path, res.StatusCode, res.Header, b); err != nil {
+			t.Error(err)
+		}
+		if res.StatusCode != c.status || !strings.Contains(string(b), `"code":"`+c.code+`"`) {
+			t.Errorf("PUT %s: %d %s, want %d %s", c.path, res.StatusCode, b, c.status, c.code)
+		}
+	}
+}
