@@ -91,7 +91,7 @@ func (s *Server) evidenceBytes(thumbnail bool) fiber.Handler {
 		c.Set(fiber.HeaderContentType, ct)
 		c.Set(fiber.HeaderCacheControl, "private, max-age=300")
 		c.Set("X-Content-SHA256", e.SHA256)
-		return c.SendStream(rc, int(info.Size))
+		return sendStream(c, rc, int(info.Size))
 	}
 }
 
@@ -140,5 +140,5 @@ func (s *Server) getBlob(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, info.ContentType)
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
-	return c.SendStream(rc, int(info.Size))
+	return sendStream(c, rc, int(info.Size))
 }

@@ -128,3 +128,41 @@ func bodyError(body io.Reader, err error) error {
 	}
 	return err
 }
+
+// sendStream sends r as the answer's body (size -1: chunked), through a
+// progressReader.
+func sendStream(c *fiber.Ctx, r io.Reader, size int) error {
+	t, _ := c.Locals(timeoutsKey).(Timeouts)
+	return c.SendStream(&progressReader{r: r, conn: c.Context().Conn(), timeout: t.orDefaults().Write}, size)
+}
+
+// progressReader moves the connection's write deadline on each time
+// fasthttp takes more of a streamed answer to send: fasthttp gives a whole
+// response the write timeout, which a large download over a slow link
+// needs more than, while a client that stops reading leaves fasthttp
+// stuck in its last write until the deadline. It is moved at most every
+// eighth of the timeout, so that it always lies most of one ahead.
+type progressReader struct {
+	r       io.Reader
+	conn    net.Conn
+	timeout time.Duration
+	moved   time.Time
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if now := time.Now(); p.conn != nil && now.Sub(p.moved) > p.timeout/8 {
+		p.moved = now
+		p.conn.SetWriteDeadline(now.Add(p.timeout))
+	}
+	return n, err
+}
+
+// Close closes the stream, as fasthttp does when it is done with it: a
+// blob's reader ends, a spooled export removes its file.
+func (p *progressReader) Close() error {
+	if c, ok := p.r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
