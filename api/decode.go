@@ -54,6 +54,8 @@ func jsonError(err error) error {
 		return models.Errorf(models.CodeMalformedJSON, "the body is not valid JSON: %v", err)
 	case errors.As(err, &typ):
 		return models.FieldError(models.CodeInvalidType, typ.Field, "%s must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case models.AsError(err) != nil:
+		return err // a field's own decoder refused its value (a polygon's positions)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return models.FieldError(models.CodeUnknownField, f, "unknown field %q", f)
@@ -161,12 +163,12 @@ func jsonBody(c *fiber.Ctx) ([]byte, error) {
 	if n := c.Request().Header.ContentLength(); n > limit {
 		return nil, tooLarge
 	}
-	stream := c.Context().RequestBodyStream()
-	if stream == nil {
-		return c.Body(), nil
-	}
-	b, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
+	body := requestBody(c)
+	b, err := io.ReadAll(io.LimitReader(body, int64(limit)+1))
 	if err != nil {
+		if err = bodyError(body, err); models.ErrorCode(err) == models.CodeRequestTimeout {
+			return nil, err
+		}
 		return nil, models.Errorf(models.CodeMalformedJSON, "the body could not be read: %v", err)
 	}
 	if len(b) > limit {

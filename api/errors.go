@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -28,6 +29,10 @@ var statusOf = map[models.Kind]int{
 	models.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
 	models.KindTimeout:          http.StatusRequestTimeout,
 }
+
+// drainLimit bounds what is read of a refused request's body before the
+// answer: a photo's worth; beyond it the client must make do with a reset.
+const drainLimit = 16 << 20
 
 // Problem is an RFC 9457 problem detail with fieldsync's stable code.
 type Problem struct {
@@ -65,9 +70,16 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if e.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
-	if c.Context().RequestBodyStream() != nil {
+	if stream := c.Context().RequestBodyStream(); stream != nil {
 		// A refused upload may leave its body unread on the connection;
-		// close it rather than read the rest as the next request.
+		// close it rather than read the rest as the next request. Closing
+		// a socket with unread data resets it, and a client still sending
+		// then sees the reset instead of this answer (a device would never
+		// learn that its upload URL expired), so the rest of a body of up
+		// to drainLimit is read and dropped first.
+		if n := c.Request().Header.ContentLength(); n >= 0 && n <= drainLimit {
+			io.Copy(io.Discard, io.LimitReader(stream, drainLimit))
+		}
 		c.Context().SetConnectionClose()
 	}
 	c.Set(fiber.HeaderContentType, "application/problem+json")

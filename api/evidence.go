@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"io"
 
@@ -40,9 +39,10 @@ func (s *Server) uploadEvidence(c *fiber.Ctx) error {
 	if size < 0 {
 		return models.Errorf(models.CodeSizeMismatch, "send the file with a Content-Length")
 	}
-	e, err := s.svc.UploadEvidence(c.UserContext(), actor(c), pathID(c), s.m.counted(viaAPI, requestBody(c)), size)
+	body := requestBody(c)
+	e, err := s.svc.UploadEvidence(c.UserContext(), actor(c), pathID(c), s.m.counted(viaAPI, body), size)
 	if err != nil {
-		return err
+		return bodyError(body, err)
 	}
 	return c.JSON(e)
 }
@@ -91,7 +91,7 @@ func (s *Server) evidenceBytes(thumbnail bool) fiber.Handler {
 		c.Set(fiber.HeaderContentType, ct)
 		c.Set(fiber.HeaderCacheControl, "private, max-age=300")
 		c.Set("X-Content-SHA256", e.SHA256)
-		return c.SendStream(rc, int(info.Size))
+		return sendStream(c, rc, int(info.Size))
 	}
 }
 
@@ -121,10 +121,11 @@ type SignedBlobs interface {
 }
 
 func (s *Server) putBlob(c *fiber.Ctx) error {
+	body := requestBody(c)
 	etag, err := s.blobs.ServePut(c.UserContext(), c.Params("token"), c.Get(fiber.HeaderContentType),
-		int64(c.Request().Header.ContentLength()), s.m.counted(viaSignedURL, requestBody(c)))
+		int64(c.Request().Header.ContentLength()), s.m.counted(viaSignedURL, body))
 	if err != nil {
-		return err
+		return bodyError(body, err)
 	}
 	if etag != "" {
 		c.Set(fiber.HeaderETag, `"`+etag+`"`)
@@ -139,14 +140,5 @@ func (s *Server) getBlob(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, info.ContentType)
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
-	return c.SendStream(rc, int(info.Size))
-}
-
-// requestBody is the request body as a stream: large bodies arrive
-// streamed, small ones are already read.
-func requestBody(c *fiber.Ctx) io.Reader {
-	if stream := c.Context().RequestBodyStream(); stream != nil {
-		return stream
-	}
-	return bytes.NewReader(c.Body())
+	return sendStream(c, rc, int(info.Size))
 }

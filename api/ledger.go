@@ -124,7 +124,7 @@ func sendSpooled(c *fiber.Ctx, contentType, name, localName string, write func(i
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"; filename*=UTF-8''`+url.PathEscape(localName))
 	// fasthttp closes the body stream once it is sent (or the connection
 	// fails), which removes the file.
-	return c.SendStream(sp, int(size))
+	return sendStream(c, sp, int(size))
 }
 
 // spool is a temporary file that removes itself when closed.

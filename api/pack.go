@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -64,7 +62,7 @@ func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.W
 	// The handler's context ends with the handler; the stream outlives it.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.UserContext()))
 	pr, pw := io.Pipe()
-	out := &progressWriter{w: pw, conn: c.Context().Conn()}
+	out := &countingWriter{w: pw}
 	rid, path := requestID(c), c.Path()
 	go func() {
 		defer cancel()
@@ -77,26 +75,17 @@ func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.W
 		}
 		pw.CloseWithError(err)
 	}()
-	return c.SendStream(pr, -1)
+	return sendStream(c, pr, -1)
 }
 
-// progressWriter moves the connection's write deadline on while bytes
-// flow: fasthttp gives a whole response writeTimeout, which a pack of a
-// gigabyte over a slow link needs more than; a client that stops reading
-// still times out.
-type progressWriter struct {
-	w        io.Writer
-	conn     net.Conn
-	n        int64
-	extended time.Time
+// countingWriter counts what goes through it, for the log.
+type countingWriter struct {
+	w io.Writer
+	n int64
 }
 
-func (p *progressWriter) Write(b []byte) (int, error) {
-	n, err := p.w.Write(b)
-	p.n += int64(n)
-	if now := time.Now(); p.conn != nil && now.Sub(p.extended) > time.Second {
-		p.extended = now
-		p.conn.SetWriteDeadline(now.Add(writeTimeout))
-	}
+func (w *countingWriter) Write(b []byte) (int, error) {
+	n, err := w.w.Write(b)
+	w.n += int64(n)
 	return n, err
 }

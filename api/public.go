@@ -47,7 +47,7 @@ func (s *Server) publicPhoto(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "image/jpeg")
 	c.Set(fiber.HeaderCacheControl, publicCache)
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	return c.SendStream(rc, int(info.Size))
+	return sendStream(c, rc, int(info.Size))
 }
 
 type publicBody struct {

@@ -24,10 +24,6 @@ import (
 // down.
 const defaultRetryAfter = 5 * time.Second
 
-// writeTimeout bounds writing a response; streamed bodies move it on as
-// they progress (see progressWriter).
-const writeTimeout = 60 * time.Second
-
 // Config wires the server.
 type Config struct {
 	Service *models.Service
@@ -53,6 +49,8 @@ type Config struct {
 	// Metrics receives the API's metrics (request latency, upload bytes);
 	// nil leaves them unexported.
 	Metrics prometheus.Registerer
+	// Timeouts bound slow clients; zero fields take DefaultTimeouts.
+	Timeouts Timeouts
 }
 
 // Server holds the handlers' dependencies.
@@ -65,6 +63,7 @@ type Server struct {
 	checks map[string]func(context.Context) error
 	ver    string
 	packs  pack.Keys
+	times  Timeouts
 	app    *fiber.App
 	m      *httpMetrics
 }
@@ -74,8 +73,8 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version, packs: cfg.PackKeys,
-		m: newHTTPMetrics()}
+	s := &Server{svc: cfg.Service, sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
+		packs: cfg.PackKeys, times: cfg.Timeouts.orDefaults(), m: newHTTPMetrics()}
 	if cfg.Metrics != nil {
 		s.m.register(cfg.Metrics)
 	}
@@ -93,12 +92,12 @@ func New(cfg Config) *Server {
 		EnableIPValidation:      true,
 		ErrorHandler:            s.errorHandler,
 		DisableStartupMessage:   true,
-		// Long enough for a large upload over a slow network; idle and
-		// header phases are bounded separately.
-		ReadTimeout:  10 * time.Minute,
-		WriteTimeout: writeTimeout,
-		IdleTimeout:  120 * time.Second,
+		ReadTimeout:             s.times.Header,
+		WriteTimeout:            s.times.Write,
+		IdleTimeout:             s.times.Idle,
 	})
+	s.app.Server().HeaderReceived = s.times.afterHeaders
+	s.app.Use(func(c *fiber.Ctx) error { c.Locals(timeoutsKey, s.times); return c.Next() })
 	s.app.Use(dropBadRequestID)
 	s.app.Use(requestid.New(requestid.Config{ContextKey: requestIDKey}))
 	// The access log wraps recover, so that a panic is logged and

@@ -178,7 +178,10 @@ func (s *Service) createChecks(tx Tx, a Actor, it *RectificationItem, sub *Submi
 	}
 	due := s.now().Add(DefaultCheckWindow)
 	if in.DueAt != nil {
-		due = stamp(*in.DueAt)
+		var err error
+		if due, err = timeField("due_at", *in.DueAt); err != nil {
+			return 0, err
+		}
 	}
 	n := 0
 	for _, uid := range uniqueSorted(in.InspectorIDs) {

@@ -228,11 +228,19 @@ func (s *Service) ListAudit(ctx context.Context, a Actor, f AuditFilter, p Audit
 			conds = append(conds, Eq(c.col, c.v))
 		}
 	}
-	if f.From != nil {
-		conds = append(conds, Cond{Column: "at", Op: OpGe, Value: stamp(*f.From)})
-	}
-	if f.To != nil {
-		conds = append(conds, Cond{Column: "at", Op: OpLt, Value: stamp(*f.To)})
+	for _, b := range []struct {
+		field string
+		t     *time.Time
+		op    Op
+	}{{"from", f.From, OpGe}, {"to", f.To, OpLt}} {
+		if b.t == nil {
+			continue
+		}
+		at, err := timeField(b.field, *b.t)
+		if err != nil {
+			return AuditPage{}, err
+		}
+		conds = append(conds, Cond{Column: "at", Op: b.op, Value: at})
 	}
 	var rows []AuditEntry
 	err := s.Store.Tx(ctx, func(tx Tx) error {

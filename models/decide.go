@@ -213,7 +213,9 @@ func (s *Service) reject(tx Tx, a Actor, it *RectificationItem, d *Decision, es 
 	d.RequiredEvidence = required
 	due := s.now().Add(DefaultCheckWindow)
 	if in.ReworkDueAt != nil {
-		due = stamp(*in.ReworkDueAt)
+		if due, err = timeField("rework_due_at", *in.ReworkDueAt); err != nil {
+			return err
+		}
 	}
 	if err := s.cancelOpenTasks(tx, a, []Cond{Eq("item_id", it.ID), Eq("round_id", ac.Round.ID)}); err != nil {
 		return err

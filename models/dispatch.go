@@ -113,8 +113,8 @@ func (s *Service) period(q DispatchQuery, now time.Time) (kind string, start, en
 	if q.Start == "" {
 		y, m, _ := now.In(loc).Date()
 		start = time.Date(y, m, 1, 0, 0, 0, 0, loc)
-	} else if start, err = time.ParseInLocation(time.DateOnly, q.Start, loc); err != nil {
-		return "", start, end, FieldError(CodeInvalidDate, "start", "start must be a date, YYYY-MM-DD")
+	} else if start, err = time.ParseInLocation(time.DateOnly, q.Start, loc); err != nil || !StorableTime(start) {
+		return "", start, end, FieldError(CodeInvalidDate, "start", "start must be a date, YYYY-MM-DD, in the years 1000 to 9999")
 	}
 	if start.Day() != 1 {
 		return "", start, end, FieldError(CodePeriodStartInvalid, "start", "a period starts on the first day of a month")

@@ -117,6 +117,11 @@ func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
 	if in.Kind == "photo" && in.CapturedAt == nil {
 		return FieldError(CodeRequired, "captured_at", "captured_at is required for photos")
 	}
+	if in.CapturedAt != nil {
+		if _, err := timeField("captured_at", *in.CapturedAt); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

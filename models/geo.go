@@ -1,6 +1,7 @@
 package models
 
 import (
+	"encoding/json"
 	"math"
 )
 
@@ -17,6 +18,33 @@ type Polygon struct {
 	Coordinates [][][2]float64 `json:"coordinates"`
 }
 
+// UnmarshalJSON reads a GeoJSON Polygon, refusing a position that is not
+// two or three numbers ([lng, lat] or [lng, lat, altitude]): decoded into
+// [2]float64 directly, a short one would silently become a vertex at 0°
+// and extra numbers would vanish.
+func (p *Polygon) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Type        string        `json:"type"`
+		Coordinates [][][]float64 `json:"coordinates"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := Polygon{Type: raw.Type, Coordinates: make([][][2]float64, len(raw.Coordinates))}
+	for i, ring := range raw.Coordinates {
+		out.Coordinates[i] = make([][2]float64, len(ring))
+		for j, pos := range ring {
+			if len(pos) < 2 || len(pos) > 3 {
+				return FieldError(CodeGeofenceInvalid, "polygon.coordinates",
+					"ring %d position %d has %d numbers; a position is [lng, lat] or [lng, lat, altitude]", i, j, len(pos))
+			}
+			out.Coordinates[i][j] = [2]float64{pos[0], pos[1]}
+		}
+	}
+	*p = out
+	return nil
+}
+
 // ValidateLatLng checks a WGS-84 position.
 func ValidateLatLng(lat, lng float64, field string) error {
 	if math.IsNaN(lat) || lat < -90 || lat > 90 {
@@ -28,9 +56,10 @@ func ValidateLatLng(lat, lng float64, field string) error {
 	return nil
 }
 
-// Validate checks that p is a GeoJSON Polygon whose rings are closed, have
-// at least four positions, lie within WGS-84 bounds and do not cross
-// themselves.
+// Validate checks that p is a GeoJSON Polygon (RFC 7946 §3.1.6) that a
+// geofence can rely on: rings closed, of at least four positions within
+// WGS-84 bounds, each simple (see checkRing), none touching another, and
+// every hole inside the outer ring and outside the other holes.
 func (p *Polygon) Validate() error {
 	if p.Type != "Polygon" {
 		return FieldError(CodeGeofenceInvalid, "polygon.type", "geofence polygon must have type \"Polygon\", not %q", p.Type)
@@ -55,49 +84,11 @@ func (p *Polygon) Validate() error {
 		if ring[0] != ring[len(ring)-1] {
 			return FieldError(CodePolygonNotClosed, "polygon.coordinates", "ring %d is not closed: its first and last positions differ", i)
 		}
-		if selfIntersects(ring) {
-			return FieldError(CodePolygonSelfIntersects, "polygon.coordinates", "ring %d crosses itself", i)
+		if err := checkRing(i, ring); err != nil {
+			return err
 		}
 	}
-	return nil
-}
-
-// selfIntersects reports whether two non-adjacent edges of a closed ring
-// touch or cross. Rings are small (MaxPolygonPoints), so O(n²) is fine.
-func selfIntersects(ring [][2]float64) bool {
-	n := len(ring) - 1 // edges
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			if j == i+1 || (i == 0 && j == n-1) {
-				continue // adjacent edges share a vertex
-			}
-			if segmentsIntersect(ring[i], ring[i+1], ring[j], ring[j+1]) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func segmentsIntersect(p1, p2, p3, p4 [2]float64) bool {
-	d1 := cross(p3, p4, p1)
-	d2 := cross(p3, p4, p2)
-	d3 := cross(p1, p2, p3)
-	d4 := cross(p1, p2, p4)
-	if ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0)) {
-		return true
-	}
-	return (d1 == 0 && onSegment(p3, p4, p1)) || (d2 == 0 && onSegment(p3, p4, p2)) ||
-		(d3 == 0 && onSegment(p1, p2, p3)) || (d4 == 0 && onSegment(p1, p2, p4))
-}
-
-func cross(a, b, c [2]float64) float64 {
-	return (b[0]-a[0])*(c[1]-a[1]) - (b[1]-a[1])*(c[0]-a[0])
-}
-
-func onSegment(a, b, p [2]float64) bool {
-	return math.Min(a[0], b[0]) <= p[0] && p[0] <= math.Max(a[0], b[0]) &&
-		math.Min(a[1], b[1]) <= p[1] && p[1] <= math.Max(a[1], b[1])
+	return checkHoles(p.Coordinates)
 }
 
 // DistanceM returns the great-circle distance in metres between two

@@ -117,7 +117,10 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 		it.KeyItem = *in.KeyItem
 	}
 	if in.Deadline != nil {
-		it.Deadline = stamp(*in.Deadline)
+		var err error
+		if it.Deadline, err = timeField("deadline", *in.Deadline); err != nil {
+			return err
+		}
 		if it.Deadline.Before(it.CreatedAt) {
 			return FieldError(CodeDeadlineBeforeCreation, "deadline", "the deadline %s is before the item was created (%s)",
 				it.Deadline.Format(time.RFC3339), it.CreatedAt.Format(time.RFC3339))

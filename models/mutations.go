@@ -192,6 +192,9 @@ func (s *Service) answer(tx Tx, a Actor, raw json.RawMessage) (int64, error) {
 	if err := checkAnswer(tmpl.Questions, in.QuestionID, in.Value); err != nil {
 		return 0, err
 	}
+	if err := checkPhotoAnswer(tx, a, &t, tmpl.Questions, in.QuestionID, in.Value); err != nil {
+		return 0, err
+	}
 	now := s.now()
 	ans := Answer{ID: in.ID, TaskID: t.ID, QuestionID: in.QuestionID, InspectorID: a.UserID, DeviceID: a.DeviceID,
 		UnitPath: t.UnitPath, Value: RawJSON(compactJSON(in.Value)), Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -234,6 +237,31 @@ func checkAnswer(qs Questions, qid string, value json.RawMessage) error {
 		return nil
 	}
 	return FieldError(CodeUnknownQuestion, "question_id", "the task's checklist has no question %q", qid)
+}
+
+// checkPhotoAnswer refuses a photo answer that names another inspector's
+// or another task's evidence, as a verification's photos are refused:
+// otherwise someone else's photo would stand in a checklist as proof.
+// Evidence not declared yet is the device's to send later.
+func checkPhotoAnswer(tx Tx, a Actor, t *InspectionTask, qs Questions, qid string, value json.RawMessage) error {
+	for _, q := range qs {
+		if q.ID != qid || q.Type != QuestionPhoto {
+			continue
+		}
+		var id string
+		if err := json.Unmarshal(value, &id); err != nil {
+			return FieldError(CodeAnswerType, "value", "question %s takes an evidence id", qid)
+		}
+		var e Evidence
+		err := tx.Get(&e, id)
+		switch {
+		case err == nil && (e.InspectorID != a.UserID || e.TaskID != t.ID):
+			return FieldError(CodeEvidenceMismatch, "value", "evidence %s belongs to another task or inspector", id)
+		case err != nil && !IsNotFound(err):
+			return err
+		}
+	}
+	return nil
 }
 
 func compactJSON(raw json.RawMessage) []byte {
@@ -303,6 +331,9 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 	}
 	if in.RecordedAt.IsZero() {
 		return 0, FieldError(CodeRequired, "recorded_at", "recorded_at is required")
+	}
+	if _, err := timeField("recorded_at", in.RecordedAt); err != nil {
+		return 0, err
 	}
 	notes, err := text("notes", &in.Notes, false, 10000)
 	if err != nil {

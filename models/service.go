@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -89,6 +90,28 @@ func (s *Service) now() time.Time { return stamp(s.Now()) }
 // stamp normalises a time to what every database keeps: UTC, whole
 // microseconds.
 func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// The times both databases hold: MySQL's DATETIME spans the years 1000 to
+// 9999 (its driver refuses to send a year outside 1 to 9999), SQLite's
+// text form has four-digit years. A time outside, such as 9999-12-31T23:59
+// at -14:00 (the year 10000 in UTC), fails on MySQL as a server error,
+// which a pushing device would retry for ever, and reads back from SQLite
+// as another time.
+var (
+	minTime = time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// StorableTime reports whether t lies within the times the databases hold.
+func StorableTime(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
+
+// timeField checks a time a client sent and returns it as it is stored.
+func timeField(field string, t time.Time) (time.Time, error) {
+	if !StorableTime(t) {
+		return t, FieldError(CodeInvalidDate, field, "%s %s lies outside the years 1000 to 9999 (UTC)", field, t.Format(time.RFC3339))
+	}
+	return stamp(t), nil
+}
 
 // list runs one keyset-paginated query in a transaction of its own.
 func list[T Record](ctx context.Context, s *Service, conds []Cond, p ListParams) (Page[T], error) {
@@ -175,7 +198,20 @@ func text(field string, v *string, required bool, maxRunes int) (string, error) 
 	if utf8.RuneCountInString(t) > maxRunes {
 		return "", FieldError(CodeValidation, field, "%s is longer than %d characters", field, maxRunes)
 	}
+	if i := strings.IndexFunc(t, unprintable); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(t[i:])
+		return "", FieldError(CodeValidation, field, "%s holds the control character %U; remove it", field, r)
+	}
 	return t, nil
+}
+
+// unprintable reports the characters a text field may not hold: control
+// characters other than tab and line breaks, and the two non-characters
+// of the BMP. XML cannot carry them, so the ledger's XLSX would turn them
+// into U+FFFD and the evidence pack's report drop them; in a terminal
+// (fieldctl's listings) an ESC would start an escape sequence.
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
 }
 
 // setText applies an optional string patch to dst.

@@ -73,11 +73,16 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 	if err := setText(&t.Instructions, "instructions", in.Instructions, false, 5000); err != nil {
 		return err
 	}
+	var err error
 	if in.WindowStart != nil {
-		t.WindowStart = stamp(*in.WindowStart)
+		if t.WindowStart, err = timeField("window_start", *in.WindowStart); err != nil {
+			return err
+		}
 	}
 	if in.DueAt != nil {
-		t.DueAt = stamp(*in.DueAt)
+		if t.DueAt, err = timeField("due_at", *in.DueAt); err != nil {
+			return err
+		}
 	}
 	if t.WindowStart.IsZero() || t.DueAt.IsZero() {
 		return FieldError(CodeRequired, "due_at", "window_start and due_at are required")

@@ -24,10 +24,16 @@ type cursor struct {
 	Floor int64 `json:"f"`
 }
 
+// b64 reads and writes cursors. Strict, because the last character of an
+// unpadded encoding has bits the decoder would otherwise ignore: a
+// signature with them changed would still verify, so one issued cursor
+// would have several spellings.
+var b64 = base64.RawURLEncoding.Strict()
+
 func (e *Engine) encodeCursor(c cursor) string {
 	payload, _ := json.Marshal(c)
-	p := base64.RawURLEncoding.EncodeToString(payload)
-	return p + "." + base64.RawURLEncoding.EncodeToString(mac(e.cursorKey, p))
+	p := b64.EncodeToString(payload)
+	return p + "." + b64.EncodeToString(mac(e.cursorKey, p))
 }
 
 func mac(key []byte, payload string) []byte {
@@ -44,11 +50,11 @@ func (e *Engine) decodeCursor(s string) (cursor, error) {
 	if !ok || len(s) > 512 {
 		return cursor{}, bad
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := b64.DecodeString(sig)
 	if err != nil || !(hmac.Equal(got, mac(e.cursorKey, p)) || len(e.prevKey) > 0 && hmac.Equal(got, mac(e.prevKey, p))) {
 		return cursor{}, bad
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(p)
+	payload, err := b64.DecodeString(p)
 	if err != nil {
 		return cursor{}, bad
 	}

@@ -62,6 +62,10 @@ func TestBadMutations(t *testing.T) {
 			{"verification.record", `{"id":"` + uuid.NewString() + `","task_id":"` + mine + `","conclusion":"rectified","notes":"","location":{"lat":95,"lng":1,"accuracy_m":5,"mocked":false},"recorded_at":"2026-11-28T09:00:00Z","evidence_ids":[]}`, "lat_out_of_range"},
 			{"evidence.attach", `{"evidence_id":"` + uuid.NewString() + `","verification_id":"` + uuid.NewString() + `"}`, "not_found"},
 			{"note.add", `{"id":"` + uuid.NewString() + `","task_id":"` + mine + `","text":"   "}`, "required"},
+			{"note.add", `{"id":"` + uuid.NewString() + `","task_id":"` + mine + `","text":"\u001b]8;;http://x\u0007到场"}`, "validation_failed"},
+			// The year 10000 in UTC: MySQL cannot store it, SQLite would
+			// read back another time.
+			{"verification.record", `{"id":"` + uuid.NewString() + `","task_id":"` + mine + `","conclusion":"rectified","notes":"","location":{"lat":1,"lng":1,"accuracy_m":5,"mocked":false},"recorded_at":"9999-12-31T23:59:59-14:00","evidence_ids":[]}`, "invalid_date"},
 		}
 		before := snapshot(t, e)
 		var muts []fsync.Mutation

@@ -222,12 +222,19 @@ func exifTime(dt, offset string) (t *time.Time, local bool) {
 	if err != nil {
 		return nil, false
 	}
+	local = true
 	if secs, ok := parseOffset(offset); ok {
-		zoned := time.Date(parsed.Year(), parsed.Month(), parsed.Day(),
+		parsed = time.Date(parsed.Year(), parsed.Month(), parsed.Day(),
 			parsed.Hour(), parsed.Minute(), parsed.Second(), 0, time.FixedZone("", secs))
-		return &zoned, false
+		local = false
 	}
-	return &parsed, true
+	if !models.StorableTime(parsed) {
+		// A camera's year 9999 at -14:00 is the year 10000 in UTC: the
+		// database could not store it, and completing the evidence
+		// would fail on every retry. Such a time says nothing anyway.
+		return nil, false
+	}
+	return &parsed, local
 }
 
 // parseOffset reads "+HH:MM" / "-HH:MM" (also without the colon, or "Z").
