@@ -120,7 +120,7 @@ var scenarios = []string{"initial", "delta", "push", "sustained", "upload", "pac
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -153,7 +153,7 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 	fs.IntVar(&o.Mutations, "mutations", 10, "mutations per push in the sustained and day scenarios")
 	batches := fs.String("batches", "1,10,100", "push: batch sizes, comma-separated (1 to 100)")
 	fs.IntVar(&o.Count, "count", 3, "repeats: pushes per batch size and device, photos per device, pack exports, visits per device in a day")
-	fs.IntVar(&o.Waves, "waves", 4, "day: devices come back online in this many waves")
+	fs.IntVar(&o.Waves, "waves", 4, "day: devices come back online in this many waves (at most one per device)")
 	fs.StringVar(&o.Photos, "photos", "", "`DIR` of JPEGs to upload instead of generated photos")
 	fs.Float64Var(&o.PhotoMB, "photo-mb", 0.5, "size of a generated photo, in MB (about)")
 	fs.Float64Var(&o.Outside, "outside", 0.1, "share of photos taken outside the site's geofence")
@@ -211,8 +211,8 @@ func (o *options) validate() error {
 		return errors.New("-cycle must be positive")
 	case o.Mutations < 1 || o.Mutations > 100:
 		return errors.New("-mutations: want 1 to 100")
-	case o.Waves < 1 || o.Waves > o.Devices:
-		return errors.New("-waves: want 1 to -devices")
+	case o.Waves < 1 || o.Waves > 1000:
+		return errors.New("-waves: want 1 to 1000")
 	case o.Via != "target" && o.Via != "api":
 		return errors.New("-via: want target or api")
 	case o.Outside < 0 || o.Outside > 1:
@@ -240,12 +240,12 @@ func loopback(raw string) error {
 	return nil
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	o, rest, err := parse(args, stderr)
 	if err != nil {
 		return err
 	}
-	cfg, extra, err := config.Load("fieldsim -- (server configuration)", rest, os.Getenv, stderr)
+	cfg, extra, err := config.Load("fieldsim -- (server configuration)", rest, getenv, stderr)
 	if err != nil {
 		return err
 	}

@@ -240,11 +240,12 @@ func (s *sim) day(ctx context.Context) error {
 	}
 	var tally pushed
 	var verified, flagged atomic.Int64
-	size := (len(s.devices) + s.o.Waves - 1) / s.o.Waves
+	waves := min(s.o.Waves, len(s.devices))
+	size := (len(s.devices) + waves - 1) / waves
 	for w := 0; w*size < len(s.devices); w++ {
 		wave := s.devices[w*size : min((w+1)*size, len(s.devices))]
 		start := time.Now()
-		err := s.each(ctx, fmt.Sprintf("wave %d of %d", w+1, s.o.Waves), len(wave), s.o.Concurrency, func(ctx context.Context, i int) error {
+		err := s.each(ctx, fmt.Sprintf("wave %d of %d", w+1, waves), len(wave), s.o.Concurrency, func(ctx context.Context, i int) error {
 			d := wave[i]
 			if err := s.pushOp(ctx, d, "push", &tally); err != nil {
 				return nil // counted; the device tries again next time
