@@ -47,3 +47,27 @@ WHERE c1.seq IS NOT NULL`)
 	}
 	return total, nil
 }
+
+// StampChanges numbers the change rows ids first, first+1, … in the given
+// order with one statement, leaving rows that already have a number
+// alone, and returns how many it numbered. The sequencer calls it under
+// the counter row's lock (it implements sync.BatchStamper): a row per
+// statement made stamping the one serial step every write waits for.
+func (t *tx) StampChanges(ids []string, first int64) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	var q strings.Builder
+	args := make([]any, 0, 3*len(ids))
+	q.WriteString("UPDATE changes SET seq = CASE id")
+	for i, id := range ids {
+		q.WriteString(" WHEN ? THEN ?")
+		args = append(args, id, first+int64(i))
+	}
+	q.WriteString(" END WHERE seq IS NULL AND id IN (?" + strings.Repeat(",?", len(ids)-1) + ")")
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	res := t.g.Exec(q.String(), args...)
+	return res.RowsAffected, translate(res.Error)
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
@@ -49,6 +50,10 @@ type Engine struct {
 	Compactor Compactor
 
 	stampMu gosync.Mutex
+	// stampsStarted numbers the stamping runs of this process;
+	// stampedOK is the last that succeeded (guarded by stampMu).
+	stampsStarted atomic.Uint64
+	stampedOK     uint64
 }
 
 // Config builds an Engine.
