@@ -108,8 +108,15 @@ func setup(ctx context.Context, cfg config.Config, sp spec, log *slog.Logger, pr
 	if err != nil {
 		return rep, fmt.Errorf("stamp the change log: %w", err)
 	}
-	if _, err := svc.ChainAudit(ctx); err != nil {
-		return rep, fmt.Errorf("chain the audit log: %w", err)
+	// ChainAudit chains a bounded number of batches per call.
+	for {
+		n, err := svc.ChainAudit(ctx)
+		if err != nil {
+			return rep, fmt.Errorf("chain the audit log: %w", err)
+		}
+		if n == 0 {
+			break
+		}
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
