@@ -107,13 +107,30 @@ func (e *Engine) Push(ctx context.Context, a models.Actor, req PushRequest) (Pus
 		return res, models.Errorf(models.CodeMutationGap, "the server has applied mutations up to %d, so %d would leave a gap; resend from %d",
 			client.LastMutationID, req.Mutations[0].ID, client.LastMutationID+1)
 	}
-	for _, m := range req.Mutations {
+	muts := req.Mutations
+	// Repeats of mutations applied before are answered from their stored
+	// results; the new ones that follow go in one transaction if they can.
+	for len(muts) > 0 && muts[0].ID <= client.LastMutationID {
+		r, err := e.applyOne(ctx, a, client, muts[0])
+		if err != nil {
+			return res, err
+		}
+		res.Results = append(res.Results, r)
+		muts = muts[1:]
+	}
+	if batch, ok := e.applyBatch(ctx, a, client.ID, muts); ok {
+		res.Results = append(res.Results, batch...)
+		muts = nil
+	}
+	for _, m := range muts {
 		r, err := e.applyOne(ctx, a, client, m)
 		if err != nil {
 			return res, err
 		}
 		res.Results = append(res.Results, r)
-		res.LastMutationID = max(res.LastMutationID, m.ID)
+	}
+	if n := len(req.Mutations); n > 0 {
+		res.LastMutationID = max(res.LastMutationID, req.Mutations[n-1].ID)
 	}
 	if len(req.Mutations) > 0 {
 		// Number the new changes now, so that the device's next pull (and
@@ -146,6 +163,72 @@ func (e *Engine) client(ctx context.Context, a models.Actor, id string) (clientR
 	}
 	return c, err
 }
+
+// Savepointer is what a transaction offers to undo part of itself (a
+// SAVEPOINT and a ROLLBACK TO it); storage's transactions do.
+type Savepointer interface {
+	Savepoint(name string) error
+	RollbackTo(name string) error
+}
+
+// applyBatch applies new mutations, each exactly once, in one
+// transaction: each behind a savepoint, so that a rejected one leaves
+// nothing but its result, as applyOne would. One commit, so one flush of
+// the database's log, per push instead of one per mutation; that flush
+// was most of a push's time. Anything but a rejection (a concurrent
+// request, a version conflict, a failure of the database, a transaction
+// without savepoints) abandons the whole batch, and it reports false:
+// the caller then applies the mutations one by one, which handles those.
+func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string, muts []Mutation) ([]MutationResult, bool) {
+	if len(muts) < 2 {
+		return nil, false
+	}
+	var results []MutationResult
+	err := e.store.Tx(ctx, func(tx models.Tx) error {
+		results = results[:0]
+		sp, ok := tx.(Savepointer)
+		if !ok {
+			return errNoBatch
+		}
+		for _, m := range muts {
+			if err := sp.Savepoint("mutation"); err != nil {
+				return err
+			}
+			if err := advance(tx, clientID, m.ID); err != nil {
+				return err
+			}
+			res := MutationResult{ID: m.ID, Status: StatusApplied}
+			v, err := e.svc.ApplyMutation(tx, a, m.Name, m.Args)
+			if err == nil {
+				res.ServerVersion = &v
+			} else {
+				rej := rejection(err)
+				if rej == nil || errors.Is(err, models.ErrVersionConflict) || errors.Is(err, models.ErrDuplicate) {
+					return errNoBatch
+				}
+				if err := sp.RollbackTo("mutation"); err != nil {
+					return err
+				}
+				if err := advance(tx, clientID, m.ID); err != nil {
+					return err
+				}
+				res = MutationResult{ID: m.ID, Status: StatusRejected, Code: string(rej.Code), Message: rej.Message}
+			}
+			if err := record(tx, clientID, m, res); err != nil {
+				return err
+			}
+			results = append(results, res)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNoBatch) && ctx.Err() == nil {
+		e.log.Info("sync: a push batch fell back to one transaction per mutation", "err", err)
+	}
+	return results, err == nil
+}
+
+// errNoBatch abandons a batch transaction.
+var errNoBatch = errors.New("sync: the batch needs one transaction per mutation")
 
 // applyOne applies mutation m, or returns the stored result when it was
 // applied before.
