@@ -337,11 +337,3 @@ func retryable(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
-
-// Savepoint marks a point to roll back to (sync.Savepointer): a push
-// applies its mutations in one transaction and undoes a rejected one
-// alone.
-func (t *tx) Savepoint(name string) error { return translate(t.g.SavePoint(name).Error) }
-
-// RollbackTo undoes what the transaction did since the savepoint.
-func (t *tx) RollbackTo(name string) error { return translate(t.g.RollbackTo(name).Error) }

@@ -164,21 +164,15 @@ func (e *Engine) client(ctx context.Context, a models.Actor, id string) (clientR
 	return c, err
 }
 
-// Savepointer is what a transaction offers to undo part of itself (a
-// SAVEPOINT and a ROLLBACK TO it); storage's transactions do.
-type Savepointer interface {
-	Savepoint(name string) error
-	RollbackTo(name string) error
-}
-
 // applyBatch applies new mutations, each exactly once, in one
-// transaction: each behind a savepoint, so that a rejected one leaves
-// nothing but its result, as applyOne would. One commit, so one flush of
-// the database's log, per push instead of one per mutation; that flush
-// was most of a push's time. Anything but a rejection (a concurrent
-// request, a version conflict, a failure of the database, a transaction
-// without savepoints) abandons the whole batch, and it reports false:
-// the caller then applies the mutations one by one, which handles those.
+// transaction: the client's mutation id is advanced over all of them at
+// once, their effects and results written together, and one commit (one
+// flush of the database's log) made per push instead of one per
+// mutation; those commits and statements were most of a push's time.
+// Anything but success (a rejection, a concurrent request, a version
+// conflict, a failure of the database) abandons the whole batch, and it
+// reports false: the caller then applies the mutations one by one,
+// which handles each of those as before.
 func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string, muts []Mutation) ([]MutationResult, bool) {
 	if len(muts) < 2 {
 		return nil, false
@@ -186,40 +180,26 @@ func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string
 	var results []MutationResult
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
 		results = results[:0]
-		sp, ok := tx.(Savepointer)
-		if !ok {
-			return errNoBatch
+		first, last := muts[0].ID, muts[len(muts)-1].ID
+		n, err := tx.UpdateWhere(&clientRow{}, []models.Cond{models.Eq("id", clientID), models.Eq("last_mutation_id", first-1)},
+			map[string]any{"last_mutation_id": last, "updated_at": time.Now().UTC()})
+		if err != nil {
+			return err
 		}
+		if n == 0 {
+			return errNoBatch // another request got there first
+		}
+		rows := make([]resultRow, 0, len(muts))
+		now := time.Now().UTC()
 		for _, m := range muts {
-			if err := sp.Savepoint("mutation"); err != nil {
-				return err
-			}
-			if err := advance(tx, clientID, m.ID); err != nil {
-				return err
-			}
-			res := MutationResult{ID: m.ID, Status: StatusApplied}
 			v, err := e.svc.ApplyMutation(tx, a, m.Name, m.Args)
-			if err == nil {
-				res.ServerVersion = &v
-			} else {
-				rej := rejection(err)
-				if rej == nil || errors.Is(err, models.ErrVersionConflict) || errors.Is(err, models.ErrDuplicate) {
-					return errNoBatch
-				}
-				if err := sp.RollbackTo("mutation"); err != nil {
-					return err
-				}
-				if err := advance(tx, clientID, m.ID); err != nil {
-					return err
-				}
-				res = MutationResult{ID: m.ID, Status: StatusRejected, Code: string(rej.Code), Message: rej.Message}
+			if err != nil {
+				return errNoBatch
 			}
-			if err := record(tx, clientID, m, res); err != nil {
-				return err
-			}
-			results = append(results, res)
+			results = append(results, MutationResult{ID: m.ID, Status: StatusApplied, ServerVersion: &v})
+			rows = append(rows, resultRow{ClientID: clientID, MutationID: m.ID, Name: m.Name, Status: StatusApplied, ServerVersion: &v, CreatedAt: now})
 		}
-		return nil
+		return tx.Create(&rows)
 	})
 	if err != nil && !errors.Is(err, errNoBatch) && ctx.Err() == nil {
 		e.log.Info("sync: a push batch fell back to one transaction per mutation", "err", err)

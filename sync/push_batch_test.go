@@ -22,47 +22,57 @@ func (s *countingStore) Tx(ctx context.Context, fn func(models.Tx) error) error 
 	return s.Store.Tx(ctx, fn)
 }
 
-// TestPushOneTransaction: a push's new mutations, a rejected one among
-// them, go in one transaction (one commit), with the results they would
-// have had one by one, and the rejected one leaves nothing behind.
+// TestPushOneTransaction: a push's new mutations go in one transaction
+// (one commit); a push with a rejection among them falls back to a
+// transaction per mutation, with the same results as ever, and the
+// rejected one leaves nothing behind.
 func TestPushOneTransaction(t *testing.T) {
 	forEachDB(t, func(t *testing.T, e *env) {
 		cs := &countingStore{Store: e.db}
 		eng := fsync.New(fsync.Config{Store: cs, Service: e.svc, CursorKey: []byte("k")})
+		ctx := context.Background()
 		task := e.tasks[0].ID
-		notes := []string{uuid.NewString(), uuid.NewString(), uuid.NewString()}
-		req := fsync.PushRequest{ClientID: uuid.NewString(), SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{
-			mut(1, "task.start", map[string]any{"task_id": task}),
-			mut(2, "note.add", map[string]any{"id": notes[0], "task_id": task, "text": "第一条"}),
-			mut(3, "note.add", map[string]any{"id": notes[1], "task_id": e.tasks[2].ID, "text": "别人的任务"}), // not theirs
-			mut(4, "note.add", map[string]any{"id": notes[2], "task_id": task, "text": "第三条"}),
+		client := uuid.NewString()
+		notes := []string{uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()}
+		note := func(id int64, n int, task string) fsync.Mutation {
+			return mut(id, "note.add", map[string]any{"id": notes[n], "task_id": task, "text": "现场记录"})
+		}
+		clean := fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{
+			mut(1, "task.start", map[string]any{"task_id": task}), note(2, 0, task),
 		}}
-		res, err := eng.Push(context.Background(), e.insp[0], req)
+		res, err := eng.Push(ctx, e.insp[0], clean)
+		if err != nil || len(res.Results) != 2 || res.Results[0].Status != fsync.StatusApplied || res.Results[1].Status != fsync.StatusApplied {
+			t.Fatalf("push: %+v, %v", res, err)
+		}
+		// The client, the batch, one stamping.
+		if n := cs.n.Load(); n != 3 {
+			t.Errorf("a push of 2 mutations ran %d transactions, want 3 (the batch in one)", n)
+		}
+		mixed := fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{
+			note(3, 1, task), note(4, 2, e.tasks[2].ID), note(5, 3, task), // the second is not theirs
+		}}
+		res, err = eng.Push(ctx, e.insp[0], mixed)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{fsync.StatusApplied, fsync.StatusApplied, fsync.StatusRejected, fsync.StatusApplied}
+		want := []string{fsync.StatusApplied, fsync.StatusRejected, fsync.StatusApplied}
 		for i, r := range res.Results {
-			if r.ID != int64(i+1) || r.Status != want[i] {
+			if r.ID != int64(i+3) || r.Status != want[i] {
 				t.Errorf("result %d: %+v, want %s", i, r, want[i])
 			}
 		}
-		if res.LastMutationID != 4 || res.Results[2].Code != "not_found" {
-			t.Errorf("last mutation id %d, rejection %+v", res.LastMutationID, res.Results[2])
-		}
-		// The client, the batch, one stamping.
-		if n := cs.n.Load(); n > 3 {
-			t.Errorf("a push of 4 mutations ran %d transactions, want the batch in one", n)
+		if res.LastMutationID != 5 || res.Results[1].Code != "not_found" {
+			t.Errorf("last mutation id %d, rejection %+v", res.LastMutationID, res.Results[1])
 		}
 		for i, id := range notes {
 			var n models.Note
-			err := e.db.Tx(context.Background(), func(tx models.Tx) error { return tx.Get(&n, id) })
-			if (i == 1) != models.IsNotFound(err) {
+			err := e.db.Tx(ctx, func(tx models.Tx) error { return tx.Get(&n, id) })
+			if (i == 2) != models.IsNotFound(err) {
 				t.Errorf("note %d: %v", i, err)
 			}
 		}
-		again, err := eng.Push(context.Background(), e.insp[0], req)
-		if err != nil || len(again.Results) != 4 || again.Results[2].Code != "not_found" || again.Results[3].Status != fsync.StatusApplied {
+		again, err := eng.Push(ctx, e.insp[0], mixed)
+		if err != nil || len(again.Results) != 3 || again.Results[1].Code != "not_found" || again.Results[2].Status != fsync.StatusApplied {
 			t.Fatalf("the repeated push: %+v, %v", again, err)
 		}
 	})
