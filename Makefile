@@ -12,7 +12,7 @@ export FIELDSYNC_TEST_S3_ENDPOINT ?= 127.0.0.1:9000
 export FIELDSYNC_TEST_S3_ACCESS_KEY ?= minioadmin
 export FIELDSYNC_TEST_S3_SECRET_KEY ?= minioadmin
 
-.PHONY: run demo test services stop-services vet fmt build
+.PHONY: run demo test services stop-services vet fmt build bench
 
 run:
 	$(GO) run ./cmd/fieldsyncd
@@ -38,3 +38,9 @@ vet:
 test: services vet
 	set -o pipefail; $(GO) test $(GOFLAGS) $(TESTFLAGS) -v ./... 2>&1 \
 	  | grep -vE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'
+
+# The figures of BENCHMARKS.md: Go benchmarks, then fieldsim against a real
+# server on SQLite + local disk and on MariaDB + MinIO (scripts/bench.sh;
+# BENCH_BACKENDS, BENCH_SCENARIOS narrow it). Not part of make test.
+bench: services
+	bash scripts/bench.sh
