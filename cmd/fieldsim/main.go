@@ -61,10 +61,13 @@ Scenarios (-scenario):
   sustained  every device cycles push(-mutations) + pull once per -cycle
              (1000 devices, 10 mutations, 5s: 2,000 mutations/s offered) for
              -duration: mutations/s applied and p99
-  upload     -count photos per device through the server's upload flow
-             (declare, send, complete), -concurrency at once; with MinIO the
-             same bytes are also sent with a direct PutObject to the same
-             store, in alternating rounds, and the throughputs compared
+  upload     -count photos per device through the server's upload flow,
+             -concurrency at once, in rounds: declare, send the bytes (to
+             the declaration's target, or with -via api through PUT
+             /v1/evidence/{id}/content), complete (the server's analysis),
+             each step timed; with MinIO each round is followed by a direct
+             PutObject of the same bytes to the same bucket, and the
+             throughputs compared
   pack       uploads -pack-mb of documents to one item (once; a later run
              reuses them), exports its evidence pack -count times, and reads
              the same objects straight from the store in alternating rounds

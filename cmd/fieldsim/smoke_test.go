@@ -103,7 +103,7 @@ func TestScenarios(t *testing.T) {
 			}
 		}},
 		{[]string{"-scenario", "upload", "-count", "2", "-via", "api"}, func(t *testing.T, r *Report) {
-			if r.Figures["photos_verified"] != 6 || r.Figures["api_upload_mb_per_s"] <= 0 {
+			if r.Figures["photos_verified"] != 6 || r.Figures["send_mb_per_s"] <= 0 || r.Figures["flow_mb_per_s"] <= 0 {
 				t.Errorf("figures: %v", r.Figures)
 			}
 		}},
