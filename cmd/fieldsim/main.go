@@ -153,7 +153,7 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "requests at once in the phases that are not paced by -cycle (logins, initial pulls, uploads)")
 	fs.DurationVar(&o.Duration, "duration", 60*time.Second, "how long the sustained scenario runs")
 	fs.DurationVar(&o.Cycle, "cycle", 5*time.Second, "sustained: how often each device pushes and pulls")
-	fs.IntVar(&o.Mutations, "mutations", 10, "mutations per push in the sustained and day scenarios")
+	fs.IntVar(&o.Mutations, "mutations", 10, "sustained: mutations per push (a day records 6 per visit)")
 	batches := fs.String("batches", "1,10,100", "push: batch sizes, comma-separated (1 to 100)")
 	fs.IntVar(&o.Count, "count", 3, "repeats: pushes per batch size and device, photos per device, pack exports, visits per device in a day")
 	fs.IntVar(&o.Waves, "waves", 4, "day: devices come back online in this many waves (at most one per device)")
