@@ -12,7 +12,7 @@ export FIELDSYNC_TEST_S3_ENDPOINT ?= 127.0.0.1:9000
 export FIELDSYNC_TEST_S3_ACCESS_KEY ?= minioadmin
 export FIELDSYNC_TEST_S3_SECRET_KEY ?= minioadmin
 
-.PHONY: run demo test soak services stop-services vet fmt build
+.PHONY: run demo test soak services stop-services vet fmt build bench
 
 run:
 	$(GO) run ./cmd/fieldsyncd
@@ -51,3 +51,8 @@ SOAK_FAULT_EVERY ?= 1m
 soak: services
 	FIELDSYNC_SOAK_DEVICES=$(SOAK_DEVICES) FIELDSYNC_SOAK_DURATION=$(SOAK_DURATION) FIELDSYNC_SOAK_FAULT_EVERY=$(SOAK_FAULT_EVERY) \
 	  $(GO) test $(GOFLAGS) -count=1 -timeout 60m -v -run '^TestFaultLoad$$' ./cmd/fieldsyncd/
+# The figures of BENCHMARKS.md: Go benchmarks, then fieldsim against a real
+# server on SQLite + local disk and on MariaDB + MinIO (cmd/fieldsim/bench.sh;
+# BENCH_BACKENDS, BENCH_SCENARIOS narrow it). Not part of make test.
+bench: services
+	bash cmd/fieldsim/bench.sh

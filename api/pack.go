@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bufio"
 	"context"
-	"errors"
 	"io"
+	"net"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -50,42 +53,94 @@ func (s *Server) packKeys(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
-// stream sends the body fn writes, while it writes it. fasthttp reads a
-// body stream only after the handler returns, so fn runs in a goroutine
-// behind a pipe, and the response goes out chunked. (SetBodyStreamWriter
-// streams too, but ends the body normally whatever its writer does.) When
-// fn fails after the first byte, the pipe fails with its error: fasthttp
-// then drops the connection without the closing chunk, and the client
-// sees a broken download rather than a complete-looking one. A client
-// that goes away closes the pipe, and fn's next write fails.
+// streamChunk is the size of the chunks a stream goes out in. fasthttp
+// sends a streamed body in 4 KiB chunks with a flush, so a system call,
+// each; a pack moved at a fifth of the store's speed for that alone.
+const streamChunk = 256 << 10
+
+// stream sends the body fn writes, while it writes it, chunked. fasthttp
+// writes a response only after the handler returns, so the handler
+// hijacks the connection and fn runs in the hijack handler, writing the
+// status line, the headers set so far and then chunks of streamChunk
+// straight to the connection. When fn fails after the first byte, the
+// connection is closed without the closing chunk, and the client sees a
+// broken download rather than a complete-looking one. A client that goes
+// away fails fn's next write. The connection closes after the stream
+// (Connection: close): hijacked, it is no longer fasthttp's to reuse.
 func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.Writer) error) error {
 	// The handler's context ends with the handler; the stream outlives it.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.UserContext()))
-	pr, pw := io.Pipe()
-	out := &countingWriter{w: pw}
 	rid, path := requestID(c), c.Path()
-	go func() {
+	c.Status(fiber.StatusOK)
+	h := &c.Response().Header
+	h.SetContentLength(-1) // chunked
+	h.SetConnectionClose()
+	head := append([]byte(nil), h.Header()...)
+	fc := c.Context()
+	fc.HijackSetNoResponse(true)
+	fc.Hijack(func(conn net.Conn) {
 		defer cancel()
-		err := fn(ctx, out)
+		cw := &chunkWriter{conn: conn}
+		bw := bufio.NewWriterSize(cw, streamChunk)
+		out := &progressWriter{w: bw, conn: conn, timeout: s.times.Write}
+		conn.SetWriteDeadline(time.Now().Add(s.times.Write))
+		_, err := conn.Write(head)
+		if err == nil {
+			err = fn(ctx, out)
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err == nil {
+			_, err = conn.Write([]byte("0\r\n\r\n"))
+		}
 		switch {
-		case errors.Is(err, io.ErrClosedPipe):
-			s.log.Info("streaming ended early: the client went away", "what", what, "request_id", rid, "path", path, "bytes", out.n)
+		case cw.failed:
+			s.log.Info("streaming ended early: the client went away", "what", what, "request_id", rid, "path", path, "bytes", out.n, "err", err)
 		case err != nil:
 			s.log.Error("streaming failed; the connection is dropped", "what", what, "request_id", rid, "path", path, "bytes", out.n, "err", err)
 		}
-		pw.CloseWithError(err)
-	}()
-	return sendStream(c, pr, -1)
+	})
+	return nil
 }
 
-// countingWriter counts what goes through it, for the log.
-type countingWriter struct {
-	w io.Writer
-	n int64
+// chunkWriter frames each write as one HTTP/1.1 chunk on the connection;
+// behind a bufio.Writer of streamChunk, each chunk is that size. failed
+// records that the connection refused a write (the client left).
+type chunkWriter struct {
+	conn   net.Conn
+	failed bool
 }
 
-func (w *countingWriter) Write(b []byte) (int, error) {
-	n, err := w.w.Write(b)
-	w.n += int64(n)
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	bufs := net.Buffers{[]byte(strconv.FormatInt(int64(len(p)), 16) + "\r\n"), p, []byte("\r\n")}
+	if _, err := bufs.WriteTo(w.conn); err != nil {
+		w.failed = true
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// progressWriter moves the connection's write deadline on while bytes
+// flow, so that a pack of a gigabyte over a slow link is not cut off
+// after the write timeout; a client that stops reading still times out.
+type progressWriter struct {
+	w        io.Writer
+	conn     net.Conn
+	timeout  time.Duration
+	n        int64
+	extended time.Time
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.n += int64(n)
+	if now := time.Now(); p.conn != nil && now.Sub(p.extended) > p.timeout/8 {
+		p.extended = now
+		p.conn.SetWriteDeadline(now.Add(p.timeout))
+	}
 	return n, err
 }

@@ -114,6 +114,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 		}
 		var d Device
 		err := tx.Get(&d, in.DeviceID)
+		known := err == nil
 		switch {
 		case IsNotFound(err):
 			d = Device{ID: in.DeviceID, UserID: u.ID, Name: name, Platform: platform, CreatedAt: now, LastSeenAt: now}
@@ -132,8 +133,14 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 			}
 		}
 		// One device, one session: a new login ends the device's old one.
-		if err := s.revokeSessions(tx, []Cond{Eq("device_id", d.ID)}, "signed in again"); err != nil {
-			return err
+		// A device made just now has none; looking for them anyway locked
+		// the index gap where its sessions would go, and on MySQL logins
+		// of new devices at once deadlocked on those gaps (each deadlock
+		// then counted as a failed login against the address).
+		if known {
+			if err := s.revokeSessions(tx, []Cond{Eq("device_id", d.ID)}, "signed in again"); err != nil {
+				return err
+			}
 		}
 		g = Grant{User: u, Session: Session{ID: s.NewID(), UserID: u.ID, DeviceID: d.ID, CreatedAt: now}}
 		if err := s.issueRefresh(tx, &g, now, true); err != nil {

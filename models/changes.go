@@ -47,14 +47,18 @@ type Change struct {
 
 // changed appends one change row per scope, in the caller's transaction,
 // so that the log holds exactly the committed changes.
+// The rows go in one statement: a record usually changes for two scopes
+// or more (its unit's and its inspector's), on every write.
 func (s *Service) changed(tx Tx, entity, id string, version int64, op string, scopes ...string) error {
-	now := s.now()
-	for _, sc := range scopes {
-		if err := tx.Create(&Change{ID: s.NewID(), Entity: entity, RecordID: id, Version: version, Op: op, Scope: sc, CreatedAt: now}); err != nil {
-			return err
-		}
+	if len(scopes) == 0 {
+		return nil
 	}
-	return nil
+	now := s.now()
+	rows := make([]Change, len(scopes))
+	for i, sc := range scopes {
+		rows[i] = Change{ID: s.NewID(), Entity: entity, RecordID: id, Version: version, Op: op, Scope: sc, CreatedAt: now}
+	}
+	return tx.Create(&rows)
 }
 
 // holders returns the inspectors whose open tasks reference id through

@@ -47,3 +47,43 @@ WHERE c1.seq IS NOT NULL`)
 	}
 	return total, nil
 }
+
+// StampChanges numbers the change rows ids first, first+1, … in the given
+// order, leaving rows that already have a number alone, and returns how
+// many it numbered. The sequencer calls it under the counter row's lock
+// (it implements sync.BatchStamper). On MySQL a statement per row made
+// stamping, the one serial step every write waits for, cost a round
+// trip per change: there the numbers go in one statement, as a derived
+// table joined on the primary key (a CASE over the ids would compare
+// every row with every id). SQLite runs in-process, so a statement per
+// row costs no round trip and was measured faster than any single
+// statement.
+func (t *tx) StampChanges(ids []string, first int64) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if t.g.Dialector.Name() != DialectMySQL {
+		var n int64
+		for i, id := range ids {
+			res := t.g.Exec("UPDATE changes SET seq = ? WHERE id = ? AND seq IS NULL", first+int64(i), id)
+			if res.Error != nil {
+				return n, translate(res.Error)
+			}
+			n += res.RowsAffected
+		}
+		return n, nil
+	}
+	var q strings.Builder
+	args := make([]any, 0, 2*len(ids))
+	q.WriteString("UPDATE changes JOIN (")
+	for i, id := range ids {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		q.WriteString("SELECT ? AS id, ? AS seq")
+		args = append(args, id, first+int64(i))
+	}
+	q.WriteString(") AS v ON changes.id = v.id SET changes.seq = v.seq WHERE changes.seq IS NULL")
+	res := t.g.Exec(q.String(), args...)
+	return res.RowsAffected, translate(res.Error)
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
@@ -50,6 +51,10 @@ type Engine struct {
 
 	stampMu gosync.Mutex
 	metrics *metrics
+	// stampsStarted numbers the stamping runs of this process;
+	// stampedOK is the last that succeeded (guarded by stampMu).
+	stampsStarted atomic.Uint64
+	stampedOK     uint64
 }
 
 // Config builds an Engine.

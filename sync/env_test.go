@@ -18,7 +18,7 @@ import (
 // env is a sync engine on a fresh database with a small fixture: one
 // county, two inspectors, a supervisor, an item, two sites and tasks.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *storage.DB
 	svc     *models.Service
 	eng     *fsync.Engine
@@ -44,7 +44,7 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func newEnv(t *testing.T, dialect string) *env {
+func newEnv(t testing.TB, dialect string) *env {
 	t.Helper()
 	db := storagetest.MustOpen(t, dialect)
 	e := &env{t: t, db: db, now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC), clients: map[string]string{}}

@@ -11,6 +11,16 @@ import (
 // stampBatch bounds the rows one stamping transaction numbers.
 const stampBatch = 1000
 
+// BatchStamper is what a transaction offers to number many change rows
+// in one statement (storage's transactions do): StampChanges gives the
+// rows ids the numbers first, first+1, … in the order given, leaves rows
+// already numbered alone, and returns how many it numbered. Without it
+// the sequencer updates one row per statement, which caps the whole
+// server's write rate at what one connection can run one by one.
+type BatchStamper interface {
+	StampChanges(ids []string, first int64) (int64, error)
+}
+
 // Stamp gives every committed, unnumbered change row the next sequence
 // numbers, and returns how many it stamped.
 //
@@ -22,17 +32,34 @@ const stampBatch = 1000
 // one stamping become visible at once. A reader can therefore never see
 // seq n+1 while n is still to come, which is the trap an AUTO_INCREMENT id
 // or a timestamp cursor falls into.
+//
+// Callers that arrive while a stamping runs share the next one: every
+// write and push asks for a stamping right after it commits, and a
+// stamping that starts after a caller's commit numbers its rows, so one
+// run serves all who were waiting for it. A caller whose rows an earlier
+// run already covered returns 0 at once.
 func (e *Engine) Stamp(ctx context.Context) (int, error) {
+	// A run numbered above asked started after this call, so it saw
+	// every row committed before the call.
+	asked := e.stampsStarted.Load()
 	// Within a process one stamper is enough; across processes the row
 	// lock decides.
 	e.stampMu.Lock()
 	defer e.stampMu.Unlock()
+	if e.stampedOK > asked {
+		return 0, nil
+	}
+	run := e.stampsStarted.Add(1)
 	total := 0
 	for {
 		n, err := e.stampOnce(ctx)
 		total += n
-		if err != nil || n < stampBatch {
+		if err != nil {
 			return total, err
+		}
+		if n < stampBatch {
+			e.stampedOK = run
+			return total, nil
 		}
 	}
 }
@@ -57,18 +84,11 @@ func (e *Engine) stampOnce(ctx context.Context) (int, error) {
 		if err := tx.List(&pending, models.Query{Where: []models.Cond{{Column: "seq", Op: models.OpNull}}, Limit: stampBatch}); err != nil {
 			return err
 		}
-		for i, c := range pending {
-			n, err := tx.UpdateWhere(&models.Change{}, []models.Cond{models.Eq("id", c.ID), {Column: "seq", Op: models.OpNull}},
-				map[string]any{"seq": st.Num + int64(i) + 1})
-			if err != nil {
-				return err
-			}
-			if n != 1 {
-				return fmt.Errorf("sync: change %s was stamped by someone else; the counter lock did not hold", c.ID)
-			}
-		}
 		if len(pending) == 0 {
 			return nil
+		}
+		if err := number(tx, pending, st.Num+1); err != nil {
+			return err
 		}
 		n, stamped = len(pending), pending
 		_, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateSeq)}, map[string]any{"num": st.Num + int64(n)})
@@ -78,4 +98,31 @@ func (e *Engine) stampOnce(ctx context.Context) (int, error) {
 		e.metrics.observeStamped(stamped, time.Now())
 	}
 	return n, err
+}
+
+// number gives the pending rows the numbers from first on, in one
+// statement when the transaction can.
+func number(tx models.Tx, pending []models.Change, first int64) error {
+	if bs, ok := tx.(BatchStamper); ok {
+		ids := make([]string, len(pending))
+		for i, c := range pending {
+			ids[i] = c.ID
+		}
+		n, err := bs.StampChanges(ids, first)
+		if err == nil && n != int64(len(ids)) {
+			err = fmt.Errorf("sync: %d of %d changes were stamped by someone else; the counter lock did not hold", int64(len(ids))-n, len(ids))
+		}
+		return err
+	}
+	for i, c := range pending {
+		n, err := tx.UpdateWhere(&models.Change{}, []models.Cond{models.Eq("id", c.ID), {Column: "seq", Op: models.OpNull}},
+			map[string]any{"seq": first + int64(i)})
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("sync: change %s was stamped by someone else; the counter lock did not hold", c.ID)
+		}
+	}
+	return nil
 }

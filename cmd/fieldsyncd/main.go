@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -82,6 +83,7 @@ type Main struct {
 
 	stopEngine func()
 	engineDone chan struct{}
+	pprof      *http.Server
 }
 
 // Run opens the backends, refusing to start when one is unreachable,
@@ -180,6 +182,9 @@ func (m *Main) Run(ctx context.Context) error {
 		PackKeys:       packKeys,
 		Metrics:        m.Metrics,
 	})
+	if err := m.servePprof(); err != nil {
+		return err
+	}
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.Server.App().Listener(m.ln) }()
 	if m.metricsLn != nil {
@@ -233,6 +238,10 @@ func (m *Main) Close() error {
 		m.metricsLn.Close() // start-up failed before serving
 	}
 	m.metricsLn = nil
+	if m.pprof != nil {
+		m.pprof.Close()
+		m.pprof = nil
+	}
 	if m.stopEngine != nil {
 		m.stopEngine()
 		m.stopEngine = nil
@@ -242,6 +251,29 @@ func (m *Main) Close() error {
 		m.DB = nil
 	}
 	return errors.Join(errs...)
+}
+
+// servePprof serves Go's profiles on the configured loopback address,
+// apart from the API (no route of the API ever exposes them), so that a
+// CPU profile can be taken while the server is under load.
+func (m *Main) servePprof() error {
+	if m.Config.PprofAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.Config.PprofAddr)
+	if err != nil {
+		return fmt.Errorf("pprof listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.pprof = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go m.pprof.Serve(ln)
+	m.Log.Info("serving pprof profiles", "addr", ln.Addr().String())
+	return nil
 }
 
 // loadDemo fills an empty database with the demo data set and prints the

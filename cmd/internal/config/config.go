@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,6 +57,9 @@ type Config struct {
 	PublicCoordDecimals int
 	TimeZone            string
 	EscalateAfter       time.Duration
+	// PprofAddr serves net/http/pprof for profiling; empty (the default)
+	// serves nothing.
+	PprofAddr string
 }
 
 // option is one row of the table: flag name, environment variable,
@@ -123,6 +127,7 @@ var options = []option{
 	{"public-coord-decimals", "FIELDSYNC_PUBLIC_COORD_DECIMALS", "2", "decimals to which the unauthenticated public disclosure rounds site coordinates, 0 to 6 (2 ≈ 1 km)", false, integer(func(c *Config) *int { return &c.PublicCoordDecimals }), false},
 	{"time-zone", "FIELDSYNC_TIME_ZONE", "Asia/Shanghai", "IANA time zone of the ledger's and reports' dates: a deadline imported as a date alone ends at midnight there, and dispatch periods start there", false, str(func(c *Config) *string { return &c.TimeZone }), false},
 	{"escalate-after", "FIELDSYNC_ESCALATE_AFTER", "720h", "an item overdue at least this long, and not escalated within this long, goes up one supervision level (daily → special → key), checked hourly; 0 disables", false, duration(func(c *Config) *time.Duration { return &c.EscalateAfter }), false},
+	{"pprof-addr", "FIELDSYNC_PPROF_ADDR", "", "loopback address (127.0.0.1:6060) on which to serve Go's pprof profiles, for profiling under load; empty serves none", false, str(func(c *Config) *string { return &c.PprofAddr }), false},
 	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
 }
 
@@ -190,6 +195,12 @@ func (c *Config) validate() error {
 	}
 	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") { // port 0: each picks its own
 		return errors.New("FIELDSYNC_METRICS_ADDR must differ from FIELDSYNC_ADDR: metrics are served on a listener of their own")
+	}
+	if c.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return errors.New("FIELDSYNC_PPROF_ADDR must be a loopback address such as 127.0.0.1:6060: profiles reveal the server's memory")
+		}
 	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		return errors.New("FIELDSYNC_S3_ACCESS_KEY and FIELDSYNC_S3_SECRET_KEY are required with FIELDSYNC_S3_ENDPOINT")

@@ -47,6 +47,12 @@ func TestLoad(t *testing.T) {
 			t.Errorf("public coordinate decimals %s: %d, %v", v, c.PublicCoordDecimals, err)
 		}
 	}
+	// Profiles show the server's memory: never on an address others reach.
+	for addr, ok := range map[string]bool{"127.0.0.1:6060": true, "localhost:0": true, "[::1]:6060": true, ":6060": false, "0.0.0.0:6060": false, "10.1.2.3:6060": false, "127.0.0.1": false} {
+		if _, _, err := Load("x", []string{"-pprof-addr", addr}, func(string) string { return "" }, &out); (err == nil) != ok {
+			t.Errorf("pprof address %q: %v", addr, err)
+		}
+	}
 }
 
 func TestSecrets(t *testing.T) {

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fieldsync/fieldsync/api"
+	"github.com/fieldsync/fieldsync/api/authn"
+	"github.com/fieldsync/fieldsync/cmd/internal/config"
+	"github.com/fieldsync/fieldsync/storage/blob"
+)
+
+// startServer runs the API in-process on the embedded default (SQLite
+// and a local blob store in a temporary data dir), wired as fieldsyncd
+// wires it, and returns its URL and data dir.
+func startServer(t *testing.T) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, _, err := config.Load("test", []string{"-data-dir", dir}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := cfg.OpenStore(ctx, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	blobs, _, err := cfg.OpenBlobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := cfg.Service(db, blobs)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	secret := []byte(strings.Repeat("fieldsim-smoke-", 3))
+	local := &blob.LocalPresigner{Store: blobs.(*blob.LocalStore), BaseURL: base, Key: authn.DeriveKey(secret, "blob-url"), Now: time.Now}
+	svc.Presign = local
+	keys, err := authn.PackKeys(secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := cfg.SyncEngine(db, svc, authn.DeriveKey(secret, "sync-cursor"), nil, log)
+	if _, err := engine.Epoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := api.New(api.Config{Service: svc, Sync: engine, Blobs: local, Tokens: authn.NewIssuer(secret, nil, 15*time.Minute, time.Now),
+		Logger: log, PackKeys: keys})
+	go srv.App().Listener(ln)
+	t.Cleanup(func() { srv.App().ShutdownWithTimeout(5 * time.Second) })
+	return base, dir
+}
+
+// TestScenarios runs every scenario, briefly, against an in-process
+// server on a tiny data set, and checks what the reports say.
+func TestScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	base, dir := startServer(t)
+	common := []string{"-server", base, "-inspectors", "3", "-tasks", "30", "-sites", "6", "-items", "4", "-devices", "3",
+		"-count", "1", "-concurrency", "3", "-photo-mb", "0.05", "-json", "-timeout", "60s"}
+	for _, c := range []struct {
+		args  []string
+		check func(t *testing.T, r *Report)
+	}{
+		{[]string{"-scenario", "day", "-waves", "2"}, func(t *testing.T, r *Report) {
+			if r.Setup == nil || r.Setup.Created["tasks"] != 30 || r.Setup.Created["inspectors"] != 3 {
+				t.Errorf("set-up: %+v", r.Setup)
+			}
+			if r.Figures["photos_verified"] != 3 || r.Figures["mutations_applied"] != 18 || r.Figures["outbox_left"] != 0 {
+				t.Errorf("figures: %v", r.Figures)
+			}
+		}},
+		{[]string{"-scenario", "delta"}, func(t *testing.T, r *Report) {
+			if r.Setup.Created["tasks"] != 0 || r.Setup.Existing["tasks"] != 30 {
+				t.Errorf("a second run must reuse the data set: %+v", r.Setup)
+			}
+			share := r.Figures["delta_1pct_share_of_initial"]
+			if share <= 0 || share >= 1 || r.Figures["delta10_pull_bytes"] <= r.Figures["delta0_pull_bytes"] {
+				t.Errorf("figures: %v", r.Figures)
+			}
+		}},
+		{[]string{"-scenario", "push", "-batches", "1,10"}, func(t *testing.T, r *Report) {
+			if r.Figures["push.batch1_applied"] != 3 || r.Figures["push.batch10_applied"] != 30 {
+				t.Errorf("figures: %v", r.Figures)
+			}
+		}},
+		{[]string{"-scenario", "sustained", "-duration", "1500ms", "-cycle", "500ms", "-mutations", "2"}, func(t *testing.T, r *Report) {
+			if r.Figures["mutations_applied"] < 6 || r.Figures["mutations_per_second"] <= 0 {
+				t.Errorf("figures: %v", r.Figures)
+			}
+		}},
+		{[]string{"-scenario", "upload", "-count", "2", "-via", "api"}, func(t *testing.T, r *Report) {
+			if r.Figures["photos_verified"] != 6 || r.Figures["send_mb_per_s"] <= 0 || r.Figures["flow_mb_per_s"] <= 0 {
+				t.Errorf("figures: %v", r.Figures)
+			}
+		}},
+		{[]string{"-scenario", "pack", "-pack-mb", "2", "-doc-mb", "1", "-count", "2"}, func(t *testing.T, r *Report) {
+			if r.Figures["pack_documents_bytes"] != 2<<20 || r.Figures["export_ratio_to_raw_read"] <= 0 {
+				t.Errorf("figures: %v", r.Figures)
+			}
+		}},
+	} {
+		name := c.args[1]
+		t.Run(name, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			args := append(append(append([]string{}, common...), c.args...), "--", "-data-dir", dir)
+			if err := run(context.Background(), args, func(string) string { return "" }, &out, &errs); err != nil {
+				t.Fatalf("fieldsim %s: %v\n%s", strings.Join(args, " "), err, errs.String())
+			}
+			var r Report
+			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+				t.Fatalf("report: %v\n%s", err, out.String())
+			}
+			if len(r.Errors) > 0 || r.Scenario != name {
+				t.Errorf("%s: errors %v\n%s", name, r.Errors, out.String())
+			}
+			c.check(t, &r)
+		})
+	}
+}
