@@ -49,9 +49,9 @@ func (w *faultWorld) stopMinIO(sig syscall.Signal) {
 
 // killServer kills fieldsyncd (SIGKILL: no shutdown, requests cut off)
 // while pushes are in flight, and starts it again on the same port. It
-// returns how many phones' batches the kill cut in two: a batch is
-// faultBatch mutations, applied one transaction each, so a client whose
-// last applied id is not a multiple of faultBatch was mid-batch.
+// returns how many phones' batches the kill left half-applied: a batch is
+// faultBatch mutations, so a client whose last applied id is not a
+// multiple of faultBatch stopped inside one.
 func (w *faultWorld) killServer() int {
 	waitUntil(w.t, "pushes in flight", func() bool { return w.net.inFlight(opPush) > 0 })
 	cut := 0
