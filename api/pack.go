@@ -70,7 +70,9 @@ const streamChunk = 256 << 10
 func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.Writer) error) error {
 	// The handler's context ends with the handler; the stream outlives it.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.UserContext()))
-	rid, path := requestID(c), c.Path()
+	// Fiber's strings point into the request's buffers, which are reused
+	// once the handler returns, while the hijacked stream may still log.
+	rid, path := strings.Clone(requestID(c)), strings.Clone(c.Path())
 	c.Status(fiber.StatusOK)
 	h := &c.Response().Header
 	h.SetContentLength(-1) // chunked
