@@ -66,7 +66,9 @@ const streamChunk = 256 << 10
 // connection is closed without the closing chunk, and the client sees a
 // broken download rather than a complete-looking one. A client that goes
 // away fails fn's next write. The connection closes after the stream
-// (Connection: close): hijacked, it is no longer fasthttp's to reuse.
+// (Connection: close): hijacked, it is no longer fasthttp's to reuse,
+// and Shutdown does not wait for it, so a pack still streaming when the
+// server stops is cut off, and does not verify.
 func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.Writer) error) error {
 	// The handler's context ends with the handler; the stream outlives it.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.UserContext()))
