@@ -19,7 +19,8 @@ type Store interface {
 // that is missing is ErrNotFound, a unique-key clash ErrDuplicate, and an
 // update of a stale version ErrVersionConflict (all wrapped with %w).
 type Tx interface {
-	// Create inserts rec.
+	// Create inserts rec. Change-log rows may be held back and written
+	// together before the transaction commits or next reads the log.
 	Create(rec any) error
 	// Get loads the record with the given primary key into rec.
 	Get(rec any, id string) error

@@ -62,6 +62,9 @@ func (t *tx) StampChanges(ids []string, first int64) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
+	if err := t.flushChanges(); err != nil {
+		return 0, err
+	}
 	if t.g.Dialector.Name() != DialectMySQL {
 		var n int64
 		for i, id := range ids {

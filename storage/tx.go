@@ -29,7 +29,11 @@ func (db *DB) Tx(ctx context.Context, fn func(tx models.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		err = db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-			return fn(&tx{g: g})
+			t := &tx{g: g}
+			if err := fn(t); err != nil {
+				return err
+			}
+			return t.flushChanges()
 		})
 		if err == nil || !retryable(err) || ctx.Err() != nil {
 			break
@@ -38,15 +42,78 @@ func (db *DB) Tx(ctx context.Context, fn func(tx models.Tx) error) error {
 	return translate(err)
 }
 
-type tx struct{ g *gorm.DB }
+// tx is one transaction. Its change-log rows are held back and written
+// together when fn returns (or before a statement on the log itself, so
+// the transaction reads its own rows): every write of a push appends
+// change rows, and one multi-row INSERT for all of them costs a push one
+// statement on the log's four indexes instead of one per mutation. The
+// rows are numbered only after commit, so when in the transaction they
+// are written changes nothing a reader can see.
+type tx struct {
+	g       *gorm.DB
+	changes []models.Change
+}
 
 var _ models.Tx = (*tx)(nil)
 
+// changeBatch bounds the rows of one INSERT into the log (an import of
+// thousands of items must stay under max_allowed_packet).
+const changeBatch = 500
+
+var changeType = reflect.TypeFor[models.Change]()
+
+// onChanges reports whether a record, a slice of records or a pointer to
+// either is of the change log's table.
+func onChanges(rec any) bool {
+	t := reflect.TypeOf(rec)
+	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice) {
+		t = t.Elem()
+	}
+	return t == changeType
+}
+
+// flushChanges writes the held-back change rows.
+func (t *tx) flushChanges() error {
+	if len(t.changes) == 0 {
+		return nil
+	}
+	rows := t.changes
+	t.changes = nil
+	return translate(t.g.CreateInBatches(&rows, changeBatch).Error)
+}
+
+// before is called ahead of every statement on model's table (and those
+// its conditions' subqueries read): one on the change log first writes
+// what is held back.
+func (t *tx) before(model any, conds []models.Cond) error {
+	on := onChanges(model)
+	for _, c := range conds {
+		if sq, ok := c.Value.(models.Subquery); ok && onChanges(sq.Model) {
+			on = true
+		}
+	}
+	if on {
+		return t.flushChanges()
+	}
+	return nil
+}
+
 func (t *tx) Create(rec any) error {
+	switch r := rec.(type) {
+	case *models.Change:
+		t.changes = append(t.changes, *r)
+		return nil
+	case *[]models.Change:
+		t.changes = append(t.changes, *r...)
+		return nil
+	}
 	return translate(t.g.Create(rec).Error)
 }
 
 func (t *tx) Get(rec any, id string) error {
+	if err := t.before(rec, nil); err != nil {
+		return err
+	}
 	pk, err := primaryKey(t.g, rec)
 	if err != nil {
 		return err
@@ -55,6 +122,9 @@ func (t *tx) Get(rec any, id string) error {
 }
 
 func (t *tx) First(rec any, q models.Query) error {
+	if err := t.before(rec, q.Where); err != nil {
+		return err
+	}
 	g, err := where(t.g, q.Where)
 	if err != nil {
 		return err
@@ -65,6 +135,9 @@ func (t *tx) First(rec any, q models.Query) error {
 // Update writes rec if its stored version is rec.Version-1; the version
 // guard makes concurrent read-modify-write cycles safe.
 func (t *tx) Update(rec any) error {
+	if err := t.before(rec, nil); err != nil {
+		return err
+	}
 	v := reflect.Indirect(reflect.ValueOf(rec)).FieldByName("Version")
 	if !v.IsValid() {
 		return fmt.Errorf("update %T: record has no Version", rec)
@@ -80,6 +153,9 @@ func (t *tx) Update(rec any) error {
 }
 
 func (t *tx) UpdateWhere(model any, conds []models.Cond, fields map[string]any) (int64, error) {
+	if err := t.before(model, conds); err != nil {
+		return 0, err
+	}
 	g, err := where(t.g.Model(model), conds)
 	if err != nil {
 		return 0, err
@@ -89,6 +165,9 @@ func (t *tx) UpdateWhere(model any, conds []models.Cond, fields map[string]any) 
 }
 
 func (t *tx) List(dst any, q models.Query) error {
+	if err := t.before(dst, q.Where); err != nil {
+		return err
+	}
 	g, err := where(t.g, q.Where)
 	if err != nil {
 		return err
@@ -120,6 +199,9 @@ func (t *tx) Delete(model any, conds []models.Cond) (int64, error) {
 	if len(conds) == 0 {
 		return 0, errors.New("storage: refusing to delete without conditions")
 	}
+	if err := t.before(model, conds); err != nil {
+		return 0, err
+	}
 	g, err := where(t.g, conds)
 	if err != nil {
 		return 0, err
@@ -129,6 +211,9 @@ func (t *tx) Delete(model any, conds []models.Cond) (int64, error) {
 }
 
 func (t *tx) Count(model any, conds []models.Cond) (int64, error) {
+	if err := t.before(model, conds); err != nil {
+		return 0, err
+	}
 	g, err := where(t.g.Model(model), conds)
 	if err != nil {
 		return 0, err
@@ -138,6 +223,9 @@ func (t *tx) Count(model any, conds []models.Cond) (int64, error) {
 }
 
 func (t *tx) Pluck(model any, column string, conds []models.Cond, dst any) error {
+	if err := t.before(model, conds); err != nil {
+		return err
+	}
 	g, err := where(t.g.Model(model), conds)
 	if err != nil {
 		return err
@@ -148,6 +236,9 @@ func (t *tx) Pluck(model any, column string, conds []models.Cond, dst any) error
 func (t *tx) Lock(model any, conds []models.Cond) error {
 	if t.g.Dialector.Name() != DialectMySQL {
 		return nil
+	}
+	if err := t.before(model, conds); err != nil {
+		return err
 	}
 	g, err := where(t.g.Model(model).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}), conds)
 	if err != nil {
@@ -160,6 +251,9 @@ func (t *tx) Lock(model any, conds []models.Cond) error {
 func (t *tx) CountBy(model any, columns []string, conds []models.Cond) ([]models.Group, error) {
 	if len(columns) == 0 {
 		return nil, errors.New("storage: CountBy needs at least one column")
+	}
+	if err := t.before(model, conds); err != nil {
+		return nil, err
 	}
 	g, err := where(t.g.Model(model), conds)
 	if err != nil {
