@@ -338,11 +338,12 @@ func (s *Service) revokeSessions(tx Tx, conds []Cond, reason string) error {
 }
 
 // Authenticate turns a verified access token's session into an Actor. It
-// reads the session on every request so that a revoked device or a
-// disabled account stops working at once.
+// reads the session, device and user on every request so that a revoked
+// device or a disabled account stops working at once; outside a
+// transaction, since each of the three is one row read by its key.
 func (s *Service) Authenticate(ctx context.Context, sessionID string) (Actor, error) {
 	var a Actor
-	err := s.Store.Tx(ctx, func(tx Tx) error {
+	err := s.Store.Read(ctx, func(tx Tx) error {
 		var err error
 		a, err = s.actorTx(tx, sessionID, s.now())
 		return err

@@ -11,6 +11,12 @@ type Store interface {
 	// Tx runs fn in one read-write transaction, committed when fn returns
 	// nil and rolled back otherwise.
 	Tx(ctx context.Context, fn func(tx Tx) error) error
+	// Read runs fn outside a transaction: each statement reads what is
+	// committed when it runs, with no BEGIN or COMMIT around them. It is
+	// for the reads of every request that need no common snapshot (the
+	// session behind a token, a sync client's row). fn must not write:
+	// the Tx it gets refuses to.
+	Read(ctx context.Context, fn func(tx Tx) error) error
 	// Ping reports whether the database answers; /readyz uses it.
 	Ping(ctx context.Context) error
 }

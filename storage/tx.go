@@ -49,6 +49,25 @@ func (db *DB) Tx(ctx context.Context, fn func(tx models.Tx) error) error {
 // statement on the log's four indexes instead of one per mutation. The
 // rows are numbered only after commit, so when in the transaction they
 // are written changes nothing a reader can see.
+// Read runs fn on the pool, outside a transaction, with a Tx that
+// refuses writes.
+func (db *DB) Read(ctx context.Context, fn func(tx models.Tx) error) error {
+	return translate(fn(readOnly{&tx{g: db.gorm.WithContext(ctx)}}))
+}
+
+// readOnly is the Tx of Read.
+type readOnly struct{ *tx }
+
+var errReadOnly = errors.New("storage: a write in Store.Read, which runs outside a transaction")
+
+func (readOnly) Create(any) error { return errReadOnly }
+func (readOnly) Update(any) error { return errReadOnly }
+func (readOnly) UpdateWhere(any, []models.Cond, map[string]any) (int64, error) {
+	return 0, errReadOnly
+}
+func (readOnly) Delete(any, []models.Cond) (int64, error) { return 0, errReadOnly }
+func (readOnly) Lock(any, []models.Cond) error            { return errReadOnly }
+
 type tx struct {
 	g       *gorm.DB
 	changes []models.Change

@@ -161,17 +161,15 @@ func (e *Engine) Push(ctx context.Context, a models.Actor, req PushRequest) (Pus
 // belongs to one user on one device.
 func (e *Engine) client(ctx context.Context, a models.Actor, id string) (clientRow, error) {
 	var c clientRow
-	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		err := tx.Get(&c, id)
-		if models.IsNotFound(err) {
-			now := time.Now().UTC()
-			c = clientRow{ID: id, UserID: a.UserID, DeviceID: a.DeviceID, CreatedAt: now, UpdatedAt: now}
-			return tx.Create(&c)
+	get := func(tx models.Tx) error { return tx.Get(&c, id) }
+	err := e.store.Read(ctx, get)
+	if models.IsNotFound(err) {
+		now := time.Now().UTC()
+		c = clientRow{ID: id, UserID: a.UserID, DeviceID: a.DeviceID, CreatedAt: now, UpdatedAt: now}
+		err = e.store.Tx(ctx, func(tx models.Tx) error { return tx.Create(&c) })
+		if errors.Is(err, models.ErrDuplicate) {
+			err = e.store.Read(ctx, get)
 		}
-		return err
-	})
-	if errors.Is(err, models.ErrDuplicate) {
-		err = e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&c, id) })
 	}
 	if err == nil && (c.UserID != a.UserID || c.DeviceID != a.DeviceID) {
 		err = models.Errorf(models.CodeClientOwnedByOther, "this client id belongs to another device; generate a new one")
@@ -189,7 +187,7 @@ func (e *Engine) client(ctx context.Context, a models.Actor, id string) (clientR
 // ever. Any other gap is the device's mistake and stays a 409.
 func (e *Engine) skipLostMutations(ctx context.Context, c *clientRow, first int64) (bool, error) {
 	var ep stateRow
-	err := e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&ep, stateEpoch) })
+	err := e.store.Read(ctx, func(tx models.Tx) error { return tx.Get(&ep, stateEpoch) })
 	if models.IsNotFound(err) {
 		return false, nil
 	}
@@ -356,7 +354,7 @@ func record(tx models.Tx, clientID string, m Mutation, r MutationResult) error {
 // stored returns the recorded result of an applied mutation.
 func (e *Engine) stored(ctx context.Context, clientID string, id int64) (MutationResult, bool, error) {
 	var r resultRow
-	err := e.store.Tx(ctx, func(tx models.Tx) error {
+	err := e.store.Read(ctx, func(tx models.Tx) error {
 		return tx.First(&r, models.Query{Where: []models.Cond{models.Eq("client_id", clientID), models.Eq("mutation_id", id)}, OrderBy: "mutation_id"})
 	})
 	switch {
