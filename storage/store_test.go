@@ -27,6 +27,7 @@ func TestStore(t *testing.T) {
 			t.Run("ListAndConds", func(t *testing.T) { testList(t, db) })
 			t.Run("CountBy", func(t *testing.T) { testCountBy(t, db) })
 			t.Run("Rollback", func(t *testing.T) { testRollback(t, db) })
+			t.Run("ReadOutsideTx", func(t *testing.T) { testRead(t, db) })
 			t.Run("ConcurrentUpdates", func(t *testing.T) { testConcurrentUpdates(t, db) })
 			t.Run("MigrateTwice", func(t *testing.T) {
 				applied, err := db.Migrate(context.Background())
@@ -245,6 +246,42 @@ func testRollback(t *testing.T, db *storage.DB) {
 	err = db.Tx(context.Background(), func(tx models.Tx) error { return tx.Get(&models.Unit{}, u.ID) })
 	if !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("rolled-back record is visible: %v", err)
+	}
+}
+
+// testRead: Store.Read reads what is committed and refuses every write.
+func testRead(t *testing.T, db *storage.DB) {
+	u := mkUnit(t, db, "RD", nil)
+	var got models.Unit
+	if err := db.Read(context.Background(), func(tx models.Tx) error { return tx.Get(&got, u.ID) }); err != nil || got.Code != "RD" {
+		t.Fatalf("read %+v, %v", got, err)
+	}
+	other := models.Unit{ID: newID(), Code: "RD2", Name: "x", Kind: "city", Path: "/rd2/", Version: 1}
+	writes := map[string]func(tx models.Tx) error{
+		"Create": func(tx models.Tx) error { return tx.Create(&other) },
+		"Update": func(tx models.Tx) error { got.Version++; return tx.Update(&got) },
+		"UpdateWhere": func(tx models.Tx) error {
+			_, err := tx.UpdateWhere(&models.Unit{}, []models.Cond{models.Eq("id", u.ID)}, map[string]any{"name": "y"})
+			return err
+		},
+		"Delete": func(tx models.Tx) error {
+			_, err := tx.Delete(&models.Unit{}, []models.Cond{models.Eq("id", u.ID)})
+			return err
+		},
+		"Lock": func(tx models.Tx) error { return tx.Lock(&models.Unit{}, []models.Cond{models.Eq("id", u.ID)}) },
+	}
+	for name, w := range writes {
+		if err := db.Read(context.Background(), w); err == nil {
+			t.Errorf("%s inside Read succeeded; want it refused", name)
+		}
+	}
+	var after models.Unit
+	mustTx(t, db, func(tx models.Tx) error { return tx.Get(&after, u.ID) })
+	if after.Name != u.Name || after.Version != u.Version {
+		t.Errorf("the unit changed under Read: %+v", after)
+	}
+	if err := db.Read(context.Background(), func(tx models.Tx) error { return tx.Get(&models.Unit{}, other.ID) }); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("a refused Create inside Read left a record: %v", err)
 	}
 }
 

@@ -42,13 +42,6 @@ func (db *DB) Tx(ctx context.Context, fn func(tx models.Tx) error) error {
 	return translate(err)
 }
 
-// tx is one transaction. Its change-log rows are held back and written
-// together when fn returns (or before a statement on the log itself, so
-// the transaction reads its own rows): every write of a push appends
-// change rows, and one multi-row INSERT for all of them costs a push one
-// statement on the log's four indexes instead of one per mutation. The
-// rows are numbered only after commit, so when in the transaction they
-// are written changes nothing a reader can see.
 // Read runs fn on the pool, outside a transaction, with a Tx that
 // refuses writes.
 func (db *DB) Read(ctx context.Context, fn func(tx models.Tx) error) error {
@@ -68,9 +61,19 @@ func (readOnly) UpdateWhere(any, []models.Cond, map[string]any) (int64, error) {
 func (readOnly) Delete(any, []models.Cond) (int64, error) { return 0, errReadOnly }
 func (readOnly) Lock(any, []models.Cond) error            { return errReadOnly }
 
+// tx is one transaction. Its change-log rows are held back and written
+// together when fn returns (or before a statement on the log itself, so
+// the transaction reads its own rows): every write of a push appends
+// change rows, and one multi-row INSERT for all of them costs a push one
+// statement on the log's four indexes instead of one per mutation. The
+// rows are numbered only after commit, so when in the transaction they
+// are written changes nothing a reader can see.
+//
+// Its Get results are kept for the rest of the transaction (readCache).
 type tx struct {
 	g       *gorm.DB
 	changes []models.Change
+	read    readCache
 }
 
 var _ models.Tx = (*tx)(nil)
@@ -83,13 +86,7 @@ var changeType = reflect.TypeFor[models.Change]()
 
 // onChanges reports whether a record, a slice of records or a pointer to
 // either is of the change log's table.
-func onChanges(rec any) bool {
-	t := reflect.TypeOf(rec)
-	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice) {
-		t = t.Elem()
-	}
-	return t == changeType
-}
+func onChanges(rec any) bool { return recordType(rec) == changeType }
 
 // flushChanges writes the held-back change rows.
 func (t *tx) flushChanges() error {
@@ -117,6 +114,12 @@ func (t *tx) before(model any, conds []models.Cond) error {
 	return nil
 }
 
+// wrote is called ahead of every write to (or lock on) model's table.
+func (t *tx) wrote(model any, conds []models.Cond) error {
+	t.read.forget(model)
+	return t.before(model, conds)
+}
+
 func (t *tx) Create(rec any) error {
 	switch r := rec.(type) {
 	case *models.Change:
@@ -126,10 +129,14 @@ func (t *tx) Create(rec any) error {
 		t.changes = append(t.changes, *r...)
 		return nil
 	}
+	t.read.forget(rec)
 	return translate(t.g.Create(rec).Error)
 }
 
 func (t *tx) Get(rec any, id string) error {
+	if t.read.load(rec, id) {
+		return nil
+	}
 	if err := t.before(rec, nil); err != nil {
 		return err
 	}
@@ -137,7 +144,14 @@ func (t *tx) Get(rec any, id string) error {
 	if err != nil {
 		return err
 	}
-	return translate(t.g.Where(clause.Eq{Column: clause.Column{Name: pk}, Value: id}).Take(rec).Error)
+	if err := t.g.Where(clause.Eq{Column: clause.Column{Name: pk}, Value: id}).Take(rec).Error; err != nil {
+		return translate(err)
+	}
+	if t.read == nil {
+		t.read = readCache{}
+	}
+	t.read.store(rec, id)
+	return nil
 }
 
 func (t *tx) First(rec any, q models.Query) error {
@@ -154,7 +168,7 @@ func (t *tx) First(rec any, q models.Query) error {
 // Update writes rec if its stored version is rec.Version-1; the version
 // guard makes concurrent read-modify-write cycles safe.
 func (t *tx) Update(rec any) error {
-	if err := t.before(rec, nil); err != nil {
+	if err := t.wrote(rec, nil); err != nil {
 		return err
 	}
 	v := reflect.Indirect(reflect.ValueOf(rec)).FieldByName("Version")
@@ -172,7 +186,7 @@ func (t *tx) Update(rec any) error {
 }
 
 func (t *tx) UpdateWhere(model any, conds []models.Cond, fields map[string]any) (int64, error) {
-	if err := t.before(model, conds); err != nil {
+	if err := t.wrote(model, conds); err != nil {
 		return 0, err
 	}
 	g, err := where(t.g.Model(model), conds)
@@ -218,7 +232,7 @@ func (t *tx) Delete(model any, conds []models.Cond) (int64, error) {
 	if len(conds) == 0 {
 		return 0, errors.New("storage: refusing to delete without conditions")
 	}
-	if err := t.before(model, conds); err != nil {
+	if err := t.wrote(model, conds); err != nil {
 		return 0, err
 	}
 	g, err := where(t.g, conds)
@@ -256,7 +270,7 @@ func (t *tx) Lock(model any, conds []models.Cond) error {
 	if t.g.Dialector.Name() != DialectMySQL {
 		return nil
 	}
-	if err := t.before(model, conds); err != nil {
+	if err := t.wrote(model, conds); err != nil {
 		return err
 	}
 	g, err := where(t.g.Model(model).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}), conds)

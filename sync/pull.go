@@ -169,17 +169,23 @@ func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, 
 
 // logBounds reads, in the page's snapshot, the log's epoch, the floor
 // below which removes were compacted away, and the last stamped number.
+// They are three rows of sync_state, read in one statement.
 func logBounds(tx models.Tx) (epoch string, floor, stamped int64, err error) {
-	var ep, fl, sq stateRow
-	for _, r := range []struct {
-		row  *stateRow
-		name string
-	}{{&ep, stateEpoch}, {&fl, stateRetainedFrom}, {&sq, stateSeq}} {
-		if err := tx.Get(r.row, r.name); err != nil {
-			return "", 0, 0, err
+	names := []string{stateEpoch, stateRetainedFrom, stateSeq}
+	var rows []stateRow
+	if err := tx.List(&rows, models.Query{Where: []models.Cond{{Column: "name", Op: models.OpIn, Value: names}}, OrderBy: "name"}); err != nil {
+		return "", 0, 0, err
+	}
+	got := map[string]stateRow{}
+	for _, r := range rows {
+		got[r.Name] = r
+	}
+	for _, n := range names {
+		if _, ok := got[n]; !ok {
+			return "", 0, 0, fmt.Errorf("sync: the log's %s is not recorded: %w", n, models.ErrNotFound)
 		}
 	}
-	return ep.Text, fl.Num, sq.Num, nil
+	return got[stateEpoch].Text, got[stateRetainedFrom].Num, got[stateSeq].Num, nil
 }
 
 // viewKey names what an actor may see: a cursor made for one view (a user

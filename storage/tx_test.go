@@ -1,0 +1,179 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/storage"
+	"github.com/fieldsync/fieldsync/storage/storagetest"
+)
+
+// TestChangeRowsWrittenTogether checks that a transaction's change-log
+// rows are held back and written in multi-row INSERTs of at most 500 rows
+// when it ends, that the transaction still reads its own rows (a
+// statement on the log writes them first), and that a rolled-back
+// transaction leaves none.
+func TestChangeRowsWrittenTogether(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := storagetest.MustOpen(t, dialect)
+			var inserts atomic.Int64
+			if err := db.Gorm().Callback().Create().After("gorm:create").Register("test:count_change_inserts", func(g *gorm.DB) {
+				if g.Statement.Table == "changes" && g.Error == nil {
+					inserts.Add(1)
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			scope := "test:" + newID()
+			rows := func(n int) *[]models.Change {
+				out := make([]models.Change, n)
+				for i := range out {
+					out[i] = models.Change{ID: newID(), Entity: models.EntityNotes, RecordID: newID(), Version: 1, Op: models.OpUpsert, Scope: scope, CreatedAt: time.Now().UTC()}
+				}
+				return &out
+			}
+			count := func(tx models.Tx) int64 {
+				n, err := tx.Count(&models.Change{}, []models.Cond{models.Eq("scope", scope)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+
+			mustTx(t, db, func(tx models.Tx) error {
+				for range 3 {
+					if err := tx.Create(rows(2)); err != nil {
+						return err
+					}
+				}
+				if inserts.Load() != 0 {
+					t.Errorf("%d INSERTs into the log before the transaction read it or ended; want 0", inserts.Load())
+				}
+				if n := count(tx); n != 6 {
+					t.Errorf("the transaction reads %d of its 6 change rows", n)
+				}
+				if inserts.Load() != 1 {
+					t.Errorf("reading the log wrote the 6 rows in %d INSERTs; want 1", inserts.Load())
+				}
+				for range 3 {
+					if err := tx.Create(rows(400)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if got := inserts.Load(); got != 1+3 {
+				t.Errorf("1,200 rows held back were written in %d INSERTs; want 3 (500, 500, 200)", got-1)
+			}
+			mustTx(t, db, func(tx models.Tx) error {
+				if n := count(tx); n != 1206 {
+					t.Errorf("%d change rows after commit; want 1206", n)
+				}
+				return nil
+			})
+
+			boom := errors.New("boom")
+			err := db.Tx(context.Background(), func(tx models.Tx) error {
+				if err := tx.Create(rows(3)); err != nil {
+					return err
+				}
+				if n := count(tx); n != 1209 {
+					t.Errorf("the transaction reads %d rows; want 1209", n)
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				t.Fatalf("got %v, want boom", err)
+			}
+			mustTx(t, db, func(tx models.Tx) error {
+				if n := count(tx); n != 1206 {
+					t.Errorf("%d change rows after a rollback; want the 1206 committed before", n)
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// TestGetReadsOncePerTransaction checks the transaction's read cache: a
+// record read twice with Get costs one SELECT, the copies share nothing
+// (changing one's slice leaves the next read alone), and a write to the
+// table, or a lock on it, makes the next Get read the database again.
+func TestGetReadsOncePerTransaction(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := storagetest.MustOpen(t, dialect)
+			var selects atomic.Int64
+			if err := db.Gorm().Callback().Query().After("gorm:query").Register("test:count_template_selects", func(g *gorm.DB) {
+				if g.Statement.Table == "templates" {
+					selects.Add(1)
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			tmpl := models.ChecklistTemplate{ID: newID(), Name: "排口核查", Questions: models.Questions{{ID: "q1", Text: "是否直排", Type: models.QuestionYesNo}},
+				Version: 1, CreatedAt: now, UpdatedAt: now}
+			mustTx(t, db, func(tx models.Tx) error { return tx.Create(&tmpl) })
+
+			mustTx(t, db, func(tx models.Tx) error {
+				selects.Store(0)
+				var a, b models.ChecklistTemplate
+				if err := tx.Get(&a, tmpl.ID); err != nil {
+					return err
+				}
+				a.Questions[0].Text = "changed in the caller's copy only"
+				a.Questions = append(a.Questions, models.Question{ID: "q2"})
+				if err := tx.Get(&b, tmpl.ID); err != nil {
+					return err
+				}
+				if n := selects.Load(); n != 1 {
+					t.Errorf("two Gets of one record ran %d SELECTs; want 1", n)
+				}
+				if len(b.Questions) != 1 || b.Questions[0].Text != "是否直排" {
+					t.Errorf("the second Get sees the first caller's changes: %+v", b.Questions)
+				}
+				if err := tx.Get(&models.ChecklistTemplate{}, newID()); !errors.Is(err, models.ErrNotFound) {
+					t.Errorf("a missing record: %v, want ErrNotFound", err)
+				}
+
+				b.Name = "排口核查（修订）"
+				b.Version++
+				if err := tx.Update(&b); err != nil {
+					return err
+				}
+				var c models.ChecklistTemplate
+				selects.Store(0)
+				if err := tx.Get(&c, tmpl.ID); err != nil {
+					return err
+				}
+				if selects.Load() != 1 || c.Name != b.Name || c.Version != 2 {
+					t.Errorf("after an Update, Get ran %d SELECTs and read %q v%d; want 1 and the update", selects.Load(), c.Name, c.Version)
+				}
+				if _, err := tx.UpdateWhere(&models.ChecklistTemplate{}, []models.Cond{models.Eq("id", tmpl.ID)}, map[string]any{"name": "第三版"}); err != nil {
+					return err
+				}
+				if err := tx.Get(&c, tmpl.ID); err != nil || c.Name != "第三版" {
+					t.Errorf("after an UpdateWhere, Get read %q (%v); want 第三版", c.Name, err)
+				}
+				if dialect == storage.DialectMySQL {
+					selects.Store(0)
+					if err := tx.Lock(&models.ChecklistTemplate{}, []models.Cond{models.Eq("id", tmpl.ID)}); err != nil {
+						return err
+					}
+					if err := tx.Get(&c, tmpl.ID); err != nil || selects.Load() != 2 {
+						t.Errorf("after a Lock, Get ran %d SELECTs besides the lock's (%v); want it to read again", selects.Load()-1, err)
+					}
+				}
+				return nil
+			})
+		})
+	}
+}
