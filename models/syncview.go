@@ -1,5 +1,7 @@
 package models
 
+import "slices"
+
 // SyncView is what one actor may receive in a pull: the change-log scopes
 // to read, and a visibility check applied to each record at read time (a
 // change row says a record changed; whether the actor may still see it is
@@ -7,19 +9,30 @@ package models
 type SyncView struct {
 	actor Actor
 	// refs are the items, sites and templates an inspector's open tasks
-	// need, by entity.
+	// need, by entity; nil until Load reads them.
 	refs map[string]map[string]bool
 }
 
-// NewSyncView loads what the actor's view depends on.
-func (s *Service) NewSyncView(tx Tx, a Actor) (*SyncView, error) {
-	v := &SyncView{actor: a}
-	if a.Role != RoleInspector {
-		return v, nil
+// NewSyncView makes the actor's view. Scopes needs nothing more; Visible
+// needs Load first.
+func (s *Service) NewSyncView(a Actor) *SyncView { return &SyncView{actor: a} }
+
+// refEntities are the entities whose visibility to an inspector depends
+// on their open tasks.
+var refEntities = []string{EntityItems, EntitySites, EntityTemplates, EntityDecisions}
+
+// Load reads what deciding the visibility of records of the given
+// entities needs. Only an inspector's items, sites, templates and
+// decisions depend on anything stored (their open tasks); for the rest,
+// as in most delta pulls, which carry the inspector's own records, it
+// reads nothing.
+func (v *SyncView) Load(tx Tx, entities []string) error {
+	if v.actor.Role != RoleInspector || v.refs != nil || !slices.ContainsFunc(entities, func(e string) bool { return slices.Contains(refEntities, e) }) {
+		return nil
 	}
 	var tasks []InspectionTask
-	if err := tx.List(&tasks, Query{Where: inspectorTaskConds(a)}); err != nil {
-		return nil, err
+	if err := tx.List(&tasks, Query{Where: inspectorTaskConds(v.actor)}); err != nil {
+		return err
 	}
 	v.refs = map[string]map[string]bool{EntityItems: {}, EntitySites: {}, EntityTemplates: {}}
 	for i := range tasks {
@@ -27,7 +40,16 @@ func (s *Service) NewSyncView(tx Tx, a Actor) (*SyncView, error) {
 			v.refs[r.entity][r.id] = true
 		}
 	}
-	return v, nil
+	return nil
+}
+
+// ref reports whether the inspector's open tasks need the record id of
+// entity; Load must have been called for it.
+func (v *SyncView) ref(entity, id string) bool {
+	if v.refs == nil {
+		panic("models: SyncView.Visible on " + entity + " before Load")
+	}
+	return v.refs[entity][id]
 }
 
 // Scopes returns the condition on the change log's scope column: an
@@ -52,11 +74,11 @@ func (v *SyncView) Visible(rec any) bool {
 		case *InspectionTask:
 			return a.canReadTask(r)
 		case *RectificationItem:
-			return v.refs[EntityItems][r.ID]
+			return v.ref(EntityItems, r.ID)
 		case *Site:
-			return v.refs[EntitySites][r.ID]
+			return v.ref(EntitySites, r.ID)
 		case *ChecklistTemplate:
-			return v.refs[EntityTemplates][r.ID]
+			return v.ref(EntityTemplates, r.ID)
 		case *Verification:
 			return r.InspectorID == a.UserID
 		case *Answer:
@@ -68,7 +90,7 @@ func (v *SyncView) Visible(rec any) bool {
 		case *Decision:
 			// The decisions on an item they still hold tasks for: a
 			// rejection's reasons, an acceptance that closes their work.
-			return v.refs[EntityItems][r.ItemID]
+			return v.ref(EntityItems, r.ItemID)
 		}
 		return false
 	}

@@ -151,11 +151,8 @@ func (e *Engine) Head(ctx context.Context) (LogHead, error) {
 func (e *Engine) Waiting(ctx context.Context, a models.Actor, after int64) (int64, error) {
 	var n int64
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		sv, err := e.svc.NewSyncView(tx, a)
-		if err != nil {
-			return err
-		}
-		n, err = tx.Count(&models.Change{}, []models.Cond{{Column: "seq", Op: models.OpGt, Value: after}, sv.Scopes()})
+		var err error
+		n, err = tx.Count(&models.Change{}, []models.Cond{{Column: "seq", Op: models.OpGt, Value: after}, e.svc.NewSyncView(a).Scopes()})
 		return err
 	})
 	return n, err

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/fieldsync/fieldsync/models"
 )
@@ -135,10 +137,7 @@ func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, 
 			}
 			from = c.Seq
 		}
-		sv, err := e.svc.NewSyncView(tx, a)
-		if err != nil {
-			return err
-		}
+		sv := e.svc.NewSyncView(a)
 		var rows []models.Change
 		if err := tx.List(&rows, models.Query{
 			Where:   []models.Cond{{Column: "seq", Op: models.OpGt, Value: from}, sv.Scopes()},
@@ -226,6 +225,9 @@ func (e *Engine) page(tx models.Tx, view *models.SyncView, rows []models.Change,
 			ids[r.Entity] = append(ids[r.Entity], r.RecordID)
 			listed[k] = true
 		}
+	}
+	if err := view.Load(tx, slices.Collect(maps.Keys(ids))); err != nil {
+		return 0, false, err
 	}
 	records := map[key]any{}
 	for entity, list := range ids {

@@ -1,0 +1,52 @@
+package sync_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/fieldsync/fieldsync/models"
+)
+
+// TestPullReadsTasksOnlyForReferences: an inspector's visibility of
+// items, sites, templates and decisions depends on their open tasks, so
+// a pull reads those tasks only when its page carries one of them; a
+// delta of the inspector's own notes reads none, and an item edited
+// afterwards still arrives.
+func TestPullReadsTasksOnlyForReferences(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		var taskReads atomic.Int64
+		name := "test:count_task_lists_" + uuid.NewString()
+		if err := e.db.Gorm().Callback().Query().After("gorm:query").Register(name, func(g *gorm.DB) {
+			if g.Statement.Table == "tasks" {
+				taskReads.Add(1)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ups, _, cur := e.pullAll(e.insp[0], nil)
+		if len(ups["items"]) != 1 || taskReads.Load() == 0 {
+			t.Fatalf("initial pull: %d items, %d task reads; want 1 item and the tasks read", len(ups["items"]), taskReads.Load())
+		}
+		e.push(e.insp[0], mut(1, "note.add", map[string]any{"id": uuid.NewString(), "task_id": e.tasks[0].ID, "text": "现场无人"}))
+		taskReads.Store(0)
+		ups, _, cur = e.pullAll(e.insp[0], &cur)
+		if len(ups["notes"]) != 1 || len(ups) != 1 {
+			t.Fatalf("delta after a note: %v", ups)
+		}
+		if n := taskReads.Load(); n != 0 {
+			t.Errorf("a delta of the inspector's own note read the tasks table %d times; want 0", n)
+		}
+		must(e.svc.UpdateItem(context.Background(), e.sup, e.item.ID, models.ItemInput{Measures: ptr("封堵并复核"), Version: &e.item.Version}))
+		if _, err := e.eng.Stamp(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ups, rems, _ := e.pullAll(e.insp[0], &cur)
+		if len(ups["items"]) != 1 || len(rems["items"]) != 0 || taskReads.Load() == 0 {
+			t.Errorf("delta after an item edit: upserts %v, removes %v, %d task reads; want the item, read against the tasks", ups, rems, taskReads.Load())
+		}
+	})
+}
