@@ -151,7 +151,7 @@ func (pw *Writer) copyBlob(ctx context.Context, w io.Writer, key, want string, s
 	}
 	defer rc.Close()
 	hw := newHashingWriter(w)
-	if _, err := io.Copy(hw, rc); err != nil {
+	if _, err := copyAhead(hw, rc); err != nil {
 		return File{}, err
 	}
 	f := hw.file()
