@@ -196,8 +196,10 @@ func (s *Server) routes() {
 
 	p.Get("/audit", s.listAudit)
 
-	p.Post("/sync/pull", gzipOnly, compress.New(), s.pull)
-	p.Post("/sync/push", s.push)
+	// Not stamped after: a pull writes no change rows, and a push stamps
+	// its own in the engine before answering.
+	p.PostUnstamped("/sync/pull", gzipOnly, compress.New(), s.pull)
+	p.PostUnstamped("/sync/push", s.push)
 }
 
 // authed registers routes behind the authentication middleware; writes
@@ -211,6 +213,11 @@ type authed struct {
 func (a authed) Get(path string, h fiber.Handler) { a.r.Get(path, a.auth, h) }
 func (a authed) Post(path string, h ...fiber.Handler) {
 	a.r.Post(path, append([]fiber.Handler{a.auth, a.stamp}, h...)...)
+}
+
+// PostUnstamped registers a POST that needs no stamping after it.
+func (a authed) PostUnstamped(path string, h ...fiber.Handler) {
+	a.r.Post(path, append([]fiber.Handler{a.auth}, h...)...)
 }
 func (a authed) Patch(path string, h fiber.Handler) { a.r.Patch(path, a.auth, a.stamp, h) }
 func (a authed) Put(path string, h fiber.Handler)   { a.r.Put(path, a.auth, h) }
