@@ -3,11 +3,8 @@ package storage_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage"
@@ -23,14 +20,7 @@ func TestChangeRowsWrittenTogether(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			db := storagetest.MustOpen(t, dialect)
-			var inserts atomic.Int64
-			if err := db.Gorm().Callback().Create().After("gorm:create").Register("test:count_change_inserts", func(g *gorm.DB) {
-				if g.Statement.Table == "changes" && g.Error == nil {
-					inserts.Add(1)
-				}
-			}); err != nil {
-				t.Fatal(err)
-			}
+			inserts := storagetest.CountStatements(t, db, storagetest.Inserts, "changes")
 			scope := "test:" + newID()
 			rows := func(n int) *[]models.Change {
 				out := make([]models.Change, n)
@@ -110,14 +100,7 @@ func TestGetReadsOncePerTransaction(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			db := storagetest.MustOpen(t, dialect)
-			var selects atomic.Int64
-			if err := db.Gorm().Callback().Query().After("gorm:query").Register("test:count_template_selects", func(g *gorm.DB) {
-				if g.Statement.Table == "templates" {
-					selects.Add(1)
-				}
-			}); err != nil {
-				t.Fatal(err)
-			}
+			selects := storagetest.CountStatements(t, db, storagetest.Selects, "templates")
 			now := time.Now().UTC().Truncate(time.Microsecond)
 			tmpl := models.ChecklistTemplate{ID: newID(), Name: "排口核查", Questions: models.Questions{{ID: "q1", Text: "是否直排", Type: models.QuestionYesNo}},
 				Version: 1, CreatedAt: now, UpdatedAt: now}

@@ -2,13 +2,12 @@ package sync_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
 // TestPullReadsTasksOnlyForReferences: an inspector's visibility of
@@ -18,15 +17,7 @@ import (
 // afterwards still arrives.
 func TestPullReadsTasksOnlyForReferences(t *testing.T) {
 	forEachDB(t, func(t *testing.T, e *env) {
-		var taskReads atomic.Int64
-		name := "test:count_task_lists_" + uuid.NewString()
-		if err := e.db.Gorm().Callback().Query().After("gorm:query").Register(name, func(g *gorm.DB) {
-			if g.Statement.Table == "tasks" {
-				taskReads.Add(1)
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
+		taskReads := storagetest.CountStatements(t, e.db, storagetest.Selects, "tasks")
 		ups, _, cur := e.pullAll(e.insp[0], nil)
 		if len(ups["items"]) != 1 || taskReads.Load() == 0 {
 			t.Fatalf("initial pull: %d items, %d task reads; want 1 item and the tasks read", len(ups["items"]), taskReads.Load())
