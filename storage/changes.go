@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/fieldsync/fieldsync/models"
 )
 
 // DeleteSupersededChanges deletes every stamped change row for which a
@@ -65,6 +67,7 @@ func (t *tx) StampChanges(ids []string, first int64) (int64, error) {
 	if err := t.flushChanges(); err != nil {
 		return 0, err
 	}
+	t.read.forget(&models.Change{})
 	if t.g.Dialector.Name() != DialectMySQL {
 		var n int64
 		for i, id := range ids {

@@ -95,6 +95,7 @@ func (t *tx) flushChanges() error {
 	}
 	rows := t.changes
 	t.changes = nil
+	t.read.forget(&models.Change{})
 	return translate(t.g.CreateInBatches(&rows, changeBatch).Error)
 }
 
@@ -102,16 +103,28 @@ func (t *tx) flushChanges() error {
 // its conditions' subqueries read): one on the change log first writes
 // what is held back.
 func (t *tx) before(model any, conds []models.Cond) error {
-	on := onChanges(model)
-	for _, c := range conds {
-		if sq, ok := c.Value.(models.Subquery); ok && onChanges(sq.Model) {
-			on = true
-		}
-	}
-	if on {
+	if onChanges(model) || condsOnChanges(conds) {
 		return t.flushChanges()
 	}
 	return nil
+}
+
+// condsOnChanges reports whether conditions read the change log, in a
+// subquery at any depth.
+func condsOnChanges(conds []models.Cond) bool {
+	for _, c := range conds {
+		switch v := c.Value.(type) {
+		case models.Subquery:
+			if onChanges(v.Model) || condsOnChanges(v.Where) {
+				return true
+			}
+		case []models.Cond:
+			if condsOnChanges(v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // wrote is called ahead of every write to (or lock on) model's table.

@@ -88,6 +88,24 @@ func TestChangeRowsWrittenTogether(t *testing.T) {
 				}
 				return nil
 			})
+
+			// A subquery on the log, even nested in an OpAny, writes the
+			// held rows first.
+			mustTx(t, db, func(tx models.Tx) error {
+				held := rows(1)
+				if err := tx.Create(held); err != nil {
+					return err
+				}
+				before := inserts.Load()
+				sub := models.Subquery{Model: &models.Change{}, Column: "record_id", Where: []models.Cond{models.Eq("scope", scope)}}
+				if _, err := tx.Count(&models.Unit{}, []models.Cond{{Op: models.OpAny, Value: []models.Cond{{Column: "id", Op: models.OpInQuery, Value: sub}}}}); err != nil {
+					return err
+				}
+				if got := inserts.Load() - before; got != 1 {
+					t.Errorf("a count of units with a subquery on the log nested in an OpAny ran %d INSERTs into the log; want the held row written first (1)", got)
+				}
+				return nil
+			})
 		})
 	}
 }
