@@ -145,13 +145,17 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p models.EvidencePack)
 // want set, the bytes must hash to it (and, with size ≥ 0, have that
 // length), or copyBlob fails after the last byte.
 func (pw *Writer) copyBlob(ctx context.Context, w io.Writer, key, want string, size int64) (File, error) {
+	// Its own context, so that a client gone while the store is slow to
+	// answer stops the read at once (copyAhead's abort).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	rc, _, err := pw.Blobs.Get(ctx, key)
 	if err != nil {
 		return File{}, err
 	}
 	defer rc.Close()
 	hw := newHashingWriter(w)
-	if _, err := copyAhead(hw, rc); err != nil {
+	if _, err := copyAhead(hw, rc, func() { cancel(); rc.Close() }); err != nil {
 		return File{}, err
 	}
 	f := hw.file()
