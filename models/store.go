@@ -15,7 +15,8 @@ type Store interface {
 	// committed when it runs, with no BEGIN or COMMIT around them. It is
 	// for the reads of every request that need no common snapshot (the
 	// session behind a token, a sync client's row). fn must not write:
-	// the Tx it gets refuses to.
+	// the Tx it gets refuses to. As in Tx, a record read twice with Get
+	// is read from the database once.
 	Read(ctx context.Context, fn func(tx Tx) error) error
 	// Ping reports whether the database answers; /readyz uses it.
 	Ping(ctx context.Context) error
