@@ -27,7 +27,7 @@ import (
 	"github.com/fieldsync/fieldsync/storage/testenv"
 )
 
-const photos = "../../shared/testdata/photos/"
+const photos = "../testdata/photos/"
 
 func readPhoto(t *testing.T, name string) []byte {
 	t.Helper()

@@ -29,7 +29,7 @@ const (
 func writePack(t *testing.T, signedWith string) (string, string) {
 	t.Helper()
 	ctx := context.Background()
-	data, err := os.ReadFile("../../../shared/testdata/photos/DSCN0010.jpg")
+	data, err := os.ReadFile("../../testdata/photos/DSCN0010.jpg")
 	if err != nil {
 		t.Fatal(err)
 	}

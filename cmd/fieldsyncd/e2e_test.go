@@ -193,9 +193,9 @@ func (s *story) device(who, password string) *contract.Client {
 
 func photo(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "testdata", "photos", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "photos", name))
 	if err != nil {
-		testenv.Require(t, "the shared test photos (../shared/testdata/photos)", err)
+		t.Fatalf("test photo %s (testdata/photos): %v", name, err)
 	}
 	return b
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/fieldsync/fieldsync/models/pack"
 )
 
-const photos = "../../../shared/testdata/photos/"
+const photos = "../../testdata/photos/"
 
 // memBlobs is an in-memory BlobStore.
 type memBlobs struct {

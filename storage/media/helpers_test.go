@@ -17,15 +17,15 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 )
 
-// photosDir holds the real test photos: /work/shared/testdata/photos seen
-// from /work/main/storage/media.
-var photosDir = filepath.Join("..", "..", "..", "shared", "testdata", "photos")
+// photosDir holds the real test photos, testdata/photos at the
+// repository's root (see its README for their licence).
+var photosDir = filepath.Join("..", "..", "testdata", "photos")
 
 func readPhoto(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(photosDir, name))
 	if err != nil {
-		t.Fatalf("test photo %s (shared/testdata/photos must sit beside the repo): %v", name, err)
+		t.Fatalf("test photo %s (testdata/photos): %v", name, err)
 	}
 	return b
 }

@@ -26,7 +26,7 @@ import (
 var le, bigEnd = binary.LittleEndian, binary.BigEndian
 
 // TestReadmeTable checks every value of the table in
-// shared/testdata/photos/README.md (exiftool -n) against Analyze. The
+// testdata/photos/README.md (exiftool -n) against Analyze. The
 // README's "camera" column is a human summary; the exact EXIF Make and
 // Model strings are spelled out here.
 func TestReadmeTable(t *testing.T) {
