@@ -152,8 +152,8 @@ func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput)
 		if err != nil {
 			return err
 		}
+		var v Verification
 		if in.VerificationID != nil {
-			var v Verification
 			if err := getVisible(tx, &v, *in.VerificationID, "verification", func() bool { return v.InspectorID == a.UserID && v.TaskID == t.ID }); err != nil {
 				return err
 			}
@@ -186,6 +186,13 @@ func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput)
 			return nil // the same declaration again
 		default:
 			return FieldError(CodeEvidenceMismatch, "id", "evidence %s was declared with other content", in.ID)
+		}
+		// The verification lists the evidence declared for it, as an
+		// attachment by sync would.
+		if v.ID != "" && e.VerificationID != nil && *e.VerificationID == v.ID {
+			if err := s.listEvidence(tx, a, &v, e.ID, "verification_id"); err != nil {
+				return err
+			}
 		}
 		return s.changed(tx, EntityEvidence, e.ID, e.Version, OpUpsert, ScopeUser(a.UserID), ScopeUnit(e.UnitPath))
 	})

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -220,4 +221,26 @@ func (s *Service) CleanAbandonedUploads(ctx context.Context, before time.Time) (
 		cleaned++
 	}
 	return cleaned, nil
+}
+
+// UploadOpen checks, for a signed upload URL the API serves, that the
+// evidence whose object key it names still waits for its bytes: once the
+// evidence has left pending (verified or rejected), a URL issued for it,
+// though unexpired, stores nothing. Keys that name no evidence pass.
+func (s *Service) UploadOpen(ctx context.Context, key string) error {
+	id, ok := strings.CutPrefix(key, "evidence/")
+	if !ok || !ValidID(id) {
+		return nil
+	}
+	var e Evidence
+	err := s.Store.Read(ctx, func(tx Tx) error { return tx.Get(&e, id) })
+	switch {
+	case IsNotFound(err):
+		return nil
+	case err != nil:
+		return err
+	case e.Status != EvidencePending:
+		return Errorf(CodeEvidenceComplete, "evidence %s is already %s; its upload URL no longer accepts bytes", id, e.Status)
+	}
+	return nil
 }

@@ -71,6 +71,9 @@ func (s *Service) ApplyMutation(tx Tx, a Actor, name string, args json.RawMessag
 
 // decodeArgs reads mutation arguments strictly.
 func decodeArgs(raw json.RawMessage, dst any) error {
+	if err := CheckJSONKeys(raw, dst); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -436,21 +439,30 @@ func (s *Service) attachEvidence(tx Tx, a Actor, raw json.RawMessage) (int64, er
 	if err := s.linkEvidence(tx, a, &t, in.EvidenceID, v.ID); err != nil {
 		return 0, err
 	}
+	if err := s.listEvidence(tx, a, &v, in.EvidenceID, "evidence_id"); err != nil {
+		return 0, err
+	}
+	return v.Version, nil
+}
+
+// listEvidence adds an evidence id to the verification's evidence_ids
+// (once), so that the inspector's next pull carries the new list.
+func (s *Service) listEvidence(tx Tx, a Actor, v *Verification, evidenceID, field string) error {
 	for _, id := range v.EvidenceIDs {
-		if id == in.EvidenceID {
-			return v.Version, nil
+		if id == evidenceID {
+			return nil
 		}
 	}
 	if len(v.EvidenceIDs) >= MaxEvidencePerVerification {
-		return 0, FieldError(CodeValidation, "evidence_id", "a verification holds at most %d evidence records", MaxEvidencePerVerification)
+		return FieldError(CodeValidation, field, "a verification holds at most %d evidence records", MaxEvidencePerVerification)
 	}
-	v.EvidenceIDs = append(v.EvidenceIDs, in.EvidenceID)
+	v.EvidenceIDs = append(v.EvidenceIDs, evidenceID)
 	v.Version++
 	v.UpdatedAt = s.now()
-	if err := tx.Update(&v); err != nil {
-		return 0, err
+	if err := tx.Update(v); err != nil {
+		return err
 	}
-	return v.Version, s.changed(tx, EntityVerifications, v.ID, v.Version, OpUpsert, ScopeUser(a.UserID), ScopeUnit(v.UnitPath))
+	return s.changed(tx, EntityVerifications, v.ID, v.Version, OpUpsert, ScopeUser(a.UserID), ScopeUnit(v.UnitPath))
 }
 
 type noteArgs struct {
