@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -137,5 +138,52 @@ func TestAttackAmbiguousJSONKeys(t *testing.T) {
 			}
 			unchanged(t, "ambiguous JSON", before, e.snapshot(t, dir))
 		})
+	}
+}
+
+// TestEvidenceDeclaredForVerification: evidence declared with a
+// verification_id is listed in that verification's evidence_ids, once,
+// and the new list reaches the inspector's next pull.
+func TestEvidenceDeclaredForVerification(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		for _, store := range blobStores {
+			t.Run(dialect+"/"+store, func(t *testing.T) {
+				e := newEnv(t, dialect)
+				withBlobs(t, e, store)
+				task := evidenceSite(t, e, "insp1", 0)
+				p := e.phone("insp1")
+				vid := uuid.NewString()
+				p.push(mut("task.start", map[string]any{"task_id": task.ID}),
+					mut("verification.record", map[string]any{"id": vid, "task_id": task.ID, "conclusion": "rectified", "notes": "",
+						"location": map[string]any{"lat": 43.4672, "lng": 11.8849, "accuracy_m": 5, "mocked": false},
+						"recorded_at": e.now, "evidence_ids": []string{}}))
+				client := uuid.NewString()
+				page := e.syncPull("insp1", client, nil)
+				for page.HasMore {
+					page = e.syncPull("insp1", client, &page.Cursor)
+				}
+				d := declaration(e, task.ID, readPhoto(t, "DSCN0021.jpg"))
+				d["verification_id"] = vid
+				e.must(201, "insp1", "POST", "/v1/evidence", d)
+				e.must(201, "insp1", "POST", "/v1/evidence", d) // declared again: listed once
+				next := e.syncPull("insp1", client, &page.Cursor)
+				var listed []string
+				for _, u := range next.Changes["verifications"].Upserts {
+					var v struct {
+						ID          string   `json:"id"`
+						EvidenceIDs []string `json:"evidence_ids"`
+					}
+					if err := json.Unmarshal(u, &v); err != nil {
+						t.Fatal(err)
+					}
+					if v.ID == vid {
+						listed = v.EvidenceIDs
+					}
+				}
+				if len(listed) != 1 || listed[0] != d["id"] {
+					t.Fatalf("the pull after the declaration lists %v for the verification, want [%s]", listed, d["id"])
+				}
+			})
+		}
 	}
 }
