@@ -155,7 +155,7 @@ func TestEvidenceDeclaredForVerification(t *testing.T) {
 				vid := uuid.NewString()
 				p.push(mut("task.start", map[string]any{"task_id": task.ID}),
 					mut("verification.record", map[string]any{"id": vid, "task_id": task.ID, "conclusion": "rectified", "notes": "",
-						"location": map[string]any{"lat": 43.4672, "lng": 11.8849, "accuracy_m": 5, "mocked": false},
+						"location":    map[string]any{"lat": 43.4672, "lng": 11.8849, "accuracy_m": 5, "mocked": false},
 						"recorded_at": e.now, "evidence_ids": []string{}}))
 				client := uuid.NewString()
 				page := e.syncPull("insp1", client, nil)
