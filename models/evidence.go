@@ -53,7 +53,9 @@ type EvidenceInput struct {
 	Size           int64             `json:"size"`
 	ContentType    string            `json:"content_type"`
 	CapturedAt     *time.Time        `json:"captured_at"`
-	Location       *EvidenceLocation `json:"location"`
+	Location       *LocationInput    `json:"location"`
+	// fix is Location checked and in WGS-84.
+	fix *EvidenceLocation
 }
 
 var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -107,12 +109,11 @@ func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
 		return FieldError(CodeEvidenceTooLarge, "size", "size must be 1 to %d bytes", max)
 	}
 	if in.Location != nil {
-		if err := ValidateLatLng(in.Location.Lat, in.Location.Lng, "location."); err != nil {
+		fix, err := in.Location.Fix("location.")
+		if err != nil {
 			return err
 		}
-		if in.Location.AccuracyM < 0 {
-			return FieldError(CodeValidation, "location.accuracy_m", "accuracy_m cannot be negative")
-		}
+		in.fix = &fix
 	}
 	if in.Kind == "photo" && in.CapturedAt == nil {
 		return FieldError(CodeRequired, "captured_at", "captured_at is required for photos")
@@ -203,7 +204,7 @@ func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput)
 // is derived from the id, never from a client file name.
 func declare(e *Evidence, in EvidenceInput) {
 	e.Kind, e.SHA256, e.Size, e.ContentType = in.Kind, in.SHA256, in.Size, in.ContentType
-	e.Location = in.Location
+	e.Location = in.fix
 	if in.CapturedAt != nil {
 		t := stamp(*in.CapturedAt)
 		_, off := in.CapturedAt.Zone()

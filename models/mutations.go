@@ -301,18 +301,21 @@ func (s *Service) appendOnly(tx Tx, rec Record, existing Record, id string, same
 }
 
 type verificationArgs struct {
-	ID          string    `json:"id"`
-	TaskID      string    `json:"task_id"`
-	Conclusion  string    `json:"conclusion"`
-	Notes       string    `json:"notes"`
-	Location    location  `json:"location"`
-	RecordedAt  time.Time `json:"recorded_at"`
-	EvidenceIDs []string  `json:"evidence_ids"`
+	ID          string               `json:"id"`
+	TaskID      string               `json:"task_id"`
+	Conclusion  string               `json:"conclusion"`
+	Notes       string               `json:"notes"`
+	Location    verificationLocation `json:"location"`
+	RecordedAt  time.Time            `json:"recorded_at"`
+	EvidenceIDs []string             `json:"evidence_ids"`
 }
 
-type location struct {
+// verificationLocation is the fix of a verification: a LocationInput
+// without altitude.
+type verificationLocation struct {
 	Lat       float64 `json:"lat"`
 	Lng       float64 `json:"lng"`
+	Datum     string  `json:"datum"`
 	AccuracyM float64 `json:"accuracy_m"`
 	Mocked    bool    `json:"mocked"`
 }
@@ -331,11 +334,10 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 	if err := oneOf("conclusion", in.Conclusion, Conclusions); err != nil {
 		return 0, err
 	}
-	if err := ValidateLatLng(in.Location.Lat, in.Location.Lng, "location."); err != nil {
+	l := in.Location
+	fix, err := LocationInput{Lat: l.Lat, Lng: l.Lng, Datum: l.Datum, AccuracyM: l.AccuracyM, Mocked: l.Mocked}.Fix("location.")
+	if err != nil {
 		return 0, err
-	}
-	if in.Location.AccuracyM < 0 || math.IsNaN(in.Location.AccuracyM) {
-		return 0, FieldError(CodeValidation, "location.accuracy_m", "accuracy_m cannot be negative")
 	}
 	if in.RecordedAt.IsZero() {
 		return 0, FieldError(CodeRequired, "recorded_at", "recorded_at is required")
@@ -361,15 +363,15 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 	}
 	now := s.now()
 	v := Verification{ID: in.ID, TaskID: t.ID, ItemID: t.ItemID, InspectorID: a.UserID, DeviceID: a.DeviceID, UnitPath: t.UnitPath,
-		Conclusion: in.Conclusion, Notes: notes, Lat: in.Location.Lat, Lng: in.Location.Lng, AccuracyM: in.Location.AccuracyM,
-		Mocked: in.Location.Mocked, RecordedAt: stamp(in.RecordedAt), EvidenceIDs: StringList(in.EvidenceIDs), Version: 1, CreatedAt: now, UpdatedAt: now}
+		Conclusion: in.Conclusion, Notes: notes, Lat: fix.Lat, Lng: fix.Lng, Datum: fix.Datum, OriginalLat: fix.OriginalLat,
+		OriginalLng: fix.OriginalLng, AccuracyM: fix.AccuracyM, Mocked: fix.Mocked, RecordedAt: stamp(in.RecordedAt), EvidenceIDs: StringList(in.EvidenceIDs), Version: 1, CreatedAt: now, UpdatedAt: now}
 	if v.EvidenceIDs == nil {
 		v.EvidenceIDs = StringList{}
 	}
 	var old Verification
 	version, err := s.appendOnly(tx, &v, &old, v.ID, func(any) bool {
 		return old.TaskID == v.TaskID && old.Conclusion == v.Conclusion && old.RecordedAt.Equal(v.RecordedAt) &&
-			old.InspectorID == v.InspectorID && old.Notes == v.Notes && old.Lat == v.Lat && old.Lng == v.Lng &&
+			old.InspectorID == v.InspectorID && old.Notes == v.Notes && old.Lat == v.Lat && old.Lng == v.Lng && old.Datum == v.Datum &&
 			old.AccuracyM == v.AccuracyM && old.Mocked == v.Mocked && sameSet(old.EvidenceIDs, v.EvidenceIDs)
 	}, EntityVerifications, a, t.UnitPath)
 	if err != nil || old.ID != "" {
