@@ -202,7 +202,7 @@ func testDatums(t *testing.T, e *env, store string) {
 	vid := uuid.NewString()
 	p.push(mut("task.start", map[string]any{"task_id": task.ID}),
 		mut("verification.record", map[string]any{"id": vid, "task_id": task.ID, "conclusion": "rectified", "notes": "",
-			"location": map[string]any{"lat": bdLat, "lng": bdLng, "datum": "bd09", "accuracy_m": 5, "mocked": false},
+			"location":    map[string]any{"lat": bdLat, "lng": bdLng, "datum": "bd09", "accuracy_m": 5, "mocked": false},
 			"recorded_at": e.now, "evidence_ids": []string{}}))
 	var v models.Verification
 	if err := e.svc.Store.Read(context.Background(), func(tx models.Tx) error { return tx.Get(&v, vid) }); err != nil {

@@ -45,15 +45,15 @@ var evidenceTypes = map[string][]string{
 
 // EvidenceInput declares a file before its bytes are sent.
 type EvidenceInput struct {
-	ID             string            `json:"id"`
-	TaskID         string            `json:"task_id"`
-	VerificationID *string           `json:"verification_id"`
-	Kind           string            `json:"kind"`
-	SHA256         string            `json:"sha256"`
-	Size           int64             `json:"size"`
-	ContentType    string            `json:"content_type"`
-	CapturedAt     *time.Time        `json:"captured_at"`
-	Location       *LocationInput    `json:"location"`
+	ID             string         `json:"id"`
+	TaskID         string         `json:"task_id"`
+	VerificationID *string        `json:"verification_id"`
+	Kind           string         `json:"kind"`
+	SHA256         string         `json:"sha256"`
+	Size           int64          `json:"size"`
+	ContentType    string         `json:"content_type"`
+	CapturedAt     *time.Time     `json:"captured_at"`
+	Location       *LocationInput `json:"location"`
 	// fix is Location checked and in WGS-84.
 	fix *EvidenceLocation
 }
