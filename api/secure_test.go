@@ -1,12 +1,14 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
+	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -185,5 +187,76 @@ func TestEvidenceDeclaredForVerification(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestAttackBodyIDs: every route that takes an id in its body answers an
+// id of another county exactly as one that does not exist: 404 not_found
+// naming the field, the same detail but for the id. Nothing is written.
+func TestAttackBodyIDs(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e := newEnv(t, dialect)
+			dir := localStore(t, e)
+			f := e.fx
+			ctx := context.Background()
+			inspB := must(e.svc.CreateUser(ctx, system, models.UserInput{Username: ptr("inspb"), Password: ptr("password-inspb"),
+				Role: ptr(models.RoleInspector), UnitID: &f.countyB.ID}))
+			taskA := "/v1/tasks/" + f.task1.ID
+			version := func(path string) float64 { return e.must(200, "admin", "GET", path, nil)["version"].(float64) }
+			newTask := func(field, id string) map[string]any {
+				b := map[string]any{"item_id": f.itemA.ID, "site_id": f.siteA.ID, "kind": "progress_check", "template_id": f.tmpl.ID,
+					"window_start": e.now, "due_at": e.now.AddDate(0, 0, 3)}
+				b[field] = id
+				return b
+			}
+			submit := func(field, id string) map[string]any {
+				b := map[string]any{"statement": "已完成", "version": version("/v1/items/" + f.itemA.ID), "inspector_ids": []string{f.users["insp1"].ID}}
+				if field == "inspector_ids" || field == "site_ids" {
+					b[field] = []string{id}
+				} else {
+					b[field] = id
+				}
+				return b
+			}
+			cases := []struct {
+				name, who, method, path, field, theirs string
+				body                                   func(field, id string) map[string]any
+			}{
+				{"task's item", "supa", "POST", "/v1/tasks", "item_id", f.itemB.ID, newTask},
+				{"task's site", "supa", "POST", "/v1/tasks", "site_id", f.siteB.ID, newTask},
+				{"task's assignee", "supa", "POST", "/v1/tasks", "assignee_id", inspB.ID, newTask},
+				{"task's site, changed", "supa", "PATCH", taskA, "site_id", f.siteB.ID, func(field, id string) map[string]any {
+					return map[string]any{field: id, "version": version(taskA)}
+				}},
+				{"assignee", "supa", "POST", taskA + "/assign", "assignee_id", inspB.ID, func(field, id string) map[string]any {
+					return map[string]any{field: id, "version": version(taskA)}
+				}},
+				{"submission's inspector", "leada", "POST", "/v1/items/" + f.itemA.ID + "/submit", "inspector_ids", inspB.ID, submit},
+				{"submission's site", "leada", "POST", "/v1/items/" + f.itemA.ID + "/submit", "site_ids", f.siteB.ID, submit},
+				{"evidence's task", "insp1", "POST", "/v1/evidence", "task_id", f.task2.ID, func(field, id string) map[string]any {
+					d := declaration(e, f.task1.ID, readPhoto(t, "DSCN0021.jpg"))
+					d[field] = id
+					return d
+				}},
+			}
+			before := e.snapshot(t, dir)
+			for _, c := range cases {
+				missing := uuid.NewString()
+				a := e.do(c.who, c.method, c.path, c.body(c.field, missing))
+				b := e.do(c.who, c.method, c.path, c.body(c.field, c.theirs))
+				pa, pb := a.json(t), b.json(t)
+				if a.Status != 404 || pa["code"] != "not_found" {
+					t.Errorf("%s, an id that does not exist: %d %s", c.name, a.Status, a.Body)
+					continue
+				}
+				same := a.Status == b.Status && pa["code"] == pb["code"] && pa["field"] == pb["field"] &&
+					strings.ReplaceAll(pa["detail"].(string), missing, "ID") == strings.ReplaceAll(pb["detail"].(string), c.theirs, "ID")
+				if !same {
+					t.Errorf("%s: another county's id answers differently from a missing one:\n  missing: %d %s\n  theirs:  %d %s", c.name, a.Status, a.Body, b.Status, b.Body)
+				}
+			}
+			unchanged(t, "ids of other counties in bodies", before, e.snapshot(t, dir))
+		})
 	}
 }

@@ -217,7 +217,7 @@ type check struct {
 // to the inspector's devices.
 func (s *Service) createCheck(tx Tx, a Actor, c check) (InspectionTask, error) {
 	var tm ChecklistTemplate
-	if err := lookup(tx, &tm, c.templateID, CodeUnknownTemplate, "template_id"); err != nil {
+	if err := lookup(tx, &tm, c.templateID, "template_id"); err != nil {
 		return InspectionTask{}, err
 	}
 	now := s.now()
@@ -246,25 +246,15 @@ func (s *Service) createCheck(tx Tx, a Actor, c check) (InspectionTask, error) {
 // lie in the actor's subtree.
 func checkSiteFor(tx Tx, a Actor, id string) error {
 	var st Site
-	if err := lookup(tx, &st, id, CodeUnknownSite, "site_ids"); err != nil {
-		return err
-	}
-	if !a.IsAdmin() && !a.InSubtree(st.UnitPath) {
-		return FieldError(CodeOutsideYourUnit, "site_ids", "the site belongs to a unit outside yours")
-	}
-	return nil
+	return lookupVisible(tx, &st, id, "site_ids", func() bool { return a.IsAdmin() || a.InSubtree(st.UnitPath) })
 }
 
 // checkInspector loads an active inspector the actor may send to check an
 // item: any for admins, of their own subtree for everyone else.
 func checkInspector(tx Tx, a Actor, id, field string) (User, error) {
 	var u User
-	err := lookup(tx, &u, id, CodeUnknownUser, field)
-	if err == nil && !a.IsAdmin() && !a.InSubtree(u.UnitPath) {
-		// Users outside the caller's view are unknown to it.
-		err = FieldError(CodeUnknownUser, field, "%s %s does not exist", field, id)
-	}
-	if err != nil {
+	// Users outside the caller's view are unknown to it.
+	if err := lookupVisible(tx, &u, id, field, func() bool { return a.IsAdmin() || a.InSubtree(u.UnitPath) }); err != nil {
 		return u, err
 	}
 	if u.Role != RoleInspector || u.Disabled {

@@ -131,7 +131,7 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 	}
 	if in.ResponsibleUnitID != nil {
 		var u Unit
-		if err := lookup(tx, &u, *in.ResponsibleUnitID, CodeUnknownUnit, "responsible_unit_id"); err != nil {
+		if err := lookup(tx, &u, *in.ResponsibleUnitID, "responsible_unit_id"); err != nil {
 			return err
 		}
 		it.ResponsibleUnitID, it.UnitPath = u.ID, u.Path
@@ -143,7 +143,7 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 		ids := StringList{}
 		for _, id := range *in.CooperatingUnitIDs {
 			var u Unit
-			if err := lookup(tx, &u, id, CodeUnknownUnit, "cooperating_unit_ids"); err != nil {
+			if err := lookup(tx, &u, id, "cooperating_unit_ids"); err != nil {
 				return err
 			}
 			ids = append(ids, u.ID)

@@ -57,7 +57,7 @@ func applySite(tx Tx, st *Site, in SiteInput, creating bool) error {
 	}
 	if in.UnitID != nil {
 		var u Unit
-		if err := lookup(tx, &u, *in.UnitID, CodeUnknownUnit, "unit_id"); err != nil {
+		if err := lookup(tx, &u, *in.UnitID, "unit_id"); err != nil {
 			return err
 		}
 		st.UnitID, st.UnitPath = u.ID, u.Path

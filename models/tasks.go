@@ -34,7 +34,7 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 		if in.ItemID == nil {
 			return FieldError(CodeRequired, "item_id", "item_id is required")
 		}
-		if err := lookup(tx, &it, *in.ItemID, CodeUnknownItem, "item_id"); err != nil {
+		if err := lookupVisible(tx, &it, *in.ItemID, "item_id", func() bool { return a.canWriteUnitRecord(it.UnitPath) }); err != nil {
 			return err
 		}
 		t.ItemID, t.UnitPath = it.ID, it.UnitPath
@@ -43,11 +43,8 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 	}
 	if in.SiteID != nil {
 		var st Site
-		if err := lookup(tx, &st, *in.SiteID, CodeUnknownSite, "site_id"); err != nil {
+		if err := lookupVisible(tx, &st, *in.SiteID, "site_id", func() bool { return a.canWriteUnitRecord(st.UnitPath) }); err != nil {
 			return err
-		}
-		if !a.canWriteUnitRecord(st.UnitPath) {
-			return FieldError(CodeOutsideYourUnit, "site_id", "the site belongs to a unit outside yours")
 		}
 		t.SiteID = st.ID
 	}
@@ -56,7 +53,7 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 	}
 	if in.TemplateID != nil {
 		var tm ChecklistTemplate
-		if err := lookup(tx, &tm, *in.TemplateID, CodeUnknownTemplate, "template_id"); err != nil {
+		if err := lookup(tx, &tm, *in.TemplateID, "template_id"); err != nil {
 			return err
 		}
 		t.TemplateID = tm.ID
@@ -98,14 +95,11 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 // admin.
 func checkAssignee(tx Tx, a Actor, id string) (User, error) {
 	var u User
-	if err := lookup(tx, &u, id, CodeUnknownUser, "assignee_id"); err != nil {
+	if err := lookupVisible(tx, &u, id, "assignee_id", func() bool { return a.canWriteUnitRecord(u.UnitPath) }); err != nil {
 		return User{}, err
 	}
 	if u.Role != RoleInspector || u.Disabled {
 		return User{}, FieldError(CodeAssigneeNotInspector, "assignee_id", "tasks are assigned to active inspectors only")
-	}
-	if !a.canWriteUnitRecord(u.UnitPath) {
-		return User{}, FieldError(CodeOutsideYourUnit, "assignee_id", "the inspector belongs to a unit outside yours")
 	}
 	return u, nil
 }

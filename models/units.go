@@ -60,7 +60,7 @@ func (s *Service) CreateUnit(ctx context.Context, a Actor, in UnitInput) (Unit, 
 		u.Path = "/" + u.ID + "/"
 		if in.ParentID != nil {
 			var parent Unit
-			if err := lookup(tx, &parent, *in.ParentID, CodeUnknownUnit, "parent_id"); err != nil {
+			if err := lookup(tx, &parent, *in.ParentID, "parent_id"); err != nil {
 				return err
 			}
 			u.ParentID = &parent.ID

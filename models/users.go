@@ -56,7 +56,7 @@ func (s *Service) applyUser(tx Tx, u *User, in UserInput) error {
 	}
 	if in.UnitID != nil {
 		var unit Unit
-		if err := lookup(tx, &unit, *in.UnitID, CodeUnknownUnit, "unit_id"); err != nil {
+		if err := lookup(tx, &unit, *in.UnitID, "unit_id"); err != nil {
 			return err
 		}
 		u.UnitID, u.UnitPath = unit.ID, unit.Path
