@@ -224,11 +224,15 @@ func (s *Service) CleanAbandonedUploads(ctx context.Context, before time.Time) (
 }
 
 // UploadOpen checks, for a signed upload URL the API serves, that the
-// evidence whose object key it names still waits for its bytes: once the
-// evidence has left pending (verified or rejected), a URL issued for it,
-// though unexpired, stores nothing. Keys that name no evidence pass.
+// evidence whose object key (or multipart staging key) it names still
+// waits for its bytes: once the evidence has left pending (verified or
+// rejected), a URL issued for it, though unexpired, stores nothing. Keys
+// that name no evidence pass.
 func (s *Service) UploadOpen(ctx context.Context, key string) error {
 	id, ok := strings.CutPrefix(key, "evidence/")
+	if !ok {
+		id, ok = strings.CutPrefix(key, "incoming/")
+	}
 	if !ok || !ValidID(id) {
 		return nil
 	}
