@@ -69,6 +69,29 @@ func (es *EvidenceSet) Canonical() ([]byte, error) {
 	c.Units = blankVersions(es.Units, func(u *Unit) (*int64, *time.Time) { return &u.Version, &u.UpdatedAt })
 	c.Sites = blankVersions(es.Sites, func(st *Site) (*int64, *time.Time) { return &st.Version, &st.UpdatedAt })
 	c.Templates = blankVersions(es.Templates, func(t *ChecklistTemplate) (*int64, *time.Time) { return &t.Version, &t.UpdatedAt })
+	// A WGS-84 fix is encoded without its datum, as every fix was before
+	// datums were recorded, so that the digests decisions made then
+	// recorded still match; a GCJ-02 or BD-09 fix names its datum.
+	if es.Verifications != nil {
+		c.Verifications = make([]Verification, len(es.Verifications))
+		copy(c.Verifications, es.Verifications)
+	}
+	for i := range c.Verifications {
+		if c.Verifications[i].Datum == DatumWGS84 {
+			c.Verifications[i].Datum = ""
+		}
+	}
+	if es.Evidence != nil {
+		c.Evidence = make([]Evidence, len(es.Evidence))
+		copy(c.Evidence, es.Evidence)
+	}
+	for i, e := range c.Evidence {
+		if e.Location != nil && e.Location.Datum == DatumWGS84 {
+			l := *e.Location
+			l.Datum = ""
+			c.Evidence[i].Location = &l
+		}
+	}
 	return json.Marshal(&c)
 }
 

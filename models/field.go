@@ -32,10 +32,12 @@ type Verification struct {
 	Notes       string `json:"notes"`
 	// Lat and Lng are WGS-84, converted on the server from the datum the
 	// device sent; OriginalLat and OriginalLng keep what it sent when
-	// that was not WGS-84.
+	// that was not WGS-84. Datum is always set on a stored record; it is
+	// empty only in the canonical encoding of evidence sets (see
+	// EvidenceSet.Canonical).
 	Lat         float64    `json:"lat"`
 	Lng         float64    `json:"lng"`
-	Datum       string     `json:"datum"`
+	Datum       string     `json:"datum,omitempty"`
 	OriginalLat *float64   `json:"original_lat,omitempty"`
 	OriginalLng *float64   `json:"original_lng,omitempty"`
 	AccuracyM   float64    `json:"accuracy_m"`
@@ -128,7 +130,7 @@ type Evidence struct {
 type EvidenceLocation struct {
 	Lat         float64  `json:"lat"`
 	Lng         float64  `json:"lng"`
-	Datum       string   `json:"datum"`
+	Datum       string   `json:"datum,omitempty"`
 	OriginalLat *float64 `json:"original_lat,omitempty"`
 	OriginalLng *float64 `json:"original_lng,omitempty"`
 	AccuracyM   float64  `json:"accuracy_m"`
