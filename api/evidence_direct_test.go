@@ -143,6 +143,17 @@ func TestEvidenceDirectUpload(t *testing.T) {
 			if gs := sha256.Sum256(got); gs != sum {
 				t.Fatalf("downloaded document differs (%d bytes)", len(got))
 			}
+			// The original comes as a named download from the store too.
+			if store == "minio" {
+				res, err := http.Get(r.Header.Get("Location"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if cd := res.Header.Get("Content-Disposition"); cd != `attachment; filename="`+id+`"` {
+					t.Errorf("MinIO download: Content-Disposition %q", cd)
+				}
+			}
 			// An expired URL (the local store's clock moves; MinIO's
 			// expiry is tested against the real server in storage/blob).
 			if store == "local" {
