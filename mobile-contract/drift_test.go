@@ -303,8 +303,10 @@ func TestSyncEntitiesMatchModels(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("SyncChanges has %v, contract.Entities is %v", got, want)
 	}
-	fromModels := []string{models.EntityTasks, models.EntityItems, models.EntitySites, models.EntityTemplates,
-		models.EntityVerifications, models.EntityAnswers, models.EntityEvidence, models.EntityDecisions, models.EntityNotes}
+	var fromModels []string
+	for _, e := range models.SyncEntities {
+		fromModels = append(fromModels, e.Name)
+	}
 	if !slices.Equal(slices.Sorted(slices.Values(fromModels)), want) {
 		t.Errorf("models names the entities %v, contract.Entities is %v", fromModels, contract.Entities)
 	}

@@ -185,7 +185,7 @@ func (s *Service) createChecks(tx Tx, a Actor, it *RectificationItem, sub *Submi
 	}
 	n := 0
 	for _, uid := range uniqueSorted(in.InspectorIDs) {
-		if _, err := checkInspector(tx, a, uid, "inspector_ids"); err != nil {
+		if _, err := checkAssignee(tx, a, uid, "inspector_ids"); err != nil {
 			return 0, err
 		}
 		for _, site := range sites {
@@ -253,24 +253,6 @@ func checkSiteFor(tx Tx, a Actor, id string) error {
 		return FieldError(CodeOutsideYourUnit, "site_ids", "the site belongs to a unit outside yours")
 	}
 	return nil
-}
-
-// checkInspector loads an active inspector the actor may send to check an
-// item: any for admins, of their own subtree for everyone else.
-func checkInspector(tx Tx, a Actor, id, field string) (User, error) {
-	var u User
-	err := lookup(tx, &u, id, CodeUnknownUser, field)
-	if err == nil && !a.IsAdmin() && !a.InSubtree(u.UnitPath) {
-		// Users outside the caller's view are unknown to it.
-		err = FieldError(CodeUnknownUser, field, "%s %s does not exist", field, id)
-	}
-	if err != nil {
-		return u, err
-	}
-	if u.Role != RoleInspector || u.Disabled {
-		return u, FieldError(CodeAssigneeNotInspector, field, "acceptance checks go to active inspectors only")
-	}
-	return u, nil
 }
 
 // Blocker is one reason an item cannot be accepted yet.

@@ -1,6 +1,9 @@
 package models
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // Actor is who is asking: the signed-in user, on one device.
 type Actor struct {
@@ -65,10 +68,223 @@ func (a Actor) canWriteUnitRecord(path string) bool {
 	return false
 }
 
-// canManageReference reports whether a may create or change checklist
-// templates.
-func (a Actor) canManageReference() bool {
+// canManage reports whether a may create records (items, sites, tasks,
+// imports) and checklist templates: admins and supervisors; where the
+// record lies is checked with canWriteUnitRecord.
+func (a Actor) canManage() bool {
 	return a.Role == RoleAdmin || a.Role == RoleSupervisor
+}
+
+// canReview reports whether a reviews items, exports the ledger and
+// reads dispatch reports: admins, supervisors and unit leads, each within
+// what canReadUnitRecord lets them read.
+func (a Actor) canReview() bool {
+	return a.Role == RoleAdmin || a.Role == RoleSupervisor || a.Role == RoleUnitLead
+}
+
+// canDecide reports whether a may accept or reject an item at path.
+func (a Actor) canDecide(path string) bool {
+	return a.canWriteUnitRecord(path)
+}
+
+// doesFieldWork reports whether a records field work (mutations through
+// sync, evidence uploads): inspectors only.
+func (a Actor) doesFieldWork() bool { return a.Role == RoleInspector }
+
+// The visibility rule: what a may see. Single reads (getReadable), lists
+// (readConds, readScope), sync pulls (SyncView.Visible) and the change-log
+// scopes a pull reads (changeScopes) all apply it; the scopes written with
+// each change (changes.go) are the same rule seen from the record.
+
+// canRead reports whether a may see rec. needs reports whether one of an
+// inspector's open tasks references the record id of entity (items,
+// sites, templates); it is only called for inspectors.
+func (a Actor) canRead(rec any, needs func(entity, id string) (bool, error)) (bool, error) {
+	if a.Role == RoleInspector {
+		switch r := rec.(type) {
+		case *InspectionTask:
+			return a.canReadTask(r), nil
+		case *RectificationItem:
+			return needs(EntityItems, r.ID)
+		case *Site:
+			return needs(EntitySites, r.ID)
+		case *ChecklistTemplate:
+			return needs(EntityTemplates, r.ID)
+		case *Verification:
+			return r.InspectorID == a.UserID, nil
+		case *Answer:
+			return r.InspectorID == a.UserID, nil
+		case *Note:
+			return r.AuthorID == a.UserID, nil
+		case *Evidence:
+			return a.canReadEvidence(r), nil
+		case *Decision:
+			// The decisions on an item they still hold tasks for: a
+			// rejection's reasons, an acceptance that closes their work.
+			return needs(EntityItems, r.ItemID)
+		case *User:
+			return a.canReadUser(r), nil
+		case *Unit:
+			return true, nil
+		}
+		return false, nil
+	}
+	switch r := rec.(type) {
+	case *ChecklistTemplate, *Unit:
+		return true, nil
+	case *User:
+		return a.canReadUser(r), nil
+	case *InspectionTask:
+		return a.canReadUnitRecord(r.UnitPath), nil
+	case *RectificationItem:
+		return a.canReadUnitRecord(r.UnitPath), nil
+	case *Site:
+		return a.canReadUnitRecord(r.UnitPath), nil
+	case *Verification:
+		return a.canReadUnitRecord(r.UnitPath), nil
+	case *Answer:
+		return a.canReadUnitRecord(r.UnitPath), nil
+	case *Note:
+		return a.canReadUnitRecord(r.UnitPath), nil
+	case *Evidence:
+		return a.canReadUnitRecord(r.UnitPath), nil
+	case *Decision:
+		return a.canReadUnitRecord(r.UnitPath), nil
+	}
+	return false, nil
+}
+
+func (a Actor) canReadTask(t *InspectionTask) bool {
+	if a.Role == RoleInspector {
+		return t.AssigneeID != nil && *t.AssigneeID == a.UserID && TaskOnDevice(t.Status)
+	}
+	return a.canReadUnitRecord(t.UnitPath)
+}
+
+func (a Actor) canReadUser(u *User) bool {
+	return a.UserID == u.ID || a.canReadUnitRecord(u.UnitPath)
+}
+
+func (a Actor) canReadEvidence(e *Evidence) bool {
+	if a.Role == RoleInspector {
+		return e.InspectorID == a.UserID
+	}
+	return a.canReadUnitRecord(e.UnitPath)
+}
+
+// taskRefColumn names the tasks column through which an inspector's open
+// tasks reference the records of entity.
+var taskRefColumn = map[string]string{EntityItems: "item_id", EntitySites: "site_id", EntityTemplates: "template_id"}
+
+// readConds returns the conditions that limit entity's table to what a
+// may read, as canRead decides record by record. For an inspector's
+// items, sites and templates it needs the ids their tasks reference:
+// readScope reads them.
+func (a Actor) readConds(entity string) ([]Cond, error) {
+	switch a.Role {
+	case RoleAdmin:
+		return nil, nil
+	case RoleSupervisor, RoleUnitLead:
+		switch entity {
+		case EntityTemplates, EntityUnits:
+			return nil, nil
+		}
+		return []Cond{a.subtreeCond()}, nil
+	case RoleInspector:
+		switch entity {
+		case EntityTasks:
+			return inspectorTaskConds(a), nil
+		case EntityVerifications, EntityAnswers, EntityEvidence:
+			return []Cond{Eq("inspector_id", a.UserID)}, nil
+		case EntityNotes:
+			return []Cond{Eq("author_id", a.UserID)}, nil
+		case EntityUsers:
+			return []Cond{Eq("id", a.UserID)}, nil
+		case EntityUnits:
+			return nil, nil
+		}
+	}
+	return nil, errForbidden("read " + entity)
+}
+
+// inspectorTaskConds selects the tasks an inspector holds: assigned to
+// them and open (TaskOnDevice).
+func inspectorTaskConds(a Actor) []Cond {
+	return []Cond{Eq("assignee_id", a.UserID), {Column: "status", Op: OpIn, Value: taskOnDevice}}
+}
+
+// readScope is readConds with the reads an inspector's items, sites and
+// templates need, in a transaction of its own.
+func (s *Service) readScope(ctx context.Context, a Actor, entity string) ([]Cond, error) {
+	col, ref := taskRefColumn[entity]
+	if a.Role != RoleInspector || !ref {
+		return a.readConds(entity)
+	}
+	var ids []string
+	err := s.Store.Tx(ctx, func(tx Tx) error {
+		return tx.Pluck(&InspectionTask{}, col, inspectorTaskConds(a), &ids)
+	})
+	if ids == nil {
+		ids = []string{}
+	}
+	return []Cond{{Column: "id", Op: OpIn, Value: ids}}, err
+}
+
+// inspectorNeeds reports whether one of the inspector's open tasks
+// references the record id of entity.
+func inspectorNeeds(tx Tx, a Actor, entity, id string) (bool, error) {
+	n, err := tx.Count(&InspectionTask{}, append(inspectorTaskConds(a), Eq(taskRefColumn[entity], id)))
+	return n > 0, err
+}
+
+// getReadable loads the record rec by id if a may see it, by canRead;
+// otherwise, or when the id is malformed or the record does not exist, it
+// reports it as not found (what names it in the message).
+func getReadable(tx Tx, a Actor, rec any, id, what string) error {
+	if err := getVisible(tx, rec, id, what, func() bool { return true }); err != nil {
+		return err
+	}
+	ok, err := a.canRead(rec, func(entity, id string) (bool, error) { return inspectorNeeds(tx, a, entity, id) })
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errNotFound(what)
+	}
+	return nil
+}
+
+// getVisible loads a record by id and reports it as not found when the
+// id is malformed, the record does not exist, or visible says the actor
+// may not see it.
+func getVisible(tx Tx, rec any, id, entity string, visible func() bool) error {
+	if !ValidID(id) {
+		return errNotFound(entity)
+	}
+	if err := tx.Get(rec, id); err != nil {
+		if IsNotFound(err) {
+			return errNotFound(entity)
+		}
+		return err
+	}
+	if !visible() {
+		return errNotFound(entity)
+	}
+	return nil
+}
+
+// changeScopes returns the condition on the change log's scope column
+// that a's pulls read: an inspector reads their own scope, everyone else
+// their unit subtree and the global reference data.
+func (a Actor) changeScopes() Cond {
+	if a.Role == RoleInspector {
+		return Eq("scope", ScopeUser(a.UserID))
+	}
+	units := ScopeUnit(a.UnitPath)
+	if a.IsAdmin() {
+		units = ScopeUnit("")
+	}
+	return Cond{Op: OpAny, Value: []Cond{Eq("scope", ScopeGlobal), {Column: "scope", Op: OpPrefix, Value: units}}}
 }
 
 func errForbidden(what string) error {

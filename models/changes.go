@@ -66,14 +66,11 @@ func (s *Service) changed(tx Tx, entity, id string, version int64, op string, sc
 func holders(tx Tx, refColumn, id string) ([]string, error) {
 	var ids []string
 	err := tx.Pluck(&InspectionTask{}, "assignee_id", []Cond{
-		Eq(refColumn, id), {Column: "status", Op: OpIn, Value: openTaskStatuses},
+		Eq(refColumn, id), {Column: "status", Op: OpIn, Value: taskOnDevice},
 		{Column: "assignee_id", Op: OpNotNull},
 	}, &ids)
 	return ids, err
 }
-
-// openTaskStatuses are the statuses in which a task is on a device.
-var openTaskStatuses = []string{TaskAssigned, TaskInProgress, TaskCompleted}
 
 // changedShared records a change to an item, site or template: its unit
 // (or global) scope, and every inspector whose tasks need it.
@@ -119,7 +116,7 @@ func (s *Service) takeBack(tx Tx, userID string, t *InspectionTask) error {
 	for _, r := range taskRefs(t) {
 		n, err := tx.Count(&InspectionTask{}, []Cond{
 			Eq("assignee_id", userID), Eq(r.column, r.id), {Column: "id", Op: OpNe, Value: t.ID},
-			{Column: "status", Op: OpIn, Value: openTaskStatuses},
+			{Column: "status", Op: OpIn, Value: taskOnDevice},
 		})
 		if err != nil {
 			return err
@@ -143,7 +140,7 @@ func (s *Service) movedOut(tx Tx, entity, id string, version int64, oldPath, new
 
 // holder is the inspector whose devices hold the task, if any.
 func (t *InspectionTask) holder() string {
-	if t.AssigneeID == nil || t.Status == TaskCancelled {
+	if t.AssigneeID == nil || !TaskOnDevice(t.Status) {
 		return ""
 	}
 	return *t.AssigneeID
@@ -171,4 +168,55 @@ func (s *Service) taskChanged(tx Tx, before, after *InspectionTask) error {
 	default:
 		return s.changed(tx, EntityTasks, after.ID, after.Version, OpUpsert, ScopeUser(to))
 	}
+}
+
+// SyncEntity is one entity a pull carries.
+type SyncEntity struct {
+	Name string
+	// Load reads the current records with the given ids, by id; each is
+	// a pointer to the record.
+	Load func(tx Tx, ids []string) (map[string]any, error)
+}
+
+// SyncEntities is the one registry of the entities a pull carries: the
+// sync engine loads records through it, and the contract's drift test
+// checks the wire schema against it. Adding a sync entity means adding
+// it here, to the visibility rule (Actor.canRead, Actor.readConds) and
+// to the contract.
+var SyncEntities = []SyncEntity{
+	{EntityTasks, loadAs[InspectionTask]},
+	{EntityItems, loadAs[RectificationItem]},
+	{EntitySites, loadAs[Site]},
+	{EntityTemplates, loadAs[ChecklistTemplate]},
+	{EntityVerifications, loadAs[Verification]},
+	{EntityAnswers, loadAs[Answer]},
+	{EntityNotes, loadAs[Note]},
+	{EntityEvidence, loadAs[Evidence]},
+	{EntityDecisions, loadAs[Decision]},
+}
+
+// SyncEntityNamed returns the registered entity of the given name.
+func SyncEntityNamed(name string) (SyncEntity, bool) {
+	for _, e := range SyncEntities {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return SyncEntity{}, false
+}
+
+func loadAs[T any, P interface {
+	*T
+	Record
+}](tx Tx, ids []string) (map[string]any, error) {
+	var rows []T
+	if err := tx.List(&rows, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: ids}}}); err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(rows))
+	for i := range rows {
+		p := P(&rows[i])
+		out[p.RecordID()] = p
+	}
+	return out, nil
 }

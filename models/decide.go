@@ -25,11 +25,6 @@ type ReopenInput struct {
 	EvidenceDigest string  `json:"evidence_digest"`
 }
 
-// canDecide reports whether a may accept or reject an item at path.
-func (a Actor) canDecide(path string) bool {
-	return a.Role == RoleAdmin || a.Role == RoleSupervisor && a.InSubtree(path)
-}
-
 // Decide accepts or rejects an item pending acceptance, on exactly the
 // evidence the decider saw.
 //
@@ -248,7 +243,7 @@ func (s *Service) reject(tx Tx, a Actor, it *RectificationItem, d *Decision, es 
 func (s *Service) cancelOpenTasks(tx Tx, a Actor, conds []Cond) error {
 	var open []InspectionTask
 	if err := tx.List(&open, Query{Where: append(conds,
-		Cond{Column: "status", Op: OpIn, Value: []string{TaskUnassigned, TaskAssigned, TaskInProgress}})}); err != nil {
+		Cond{Column: "status", Op: OpIn, Value: taskUnfinished})}); err != nil {
 		return err
 	}
 	for i := range open {

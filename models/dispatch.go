@@ -141,7 +141,7 @@ func (s *Service) period(q DispatchQuery, now time.Time) (kind string, start, en
 // (an item reopened since still counts), rejected the rejections made in
 // it.
 func (s *Service) Dispatch(ctx context.Context, a Actor, q DispatchQuery) (DispatchReport, error) {
-	if a.Role == RoleInspector {
+	if !a.canReview() {
 		return DispatchReport{}, errForbidden("read dispatch reports")
 	}
 	now := s.now()
@@ -152,7 +152,7 @@ func (s *Service) Dispatch(ctx context.Context, a Actor, q DispatchQuery) (Dispa
 	if err := s.Audit(ctx, a, AuditExportDispatch, EntityItems, "", map[string]any{"period": kind, "start": start}); err != nil {
 		return DispatchReport{}, err
 	}
-	scope, err := s.readScope(ctx, a, "item_id")
+	scope, err := s.readScope(ctx, a, EntityItems)
 	if err != nil {
 		return DispatchReport{}, err
 	}

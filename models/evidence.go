@@ -140,7 +140,7 @@ func (s *Service) CreateEvidence(ctx context.Context, a Actor, in EvidenceInput)
 }
 
 func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput) (Evidence, error) {
-	if a.Role != RoleInspector {
+	if !a.doesFieldWork() {
 		return Evidence{}, errForbidden("upload evidence")
 	}
 	if err := s.checkEvidenceInput(&in); err != nil {

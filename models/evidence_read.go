@@ -9,34 +9,21 @@ type EvidenceFilter struct {
 	VerificationID string
 }
 
-func (a Actor) canReadEvidence(e *Evidence) bool {
-	if a.Role == RoleInspector {
-		return e.InspectorID == a.UserID
-	}
-	return a.canReadUnitRecord(e.UnitPath)
-}
-
 // GetEvidence returns one evidence record with its flags. Inspectors read
 // their own, everyone else as for the task's unit.
 func (s *Service) GetEvidence(ctx context.Context, a Actor, id string) (Evidence, error) {
 	var e Evidence
 	err := s.Store.Tx(ctx, func(tx Tx) error {
-		return getVisible(tx, &e, id, "evidence", func() bool { return a.canReadEvidence(&e) })
+		return getReadable(tx, a, &e, id, "evidence")
 	})
 	return e, err
 }
 
 // ListEvidence lists the evidence the actor may see.
 func (s *Service) ListEvidence(ctx context.Context, a Actor, f EvidenceFilter, p ListParams) (Page[Evidence], error) {
-	var conds []Cond
-	switch a.Role {
-	case RoleInspector:
-		conds = append(conds, Eq("inspector_id", a.UserID))
-	case RoleAdmin:
-	case RoleSupervisor, RoleUnitLead:
-		conds = append(conds, a.subtreeCond())
-	default:
-		return Page[Evidence]{}, errForbidden("read evidence")
+	conds, err := a.readConds(EntityEvidence)
+	if err != nil {
+		return Page[Evidence]{}, err
 	}
 	if f.TaskID != "" {
 		conds = append(conds, Eq("task_id", f.TaskID))

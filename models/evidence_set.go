@@ -126,7 +126,7 @@ func (s *Service) EvidenceOf(ctx context.Context, a Actor, itemID string) (Evide
 // supervisors and unit leads of its unit subtree.
 func (s *Service) reviewItem(tx Tx, a Actor, id string) (RectificationItem, error) {
 	var it RectificationItem
-	if a.Role == RoleInspector {
+	if !a.canReview() {
 		return it, errForbidden("review items")
 	}
 	if err := checkID("id", id); err != nil {

@@ -50,7 +50,7 @@ const MaxImportRows = 10000
 // into their unit subtree.
 func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (ImportReport, error) {
 	rep := ImportReport{Rows: len(rows)}
-	if a.Role != RoleAdmin && a.Role != RoleSupervisor {
+	if !a.canManage() {
 		return rep, errForbidden("import items")
 	}
 	if len(rows) > MaxImportRows {

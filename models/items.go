@@ -159,7 +159,7 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 // CreateItem adds a rectification item. Admins anywhere, supervisors in
 // their unit subtree.
 func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (RectificationItem, error) {
-	if a.Role != RoleAdmin && a.Role != RoleSupervisor {
+	if !a.canManage() {
 		return RectificationItem{}, errForbidden("create items")
 	}
 	now := s.now()
@@ -238,59 +238,14 @@ func (s *Service) GetItem(ctx context.Context, a Actor, id string) (Rectificatio
 }
 
 func (s *Service) getItem(tx Tx, a Actor, it *RectificationItem, id string) error {
-	if a.Role == RoleInspector {
-		if ok, err := s.inspectorNeeds(tx, a, "item_id", id); err != nil || !ok {
-			if err == nil {
-				err = errNotFound("item")
-			}
-			return err
-		}
-	}
-	return getVisible(tx, it, id, "item", func() bool {
-		return a.Role == RoleInspector || a.canReadUnitRecord(it.UnitPath)
-	})
+	return getReadable(tx, a, it, id, "item")
 }
 
 // ListItems lists the items the actor may see.
 func (s *Service) ListItems(ctx context.Context, a Actor, f ItemFilter, p ListParams) (Page[RectificationItem], error) {
-	conds, err := s.readScope(ctx, a, "item_id")
+	conds, err := s.readScope(ctx, a, EntityItems)
 	if err != nil {
 		return Page[RectificationItem]{}, err
 	}
 	return list[RectificationItem](ctx, s, append(conds, f.conds()...), p)
-}
-
-// readScope returns the conditions that limit a unit-owned table to what
-// the actor may read. For inspectors, refColumn names the tasks column
-// that references the table ("item_id", "site_id", "template_id").
-func (s *Service) readScope(ctx context.Context, a Actor, refColumn string) ([]Cond, error) {
-	switch a.Role {
-	case RoleAdmin:
-		return nil, nil
-	case RoleSupervisor, RoleUnitLead:
-		return []Cond{a.subtreeCond()}, nil
-	case RoleInspector:
-		var ids []string
-		err := s.Store.Tx(ctx, func(tx Tx) error {
-			return tx.Pluck(&InspectionTask{}, refColumn, inspectorTaskConds(a), &ids)
-		})
-		if ids == nil {
-			ids = []string{}
-		}
-		return []Cond{{Column: "id", Op: OpIn, Value: ids}}, err
-	}
-	return nil, errForbidden("read records")
-}
-
-// inspectorTaskConds selects the tasks an inspector holds: assigned to
-// them and not cancelled.
-func inspectorTaskConds(a Actor) []Cond {
-	return []Cond{Eq("assignee_id", a.UserID), {Column: "status", Op: OpNe, Value: TaskCancelled}}
-}
-
-// inspectorNeeds reports whether one of the inspector's tasks references
-// id through refColumn.
-func (s *Service) inspectorNeeds(tx Tx, a Actor, refColumn, id string) (bool, error) {
-	n, err := tx.Count(&InspectionTask{}, append(inspectorTaskConds(a), Eq(refColumn, id)))
-	return n > 0, err
 }

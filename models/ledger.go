@@ -41,10 +41,10 @@ const ledgerPage = 100
 // at different moments, so an item changed during a long export shows its
 // state when its page was read.
 func (s *Service) Ledger(ctx context.Context, a Actor, f ItemFilter, each func(*LedgerRow) error) error {
-	if a.Role == RoleInspector {
+	if !a.canReview() {
 		return errForbidden("export the ledger")
 	}
-	conds, err := s.readScope(ctx, a, "item_id")
+	conds, err := s.readScope(ctx, a, EntityItems)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func (s *Service) ApplyMutation(tx Tx, a Actor, name string, args json.RawMessag
 	if !ok {
 		return 0, Errorf(CodeUnknownMutation, "unknown mutation %q", name)
 	}
-	if a.Role != RoleInspector {
+	if !a.doesFieldWork() {
 		return 0, errForbidden("record field work")
 	}
 	return m(s, tx, a, args)

@@ -70,7 +70,7 @@ func applySite(tx Tx, st *Site, in SiteInput, creating bool) error {
 
 // CreateSite adds a site. Admins anywhere, supervisors in their subtree.
 func (s *Service) CreateSite(ctx context.Context, a Actor, in SiteInput) (Site, error) {
-	if a.Role != RoleAdmin && a.Role != RoleSupervisor {
+	if !a.canManage() {
 		return Site{}, errForbidden("create sites")
 	}
 	now := s.now()
@@ -139,22 +139,12 @@ func (s *Service) GetSite(ctx context.Context, a Actor, id string) (Site, error)
 }
 
 func (s *Service) getSite(tx Tx, a Actor, st *Site, id string) error {
-	if a.Role == RoleInspector {
-		if ok, err := s.inspectorNeeds(tx, a, "site_id", id); err != nil || !ok {
-			if err == nil {
-				err = errNotFound("site")
-			}
-			return err
-		}
-	}
-	return getVisible(tx, st, id, "site", func() bool {
-		return a.Role == RoleInspector || a.canReadUnitRecord(st.UnitPath)
-	})
+	return getReadable(tx, a, st, id, "site")
 }
 
 // ListSites lists the sites the actor may see.
 func (s *Service) ListSites(ctx context.Context, a Actor, f SiteFilter, p ListParams) (Page[Site], error) {
-	conds, err := s.readScope(ctx, a, "site_id")
+	conds, err := s.readScope(ctx, a, EntitySites)
 	if err != nil {
 		return Page[Site]{}, err
 	}

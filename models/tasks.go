@@ -93,26 +93,27 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 	return nil
 }
 
-// checkAssignee loads an inspector the actor may give a task to: an
-// active inspector, of the actor's unit subtree unless the actor is an
-// admin.
-func checkAssignee(tx Tx, a Actor, id string) (User, error) {
+// checkAssignee loads the inspector named in field whom the actor may
+// give a task (or an acceptance check) to: an active inspector, of the
+// actor's unit subtree unless the actor is an admin. It is the one rule
+// for a valid assignee.
+func checkAssignee(tx Tx, a Actor, id, field string) (User, error) {
 	var u User
-	if err := lookup(tx, &u, id, CodeUnknownUser, "assignee_id"); err != nil {
+	if err := lookup(tx, &u, id, CodeUnknownUser, field); err != nil {
 		return User{}, err
 	}
 	if u.Role != RoleInspector || u.Disabled {
-		return User{}, FieldError(CodeAssigneeNotInspector, "assignee_id", "tasks are assigned to active inspectors only")
+		return User{}, FieldError(CodeAssigneeNotInspector, field, "tasks are assigned to active inspectors only")
 	}
 	if !a.canWriteUnitRecord(u.UnitPath) {
-		return User{}, FieldError(CodeOutsideYourUnit, "assignee_id", "the inspector belongs to a unit outside yours")
+		return User{}, FieldError(CodeOutsideYourUnit, field, "the inspector belongs to a unit outside yours")
 	}
 	return u, nil
 }
 
 // CreateTask adds a task, assigned at once when assignee_id is given.
 func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (InspectionTask, error) {
-	if a.Role != RoleAdmin && a.Role != RoleSupervisor {
+	if !a.canManage() {
 		return InspectionTask{}, errForbidden("create tasks")
 	}
 	now := s.now()
@@ -125,7 +126,7 @@ func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (Inspec
 			return errForbidden("create tasks for an item outside your unit")
 		}
 		if in.AssigneeID != nil {
-			u, err := checkAssignee(tx, a, *in.AssigneeID)
+			u, err := checkAssignee(tx, a, *in.AssigneeID, "assignee_id")
 			if err != nil {
 				return err
 			}
@@ -164,7 +165,7 @@ func (s *Service) AssignTask(ctx context.Context, a Actor, id string, assigneeID
 			t.AssigneeID, t.AssignedAt, t.Status = nil, nil, TaskUnassigned
 			return nil
 		}
-		u, err := checkAssignee(tx, a, assigneeID)
+		u, err := checkAssignee(tx, a, assigneeID, "assignee_id")
 		if err != nil {
 			return err
 		}
@@ -233,27 +234,14 @@ func (s *Service) GetTask(ctx context.Context, a Actor, id string) (InspectionTa
 }
 
 func (s *Service) getTask(tx Tx, a Actor, t *InspectionTask, id string) error {
-	return getVisible(tx, t, id, "task", func() bool { return a.canReadTask(t) })
-}
-
-func (a Actor) canReadTask(t *InspectionTask) bool {
-	if a.Role == RoleInspector {
-		return t.AssigneeID != nil && *t.AssigneeID == a.UserID && t.Status != TaskCancelled
-	}
-	return a.canReadUnitRecord(t.UnitPath)
+	return getReadable(tx, a, t, id, "task")
 }
 
 // ListTasks lists the tasks the actor may see.
 func (s *Service) ListTasks(ctx context.Context, a Actor, f TaskFilter, p ListParams) (Page[InspectionTask], error) {
-	var conds []Cond
-	switch a.Role {
-	case RoleAdmin:
-	case RoleSupervisor, RoleUnitLead:
-		conds = append(conds, a.subtreeCond())
-	case RoleInspector:
-		conds = inspectorTaskConds(a)
-	default:
-		return Page[InspectionTask]{}, errForbidden("read tasks")
+	conds, err := a.readConds(EntityTasks)
+	if err != nil {
+		return Page[InspectionTask]{}, err
 	}
 	for _, c := range []struct{ col, v string }{
 		{"status", f.Status}, {"assignee_id", f.AssigneeID}, {"item_id", f.ItemID},

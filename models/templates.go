@@ -53,7 +53,7 @@ func applyTemplate(t *ChecklistTemplate, in TemplateInput) error {
 
 // CreateTemplate adds a checklist template. Admins and supervisors.
 func (s *Service) CreateTemplate(ctx context.Context, a Actor, in TemplateInput) (ChecklistTemplate, error) {
-	if !a.canManageReference() {
+	if !a.canManage() {
 		return ChecklistTemplate{}, errForbidden("create checklist templates")
 	}
 	now := s.now()
@@ -75,7 +75,7 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, in TemplateInput)
 
 // UpdateTemplate changes a checklist template.
 func (s *Service) UpdateTemplate(ctx context.Context, a Actor, id string, in TemplateInput) (ChecklistTemplate, error) {
-	if !a.canManageReference() {
+	if !a.canManage() {
 		return ChecklistTemplate{}, errForbidden("change checklist templates")
 	}
 	var t ChecklistTemplate
@@ -108,28 +108,15 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, id string, in Tem
 // templates of their tasks, everyone else all of them.
 func (s *Service) GetTemplate(ctx context.Context, a Actor, id string) (ChecklistTemplate, error) {
 	var t ChecklistTemplate
-	err := s.Store.Tx(ctx, func(tx Tx) error {
-		if a.Role == RoleInspector {
-			if ok, err := s.inspectorNeeds(tx, a, "template_id", id); err != nil || !ok {
-				if err == nil {
-					err = errNotFound("template")
-				}
-				return err
-			}
-		}
-		return getVisible(tx, &t, id, "template", func() bool { return true })
-	})
+	err := s.Store.Tx(ctx, func(tx Tx) error { return getReadable(tx, a, &t, id, "template") })
 	return t, err
 }
 
 // ListTemplates lists the templates the actor may see.
 func (s *Service) ListTemplates(ctx context.Context, a Actor, p ListParams) (Page[ChecklistTemplate], error) {
-	var conds []Cond
-	if a.Role == RoleInspector {
-		var err error
-		if conds, err = s.readScope(ctx, a, "template_id"); err != nil {
-			return Page[ChecklistTemplate]{}, err
-		}
+	conds, err := s.readScope(ctx, a, EntityTemplates)
+	if err != nil {
+		return Page[ChecklistTemplate]{}, err
 	}
 	return list[ChecklistTemplate](ctx, s, conds, p)
 }

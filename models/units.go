@@ -126,24 +126,6 @@ func (s *Service) ListUnits(ctx context.Context, a Actor, f UnitFilter, p ListPa
 	return list[Unit](ctx, s, conds, p)
 }
 
-// getVisible loads a record by id and reports it as not found when the
-// actor may not see it.
-func getVisible(tx Tx, rec any, id, entity string, visible func() bool) error {
-	if !ValidID(id) {
-		return errNotFound(entity)
-	}
-	if err := tx.Get(rec, id); err != nil {
-		if IsNotFound(err) {
-			return errNotFound(entity)
-		}
-		return err
-	}
-	if !visible() {
-		return errNotFound(entity)
-	}
-	return nil
-}
-
 // translateDup turns a unique-key clash into the given code.
 func translateDup(err error, code Code, field, format string, args ...any) error {
 	if errors.Is(err, ErrDuplicate) {

@@ -143,28 +143,20 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserInp
 	return u, err
 }
 
-func (a Actor) canReadUser(u *User) bool {
-	return a.UserID == u.ID || a.canReadUnitRecord(u.UnitPath)
-}
-
 // GetUser returns one user the actor may see.
 func (s *Service) GetUser(ctx context.Context, a Actor, id string) (User, error) {
 	var u User
 	err := s.Store.Tx(ctx, func(tx Tx) error {
-		return getVisible(tx, &u, id, "user", func() bool { return a.canReadUser(&u) })
+		return getReadable(tx, a, &u, id, "user")
 	})
 	return u, err
 }
 
 // ListUsers lists the users the actor may see.
 func (s *Service) ListUsers(ctx context.Context, a Actor, f UserFilter, p ListParams) (Page[User], error) {
-	var conds []Cond
-	switch a.Role {
-	case RoleAdmin:
-	case RoleSupervisor, RoleUnitLead:
-		conds = append(conds, a.subtreeCond())
-	default:
-		conds = append(conds, Eq("id", a.UserID))
+	conds, err := a.readConds(EntityUsers)
+	if err != nil {
+		return Page[User]{}, err
 	}
 	if f.UnitID != "" {
 		conds = append(conds, Eq("unit_id", f.UnitID))
