@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -238,7 +239,7 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	}
 
 	// Every step is in the audit trail, in order.
-	if _, err := e.svc.ChainAudit(context.Background()); err != nil {
+	if _, err := audit.New(e.svc).ChainAudit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var actions []string

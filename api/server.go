@@ -16,6 +16,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/models/pack"
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
@@ -56,6 +57,7 @@ type Config struct {
 // Server holds the handlers' dependencies.
 type Server struct {
 	svc    *models.Service
+	audit  *audit.Service
 	sync   *fsync.Engine
 	blobs  SignedBlobs
 	tokens *authn.Issuer
@@ -73,7 +75,7 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
+	s := &Server{svc: cfg.Service, audit: audit.New(cfg.Service), sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
 		packs: cfg.PackKeys, times: cfg.Timeouts.orDefaults(), m: newHTTPMetrics()}
 	if cfg.Metrics != nil {
 		s.m.register(cfg.Metrics)

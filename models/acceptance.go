@@ -179,7 +179,7 @@ func (s *Service) createChecks(tx Tx, a Actor, it *RectificationItem, sub *Submi
 	due := s.now().Add(DefaultCheckWindow)
 	if in.DueAt != nil {
 		var err error
-		if due, err = timeField("due_at", *in.DueAt); err != nil {
+		if due, err = TimeField("due_at", *in.DueAt); err != nil {
 			return 0, err
 		}
 	}

@@ -296,7 +296,7 @@ func (s *Service) Logout(ctx context.Context, a Actor) error {
 // sessions; its tokens fail from the next request on. Admins only.
 func (s *Service) RevokeDevice(ctx context.Context, a Actor, id string) (Device, error) {
 	if !a.IsAdmin() {
-		return Device{}, errForbidden("revoke devices")
+		return Device{}, Forbidden("revoke devices")
 	}
 	var d Device
 	err := s.Store.Tx(ctx, func(tx Tx) error {
@@ -322,7 +322,7 @@ func (s *Service) RevokeDevice(ctx context.Context, a Actor, id string) (Device,
 // ListDevices lists devices, optionally of one user. Admins only.
 func (s *Service) ListDevices(ctx context.Context, a Actor, userID string, p ListParams) (Page[Device], error) {
 	if !a.IsAdmin() {
-		return Page[Device]{}, errForbidden("list devices")
+		return Page[Device]{}, Forbidden("list devices")
 	}
 	var conds []Cond
 	if userID != "" {

@@ -204,7 +204,7 @@ func (a Actor) readConds(entity string) ([]Cond, error) {
 			return nil, nil
 		}
 	}
-	return nil, errForbidden("read " + entity)
+	return nil, Forbidden("read " + entity)
 }
 
 // inspectorTaskConds selects the tasks an inspector holds: assigned to
@@ -249,7 +249,7 @@ func getReadable(tx Tx, a Actor, rec any, id, what string) error {
 		return err
 	}
 	if !ok {
-		return errNotFound(what)
+		return NotFound(what)
 	}
 	return nil
 }
@@ -259,16 +259,16 @@ func getReadable(tx Tx, a Actor, rec any, id, what string) error {
 // may not see it.
 func getVisible(tx Tx, rec any, id, entity string, visible func() bool) error {
 	if !ValidID(id) {
-		return errNotFound(entity)
+		return NotFound(entity)
 	}
 	if err := tx.Get(rec, id); err != nil {
 		if IsNotFound(err) {
-			return errNotFound(entity)
+			return NotFound(entity)
 		}
 		return err
 	}
 	if !visible() {
-		return errNotFound(entity)
+		return NotFound(entity)
 	}
 	return nil
 }
@@ -287,10 +287,13 @@ func (a Actor) changeScopes() Cond {
 	return Cond{Op: OpAny, Value: []Cond{Eq("scope", ScopeGlobal), {Column: "scope", Op: OpPrefix, Value: units}}}
 }
 
-func errForbidden(what string) error {
+// Forbidden is the error for what a's role may not do.
+func Forbidden(what string) error {
 	return Errorf(CodeForbidden, "your role may not %s", what)
 }
 
-func errNotFound(entity string) error {
+// NotFound is the error for a record that does not exist or that the
+// actor may not see: the two are not told apart.
+func NotFound(entity string) error {
 	return &Error{Code: CodeNotFound, Message: entity + " not found"}
 }

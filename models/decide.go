@@ -98,7 +98,7 @@ func (s *Service) decisionBasis(tx Tx, a Actor, itemID, to, seen string) (Rectif
 		return it, EvidenceSet{}, "", err
 	}
 	if !a.canDecide(it.UnitPath) {
-		return it, EvidenceSet{}, "", errForbidden("decide on items")
+		return it, EvidenceSet{}, "", Forbidden("decide on items")
 	}
 	if err := ItemMachine.Check(it.Status, to); err != nil {
 		return it, EvidenceSet{}, "", err
@@ -208,7 +208,7 @@ func (s *Service) reject(tx Tx, a Actor, it *RectificationItem, d *Decision, es 
 	d.RequiredEvidence = required
 	due := s.now().Add(DefaultCheckWindow)
 	if in.ReworkDueAt != nil {
-		if due, err = timeField("rework_due_at", *in.ReworkDueAt); err != nil {
+		if due, err = TimeField("rework_due_at", *in.ReworkDueAt); err != nil {
 			return err
 		}
 	}
@@ -297,7 +297,7 @@ func (s *Service) recordDecision(tx Tx, a Actor, it *RectificationItem, d *Decis
 // responsible unit.
 func (s *Service) Reopen(ctx context.Context, a Actor, itemID string, in ReopenInput) (Decision, error) {
 	if !a.IsAdmin() {
-		return Decision{}, errForbidden("reopen accepted items")
+		return Decision{}, Forbidden("reopen accepted items")
 	}
 	reason, err := text("reason", in.Reason, true, 2000)
 	if err != nil {

@@ -142,7 +142,7 @@ func (s *Service) period(q DispatchQuery, now time.Time) (kind string, start, en
 // it.
 func (s *Service) Dispatch(ctx context.Context, a Actor, q DispatchQuery) (DispatchReport, error) {
 	if !a.canReview() {
-		return DispatchReport{}, errForbidden("read dispatch reports")
+		return DispatchReport{}, Forbidden("read dispatch reports")
 	}
 	now := s.now()
 	kind, start, end, err := s.period(q, now)

@@ -9,7 +9,6 @@ import (
 	"hash"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -56,7 +55,6 @@ type EvidenceInput struct {
 	Location       *EvidenceLocation `json:"location"`
 }
 
-var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func (s *Service) evidencePolicy() EvidencePolicy {
 	p := s.Evidence
@@ -94,7 +92,7 @@ func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
 		return err
 	}
 	in.SHA256 = strings.ToLower(in.SHA256)
-	if !sha256Pattern.MatchString(in.SHA256) {
+	if !ValidSHA256(in.SHA256) {
 		return FieldError(CodeValidation, "sha256", "sha256 must be 64 hexadecimal digits")
 	}
 	if in.Size < 1 {
@@ -118,7 +116,7 @@ func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
 		return FieldError(CodeRequired, "captured_at", "captured_at is required for photos")
 	}
 	if in.CapturedAt != nil {
-		if _, err := timeField("captured_at", *in.CapturedAt); err != nil {
+		if _, err := TimeField("captured_at", *in.CapturedAt); err != nil {
 			return err
 		}
 	}
@@ -141,7 +139,7 @@ func (s *Service) CreateEvidence(ctx context.Context, a Actor, in EvidenceInput)
 
 func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput) (Evidence, error) {
 	if !a.doesFieldWork() {
-		return Evidence{}, errForbidden("upload evidence")
+		return Evidence{}, Forbidden("upload evidence")
 	}
 	if err := s.checkEvidenceInput(&in); err != nil {
 		return Evidence{}, err
@@ -171,7 +169,7 @@ func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput)
 		case err != nil:
 			return err
 		case e.InspectorID != a.UserID:
-			return errNotFound("evidence")
+			return NotFound("evidence")
 		case e.SHA256 == "" && e.TaskID == t.ID:
 			declare(&e, in)
 			if e.VerificationID == nil {

@@ -127,7 +127,7 @@ func (s *Service) EvidenceOf(ctx context.Context, a Actor, itemID string) (Evide
 func (s *Service) reviewItem(tx Tx, a Actor, id string) (RectificationItem, error) {
 	var it RectificationItem
 	if !a.canReview() {
-		return it, errForbidden("review items")
+		return it, Forbidden("review items")
 	}
 	if err := checkID("id", id); err != nil {
 		return it, err

@@ -1,5 +1,7 @@
 package models
 
+import "regexp"
+
 // ValidID reports whether s is a UUID in its canonical text form.
 func ValidID(s string) bool {
 	if len(s) != 36 {
@@ -28,3 +30,8 @@ func checkID(field, id string) error {
 	}
 	return nil
 }
+
+var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// ValidSHA256 reports whether s is a SHA-256 digest in lower-case hex.
+func ValidSHA256(s string) bool { return sha256Pattern.MatchString(s) }

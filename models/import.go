@@ -51,7 +51,7 @@ const MaxImportRows = 10000
 func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (ImportReport, error) {
 	rep := ImportReport{Rows: len(rows)}
 	if !a.canManage() {
-		return rep, errForbidden("import items")
+		return rep, Forbidden("import items")
 	}
 	if len(rows) > MaxImportRows {
 		return rep, Errorf(CodeValidation, "%d rows are more than the %d one import takes; split the file", len(rows), MaxImportRows)

@@ -118,7 +118,7 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 	}
 	if in.Deadline != nil {
 		var err error
-		if it.Deadline, err = timeField("deadline", *in.Deadline); err != nil {
+		if it.Deadline, err = TimeField("deadline", *in.Deadline); err != nil {
 			return err
 		}
 		if it.Deadline.Before(it.CreatedAt) {
@@ -160,7 +160,7 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 // their unit subtree.
 func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (RectificationItem, error) {
 	if !a.canManage() {
-		return RectificationItem{}, errForbidden("create items")
+		return RectificationItem{}, Forbidden("create items")
 	}
 	now := s.now()
 	it := RectificationItem{ID: s.NewID(), Status: ItemNotStarted, Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -169,7 +169,7 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Rectif
 			return err
 		}
 		if !a.canWriteUnitRecord(it.UnitPath) {
-			return errForbidden("create items for a unit outside your own")
+			return Forbidden("create items for a unit outside your own")
 		}
 		if err := translateDup(tx.Create(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
 			return err
@@ -190,7 +190,7 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 			return err
 		}
 		if !a.canWriteUnitRecord(it.UnitPath) {
-			return errForbidden("change this item")
+			return Forbidden("change this item")
 		}
 		if err := checkVersion(it.Version, in.Version); err != nil {
 			return err
@@ -211,7 +211,7 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 			}
 		}
 		if !a.canWriteUnitRecord(it.UnitPath) {
-			return errForbidden("move an item to a unit outside your own")
+			return Forbidden("move an item to a unit outside your own")
 		}
 		it.Version++
 		it.UpdatedAt = s.now()

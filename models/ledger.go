@@ -42,7 +42,7 @@ const ledgerPage = 100
 // state when its page was read.
 func (s *Service) Ledger(ctx context.Context, a Actor, f ItemFilter, each func(*LedgerRow) error) error {
 	if !a.canReview() {
-		return errForbidden("export the ledger")
+		return Forbidden("export the ledger")
 	}
 	conds, err := s.readScope(ctx, a, EntityItems)
 	if err != nil {

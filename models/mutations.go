@@ -64,7 +64,7 @@ func (s *Service) ApplyMutation(tx Tx, a Actor, name string, args json.RawMessag
 		return 0, Errorf(CodeUnknownMutation, "unknown mutation %q", name)
 	}
 	if !a.doesFieldWork() {
-		return 0, errForbidden("record field work")
+		return 0, Forbidden("record field work")
 	}
 	return m(s, tx, a, args)
 }
@@ -337,7 +337,7 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 	if in.RecordedAt.IsZero() {
 		return 0, FieldError(CodeRequired, "recorded_at", "recorded_at is required")
 	}
-	if _, err := timeField("recorded_at", in.RecordedAt); err != nil {
+	if _, err := TimeField("recorded_at", in.RecordedAt); err != nil {
 		return 0, err
 	}
 	notes, err := text("notes", &in.Notes, false, 10000)

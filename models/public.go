@@ -77,7 +77,7 @@ func (s *Service) SetEvidencePublic(ctx context.Context, a Actor, id string, pub
 			return err
 		}
 		if !a.canWriteUnitRecord(e.UnitPath) {
-			return errForbidden("publish evidence")
+			return Forbidden("publish evidence")
 		}
 		err := tx.Get(&d, e.ID)
 		found = err == nil
@@ -214,7 +214,7 @@ func (s *Service) saveDisclosure(ctx context.Context, a Actor, d PhotoDisclosure
 // item not or no longer accepted, evidence never verified, an unknown or
 // malformed id) is the same not_found, so that ids cannot be probed.
 func (s *Service) PublicPhoto(ctx context.Context, id string) (io.ReadCloser, BlobInfo, error) {
-	gone := errNotFound("photo")
+	gone := NotFound("photo")
 	if !ValidID(id) {
 		return nil, BlobInfo{}, gone
 	}

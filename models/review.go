@@ -44,7 +44,7 @@ type QueueEntry struct {
 // latest round and how much of its evidence is flagged or still pending.
 func (s *Service) ReviewQueue(ctx context.Context, a Actor, f ItemFilter, p ListParams) (Page[QueueEntry], error) {
 	if !a.canReview() {
-		return Page[QueueEntry]{}, errForbidden("review items")
+		return Page[QueueEntry]{}, Forbidden("review items")
 	}
 	if f.Status == "" {
 		f.Status = ItemPendingAcceptance

@@ -35,8 +35,6 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummyHash string
-	// auditMu keeps this process to one audit chainer at a time.
-	auditMu sync.Mutex
 	// progress is the last count of the public progress, under progressMu.
 	progressMu sync.Mutex
 	progress   *PublicProgress
@@ -105,8 +103,8 @@ var (
 // StorableTime reports whether t lies within the times the databases hold.
 func StorableTime(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
 
-// timeField checks a time a client sent and returns it as it is stored.
-func timeField(field string, t time.Time) (time.Time, error) {
+// TimeField checks a time a client sent and returns it as it is stored.
+func TimeField(field string, t time.Time) (time.Time, error) {
 	if !StorableTime(t) {
 		return t, FieldError(CodeInvalidDate, field, "%s %s lies outside the years 1000 to 9999 (UTC)", field, t.Format(time.RFC3339))
 	}

@@ -71,7 +71,7 @@ func applySite(tx Tx, st *Site, in SiteInput, creating bool) error {
 // CreateSite adds a site. Admins anywhere, supervisors in their subtree.
 func (s *Service) CreateSite(ctx context.Context, a Actor, in SiteInput) (Site, error) {
 	if !a.canManage() {
-		return Site{}, errForbidden("create sites")
+		return Site{}, Forbidden("create sites")
 	}
 	now := s.now()
 	st := Site{ID: s.NewID(), Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -80,7 +80,7 @@ func (s *Service) CreateSite(ctx context.Context, a Actor, in SiteInput) (Site, 
 			return err
 		}
 		if !a.canWriteUnitRecord(st.UnitPath) {
-			return errForbidden("create sites for a unit outside your own")
+			return Forbidden("create sites for a unit outside your own")
 		}
 		if err := tx.Create(&st); err != nil {
 			return err
@@ -101,7 +101,7 @@ func (s *Service) UpdateSite(ctx context.Context, a Actor, id string, in SiteInp
 			return err
 		}
 		if !a.canWriteUnitRecord(st.UnitPath) {
-			return errForbidden("change this site")
+			return Forbidden("change this site")
 		}
 		if err := checkVersion(st.Version, in.Version); err != nil {
 			return err
@@ -114,7 +114,7 @@ func (s *Service) UpdateSite(ctx context.Context, a Actor, id string, in SiteInp
 			return err
 		}
 		if !a.canWriteUnitRecord(st.UnitPath) {
-			return errForbidden("move a site to a unit outside your own")
+			return Forbidden("move a site to a unit outside your own")
 		}
 		if err := tx.Update(&st); err != nil {
 			return err

@@ -75,12 +75,12 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 	}
 	var err error
 	if in.WindowStart != nil {
-		if t.WindowStart, err = timeField("window_start", *in.WindowStart); err != nil {
+		if t.WindowStart, err = TimeField("window_start", *in.WindowStart); err != nil {
 			return err
 		}
 	}
 	if in.DueAt != nil {
-		if t.DueAt, err = timeField("due_at", *in.DueAt); err != nil {
+		if t.DueAt, err = TimeField("due_at", *in.DueAt); err != nil {
 			return err
 		}
 	}
@@ -114,7 +114,7 @@ func checkAssignee(tx Tx, a Actor, id, field string) (User, error) {
 // CreateTask adds a task, assigned at once when assignee_id is given.
 func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (InspectionTask, error) {
 	if !a.canManage() {
-		return InspectionTask{}, errForbidden("create tasks")
+		return InspectionTask{}, Forbidden("create tasks")
 	}
 	now := s.now()
 	t := InspectionTask{ID: s.NewID(), Status: TaskUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -123,7 +123,7 @@ func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (Inspec
 			return err
 		}
 		if !a.canWriteUnitRecord(t.UnitPath) {
-			return errForbidden("create tasks for an item outside your unit")
+			return Forbidden("create tasks for an item outside your unit")
 		}
 		if in.AssigneeID != nil {
 			u, err := checkAssignee(tx, a, *in.AssigneeID, "assignee_id")
@@ -203,7 +203,7 @@ func (s *Service) changeTask(ctx context.Context, a Actor, id string, version *i
 			return err
 		}
 		if !a.canWriteUnitRecord(t.UnitPath) {
-			return errForbidden("change this task")
+			return Forbidden("change this task")
 		}
 		if err := checkVersion(t.Version, version); err != nil {
 			return err

@@ -54,7 +54,7 @@ func applyTemplate(t *ChecklistTemplate, in TemplateInput) error {
 // CreateTemplate adds a checklist template. Admins and supervisors.
 func (s *Service) CreateTemplate(ctx context.Context, a Actor, in TemplateInput) (ChecklistTemplate, error) {
 	if !a.canManage() {
-		return ChecklistTemplate{}, errForbidden("create checklist templates")
+		return ChecklistTemplate{}, Forbidden("create checklist templates")
 	}
 	now := s.now()
 	t := ChecklistTemplate{ID: s.NewID(), Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -76,7 +76,7 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, in TemplateInput)
 // UpdateTemplate changes a checklist template.
 func (s *Service) UpdateTemplate(ctx context.Context, a Actor, id string, in TemplateInput) (ChecklistTemplate, error) {
 	if !a.canManage() {
-		return ChecklistTemplate{}, errForbidden("change checklist templates")
+		return ChecklistTemplate{}, Forbidden("change checklist templates")
 	}
 	var t ChecklistTemplate
 	err := s.Store.Tx(ctx, func(tx Tx) error {

@@ -49,7 +49,7 @@ func (in UnitInput) apply(u *Unit) error {
 // CreateUnit adds a unit under its parent (or as a root). Admins only.
 func (s *Service) CreateUnit(ctx context.Context, a Actor, in UnitInput) (Unit, error) {
 	if !a.IsAdmin() {
-		return Unit{}, errForbidden("create units")
+		return Unit{}, Forbidden("create units")
 	}
 	now := s.now()
 	u := Unit{ID: s.NewID(), Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -78,7 +78,7 @@ func (s *Service) CreateUnit(ctx context.Context, a Actor, in UnitInput) (Unit, 
 // parent: paths of its records would go stale.
 func (s *Service) UpdateUnit(ctx context.Context, a Actor, id string, in UnitInput) (Unit, error) {
 	if !a.IsAdmin() {
-		return Unit{}, errForbidden("change units")
+		return Unit{}, Forbidden("change units")
 	}
 	var u Unit
 	err := s.Store.Tx(ctx, func(tx Tx) error {

@@ -87,7 +87,7 @@ func (s *Service) hashPassword(pw string) (string, error) {
 // CreateUser adds an account. Admins only.
 func (s *Service) CreateUser(ctx context.Context, a Actor, in UserInput) (User, error) {
 	if !a.IsAdmin() {
-		return User{}, errForbidden("create users")
+		return User{}, Forbidden("create users")
 	}
 	now := s.now()
 	u := User{ID: s.NewID(), Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -107,7 +107,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in UserInput) (User, 
 // changing the password ends the user's sessions.
 func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserInput) (User, error) {
 	if !a.IsAdmin() {
-		return User{}, errForbidden("change users")
+		return User{}, Forbidden("change users")
 	}
 	var u User
 	err := s.Store.Tx(ctx, func(tx Tx) error {

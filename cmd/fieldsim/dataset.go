@@ -11,6 +11,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/storage"
 )
 
@@ -109,8 +110,9 @@ func setup(ctx context.Context, cfg config.Config, sp spec, log *slog.Logger, pr
 		return rep, fmt.Errorf("stamp the change log: %w", err)
 	}
 	// ChainAudit chains a bounded number of batches per call.
+	chainer := audit.New(svc)
 	for {
-		n, err := svc.ChainAudit(ctx)
+		n, err := chainer.ChainAudit(ctx)
 		if err != nil {
 			return rep, fmt.Errorf("chain the audit log: %w", err)
 		}

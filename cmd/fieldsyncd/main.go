@@ -27,6 +27,7 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/blob"
 )
@@ -324,7 +325,8 @@ func (m *Main) every(ctx context.Context, interval time.Duration, what string, j
 // once more then, so that what the last requests wrote is chained before
 // the database closes. Every server runs one; they take turns on the
 // chain head's row lock, so any one of them keeps the chain current.
-func (m *Main) chainAudit(ctx context.Context, svc *models.Service) {
+func (m *Main) chainAudit(ctx context.Context, core *models.Service) {
+	svc := audit.New(core)
 	m.every(ctx, m.Config.StampEvery, "audit: chaining the audit log", func(ctx context.Context) error {
 		_, err := svc.ChainAudit(ctx)
 		return err
