@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 	"github.com/fieldsync/fieldsync/storage/media"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -52,7 +53,7 @@ func testPublicProgress(t *testing.T, e *env) {
 	if r.Status != 200 {
 		t.Fatalf("progress: %d %s", r.Status, r.Body)
 	}
-	var p models.PublicProgress
+	var p reporting.PublicProgress
 	if err := json.Unmarshal(r.Body, &p); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func testPublicProgress(t *testing.T, e *env) {
 		total, accepted, overdue, notStarted, inProgress int64
 		rate                                             float64
 	}
-	check := func(what string, c models.ProgressCounts, w want) {
+	check := func(what string, c reporting.ProgressCounts, w want) {
 		t.Helper()
 		var sum int64
 		for _, n := range c.ByStatus {
@@ -91,10 +92,10 @@ func testPublicProgress(t *testing.T, e *env) {
 }
 
 // publicPages reads every page of the public items, a page at a time.
-func publicPages(t *testing.T, e *env, limit string) ([]models.PublicItem, [][]byte) {
+func publicPages(t *testing.T, e *env, limit string) ([]reporting.PublicItem, [][]byte) {
 	t.Helper()
 	var (
-		items  []models.PublicItem
+		items  []reporting.PublicItem
 		bodies [][]byte
 		token  string
 	)
@@ -108,8 +109,8 @@ func publicPages(t *testing.T, e *env, limit string) ([]models.PublicItem, [][]b
 			t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
 		}
 		var l struct {
-			Items []models.PublicItem `json:"items"`
-			Next  string              `json:"next_page_token"`
+			Items []reporting.PublicItem `json:"items"`
+			Next  string                 `json:"next_page_token"`
 		}
 		if err := json.Unmarshal(r.Body, &l); err != nil {
 			t.Fatal(err)
@@ -134,10 +135,10 @@ func testPublicItems(t *testing.T, e *env, w publicWorld) {
 	}
 	// Coordinates rounded to two decimals; the cancelled task's site is
 	// not the item's.
-	if len(a.Sites) != 1 || a.Sites[0] != (models.PublicSite{Name: "东沟排口", Kind: "sewage_outfall", Lat: 29.71, Lng: 116.01}) {
+	if len(a.Sites) != 1 || a.Sites[0] != (reporting.PublicSite{Name: "东沟排口", Kind: "sewage_outfall", Lat: 29.71, Lng: 116.01}) {
 		t.Errorf("item A's sites: %+v", a.Sites)
 	}
-	if len(b.Sites) != 1 || b.Sites[0] != (models.PublicSite{Name: "南河排口", Kind: "sewage_outfall", Lat: 29.82, Lng: 116.12}) {
+	if len(b.Sites) != 1 || b.Sites[0] != (reporting.PublicSite{Name: "南河排口", Kind: "sewage_outfall", Lat: 29.82, Lng: 116.12}) {
 		t.Errorf("item B's sites: %+v", b.Sites)
 	}
 	if !bytes.Contains(bodies[0], []byte(`"lat":29.71,"lng":116.01`)) {
@@ -354,7 +355,7 @@ func TestPublicProgressIsCounted(t *testing.T) {
 	if got := total(); got != before {
 		t.Fatalf("within the TTL the count changed from %v to %v", before, got)
 	}
-	e.now = e.now.Add(models.PublicProgressTTL)
+	e.now = e.now.Add(reporting.PublicProgressTTL)
 	if got := total(); got != before+1 {
 		t.Fatalf("after the TTL the count is %v, want %v", got, before+1)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/models/pack"
+	"github.com/fieldsync/fieldsync/models/reporting"
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
@@ -58,6 +59,7 @@ type Config struct {
 type Server struct {
 	svc    *models.Service
 	audit  *audit.Service
+	report *reporting.Service
 	sync   *fsync.Engine
 	blobs  SignedBlobs
 	tokens *authn.Issuer
@@ -75,7 +77,7 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, audit: audit.New(cfg.Service), sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
+	s := &Server{svc: cfg.Service, audit: audit.New(cfg.Service), report: reporting.New(cfg.Service), sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
 		packs: cfg.PackKeys, times: cfg.Timeouts.orDefaults(), m: newHTTPMetrics()}
 	if cfg.Metrics != nil {
 		s.m.register(cfg.Metrics)

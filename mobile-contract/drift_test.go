@@ -20,6 +20,7 @@ import (
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 var backticked = regexp.MustCompile("`([a-z0-9_]+)`")
@@ -78,7 +79,7 @@ func TestEnumsMatchModels(t *testing.T) {
 		"FlagCode":         flagCodes,
 		"AuditAction":      models.AuditActions,
 		"AuditEntity":      models.AuditEntities,
-		"DispatchPeriod":   models.DispatchPeriods,
+		"DispatchPeriod":   reporting.DispatchPeriods,
 	} {
 		if got := enumOf(t, name); !slices.Equal(got, want) {
 			t.Errorf("%s: spec has %v, models has %v", name, got, want)
@@ -676,23 +677,23 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 func TestDispatchReportMatchesModels(t *testing.T) {
 	now := time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC)
 	unit, item := "2c8f6a10-4d5e-4b7a-9c3d-8e1f0a2b3c4d", "9a4f1c2e-7b3d-4e5f-8a6b-0c1d2e3f4a5b"
-	counts := models.DispatchCounts{Items: 2, ByStatus: map[string]int{}, NewlyClosed: 1, Overdue: 1, Rejected: 3}
+	counts := reporting.DispatchCounts{Items: 2, ByStatus: map[string]int{}, NewlyClosed: 1, Overdue: 1, Rejected: 3}
 	for _, s := range models.ItemMachine.Statuses() {
 		counts.ByStatus[s] = 0
 	}
 	counts.ByStatus[models.ItemAccepted] = 2
-	validateAs(t, "DispatchReport", models.DispatchReport{
-		Period: models.PeriodBimonthly, Start: now.AddDate(0, -2, 0), End: now, AsOf: now, Total: counts,
-		Units: []models.DispatchUnit{{UnitID: unit, UnitCode: "CB", UnitName: "城北区", DispatchCounts: counts,
-			Categories: []models.DispatchCategory{{Category: "水污染", DispatchCounts: counts}}}},
-		Categories: []models.DispatchCategory{{Category: "水污染", DispatchCounts: counts}},
-		Progress: []models.DispatchProgress{{ItemID: item, Code: "DC-1", Title: "排口超标", UnitID: unit, Category: "水污染", Total: 2,
-			Notes: []models.DispatchNote{
-				{At: now, Kind: models.NoteKindVerification, Author: "王芳", Conclusion: models.ConclusionRectified, Text: "已整改"},
-				{At: now, Kind: models.NoteKindNote, Author: "王芳", Text: "施工中"},
+	validateAs(t, "DispatchReport", reporting.DispatchReport{
+		Period: reporting.PeriodBimonthly, Start: now.AddDate(0, -2, 0), End: now, AsOf: now, Total: counts,
+		Units: []reporting.DispatchUnit{{UnitID: unit, UnitCode: "CB", UnitName: "城北区", DispatchCounts: counts,
+			Categories: []reporting.DispatchCategory{{Category: "水污染", DispatchCounts: counts}}}},
+		Categories: []reporting.DispatchCategory{{Category: "水污染", DispatchCounts: counts}},
+		Progress: []reporting.DispatchProgress{{ItemID: item, Code: "DC-1", Title: "排口超标", UnitID: unit, Category: "水污染", Total: 2,
+			Notes: []reporting.DispatchNote{
+				{At: now, Kind: reporting.NoteKindVerification, Author: "王芳", Conclusion: models.ConclusionRectified, Text: "已整改"},
+				{At: now, Kind: reporting.NoteKindNote, Author: "王芳", Text: "施工中"},
 			}}},
 	})
-	empty := models.DispatchCounts{ByStatus: counts.ByStatus}
-	validateAs(t, "DispatchReport", models.DispatchReport{Period: models.PeriodMonthly, Start: now, End: now, AsOf: now, Total: empty,
-		Units: []models.DispatchUnit{}, Categories: []models.DispatchCategory{}, Progress: []models.DispatchProgress{}})
+	empty := reporting.DispatchCounts{ByStatus: counts.ByStatus}
+	validateAs(t, "DispatchReport", reporting.DispatchReport{Period: reporting.PeriodMonthly, Start: now, End: now, AsOf: now, Total: empty,
+		Units: []reporting.DispatchUnit{}, Categories: []reporting.DispatchCategory{}, Progress: []reporting.DispatchProgress{}})
 }

@@ -53,7 +53,7 @@ func (s *Service) SubmitForAcceptance(ctx context.Context, a Actor, itemID strin
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := s.Time()
 		sub = Submission{ID: s.NewID(), ItemID: it.ID, UnitPath: it.UnitPath, Round: int(n) + 1, SubmittedBy: a.UserID,
 			Statement: statement, Version: 1, CreatedAt: now, UpdatedAt: now}
 		if err := translateDup(tx.Create(&sub), CodeVersionConflict, "version", "the item was submitted by someone else at the same time"); err != nil {
@@ -72,7 +72,7 @@ func (s *Service) SubmitForAcceptance(ctx context.Context, a Actor, itemID strin
 		}
 		detail := statusChange(from, it.Status)
 		detail["submission_id"], detail["round"], detail["tasks"] = sub.ID, sub.Round, adopted+created
-		if err := s.audit(tx, a, AuditItemSubmit, EntityItems, it.ID, detail); err != nil {
+		if err := s.AuditTx(tx, a, AuditItemSubmit, EntityItems, it.ID, detail); err != nil {
 			return err
 		}
 		return s.saveItem(tx, &it)
@@ -98,7 +98,7 @@ func (s *Service) moveItem(tx Tx, a Actor, it *RectificationItem, to string) err
 // saveItem writes a changed item and tells its unit and inspectors.
 func (s *Service) saveItem(tx Tx, it *RectificationItem) error {
 	it.Version++
-	it.UpdatedAt = s.now()
+	it.UpdatedAt = s.Time()
 	if err := tx.Update(it); err != nil {
 		return err
 	}
@@ -128,11 +128,11 @@ func (s *Service) adoptRework(tx Tx, a Actor, it *RectificationItem, roundID str
 		t := &tasks[i]
 		t.RoundID = &roundID
 		t.Version++
-		t.UpdatedAt = s.now()
+		t.UpdatedAt = s.Time()
 		if err := tx.Update(t); err != nil {
 			return 0, err
 		}
-		if err := s.audit(tx, a, AuditTaskUpdate, EntityTasks, t.ID, map[string]any{"round_id": roundID}); err != nil {
+		if err := s.AuditTx(tx, a, AuditTaskUpdate, EntityTasks, t.ID, map[string]any{"round_id": roundID}); err != nil {
 			return 0, err
 		}
 		if err := s.taskChanged(tx, &before, t); err != nil {
@@ -155,14 +155,14 @@ func (s *Service) createChecks(tx Tx, a Actor, it *RectificationItem, sub *Submi
 	if err := tx.List(&earlier, Query{Where: []Cond{Eq("item_id", it.ID)}, OrderBy: "created_at DESC"}); err != nil {
 		return 0, err
 	}
-	sites := uniqueSorted(in.SiteIDs)
+	sites := UniqueSorted(in.SiteIDs)
 	for _, site := range sites {
 		if err := checkSiteFor(tx, a, site); err != nil {
 			return 0, err
 		}
 	}
 	if len(sites) == 0 {
-		sites = uniqueSorted(idsOf(earlier, func(t InspectionTask) []string { return []string{t.SiteID} }))
+		sites = UniqueSorted(IDsOf(earlier, func(t InspectionTask) []string { return []string{t.SiteID} }))
 	}
 	if len(sites) == 0 {
 		return 0, FieldError(CodeRequired, "site_ids", "the item has no tasks yet; name the sites to check")
@@ -176,7 +176,7 @@ func (s *Service) createChecks(tx Tx, a Actor, it *RectificationItem, sub *Submi
 	default:
 		return 0, FieldError(CodeRequired, "template_id", "the item has no tasks yet; name the checklist template")
 	}
-	due := s.now().Add(DefaultCheckWindow)
+	due := s.Time().Add(DefaultCheckWindow)
 	if in.DueAt != nil {
 		var err error
 		if due, err = TimeField("due_at", *in.DueAt); err != nil {
@@ -184,7 +184,7 @@ func (s *Service) createChecks(tx Tx, a Actor, it *RectificationItem, sub *Submi
 		}
 	}
 	n := 0
-	for _, uid := range uniqueSorted(in.InspectorIDs) {
+	for _, uid := range UniqueSorted(in.InspectorIDs) {
 		if _, err := checkAssignee(tx, a, uid, "inspector_ids"); err != nil {
 			return 0, err
 		}
@@ -220,7 +220,7 @@ func (s *Service) createCheck(tx Tx, a Actor, c check) (InspectionTask, error) {
 	if err := lookup(tx, &tm, c.templateID, CodeUnknownTemplate, "template_id"); err != nil {
 		return InspectionTask{}, err
 	}
-	now := s.now()
+	now := s.Time()
 	if !c.due.After(now) {
 		return InspectionTask{}, FieldError(CodeWindowInvalid, "due_at", "the due date must be in the future")
 	}
@@ -235,7 +235,7 @@ func (s *Service) createCheck(tx Tx, a Actor, c check) (InspectionTask, error) {
 	if err := tx.Create(&t); err != nil {
 		return t, err
 	}
-	if err := s.audit(tx, a, AuditTaskCreate, EntityTasks, t.ID, map[string]any{"kind": t.Kind, "assignee_id": assignee,
+	if err := s.AuditTx(tx, a, AuditTaskCreate, EntityTasks, t.ID, map[string]any{"kind": t.Kind, "assignee_id": assignee,
 		"round_id": t.RoundID, "rework_of": t.ReworkOf}); err != nil {
 		return t, err
 	}
@@ -358,7 +358,7 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 		if v.Conclusion != ConclusionRectified {
 			block(Blocker{Code: BlockNotRectified, TaskID: t.ID, VerificationID: v.ID, Message: "the inspector concluded " + v.Conclusion})
 		}
-		ids := uniqueSorted(append(append([]string(nil), v.EvidenceIDs...), files[v.ID]...))
+		ids := UniqueSorted(append(append([]string(nil), v.EvidenceIDs...), files[v.ID]...))
 		if len(ids) == 0 {
 			block(Blocker{Code: BlockNoEvidence, TaskID: t.ID, VerificationID: v.ID, Message: "the verification has no photo or document"})
 		}

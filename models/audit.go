@@ -158,10 +158,10 @@ func AuditHash(prevHash string, seq int64, e *AuditEntry) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// audit appends an entry to the audit log in the caller's transaction, so
+// AuditTx appends an entry to the audit log in the caller's transaction, so
 // that it commits exactly when the change it describes does. detail is
 // encoded as JSON (nil as {}); it must be small and hold no secret.
-func (s *Service) audit(tx Tx, a Actor, action, entity, id string, detail any) error {
+func (s *Service) AuditTx(tx Tx, a Actor, action, entity, id string, detail any) error {
 	e, err := s.auditEntry(a, action, entity, id, detail)
 	if err != nil {
 		return err
@@ -194,7 +194,7 @@ func (s *Service) auditEntry(a Actor, action, entity, id string, detail any) (Au
 		}
 	}
 	return AuditEntry{
-		ID: s.NewID(), At: s.now(), ActorID: a.UserID, ActorName: truncateRunes(a.Username, 64), ActorRole: a.Role,
+		ID: s.NewID(), At: s.Time(), ActorID: a.UserID, ActorName: truncateRunes(a.Username, 64), ActorRole: a.Role,
 		DeviceID: a.DeviceID, Action: action, Entity: entity, RecordID: id, Detail: string(d),
 	}, nil
 }

@@ -77,7 +77,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 	if err != nil {
 		return Grant{}, err
 	}
-	now := s.now()
+	now := s.Time()
 	// The attempt is recorded as failed before the throttle check and the
 	// password check, and marked good only on success, so that parallel
 	// guesses all count against the limit.
@@ -147,7 +147,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 			return err
 		}
 		a := Actor{UserID: u.ID, Username: u.Username, Role: u.Role, DeviceID: d.ID}
-		return s.audit(tx, a, AuditLogin, EntityUsers, u.ID, map[string]any{"session_id": g.Session.ID, "address": in.Address})
+		return s.AuditTx(tx, a, AuditLogin, EntityUsers, u.ID, map[string]any{"session_id": g.Session.ID, "address": in.Address})
 	})
 	if c := ErrorCode(err); c == CodeDeviceRevoked || c == CodeDeviceOwnedByOther {
 		return g, s.loginFailed(ctx, in, u.ID, err)
@@ -219,7 +219,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Grant, error) {
 	if token == "" {
 		return Grant{}, FieldError(CodeRequired, "refresh_token", "refresh_token is required")
 	}
-	now := s.now()
+	now := s.Time()
 	var g Grant
 	reused := false
 	err := s.Store.Tx(ctx, func(tx Tx) error {
@@ -279,7 +279,7 @@ func (s *Service) refreshReused(tx Tx, sessionID string) error {
 	if err := tx.Get(&sess, sessionID); err != nil {
 		return err
 	}
-	return s.audit(tx, Actor{DeviceID: sess.DeviceID}, AuditRefreshReused, EntityUsers, sess.UserID, map[string]any{"session_id": sess.ID})
+	return s.AuditTx(tx, Actor{DeviceID: sess.DeviceID}, AuditRefreshReused, EntityUsers, sess.UserID, map[string]any{"session_id": sess.ID})
 }
 
 // Logout ends the actor's session.
@@ -288,7 +288,7 @@ func (s *Service) Logout(ctx context.Context, a Actor) error {
 		if err := s.revokeSessions(tx, []Cond{Eq("id", a.SessionID)}, "logged out"); err != nil {
 			return err
 		}
-		return s.audit(tx, a, AuditLogout, EntityUsers, a.UserID, map[string]any{"session_id": a.SessionID})
+		return s.AuditTx(tx, a, AuditLogout, EntityUsers, a.UserID, map[string]any{"session_id": a.SessionID})
 	})
 }
 
@@ -304,13 +304,13 @@ func (s *Service) RevokeDevice(ctx context.Context, a Actor, id string) (Device,
 			return err
 		}
 		if d.RevokedAt == nil {
-			now := s.now()
+			now := s.Time()
 			d.RevokedAt = &now
 			if _, err := tx.UpdateWhere(&Device{}, []Cond{Eq("id", d.ID)}, map[string]any{"revoked_at": now}); err != nil {
 				return err
 			}
 			// Revoking a revoked device changes nothing and is not audited.
-			if err := s.audit(tx, a, AuditDeviceRevoke, EntityDevices, d.ID, map[string]any{"user_id": d.UserID}); err != nil {
+			if err := s.AuditTx(tx, a, AuditDeviceRevoke, EntityDevices, d.ID, map[string]any{"user_id": d.UserID}); err != nil {
 				return err
 			}
 		}
@@ -328,12 +328,12 @@ func (s *Service) ListDevices(ctx context.Context, a Actor, userID string, p Lis
 	if userID != "" {
 		conds = append(conds, Eq("user_id", userID))
 	}
-	return list[Device](ctx, s, conds, p)
+	return List[Device](ctx, s, conds, p)
 }
 
 func (s *Service) revokeSessions(tx Tx, conds []Cond, reason string) error {
 	conds = append(conds, Cond{Column: "revoked_at", Op: OpNull})
-	_, err := tx.UpdateWhere(&Session{}, conds, map[string]any{"revoked_at": s.now(), "reason": reason})
+	_, err := tx.UpdateWhere(&Session{}, conds, map[string]any{"revoked_at": s.Time(), "reason": reason})
 	return err
 }
 
@@ -345,7 +345,7 @@ func (s *Service) Authenticate(ctx context.Context, sessionID string) (Actor, er
 	var a Actor
 	err := s.Store.Read(ctx, func(tx Tx) error {
 		var err error
-		a, err = s.actorTx(tx, sessionID, s.now())
+		a, err = s.actorTx(tx, sessionID, s.Time())
 		return err
 	})
 	return a, err

@@ -56,9 +56,9 @@ func (a Actor) canReadUnitRecord(path string) bool {
 	return false
 }
 
-// canWriteUnitRecord reports whether a may create or change a unit-owned
+// CanWriteUnitRecord reports whether a may create or change a unit-owned
 // record at path.
-func (a Actor) canWriteUnitRecord(path string) bool {
+func (a Actor) CanWriteUnitRecord(path string) bool {
 	switch a.Role {
 	case RoleAdmin:
 		return true
@@ -75,16 +75,16 @@ func (a Actor) canManage() bool {
 	return a.Role == RoleAdmin || a.Role == RoleSupervisor
 }
 
-// canReview reports whether a reviews items, exports the ledger and
+// CanReview reports whether a reviews items, exports the ledger and
 // reads dispatch reports: admins, supervisors and unit leads, each within
 // what canReadUnitRecord lets them read.
-func (a Actor) canReview() bool {
+func (a Actor) CanReview() bool {
 	return a.Role == RoleAdmin || a.Role == RoleSupervisor || a.Role == RoleUnitLead
 }
 
 // canDecide reports whether a may accept or reject an item at path.
 func (a Actor) canDecide(path string) bool {
-	return a.canWriteUnitRecord(path)
+	return a.CanWriteUnitRecord(path)
 }
 
 // doesFieldWork reports whether a records field work (mutations through
@@ -117,7 +117,7 @@ func (a Actor) canRead(rec any, needs func(entity, id string) (bool, error)) (bo
 		case *Note:
 			return r.AuthorID == a.UserID, nil
 		case *Evidence:
-			return a.canReadEvidence(r), nil
+			return a.CanReadEvidence(r), nil
 		case *Decision:
 			// The decisions on an item they still hold tasks for: a
 			// rejection's reasons, an acceptance that closes their work.
@@ -165,7 +165,8 @@ func (a Actor) canReadUser(u *User) bool {
 	return a.UserID == u.ID || a.canReadUnitRecord(u.UnitPath)
 }
 
-func (a Actor) canReadEvidence(e *Evidence) bool {
+// CanReadEvidence reports whether a may see evidence record e.
+func (a Actor) CanReadEvidence(e *Evidence) bool {
 	if a.Role == RoleInspector {
 		return e.InspectorID == a.UserID
 	}
@@ -179,7 +180,7 @@ var taskRefColumn = map[string]string{EntityItems: "item_id", EntitySites: "site
 // readConds returns the conditions that limit entity's table to what a
 // may read, as canRead decides record by record. For an inspector's
 // items, sites and templates it needs the ids their tasks reference:
-// readScope reads them.
+// ReadScope reads them.
 func (a Actor) readConds(entity string) ([]Cond, error) {
 	switch a.Role {
 	case RoleAdmin:
@@ -213,9 +214,9 @@ func inspectorTaskConds(a Actor) []Cond {
 	return []Cond{Eq("assignee_id", a.UserID), {Column: "status", Op: OpIn, Value: taskOnDevice}}
 }
 
-// readScope is readConds with the reads an inspector's items, sites and
+// ReadScope is readConds with the reads an inspector's items, sites and
 // templates need, in a transaction of its own.
-func (s *Service) readScope(ctx context.Context, a Actor, entity string) ([]Cond, error) {
+func (s *Service) ReadScope(ctx context.Context, a Actor, entity string) ([]Cond, error) {
 	col, ref := taskRefColumn[entity]
 	if a.Role != RoleInspector || !ref {
 		return a.readConds(entity)
@@ -237,10 +238,10 @@ func inspectorNeeds(tx Tx, a Actor, entity, id string) (bool, error) {
 	return n > 0, err
 }
 
-// getReadable loads the record rec by id if a may see it, by canRead;
+// GetReadable loads the record rec by id if a may see it, by canRead;
 // otherwise, or when the id is malformed or the record does not exist, it
 // reports it as not found (what names it in the message).
-func getReadable(tx Tx, a Actor, rec any, id, what string) error {
+func GetReadable(tx Tx, a Actor, rec any, id, what string) error {
 	if err := getVisible(tx, rec, id, what, func() bool { return true }); err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (s *Service) changed(tx Tx, entity, id string, version int64, op string, sc
 	if len(scopes) == 0 {
 		return nil
 	}
-	now := s.now()
+	now := s.Time()
 	rows := make([]Change, len(scopes))
 	for i, sc := range scopes {
 		rows[i] = Change{ID: s.NewID(), Entity: entity, RecordID: id, Version: version, Op: op, Scope: sc, CreatedAt: now}

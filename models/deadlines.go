@@ -28,14 +28,15 @@ func (p DeadlinePolicy) Location() *time.Location {
 // IsOverdue reports whether the item is overdue at t: its deadline has
 // passed and it is not accepted. An item waiting for acceptance, or
 // rejected, is still overdue: only acceptance (销号) stops the clock.
-func (it RectificationItem) IsOverdue(t time.Time) bool { return overdue(it.Status, it.Deadline, t) }
+func (it RectificationItem) IsOverdue(t time.Time) bool { return Overdue(it.Status, it.Deadline, t) }
 
-func overdue(status string, deadline, t time.Time) bool {
+// Overdue is IsOverdue of an item with the given status and deadline.
+func Overdue(status string, deadline, t time.Time) bool {
 	return status != ItemAccepted && deadline.Before(t)
 }
 
-// overdueConds selects the items that IsOverdue at t.
-func overdueConds(t time.Time) []Cond {
+// OverdueConds selects the items that IsOverdue at t.
+func OverdueConds(t time.Time) []Cond {
 	return []Cond{{Column: "deadline", Op: OpLt, Value: t}, {Column: "status", Op: OpNe, Value: ItemAccepted}}
 }
 
@@ -144,7 +145,7 @@ func (s *Service) escalate(ctx context.Context, id string, now, cutoff time.Time
 		if err := tx.Update(&it); err != nil {
 			return err
 		}
-		if err := s.audit(tx, escalationActor, AuditItemUpdate, EntityItems, it.ID, detail); err != nil {
+		if err := s.AuditTx(tx, escalationActor, AuditItemUpdate, EntityItems, it.ID, detail); err != nil {
 			return err
 		}
 		raised = true

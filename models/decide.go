@@ -36,7 +36,7 @@ type ReopenInput struct {
 // round, carrying the reasons and the evidence asked for, which the
 // inspectors' phones receive at their next pull.
 func (s *Service) Decide(ctx context.Context, a Actor, itemID string, in DecisionInput) (Decision, error) {
-	if err := oneOf("decision", in.Decision, []string{DecisionAccept, DecisionReject}); err != nil {
+	if err := OneOf("decision", in.Decision, []string{DecisionAccept, DecisionReject}); err != nil {
 		return Decision{}, err
 	}
 	comment, err := text("comment", in.Comment, false, 5000)
@@ -122,7 +122,7 @@ func (s *Service) decisionBasis(tx Tx, a Actor, itemID, to, seen string) (Rectif
 }
 
 func (s *Service) newDecision(a Actor, it *RectificationItem, kind, comment, digest string) Decision {
-	now := s.now()
+	now := s.Time()
 	return Decision{ID: s.NewID(), ItemID: it.ID, UnitPath: it.UnitPath, Kind: kind, FromStatus: it.Status,
 		DeciderID: a.UserID, Comment: comment, Reasons: StringList{}, FlagAcks: FlagAcks{}, EvidenceDigest: digest,
 		Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -138,7 +138,7 @@ func (s *Service) accept(tx Tx, a Actor, it *RectificationItem, d *Decision, ac 
 		return err
 	}
 	d.FlagAcks = checked
-	now := s.now()
+	now := s.Time()
 	it.Status, it.ClosedAt = ItemAccepted, &now
 	return s.cancelOpenTasks(tx, a, []Cond{Eq("item_id", it.ID)})
 }
@@ -206,7 +206,7 @@ func (s *Service) reject(tx Tx, a Actor, it *RectificationItem, d *Decision, es 
 		return err
 	}
 	d.RequiredEvidence = required
-	due := s.now().Add(DefaultCheckWindow)
+	due := s.Time().Add(DefaultCheckWindow)
 	if in.ReworkDueAt != nil {
 		if due, err = TimeField("rework_due_at", *in.ReworkDueAt); err != nil {
 			return err
@@ -251,11 +251,11 @@ func (s *Service) cancelOpenTasks(tx Tx, a Actor, conds []Cond) error {
 		t := &open[i]
 		t.Status = TaskCancelled
 		t.Version++
-		t.UpdatedAt = s.now()
+		t.UpdatedAt = s.Time()
 		if err := tx.Update(t); err != nil {
 			return err
 		}
-		if err := s.audit(tx, a, AuditTaskCancel, EntityTasks, t.ID, statusChange(before.Status, t.Status)); err != nil {
+		if err := s.AuditTx(tx, a, AuditTaskCancel, EntityTasks, t.ID, statusChange(before.Status, t.Status)); err != nil {
 			return err
 		}
 		if err := s.taskChanged(tx, &before, t); err != nil {
@@ -275,7 +275,7 @@ func (s *Service) recordDecision(tx Tx, a Actor, it *RectificationItem, d *Decis
 	action := map[string]string{DecisionAccept: AuditDecisionAccept, DecisionReject: AuditDecisionReject, DecisionReopen: AuditItemReopen}[d.Kind]
 	detail := statusChange(d.FromStatus, d.ToStatus)
 	detail["decision_id"], detail["evidence_digest"], detail["flags_acknowledged"] = d.ID, d.EvidenceDigest, len(d.FlagAcks)
-	if err := s.audit(tx, a, action, EntityItems, it.ID, detail); err != nil {
+	if err := s.AuditTx(tx, a, action, EntityItems, it.ID, detail); err != nil {
 		return err
 	}
 	if err := s.saveItem(tx, it); err != nil {

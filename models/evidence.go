@@ -55,7 +55,6 @@ type EvidenceInput struct {
 	Location       *EvidenceLocation `json:"location"`
 }
 
-
 func (s *Service) evidencePolicy() EvidencePolicy {
 	p := s.Evidence
 	d := DefaultEvidencePolicy
@@ -88,7 +87,7 @@ func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
 	if !ok {
 		return FieldError(CodeInvalidEnum, "kind", "kind must be one of photo, signature, document")
 	}
-	if err := oneOf("content_type", in.ContentType, types); err != nil {
+	if err := OneOf("content_type", in.ContentType, types); err != nil {
 		return err
 	}
 	in.SHA256 = strings.ToLower(in.SHA256)
@@ -156,7 +155,7 @@ func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput)
 				return err
 			}
 		}
-		now := s.now()
+		now := s.Time()
 		err = tx.Get(&e, in.ID)
 		switch {
 		case IsNotFound(err):
@@ -279,7 +278,7 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 		}
 		return e, err
 	}
-	release, err := s.analysisSlot(ctx)
+	release, err := s.AnalysisSlot(ctx)
 	if err != nil {
 		return e, err
 	}
@@ -319,7 +318,7 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 			// or the device declared again): verify again from the start.
 			return Errorf(CodeVersionConflict, "evidence %s changed while it was being checked; complete it again", id)
 		}
-		now := s.now()
+		now := s.Time()
 		cur.CompletedAt, cur.UpdatedAt, cur.ThumbKey = &now, now, e.ThumbKey
 		cur.Version++
 		if rejectErr != nil {
@@ -339,7 +338,7 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 			return err
 		}
 		e = cur
-		if err := s.audit(tx, a, evidenceAction(&cur), EntityEvidence, cur.ID, evidenceDetail(&cur)); err != nil {
+		if err := s.AuditTx(tx, a, evidenceAction(&cur), EntityEvidence, cur.ID, evidenceDetail(&cur)); err != nil {
 			return err
 		}
 		return s.changed(tx, EntityEvidence, cur.ID, cur.Version, OpUpsert, ScopeUser(cur.InspectorID), ScopeUnit(cur.UnitPath))
@@ -437,9 +436,9 @@ const maxAnalyses = 4
 
 var analyses = make(chan struct{}, maxAnalyses)
 
-// analysisSlot waits briefly for a free analysis slot; a server that is
+// AnalysisSlot waits briefly for a free analysis slot; a server that is
 // busy answers 503 with Retry-After rather than running out of memory.
-func (s *Service) analysisSlot(ctx context.Context) (func(), error) {
+func (s *Service) AnalysisSlot(ctx context.Context) (func(), error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	select {

@@ -35,9 +35,9 @@ func (s *Service) EvidencePack(ctx context.Context, a Actor, itemID string) (Evi
 		if p.Decisions, err = itemDecisions(tx, it.ID); err != nil {
 			return err
 		}
-		ids := idsOf(p.Decisions, func(d Decision) []string { return []string{d.DeciderID} })
+		ids := IDsOf(p.Decisions, func(d Decision) []string { return []string{d.DeciderID} })
 		var users []User
-		if err := tx.List(&users, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: uniqueSorted(ids)}}}); err != nil {
+		if err := tx.List(&users, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: UniqueSorted(ids)}}}); err != nil {
 			return err
 		}
 		p.Deciders = []Person{}
@@ -48,8 +48,8 @@ func (s *Service) EvidencePack(ctx context.Context, a Actor, itemID string) (Evi
 		if err != nil {
 			return err
 		}
-		return s.audit(tx, a, AuditExportEvidencePack, EntityItems, it.ID, map[string]any{"evidence_digest": digest})
+		return s.AuditTx(tx, a, AuditExportEvidencePack, EntityItems, it.ID, map[string]any{"evidence_digest": digest})
 	})
-	p.GeneratedAt = s.now()
+	p.GeneratedAt = s.Time()
 	return p, err
 }

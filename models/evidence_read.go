@@ -14,7 +14,7 @@ type EvidenceFilter struct {
 func (s *Service) GetEvidence(ctx context.Context, a Actor, id string) (Evidence, error) {
 	var e Evidence
 	err := s.Store.Tx(ctx, func(tx Tx) error {
-		return getReadable(tx, a, &e, id, "evidence")
+		return GetReadable(tx, a, &e, id, "evidence")
 	})
 	return e, err
 }
@@ -41,7 +41,7 @@ func (s *Service) ListEvidence(ctx context.Context, a Actor, f EvidenceFilter, p
 		}
 		conds = append(conds, Cond{Column: "task_id", Op: OpIn, Value: tasks})
 	}
-	return list[Evidence](ctx, s, conds, p)
+	return List[Evidence](ctx, s, conds, p)
 }
 
 // EvidenceObject returns the blob key of a record's original (or its

@@ -126,7 +126,7 @@ func (s *Service) EvidenceOf(ctx context.Context, a Actor, itemID string) (Evide
 // supervisors and unit leads of its unit subtree.
 func (s *Service) reviewItem(tx Tx, a Actor, id string) (RectificationItem, error) {
 	var it RectificationItem
-	if !a.canReview() {
+	if !a.CanReview() {
 		return it, Forbidden("review items")
 	}
 	if err := checkID("id", id); err != nil {
@@ -155,17 +155,17 @@ func loadEvidenceSet(tx Tx, it RectificationItem) (EvidenceSet, error) {
 	if err := tx.List(&es.Submissions, Query{Where: byItem}); err != nil {
 		return es, err
 	}
-	taskIDs := idsOf(es.Tasks, func(t InspectionTask) []string { return []string{t.ID} })
+	taskIDs := IDsOf(es.Tasks, func(t InspectionTask) []string { return []string{t.ID} })
 	byTask := []Cond{{Column: "task_id", Op: OpIn, Value: taskIDs}}
 	for _, l := range []any{&es.Verifications, &es.Answers, &es.Notes, &es.Evidence} {
 		if err := tx.List(l, Query{Where: byTask}); err != nil {
 			return es, err
 		}
 	}
-	sites := idsOf(es.Tasks, func(t InspectionTask) []string { return []string{t.SiteID} })
-	templates := idsOf(es.Tasks, func(t InspectionTask) []string { return []string{t.TemplateID} })
+	sites := IDsOf(es.Tasks, func(t InspectionTask) []string { return []string{t.SiteID} })
+	templates := IDsOf(es.Tasks, func(t InspectionTask) []string { return []string{t.TemplateID} })
 	units := append([]string{it.ResponsibleUnitID}, it.CooperatingUnitIDs...)
-	people := idsOf(es.Tasks, func(t InspectionTask) []string {
+	people := IDsOf(es.Tasks, func(t InspectionTask) []string {
 		if t.AssigneeID == nil {
 			return nil
 		}
@@ -185,7 +185,7 @@ func loadEvidenceSet(tx Tx, it RectificationItem) (EvidenceSet, error) {
 		dst any
 		ids []string
 	}{{&es.Sites, sites}, {&es.Templates, templates}, {&es.Units, units}, {&users, people}} {
-		if err := tx.List(q.dst, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: uniqueSorted(q.ids)}}}); err != nil {
+		if err := tx.List(q.dst, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: UniqueSorted(q.ids)}}}); err != nil {
 			return es, err
 		}
 	}
@@ -231,7 +231,8 @@ func (es *EvidenceSet) normalise() {
 	}
 }
 
-func idsOf[T any](rows []T, ids func(T) []string) []string {
+// IDsOf gathers the ids ids returns for each of rows.
+func IDsOf[T any](rows []T, ids func(T) []string) []string {
 	var out []string
 	for _, r := range rows {
 		out = append(out, ids(r)...)
@@ -239,7 +240,8 @@ func idsOf[T any](rows []T, ids func(T) []string) []string {
 	return out
 }
 
-func uniqueSorted(ids []string) []string {
+// UniqueSorted returns the non-empty ids once each, sorted.
+func UniqueSorted(ids []string) []string {
 	seen := map[string]bool{}
 	out := []string{}
 	for _, id := range ids {

@@ -198,7 +198,7 @@ func (s *Service) CleanAbandonedUploads(ctx context.Context, before time.Time) (
 		err := s.Store.Tx(ctx, func(tx Tx) error {
 			var err error
 			claimed, err = tx.UpdateWhere(&Evidence{}, []Cond{Eq("id", e.ID), Eq("status", EvidencePending), Eq("version", e.Version)},
-				map[string]any{"upload_id": "", "updated_at": s.now(), "version": e.Version + 1})
+				map[string]any{"upload_id": "", "updated_at": s.Time(), "version": e.Version + 1})
 			return err
 		})
 		if err != nil {

@@ -66,7 +66,7 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := s.Time()
 		items := make([]RectificationItem, len(rows))
 		firstRow := map[string]int{}
 		for i, row := range rows {
@@ -100,7 +100,7 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 					// missing.
 					errs = append(errs, RowError{Row: row.Row, Field: e.Field, Code: e.Code, Message: e.Message})
 				}
-			} else if !a.canWriteUnitRecord(it.UnitPath) {
+			} else if !a.CanWriteUnitRecord(it.UnitPath) {
 				add("responsible_unit_id", CodeOutsideYourUnit, "the responsible unit is outside your unit")
 			}
 			if it.Code != "" {
@@ -122,7 +122,7 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 			if err := translateDup(tx.Create(it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
 				return err
 			}
-			if err := s.audit(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code,
+			if err := s.AuditTx(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code,
 				"responsible_unit_id": it.ResponsibleUnitID, "status": it.Status, "imported": true}); err != nil {
 				return err
 			}

@@ -42,8 +42,8 @@ type ItemFilter struct {
 	Flagged bool
 }
 
-// conds turns the filter into conditions on the items table.
-func (f ItemFilter) conds() []Cond {
+// Conds turns the filter into conditions on the items table.
+func (f ItemFilter) Conds() []Cond {
 	var conds []Cond
 	for _, c := range []struct{ col, v string }{
 		{"status", f.Status}, {"responsible_unit_id", f.UnitID}, {"category", f.Category},
@@ -54,7 +54,7 @@ func (f ItemFilter) conds() []Cond {
 		}
 	}
 	if f.OverdueAt != nil {
-		conds = append(conds, overdueConds(*f.OverdueAt)...)
+		conds = append(conds, OverdueConds(*f.OverdueAt)...)
 	}
 	if f.Flagged {
 		// Two nested IN subqueries rather than ids fetched first: with
@@ -110,7 +110,7 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 	if it.SupervisionLevel == "" {
 		it.SupervisionLevel = SupervisionDaily
 	}
-	if err := oneOf("supervision_level", it.SupervisionLevel, SupervisionLevels); err != nil {
+	if err := OneOf("supervision_level", it.SupervisionLevel, SupervisionLevels); err != nil {
 		return err
 	}
 	if in.KeyItem != nil {
@@ -162,19 +162,19 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Rectif
 	if !a.canManage() {
 		return RectificationItem{}, Forbidden("create items")
 	}
-	now := s.now()
+	now := s.Time()
 	it := RectificationItem{ID: s.NewID(), Status: ItemNotStarted, Version: 1, CreatedAt: now, UpdatedAt: now}
 	err := s.Store.Tx(ctx, func(tx Tx) error {
 		if err := s.applyItem(tx, &it, in); err != nil {
 			return err
 		}
-		if !a.canWriteUnitRecord(it.UnitPath) {
+		if !a.CanWriteUnitRecord(it.UnitPath) {
 			return Forbidden("create items for a unit outside your own")
 		}
 		if err := translateDup(tx.Create(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
 			return err
 		}
-		if err := s.audit(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code, "responsible_unit_id": it.ResponsibleUnitID, "status": it.Status}); err != nil {
+		if err := s.AuditTx(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code, "responsible_unit_id": it.ResponsibleUnitID, "status": it.Status}); err != nil {
 			return err
 		}
 		return s.changed(tx, EntityItems, it.ID, it.Version, OpUpsert, ScopeUnit(it.UnitPath))
@@ -189,7 +189,7 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 		if err := s.getItem(tx, a, &it, id); err != nil {
 			return err
 		}
-		if !a.canWriteUnitRecord(it.UnitPath) {
+		if !a.CanWriteUnitRecord(it.UnitPath) {
 			return Forbidden("change this item")
 		}
 		if err := checkVersion(it.Version, in.Version); err != nil {
@@ -210,15 +210,15 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 				return FieldError(CodeItemHasTasks, "responsible_unit_id", "the item has %d tasks; it cannot move to another unit", n)
 			}
 		}
-		if !a.canWriteUnitRecord(it.UnitPath) {
+		if !a.CanWriteUnitRecord(it.UnitPath) {
 			return Forbidden("move an item to a unit outside your own")
 		}
 		it.Version++
-		it.UpdatedAt = s.now()
+		it.UpdatedAt = s.Time()
 		if err := translateDup(tx.Update(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
 			return err
 		}
-		if err := s.audit(tx, a, AuditItemUpdate, EntityItems, it.ID,
+		if err := s.AuditTx(tx, a, AuditItemUpdate, EntityItems, it.ID,
 			fieldChanges(&before, &it, "code", "responsible_unit_id", "deadline", "supervision_level", "key_item")); err != nil {
 			return err
 		}
@@ -238,14 +238,14 @@ func (s *Service) GetItem(ctx context.Context, a Actor, id string) (Rectificatio
 }
 
 func (s *Service) getItem(tx Tx, a Actor, it *RectificationItem, id string) error {
-	return getReadable(tx, a, it, id, "item")
+	return GetReadable(tx, a, it, id, "item")
 }
 
 // ListItems lists the items the actor may see.
 func (s *Service) ListItems(ctx context.Context, a Actor, f ItemFilter, p ListParams) (Page[RectificationItem], error) {
-	conds, err := s.readScope(ctx, a, EntityItems)
+	conds, err := s.ReadScope(ctx, a, EntityItems)
 	if err != nil {
 		return Page[RectificationItem]{}, err
 	}
-	return list[RectificationItem](ctx, s, append(conds, f.conds()...), p)
+	return List[RectificationItem](ctx, s, append(conds, f.Conds()...), p)
 }

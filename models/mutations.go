@@ -129,7 +129,7 @@ func (s *Service) moveTask(tx Tx, a Actor, raw json.RawMessage, to string) (int6
 	before := t
 	t.Status = to
 	t.Version++
-	t.UpdatedAt = s.now()
+	t.UpdatedAt = s.Time()
 	if err := tx.Update(&t); err != nil {
 		return 0, err
 	}
@@ -137,7 +137,7 @@ func (s *Service) moveTask(tx Tx, a Actor, raw json.RawMessage, to string) (int6
 	if to == TaskCompleted {
 		action = AuditTaskComplete
 	}
-	if err := s.audit(tx, a, action, EntityTasks, t.ID, statusChange(before.Status, to)); err != nil {
+	if err := s.AuditTx(tx, a, action, EntityTasks, t.ID, statusChange(before.Status, to)); err != nil {
 		return 0, err
 	}
 	if to == TaskInProgress {
@@ -157,7 +157,7 @@ func (s *Service) itemWorkStarted(tx Tx, a Actor, itemID string) error {
 	}
 	switch it.Status {
 	case ItemNotStarted, ItemRejected, ItemReopened:
-		if err := s.audit(tx, a, AuditItemStart, EntityItems, it.ID, statusChange(it.Status, ItemInProgress)); err != nil {
+		if err := s.AuditTx(tx, a, AuditItemStart, EntityItems, it.ID, statusChange(it.Status, ItemInProgress)); err != nil {
 			return err
 		}
 		it.Status = ItemInProgress
@@ -195,7 +195,7 @@ func (s *Service) answer(tx Tx, a Actor, raw json.RawMessage) (int64, error) {
 	if err := checkPhotoAnswer(tx, a, &t, tmpl.Questions, in.QuestionID, in.Value); err != nil {
 		return 0, err
 	}
-	now := s.now()
+	now := s.Time()
 	ans := Answer{ID: in.ID, TaskID: t.ID, QuestionID: in.QuestionID, InspectorID: a.UserID, DeviceID: a.DeviceID,
 		UnitPath: t.UnitPath, Value: RawJSON(compactJSON(in.Value)), Version: 1, CreatedAt: now, UpdatedAt: now}
 	return s.appendOnly(tx, &ans, &Answer{}, ans.ID, func(old any) bool {
@@ -325,7 +325,7 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 	if err := checkID("id", in.ID); err != nil {
 		return 0, err
 	}
-	if err := oneOf("conclusion", in.Conclusion, Conclusions); err != nil {
+	if err := OneOf("conclusion", in.Conclusion, Conclusions); err != nil {
 		return 0, err
 	}
 	if err := ValidateLatLng(in.Location.Lat, in.Location.Lng, "location."); err != nil {
@@ -356,7 +356,7 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 	if err != nil {
 		return 0, err
 	}
-	now := s.now()
+	now := s.Time()
 	v := Verification{ID: in.ID, TaskID: t.ID, ItemID: t.ItemID, InspectorID: a.UserID, DeviceID: a.DeviceID, UnitPath: t.UnitPath,
 		Conclusion: in.Conclusion, Notes: notes, Lat: in.Location.Lat, Lng: in.Location.Lng, AccuracyM: in.Location.AccuracyM,
 		Mocked: in.Location.Mocked, RecordedAt: stamp(in.RecordedAt), EvidenceIDs: StringList(in.EvidenceIDs), Version: 1, CreatedAt: now, UpdatedAt: now}
@@ -385,7 +385,7 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 func (s *Service) linkEvidence(tx Tx, a Actor, t *InspectionTask, evidenceID, verificationID string) error {
 	var e Evidence
 	err := tx.Get(&e, evidenceID)
-	now := s.now()
+	now := s.Time()
 	switch {
 	case IsNotFound(err):
 		e = Evidence{ID: evidenceID, TaskID: t.ID, VerificationID: &verificationID, InspectorID: a.UserID, DeviceID: a.DeviceID,
@@ -446,7 +446,7 @@ func (s *Service) attachEvidence(tx Tx, a Actor, raw json.RawMessage) (int64, er
 	}
 	v.EvidenceIDs = append(v.EvidenceIDs, in.EvidenceID)
 	v.Version++
-	v.UpdatedAt = s.now()
+	v.UpdatedAt = s.Time()
 	if err := tx.Update(&v); err != nil {
 		return 0, err
 	}
@@ -475,7 +475,7 @@ func (s *Service) addNote(tx Tx, a Actor, raw json.RawMessage) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	now := s.now()
+	now := s.Time()
 	n := Note{ID: in.ID, TaskID: t.ID, AuthorID: a.UserID, DeviceID: a.DeviceID, UnitPath: t.UnitPath, Text: body, Version: 1, CreatedAt: now, UpdatedAt: now}
 	return s.appendOnly(tx, &n, &Note{}, n.ID, func(old any) bool {
 		o := old.(*Note)

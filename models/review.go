@@ -43,7 +43,7 @@ type QueueEntry struct {
 // pending acceptance, with the filters of ListItems, each with its
 // latest round and how much of its evidence is flagged or still pending.
 func (s *Service) ReviewQueue(ctx context.Context, a Actor, f ItemFilter, p ListParams) (Page[QueueEntry], error) {
-	if !a.canReview() {
+	if !a.CanReview() {
 		return Page[QueueEntry]{}, Forbidden("review items")
 	}
 	if f.Status == "" {

@@ -35,9 +35,6 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummyHash string
-	// progress is the last count of the public progress, under progressMu.
-	progressMu sync.Mutex
-	progress   *PublicProgress
 }
 
 // Record is any record with a UUID primary key.
@@ -83,7 +80,8 @@ const (
 	MaxPageSize     = 500
 )
 
-func (s *Service) now() time.Time { return stamp(s.Now()) }
+// Time is the clock's time as the databases keep it (stamp).
+func (s *Service) Time() time.Time { return stamp(s.Now()) }
 
 // stamp normalises a time to what every database keeps: UTC, whole
 // microseconds.
@@ -111,19 +109,19 @@ func TimeField(field string, t time.Time) (time.Time, error) {
 	return stamp(t), nil
 }
 
-// list runs one keyset-paginated query in a transaction of its own.
-func list[T Record](ctx context.Context, s *Service, conds []Cond, p ListParams) (Page[T], error) {
+// List runs one keyset-paginated query in a transaction of its own.
+func List[T Record](ctx context.Context, s *Service, conds []Cond, p ListParams) (Page[T], error) {
 	var page Page[T]
 	err := s.Store.Tx(ctx, func(tx Tx) (err error) {
-		page, err = pageOf[T](tx, conds, p)
+		page, err = PageOf[T](tx, conds, p)
 		return err
 	})
 	return page, err
 }
 
-// pageOf reads one page in tx: it asks for one row more than the page to
+// PageOf reads one page in tx: it asks for one row more than the page to
 // learn whether another page follows.
-func pageOf[T Record](tx Tx, conds []Cond, p ListParams) (Page[T], error) {
+func PageOf[T Record](tx Tx, conds []Cond, p ListParams) (Page[T], error) {
 	limit := p.Limit
 	if limit <= 0 {
 		limit = DefaultPageSize
@@ -199,8 +197,8 @@ func setText(dst *string, field string, v *string, required bool, maxRunes int) 
 	return nil
 }
 
-// oneOf checks an enumerated value.
-func oneOf(field, v string, allowed []string) error {
+// OneOf checks an enumerated value.
+func OneOf(field, v string, allowed []string) error {
 	for _, a := range allowed {
 		if v == a {
 			return nil

@@ -31,7 +31,7 @@ func applySite(tx Tx, st *Site, in SiteInput, creating bool) error {
 	if err := setText(&st.Kind, "kind", in.Kind, true, 32); err != nil {
 		return err
 	}
-	if err := oneOf("kind", st.Kind, SiteKinds); err != nil {
+	if err := OneOf("kind", st.Kind, SiteKinds); err != nil {
 		return err
 	}
 	if err := setText(&st.Address, "address", in.Address, false, 300); err != nil {
@@ -73,19 +73,19 @@ func (s *Service) CreateSite(ctx context.Context, a Actor, in SiteInput) (Site, 
 	if !a.canManage() {
 		return Site{}, Forbidden("create sites")
 	}
-	now := s.now()
+	now := s.Time()
 	st := Site{ID: s.NewID(), Version: 1, CreatedAt: now, UpdatedAt: now}
 	err := s.Store.Tx(ctx, func(tx Tx) error {
 		if err := applySite(tx, &st, in, true); err != nil {
 			return err
 		}
-		if !a.canWriteUnitRecord(st.UnitPath) {
+		if !a.CanWriteUnitRecord(st.UnitPath) {
 			return Forbidden("create sites for a unit outside your own")
 		}
 		if err := tx.Create(&st); err != nil {
 			return err
 		}
-		if err := s.audit(tx, a, AuditSiteCreate, EntitySites, st.ID, map[string]any{"unit_id": st.UnitID, "kind": st.Kind}); err != nil {
+		if err := s.AuditTx(tx, a, AuditSiteCreate, EntitySites, st.ID, map[string]any{"unit_id": st.UnitID, "kind": st.Kind}); err != nil {
 			return err
 		}
 		return s.changed(tx, EntitySites, st.ID, st.Version, OpUpsert, ScopeUnit(st.UnitPath))
@@ -100,7 +100,7 @@ func (s *Service) UpdateSite(ctx context.Context, a Actor, id string, in SiteInp
 		if err := s.getSite(tx, a, &st, id); err != nil {
 			return err
 		}
-		if !a.canWriteUnitRecord(st.UnitPath) {
+		if !a.CanWriteUnitRecord(st.UnitPath) {
 			return Forbidden("change this site")
 		}
 		if err := checkVersion(st.Version, in.Version); err != nil {
@@ -108,19 +108,19 @@ func (s *Service) UpdateSite(ctx context.Context, a Actor, id string, in SiteInp
 		}
 		before := st
 		st.Version++
-		st.UpdatedAt = s.now()
+		st.UpdatedAt = s.Time()
 		oldPath := st.UnitPath
 		if err := applySite(tx, &st, in, false); err != nil {
 			return err
 		}
-		if !a.canWriteUnitRecord(st.UnitPath) {
+		if !a.CanWriteUnitRecord(st.UnitPath) {
 			return Forbidden("move a site to a unit outside your own")
 		}
 		if err := tx.Update(&st); err != nil {
 			return err
 		}
 		// The geofence decides evidence flags: its moves carry values.
-		if err := s.audit(tx, a, AuditSiteUpdate, EntitySites, st.ID, fieldChanges(&before, &st, "unit_id", "kind", "lat", "lng", "radius_m")); err != nil {
+		if err := s.AuditTx(tx, a, AuditSiteUpdate, EntitySites, st.ID, fieldChanges(&before, &st, "unit_id", "kind", "lat", "lng", "radius_m")); err != nil {
 			return err
 		}
 		if err := s.movedOut(tx, EntitySites, st.ID, st.Version, oldPath, st.UnitPath); err != nil {
@@ -139,12 +139,12 @@ func (s *Service) GetSite(ctx context.Context, a Actor, id string) (Site, error)
 }
 
 func (s *Service) getSite(tx Tx, a Actor, st *Site, id string) error {
-	return getReadable(tx, a, st, id, "site")
+	return GetReadable(tx, a, st, id, "site")
 }
 
 // ListSites lists the sites the actor may see.
 func (s *Service) ListSites(ctx context.Context, a Actor, f SiteFilter, p ListParams) (Page[Site], error) {
-	conds, err := s.readScope(ctx, a, EntitySites)
+	conds, err := s.ReadScope(ctx, a, EntitySites)
 	if err != nil {
 		return Page[Site]{}, err
 	}
@@ -154,5 +154,5 @@ func (s *Service) ListSites(ctx context.Context, a Actor, f SiteFilter, p ListPa
 	if f.Kind != "" {
 		conds = append(conds, Eq("kind", f.Kind))
 	}
-	return list[Site](ctx, s, conds, p)
+	return List[Site](ctx, s, conds, p)
 }

@@ -46,7 +46,7 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 		if err := lookup(tx, &st, *in.SiteID, CodeUnknownSite, "site_id"); err != nil {
 			return err
 		}
-		if !a.canWriteUnitRecord(st.UnitPath) {
+		if !a.CanWriteUnitRecord(st.UnitPath) {
 			return FieldError(CodeOutsideYourUnit, "site_id", "the site belongs to a unit outside yours")
 		}
 		t.SiteID = st.ID
@@ -67,7 +67,7 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 	if err := setText(&t.Kind, "kind", in.Kind, true, 32); err != nil {
 		return err
 	}
-	if err := oneOf("kind", t.Kind, TaskKinds); err != nil {
+	if err := OneOf("kind", t.Kind, TaskKinds); err != nil {
 		return err
 	}
 	if err := setText(&t.Instructions, "instructions", in.Instructions, false, 5000); err != nil {
@@ -105,7 +105,7 @@ func checkAssignee(tx Tx, a Actor, id, field string) (User, error) {
 	if u.Role != RoleInspector || u.Disabled {
 		return User{}, FieldError(CodeAssigneeNotInspector, field, "tasks are assigned to active inspectors only")
 	}
-	if !a.canWriteUnitRecord(u.UnitPath) {
+	if !a.CanWriteUnitRecord(u.UnitPath) {
 		return User{}, FieldError(CodeOutsideYourUnit, field, "the inspector belongs to a unit outside yours")
 	}
 	return u, nil
@@ -116,13 +116,13 @@ func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (Inspec
 	if !a.canManage() {
 		return InspectionTask{}, Forbidden("create tasks")
 	}
-	now := s.now()
+	now := s.Time()
 	t := InspectionTask{ID: s.NewID(), Status: TaskUnassigned, Version: 1, CreatedAt: now, UpdatedAt: now}
 	err := s.Store.Tx(ctx, func(tx Tx) error {
 		if err := applyTask(tx, a, &t, in, true); err != nil {
 			return err
 		}
-		if !a.canWriteUnitRecord(t.UnitPath) {
+		if !a.CanWriteUnitRecord(t.UnitPath) {
 			return Forbidden("create tasks for an item outside your unit")
 		}
 		if in.AssigneeID != nil {
@@ -135,7 +135,7 @@ func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (Inspec
 		if err := tx.Create(&t); err != nil {
 			return err
 		}
-		if err := s.audit(tx, a, AuditTaskCreate, EntityTasks, t.ID, map[string]any{"item_id": t.ItemID, "site_id": t.SiteID,
+		if err := s.AuditTx(tx, a, AuditTaskCreate, EntityTasks, t.ID, map[string]any{"item_id": t.ItemID, "site_id": t.SiteID,
 			"kind": t.Kind, "status": t.Status, "assignee_id": t.AssigneeID}); err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func (s *Service) AssignTask(ctx context.Context, a Actor, id string, assigneeID
 				return err
 			}
 		}
-		now := s.now()
+		now := s.Time()
 		t.AssigneeID, t.AssignedAt, t.Status = &u.ID, &now, TaskAssigned
 		return nil
 	})
@@ -202,7 +202,7 @@ func (s *Service) changeTask(ctx context.Context, a Actor, id string, version *i
 		if err := s.getTask(tx, a, &t, id); err != nil {
 			return err
 		}
-		if !a.canWriteUnitRecord(t.UnitPath) {
+		if !a.CanWriteUnitRecord(t.UnitPath) {
 			return Forbidden("change this task")
 		}
 		if err := checkVersion(t.Version, version); err != nil {
@@ -213,11 +213,11 @@ func (s *Service) changeTask(ctx context.Context, a Actor, id string, version *i
 			return err
 		}
 		t.Version++
-		t.UpdatedAt = s.now()
+		t.UpdatedAt = s.Time()
 		if err := tx.Update(&t); err != nil {
 			return err
 		}
-		if err := s.audit(tx, a, action, EntityTasks, t.ID, fieldChanges(&before, &t,
+		if err := s.AuditTx(tx, a, action, EntityTasks, t.ID, fieldChanges(&before, &t,
 			"status", "assignee_id", "site_id", "template_id", "window_start", "due_at")); err != nil {
 			return err
 		}
@@ -234,7 +234,7 @@ func (s *Service) GetTask(ctx context.Context, a Actor, id string) (InspectionTa
 }
 
 func (s *Service) getTask(tx Tx, a Actor, t *InspectionTask, id string) error {
-	return getReadable(tx, a, t, id, "task")
+	return GetReadable(tx, a, t, id, "task")
 }
 
 // ListTasks lists the tasks the actor may see.
@@ -251,5 +251,5 @@ func (s *Service) ListTasks(ctx context.Context, a Actor, f TaskFilter, p ListPa
 			conds = append(conds, Eq(c.col, c.v))
 		}
 	}
-	return list[InspectionTask](ctx, s, conds, p)
+	return List[InspectionTask](ctx, s, conds, p)
 }

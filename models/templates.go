@@ -41,7 +41,7 @@ func applyTemplate(t *ChecklistTemplate, in TemplateInput) error {
 		if err := setText(&q.Text, "questions.text", &q.Text, true, 500); err != nil {
 			return err
 		}
-		if err := oneOf("questions.type", q.Type, QuestionTypes); err != nil {
+		if err := OneOf("questions.type", q.Type, QuestionTypes); err != nil {
 			return err
 		}
 		if q.Type != QuestionNumber && q.Unit != "" {
@@ -56,7 +56,7 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, in TemplateInput)
 	if !a.canManage() {
 		return ChecklistTemplate{}, Forbidden("create checklist templates")
 	}
-	now := s.now()
+	now := s.Time()
 	t := ChecklistTemplate{ID: s.NewID(), Version: 1, CreatedAt: now, UpdatedAt: now}
 	if err := applyTemplate(&t, in); err != nil {
 		return ChecklistTemplate{}, err
@@ -65,7 +65,7 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, in TemplateInput)
 		if err := tx.Create(&t); err != nil {
 			return err
 		}
-		if err := s.audit(tx, a, AuditTemplateCreate, EntityTemplates, t.ID, map[string]any{"questions": len(t.Questions)}); err != nil {
+		if err := s.AuditTx(tx, a, AuditTemplateCreate, EntityTemplates, t.ID, map[string]any{"questions": len(t.Questions)}); err != nil {
 			return err
 		}
 		return s.changed(tx, EntityTemplates, t.ID, t.Version, OpUpsert, ScopeGlobal)
@@ -92,11 +92,11 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, id string, in Tem
 			return err
 		}
 		t.Version++
-		t.UpdatedAt = s.now()
+		t.UpdatedAt = s.Time()
 		if err := tx.Update(&t); err != nil {
 			return err
 		}
-		if err := s.audit(tx, a, AuditTemplateUpdate, EntityTemplates, t.ID, fieldChanges(&before, &t)); err != nil {
+		if err := s.AuditTx(tx, a, AuditTemplateUpdate, EntityTemplates, t.ID, fieldChanges(&before, &t)); err != nil {
 			return err
 		}
 		return s.changedShared(tx, EntityTemplates, "template_id", t.ID, t.Version, ScopeGlobal)
@@ -108,15 +108,15 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, id string, in Tem
 // templates of their tasks, everyone else all of them.
 func (s *Service) GetTemplate(ctx context.Context, a Actor, id string) (ChecklistTemplate, error) {
 	var t ChecklistTemplate
-	err := s.Store.Tx(ctx, func(tx Tx) error { return getReadable(tx, a, &t, id, "template") })
+	err := s.Store.Tx(ctx, func(tx Tx) error { return GetReadable(tx, a, &t, id, "template") })
 	return t, err
 }
 
 // ListTemplates lists the templates the actor may see.
 func (s *Service) ListTemplates(ctx context.Context, a Actor, p ListParams) (Page[ChecklistTemplate], error) {
-	conds, err := s.readScope(ctx, a, EntityTemplates)
+	conds, err := s.ReadScope(ctx, a, EntityTemplates)
 	if err != nil {
 		return Page[ChecklistTemplate]{}, err
 	}
-	return list[ChecklistTemplate](ctx, s, conds, p)
+	return List[ChecklistTemplate](ctx, s, conds, p)
 }

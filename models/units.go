@@ -43,7 +43,7 @@ func (in UnitInput) apply(u *Unit) error {
 	if err := setText(&u.Kind, "kind", in.Kind, true, 32); err != nil {
 		return err
 	}
-	return oneOf("kind", u.Kind, UnitKinds)
+	return OneOf("kind", u.Kind, UnitKinds)
 }
 
 // CreateUnit adds a unit under its parent (or as a root). Admins only.
@@ -51,7 +51,7 @@ func (s *Service) CreateUnit(ctx context.Context, a Actor, in UnitInput) (Unit, 
 	if !a.IsAdmin() {
 		return Unit{}, Forbidden("create units")
 	}
-	now := s.now()
+	now := s.Time()
 	u := Unit{ID: s.NewID(), Version: 1, CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(&u); err != nil {
 		return Unit{}, err
@@ -69,7 +69,7 @@ func (s *Service) CreateUnit(ctx context.Context, a Actor, in UnitInput) (Unit, 
 		if err := translateDup(tx.Create(&u), CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code); err != nil {
 			return err
 		}
-		return s.audit(tx, a, AuditUnitCreate, EntityUnits, u.ID, map[string]any{"code": u.Code, "kind": u.Kind, "parent_id": u.ParentID})
+		return s.AuditTx(tx, a, AuditUnitCreate, EntityUnits, u.ID, map[string]any{"code": u.Code, "kind": u.Kind, "parent_id": u.ParentID})
 	})
 	return u, err
 }
@@ -96,11 +96,11 @@ func (s *Service) UpdateUnit(ctx context.Context, a Actor, id string, in UnitInp
 			return err
 		}
 		u.Version++
-		u.UpdatedAt = s.now()
+		u.UpdatedAt = s.Time()
 		if err := translateDup(tx.Update(&u), CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code); err != nil {
 			return err
 		}
-		return s.audit(tx, a, AuditUnitUpdate, EntityUnits, u.ID, fieldChanges(&before, &u, "code", "kind"))
+		return s.AuditTx(tx, a, AuditUnitUpdate, EntityUnits, u.ID, fieldChanges(&before, &u, "code", "kind"))
 	})
 	return u, err
 }
@@ -123,7 +123,7 @@ func (s *Service) ListUnits(ctx context.Context, a Actor, f UnitFilter, p ListPa
 	if f.Kind != "" {
 		conds = append(conds, Eq("kind", f.Kind))
 	}
-	return list[Unit](ctx, s, conds, p)
+	return List[Unit](ctx, s, conds, p)
 }
 
 // translateDup turns a unique-key clash into the given code.

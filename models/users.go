@@ -48,7 +48,7 @@ func (s *Service) applyUser(tx Tx, u *User, in UserInput) error {
 	if err := setText(&u.Role, "role", in.Role, true, 32); err != nil {
 		return err
 	}
-	if err := oneOf("role", u.Role, Roles); err != nil {
+	if err := OneOf("role", u.Role, Roles); err != nil {
 		return err
 	}
 	if in.Disabled != nil {
@@ -89,7 +89,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in UserInput) (User, 
 	if !a.IsAdmin() {
 		return User{}, Forbidden("create users")
 	}
-	now := s.now()
+	now := s.Time()
 	u := User{ID: s.NewID(), Version: 1, CreatedAt: now, UpdatedAt: now}
 	err := s.Store.Tx(ctx, func(tx Tx) error {
 		if err := s.applyUser(tx, &u, in); err != nil {
@@ -98,7 +98,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in UserInput) (User, 
 		if err := translateDup(tx.Create(&u), CodeUsernameTaken, "username", "username %q is taken", u.Username); err != nil {
 			return err
 		}
-		return s.audit(tx, a, AuditUserCreate, EntityUsers, u.ID, map[string]any{"username": u.Username, "role": u.Role, "unit_id": u.UnitID})
+		return s.AuditTx(tx, a, AuditUserCreate, EntityUsers, u.ID, map[string]any{"username": u.Username, "role": u.Role, "unit_id": u.UnitID})
 	})
 	return u, err
 }
@@ -122,7 +122,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserInp
 			return err
 		}
 		u.Version++
-		u.UpdatedAt = s.now()
+		u.UpdatedAt = s.Time()
 		if err := translateDup(tx.Update(&u), CodeUsernameTaken, "username", "username %q is taken", u.Username); err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserInp
 		if in.Password != nil {
 			detail["fields"] = append(detail["fields"].([]string), "password")
 		}
-		if err := s.audit(tx, a, AuditUserUpdate, EntityUsers, u.ID, detail); err != nil {
+		if err := s.AuditTx(tx, a, AuditUserUpdate, EntityUsers, u.ID, detail); err != nil {
 			return err
 		}
 		if u.Disabled || in.Password != nil {
@@ -147,7 +147,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserInp
 func (s *Service) GetUser(ctx context.Context, a Actor, id string) (User, error) {
 	var u User
 	err := s.Store.Tx(ctx, func(tx Tx) error {
-		return getReadable(tx, a, &u, id, "user")
+		return GetReadable(tx, a, &u, id, "user")
 	})
 	return u, err
 }
@@ -164,5 +164,5 @@ func (s *Service) ListUsers(ctx context.Context, a Actor, f UserFilter, p ListPa
 	if f.Role != "" {
 		conds = append(conds, Eq("role", f.Role))
 	}
-	return list[User](ctx, s, conds, p)
+	return List[User](ctx, s, conds, p)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 // Column is one column of the ledger. The export writes every column; an
@@ -21,7 +22,7 @@ type Column struct {
 	// Required columns must be in an imported file.
 	Required bool
 	width    float64
-	get      func(r *models.LedgerRow, loc *time.Location) any
+	get      func(r *reporting.LedgerRow, loc *time.Location) any
 	set      func(row *models.ImportRow, cell string, loc *time.Location) error
 }
 
@@ -63,7 +64,7 @@ var Columns = []Column{
 	// An import takes the unit by its code when the code column has one,
 	// by its code or name otherwise.
 	{Key: "responsible_unit", Header: "责任单位", Field: "responsible_unit_id", Required: true, width: 20,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.ResponsibleUnit.Name },
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.ResponsibleUnit.Name },
 		set: func(row *models.ImportRow, v string, _ *time.Location) error {
 			if row.ResponsibleUnit == "" {
 				row.ResponsibleUnit = v
@@ -71,7 +72,7 @@ var Columns = []Column{
 			return nil
 		}},
 	{Key: "responsible_unit_code", Header: "责任单位编码", Field: "responsible_unit_id", width: 14,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.ResponsibleUnit.Code },
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.ResponsibleUnit.Code },
 		set: func(row *models.ImportRow, v string, _ *time.Location) error {
 			if v != "" {
 				row.ResponsibleUnit = v
@@ -79,7 +80,7 @@ var Columns = []Column{
 			return nil
 		}},
 	{Key: "cooperating_units", Header: "配合单位", Field: "cooperating_unit_ids", width: 24,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			names := make([]string, len(r.CooperatingUnits))
 			for i, u := range r.CooperatingUnits {
 				names[i] = u.Name
@@ -97,7 +98,7 @@ var Columns = []Column{
 		func(it *models.RectificationItem) string { return it.SpecificResponsible },
 		func(in *models.ItemInput) **string { return &in.SpecificResponsible }),
 	{Key: "deadline", Header: "整改时限", Field: "deadline", Required: true, width: 18,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return when{r.Item.Deadline, true} },
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return when{r.Item.Deadline, true} },
 		set: func(row *models.ImportRow, v string, loc *time.Location) error {
 			if v == "" {
 				return nil // the item rules say it is required
@@ -110,7 +111,7 @@ var Columns = []Column{
 			return nil
 		}},
 	{Key: "supervision_level", Header: "督办级别", Field: "supervision_level", width: 10,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return label(r.Item.SupervisionLevel) },
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return label(r.Item.SupervisionLevel) },
 		set: func(row *models.ImportRow, v string, _ *time.Location) error {
 			if v != "" {
 				l := level(v)
@@ -119,7 +120,7 @@ var Columns = []Column{
 			return nil
 		}},
 	{Key: "key_item", Header: "是否重点问题", Field: "key_item", width: 8,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return yesOrNo(r.Item.KeyItem) },
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return yesOrNo(r.Item.KeyItem) },
 		set: func(row *models.ImportRow, v string, _ *time.Location) error {
 			if v == "" {
 				return nil
@@ -135,58 +136,58 @@ var Columns = []Column{
 		func(it *models.RectificationItem) string { return it.PublicSummary },
 		func(in *models.ItemInput) **string { return &in.PublicSummary }),
 	{Key: "status", Header: "整改状态", width: 10,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return label(r.Item.Status) }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return label(r.Item.Status) }},
 	{Key: "tasks_total", Header: "核查任务数", width: 8,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.TasksTotal }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.TasksTotal }},
 	{Key: "tasks_done", Header: "已完成核查任务数", width: 8,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.TasksDone }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.TasksDone }},
 	{Key: "latest_progress", Header: "最新进展", width: 40,
-		get: func(r *models.LedgerRow, loc *time.Location) any {
+		get: func(r *reporting.LedgerRow, loc *time.Location) any {
 			if r.LatestNote == nil {
 				return ""
 			}
 			return r.LatestNote.CreatedAt.In(loc).Format(minuteLayout) + " " + r.LatestNote.Text
 		}},
 	{Key: "overdue", Header: "是否逾期", width: 8,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return yesOrNo(r.Overdue) }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return yesOrNo(r.Overdue) }},
 	{Key: "overdue_days", Header: "逾期天数", width: 8,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.OverdueDays }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.OverdueDays }},
 	{Key: "escalated_at", Header: "升级督办时间", width: 18,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return optionalTime(r.Item.EscalatedAt) }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return optionalTime(r.Item.EscalatedAt) }},
 	{Key: "closed_at", Header: "销号时间", width: 18,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return optionalTime(r.Item.ClosedAt) }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return optionalTime(r.Item.ClosedAt) }},
 	{Key: "last_verification_at", Header: "最近核查时间", width: 18,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			if r.LastVerification == nil {
 				return nil
 			}
 			return when{t: r.LastVerification.RecordedAt}
 		}},
 	{Key: "last_verification_conclusion", Header: "最近核查结论", width: 12,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			if r.LastVerification == nil {
 				return ""
 			}
 			return label(r.LastVerification.Conclusion)
 		}},
 	{Key: "last_inspector", Header: "核查人员", width: 10,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.Inspector }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.Inspector }},
 	{Key: "last_decision_at", Header: "最近验收时间", width: 18,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			if r.LastDecision == nil {
 				return nil
 			}
 			return when{t: r.LastDecision.CreatedAt}
 		}},
 	{Key: "last_decision", Header: "验收结果", width: 12,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			if r.LastDecision == nil {
 				return ""
 			}
 			return label(r.LastDecision.Kind)
 		}},
 	{Key: "last_decision_comment", Header: "验收意见", width: 30,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			if r.LastDecision == nil {
 				return ""
 			}
@@ -196,7 +197,7 @@ var Columns = []Column{
 
 // values are one row's cells, in column order; seq is the row's number
 // in the ledger.
-func values(r *models.LedgerRow, seq int, loc *time.Location) []any {
+func values(r *reporting.LedgerRow, seq int, loc *time.Location) []any {
 	out := make([]any, len(Columns))
 	for i, c := range Columns {
 		if c.get == nil {
@@ -212,7 +213,7 @@ func values(r *models.LedgerRow, seq int, loc *time.Location) []any {
 func itemText(key, header, field string, required bool, width float64,
 	get func(*models.RectificationItem) string, in func(*models.ItemInput) **string) Column {
 	return Column{Key: key, Header: header, Field: field, Required: required, width: width,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return get(&r.Item) },
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return get(&r.Item) },
 		set: func(row *models.ImportRow, v string, _ *time.Location) error {
 			// An empty cell is no value, so that a required one is
 			// reported as missing.

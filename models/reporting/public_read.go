@@ -1,10 +1,12 @@
-package models
+package reporting
 
 import (
 	"context"
 	"math"
 	"sort"
 	"time"
+
+	"github.com/fieldsync/fieldsync/models"
 )
 
 // What the public disclosure shows is built here from the records, field
@@ -86,7 +88,7 @@ type PublicPhotoRef struct {
 func newProgressCounts() ProgressCounts { return ProgressCounts{ByStatus: statusCounts[int64]()} }
 
 func (c *ProgressCounts) finish() {
-	c.Accepted = c.ByStatus[ItemAccepted]
+	c.Accepted = c.ByStatus[models.ItemAccepted]
 	if c.Total > 0 {
 		c.CompletionRate = math.Round(float64(c.Accepted)/float64(c.Total)*1e4) / 1e4
 	}
@@ -102,7 +104,7 @@ const PublicProgressTTL = time.Minute
 func (s *Service) PublicProgress(ctx context.Context) (PublicProgress, error) {
 	s.progressMu.Lock()
 	defer s.progressMu.Unlock()
-	if s.progress != nil && s.now().Sub(s.progress.GeneratedAt) < PublicProgressTTL {
+	if s.progress != nil && s.Time().Sub(s.progress.GeneratedAt) < PublicProgressTTL {
 		return *s.progress, nil
 	}
 	p, err := s.countProgress(ctx)
@@ -113,29 +115,29 @@ func (s *Service) PublicProgress(ctx context.Context) (PublicProgress, error) {
 }
 
 func (s *Service) countProgress(ctx context.Context) (PublicProgress, error) {
-	now := s.now()
+	now := s.Time()
 	var (
-		all, overdue []Group
-		units        []Unit
+		all, overdue []models.Group
+		units        []models.Unit
 	)
 	by := []string{"category", "responsible_unit_id", "status"}
-	err := s.Store.Tx(ctx, func(tx Tx) error {
+	err := s.Store.Tx(ctx, func(tx models.Tx) error {
 		var err error
-		if all, err = tx.CountBy(&RectificationItem{}, by, nil); err != nil {
+		if all, err = tx.CountBy(&models.RectificationItem{}, by, nil); err != nil {
 			return err
 		}
-		if overdue, err = tx.CountBy(&RectificationItem{}, by[:2], overdueConds(now)); err != nil {
+		if overdue, err = tx.CountBy(&models.RectificationItem{}, by[:2], models.OverdueConds(now)); err != nil {
 			return err
 		}
-		ids := idsOf(all, func(g Group) []string { return g.Keys[1:2] })
-		return tx.List(&units, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: uniqueSorted(ids)}}})
+		ids := models.IDsOf(all, func(g models.Group) []string { return g.Keys[1:2] })
+		return tx.List(&units, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: models.UniqueSorted(ids)}}})
 	})
 	if err != nil {
 		return PublicProgress{}, err
 	}
 	out := PublicProgress{GeneratedAt: now, Totals: newProgressCounts()}
 	cats, byUnit := map[string]*ProgressCounts{}, map[string]*ProgressCounts{}
-	groups := func(g Group) []*ProgressCounts {
+	groups := func(g models.Group) []*ProgressCounts {
 		for _, m := range []struct {
 			m   map[string]*ProgressCounts
 			key string
@@ -179,32 +181,32 @@ func (s *Service) countProgress(ctx context.Context) (PublicProgress, error) {
 }
 
 // PublicItems lists the accepted items, keyset-paginated like every list.
-func (s *Service) PublicItems(ctx context.Context, p ListParams) (Page[PublicItem], error) {
-	var out Page[PublicItem]
-	err := s.Store.Tx(ctx, func(tx Tx) error {
-		items, err := pageOf[RectificationItem](tx, []Cond{Eq("status", ItemAccepted)}, p)
+func (s *Service) PublicItems(ctx context.Context, p models.ListParams) (models.Page[PublicItem], error) {
+	var out models.Page[PublicItem]
+	err := s.Store.Tx(ctx, func(tx models.Tx) error {
+		items, err := models.PageOf[models.RectificationItem](tx, []models.Cond{models.Eq("status", models.ItemAccepted)}, p)
 		if err != nil {
 			return err
 		}
 		var r publicRecords
-		ids := idsOf(items.Items, func(it RectificationItem) []string { return []string{it.ID} })
-		if err := tx.List(&r.tasks, Query{Where: []Cond{{Column: "item_id", Op: OpIn, Value: ids}, {Column: "status", Op: OpNe, Value: TaskCancelled}}}); err != nil {
+		ids := models.IDsOf(items.Items, func(it models.RectificationItem) []string { return []string{it.ID} })
+		if err := tx.List(&r.tasks, models.Query{Where: []models.Cond{{Column: "item_id", Op: models.OpIn, Value: ids}, {Column: "status", Op: models.OpNe, Value: models.TaskCancelled}}}); err != nil {
 			return err
 		}
-		siteIDs := idsOf(r.tasks, func(t InspectionTask) []string { return []string{t.SiteID} })
-		unitIDs := idsOf(items.Items, func(it RectificationItem) []string { return []string{it.ResponsibleUnitID} })
+		siteIDs := models.IDsOf(r.tasks, func(t models.InspectionTask) []string { return []string{t.SiteID} })
+		unitIDs := models.IDsOf(items.Items, func(it models.RectificationItem) []string { return []string{it.ResponsibleUnitID} })
 		for _, q := range []struct {
 			dst any
 			ids []string
 		}{{&r.sites, siteIDs}, {&r.units, unitIDs}} {
-			if err := tx.List(q.dst, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: uniqueSorted(q.ids)}}}); err != nil {
+			if err := tx.List(q.dst, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: models.UniqueSorted(q.ids)}}}); err != nil {
 				return err
 			}
 		}
-		if r.photos, err = publicDisclosures(tx, Cond{Column: "item_id", Op: OpIn, Value: ids}); err != nil {
+		if r.photos, err = publicDisclosures(tx, models.Cond{Column: "item_id", Op: models.OpIn, Value: ids}); err != nil {
 			return err
 		}
-		out = Page[PublicItem]{Next: items.Next, Items: r.items(items.Items, s.Disclosure)}
+		out = models.Page[PublicItem]{Next: items.Next, Items: r.items(items.Items, s.Disclosure)}
 		return nil
 	})
 	return out, err
@@ -212,20 +214,20 @@ func (s *Service) PublicItems(ctx context.Context, p ListParams) (Page[PublicIte
 
 // publicRecords are what a page of public items is made from.
 type publicRecords struct {
-	tasks  []InspectionTask
-	sites  []Site
-	units  []Unit
-	photos []PhotoDisclosure
+	tasks  []models.InspectionTask
+	sites  []models.Site
+	units  []models.Unit
+	photos []models.PhotoDisclosure
 }
 
 // items builds the public view of items. An item's sites are those of its
 // tasks, in the order of the tasks; its photos come in id order.
-func (r publicRecords) items(items []RectificationItem, policy DisclosurePolicy) []PublicItem {
+func (r publicRecords) items(items []models.RectificationItem, policy models.DisclosurePolicy) []PublicItem {
 	unitName := map[string]string{}
 	for _, u := range r.units {
 		unitName[u.ID] = u.Name
 	}
-	siteByID := map[string]Site{}
+	siteByID := map[string]models.Site{}
 	for _, st := range r.sites {
 		siteByID[st.ID] = st
 	}
@@ -236,7 +238,7 @@ func (r publicRecords) items(items []RectificationItem, policy DisclosurePolicy)
 			continue
 		}
 		seen[[2]string{t.ItemID, st.ID}] = true
-		sites[t.ItemID] = append(sites[t.ItemID], PublicSite{Name: st.Name, Kind: st.Kind, Lat: policy.round(st.Lat), Lng: policy.round(st.Lng)})
+		sites[t.ItemID] = append(sites[t.ItemID], PublicSite{Name: st.Name, Kind: st.Kind, Lat: policy.Round(st.Lat), Lng: policy.Round(st.Lng)})
 	}
 	photos := map[string][]PublicPhotoRef{}
 	for _, d := range r.photos {
@@ -257,16 +259,16 @@ func (r publicRecords) items(items []RectificationItem, policy DisclosurePolicy)
 // verified for good once it could be marked; it is checked again so that
 // nothing else can ever be served. The item's status is the caller's to
 // check.
-func publicDisclosures(tx Tx, where ...Cond) ([]PhotoDisclosure, error) {
-	var ds []PhotoDisclosure
-	conds := append([]Cond{Eq("public", true), {Column: "object_key", Op: OpNe, Value: ""}}, where...)
-	if err := tx.List(&ds, Query{Where: conds, OrderBy: "evidence_id"}); err != nil {
+func publicDisclosures(tx models.Tx, where ...models.Cond) ([]models.PhotoDisclosure, error) {
+	var ds []models.PhotoDisclosure
+	conds := append([]models.Cond{models.Eq("public", true), {Column: "object_key", Op: models.OpNe, Value: ""}}, where...)
+	if err := tx.List(&ds, models.Query{Where: conds, OrderBy: "evidence_id"}); err != nil {
 		return nil, err
 	}
 	var ok []string
-	err := tx.Pluck(&Evidence{}, "id", []Cond{
-		{Column: "id", Op: OpIn, Value: idsOf(ds, func(d PhotoDisclosure) []string { return []string{d.EvidenceID} })},
-		Eq("kind", "photo"), Eq("status", EvidenceVerified),
+	err := tx.Pluck(&models.Evidence{}, "id", []models.Cond{
+		{Column: "id", Op: models.OpIn, Value: models.IDsOf(ds, func(d models.PhotoDisclosure) []string { return []string{d.EvidenceID} })},
+		models.Eq("kind", "photo"), models.Eq("status", models.EvidenceVerified),
 	}, &ok)
 	if err != nil {
 		return nil, err
@@ -275,7 +277,7 @@ func publicDisclosures(tx Tx, where ...Cond) ([]PhotoDisclosure, error) {
 	for _, id := range ok {
 		verified[id] = true
 	}
-	out := []PhotoDisclosure{}
+	out := []models.PhotoDisclosure{}
 	for _, d := range ds {
 		if verified[d.EvidenceID] {
 			out = append(out, d)

@@ -1,26 +1,28 @@
-package models
+package reporting
 
 import (
 	"context"
 	"time"
+
+	"github.com/fieldsync/fieldsync/models"
 )
 
 // LedgerRow is one item as the ledger (台账) shows it: its fields, the
 // units it names, how far its work has come and the latest word on it.
 type LedgerRow struct {
-	Item             RectificationItem
-	ResponsibleUnit  Unit
-	CooperatingUnits []Unit
+	Item             models.RectificationItem
+	ResponsibleUnit  models.Unit
+	CooperatingUnits []models.Unit
 	// TasksTotal counts the item's tasks that are not cancelled, and
 	// TasksDone those of them completed: the item's progress.
 	TasksTotal, TasksDone int
 	// LatestNote is the newest note on any of the item's tasks.
-	LatestNote *Note
+	LatestNote *models.Note
 	// LastVerification is the latest on-site verification (by the time
 	// it was recorded), and Inspector the name of who recorded it.
-	LastVerification *Verification
+	LastVerification *models.Verification
 	Inspector        string
-	LastDecision     *Decision
+	LastDecision     *models.Decision
 	// Overdue and OverdueDays are the item's IsOverdue and DaysOverdue
 	// when the export began.
 	Overdue     bool
@@ -40,24 +42,24 @@ const ledgerPage = 100
 // holds a transaction (SQLite has one connection for everyone). Pages read
 // at different moments, so an item changed during a long export shows its
 // state when its page was read.
-func (s *Service) Ledger(ctx context.Context, a Actor, f ItemFilter, each func(*LedgerRow) error) error {
-	if !a.canReview() {
-		return Forbidden("export the ledger")
+func (s *Service) Ledger(ctx context.Context, a models.Actor, f models.ItemFilter, each func(*LedgerRow) error) error {
+	if !a.CanReview() {
+		return models.Forbidden("export the ledger")
 	}
-	conds, err := s.readScope(ctx, a, EntityItems)
+	conds, err := s.ReadScope(ctx, a, models.EntityItems)
 	if err != nil {
 		return err
 	}
-	conds = append(conds, f.conds()...)
-	if err := s.Audit(ctx, a, AuditExportLedger, EntityItems, "", map[string]any{"filter": f}); err != nil {
+	conds = append(conds, f.Conds()...)
+	if err := s.Audit(ctx, a, models.AuditExportLedger, models.EntityItems, "", map[string]any{"filter": f}); err != nil {
 		return err
 	}
-	now := s.now()
+	now := s.Time()
 	for after := ""; ; {
 		var rows []LedgerRow
-		err := s.Store.Tx(ctx, func(tx Tx) error {
-			var items []RectificationItem
-			if err := tx.List(&items, Query{Where: conds, After: after, Limit: ledgerPage}); err != nil {
+		err := s.Store.Tx(ctx, func(tx models.Tx) error {
+			var items []models.RectificationItem
+			if err := tx.List(&items, models.Query{Where: conds, After: after, Limit: ledgerPage}); err != nil {
 				return err
 			}
 			var err error
@@ -81,7 +83,7 @@ func (s *Service) Ledger(ctx context.Context, a Actor, f ItemFilter, each func(*
 
 // ledgerRows completes a page of items with what the ledger shows of
 // them, in one query per related table.
-func ledgerRows(tx Tx, items []RectificationItem, now time.Time) ([]LedgerRow, error) {
+func ledgerRows(tx models.Tx, items []models.RectificationItem, now time.Time) ([]LedgerRow, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
@@ -91,29 +93,29 @@ func ledgerRows(tx Tx, items []RectificationItem, now time.Time) ([]LedgerRow, e
 		ids[i] = it.ID
 		unitIDs = append(append(unitIDs, it.ResponsibleUnitID), it.CooperatingUnitIDs...)
 	}
-	byItem := []Cond{{Column: "item_id", Op: OpIn, Value: ids}}
+	byItem := []models.Cond{{Column: "item_id", Op: models.OpIn, Value: ids}}
 	var (
-		units         []Unit
-		tasks         []InspectionTask
-		notes         []Note
-		verifications []Verification
-		decisions     []Decision
+		units         []models.Unit
+		tasks         []models.InspectionTask
+		notes         []models.Note
+		verifications []models.Verification
+		decisions     []models.Decision
 	)
 	for _, q := range []struct {
 		dst   any
-		where []Cond
+		where []models.Cond
 	}{
-		{&units, []Cond{{Column: "id", Op: OpIn, Value: uniqueSorted(unitIDs)}}},
+		{&units, []models.Cond{{Column: "id", Op: models.OpIn, Value: models.UniqueSorted(unitIDs)}}},
 		{&tasks, byItem},
-		{&notes, []Cond{{Column: "task_id", Op: OpInQuery, Value: Subquery{Model: &InspectionTask{}, Column: "id", Where: byItem}}}},
+		{&notes, []models.Cond{{Column: "task_id", Op: models.OpInQuery, Value: models.Subquery{Model: &models.InspectionTask{}, Column: "id", Where: byItem}}}},
 		{&verifications, byItem},
 		{&decisions, byItem},
 	} {
-		if err := tx.List(q.dst, Query{Where: q.where}); err != nil {
+		if err := tx.List(q.dst, models.Query{Where: q.where}); err != nil {
 			return nil, err
 		}
 	}
-	unitByID := map[string]Unit{}
+	unitByID := map[string]models.Unit{}
 	for _, u := range units {
 		unitByID[u.ID] = u
 	}
@@ -132,11 +134,11 @@ func ledgerRows(tx Tx, items []RectificationItem, now time.Time) ([]LedgerRow, e
 	for _, t := range tasks {
 		itemOfTask[t.ID] = t.ItemID
 		r := at[t.ItemID]
-		if t.Status == TaskCancelled {
+		if t.Status == models.TaskCancelled {
 			continue
 		}
 		r.TasksTotal++
-		if t.Status == TaskCompleted {
+		if t.Status == models.TaskCompleted {
 			r.TasksDone++
 		}
 	}
@@ -179,14 +181,14 @@ func later(t time.Time, id string, than time.Time, thanID string) bool {
 }
 
 // displayNames maps user ids to the names people know them by.
-func displayNames(tx Tx, ids []string) (map[string]string, error) {
+func displayNames(tx models.Tx, ids []string) (map[string]string, error) {
 	out := map[string]string{}
-	ids = uniqueSorted(ids)
+	ids = models.UniqueSorted(ids)
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var users []User
-	if err := tx.List(&users, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: ids}}}); err != nil {
+	var users []models.User
+	if err := tx.List(&users, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: ids}}}); err != nil {
 		return nil, err
 	}
 	for _, u := range users {

@@ -1,9 +1,11 @@
-package models
+package reporting
 
 import (
 	"context"
 	"sort"
 	"time"
+
+	"github.com/fieldsync/fieldsync/models"
 )
 
 // Dispatch periods: a report covers one calendar month, or two.
@@ -106,21 +108,21 @@ func (s *Service) period(q DispatchQuery, now time.Time) (kind string, start, en
 	if kind == "" {
 		kind = PeriodMonthly
 	}
-	if err := oneOf("period", kind, DispatchPeriods); err != nil {
+	if err := models.OneOf("period", kind, DispatchPeriods); err != nil {
 		return "", start, end, err
 	}
 	loc := s.Deadlines.Location()
 	if q.Start == "" {
 		y, m, _ := now.In(loc).Date()
 		start = time.Date(y, m, 1, 0, 0, 0, 0, loc)
-	} else if start, err = time.ParseInLocation(time.DateOnly, q.Start, loc); err != nil || !StorableTime(start) {
-		return "", start, end, FieldError(CodeInvalidDate, "start", "start must be a date, YYYY-MM-DD, in the years 1000 to 9999")
+	} else if start, err = time.ParseInLocation(time.DateOnly, q.Start, loc); err != nil || !models.StorableTime(start) {
+		return "", start, end, models.FieldError(models.CodeInvalidDate, "start", "start must be a date, YYYY-MM-DD, in the years 1000 to 9999")
 	}
 	if start.Day() != 1 {
-		return "", start, end, FieldError(CodePeriodStartInvalid, "start", "a period starts on the first day of a month")
+		return "", start, end, models.FieldError(models.CodePeriodStartInvalid, "start", "a period starts on the first day of a month")
 	}
 	if start.After(now) {
-		return "", start, end, FieldError(CodePeriodStartInvalid, "start", "the period has not begun")
+		return "", start, end, models.FieldError(models.CodePeriodStartInvalid, "start", "the period has not begun")
 	}
 	months := 1
 	if kind == PeriodBimonthly {
@@ -140,19 +142,19 @@ func (s *Service) period(q DispatchQuery, now time.Time) (kind string, start, en
 // as in progress. Newly closed counts the items accepted in the period
 // (an item reopened since still counts), rejected the rejections made in
 // it.
-func (s *Service) Dispatch(ctx context.Context, a Actor, q DispatchQuery) (DispatchReport, error) {
-	if !a.canReview() {
-		return DispatchReport{}, Forbidden("read dispatch reports")
+func (s *Service) Dispatch(ctx context.Context, a models.Actor, q DispatchQuery) (DispatchReport, error) {
+	if !a.CanReview() {
+		return DispatchReport{}, models.Forbidden("read dispatch reports")
 	}
-	now := s.now()
+	now := s.Time()
 	kind, start, end, err := s.period(q, now)
 	if err != nil {
 		return DispatchReport{}, err
 	}
-	if err := s.Audit(ctx, a, AuditExportDispatch, EntityItems, "", map[string]any{"period": kind, "start": start}); err != nil {
+	if err := s.Audit(ctx, a, models.AuditExportDispatch, models.EntityItems, "", map[string]any{"period": kind, "start": start}); err != nil {
 		return DispatchReport{}, err
 	}
-	scope, err := s.readScope(ctx, a, EntityItems)
+	scope, err := s.ReadScope(ctx, a, models.EntityItems)
 	if err != nil {
 		return DispatchReport{}, err
 	}
@@ -162,12 +164,12 @@ func (s *Service) Dispatch(ctx context.Context, a Actor, q DispatchQuery) (Dispa
 	}
 	t := newTally()
 	items := map[string]*DispatchProgress{}
-	conds := append(append([]Cond(nil), scope...), Cond{Column: "created_at", Op: OpLt, Value: asOf})
+	conds := append(append([]models.Cond(nil), scope...), models.Cond{Column: "created_at", Op: models.OpLt, Value: asOf})
 	for after := ""; ; {
-		var page []RectificationItem
-		err := s.Store.Tx(ctx, func(tx Tx) error {
+		var page []models.RectificationItem
+		err := s.Store.Tx(ctx, func(tx models.Tx) error {
 			page = nil
-			if err := tx.List(&page, Query{Where: conds, After: after, Limit: ledgerPage}); err != nil {
+			if err := tx.List(&page, models.Query{Where: conds, After: after, Limit: ledgerPage}); err != nil {
 				return err
 			}
 			return t.addPage(tx, page, start, asOf)
@@ -184,7 +186,7 @@ func (s *Service) Dispatch(ctx context.Context, a Actor, q DispatchQuery) (Dispa
 		after = page[len(page)-1].ID
 	}
 	rep := DispatchReport{Period: kind, Start: start.UTC(), End: end.UTC(), AsOf: asOf.UTC(), Total: *t.total}
-	err = s.Store.Tx(ctx, func(tx Tx) error {
+	err = s.Store.Tx(ctx, func(tx models.Tx) error {
 		var err error
 		if rep.Units, rep.Categories, err = t.report(tx); err != nil {
 			return err
@@ -213,7 +215,7 @@ func newCounts() *DispatchCounts { return &DispatchCounts{ByStatus: statusCounts
 // list every status even where none is counted.
 func statusCounts[N int | int64]() map[string]N {
 	m := map[string]N{}
-	for _, st := range ItemMachine.Statuses() {
+	for _, st := range models.ItemMachine.Statuses() {
 		m[st] = 0
 	}
 	return m
@@ -228,7 +230,7 @@ func counts[K comparable](m map[K]*DispatchCounts, k K) *DispatchCounts {
 
 // addPage counts a page of items, with the decisions and submissions that
 // tell their state in and after the period.
-func (t *tally) addPage(tx Tx, page []RectificationItem, start, asOf time.Time) error {
+func (t *tally) addPage(tx models.Tx, page []models.RectificationItem, start, asOf time.Time) error {
 	if len(page) == 0 {
 		return nil
 	}
@@ -237,14 +239,14 @@ func (t *tally) addPage(tx Tx, page []RectificationItem, start, asOf time.Time) 
 		ids[i] = it.ID
 	}
 	var (
-		decisions   []Decision
-		submissions []Submission
+		decisions   []models.Decision
+		submissions []models.Submission
 	)
-	byItem := Cond{Column: "item_id", Op: OpIn, Value: ids}
-	if err := tx.List(&decisions, Query{Where: []Cond{byItem, {Column: "created_at", Op: OpGe, Value: start}}}); err != nil {
+	byItem := models.Cond{Column: "item_id", Op: models.OpIn, Value: ids}
+	if err := tx.List(&decisions, models.Query{Where: []models.Cond{byItem, {Column: "created_at", Op: models.OpGe, Value: start}}}); err != nil {
 		return err
 	}
-	if err := tx.List(&submissions, Query{Where: []Cond{byItem, {Column: "created_at", Op: OpGe, Value: asOf}}}); err != nil {
+	if err := tx.List(&submissions, models.Query{Where: []models.Cond{byItem, {Column: "created_at", Op: models.OpGe, Value: asOf}}}); err != nil {
 		return err
 	}
 	// next is the first trail event at or after asOf and the status the
@@ -266,14 +268,14 @@ func (t *tally) addPage(tx Tx, page []RectificationItem, start, asOf time.Time) 
 			continue
 		}
 		switch d.Kind {
-		case DecisionAccept:
+		case models.DecisionAccept:
 			closed[d.ItemID] = true
-		case DecisionReject:
+		case models.DecisionReject:
 			rejected[d.ItemID]++
 		}
 	}
 	for _, sub := range submissions {
-		first(sub.ItemID, sub.CreatedAt, ItemInProgress)
+		first(sub.ItemID, sub.CreatedAt, models.ItemInProgress)
 	}
 	for _, it := range page {
 		status := it.Status
@@ -284,7 +286,7 @@ func (t *tally) addPage(tx Tx, page []RectificationItem, start, asOf time.Time) 
 			counts(t.unitCats, [2]string{it.ResponsibleUnitID, it.Category}), counts(t.categories, it.Category)} {
 			c.Items++
 			c.ByStatus[status]++
-			if overdue(status, it.Deadline, asOf) {
+			if models.Overdue(status, it.Deadline, asOf) {
 				c.Overdue++
 			}
 			if closed[it.ID] {
@@ -297,14 +299,14 @@ func (t *tally) addPage(tx Tx, page []RectificationItem, start, asOf time.Time) 
 }
 
 // report lists the units (by code) and categories (by name) counted.
-func (t *tally) report(tx Tx) ([]DispatchUnit, []DispatchCategory, error) {
+func (t *tally) report(tx models.Tx) ([]DispatchUnit, []DispatchCategory, error) {
 	ids := make([]string, 0, len(t.units))
 	for id := range t.units {
 		ids = append(ids, id)
 	}
-	var found []Unit
+	var found []models.Unit
 	if len(ids) > 0 {
-		if err := tx.List(&found, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: ids}}}); err != nil {
+		if err := tx.List(&found, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: ids}}}); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -1,9 +1,11 @@
-package models
+package reporting
 
 import (
 	"sort"
 	"time"
 	"unicode/utf8"
+
+	"github.com/fieldsync/fieldsync/models"
 )
 
 // noteBatch bounds the notes and verifications read at once.
@@ -13,7 +15,7 @@ const noteBatch = 1000
 // [start, asOf) on the given items: per item, how many, and the newest
 // few, cut short. Items are those of the report, ordered by unit, category
 // and code.
-func periodNotes(tx Tx, scope []Cond, items map[string]*DispatchProgress, start, asOf time.Time) ([]DispatchProgress, error) {
+func periodNotes(tx models.Tx, scope []models.Cond, items map[string]*DispatchProgress, start, asOf time.Time) ([]DispatchProgress, error) {
 	type authored struct {
 		note   DispatchNote
 		author string
@@ -29,15 +31,15 @@ func periodNotes(tx Tx, scope []Cond, items map[string]*DispatchProgress, start,
 		sort.SliceStable(l, func(i, j int) bool { return l[i].note.At.After(l[j].note.At) })
 		kept[item] = l[:min(len(l), DispatchNotesPerItem)]
 	}
-	inPeriod := func(col string) []Cond {
-		return append(append([]Cond(nil), scope...), Cond{Column: col, Op: OpGe, Value: start}, Cond{Column: col, Op: OpLt, Value: asOf})
+	inPeriod := func(col string) []models.Cond {
+		return append(append([]models.Cond(nil), scope...), models.Cond{Column: col, Op: models.OpGe, Value: start}, models.Cond{Column: col, Op: models.OpLt, Value: asOf})
 	}
 	for after := ""; ; {
-		var notes []Note
-		if err := tx.List(&notes, Query{Where: inPeriod("created_at"), After: after, Limit: noteBatch}); err != nil {
+		var notes []models.Note
+		if err := tx.List(&notes, models.Query{Where: inPeriod("created_at"), After: after, Limit: noteBatch}); err != nil {
 			return nil, err
 		}
-		taskIDs := idsOf(notes, func(n Note) []string { return []string{n.TaskID} })
+		taskIDs := models.IDsOf(notes, func(n models.Note) []string { return []string{n.TaskID} })
 		itemOf, err := taskItems(tx, taskIDs)
 		if err != nil {
 			return nil, err
@@ -50,10 +52,10 @@ func periodNotes(tx Tx, scope []Cond, items map[string]*DispatchProgress, start,
 		}
 		after = notes[len(notes)-1].ID
 	}
-	withNotes := append(inPeriod("recorded_at"), Cond{Column: "notes", Op: OpNe, Value: ""})
+	withNotes := append(inPeriod("recorded_at"), models.Cond{Column: "notes", Op: models.OpNe, Value: ""})
 	for after := ""; ; {
-		var vs []Verification
-		if err := tx.List(&vs, Query{Where: withNotes, After: after, Limit: noteBatch}); err != nil {
+		var vs []models.Verification
+		if err := tx.List(&vs, models.Query{Where: withNotes, After: after, Limit: noteBatch}); err != nil {
 			return nil, err
 		}
 		for _, v := range vs {
@@ -102,14 +104,14 @@ func periodNotes(tx Tx, scope []Cond, items map[string]*DispatchProgress, start,
 }
 
 // taskItems maps task ids to their items' ids.
-func taskItems(tx Tx, taskIDs []string) (map[string]string, error) {
+func taskItems(tx models.Tx, taskIDs []string) (map[string]string, error) {
 	out := map[string]string{}
-	ids := uniqueSorted(taskIDs)
+	ids := models.UniqueSorted(taskIDs)
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var tasks []InspectionTask
-	if err := tx.List(&tasks, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: ids}}}); err != nil {
+	var tasks []models.InspectionTask
+	if err := tx.List(&tasks, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: ids}}}); err != nil {
 		return nil, err
 	}
 	for _, t := range tasks {
@@ -118,14 +120,14 @@ func taskItems(tx Tx, taskIDs []string) (map[string]string, error) {
 	return out, nil
 }
 
-func unitCodes(tx Tx, ids []string) (map[string]string, error) {
+func unitCodes(tx models.Tx, ids []string) (map[string]string, error) {
 	out := map[string]string{}
-	ids = uniqueSorted(ids)
+	ids = models.UniqueSorted(ids)
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var units []Unit
-	if err := tx.List(&units, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: ids}}}); err != nil {
+	var units []models.Unit
+	if err := tx.List(&units, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: ids}}}); err != nil {
 		return nil, err
 	}
 	for _, u := range units {
