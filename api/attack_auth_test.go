@@ -11,6 +11,7 @@ import (
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/keys"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -95,7 +96,7 @@ func testStalePrivileges(t *testing.T, e *env) {
 // another user, carry no expiry or another issuer, or come from a secret
 // that has been rotated out.
 func testSignedButWrong(t *testing.T, e *env) {
-	key := authn.DeriveKey(testSecret, "access-token")
+	key := keys.Derive(testSecret, "access-token")
 	kid := mustHeader(t, e.tokens["insp1"], "kid")
 	var session jwt.MapClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(e.tokens["insp1"], &session); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/keys"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -112,11 +113,11 @@ func testBadTokens(t *testing.T, e *env) {
 	jwt.NewParser().ParseUnverified(good, &c)
 	wrongKid := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
 	wrongKid.Header["kid"] = "00000000"
-	wrongKidTok, _ := wrongKid.SignedString(authn.DeriveKey(testSecret, "access-token"))
+	wrongKidTok, _ := wrongKid.SignedString(keys.Derive(testSecret, "access-token"))
 	// HS512 with the right key: the algorithm is pinned.
 	otherAlg := jwt.NewWithClaims(jwt.SigningMethodHS512, c)
 	otherAlg.Header["kid"] = mustHeader(t, good, "kid")
-	otherAlgTok, _ := otherAlg.SignedString(authn.DeriveKey(testSecret, "access-token"))
+	otherAlgTok, _ := otherAlg.SignedString(keys.Derive(testSecret, "access-token"))
 	for name, tok := range map[string]string{
 		"alg none": algNone, "tampered claims": tampered, "another key": forged, "wrong kid": wrongKidTok,
 		"HS512": otherAlgTok, "garbage": "abc.def.ghi",

@@ -28,6 +28,8 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/audit"
+	"github.com/fieldsync/fieldsync/models/keys"
+	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/blob"
 )
@@ -94,7 +96,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	packKeys, err := authn.PackKeys(current, previous)
+	packKeys, err := pack.KeysFor(current, previous)
 	if err != nil {
 		return err
 	}
@@ -122,7 +124,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if base == "" {
 			base = "http://" + m.ln.Addr().String()
 		}
-		local = &blob.LocalPresigner{Store: b, BaseURL: base, Key: authn.DeriveKey(current, "blob-url"), Now: time.Now}
+		local = &blob.LocalPresigner{Store: b, BaseURL: base, Key: keys.Derive(current, "blob-url"), Now: time.Now}
 		svc.Presign, signed = local, local
 	}
 	if m.Config.Demo {
@@ -132,9 +134,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	var previousCursorKey []byte
 	if len(previous) > 0 {
-		previousCursorKey = authn.DeriveKey(previous, "sync-cursor")
+		previousCursorKey = keys.Derive(previous, "sync-cursor")
 	}
-	engine := m.Config.SyncEngine(m.DB, svc, authn.DeriveKey(current, "sync-cursor"), previousCursorKey, m.Log)
+	engine := m.Config.SyncEngine(m.DB, svc, keys.Derive(current, "sync-cursor"), previousCursorKey, m.Log)
 	if _, err := engine.Epoch(ctx); err != nil {
 		return err
 	}
