@@ -75,6 +75,12 @@ func (a Actor) canManage() bool {
 	return a.Role == RoleAdmin || a.Role == RoleSupervisor
 }
 
+// canAssign reports whether a may give work (a task, an acceptance
+// check) to user u: admins anyone, everyone else the users of their unit
+// subtree. Who may create the work at all is checked first (canManage
+// for tasks, the item's unit for a submission).
+func (a Actor) canAssign(u *User) bool { return a.IsAdmin() || a.InSubtree(u.UnitPath) }
+
 // CanReview reports whether a reviews items, exports the ledger and
 // reads dispatch reports: admins, supervisors and unit leads, each within
 // what canReadUnitRecord lets them read.

@@ -94,9 +94,8 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 }
 
 // checkAssignee loads the inspector named in field whom the actor may
-// give a task (or an acceptance check) to: an active inspector, of the
-// actor's unit subtree unless the actor is an admin. It is the one rule
-// for a valid assignee.
+// give a task (or an acceptance check) to: an active inspector whom
+// canAssign allows. It is the one rule for a valid assignee.
 func checkAssignee(tx Tx, a Actor, id, field string) (User, error) {
 	var u User
 	if err := lookup(tx, &u, id, CodeUnknownUser, field); err != nil {
@@ -105,7 +104,7 @@ func checkAssignee(tx Tx, a Actor, id, field string) (User, error) {
 	if u.Role != RoleInspector || u.Disabled {
 		return User{}, FieldError(CodeAssigneeNotInspector, field, "tasks are assigned to active inspectors only")
 	}
-	if !a.CanWriteUnitRecord(u.UnitPath) {
+	if !a.canAssign(&u) {
 		return User{}, FieldError(CodeOutsideYourUnit, field, "the inspector belongs to a unit outside yours")
 	}
 	return u, nil
