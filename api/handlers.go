@@ -197,7 +197,7 @@ func (s *Server) cancelTask(c *fiber.Ctx) error {
 }
 
 func (s *Server) revokeDevice(c *fiber.Ctx) error {
-	d, err := s.svc.RevokeDevice(c.UserContext(), actor(c), pathID(c))
+	d, err := s.auth.RevokeDevice(c.UserContext(), actor(c), pathID(c))
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/audit"
+	"github.com/fieldsync/fieldsync/models/auth"
 	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/models/reporting"
 	fsync "github.com/fieldsync/fieldsync/sync"
@@ -58,6 +59,7 @@ type Config struct {
 // Server holds the handlers' dependencies.
 type Server struct {
 	svc    *models.Service
+	auth   *auth.Service
 	audit  *audit.Service
 	report *reporting.Service
 	sync   *fsync.Engine
@@ -77,7 +79,7 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, audit: audit.New(cfg.Service), report: reporting.New(cfg.Service), sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
+	s := &Server{svc: cfg.Service, auth: auth.New(cfg.Service), audit: audit.New(cfg.Service), report: reporting.New(cfg.Service), sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
 		packs: cfg.PackKeys, times: cfg.Timeouts.orDefaults(), m: newHTTPMetrics()}
 	if cfg.Metrics != nil {
 		s.m.register(cfg.Metrics)
@@ -151,7 +153,7 @@ func (s *Server) routes() {
 	p.Get("/users/:id", get(s.svc.GetUser))
 	p.Patch("/users/:id", update(s.svc.UpdateUser))
 
-	p.Get("/devices", list(func(c *fiber.Ctx) (string, error) { return idQuery(c, "user_id") }, s.svc.ListDevices))
+	p.Get("/devices", list(func(c *fiber.Ctx) (string, error) { return idQuery(c, "user_id") }, s.auth.ListDevices))
 	p.Post("/devices/:id/revoke", s.revokeDevice)
 
 	p.Get("/items", list(s.itemFilter, s.svc.ListItems))

@@ -20,6 +20,7 @@ import (
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
 	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
@@ -187,7 +188,7 @@ func jsonNames(v any) []string {
 func TestInputsMatchModels(t *testing.T) {
 	doc := MustSpec(t)
 	for schema, v := range map[string]any{
-		"LoginRequest":          models.LoginInput{},
+		"LoginRequest":          auth.LoginInput{},
 		"UnitInput":             models.UnitInput{},
 		"UserInput":             models.UserInput{},
 		"ItemInput":             models.ItemInput{},

@@ -41,7 +41,7 @@ func (s *Service) SubmitForAcceptance(ctx context.Context, a Actor, itemID strin
 		if err := checkVersion(it.Version, in.Version); err != nil {
 			return err
 		}
-		statement, err := text("statement", in.Statement, true, 5000)
+		statement, err := Text("statement", in.Statement, true, 5000)
 		if err != nil {
 			return err
 		}

@@ -138,6 +138,8 @@ func (a Actor) canRead(rec any, needs func(entity, id string) (bool, error)) (bo
 	switch r := rec.(type) {
 	case *ChecklistTemplate, *Unit:
 		return true, nil
+	case *Device:
+		return a.IsAdmin(), nil
 	case *User:
 		return a.canReadUser(r), nil
 	case *InspectionTask:

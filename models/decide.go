@@ -39,7 +39,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, itemID string, in Decisio
 	if err := OneOf("decision", in.Decision, []string{DecisionAccept, DecisionReject}); err != nil {
 		return Decision{}, err
 	}
-	comment, err := text("comment", in.Comment, false, 5000)
+	comment, err := Text("comment", in.Comment, false, 5000)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -165,7 +165,7 @@ func checkAcks(flags []FlagRef, acks []FlagAck) (FlagAcks, error) {
 		if got[k] {
 			return nil, FieldError(CodeValidation, "flag_acks", "flag %q of %s is acknowledged twice", ack.Code, of)
 		}
-		c, err := text("flag_acks.comment", &ack.Comment, true, 2000)
+		c, err := Text("flag_acks.comment", &ack.Comment, true, 2000)
 		if err != nil {
 			return nil, err
 		}
@@ -195,13 +195,13 @@ func (s *Service) reject(tx Tx, a Actor, it *RectificationItem, d *Decision, es 
 		return FieldError(CodeValidation, "reasons", "at most 20 reasons")
 	}
 	for i := range in.Reasons {
-		r, err := text("reasons", &in.Reasons[i], true, 500)
+		r, err := Text("reasons", &in.Reasons[i], true, 500)
 		if err != nil {
 			return err
 		}
 		d.Reasons = append(d.Reasons, r)
 	}
-	required, err := text("required_evidence", in.RequiredEvidence, false, 2000)
+	required, err := Text("required_evidence", in.RequiredEvidence, false, 2000)
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func (s *Service) Reopen(ctx context.Context, a Actor, itemID string, in ReopenI
 	if !a.IsAdmin() {
 		return Decision{}, Forbidden("reopen accepted items")
 	}
-	reason, err := text("reason", in.Reason, true, 2000)
+	reason, err := Text("reason", in.Reason, true, 2000)
 	if err != nil {
 		return Decision{}, err
 	}

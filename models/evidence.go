@@ -77,7 +77,7 @@ func (s *Service) evidencePolicy() EvidencePolicy {
 }
 
 func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
-	if err := checkID("id", in.ID); err != nil {
+	if err := CheckID("id", in.ID); err != nil {
 		return err
 	}
 	if in.Kind == "" {

@@ -129,7 +129,7 @@ func (s *Service) reviewItem(tx Tx, a Actor, id string) (RectificationItem, erro
 	if !a.CanReview() {
 		return it, Forbidden("review items")
 	}
-	if err := checkID("id", id); err != nil {
+	if err := CheckID("id", id); err != nil {
 		return it, err
 	}
 	err := getVisible(tx, &it, id, "item", func() bool { return a.canReadUnitRecord(it.UnitPath) })

@@ -23,8 +23,8 @@ func ValidID(s string) bool {
 	return true
 }
 
-// checkID validates a client-supplied id.
-func checkID(field, id string) error {
+// CheckID validates a client-supplied id.
+func CheckID(field, id string) error {
 	if !ValidID(id) {
 		return FieldError(CodeInvalidID, field, "%s must be a UUID", field)
 	}

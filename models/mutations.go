@@ -94,7 +94,7 @@ func decodeArgs(raw json.RawMessage, dst any) error {
 // fieldTask loads a task the inspector holds.
 func (s *Service) fieldTask(tx Tx, a Actor, id string) (InspectionTask, error) {
 	var t InspectionTask
-	if err := checkID("task_id", id); err != nil {
+	if err := CheckID("task_id", id); err != nil {
 		return t, err
 	}
 	err := getVisible(tx, &t, id, "task", func() bool { return a.canReadTask(&t) })
@@ -178,7 +178,7 @@ func (s *Service) answer(tx Tx, a Actor, raw json.RawMessage) (int64, error) {
 	if err := decodeArgs(raw, &in); err != nil {
 		return 0, err
 	}
-	if err := checkID("id", in.ID); err != nil {
+	if err := CheckID("id", in.ID); err != nil {
 		return 0, err
 	}
 	t, err := s.openFieldTask(tx, a, in.TaskID)
@@ -322,7 +322,7 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 	if err := decodeArgs(raw, &in); err != nil {
 		return 0, err
 	}
-	if err := checkID("id", in.ID); err != nil {
+	if err := CheckID("id", in.ID); err != nil {
 		return 0, err
 	}
 	if err := OneOf("conclusion", in.Conclusion, Conclusions); err != nil {
@@ -340,7 +340,7 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 	if _, err := TimeField("recorded_at", in.RecordedAt); err != nil {
 		return 0, err
 	}
-	notes, err := text("notes", &in.Notes, false, 10000)
+	notes, err := Text("notes", &in.Notes, false, 10000)
 	if err != nil {
 		return 0, err
 	}
@@ -348,7 +348,7 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 		return 0, FieldError(CodeValidation, "evidence_ids", "at most %d evidence ids", MaxEvidencePerVerification)
 	}
 	for _, id := range in.EvidenceIDs {
-		if err := checkID("evidence_ids", id); err != nil {
+		if err := CheckID("evidence_ids", id); err != nil {
 			return 0, err
 		}
 	}
@@ -422,7 +422,7 @@ func (s *Service) attachEvidence(tx Tx, a Actor, raw json.RawMessage) (int64, er
 	if err := decodeArgs(raw, &in); err != nil {
 		return 0, err
 	}
-	if err := checkID("evidence_id", in.EvidenceID); err != nil {
+	if err := CheckID("evidence_id", in.EvidenceID); err != nil {
 		return 0, err
 	}
 	var v Verification
@@ -464,10 +464,10 @@ func (s *Service) addNote(tx Tx, a Actor, raw json.RawMessage) (int64, error) {
 	if err := decodeArgs(raw, &in); err != nil {
 		return 0, err
 	}
-	if err := checkID("id", in.ID); err != nil {
+	if err := CheckID("id", in.ID); err != nil {
 		return 0, err
 	}
-	body, err := text("text", &in.Text, true, 5000)
+	body, err := Text("text", &in.Text, true, 5000)
 	if err != nil {
 		return 0, err
 	}

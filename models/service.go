@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -32,9 +31,6 @@ type Service struct {
 	// Deadlines says where dates are read and when overdue items
 	// escalate.
 	Deadlines DeadlinePolicy
-
-	dummyOnce sync.Once
-	dummyHash string
 }
 
 // Record is any record with a UUID primary key.
@@ -147,9 +143,9 @@ func PageOf[T Record](tx Tx, conds []Cond, p ListParams) (Page[T], error) {
 	return page, nil
 }
 
-// text validates a required or optional string field and returns it
+// Text validates a required or optional string field and returns it
 // trimmed.
-func text(field string, v *string, required bool, maxRunes int) (string, error) {
+func Text(field string, v *string, required bool, maxRunes int) (string, error) {
 	if v == nil || strings.TrimSpace(*v) == "" {
 		if required {
 			return "", FieldError(CodeRequired, field, "%s is required", field)
@@ -189,7 +185,7 @@ func setText(dst *string, field string, v *string, required bool, maxRunes int) 
 		}
 		return nil
 	}
-	t, err := text(field, v, required, maxRunes)
+	t, err := Text(field, v, required, maxRunes)
 	if err != nil {
 		return err
 	}
@@ -221,7 +217,7 @@ func checkVersion(stored int64, given *int64) error {
 // lookup loads a referenced record, turning "not found" into the given
 // code about the referencing field.
 func lookup(tx Tx, rec any, id string, code Code, field string) error {
-	if err := checkID(field, id); err != nil {
+	if err := CheckID(field, id); err != nil {
 		return err
 	}
 	if err := tx.Get(rec, id); err != nil {

@@ -136,7 +136,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserInp
 			return err
 		}
 		if u.Disabled || in.Password != nil {
-			return s.revokeSessions(tx, []Cond{Eq("user_id", u.ID)}, "account changed")
+			return s.RevokeSessions(tx, []Cond{Eq("user_id", u.ID)}, "account changed")
 		}
 		return nil
 	})

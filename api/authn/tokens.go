@@ -11,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
 	"github.com/fieldsync/fieldsync/models/keys"
 )
 
@@ -58,7 +59,7 @@ func NewIssuer(secret, previous []byte, ttl time.Duration, now models.Clock) *Is
 }
 
 // Issue signs an access token for the session of g.
-func (is *Issuer) Issue(g models.Grant) (string, error) {
+func (is *Issuer) Issue(g auth.Grant) (string, error) {
 	now := is.Now()
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -198,12 +199,12 @@ func checkLogins(t *testing.T, ctx context.Context, svc *models.Service, sum dem
 			t.Errorf("login %+v: want role %q and the demo password", l, want[l.Username])
 			continue
 		}
-		g, err := svc.Login(ctx, models.LoginInput{Username: l.Username, Password: l.Password, DeviceID: uuid.NewString()})
+		g, err := auth.New(svc).Login(ctx, auth.LoginInput{Username: l.Username, Password: l.Password, DeviceID: uuid.NewString()})
 		if err != nil {
 			t.Errorf("login %s: %v", l.Username, err)
 			continue
 		}
-		a, err := svc.Authenticate(ctx, g.Session.ID)
+		a, err := auth.New(svc).Authenticate(ctx, g.Session.ID)
 		if err != nil {
 			t.Fatalf("authenticate %s: %v", l.Username, err)
 		}
