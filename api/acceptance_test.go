@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -126,7 +127,7 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 
 	// Nothing verified yet: the review says why, acceptance is refused.
 	review := e.must(200, "supa", "GET", itemPath+"/review", nil)
-	if review["acceptable"] != false || review["blockers"].([]any)[0].(map[string]any)["code"] != models.BlockNotVerified {
+	if review["acceptable"] != false || review["blockers"].([]any)[0].(map[string]any)["code"] != acceptance.BlockNotVerified {
 		t.Fatalf("review before verification: acceptable %v blockers %v", review["acceptable"], review["blockers"])
 	}
 	stale := review["evidence_digest"].(string)
@@ -334,7 +335,7 @@ func testAcceptanceRules(t *testing.T, e *env) {
 	e.now = e.now.Add(time.Minute)
 	insp.verify(check, false, models.ConclusionNotRectified, "DSCN0021.jpg")
 	review := e.must(200, "supa", "GET", itemPath+"/review", nil)
-	if review["acceptable"] != false || !hasBlocker(review, models.BlockNotRectified) {
+	if review["acceptable"] != false || !hasBlocker(review, acceptance.BlockNotRectified) {
 		t.Fatalf("a verification recorded 'in the future' hid the later one: acceptable %v, blockers %v", review["acceptable"], review["blockers"])
 	}
 
@@ -346,7 +347,7 @@ func testAcceptanceRules(t *testing.T, e *env) {
 	pending["verification_id"] = judged
 	e.must(201, "insp1", "POST", "/v1/evidence", pending)
 	review = e.must(200, "supa", "GET", itemPath+"/review", nil)
-	if review["acceptable"] != false || !hasBlocker(review, models.BlockEvidenceNotReady) {
+	if review["acceptable"] != false || !hasBlocker(review, acceptance.BlockEvidenceNotReady) {
 		t.Fatalf("a pending photo of the judged verification did not block: %v", review["blockers"])
 	}
 

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 )
 
 // testIDORPush: insp2 pushes mutations that name insp1's task, evidence
@@ -83,7 +84,7 @@ func victimVersions(e *env, v victims) string {
 		r := e.must(200, "admin", "GET", p, nil)
 		fmt.Fprintf(&b, "%s %v v%v %v; ", p, r["status"], r["version"], r["verification_id"])
 	}
-	for _, ver := range must(e.svc.Review(context.Background(), system, v.item.ID)).Verifications {
+	for _, ver := range must(acceptance.New(e.svc).Review(context.Background(), system, v.item.ID)).Verifications {
 		fmt.Fprintf(&b, "verification %s v%d %v; ", ver.ID, ver.Version, ver.EvidenceIDs)
 	}
 	return b.String()

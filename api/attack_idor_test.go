@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -168,7 +169,7 @@ var idorCases = map[string]idorCase{
 }
 
 func digest(e *env, itemID string) string {
-	return must(e.svc.Review(context.Background(), system, itemID)).EvidenceDigest
+	return must(acceptance.New(e.svc).Review(context.Background(), system, itemID)).EvidenceDigest
 }
 
 // TestAttackIDOR sends every route that takes an id, as it appears in the

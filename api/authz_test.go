@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -70,12 +71,12 @@ func testMatrix(t *testing.T, e *env) {
 	submitted := func() models.RectificationItem {
 		it := newItem()
 		admin := models.Actor{UserID: f.users["admin"].ID, Role: models.RoleAdmin, UnitPath: f.root.Path}
-		must(e.svc.SubmitForAcceptance(context.Background(), admin, it.ID, models.SubmitInput{Statement: ptr("已完成"), Version: ptr(int64(1)),
+		must(acceptance.New(e.svc).SubmitForAcceptance(context.Background(), admin, it.ID, acceptance.SubmitInput{Statement: ptr("已完成"), Version: ptr(int64(1)),
 			InspectorIDs: []string{f.users["insp1"].ID}, SiteIDs: []string{f.siteA.ID}, TemplateID: &f.tmpl.ID}))
 		return it
 	}
 	digestOf := func(it models.RectificationItem) string {
-		return must(e.svc.Review(context.Background(), system, it.ID)).EvidenceDigest
+		return must(acceptance.New(e.svc).Review(context.Background(), system, it.ID)).EvidenceDigest
 	}
 	taskBody := func() map[string]any {
 		return map[string]any{"item_id": f.itemA.ID, "site_id": f.siteA.ID, "kind": "progress_check", "template_id": f.tmpl.ID,

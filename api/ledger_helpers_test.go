@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 )
 
 // shanghai is the zone the ledger and report tests read dates in.
@@ -92,7 +93,7 @@ func (e *env) verification(task models.InspectionTask, inspector string, at time
 func (e *env) decision(it models.RectificationItem, kind, from, to string, at time.Time, comment string) models.Decision {
 	return models.Decision{ID: uuid.NewString(), ItemID: it.ID, UnitPath: it.UnitPath, Kind: kind, FromStatus: from, ToStatus: to,
 		DeciderID: e.fx.users["admin"].ID, Comment: comment, Reasons: models.StringList{}, FlagAcks: models.FlagAcks{},
-		EvidenceDigest: models.DigestOf([]byte(comment)), Version: 1, CreatedAt: at, UpdatedAt: at}
+		EvidenceDigest: acceptance.DigestOf([]byte(comment)), Version: 1, CreatedAt: at, UpdatedAt: at}
 }
 
 func (e *env) submission(it models.RectificationItem, round int, at time.Time) models.Submission {

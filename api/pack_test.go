@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -61,7 +62,7 @@ func newPackScene(t *testing.T, e *env) packScene {
 		}
 	}
 	decide := func(kind string, at time.Time) {
-		es, _, err := e.svc.EvidenceOf(ctx, system, e.fx.itemA.ID)
+		es, _, err := acceptance.New(e.svc).EvidenceOf(ctx, system, e.fx.itemA.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

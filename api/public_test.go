@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/models/reporting"
 	"github.com/fieldsync/fieldsync/storage/media"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -270,7 +271,7 @@ func testPublicMarking(t *testing.T, e *env, w publicWorld) {
 	ctx := context.Background()
 	path := "/v1/evidence/" + w.gps + "/public"
 	before := must(e.svc.GetEvidence(ctx, system, w.gps))
-	es, _ := must2(e.svc.EvidenceOf(ctx, system, w.acceptedA.ID))
+	es, _ := must2(acceptance.New(e.svc).EvidenceOf(ctx, system, w.acceptedA.ID))
 	digest := must(es.Digest())
 	for _, c := range []struct {
 		who, path string
@@ -303,7 +304,7 @@ func testPublicMarking(t *testing.T, e *env, w publicWorld) {
 		t.Errorf("marking a public photo public again: %v", d)
 	}
 	after := must(e.svc.GetEvidence(ctx, system, w.gps))
-	es, _ = must2(e.svc.EvidenceOf(ctx, system, w.acceptedA.ID))
+	es, _ = must2(acceptance.New(e.svc).EvidenceOf(ctx, system, w.acceptedA.ID))
 	if after.Version != before.Version || !after.UpdatedAt.Equal(before.UpdatedAt) || must(es.Digest()) != digest {
 		t.Errorf("publishing changed the evidence: v%d → v%d, digest %s → %s", before.Version, after.Version, digest, must(es.Digest()))
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/models/auth"
 	"github.com/fieldsync/fieldsync/models/pack"
@@ -61,6 +62,7 @@ type Server struct {
 	svc    *models.Service
 	auth   *auth.Service
 	audit  *audit.Service
+	accept *acceptance.Service
 	report *reporting.Service
 	sync   *fsync.Engine
 	blobs  SignedBlobs
@@ -79,7 +81,7 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, auth: auth.New(cfg.Service), audit: audit.New(cfg.Service), report: reporting.New(cfg.Service), sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
+	s := &Server{svc: cfg.Service, auth: auth.New(cfg.Service), audit: audit.New(cfg.Service), accept: acceptance.New(cfg.Service), report: reporting.New(cfg.Service), sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
 		packs: cfg.PackKeys, times: cfg.Timeouts.orDefaults(), m: newHTTPMetrics()}
 	if cfg.Metrics != nil {
 		s.m.register(cfg.Metrics)

@@ -89,8 +89,8 @@ func plain(v reflect.Value) any {
 	return v.Interface()
 }
 
-// statusChange is the detail of a status move.
-func statusChange(from, to string) map[string]any {
+// StatusChange is the detail of a status move.
+func StatusChange(from, to string) map[string]any {
 	return map[string]any{"status": auditChange{From: from, To: to}}
 }
 

@@ -44,9 +44,9 @@ func (a Actor) subtreeCond() Cond {
 	return Cond{Column: "unit_path", Op: OpPrefix, Value: a.UnitPath}
 }
 
-// canReadUnitRecord reports whether a may read a unit-owned record (item,
+// CanReadUnitRecord reports whether a may read a unit-owned record (item,
 // site, task, user) by unit path; inspectors are handled by the callers.
-func (a Actor) canReadUnitRecord(path string) bool {
+func (a Actor) CanReadUnitRecord(path string) bool {
 	switch a.Role {
 	case RoleAdmin:
 		return true
@@ -88,8 +88,8 @@ func (a Actor) CanReview() bool {
 	return a.Role == RoleAdmin || a.Role == RoleSupervisor || a.Role == RoleUnitLead
 }
 
-// canDecide reports whether a may accept or reject an item at path.
-func (a Actor) canDecide(path string) bool {
+// CanDecide reports whether a may accept or reject an item at path.
+func (a Actor) CanDecide(path string) bool {
 	return a.CanWriteUnitRecord(path)
 }
 
@@ -143,21 +143,21 @@ func (a Actor) canRead(rec any, needs func(entity, id string) (bool, error)) (bo
 	case *User:
 		return a.canReadUser(r), nil
 	case *InspectionTask:
-		return a.canReadUnitRecord(r.UnitPath), nil
+		return a.CanReadUnitRecord(r.UnitPath), nil
 	case *RectificationItem:
-		return a.canReadUnitRecord(r.UnitPath), nil
+		return a.CanReadUnitRecord(r.UnitPath), nil
 	case *Site:
-		return a.canReadUnitRecord(r.UnitPath), nil
+		return a.CanReadUnitRecord(r.UnitPath), nil
 	case *Verification:
-		return a.canReadUnitRecord(r.UnitPath), nil
+		return a.CanReadUnitRecord(r.UnitPath), nil
 	case *Answer:
-		return a.canReadUnitRecord(r.UnitPath), nil
+		return a.CanReadUnitRecord(r.UnitPath), nil
 	case *Note:
-		return a.canReadUnitRecord(r.UnitPath), nil
+		return a.CanReadUnitRecord(r.UnitPath), nil
 	case *Evidence:
-		return a.canReadUnitRecord(r.UnitPath), nil
+		return a.CanReadUnitRecord(r.UnitPath), nil
 	case *Decision:
-		return a.canReadUnitRecord(r.UnitPath), nil
+		return a.CanReadUnitRecord(r.UnitPath), nil
 	}
 	return false, nil
 }
@@ -166,11 +166,11 @@ func (a Actor) canReadTask(t *InspectionTask) bool {
 	if a.Role == RoleInspector {
 		return t.AssigneeID != nil && *t.AssigneeID == a.UserID && TaskOnDevice(t.Status)
 	}
-	return a.canReadUnitRecord(t.UnitPath)
+	return a.CanReadUnitRecord(t.UnitPath)
 }
 
 func (a Actor) canReadUser(u *User) bool {
-	return a.UserID == u.ID || a.canReadUnitRecord(u.UnitPath)
+	return a.UserID == u.ID || a.CanReadUnitRecord(u.UnitPath)
 }
 
 // CanReadEvidence reports whether a may see evidence record e.
@@ -178,7 +178,7 @@ func (a Actor) CanReadEvidence(e *Evidence) bool {
 	if a.Role == RoleInspector {
 		return e.InspectorID == a.UserID
 	}
-	return a.canReadUnitRecord(e.UnitPath)
+	return a.CanReadUnitRecord(e.UnitPath)
 }
 
 // taskRefColumn names the tasks column through which an inspector's open
@@ -250,7 +250,7 @@ func inspectorNeeds(tx Tx, a Actor, entity, id string) (bool, error) {
 // otherwise, or when the id is malformed or the record does not exist, it
 // reports it as not found (what names it in the message).
 func GetReadable(tx Tx, a Actor, rec any, id, what string) error {
-	if err := getVisible(tx, rec, id, what, func() bool { return true }); err != nil {
+	if err := GetVisible(tx, rec, id, what, func() bool { return true }); err != nil {
 		return err
 	}
 	ok, err := a.canRead(rec, func(entity, id string) (bool, error) { return inspectorNeeds(tx, a, entity, id) })
@@ -263,10 +263,10 @@ func GetReadable(tx Tx, a Actor, rec any, id, what string) error {
 	return nil
 }
 
-// getVisible loads a record by id and reports it as not found when the
+// GetVisible loads a record by id and reports it as not found when the
 // id is malformed, the record does not exist, or visible says the actor
 // may not see it.
-func getVisible(tx Tx, rec any, id, entity string, visible func() bool) error {
+func GetVisible(tx Tx, rec any, id, entity string, visible func() bool) error {
 	if !ValidID(id) {
 		return NotFound(entity)
 	}

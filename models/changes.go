@@ -45,11 +45,11 @@ type Change struct {
 	CreatedAt time.Time
 }
 
-// changed appends one change row per scope, in the caller's transaction,
+// Changed appends one change row per scope, in the caller's transaction,
 // so that the log holds exactly the committed changes.
 // The rows go in one statement: a record usually changes for two scopes
 // or more (its unit's and its inspector's), on every write.
-func (s *Service) changed(tx Tx, entity, id string, version int64, op string, scopes ...string) error {
+func (s *Service) Changed(tx Tx, entity, id string, version int64, op string, scopes ...string) error {
 	if len(scopes) == 0 {
 		return nil
 	}
@@ -61,9 +61,9 @@ func (s *Service) changed(tx Tx, entity, id string, version int64, op string, sc
 	return tx.Create(&rows)
 }
 
-// holders returns the inspectors whose open tasks reference id through
+// Holders returns the inspectors whose open tasks reference id through
 // refColumn: they must hear of changes to it.
-func holders(tx Tx, refColumn, id string) ([]string, error) {
+func Holders(tx Tx, refColumn, id string) ([]string, error) {
 	var ids []string
 	err := tx.Pluck(&InspectionTask{}, "assignee_id", []Cond{
 		Eq(refColumn, id), {Column: "status", Op: OpIn, Value: taskOnDevice},
@@ -72,10 +72,10 @@ func holders(tx Tx, refColumn, id string) ([]string, error) {
 	return ids, err
 }
 
-// changedShared records a change to an item, site or template: its unit
+// ChangedShared records a change to an item, site or template: its unit
 // (or global) scope, and every inspector whose tasks need it.
-func (s *Service) changedShared(tx Tx, entity, refColumn, id string, version int64, scope string) error {
-	users, err := holders(tx, refColumn, id)
+func (s *Service) ChangedShared(tx Tx, entity, refColumn, id string, version int64, scope string) error {
+	users, err := Holders(tx, refColumn, id)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Service) changedShared(tx Tx, entity, refColumn, id string, version int
 	for _, u := range users {
 		scopes = append(scopes, ScopeUser(u))
 	}
-	return s.changed(tx, entity, id, version, OpUpsert, scopes...)
+	return s.Changed(tx, entity, id, version, OpUpsert, scopes...)
 }
 
 // taskRefs are what a device needs along with a task.
@@ -96,11 +96,11 @@ func taskRefs(t *InspectionTask) []struct{ entity, column, id string } {
 // handOut tells an inspector's devices about a task they now hold, with
 // the item, site and template it needs.
 func (s *Service) handOut(tx Tx, userID string, t *InspectionTask) error {
-	if err := s.changed(tx, EntityTasks, t.ID, t.Version, OpUpsert, ScopeUser(userID)); err != nil {
+	if err := s.Changed(tx, EntityTasks, t.ID, t.Version, OpUpsert, ScopeUser(userID)); err != nil {
 		return err
 	}
 	for _, r := range taskRefs(t) {
-		if err := s.changed(tx, r.entity, r.id, 0, OpUpsert, ScopeUser(userID)); err != nil {
+		if err := s.Changed(tx, r.entity, r.id, 0, OpUpsert, ScopeUser(userID)); err != nil {
 			return err
 		}
 	}
@@ -110,7 +110,7 @@ func (s *Service) handOut(tx Tx, userID string, t *InspectionTask) error {
 // takeBack removes a task from an inspector's devices, and the item, site
 // and template with it when none of their other open tasks needs them.
 func (s *Service) takeBack(tx Tx, userID string, t *InspectionTask) error {
-	if err := s.changed(tx, EntityTasks, t.ID, t.Version, OpRemove, ScopeUser(userID)); err != nil {
+	if err := s.Changed(tx, EntityTasks, t.ID, t.Version, OpRemove, ScopeUser(userID)); err != nil {
 		return err
 	}
 	for _, r := range taskRefs(t) {
@@ -122,7 +122,7 @@ func (s *Service) takeBack(tx Tx, userID string, t *InspectionTask) error {
 			return err
 		}
 		if n == 0 {
-			if err := s.changed(tx, r.entity, r.id, 0, OpRemove, ScopeUser(userID)); err != nil {
+			if err := s.Changed(tx, r.entity, r.id, 0, OpRemove, ScopeUser(userID)); err != nil {
 				return err
 			}
 		}
@@ -135,7 +135,7 @@ func (s *Service) movedOut(tx Tx, entity, id string, version int64, oldPath, new
 	if oldPath == newPath {
 		return nil
 	}
-	return s.changed(tx, entity, id, version, OpRemove, ScopeUnit(oldPath))
+	return s.Changed(tx, entity, id, version, OpRemove, ScopeUnit(oldPath))
 }
 
 // holder is the inspector whose devices hold the task, if any.
@@ -146,11 +146,11 @@ func (t *InspectionTask) holder() string {
 	return *t.AssigneeID
 }
 
-// taskChanged records a change of a task from before to after: its unit
+// TaskChanged records a change of a task from before to after: its unit
 // scope always; for its holder, a hand-out, a take-back, or both when the
 // task moved to another inspector or now needs another site or template.
-func (s *Service) taskChanged(tx Tx, before, after *InspectionTask) error {
-	if err := s.changed(tx, EntityTasks, after.ID, after.Version, OpUpsert, ScopeUnit(after.UnitPath)); err != nil {
+func (s *Service) TaskChanged(tx Tx, before, after *InspectionTask) error {
+	if err := s.Changed(tx, EntityTasks, after.ID, after.Version, OpUpsert, ScopeUnit(after.UnitPath)); err != nil {
 		return err
 	}
 	from, to := before.holder(), after.holder()
@@ -166,7 +166,7 @@ func (s *Service) taskChanged(tx Tx, before, after *InspectionTask) error {
 	case from != to || refsMoved:
 		return s.handOut(tx, to, after)
 	default:
-		return s.changed(tx, EntityTasks, after.ID, after.Version, OpUpsert, ScopeUser(to))
+		return s.Changed(tx, EntityTasks, after.ID, after.Version, OpUpsert, ScopeUser(to))
 	}
 }
 

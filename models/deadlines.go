@@ -149,7 +149,7 @@ func (s *Service) escalate(ctx context.Context, id string, now, cutoff time.Time
 			return err
 		}
 		raised = true
-		return s.changedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
+		return s.ChangedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
 	})
 	if ErrorCode(err) == CodeVersionConflict || IsNotFound(err) {
 		return false, nil

@@ -151,7 +151,7 @@ func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput)
 		}
 		if in.VerificationID != nil {
 			var v Verification
-			if err := getVisible(tx, &v, *in.VerificationID, "verification", func() bool { return v.InspectorID == a.UserID && v.TaskID == t.ID }); err != nil {
+			if err := GetVisible(tx, &v, *in.VerificationID, "verification", func() bool { return v.InspectorID == a.UserID && v.TaskID == t.ID }); err != nil {
 				return err
 			}
 		}
@@ -184,7 +184,7 @@ func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput)
 		default:
 			return FieldError(CodeEvidenceMismatch, "id", "evidence %s was declared with other content", in.ID)
 		}
-		return s.changed(tx, EntityEvidence, e.ID, e.Version, OpUpsert, ScopeUser(a.UserID), ScopeUnit(e.UnitPath))
+		return s.Changed(tx, EntityEvidence, e.ID, e.Version, OpUpsert, ScopeUser(a.UserID), ScopeUnit(e.UnitPath))
 	})
 	return e, err
 }
@@ -206,7 +206,7 @@ func declare(e *Evidence, in EvidenceInput) {
 func (s *Service) pendingEvidence(ctx context.Context, a Actor, id string) (Evidence, error) {
 	var e Evidence
 	err := s.Store.Tx(ctx, func(tx Tx) error {
-		return getVisible(tx, &e, id, "evidence", func() bool { return e.InspectorID == a.UserID })
+		return GetVisible(tx, &e, id, "evidence", func() bool { return e.InspectorID == a.UserID })
 	})
 	switch {
 	case err != nil:
@@ -341,7 +341,7 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 		if err := s.AuditTx(tx, a, evidenceAction(&cur), EntityEvidence, cur.ID, evidenceDetail(&cur)); err != nil {
 			return err
 		}
-		return s.changed(tx, EntityEvidence, cur.ID, cur.Version, OpUpsert, ScopeUser(cur.InspectorID), ScopeUnit(cur.UnitPath))
+		return s.Changed(tx, EntityEvidence, cur.ID, cur.Version, OpUpsert, ScopeUser(cur.InspectorID), ScopeUnit(cur.UnitPath))
 	})
 	if err == nil && e.Status == EvidenceRejected {
 		// A rejected file's bytes are of no use; keep nothing behind.
@@ -461,7 +461,7 @@ func evidenceAction(e *Evidence) string {
 // checked (their SHA-256) and says what a supervisor will see: the flags,
 // or why the file was refused.
 func evidenceDetail(e *Evidence) map[string]any {
-	d := statusChange(EvidencePending, e.Status)
+	d := StatusChange(EvidencePending, e.Status)
 	d["task_id"], d["sha256"] = e.TaskID, e.SHA256
 	if e.Status == EvidenceRejected {
 		d["reject_code"] = e.RejectCode

@@ -1,6 +1,9 @@
 package models
 
-import "regexp"
+import (
+	"regexp"
+	"sort"
+)
 
 // ValidID reports whether s is a UUID in its canonical text form.
 func ValidID(s string) bool {
@@ -35,3 +38,26 @@ var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // ValidSHA256 reports whether s is a SHA-256 digest in lower-case hex.
 func ValidSHA256(s string) bool { return sha256Pattern.MatchString(s) }
+
+// IDsOf gathers the ids ids returns for each of rows.
+func IDsOf[T any](rows []T, ids func(T) []string) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, ids(r)...)
+	}
+	return out
+}
+
+// UniqueSorted returns the non-empty ids once each, sorted.
+func UniqueSorted(ids []string) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

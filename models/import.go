@@ -119,14 +119,14 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 		}
 		for i := range items {
 			it := &items[i]
-			if err := translateDup(tx.Create(it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+			if err := TranslateDup(tx.Create(it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
 				return err
 			}
 			if err := s.AuditTx(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code,
 				"responsible_unit_id": it.ResponsibleUnitID, "status": it.Status, "imported": true}); err != nil {
 				return err
 			}
-			if err := s.changed(tx, EntityItems, it.ID, it.Version, OpUpsert, ScopeUnit(it.UnitPath)); err != nil {
+			if err := s.Changed(tx, EntityItems, it.ID, it.Version, OpUpsert, ScopeUnit(it.UnitPath)); err != nil {
 				return err
 			}
 		}

@@ -131,7 +131,7 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 	}
 	if in.ResponsibleUnitID != nil {
 		var u Unit
-		if err := lookup(tx, &u, *in.ResponsibleUnitID, CodeUnknownUnit, "responsible_unit_id"); err != nil {
+		if err := Lookup(tx, &u, *in.ResponsibleUnitID, CodeUnknownUnit, "responsible_unit_id"); err != nil {
 			return err
 		}
 		it.ResponsibleUnitID, it.UnitPath = u.ID, u.Path
@@ -143,7 +143,7 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 		ids := StringList{}
 		for _, id := range *in.CooperatingUnitIDs {
 			var u Unit
-			if err := lookup(tx, &u, id, CodeUnknownUnit, "cooperating_unit_ids"); err != nil {
+			if err := Lookup(tx, &u, id, CodeUnknownUnit, "cooperating_unit_ids"); err != nil {
 				return err
 			}
 			ids = append(ids, u.ID)
@@ -171,13 +171,13 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Rectif
 		if !a.CanWriteUnitRecord(it.UnitPath) {
 			return Forbidden("create items for a unit outside your own")
 		}
-		if err := translateDup(tx.Create(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+		if err := TranslateDup(tx.Create(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
 			return err
 		}
 		if err := s.AuditTx(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code, "responsible_unit_id": it.ResponsibleUnitID, "status": it.Status}); err != nil {
 			return err
 		}
-		return s.changed(tx, EntityItems, it.ID, it.Version, OpUpsert, ScopeUnit(it.UnitPath))
+		return s.Changed(tx, EntityItems, it.ID, it.Version, OpUpsert, ScopeUnit(it.UnitPath))
 	})
 	return it, err
 }
@@ -192,7 +192,7 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 		if !a.CanWriteUnitRecord(it.UnitPath) {
 			return Forbidden("change this item")
 		}
-		if err := checkVersion(it.Version, in.Version); err != nil {
+		if err := CheckVersion(it.Version, in.Version); err != nil {
 			return err
 		}
 		oldPath, before := it.UnitPath, it
@@ -215,7 +215,7 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 		}
 		it.Version++
 		it.UpdatedAt = s.Time()
-		if err := translateDup(tx.Update(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+		if err := TranslateDup(tx.Update(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
 			return err
 		}
 		if err := s.AuditTx(tx, a, AuditItemUpdate, EntityItems, it.ID,
@@ -225,7 +225,7 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 		if err := s.movedOut(tx, EntityItems, it.ID, it.Version, oldPath, it.UnitPath); err != nil {
 			return err
 		}
-		return s.changedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
+		return s.ChangedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
 	})
 	return it, err
 }
@@ -248,4 +248,14 @@ func (s *Service) ListItems(ctx context.Context, a Actor, f ItemFilter, p ListPa
 		return Page[RectificationItem]{}, err
 	}
 	return List[RectificationItem](ctx, s, append(conds, f.Conds()...), p)
+}
+
+// SaveItem writes a changed item and tells its unit and inspectors.
+func (s *Service) SaveItem(tx Tx, it *RectificationItem) error {
+	it.Version++
+	it.UpdatedAt = s.Time()
+	if err := tx.Update(it); err != nil {
+		return err
+	}
+	return s.ChangedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
 }

@@ -97,7 +97,7 @@ func (s *Service) fieldTask(tx Tx, a Actor, id string) (InspectionTask, error) {
 	if err := CheckID("task_id", id); err != nil {
 		return t, err
 	}
-	err := getVisible(tx, &t, id, "task", func() bool { return a.canReadTask(&t) })
+	err := GetVisible(tx, &t, id, "task", func() bool { return a.canReadTask(&t) })
 	return t, err
 }
 
@@ -137,7 +137,7 @@ func (s *Service) moveTask(tx Tx, a Actor, raw json.RawMessage, to string) (int6
 	if to == TaskCompleted {
 		action = AuditTaskComplete
 	}
-	if err := s.AuditTx(tx, a, action, EntityTasks, t.ID, statusChange(before.Status, to)); err != nil {
+	if err := s.AuditTx(tx, a, action, EntityTasks, t.ID, StatusChange(before.Status, to)); err != nil {
 		return 0, err
 	}
 	if to == TaskInProgress {
@@ -145,7 +145,7 @@ func (s *Service) moveTask(tx Tx, a Actor, raw json.RawMessage, to string) (int6
 			return 0, err
 		}
 	}
-	return t.Version, s.taskChanged(tx, &before, &t)
+	return t.Version, s.TaskChanged(tx, &before, &t)
 }
 
 // itemWorkStarted moves an item that is new, rejected or reopened to
@@ -157,11 +157,11 @@ func (s *Service) itemWorkStarted(tx Tx, a Actor, itemID string) error {
 	}
 	switch it.Status {
 	case ItemNotStarted, ItemRejected, ItemReopened:
-		if err := s.AuditTx(tx, a, AuditItemStart, EntityItems, it.ID, statusChange(it.Status, ItemInProgress)); err != nil {
+		if err := s.AuditTx(tx, a, AuditItemStart, EntityItems, it.ID, StatusChange(it.Status, ItemInProgress)); err != nil {
 			return err
 		}
 		it.Status = ItemInProgress
-		return s.saveItem(tx, &it)
+		return s.SaveItem(tx, &it)
 	}
 	return nil
 }
@@ -294,7 +294,7 @@ func (s *Service) appendOnly(tx Tx, rec Record, existing Record, id string, same
 	if err != nil {
 		return 0, err
 	}
-	return 1, s.changed(tx, entity, id, 1, OpUpsert, ScopeUser(a.UserID), ScopeUnit(unitPath))
+	return 1, s.Changed(tx, entity, id, 1, OpUpsert, ScopeUser(a.UserID), ScopeUnit(unitPath))
 }
 
 type verificationArgs struct {
@@ -409,7 +409,7 @@ func (s *Service) linkEvidence(tx Tx, a Actor, t *InspectionTask, evidenceID, ve
 			return err
 		}
 	}
-	return s.changed(tx, EntityEvidence, e.ID, e.Version, OpUpsert, ScopeUser(a.UserID), ScopeUnit(t.UnitPath))
+	return s.Changed(tx, EntityEvidence, e.ID, e.Version, OpUpsert, ScopeUser(a.UserID), ScopeUnit(t.UnitPath))
 }
 
 type attachArgs struct {
@@ -426,7 +426,7 @@ func (s *Service) attachEvidence(tx Tx, a Actor, raw json.RawMessage) (int64, er
 		return 0, err
 	}
 	var v Verification
-	if err := getVisible(tx, &v, in.VerificationID, "verification", func() bool { return v.InspectorID == a.UserID }); err != nil {
+	if err := GetVisible(tx, &v, in.VerificationID, "verification", func() bool { return v.InspectorID == a.UserID }); err != nil {
 		return 0, err
 	}
 	t, err := s.openFieldTask(tx, a, v.TaskID)
@@ -450,7 +450,7 @@ func (s *Service) attachEvidence(tx Tx, a Actor, raw json.RawMessage) (int64, er
 	if err := tx.Update(&v); err != nil {
 		return 0, err
 	}
-	return v.Version, s.changed(tx, EntityVerifications, v.ID, v.Version, OpUpsert, ScopeUser(a.UserID), ScopeUnit(v.UnitPath))
+	return v.Version, s.Changed(tx, EntityVerifications, v.ID, v.Version, OpUpsert, ScopeUser(a.UserID), ScopeUnit(v.UnitPath))
 }
 
 type noteArgs struct {

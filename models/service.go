@@ -203,8 +203,8 @@ func OneOf(field, v string, allowed []string) error {
 	return FieldError(CodeInvalidEnum, field, "%s must be one of %s", field, strings.Join(allowed, ", "))
 }
 
-// checkVersion refuses an update based on a stale read.
-func checkVersion(stored int64, given *int64) error {
+// CheckVersion refuses an update based on a stale read.
+func CheckVersion(stored int64, given *int64) error {
 	if given == nil {
 		return FieldError(CodeRequired, "version", "version is required to change a record")
 	}
@@ -214,9 +214,9 @@ func checkVersion(stored int64, given *int64) error {
 	return nil
 }
 
-// lookup loads a referenced record, turning "not found" into the given
+// Lookup loads a referenced record, turning "not found" into the given
 // code about the referencing field.
-func lookup(tx Tx, rec any, id string, code Code, field string) error {
+func Lookup(tx Tx, rec any, id string, code Code, field string) error {
 	if err := CheckID(field, id); err != nil {
 		return err
 	}

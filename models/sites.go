@@ -57,7 +57,7 @@ func applySite(tx Tx, st *Site, in SiteInput, creating bool) error {
 	}
 	if in.UnitID != nil {
 		var u Unit
-		if err := lookup(tx, &u, *in.UnitID, CodeUnknownUnit, "unit_id"); err != nil {
+		if err := Lookup(tx, &u, *in.UnitID, CodeUnknownUnit, "unit_id"); err != nil {
 			return err
 		}
 		st.UnitID, st.UnitPath = u.ID, u.Path
@@ -88,7 +88,7 @@ func (s *Service) CreateSite(ctx context.Context, a Actor, in SiteInput) (Site, 
 		if err := s.AuditTx(tx, a, AuditSiteCreate, EntitySites, st.ID, map[string]any{"unit_id": st.UnitID, "kind": st.Kind}); err != nil {
 			return err
 		}
-		return s.changed(tx, EntitySites, st.ID, st.Version, OpUpsert, ScopeUnit(st.UnitPath))
+		return s.Changed(tx, EntitySites, st.ID, st.Version, OpUpsert, ScopeUnit(st.UnitPath))
 	})
 	return st, err
 }
@@ -103,7 +103,7 @@ func (s *Service) UpdateSite(ctx context.Context, a Actor, id string, in SiteInp
 		if !a.CanWriteUnitRecord(st.UnitPath) {
 			return Forbidden("change this site")
 		}
-		if err := checkVersion(st.Version, in.Version); err != nil {
+		if err := CheckVersion(st.Version, in.Version); err != nil {
 			return err
 		}
 		before := st
@@ -126,7 +126,7 @@ func (s *Service) UpdateSite(ctx context.Context, a Actor, id string, in SiteInp
 		if err := s.movedOut(tx, EntitySites, st.ID, st.Version, oldPath, st.UnitPath); err != nil {
 			return err
 		}
-		return s.changedShared(tx, EntitySites, "site_id", st.ID, st.Version, ScopeUnit(st.UnitPath))
+		return s.ChangedShared(tx, EntitySites, "site_id", st.ID, st.Version, ScopeUnit(st.UnitPath))
 	})
 	return st, err
 }

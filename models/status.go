@@ -108,9 +108,9 @@ var taskOnDevice = []string{TaskAssigned, TaskInProgress, TaskCompleted}
 // inspector's devices.
 func TaskOnDevice(status string) bool { return slices.Contains(taskOnDevice, status) }
 
-// taskUnfinished are the statuses of a task whose work is not done yet;
+// TaskUnfinished are the statuses of a task whose work is not done yet;
 // a decision on its item cancels it.
-var taskUnfinished = []string{TaskUnassigned, TaskAssigned, TaskInProgress}
+var TaskUnfinished = []string{TaskUnassigned, TaskAssigned, TaskInProgress}
 
 // TaskMachine: unassigned → assigned → in_progress → completed. An open
 // task can be cancelled, unassigned, or (when in progress) handed to

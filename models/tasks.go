@@ -34,7 +34,7 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 		if in.ItemID == nil {
 			return FieldError(CodeRequired, "item_id", "item_id is required")
 		}
-		if err := lookup(tx, &it, *in.ItemID, CodeUnknownItem, "item_id"); err != nil {
+		if err := Lookup(tx, &it, *in.ItemID, CodeUnknownItem, "item_id"); err != nil {
 			return err
 		}
 		t.ItemID, t.UnitPath = it.ID, it.UnitPath
@@ -43,7 +43,7 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 	}
 	if in.SiteID != nil {
 		var st Site
-		if err := lookup(tx, &st, *in.SiteID, CodeUnknownSite, "site_id"); err != nil {
+		if err := Lookup(tx, &st, *in.SiteID, CodeUnknownSite, "site_id"); err != nil {
 			return err
 		}
 		if !a.CanWriteUnitRecord(st.UnitPath) {
@@ -56,7 +56,7 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 	}
 	if in.TemplateID != nil {
 		var tm ChecklistTemplate
-		if err := lookup(tx, &tm, *in.TemplateID, CodeUnknownTemplate, "template_id"); err != nil {
+		if err := Lookup(tx, &tm, *in.TemplateID, CodeUnknownTemplate, "template_id"); err != nil {
 			return err
 		}
 		t.TemplateID = tm.ID
@@ -93,12 +93,12 @@ func applyTask(tx Tx, a Actor, t *InspectionTask, in TaskInput, creating bool) e
 	return nil
 }
 
-// checkAssignee loads the inspector named in field whom the actor may
+// CheckAssignee loads the inspector named in field whom the actor may
 // give a task (or an acceptance check) to: an active inspector whom
 // canAssign allows. It is the one rule for a valid assignee.
-func checkAssignee(tx Tx, a Actor, id, field string) (User, error) {
+func CheckAssignee(tx Tx, a Actor, id, field string) (User, error) {
 	var u User
-	if err := lookup(tx, &u, id, CodeUnknownUser, field); err != nil {
+	if err := Lookup(tx, &u, id, CodeUnknownUser, field); err != nil {
 		return User{}, err
 	}
 	if u.Role != RoleInspector || u.Disabled {
@@ -125,7 +125,7 @@ func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (Inspec
 			return Forbidden("create tasks for an item outside your unit")
 		}
 		if in.AssigneeID != nil {
-			u, err := checkAssignee(tx, a, *in.AssigneeID, "assignee_id")
+			u, err := CheckAssignee(tx, a, *in.AssigneeID, "assignee_id")
 			if err != nil {
 				return err
 			}
@@ -138,7 +138,7 @@ func (s *Service) CreateTask(ctx context.Context, a Actor, in TaskInput) (Inspec
 			"kind": t.Kind, "status": t.Status, "assignee_id": t.AssigneeID}); err != nil {
 			return err
 		}
-		return s.taskChanged(tx, &InspectionTask{}, &t)
+		return s.TaskChanged(tx, &InspectionTask{}, &t)
 	})
 	return t, err
 }
@@ -164,7 +164,7 @@ func (s *Service) AssignTask(ctx context.Context, a Actor, id string, assigneeID
 			t.AssigneeID, t.AssignedAt, t.Status = nil, nil, TaskUnassigned
 			return nil
 		}
-		u, err := checkAssignee(tx, a, assigneeID, "assignee_id")
+		u, err := CheckAssignee(tx, a, assigneeID, "assignee_id")
 		if err != nil {
 			return err
 		}
@@ -204,7 +204,7 @@ func (s *Service) changeTask(ctx context.Context, a Actor, id string, version *i
 		if !a.CanWriteUnitRecord(t.UnitPath) {
 			return Forbidden("change this task")
 		}
-		if err := checkVersion(t.Version, version); err != nil {
+		if err := CheckVersion(t.Version, version); err != nil {
 			return err
 		}
 		before := t
@@ -220,7 +220,7 @@ func (s *Service) changeTask(ctx context.Context, a Actor, id string, version *i
 			"status", "assignee_id", "site_id", "template_id", "window_start", "due_at")); err != nil {
 			return err
 		}
-		return s.taskChanged(tx, &before, &t)
+		return s.TaskChanged(tx, &before, &t)
 	})
 	return t, err
 }

@@ -68,7 +68,7 @@ func (s *Service) CreateTemplate(ctx context.Context, a Actor, in TemplateInput)
 		if err := s.AuditTx(tx, a, AuditTemplateCreate, EntityTemplates, t.ID, map[string]any{"questions": len(t.Questions)}); err != nil {
 			return err
 		}
-		return s.changed(tx, EntityTemplates, t.ID, t.Version, OpUpsert, ScopeGlobal)
+		return s.Changed(tx, EntityTemplates, t.ID, t.Version, OpUpsert, ScopeGlobal)
 	})
 	return t, err
 }
@@ -80,10 +80,10 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, id string, in Tem
 	}
 	var t ChecklistTemplate
 	err := s.Store.Tx(ctx, func(tx Tx) error {
-		if err := getVisible(tx, &t, id, "template", func() bool { return true }); err != nil {
+		if err := GetVisible(tx, &t, id, "template", func() bool { return true }); err != nil {
 			return err
 		}
-		if err := checkVersion(t.Version, in.Version); err != nil {
+		if err := CheckVersion(t.Version, in.Version); err != nil {
 			return err
 		}
 		before := t
@@ -99,7 +99,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a Actor, id string, in Tem
 		if err := s.AuditTx(tx, a, AuditTemplateUpdate, EntityTemplates, t.ID, fieldChanges(&before, &t)); err != nil {
 			return err
 		}
-		return s.changedShared(tx, EntityTemplates, "template_id", t.ID, t.Version, ScopeGlobal)
+		return s.ChangedShared(tx, EntityTemplates, "template_id", t.ID, t.Version, ScopeGlobal)
 	})
 	return t, err
 }

@@ -60,13 +60,13 @@ func (s *Service) CreateUnit(ctx context.Context, a Actor, in UnitInput) (Unit, 
 		u.Path = "/" + u.ID + "/"
 		if in.ParentID != nil {
 			var parent Unit
-			if err := lookup(tx, &parent, *in.ParentID, CodeUnknownUnit, "parent_id"); err != nil {
+			if err := Lookup(tx, &parent, *in.ParentID, CodeUnknownUnit, "parent_id"); err != nil {
 				return err
 			}
 			u.ParentID = &parent.ID
 			u.Path = parent.Path + u.ID + "/"
 		}
-		if err := translateDup(tx.Create(&u), CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code); err != nil {
+		if err := TranslateDup(tx.Create(&u), CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code); err != nil {
 			return err
 		}
 		return s.AuditTx(tx, a, AuditUnitCreate, EntityUnits, u.ID, map[string]any{"code": u.Code, "kind": u.Kind, "parent_id": u.ParentID})
@@ -82,10 +82,10 @@ func (s *Service) UpdateUnit(ctx context.Context, a Actor, id string, in UnitInp
 	}
 	var u Unit
 	err := s.Store.Tx(ctx, func(tx Tx) error {
-		if err := getVisible(tx, &u, id, "unit", func() bool { return true }); err != nil {
+		if err := GetVisible(tx, &u, id, "unit", func() bool { return true }); err != nil {
 			return err
 		}
-		if err := checkVersion(u.Version, in.Version); err != nil {
+		if err := CheckVersion(u.Version, in.Version); err != nil {
 			return err
 		}
 		if in.ParentID != nil && (u.ParentID == nil || *in.ParentID != *u.ParentID) {
@@ -97,7 +97,7 @@ func (s *Service) UpdateUnit(ctx context.Context, a Actor, id string, in UnitInp
 		}
 		u.Version++
 		u.UpdatedAt = s.Time()
-		if err := translateDup(tx.Update(&u), CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code); err != nil {
+		if err := TranslateDup(tx.Update(&u), CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code); err != nil {
 			return err
 		}
 		return s.AuditTx(tx, a, AuditUnitUpdate, EntityUnits, u.ID, fieldChanges(&before, &u, "code", "kind"))
@@ -109,7 +109,7 @@ func (s *Service) UpdateUnit(ctx context.Context, a Actor, id string, in UnitInp
 func (s *Service) GetUnit(ctx context.Context, a Actor, id string) (Unit, error) {
 	var u Unit
 	err := s.Store.Tx(ctx, func(tx Tx) error {
-		return getVisible(tx, &u, id, "unit", func() bool { return true })
+		return GetVisible(tx, &u, id, "unit", func() bool { return true })
 	})
 	return u, err
 }
@@ -126,8 +126,8 @@ func (s *Service) ListUnits(ctx context.Context, a Actor, f UnitFilter, p ListPa
 	return List[Unit](ctx, s, conds, p)
 }
 
-// translateDup turns a unique-key clash into the given code.
-func translateDup(err error, code Code, field, format string, args ...any) error {
+// TranslateDup turns a unique-key clash into the given code.
+func TranslateDup(err error, code Code, field, format string, args ...any) error {
 	if errors.Is(err, ErrDuplicate) {
 		return FieldError(code, field, format, args...)
 	}

@@ -56,7 +56,7 @@ func (s *Service) applyUser(tx Tx, u *User, in UserInput) error {
 	}
 	if in.UnitID != nil {
 		var unit Unit
-		if err := lookup(tx, &unit, *in.UnitID, CodeUnknownUnit, "unit_id"); err != nil {
+		if err := Lookup(tx, &unit, *in.UnitID, CodeUnknownUnit, "unit_id"); err != nil {
 			return err
 		}
 		u.UnitID, u.UnitPath = unit.ID, unit.Path
@@ -95,7 +95,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in UserInput) (User, 
 		if err := s.applyUser(tx, &u, in); err != nil {
 			return err
 		}
-		if err := translateDup(tx.Create(&u), CodeUsernameTaken, "username", "username %q is taken", u.Username); err != nil {
+		if err := TranslateDup(tx.Create(&u), CodeUsernameTaken, "username", "username %q is taken", u.Username); err != nil {
 			return err
 		}
 		return s.AuditTx(tx, a, AuditUserCreate, EntityUsers, u.ID, map[string]any{"username": u.Username, "role": u.Role, "unit_id": u.UnitID})
@@ -111,10 +111,10 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserInp
 	}
 	var u User
 	err := s.Store.Tx(ctx, func(tx Tx) error {
-		if err := getVisible(tx, &u, id, "user", func() bool { return true }); err != nil {
+		if err := GetVisible(tx, &u, id, "user", func() bool { return true }); err != nil {
 			return err
 		}
-		if err := checkVersion(u.Version, in.Version); err != nil {
+		if err := CheckVersion(u.Version, in.Version); err != nil {
 			return err
 		}
 		before := u
@@ -123,7 +123,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, in UserInp
 		}
 		u.Version++
 		u.UpdatedAt = s.Time()
-		if err := translateDup(tx.Update(&u), CodeUsernameTaken, "username", "username %q is taken", u.Username); err != nil {
+		if err := TranslateDup(tx.Update(&u), CodeUsernameTaken, "username", "username %q is taken", u.Username); err != nil {
 			return err
 		}
 		// The password hash is never named by fieldChanges (clients never

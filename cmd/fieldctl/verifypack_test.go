@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage/blob"
 )
@@ -43,14 +44,14 @@ func writePack(t *testing.T, signedWith string) (string, string) {
 	if _, err := store.Put(ctx, e.ObjectKey, bytes.NewReader(data), e.Size, e.ContentType); err != nil {
 		t.Fatal(err)
 	}
-	es := models.EvidenceSet{Item: models.RectificationItem{ID: "3f2a1b0c-0000-4000-8000-000000000002", Code: "A-1", Title: "黑臭水体整治"}, Evidence: []models.Evidence{e}}
+	es := acceptance.EvidenceSet{Item: models.RectificationItem{ID: "3f2a1b0c-0000-4000-8000-000000000002", Code: "A-1", Title: "黑臭水体整治"}, Evidence: []models.Evidence{e}}
 	keys, err := pack.KeysFor([]byte(signedWith), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
 	w := &pack.Writer{Blobs: store, Signer: keys.Signer, Server: "fieldsync test"}
-	if err := w.Write(ctx, &buf, models.EvidencePack{Set: es, GeneratedAt: now}); err != nil {
+	if err := w.Write(ctx, &buf, acceptance.EvidencePack{Set: es, GeneratedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "evidence-pack-A-1.zip")

@@ -1,8 +1,10 @@
-package models
+package acceptance
 
 import (
 	"context"
 	"time"
+
+	"github.com/fieldsync/fieldsync/models"
 )
 
 // EvidencePack is what an item's evidence pack holds, as loaded for one
@@ -11,7 +13,7 @@ import (
 // writes it.
 type EvidencePack struct {
 	Set       EvidenceSet
-	Decisions []Decision
+	Decisions []models.Decision
 	// Deciders are outside the evidence set (they are not what a decision
 	// rests on) but a reader of the pack must see who decided.
 	Deciders    []Person
@@ -22,9 +24,9 @@ type EvidencePack struct {
 // authorization of EvidenceOf. Everything is read, in one transaction,
 // before the first byte of the pack is written, so that a refusal is an
 // ordinary error answer and the pack shows one consistent moment.
-func (s *Service) EvidencePack(ctx context.Context, a Actor, itemID string) (EvidencePack, error) {
+func (s *Service) EvidencePack(ctx context.Context, a models.Actor, itemID string) (EvidencePack, error) {
 	var p EvidencePack
-	err := s.Store.Tx(ctx, func(tx Tx) error {
+	err := s.Store.Tx(ctx, func(tx models.Tx) error {
 		it, err := s.reviewItem(tx, a, itemID)
 		if err != nil {
 			return err
@@ -35,9 +37,9 @@ func (s *Service) EvidencePack(ctx context.Context, a Actor, itemID string) (Evi
 		if p.Decisions, err = itemDecisions(tx, it.ID); err != nil {
 			return err
 		}
-		ids := IDsOf(p.Decisions, func(d Decision) []string { return []string{d.DeciderID} })
-		var users []User
-		if err := tx.List(&users, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: UniqueSorted(ids)}}}); err != nil {
+		ids := models.IDsOf(p.Decisions, func(d models.Decision) []string { return []string{d.DeciderID} })
+		var users []models.User
+		if err := tx.List(&users, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: models.UniqueSorted(ids)}}}); err != nil {
 			return err
 		}
 		p.Deciders = []Person{}
@@ -48,7 +50,7 @@ func (s *Service) EvidencePack(ctx context.Context, a Actor, itemID string) (Evi
 		if err != nil {
 			return err
 		}
-		return s.AuditTx(tx, a, AuditExportEvidencePack, EntityItems, it.ID, map[string]any{"evidence_digest": digest})
+		return s.AuditTx(tx, a, models.AuditExportEvidencePack, models.EntityItems, it.ID, map[string]any{"evidence_digest": digest})
 	})
 	p.GeneratedAt = s.Time()
 	return p, err

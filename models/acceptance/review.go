@@ -1,21 +1,25 @@
-package models
+package acceptance
 
-import "context"
+import (
+	"context"
+
+	"github.com/fieldsync/fieldsync/models"
+)
 
 // Review is the supervisor's view of one item: its whole evidence set,
 // the decisions so far, what acceptance needs, and the digest a decision
 // on this view must carry.
 type Review struct {
 	EvidenceSet
-	Decisions      []Decision `json:"decisions"`
-	EvidenceDigest string     `json:"evidence_digest"`
+	Decisions      []models.Decision `json:"decisions"`
+	EvidenceDigest string            `json:"evidence_digest"`
 	Acceptance
 	Acceptable bool `json:"acceptable"`
 }
 
 // Review loads an item's review for an admin, or a supervisor or unit
 // lead of its unit subtree.
-func (s *Service) Review(ctx context.Context, a Actor, itemID string) (Review, error) {
+func (s *Service) Review(ctx context.Context, a models.Actor, itemID string) (Review, error) {
 	es, dec, err := s.EvidenceOf(ctx, a, itemID)
 	if err != nil {
 		return Review{}, err
@@ -30,9 +34,9 @@ func (s *Service) Review(ctx context.Context, a Actor, itemID string) (Review, e
 
 // QueueEntry is one item in a supervisor's review queue.
 type QueueEntry struct {
-	Item RectificationItem `json:"item"`
+	Item models.RectificationItem `json:"item"`
 	// Round is the latest submission for acceptance, if any.
-	Round *Submission `json:"round"`
+	Round *models.Submission `json:"round"`
 	// FlaggedEvidence counts the verified files that carry a flag.
 	FlaggedEvidence int `json:"flagged_evidence"`
 	PendingEvidence int `json:"pending_evidence"`
@@ -42,18 +46,18 @@ type QueueEntry struct {
 // ReviewQueue lists the items a supervisor reviews: by default those
 // pending acceptance, with the filters of ListItems, each with its
 // latest round and how much of its evidence is flagged or still pending.
-func (s *Service) ReviewQueue(ctx context.Context, a Actor, f ItemFilter, p ListParams) (Page[QueueEntry], error) {
+func (s *Service) ReviewQueue(ctx context.Context, a models.Actor, f models.ItemFilter, p models.ListParams) (models.Page[QueueEntry], error) {
 	if !a.CanReview() {
-		return Page[QueueEntry]{}, Forbidden("review items")
+		return models.Page[QueueEntry]{}, models.Forbidden("review items")
 	}
 	if f.Status == "" {
-		f.Status = ItemPendingAcceptance
+		f.Status = models.ItemPendingAcceptance
 	}
 	items, err := s.ListItems(ctx, a, f, p)
 	if err != nil {
-		return Page[QueueEntry]{}, err
+		return models.Page[QueueEntry]{}, err
 	}
-	out := Page[QueueEntry]{Items: make([]QueueEntry, len(items.Items)), Next: items.Next}
+	out := models.Page[QueueEntry]{Items: make([]QueueEntry, len(items.Items)), Next: items.Next}
 	ids := make([]string, len(items.Items))
 	at := map[string]*QueueEntry{}
 	now := s.Now()
@@ -65,9 +69,9 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor, f ItemFilter, p List
 	if len(ids) == 0 {
 		return out, nil
 	}
-	err = s.Store.Tx(ctx, func(tx Tx) error {
-		var subs []Submission
-		if err := tx.List(&subs, Query{Where: []Cond{{Column: "item_id", Op: OpIn, Value: ids}}}); err != nil {
+	err = s.Store.Tx(ctx, func(tx models.Tx) error {
+		var subs []models.Submission
+		if err := tx.List(&subs, models.Query{Where: []models.Cond{{Column: "item_id", Op: models.OpIn, Value: ids}}}); err != nil {
 			return err
 		}
 		for i := range subs {
@@ -76,8 +80,8 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor, f ItemFilter, p List
 				q.Round = &subs[i]
 			}
 		}
-		var tasks []InspectionTask
-		if err := tx.List(&tasks, Query{Where: []Cond{{Column: "item_id", Op: OpIn, Value: ids}}}); err != nil {
+		var tasks []models.InspectionTask
+		if err := tx.List(&tasks, models.Query{Where: []models.Cond{{Column: "item_id", Op: models.OpIn, Value: ids}}}); err != nil {
 			return err
 		}
 		itemOf := map[string]string{}
@@ -85,16 +89,16 @@ func (s *Service) ReviewQueue(ctx context.Context, a Actor, f ItemFilter, p List
 			itemOf[t.ID] = t.ItemID
 		}
 		// Counts, not rows: a page of items can hold thousands of files.
-		inTasks := Cond{Column: "task_id", Op: OpInQuery, Value: Subquery{Model: &InspectionTask{}, Column: "id",
-			Where: []Cond{{Column: "item_id", Op: OpIn, Value: ids}}}}
+		inTasks := models.Cond{Column: "task_id", Op: models.OpInQuery, Value: models.Subquery{Model: &models.InspectionTask{}, Column: "id",
+			Where: []models.Cond{{Column: "item_id", Op: models.OpIn, Value: ids}}}}
 		for _, c := range []struct {
-			where []Cond
+			where []models.Cond
 			add   func(q *QueueEntry, n int)
 		}{
-			{[]Cond{inTasks, Eq("status", EvidencePending)}, func(q *QueueEntry, n int) { q.PendingEvidence += n }},
-			{[]Cond{inTasks, Eq("status", EvidenceVerified), Eq("flagged", true)}, func(q *QueueEntry, n int) { q.FlaggedEvidence += n }},
+			{[]models.Cond{inTasks, models.Eq("status", models.EvidencePending)}, func(q *QueueEntry, n int) { q.PendingEvidence += n }},
+			{[]models.Cond{inTasks, models.Eq("status", models.EvidenceVerified), models.Eq("flagged", true)}, func(q *QueueEntry, n int) { q.FlaggedEvidence += n }},
 		} {
-			groups, err := tx.CountBy(&Evidence{}, []string{"task_id"}, c.where)
+			groups, err := tx.CountBy(&models.Evidence{}, []string{"task_id"}, c.where)
 			if err != nil {
 				return err
 			}

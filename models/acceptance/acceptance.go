@@ -1,4 +1,4 @@
-package models
+package acceptance
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/fieldsync/fieldsync/models"
 )
 
 // SubmitInput is the responsible unit's request for acceptance (申请验收):
@@ -29,34 +31,34 @@ const DefaultCheckWindow = 7 * 24 * time.Hour
 // task per named inspector and site, plus any rework tasks of an earlier
 // rejection that no round holds yet. An item not yet in progress (new,
 // rejected or reopened) passes through in_progress on the way.
-func (s *Service) SubmitForAcceptance(ctx context.Context, a Actor, itemID string, in SubmitInput) (Submission, error) {
-	var sub Submission
-	err := s.Store.Tx(ctx, func(tx Tx) error {
+func (s *Service) SubmitForAcceptance(ctx context.Context, a models.Actor, itemID string, in SubmitInput) (models.Submission, error) {
+	var sub models.Submission
+	err := s.Store.Tx(ctx, func(tx models.Tx) error {
 		// Whoever reviews the item may submit it: the responsible unit's
 		// lead, a supervisor over it, an admin.
 		it, err := s.reviewItem(tx, a, itemID)
 		if err != nil {
 			return err
 		}
-		if err := checkVersion(it.Version, in.Version); err != nil {
+		if err := models.CheckVersion(it.Version, in.Version); err != nil {
 			return err
 		}
-		statement, err := Text("statement", in.Statement, true, 5000)
+		statement, err := models.Text("statement", in.Statement, true, 5000)
 		if err != nil {
 			return err
 		}
 		from := it.Status
-		if err := s.moveItem(tx, a, &it, ItemPendingAcceptance); err != nil {
+		if err := s.moveItem(tx, a, &it, models.ItemPendingAcceptance); err != nil {
 			return err
 		}
-		n, err := tx.Count(&Submission{}, []Cond{Eq("item_id", it.ID)})
+		n, err := tx.Count(&models.Submission{}, []models.Cond{models.Eq("item_id", it.ID)})
 		if err != nil {
 			return err
 		}
 		now := s.Time()
-		sub = Submission{ID: s.NewID(), ItemID: it.ID, UnitPath: it.UnitPath, Round: int(n) + 1, SubmittedBy: a.UserID,
+		sub = models.Submission{ID: s.NewID(), ItemID: it.ID, UnitPath: it.UnitPath, Round: int(n) + 1, SubmittedBy: a.UserID,
 			Statement: statement, Version: 1, CreatedAt: now, UpdatedAt: now}
-		if err := translateDup(tx.Create(&sub), CodeVersionConflict, "version", "the item was submitted by someone else at the same time"); err != nil {
+		if err := models.TranslateDup(tx.Create(&sub), models.CodeVersionConflict, "version", "the item was submitted by someone else at the same time"); err != nil {
 			return err
 		}
 		adopted, err := s.adoptRework(tx, a, &it, sub.ID)
@@ -68,59 +70,49 @@ func (s *Service) SubmitForAcceptance(ctx context.Context, a Actor, itemID strin
 			return err
 		}
 		if adopted+created == 0 {
-			return FieldError(CodeRequired, "inspector_ids", "name at least one inspector to check the item")
+			return models.FieldError(models.CodeRequired, "inspector_ids", "name at least one inspector to check the item")
 		}
-		detail := statusChange(from, it.Status)
+		detail := models.StatusChange(from, it.Status)
 		detail["submission_id"], detail["round"], detail["tasks"] = sub.ID, sub.Round, adopted+created
-		if err := s.AuditTx(tx, a, AuditItemSubmit, EntityItems, it.ID, detail); err != nil {
+		if err := s.AuditTx(tx, a, models.AuditItemSubmit, models.EntityItems, it.ID, detail); err != nil {
 			return err
 		}
-		return s.saveItem(tx, &it)
+		return s.SaveItem(tx, &it)
 	})
 	return sub, err
 }
 
 // moveItem takes an item to status to, through in_progress when it is not
 // there yet and may go there.
-func (s *Service) moveItem(tx Tx, a Actor, it *RectificationItem, to string) error {
-	if to != ItemInProgress && it.Status != ItemInProgress && ItemMachine.Check(it.Status, ItemInProgress) == nil {
-		if err := s.moveItem(tx, a, it, ItemInProgress); err != nil {
+func (s *Service) moveItem(tx models.Tx, a models.Actor, it *models.RectificationItem, to string) error {
+	if to != models.ItemInProgress && it.Status != models.ItemInProgress && models.ItemMachine.Check(it.Status, models.ItemInProgress) == nil {
+		if err := s.moveItem(tx, a, it, models.ItemInProgress); err != nil {
 			return err
 		}
 	}
-	if err := ItemMachine.Check(it.Status, to); err != nil {
+	if err := models.ItemMachine.Check(it.Status, to); err != nil {
 		return err
 	}
 	it.Status = to
 	return nil
 }
 
-// saveItem writes a changed item and tells its unit and inspectors.
-func (s *Service) saveItem(tx Tx, it *RectificationItem) error {
-	it.Version++
-	it.UpdatedAt = s.Time()
-	if err := tx.Update(it); err != nil {
-		return err
-	}
-	return s.changedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
-}
-
 // adoptRework puts the rework of the item's latest rejection, the tasks
 // no round holds yet, into round roundID. Nothing else joins a round:
 // checks made before the submission, by hand or for an earlier round,
 // cannot stand in for a check of what the unit now says it did.
-func (s *Service) adoptRework(tx Tx, a Actor, it *RectificationItem, roundID string) (int, error) {
-	var last Decision
-	err := tx.First(&last, Query{Where: []Cond{Eq("item_id", it.ID), Eq("kind", DecisionReject)}, OrderBy: "created_at DESC"})
-	if IsNotFound(err) {
+func (s *Service) adoptRework(tx models.Tx, a models.Actor, it *models.RectificationItem, roundID string) (int, error) {
+	var last models.Decision
+	err := tx.First(&last, models.Query{Where: []models.Cond{models.Eq("item_id", it.ID), models.Eq("kind", models.DecisionReject)}, OrderBy: "created_at DESC"})
+	if models.IsNotFound(err) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	var tasks []InspectionTask
-	if err := tx.List(&tasks, Query{Where: []Cond{Eq("item_id", it.ID), Eq("rework_of", last.ID),
-		{Column: "round_id", Op: OpNull}, {Column: "status", Op: OpNe, Value: TaskCancelled}}}); err != nil {
+	var tasks []models.InspectionTask
+	if err := tx.List(&tasks, models.Query{Where: []models.Cond{models.Eq("item_id", it.ID), models.Eq("rework_of", last.ID),
+		{Column: "round_id", Op: models.OpNull}, {Column: "status", Op: models.OpNe, Value: models.TaskCancelled}}}); err != nil {
 		return 0, err
 	}
 	for i := range tasks {
@@ -132,10 +124,10 @@ func (s *Service) adoptRework(tx Tx, a Actor, it *RectificationItem, roundID str
 		if err := tx.Update(t); err != nil {
 			return 0, err
 		}
-		if err := s.AuditTx(tx, a, AuditTaskUpdate, EntityTasks, t.ID, map[string]any{"round_id": roundID}); err != nil {
+		if err := s.AuditTx(tx, a, models.AuditTaskUpdate, models.EntityTasks, t.ID, map[string]any{"round_id": roundID}); err != nil {
 			return 0, err
 		}
-		if err := s.taskChanged(tx, &before, t); err != nil {
+		if err := s.TaskChanged(tx, &before, t); err != nil {
 			return 0, err
 		}
 	}
@@ -144,28 +136,28 @@ func (s *Service) adoptRework(tx Tx, a Actor, it *RectificationItem, roundID str
 
 // createChecks creates the round's acceptance tasks: one per inspector and
 // site.
-func (s *Service) createChecks(tx Tx, a Actor, it *RectificationItem, sub *Submission, in SubmitInput) (int, error) {
+func (s *Service) createChecks(tx models.Tx, a models.Actor, it *models.RectificationItem, sub *models.Submission, in SubmitInput) (int, error) {
 	if len(in.InspectorIDs) == 0 {
 		return 0, nil
 	}
 	if len(in.InspectorIDs) > 20 || len(in.SiteIDs) > 50 {
-		return 0, FieldError(CodeValidation, "inspector_ids", "at most 20 inspectors and 50 sites per submission")
+		return 0, models.FieldError(models.CodeValidation, "inspector_ids", "at most 20 inspectors and 50 sites per submission")
 	}
-	var earlier []InspectionTask
-	if err := tx.List(&earlier, Query{Where: []Cond{Eq("item_id", it.ID)}, OrderBy: "created_at DESC"}); err != nil {
+	var earlier []models.InspectionTask
+	if err := tx.List(&earlier, models.Query{Where: []models.Cond{models.Eq("item_id", it.ID)}, OrderBy: "created_at DESC"}); err != nil {
 		return 0, err
 	}
-	sites := UniqueSorted(in.SiteIDs)
+	sites := models.UniqueSorted(in.SiteIDs)
 	for _, site := range sites {
 		if err := checkSiteFor(tx, a, site); err != nil {
 			return 0, err
 		}
 	}
 	if len(sites) == 0 {
-		sites = UniqueSorted(IDsOf(earlier, func(t InspectionTask) []string { return []string{t.SiteID} }))
+		sites = models.UniqueSorted(models.IDsOf(earlier, func(t models.InspectionTask) []string { return []string{t.SiteID} }))
 	}
 	if len(sites) == 0 {
-		return 0, FieldError(CodeRequired, "site_ids", "the item has no tasks yet; name the sites to check")
+		return 0, models.FieldError(models.CodeRequired, "site_ids", "the item has no tasks yet; name the sites to check")
 	}
 	tmpl := ""
 	switch {
@@ -174,18 +166,18 @@ func (s *Service) createChecks(tx Tx, a Actor, it *RectificationItem, sub *Submi
 	case len(earlier) > 0:
 		tmpl = earlier[0].TemplateID
 	default:
-		return 0, FieldError(CodeRequired, "template_id", "the item has no tasks yet; name the checklist template")
+		return 0, models.FieldError(models.CodeRequired, "template_id", "the item has no tasks yet; name the checklist template")
 	}
 	due := s.Time().Add(DefaultCheckWindow)
 	if in.DueAt != nil {
 		var err error
-		if due, err = TimeField("due_at", *in.DueAt); err != nil {
+		if due, err = models.TimeField("due_at", *in.DueAt); err != nil {
 			return 0, err
 		}
 	}
 	n := 0
-	for _, uid := range UniqueSorted(in.InspectorIDs) {
-		if _, err := checkAssignee(tx, a, uid, "inspector_ids"); err != nil {
+	for _, uid := range models.UniqueSorted(in.InspectorIDs) {
+		if _, err := models.CheckAssignee(tx, a, uid, "inspector_ids"); err != nil {
 			return 0, err
 		}
 		for _, site := range sites {
@@ -203,54 +195,54 @@ func (s *Service) createChecks(tx Tx, a Actor, it *RectificationItem, sub *Submi
 // check is an acceptance task the workflow creates: for a round, or as
 // rework of a rejection.
 type check struct {
-	item               *RectificationItem
+	item               *models.RectificationItem
 	siteID, templateID string
 	assignee           string
 	due                time.Time
 	roundID, reworkOf  *string
-	reasons            StringList
+	reasons            models.StringList
 	required           string
 	instructions       string
 }
 
 // createCheck inserts an acceptance task, assigned at once, and hands it
 // to the inspector's devices.
-func (s *Service) createCheck(tx Tx, a Actor, c check) (InspectionTask, error) {
-	var tm ChecklistTemplate
-	if err := lookup(tx, &tm, c.templateID, CodeUnknownTemplate, "template_id"); err != nil {
-		return InspectionTask{}, err
+func (s *Service) createCheck(tx models.Tx, a models.Actor, c check) (models.InspectionTask, error) {
+	var tm models.ChecklistTemplate
+	if err := models.Lookup(tx, &tm, c.templateID, models.CodeUnknownTemplate, "template_id"); err != nil {
+		return models.InspectionTask{}, err
 	}
 	now := s.Time()
 	if !c.due.After(now) {
-		return InspectionTask{}, FieldError(CodeWindowInvalid, "due_at", "the due date must be in the future")
+		return models.InspectionTask{}, models.FieldError(models.CodeWindowInvalid, "due_at", "the due date must be in the future")
 	}
 	assignee := c.assignee
-	t := InspectionTask{ID: s.NewID(), ItemID: c.item.ID, SiteID: c.siteID, AssigneeID: &assignee, UnitPath: c.item.UnitPath,
-		Kind: TaskAcceptanceCheck, TemplateID: tm.ID, WindowStart: now, DueAt: c.due, Instructions: c.instructions,
-		Status: TaskAssigned, AssignedAt: &now, RoundID: c.roundID, ReworkOf: c.reworkOf, Reasons: c.reasons,
+	t := models.InspectionTask{ID: s.NewID(), ItemID: c.item.ID, SiteID: c.siteID, AssigneeID: &assignee, UnitPath: c.item.UnitPath,
+		Kind: models.TaskAcceptanceCheck, TemplateID: tm.ID, WindowStart: now, DueAt: c.due, Instructions: c.instructions,
+		Status: models.TaskAssigned, AssignedAt: &now, RoundID: c.roundID, ReworkOf: c.reworkOf, Reasons: c.reasons,
 		RequiredEvidence: c.required, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if t.Reasons == nil {
-		t.Reasons = StringList{}
+		t.Reasons = models.StringList{}
 	}
 	if err := tx.Create(&t); err != nil {
 		return t, err
 	}
-	if err := s.AuditTx(tx, a, AuditTaskCreate, EntityTasks, t.ID, map[string]any{"kind": t.Kind, "assignee_id": assignee,
+	if err := s.AuditTx(tx, a, models.AuditTaskCreate, models.EntityTasks, t.ID, map[string]any{"kind": t.Kind, "assignee_id": assignee,
 		"round_id": t.RoundID, "rework_of": t.ReworkOf}); err != nil {
 		return t, err
 	}
-	return t, s.taskChanged(tx, &InspectionTask{}, &t)
+	return t, s.TaskChanged(tx, &models.InspectionTask{}, &t)
 }
 
 // checkSiteFor loads a site the actor names for a check: it must exist and
 // lie in the actor's subtree.
-func checkSiteFor(tx Tx, a Actor, id string) error {
-	var st Site
-	if err := lookup(tx, &st, id, CodeUnknownSite, "site_ids"); err != nil {
+func checkSiteFor(tx models.Tx, a models.Actor, id string) error {
+	var st models.Site
+	if err := models.Lookup(tx, &st, id, models.CodeUnknownSite, "site_ids"); err != nil {
 		return err
 	}
 	if !a.IsAdmin() && !a.InSubtree(st.UnitPath) {
-		return FieldError(CodeOutsideYourUnit, "site_ids", "the site belongs to a unit outside yours")
+		return models.FieldError(models.CodeOutsideYourUnit, "site_ids", "the site belongs to a unit outside yours")
 	}
 	return nil
 }
@@ -282,17 +274,17 @@ const (
 type FlagRef struct {
 	EvidenceID     string `json:"evidence_id,omitempty"`
 	VerificationID string `json:"verification_id,omitempty"`
-	Flag
+	models.Flag
 }
 
 // Acceptance is what stands between an item and its acceptance: the
 // current round, the verification each of its tasks is judged by (the
 // latest one recorded), what blocks, and the flags to acknowledge.
 type Acceptance struct {
-	Round    *Submission       `json:"round"`
-	Judged   map[string]string `json:"judged_verifications"`
-	Blockers []Blocker         `json:"blockers"`
-	Flags    []FlagRef         `json:"flags_to_acknowledge"`
+	Round    *models.Submission `json:"round"`
+	Judged   map[string]string  `json:"judged_verifications"`
+	Blockers []Blocker          `json:"blockers"`
+	Flags    []FlagRef          `json:"flags_to_acknowledge"`
 }
 
 // Acceptable reports whether nothing blocks.
@@ -305,7 +297,7 @@ func (ac Acceptance) Acceptable() bool { return len(ac.Blockers) == 0 }
 func AcceptanceOf(es *EvidenceSet) Acceptance {
 	ac := Acceptance{Judged: map[string]string{}, Blockers: []Blocker{}, Flags: []FlagRef{}}
 	block := func(b Blocker) { ac.Blockers = append(ac.Blockers, b) }
-	if es.Item.Status != ItemPendingAcceptance {
+	if es.Item.Status != models.ItemPendingAcceptance {
 		block(Blocker{Code: BlockNotPending, Message: "the item is " + es.Item.Status + ", not pending acceptance"})
 	}
 	for i := range es.Submissions {
@@ -319,7 +311,7 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 	}
 	// The latest verification is the last to reach the server: the
 	// phone's recorded_at comes from its clock, which must not decide.
-	latest := map[string]*Verification{}
+	latest := map[string]*models.Verification{}
 	for i := range es.Verifications {
 		v := &es.Verifications[i]
 		if cur := latest[v.TaskID]; cur == nil || v.CreatedAt.After(cur.CreatedAt) ||
@@ -327,11 +319,11 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 			latest[v.TaskID] = v
 		}
 	}
-	sites := map[string]*Site{}
+	sites := map[string]*models.Site{}
 	for i := range es.Sites {
 		sites[es.Sites[i].ID] = &es.Sites[i]
 	}
-	evidence := map[string]*Evidence{}
+	evidence := map[string]*models.Evidence{}
 	// A verification's files are those it names and those declared for
 	// it (a photo declared with verification_id before it is attached).
 	files := map[string][]string{}
@@ -344,7 +336,7 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 	}
 	checks := 0
 	for _, t := range es.Tasks {
-		if t.Kind != TaskAcceptanceCheck || t.RoundID == nil || *t.RoundID != ac.Round.ID || t.Status == TaskCancelled {
+		if t.Kind != models.TaskAcceptanceCheck || t.RoundID == nil || *t.RoundID != ac.Round.ID || t.Status == models.TaskCancelled {
 			continue
 		}
 		checks++
@@ -355,10 +347,10 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 		}
 		ac.Judged[t.ID] = v.ID
 		ac.Flags = append(ac.Flags, verificationFlags(v, sites[t.SiteID])...)
-		if v.Conclusion != ConclusionRectified {
+		if v.Conclusion != models.ConclusionRectified {
 			block(Blocker{Code: BlockNotRectified, TaskID: t.ID, VerificationID: v.ID, Message: "the inspector concluded " + v.Conclusion})
 		}
-		ids := UniqueSorted(append(append([]string(nil), v.EvidenceIDs...), files[v.ID]...))
+		ids := models.UniqueSorted(append(append([]string(nil), v.EvidenceIDs...), files[v.ID]...))
 		if len(ids) == 0 {
 			block(Blocker{Code: BlockNoEvidence, TaskID: t.ID, VerificationID: v.ID, Message: "the verification has no photo or document"})
 		}
@@ -367,7 +359,7 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 			switch {
 			case e == nil:
 				block(Blocker{Code: BlockEvidenceNotExists, TaskID: t.ID, VerificationID: v.ID, EvidenceID: id, Message: "the evidence has not reached the server"})
-			case e.Status != EvidenceVerified:
+			case e.Status != models.EvidenceVerified:
 				block(Blocker{Code: BlockEvidenceNotReady, TaskID: t.ID, VerificationID: v.ID, EvidenceID: id, Message: "the evidence is " + e.Status})
 			default:
 				for _, f := range e.Flags {
@@ -384,17 +376,17 @@ func AcceptanceOf(es *EvidenceSet) Acceptance {
 
 // verificationFlags are what the record itself gives away: a mocked
 // location, or a position outside the site's geofence.
-func verificationFlags(v *Verification, site *Site) []FlagRef {
+func verificationFlags(v *models.Verification, site *models.Site) []FlagRef {
 	var out []FlagRef
 	add := func(code string, value float64, unit, detail string) {
-		out = append(out, FlagRef{VerificationID: v.ID, Flag: Flag{Code: code, Value: math.Round(value*10) / 10, Unit: unit, Detail: detail}})
+		out = append(out, FlagRef{VerificationID: v.ID, Flag: models.Flag{Code: code, Value: math.Round(value*10) / 10, Unit: unit, Detail: detail}})
 	}
 	if v.Mocked {
-		add(FlagMockedLocation, 1, "", "the device reported a mock location when the verification was recorded")
+		add(models.FlagMockedLocation, 1, "", "the device reported a mock location when the verification was recorded")
 	}
 	if site != nil {
 		if out := site.DistanceOutsideM(v.Lat, v.Lng); out > 0 {
-			add(FlagOutsideGeofence, out, "m", fmt.Sprintf("the verification was recorded %.0f m outside the site's geofence", out))
+			add(models.FlagOutsideGeofence, out, "m", fmt.Sprintf("the verification was recorded %.0f m outside the site's geofence", out))
 		}
 	}
 	return out

@@ -1,12 +1,13 @@
-package models
+package acceptance
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"sort"
 	"time"
+
+	"github.com/fieldsync/fieldsync/models"
 )
 
 // EvidenceSet is everything a decision on an item rests on: the item, its
@@ -19,17 +20,17 @@ import (
 // Every list is ordered by id, and the JSON encoding of Go structs is
 // deterministic, so the same records always give the same bytes.
 type EvidenceSet struct {
-	Item          RectificationItem   `json:"item"`
-	Units         []Unit              `json:"units"`
-	People        []Person            `json:"people"`
-	Submissions   []Submission        `json:"submissions"`
-	Tasks         []InspectionTask    `json:"tasks"`
-	Sites         []Site              `json:"sites"`
-	Templates     []ChecklistTemplate `json:"templates"`
-	Verifications []Verification      `json:"verifications"`
-	Answers       []Answer            `json:"answers"`
-	Notes         []Note              `json:"notes"`
-	Evidence      []Evidence          `json:"evidence"`
+	Item          models.RectificationItem   `json:"item"`
+	Units         []models.Unit              `json:"units"`
+	People        []Person                   `json:"people"`
+	Submissions   []models.Submission        `json:"submissions"`
+	Tasks         []models.InspectionTask    `json:"tasks"`
+	Sites         []models.Site              `json:"sites"`
+	Templates     []models.ChecklistTemplate `json:"templates"`
+	Verifications []models.Verification      `json:"verifications"`
+	Answers       []models.Answer            `json:"answers"`
+	Notes         []models.Note              `json:"notes"`
+	Evidence      []models.Evidence          `json:"evidence"`
 }
 
 // Person is a user as a pack names them: no phone, no credentials.
@@ -41,7 +42,7 @@ type Person struct {
 	UnitID      string `json:"unit_id"`
 }
 
-func personOf(u User) Person {
+func personOf(u models.User) Person {
 	return Person{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, UnitID: u.UnitID}
 }
 
@@ -59,16 +60,16 @@ func (es *EvidenceSet) Canonical() ([]byte, error) {
 	c := *es
 	c.Item.Status, c.Item.ClosedAt, c.Item.SupervisionLevel, c.Item.EscalatedAt = "", nil, "", nil
 	c.Item.Version, c.Item.UpdatedAt, c.Item.PublicSummary = 0, time.Time{}, ""
-	c.Tasks = make([]InspectionTask, len(es.Tasks))
+	c.Tasks = make([]models.InspectionTask, len(es.Tasks))
 	for i, t := range es.Tasks {
 		t.Status, t.Version, t.UpdatedAt = "", 0, time.Time{}
 		c.Tasks[i] = t
 	}
 	// Of the records around the evidence, their content counts, not how
 	// often they were saved.
-	c.Units = blankVersions(es.Units, func(u *Unit) (*int64, *time.Time) { return &u.Version, &u.UpdatedAt })
-	c.Sites = blankVersions(es.Sites, func(st *Site) (*int64, *time.Time) { return &st.Version, &st.UpdatedAt })
-	c.Templates = blankVersions(es.Templates, func(t *ChecklistTemplate) (*int64, *time.Time) { return &t.Version, &t.UpdatedAt })
+	c.Units = blankVersions(es.Units, func(u *models.Unit) (*int64, *time.Time) { return &u.Version, &u.UpdatedAt })
+	c.Sites = blankVersions(es.Sites, func(st *models.Site) (*int64, *time.Time) { return &st.Version, &st.UpdatedAt })
+	c.Templates = blankVersions(es.Templates, func(t *models.ChecklistTemplate) (*int64, *time.Time) { return &t.Version, &t.UpdatedAt })
 	return json.Marshal(&c)
 }
 
@@ -103,12 +104,12 @@ func DigestOf(b []byte) string {
 // EvidenceOf loads an item's evidence set and its decisions (oldest
 // first) for a reader of the item's unit subtree. Inspectors, who see
 // only their own work, are refused.
-func (s *Service) EvidenceOf(ctx context.Context, a Actor, itemID string) (EvidenceSet, []Decision, error) {
+func (s *Service) EvidenceOf(ctx context.Context, a models.Actor, itemID string) (EvidenceSet, []models.Decision, error) {
 	var (
 		es  EvidenceSet
-		dec []Decision
+		dec []models.Decision
 	)
-	err := s.Store.Tx(ctx, func(tx Tx) error {
+	err := s.Store.Tx(ctx, func(tx models.Tx) error {
 		it, err := s.reviewItem(tx, a, itemID)
 		if err != nil {
 			return err
@@ -124,48 +125,48 @@ func (s *Service) EvidenceOf(ctx context.Context, a Actor, itemID string) (Evide
 
 // reviewItem loads an item for someone who reviews it: admins, and
 // supervisors and unit leads of its unit subtree.
-func (s *Service) reviewItem(tx Tx, a Actor, id string) (RectificationItem, error) {
-	var it RectificationItem
+func (s *Service) reviewItem(tx models.Tx, a models.Actor, id string) (models.RectificationItem, error) {
+	var it models.RectificationItem
 	if !a.CanReview() {
-		return it, Forbidden("review items")
+		return it, models.Forbidden("review items")
 	}
-	if err := CheckID("id", id); err != nil {
+	if err := models.CheckID("id", id); err != nil {
 		return it, err
 	}
-	err := getVisible(tx, &it, id, "item", func() bool { return a.canReadUnitRecord(it.UnitPath) })
+	err := models.GetVisible(tx, &it, id, "item", func() bool { return a.CanReadUnitRecord(it.UnitPath) })
 	return it, err
 }
 
-func itemDecisions(tx Tx, itemID string) ([]Decision, error) {
-	var out []Decision
-	err := tx.List(&out, Query{Where: []Cond{Eq("item_id", itemID)}, OrderBy: "created_at"})
+func itemDecisions(tx models.Tx, itemID string) ([]models.Decision, error) {
+	var out []models.Decision
+	err := tx.List(&out, models.Query{Where: []models.Cond{models.Eq("item_id", itemID)}, OrderBy: "created_at"})
 	if out == nil {
-		out = []Decision{}
+		out = []models.Decision{}
 	}
 	return out, err
 }
 
 // loadEvidenceSet reads an item's evidence set in tx.
-func loadEvidenceSet(tx Tx, it RectificationItem) (EvidenceSet, error) {
+func loadEvidenceSet(tx models.Tx, it models.RectificationItem) (EvidenceSet, error) {
 	es := EvidenceSet{Item: it}
-	byItem := []Cond{Eq("item_id", it.ID)}
-	if err := tx.List(&es.Tasks, Query{Where: byItem}); err != nil {
+	byItem := []models.Cond{models.Eq("item_id", it.ID)}
+	if err := tx.List(&es.Tasks, models.Query{Where: byItem}); err != nil {
 		return es, err
 	}
-	if err := tx.List(&es.Submissions, Query{Where: byItem}); err != nil {
+	if err := tx.List(&es.Submissions, models.Query{Where: byItem}); err != nil {
 		return es, err
 	}
-	taskIDs := IDsOf(es.Tasks, func(t InspectionTask) []string { return []string{t.ID} })
-	byTask := []Cond{{Column: "task_id", Op: OpIn, Value: taskIDs}}
+	taskIDs := models.IDsOf(es.Tasks, func(t models.InspectionTask) []string { return []string{t.ID} })
+	byTask := []models.Cond{{Column: "task_id", Op: models.OpIn, Value: taskIDs}}
 	for _, l := range []any{&es.Verifications, &es.Answers, &es.Notes, &es.Evidence} {
-		if err := tx.List(l, Query{Where: byTask}); err != nil {
+		if err := tx.List(l, models.Query{Where: byTask}); err != nil {
 			return es, err
 		}
 	}
-	sites := IDsOf(es.Tasks, func(t InspectionTask) []string { return []string{t.SiteID} })
-	templates := IDsOf(es.Tasks, func(t InspectionTask) []string { return []string{t.TemplateID} })
+	sites := models.IDsOf(es.Tasks, func(t models.InspectionTask) []string { return []string{t.SiteID} })
+	templates := models.IDsOf(es.Tasks, func(t models.InspectionTask) []string { return []string{t.TemplateID} })
 	units := append([]string{it.ResponsibleUnitID}, it.CooperatingUnitIDs...)
-	people := IDsOf(es.Tasks, func(t InspectionTask) []string {
+	people := models.IDsOf(es.Tasks, func(t models.InspectionTask) []string {
 		if t.AssigneeID == nil {
 			return nil
 		}
@@ -180,12 +181,12 @@ func loadEvidenceSet(tx Tx, it RectificationItem) (EvidenceSet, error) {
 	for _, sub := range es.Submissions {
 		people = append(people, sub.SubmittedBy)
 	}
-	var users []User
+	var users []models.User
 	for _, q := range []struct {
 		dst any
 		ids []string
 	}{{&es.Sites, sites}, {&es.Templates, templates}, {&es.Units, units}, {&users, people}} {
-		if err := tx.List(q.dst, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: UniqueSorted(q.ids)}}}); err != nil {
+		if err := tx.List(q.dst, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: models.UniqueSorted(q.ids)}}}); err != nil {
 			return es, err
 		}
 	}
@@ -200,56 +201,33 @@ func loadEvidenceSet(tx Tx, it RectificationItem) (EvidenceSet, error) {
 // same whichever way it was loaded.
 func (es *EvidenceSet) normalise() {
 	if es.Units == nil {
-		es.Units = []Unit{}
+		es.Units = []models.Unit{}
 	}
 	if es.People == nil {
 		es.People = []Person{}
 	}
 	if es.Submissions == nil {
-		es.Submissions = []Submission{}
+		es.Submissions = []models.Submission{}
 	}
 	if es.Tasks == nil {
-		es.Tasks = []InspectionTask{}
+		es.Tasks = []models.InspectionTask{}
 	}
 	if es.Sites == nil {
-		es.Sites = []Site{}
+		es.Sites = []models.Site{}
 	}
 	if es.Templates == nil {
-		es.Templates = []ChecklistTemplate{}
+		es.Templates = []models.ChecklistTemplate{}
 	}
 	if es.Verifications == nil {
-		es.Verifications = []Verification{}
+		es.Verifications = []models.Verification{}
 	}
 	if es.Answers == nil {
-		es.Answers = []Answer{}
+		es.Answers = []models.Answer{}
 	}
 	if es.Notes == nil {
-		es.Notes = []Note{}
+		es.Notes = []models.Note{}
 	}
 	if es.Evidence == nil {
-		es.Evidence = []Evidence{}
+		es.Evidence = []models.Evidence{}
 	}
-}
-
-// IDsOf gathers the ids ids returns for each of rows.
-func IDsOf[T any](rows []T, ids func(T) []string) []string {
-	var out []string
-	for _, r := range rows {
-		out = append(out, ids(r)...)
-	}
-	return out
-}
-
-// UniqueSorted returns the non-empty ids once each, sorted.
-func UniqueSorted(ids []string) []string {
-	seen := map[string]bool{}
-	out := []string{}
-	for _, id := range ids {
-		if id != "" && !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
