@@ -12,6 +12,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/sheets"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -113,7 +114,7 @@ func TestLedgerScopeAndFilters(t *testing.T) {
 			e := newEnv(t, dialect)
 			loadLedgerData(t, e)
 			f := e.fx
-			flag := models.Flags{{Code: models.FlagOutsideGeofence, Value: 250, Unit: "m", Detail: "250 m outside"}}
+			flag := models.Flags{{Code: evidence.FlagOutsideGeofence, Value: 250, Unit: "m", Detail: "250 m outside"}}
 			e.insert(
 				ptr(e.evidence(f.task1, models.EvidenceVerified, flag)),
 				// Not flagged: pending evidence with a flag, verified

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/evidence"
 )
 
 // publicWorld is what the public disclosure tests publish from: items in
@@ -89,7 +90,7 @@ func buildPublicWorld(t *testing.T, e *env) publicWorld {
 		data := readPhoto(t, file)
 		id := e.upload("insp1", tk, data, "image/jpeg", fix)["id"].(string)
 		w.originals[id] = data
-		ev := must(e.svc.GetEvidence(ctx, system, id))
+		ev := must(evidence.New(e.svc).GetEvidence(ctx, system, id))
 		w.secrets = append(w.secrets, ev.DeviceID)
 		return id
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/models/reporting"
 	"github.com/fieldsync/fieldsync/storage/media"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -270,7 +271,7 @@ func jpegMarkers(t *testing.T, data []byte) []byte {
 func testPublicMarking(t *testing.T, e *env, w publicWorld) {
 	ctx := context.Background()
 	path := "/v1/evidence/" + w.gps + "/public"
-	before := must(e.svc.GetEvidence(ctx, system, w.gps))
+	before := must(evidence.New(e.svc).GetEvidence(ctx, system, w.gps))
 	es, _ := must2(acceptance.New(e.svc).EvidenceOf(ctx, system, w.acceptedA.ID))
 	digest := must(es.Digest())
 	for _, c := range []struct {
@@ -303,7 +304,7 @@ func testPublicMarking(t *testing.T, e *env, w publicWorld) {
 	if d["version"] != 1.0 || d["public"] != true {
 		t.Errorf("marking a public photo public again: %v", d)
 	}
-	after := must(e.svc.GetEvidence(ctx, system, w.gps))
+	after := must(evidence.New(e.svc).GetEvidence(ctx, system, w.gps))
 	es, _ = must2(acceptance.New(e.svc).EvidenceOf(ctx, system, w.acceptedA.ID))
 	if after.Version != before.Version || !after.UpdatedAt.Equal(before.UpdatedAt) || must(es.Digest()) != digest {
 		t.Errorf("publishing changed the evidence: v%d → v%d, digest %s → %s", before.Version, after.Version, digest, must(es.Digest()))

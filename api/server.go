@@ -19,6 +19,7 @@ import (
 	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/models/reporting"
 	fsync "github.com/fieldsync/fieldsync/sync"
@@ -59,21 +60,22 @@ type Config struct {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	svc    *models.Service
-	auth   *auth.Service
-	audit  *audit.Service
-	accept *acceptance.Service
-	report *reporting.Service
-	sync   *fsync.Engine
-	blobs  SignedBlobs
-	tokens *authn.Issuer
-	log    *slog.Logger
-	checks map[string]func(context.Context) error
-	ver    string
-	packs  pack.Keys
-	times  Timeouts
-	app    *fiber.App
-	m      *httpMetrics
+	svc      *models.Service
+	auth     *auth.Service
+	audit    *audit.Service
+	evidence *evidence.Service
+	accept   *acceptance.Service
+	report   *reporting.Service
+	sync     *fsync.Engine
+	blobs    SignedBlobs
+	tokens   *authn.Issuer
+	log      *slog.Logger
+	checks   map[string]func(context.Context) error
+	ver      string
+	packs    pack.Keys
+	times    Timeouts
+	app      *fiber.App
+	m        *httpMetrics
 }
 
 // New builds the Fiber app with every route.
@@ -81,7 +83,7 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, auth: auth.New(cfg.Service), audit: audit.New(cfg.Service), accept: acceptance.New(cfg.Service), report: reporting.New(cfg.Service), sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
+	s := &Server{svc: cfg.Service, auth: auth.New(cfg.Service), audit: audit.New(cfg.Service), evidence: evidence.New(cfg.Service), accept: acceptance.New(cfg.Service), report: reporting.New(cfg.Service), sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
 		packs: cfg.PackKeys, times: cfg.Timeouts.orDefaults(), m: newHTTPMetrics()}
 	if cfg.Metrics != nil {
 		s.m.register(cfg.Metrics)
@@ -190,8 +192,8 @@ func (s *Server) routes() {
 	p.Post("/tasks/:id/cancel", s.cancelTask)
 
 	p.Post("/evidence", s.createEvidence)
-	p.Get("/evidence", list(evidenceFilter, s.svc.ListEvidence))
-	p.Get("/evidence/:id", get(s.svc.GetEvidence))
+	p.Get("/evidence", list(evidenceFilter, s.evidence.ListEvidence))
+	p.Get("/evidence/:id", get(s.evidence.GetEvidence))
 	p.Put("/evidence/:id/content", s.uploadEvidence)
 	p.Post("/evidence/:id/complete", s.completeEvidence)
 	p.Post("/evidence/:id/multipart", s.multipart)

@@ -21,6 +21,7 @@ import (
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
@@ -91,15 +92,15 @@ func TestEnumsMatchModels(t *testing.T) {
 // flagCodes are the flag codes of models/evidence_flags.go, in their
 // order there.
 var flagCodes = []string{
-	models.FlagOutsideGeofence,
-	models.FlagExifGPSMismatch,
-	models.FlagNoExifGPS,
-	models.FlagOutsideTaskWindow,
-	models.FlagBeforeAssignment,
-	models.FlagClockSkew,
-	models.FlagMockedLocation,
-	models.FlagDuplicatePhoto,
-	models.FlagNearDuplicatePhoto,
+	evidence.FlagOutsideGeofence,
+	evidence.FlagExifGPSMismatch,
+	evidence.FlagNoExifGPS,
+	evidence.FlagOutsideTaskWindow,
+	evidence.FlagBeforeAssignment,
+	evidence.FlagClockSkew,
+	evidence.FlagMockedLocation,
+	evidence.FlagDuplicatePhoto,
+	evidence.FlagNearDuplicatePhoto,
 }
 
 // validateAs checks v, marshalled as the server marshals it, against a
@@ -196,7 +197,7 @@ func TestInputsMatchModels(t *testing.T) {
 		"TemplateInput":         models.TemplateInput{},
 		"QuestionInput":         models.Question{},
 		"TaskInput":             models.TaskInput{},
-		"EvidenceInput":         models.EvidenceInput{},
+		"EvidenceInput":         evidence.EvidenceInput{},
 		"EvidenceLocationInput": models.EvidenceLocation{},
 	} {
 		s := doc.Components.Schemas[schema].Value
@@ -524,9 +525,9 @@ func TestEvidenceRecordsMatchModels(t *testing.T) {
 		"MediaSummary":     models.MediaSummary{},
 		"Flag":             models.Flag{},
 		"UploadTarget":     models.UploadTarget{},
-		"MultipartPlan":    models.MultipartPlan{},
+		"MultipartPlan":    evidence.MultipartPlan{},
 		"UploadedPart":     models.UploadedPart{},
-		"PartTarget":       models.PartTarget{},
+		"PartTarget":       evidence.PartTarget{},
 		// api.evidenceCreated, which is not exported.
 		"EvidenceCreated": struct {
 			Evidence models.Evidence     `json:"evidence"`
@@ -570,7 +571,7 @@ func TestEvidenceRecordsMatchModels(t *testing.T) {
 	var flags models.Flags
 	for i, code := range flagCodes {
 		fl := models.Flag{Code: code, Value: float64(i) * 1.5, Unit: []string{"m", "m", "", "h", "h", "s", "", "", "bits"}[i], Detail: "d"}
-		if code == models.FlagDuplicatePhoto || code == models.FlagNearDuplicatePhoto {
+		if code == evidence.FlagDuplicatePhoto || code == evidence.FlagNearDuplicatePhoto {
 			fl.Ref = id(11)
 		}
 		flags = append(flags, fl)
@@ -608,7 +609,7 @@ func TestEvidenceRecordsMatchModels(t *testing.T) {
 		}(),
 		"unknown flag unit": func() models.Evidence {
 			e := verified
-			e.Flags = models.Flags{{Code: models.FlagOutsideGeofence, Value: 3, Unit: "km"}}
+			e.Flags = models.Flags{{Code: evidence.FlagOutsideGeofence, Value: 3, Unit: "km"}}
 			return e
 		}(),
 		"flags null":    func() models.Evidence { e := verified; e.Flags = nil; return e }(),
@@ -635,17 +636,17 @@ func TestEvidenceRecordsMatchModels(t *testing.T) {
 	validateAs(t, "UploadTarget", models.UploadTarget{Method: "PUT", URL: "https://minio.example/bucket/evidence/" + id(6) + "?X-Amz-Signature=x",
 		Headers: map[string]string{"Content-Type": "image/jpeg", "Content-Length": "3481205", "X-Amz-Checksum-Sha256": "f2Li"}, ExpiresAt: now})
 	validateAs(t, "UploadTarget", models.UploadTarget{})
-	validateAs(t, "MultipartPlan", models.MultipartPlan{UploadID: "u1", PartSize: models.MinPartSize, Parts: 3,
-		Received: []models.UploadedPart{{Number: 1, Size: models.MinPartSize, ETag: "5f36"}},
-		Targets:  []models.PartTarget{{Number: 2, UploadTarget: models.UploadTarget{Method: "PUT", URL: "https://x/v1/blobs/t", Headers: map[string]string{}, ExpiresAt: now}}}})
-	validateAs(t, "MultipartPlan", models.MultipartPlan{UploadID: "u1", PartSize: 2 * models.MinPartSize, Parts: 1,
-		Received: []models.UploadedPart{}, Targets: []models.PartTarget{}})
+	validateAs(t, "MultipartPlan", evidence.MultipartPlan{UploadID: "u1", PartSize: evidence.MinPartSize, Parts: 3,
+		Received: []models.UploadedPart{{Number: 1, Size: evidence.MinPartSize, ETag: "5f36"}},
+		Targets:  []evidence.PartTarget{{Number: 2, UploadTarget: models.UploadTarget{Method: "PUT", URL: "https://x/v1/blobs/t", Headers: map[string]string{}, ExpiresAt: now}}}})
+	validateAs(t, "MultipartPlan", evidence.MultipartPlan{UploadID: "u1", PartSize: 2 * evidence.MinPartSize, Parts: 1,
+		Received: []models.UploadedPart{}, Targets: []evidence.PartTarget{}})
 	validateAs(t, "PullResponse", contract.PullResponse{Changes: map[string]*contract.EntityChanges{
 		models.EntityEvidence: {Upserts: []json.RawMessage{mustJSON(t, verified), mustJSON(t, rejected), mustJSON(t, declared2)}, Removes: []string{}},
 	}, Cursor: "c"})
 
 	// A declaration as the Go client would send it.
-	in := models.EvidenceInput{ID: id(6), TaskID: id(2), VerificationID: &verification, Kind: "photo", SHA256: strings.ToUpper(sha), Size: 3481205,
+	in := evidence.EvidenceInput{ID: id(6), TaskID: id(2), VerificationID: &verification, Kind: "photo", SHA256: strings.ToUpper(sha), Size: 3481205,
 		ContentType: "image/heic", CapturedAt: &taken, Location: &models.EvidenceLocation{Lat: 30.29571, Lng: 120.16418, AccuracyM: 6}}
 	if err := validateRequestAs(t, "EvidenceInput", in); err != nil {
 		t.Errorf("EvidenceInput refuses %+v: %v", in, err)

@@ -194,7 +194,7 @@ func (s *Service) auditEntry(a Actor, action, entity, id string, detail any) (Au
 		}
 	}
 	return AuditEntry{
-		ID: s.NewID(), At: s.Time(), ActorID: a.UserID, ActorName: truncateRunes(a.Username, 64), ActorRole: a.Role,
+		ID: s.NewID(), At: s.Time(), ActorID: a.UserID, ActorName: TruncateRunes(a.Username, 64), ActorRole: a.Role,
 		DeviceID: a.DeviceID, Action: action, Entity: entity, RecordID: id, Detail: string(d),
 	}, nil
 }

@@ -93,12 +93,12 @@ func (a Actor) CanDecide(path string) bool {
 	return a.CanWriteUnitRecord(path)
 }
 
-// doesFieldWork reports whether a records field work (mutations through
+// DoesFieldWork reports whether a records field work (mutations through
 // sync, evidence uploads): inspectors only.
-func (a Actor) doesFieldWork() bool { return a.Role == RoleInspector }
+func (a Actor) DoesFieldWork() bool { return a.Role == RoleInspector }
 
 // The visibility rule: what a may see. Single reads (getReadable), lists
-// (readConds, readScope), sync pulls (SyncView.Visible) and the change-log
+// (ReadConds, readScope), sync pulls (SyncView.Visible) and the change-log
 // scopes a pull reads (changeScopes) all apply it; the scopes written with
 // each change (changes.go) are the same rule seen from the record.
 
@@ -185,11 +185,11 @@ func (a Actor) CanReadEvidence(e *Evidence) bool {
 // tasks reference the records of entity.
 var taskRefColumn = map[string]string{EntityItems: "item_id", EntitySites: "site_id", EntityTemplates: "template_id"}
 
-// readConds returns the conditions that limit entity's table to what a
+// ReadConds returns the conditions that limit entity's table to what a
 // may read, as canRead decides record by record. For an inspector's
 // items, sites and templates it needs the ids their tasks reference:
 // ReadScope reads them.
-func (a Actor) readConds(entity string) ([]Cond, error) {
+func (a Actor) ReadConds(entity string) ([]Cond, error) {
 	switch a.Role {
 	case RoleAdmin:
 		return nil, nil
@@ -222,12 +222,12 @@ func inspectorTaskConds(a Actor) []Cond {
 	return []Cond{Eq("assignee_id", a.UserID), {Column: "status", Op: OpIn, Value: taskOnDevice}}
 }
 
-// ReadScope is readConds with the reads an inspector's items, sites and
+// ReadScope is ReadConds with the reads an inspector's items, sites and
 // templates need, in a transaction of its own.
 func (s *Service) ReadScope(ctx context.Context, a Actor, entity string) ([]Cond, error) {
 	col, ref := taskRefColumn[entity]
 	if a.Role != RoleInspector || !ref {
-		return a.readConds(entity)
+		return a.ReadConds(entity)
 	}
 	var ids []string
 	err := s.Store.Tx(ctx, func(tx Tx) error {

@@ -181,7 +181,7 @@ type SyncEntity struct {
 // SyncEntities is the one registry of the entities a pull carries: the
 // sync engine loads records through it, and the contract's drift test
 // checks the wire schema against it. Adding a sync entity means adding
-// it here, to the visibility rule (Actor.canRead, Actor.readConds) and
+// it here, to the visibility rule (Actor.canRead, Actor.ReadConds) and
 // to the contract.
 var SyncEntities = []SyncEntity{
 	{EntityTasks, loadAs[InspectionTask]},

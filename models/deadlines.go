@@ -84,7 +84,7 @@ func (s *Service) EscalateOverdue(ctx context.Context, now time.Time) (int, erro
 	if after <= 0 {
 		return 0, nil
 	}
-	now = stamp(now)
+	now = Stamp(now)
 	cutoff := now.Add(-after)
 	due := []Cond{
 		{Column: "deadline", Op: OpLe, Value: cutoff},

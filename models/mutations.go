@@ -63,7 +63,7 @@ func (s *Service) ApplyMutation(tx Tx, a Actor, name string, args json.RawMessag
 	if !ok {
 		return 0, Errorf(CodeUnknownMutation, "unknown mutation %q", name)
 	}
-	if !a.doesFieldWork() {
+	if !a.DoesFieldWork() {
 		return 0, Forbidden("record field work")
 	}
 	return m(s, tx, a, args)
@@ -101,8 +101,8 @@ func (s *Service) fieldTask(tx Tx, a Actor, id string) (InspectionTask, error) {
 	return t, err
 }
 
-// openFieldTask loads a task the inspector holds and may still record on.
-func (s *Service) openFieldTask(tx Tx, a Actor, id string) (InspectionTask, error) {
+// OpenFieldTask loads a task the inspector holds and may still record on.
+func (s *Service) OpenFieldTask(tx Tx, a Actor, id string) (InspectionTask, error) {
 	t, err := s.fieldTask(tx, a, id)
 	if err == nil && t.Status != TaskAssigned && t.Status != TaskInProgress {
 		err = Errorf(CodeTaskClosed, "the task is %s; nothing more can be recorded on it", t.Status)
@@ -181,7 +181,7 @@ func (s *Service) answer(tx Tx, a Actor, raw json.RawMessage) (int64, error) {
 	if err := CheckID("id", in.ID); err != nil {
 		return 0, err
 	}
-	t, err := s.openFieldTask(tx, a, in.TaskID)
+	t, err := s.OpenFieldTask(tx, a, in.TaskID)
 	if err != nil {
 		return 0, err
 	}
@@ -352,14 +352,14 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 			return 0, err
 		}
 	}
-	t, err := s.openFieldTask(tx, a, in.TaskID)
+	t, err := s.OpenFieldTask(tx, a, in.TaskID)
 	if err != nil {
 		return 0, err
 	}
 	now := s.Time()
 	v := Verification{ID: in.ID, TaskID: t.ID, ItemID: t.ItemID, InspectorID: a.UserID, DeviceID: a.DeviceID, UnitPath: t.UnitPath,
 		Conclusion: in.Conclusion, Notes: notes, Lat: in.Location.Lat, Lng: in.Location.Lng, AccuracyM: in.Location.AccuracyM,
-		Mocked: in.Location.Mocked, RecordedAt: stamp(in.RecordedAt), EvidenceIDs: StringList(in.EvidenceIDs), Version: 1, CreatedAt: now, UpdatedAt: now}
+		Mocked: in.Location.Mocked, RecordedAt: Stamp(in.RecordedAt), EvidenceIDs: StringList(in.EvidenceIDs), Version: 1, CreatedAt: now, UpdatedAt: now}
 	if v.EvidenceIDs == nil {
 		v.EvidenceIDs = StringList{}
 	}
@@ -429,7 +429,7 @@ func (s *Service) attachEvidence(tx Tx, a Actor, raw json.RawMessage) (int64, er
 	if err := GetVisible(tx, &v, in.VerificationID, "verification", func() bool { return v.InspectorID == a.UserID }); err != nil {
 		return 0, err
 	}
-	t, err := s.openFieldTask(tx, a, v.TaskID)
+	t, err := s.OpenFieldTask(tx, a, v.TaskID)
 	if err != nil {
 		return 0, err
 	}

@@ -77,11 +77,11 @@ const (
 )
 
 // Time is the clock's time as the databases keep it (stamp).
-func (s *Service) Time() time.Time { return stamp(s.Now()) }
+func (s *Service) Time() time.Time { return Stamp(s.Now()) }
 
-// stamp normalises a time to what every database keeps: UTC, whole
+// Stamp normalises a time to what every database keeps: UTC, whole
 // microseconds.
-func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+func Stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // The times both databases hold: MySQL's DATETIME spans the years 1000 to
 // 9999 (its driver refuses to send a year outside 1 to 9999), SQLite's
@@ -102,7 +102,7 @@ func TimeField(field string, t time.Time) (time.Time, error) {
 	if !StorableTime(t) {
 		return t, FieldError(CodeInvalidDate, field, "%s %s lies outside the years 1000 to 9999 (UTC)", field, t.Format(time.RFC3339))
 	}
-	return stamp(t), nil
+	return Stamp(t), nil
 }
 
 // List runs one keyset-paginated query in a transaction of its own.
@@ -231,3 +231,12 @@ func Lookup(tx Tx, rec any, id string, code Code, field string) error {
 
 // IsNotFound reports whether err is a missing-record error.
 func IsNotFound(err error) bool { return ErrorCode(err) == CodeNotFound }
+
+// TruncateRunes cuts s to at most n characters.
+func TruncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}

@@ -27,7 +27,7 @@ var refEntities = []string{EntityItems, EntitySites, EntityTemplates, EntityDeci
 // as in most delta pulls, which carry the inspector's own records, it
 // reads nothing.
 func (v *SyncView) Load(tx Tx, entities []string) error {
-	if !v.actor.doesFieldWork() || v.refs != nil || !slices.ContainsFunc(entities, func(e string) bool { return slices.Contains(refEntities, e) }) {
+	if !v.actor.DoesFieldWork() || v.refs != nil || !slices.ContainsFunc(entities, func(e string) bool { return slices.Contains(refEntities, e) }) {
 		return nil
 	}
 	var tasks []InspectionTask

@@ -238,7 +238,7 @@ func (s *Service) getTask(tx Tx, a Actor, t *InspectionTask, id string) error {
 
 // ListTasks lists the tasks the actor may see.
 func (s *Service) ListTasks(ctx context.Context, a Actor, f TaskFilter, p ListParams) (Page[InspectionTask], error) {
-	conds, err := a.readConds(EntityTasks)
+	conds, err := a.ReadConds(EntityTasks)
 	if err != nil {
 		return Page[InspectionTask]{}, err
 	}

@@ -154,7 +154,7 @@ func (s *Service) GetUser(ctx context.Context, a Actor, id string) (User, error)
 
 // ListUsers lists the users the actor may see.
 func (s *Service) ListUsers(ctx context.Context, a Actor, f UserFilter, p ListParams) (Page[User], error) {
-	conds, err := a.readConds(EntityUsers)
+	conds, err := a.ReadConds(EntityUsers)
 	if err != nil {
 		return Page[User]{}, err
 	}

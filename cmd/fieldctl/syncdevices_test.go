@@ -15,6 +15,7 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/storage"
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
@@ -89,7 +90,7 @@ func TestFieldctlSyncDevices(t *testing.T) {
 		t.Fatalf("push: %+v %v", push, err)
 	}
 	declared, takenAt := uuid.NewString(), time.Now()
-	if _, err := svc.CreateEvidence(ctx, insp1, models.EvidenceInput{ID: declared, TaskID: tasksOf(insp1)[0].ID, Kind: "photo",
+	if _, err := evidence.New(svc).CreateEvidence(ctx, insp1, evidence.EvidenceInput{ID: declared, TaskID: tasksOf(insp1)[0].ID, Kind: "photo",
 		SHA256: strings.Repeat("ab", 32), Size: 2048, ContentType: "image/jpeg", CapturedAt: &takenAt}); err != nil {
 		t.Fatal(err)
 	}

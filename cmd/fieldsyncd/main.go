@@ -28,6 +28,7 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/audit"
+	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/models/keys"
 	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage"
@@ -341,7 +342,8 @@ func (m *Main) chainAudit(ctx context.Context, core *models.Service) {
 }
 
 // janitor deletes the bytes of abandoned uploads every hour until ctx ends.
-func (m *Main) janitor(ctx context.Context, svc *models.Service, local *blob.LocalPresigner) {
+func (m *Main) janitor(ctx context.Context, core *models.Service, local *blob.LocalPresigner) {
+	svc := evidence.New(core)
 	m.every(ctx, time.Hour, "janitor: cleaning abandoned uploads", func(ctx context.Context) error {
 		cutoff := time.Now().Add(-m.Config.AbandonAfter)
 		n, err := svc.CleanAbandonedUploads(ctx, cutoff)

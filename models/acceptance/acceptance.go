@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/evidence"
 )
 
 // SubmitInput is the responsible unit's request for acceptance (申请验收):
@@ -382,11 +383,11 @@ func verificationFlags(v *models.Verification, site *models.Site) []FlagRef {
 		out = append(out, FlagRef{VerificationID: v.ID, Flag: models.Flag{Code: code, Value: math.Round(value*10) / 10, Unit: unit, Detail: detail}})
 	}
 	if v.Mocked {
-		add(models.FlagMockedLocation, 1, "", "the device reported a mock location when the verification was recorded")
+		add(evidence.FlagMockedLocation, 1, "", "the device reported a mock location when the verification was recorded")
 	}
 	if site != nil {
 		if out := site.DistanceOutsideM(v.Lat, v.Lng); out > 0 {
-			add(models.FlagOutsideGeofence, out, "m", fmt.Sprintf("the verification was recorded %.0f m outside the site's geofence", out))
+			add(evidence.FlagOutsideGeofence, out, "m", fmt.Sprintf("the verification was recorded %.0f m outside the site's geofence", out))
 		}
 	}
 	return out

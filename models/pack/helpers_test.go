@@ -18,6 +18,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/models/pack"
 )
 
@@ -113,12 +114,12 @@ var shots = []shot{
 		&models.EvidenceLocation{Lat: 43.46745, Lng: 11.88513, AccuracyM: 6}, nil},
 	{"DSCN0012.jpg", 43.4671567, 11.8853950, time.Date(2008, 10, 22, 16, 29, 49, 0, time.UTC),
 		&models.EvidenceLocation{Lat: 43.4679, Lng: 11.8870, AccuracyM: 12},
-		models.Flags{{Code: models.FlagExifGPSMismatch, Value: 184.2, Unit: "m", Detail: "the photo's GPS is 184 m from the device's fix (accuracy 12 m)"}}},
+		models.Flags{{Code: evidence.FlagExifGPSMismatch, Value: 184.2, Unit: "m", Detail: "the photo's GPS is 184 m from the device's fix (accuracy 12 m)"}}},
 	{"DSCN0021.jpg", 43.4670817, 11.8845383, time.Date(2008, 10, 22, 16, 38, 20, 0, time.UTC), nil, nil},
 	{"DSCN0025.jpg", 43.4683650, 11.8816350, time.Date(2008, 10, 22, 16, 43, 21, 0, time.UTC),
 		&models.EvidenceLocation{Lat: 43.46837, Lng: 11.88164, AccuracyM: 4, Mocked: true},
-		models.Flags{{Code: models.FlagOutsideGeofence, Value: 294.1, Unit: "m", Detail: "taken 294 m from the site centre; the geofence radius is 100 m"},
-			{Code: models.FlagMockedLocation, Value: 1, Detail: "the device reported a mock location"}}},
+		models.Flags{{Code: evidence.FlagOutsideGeofence, Value: 294.1, Unit: "m", Detail: "taken 294 m from the site centre; the geofence radius is 100 m"},
+			{Code: evidence.FlagMockedLocation, Value: 1, Detail: "the device reported a mock location"}}},
 }
 
 // newFixture builds an item with one task at a 100 m site around the
@@ -185,7 +186,7 @@ func newFixture(t testing.TB) *fixture {
 			EvidenceDigest: strings.Repeat("ab", 32), Version: 1, CreatedAt: t0.AddDate(0, 0, -10), UpdatedAt: t0.AddDate(0, 0, -10)},
 		{ID: "00000000-0000-4000-8000-000000000082", ItemID: item.ID, Kind: models.DecisionAccept, FromStatus: models.ItemPendingAcceptance, ToStatus: models.ItemAccepted,
 			DeciderID: sup.ID, Comment: "整改到位，同意销号", Reasons: models.StringList{}, FlagAcks: models.FlagAcks{
-				{EvidenceID: es.Evidence[3].ID, Code: models.FlagOutsideGeofence, Comment: "拍摄下游截污管，位置合理"}},
+				{EvidenceID: es.Evidence[3].ID, Code: evidence.FlagOutsideGeofence, Comment: "拍摄下游截污管，位置合理"}},
 			EvidenceDigest: digest, Version: 1, CreatedAt: t0.Add(-30 * time.Minute), UpdatedAt: t0.Add(-30 * time.Minute)},
 	}}
 	signer, err := pack.NewSigner(bytes.Repeat([]byte{7}, 32))

@@ -1,10 +1,12 @@
-package models
+package evidence
 
 import (
 	"fmt"
 	"math"
 	"math/bits"
 	"time"
+
+	"github.com/fieldsync/fieldsync/models"
 )
 
 // Flag codes: each is shown to the supervisor with its measured value.
@@ -25,23 +27,23 @@ const maxAccuracyM = 100
 
 // evidenceFlags measures what a supervisor must look at in verified
 // evidence. Flags never block; they are acknowledged one by one.
-func (s *Service) evidenceFlags(tx Tx, e *Evidence) (Flags, error) {
+func (s *Service) evidenceFlags(tx models.Tx, e *models.Evidence) (models.Flags, error) {
 	p := s.evidencePolicy()
-	var t InspectionTask
+	var t models.InspectionTask
 	if err := tx.Get(&t, e.TaskID); err != nil {
 		return nil, err
 	}
-	var site Site
+	var site models.Site
 	if err := tx.Get(&site, t.SiteID); err != nil {
 		return nil, err
 	}
-	flags := Flags{}
+	flags := models.Flags{}
 	add := func(code string, value float64, unit, format string, args ...any) {
-		flags = append(flags, Flag{Code: code, Value: math.Round(value*10) / 10, Unit: unit, Detail: fmt.Sprintf(format, args...)})
+		flags = append(flags, models.Flag{Code: code, Value: math.Round(value*10) / 10, Unit: unit, Detail: fmt.Sprintf(format, args...)})
 	}
 	m := e.Media
 	if m == nil {
-		m = &MediaSummary{}
+		m = &models.MediaSummary{}
 	}
 	dev := e.Location
 	if dev != nil && dev.Mocked {
@@ -66,7 +68,7 @@ func (s *Service) evidenceFlags(tx Tx, e *Evidence) (Flags, error) {
 			if site.Polygon != nil {
 				add(FlagOutsideGeofence, out, "m", "taken %.0f m outside the site's boundary", out)
 			} else {
-				d := DistanceM(site.Lat, site.Lng, lat, lng)
+				d := models.DistanceM(site.Lat, site.Lng, lat, lng)
 				add(FlagOutsideGeofence, d, "m", "taken %.0f m from the site centre; the geofence radius is %.0f m", d, site.RadiusM)
 			}
 		}
@@ -74,7 +76,7 @@ func (s *Service) evidenceFlags(tx Tx, e *Evidence) (Flags, error) {
 	if m.HasGPS && dev != nil {
 		// The device's own accuracy widens the tolerance, but only so far:
 		// a claimed accuracy of kilometres must not hide a mismatch.
-		if d := DistanceM(*m.Lat, *m.Lng, dev.Lat, dev.Lng); d > p.GPSMismatchM+math.Min(dev.AccuracyM, maxAccuracyM) {
+		if d := models.DistanceM(*m.Lat, *m.Lng, dev.Lat, dev.Lng); d > p.GPSMismatchM+math.Min(dev.AccuracyM, maxAccuracyM) {
 			add(FlagExifGPSMismatch, d, "m", "the photo's GPS is %.0f m from the device's fix (accuracy %.0f m)", d, dev.AccuracyM)
 		}
 	}
@@ -86,7 +88,7 @@ func (s *Service) evidenceFlags(tx Tx, e *Evidence) (Flags, error) {
 
 // exifTime reads the photo's EXIF time; a time without offset is read in
 // the device's offset.
-func exifTime(e *Evidence, m *MediaSummary) *time.Time {
+func exifTime(e *models.Evidence, m *models.MediaSummary) *time.Time {
 	if m.TakenAt == nil {
 		return nil
 	}
@@ -100,7 +102,7 @@ func exifTime(e *Evidence, m *MediaSummary) *time.Time {
 	return &t
 }
 
-func (s *Service) timeFlags(e *Evidence, m *MediaSummary, t *InspectionTask, p EvidencePolicy, add func(string, float64, string, string, ...any)) error {
+func (s *Service) timeFlags(e *models.Evidence, m *models.MediaSummary, t *models.InspectionTask, p models.EvidencePolicy, add func(string, float64, string, string, ...any)) error {
 	exif := exifTime(e, m)
 	if exif != nil && e.CapturedAt != nil {
 		if skew := exif.Sub(*e.CapturedAt); skew.Abs() > p.ClockSkew {
@@ -132,26 +134,26 @@ func (s *Service) timeFlags(e *Evidence, m *MediaSummary, t *InspectionTask, p E
 // duplicateFlags finds the same photo (SHA-256) or a near-identical one
 // (perceptual hash) already used as other evidence. Near
 // candidates come from the four indexed quarters of the hash.
-func (s *Service) duplicateFlags(tx Tx, e *Evidence, flags Flags, p EvidencePolicy) (Flags, error) {
+func (s *Service) duplicateFlags(tx models.Tx, e *models.Evidence, flags models.Flags, p models.EvidencePolicy) (models.Flags, error) {
 	// Any other evidence counts, the same task's included: one photo used
 	// for both "before" and "after" is the classic fake.
-	others := []Cond{Eq("status", EvidenceVerified), {Column: "id", Op: OpNe, Value: e.ID}}
-	var dup Evidence
-	err := tx.First(&dup, Query{Where: append([]Cond{Eq("sha256", e.SHA256)}, others...), OrderBy: "created_at"})
+	others := []models.Cond{models.Eq("status", models.EvidenceVerified), {Column: "id", Op: models.OpNe, Value: e.ID}}
+	var dup models.Evidence
+	err := tx.First(&dup, models.Query{Where: append([]models.Cond{models.Eq("sha256", e.SHA256)}, others...), OrderBy: "created_at"})
 	switch {
 	case err == nil:
-		flags = append(flags, Flag{Code: FlagDuplicatePhoto, Value: 0, Unit: "", Ref: dup.ID,
+		flags = append(flags, models.Flag{Code: FlagDuplicatePhoto, Value: 0, Unit: "", Ref: dup.ID,
 			Detail: fmt.Sprintf("the same file is evidence of task %s (evidence %s)", dup.TaskID, dup.ID)})
 		return flags, nil
-	case !IsNotFound(err):
+	case !models.IsNotFound(err):
 		return nil, err
 	}
 	if e.PHash == nil {
 		return flags, nil
 	}
-	var candidates []Evidence
-	err = tx.List(&candidates, Query{Where: append([]Cond{{Op: OpAny, Value: []Cond{
-		Eq("phash_q0", *e.PHashQ0), Eq("phash_q1", *e.PHashQ1), Eq("phash_q2", *e.PHashQ2), Eq("phash_q3", *e.PHashQ3),
+	var candidates []models.Evidence
+	err = tx.List(&candidates, models.Query{Where: append([]models.Cond{{Op: models.OpAny, Value: []models.Cond{
+		models.Eq("phash_q0", *e.PHashQ0), models.Eq("phash_q1", *e.PHashQ1), models.Eq("phash_q2", *e.PHashQ2), models.Eq("phash_q3", *e.PHashQ3),
 	}}}, others...), Limit: 500})
 	if err != nil {
 		return nil, err
@@ -167,7 +169,7 @@ func (s *Service) duplicateFlags(tx Tx, e *Evidence, flags Flags, p EvidencePoli
 		}
 	}
 	if best != "" {
-		flags = append(flags, Flag{Code: FlagNearDuplicatePhoto, Value: float64(bestD), Unit: "bits", Ref: best,
+		flags = append(flags, models.Flag{Code: FlagNearDuplicatePhoto, Value: float64(bestD), Unit: "bits", Ref: best,
 			Detail: fmt.Sprintf("a near-identical photo (perceptual distance %d of 64) is evidence of task %s (evidence %s)", bestD, bestTask, best)})
 	}
 	return flags, nil

@@ -1,4 +1,4 @@
-package models
+package evidence
 
 import (
 	"bytes"
@@ -11,29 +11,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/fieldsync/fieldsync/models"
 )
-
-// EvidencePolicy configures the evidence pipeline.
-type EvidencePolicy struct {
-	// MaxSize bounds one file.
-	MaxSize int64
-	// MaxAnalyzeSize bounds the files read into memory for image
-	// analysis; larger ones (documents) are only hashed, streaming.
-	MaxAnalyzeSize int64
-	// NearDuplicateDistance is the largest perceptual-hash Hamming
-	// distance reported as a near-duplicate.
-	NearDuplicateDistance int
-	// GPSMismatchM is how far the EXIF position may lie from the device
-	// fix (beyond the fix's own accuracy) before it is flagged.
-	GPSMismatchM float64
-	// ClockSkew is how far EXIF time may differ from device time.
-	ClockSkew time.Duration
-}
-
-// DefaultEvidencePolicy is used for zero fields.
-var DefaultEvidencePolicy = EvidencePolicy{
-	MaxSize: 512 << 20, MaxAnalyzeSize: 64 << 20, NearDuplicateDistance: 10, GPSMismatchM: 100, ClockSkew: 10 * time.Minute,
-}
 
 // Evidence kinds and the content types accepted for each.
 var evidenceTypes = map[string][]string{
@@ -44,20 +24,20 @@ var evidenceTypes = map[string][]string{
 
 // EvidenceInput declares a file before its bytes are sent.
 type EvidenceInput struct {
-	ID             string            `json:"id"`
-	TaskID         string            `json:"task_id"`
-	VerificationID *string           `json:"verification_id"`
-	Kind           string            `json:"kind"`
-	SHA256         string            `json:"sha256"`
-	Size           int64             `json:"size"`
-	ContentType    string            `json:"content_type"`
-	CapturedAt     *time.Time        `json:"captured_at"`
-	Location       *EvidenceLocation `json:"location"`
+	ID             string                   `json:"id"`
+	TaskID         string                   `json:"task_id"`
+	VerificationID *string                  `json:"verification_id"`
+	Kind           string                   `json:"kind"`
+	SHA256         string                   `json:"sha256"`
+	Size           int64                    `json:"size"`
+	ContentType    string                   `json:"content_type"`
+	CapturedAt     *time.Time               `json:"captured_at"`
+	Location       *models.EvidenceLocation `json:"location"`
 }
 
-func (s *Service) evidencePolicy() EvidencePolicy {
+func (s *Service) evidencePolicy() models.EvidencePolicy {
 	p := s.Evidence
-	d := DefaultEvidencePolicy
+	d := models.DefaultEvidencePolicy
 	if p.MaxSize <= 0 {
 		p.MaxSize = d.MaxSize
 	}
@@ -77,7 +57,7 @@ func (s *Service) evidencePolicy() EvidencePolicy {
 }
 
 func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
-	if err := CheckID("id", in.ID); err != nil {
+	if err := models.CheckID("id", in.ID); err != nil {
 		return err
 	}
 	if in.Kind == "" {
@@ -85,37 +65,37 @@ func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
 	}
 	types, ok := evidenceTypes[in.Kind]
 	if !ok {
-		return FieldError(CodeInvalidEnum, "kind", "kind must be one of photo, signature, document")
+		return models.FieldError(models.CodeInvalidEnum, "kind", "kind must be one of photo, signature, document")
 	}
-	if err := OneOf("content_type", in.ContentType, types); err != nil {
+	if err := models.OneOf("content_type", in.ContentType, types); err != nil {
 		return err
 	}
 	in.SHA256 = strings.ToLower(in.SHA256)
-	if !ValidSHA256(in.SHA256) {
-		return FieldError(CodeValidation, "sha256", "sha256 must be 64 hexadecimal digits")
+	if !models.ValidSHA256(in.SHA256) {
+		return models.FieldError(models.CodeValidation, "sha256", "sha256 must be 64 hexadecimal digits")
 	}
 	if in.Size < 1 {
-		return FieldError(CodeValidation, "size", "size must be at least 1 byte")
+		return models.FieldError(models.CodeValidation, "size", "size must be at least 1 byte")
 	}
 	if max := s.evidencePolicy().MaxAnalyzeSize; in.Kind != "document" && in.Size > max {
-		return FieldError(CodeEvidenceTooLarge, "size", "photos and signatures must be at most %d bytes, so that they can be checked", max)
+		return models.FieldError(models.CodeEvidenceTooLarge, "size", "photos and signatures must be at most %d bytes, so that they can be checked", max)
 	}
 	if max := s.evidencePolicy().MaxSize; in.Size > max {
-		return FieldError(CodeEvidenceTooLarge, "size", "size must be 1 to %d bytes", max)
+		return models.FieldError(models.CodeEvidenceTooLarge, "size", "size must be 1 to %d bytes", max)
 	}
 	if in.Location != nil {
-		if err := ValidateLatLng(in.Location.Lat, in.Location.Lng, "location."); err != nil {
+		if err := models.ValidateLatLng(in.Location.Lat, in.Location.Lng, "location."); err != nil {
 			return err
 		}
 		if in.Location.AccuracyM < 0 {
-			return FieldError(CodeValidation, "location.accuracy_m", "accuracy_m cannot be negative")
+			return models.FieldError(models.CodeValidation, "location.accuracy_m", "accuracy_m cannot be negative")
 		}
 	}
 	if in.Kind == "photo" && in.CapturedAt == nil {
-		return FieldError(CodeRequired, "captured_at", "captured_at is required for photos")
+		return models.FieldError(models.CodeRequired, "captured_at", "captured_at is required for photos")
 	}
 	if in.CapturedAt != nil {
-		if _, err := TimeField("captured_at", *in.CapturedAt); err != nil {
+		if _, err := models.TimeField("captured_at", *in.CapturedAt); err != nil {
 			return err
 		}
 	}
@@ -126,9 +106,9 @@ func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
 // idempotent on the id: the same declaration again returns the same
 // record. A record a synced verification created before (pending, without
 // metadata) is completed with the declaration.
-func (s *Service) CreateEvidence(ctx context.Context, a Actor, in EvidenceInput) (Evidence, error) {
+func (s *Service) CreateEvidence(ctx context.Context, a models.Actor, in EvidenceInput) (models.Evidence, error) {
 	e, err := s.createEvidence(ctx, a, in)
-	if errors.Is(err, ErrDuplicate) {
+	if errors.Is(err, models.ErrDuplicate) {
 		// The same declaration arrived twice at once: the second run sees
 		// the first one's record and answers it.
 		e, err = s.createEvidence(ctx, a, in)
@@ -136,31 +116,31 @@ func (s *Service) CreateEvidence(ctx context.Context, a Actor, in EvidenceInput)
 	return e, err
 }
 
-func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput) (Evidence, error) {
-	if !a.doesFieldWork() {
-		return Evidence{}, Forbidden("upload evidence")
+func (s *Service) createEvidence(ctx context.Context, a models.Actor, in EvidenceInput) (models.Evidence, error) {
+	if !a.DoesFieldWork() {
+		return models.Evidence{}, models.Forbidden("upload evidence")
 	}
 	if err := s.checkEvidenceInput(&in); err != nil {
-		return Evidence{}, err
+		return models.Evidence{}, err
 	}
-	var e Evidence
-	err := s.Store.Tx(ctx, func(tx Tx) error {
-		t, err := s.openFieldTask(tx, a, in.TaskID)
+	var e models.Evidence
+	err := s.Store.Tx(ctx, func(tx models.Tx) error {
+		t, err := s.OpenFieldTask(tx, a, in.TaskID)
 		if err != nil {
 			return err
 		}
 		if in.VerificationID != nil {
-			var v Verification
-			if err := GetVisible(tx, &v, *in.VerificationID, "verification", func() bool { return v.InspectorID == a.UserID && v.TaskID == t.ID }); err != nil {
+			var v models.Verification
+			if err := models.GetVisible(tx, &v, *in.VerificationID, "verification", func() bool { return v.InspectorID == a.UserID && v.TaskID == t.ID }); err != nil {
 				return err
 			}
 		}
 		now := s.Time()
 		err = tx.Get(&e, in.ID)
 		switch {
-		case IsNotFound(err):
-			e = Evidence{ID: in.ID, TaskID: t.ID, VerificationID: in.VerificationID, InspectorID: a.UserID, DeviceID: a.DeviceID,
-				SiteID: t.SiteID, UnitPath: t.UnitPath, Status: EvidencePending, Flags: Flags{}, Version: 1, CreatedAt: now, UpdatedAt: now}
+		case models.IsNotFound(err):
+			e = models.Evidence{ID: in.ID, TaskID: t.ID, VerificationID: in.VerificationID, InspectorID: a.UserID, DeviceID: a.DeviceID,
+				SiteID: t.SiteID, UnitPath: t.UnitPath, Status: models.EvidencePending, Flags: models.Flags{}, Version: 1, CreatedAt: now, UpdatedAt: now}
 			declare(&e, in)
 			if err := tx.Create(&e); err != nil {
 				return err
@@ -168,7 +148,7 @@ func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput)
 		case err != nil:
 			return err
 		case e.InspectorID != a.UserID:
-			return NotFound("evidence")
+			return models.NotFound("evidence")
 		case e.SHA256 == "" && e.TaskID == t.ID:
 			declare(&e, in)
 			if e.VerificationID == nil {
@@ -182,20 +162,20 @@ func (s *Service) createEvidence(ctx context.Context, a Actor, in EvidenceInput)
 		case e.TaskID == t.ID && e.SHA256 == in.SHA256 && e.Size == in.Size:
 			return nil // the same declaration again
 		default:
-			return FieldError(CodeEvidenceMismatch, "id", "evidence %s was declared with other content", in.ID)
+			return models.FieldError(models.CodeEvidenceMismatch, "id", "evidence %s was declared with other content", in.ID)
 		}
-		return s.Changed(tx, EntityEvidence, e.ID, e.Version, OpUpsert, ScopeUser(a.UserID), ScopeUnit(e.UnitPath))
+		return s.Changed(tx, models.EntityEvidence, e.ID, e.Version, models.OpUpsert, models.ScopeUser(a.UserID), models.ScopeUnit(e.UnitPath))
 	})
 	return e, err
 }
 
 // declare copies the client's declaration into the record; the object key
 // is derived from the id, never from a client file name.
-func declare(e *Evidence, in EvidenceInput) {
+func declare(e *models.Evidence, in EvidenceInput) {
 	e.Kind, e.SHA256, e.Size, e.ContentType = in.Kind, in.SHA256, in.Size, in.ContentType
 	e.Location = in.Location
 	if in.CapturedAt != nil {
-		t := stamp(*in.CapturedAt)
+		t := models.Stamp(*in.CapturedAt)
 		_, off := in.CapturedAt.Zone()
 		e.CapturedAt, e.CapturedUTCOffset = &t, &off
 	}
@@ -203,18 +183,18 @@ func declare(e *Evidence, in EvidenceInput) {
 }
 
 // pendingEvidence loads the actor's evidence that still waits for bytes.
-func (s *Service) pendingEvidence(ctx context.Context, a Actor, id string) (Evidence, error) {
-	var e Evidence
-	err := s.Store.Tx(ctx, func(tx Tx) error {
-		return GetVisible(tx, &e, id, "evidence", func() bool { return e.InspectorID == a.UserID })
+func (s *Service) pendingEvidence(ctx context.Context, a models.Actor, id string) (models.Evidence, error) {
+	var e models.Evidence
+	err := s.Store.Tx(ctx, func(tx models.Tx) error {
+		return models.GetVisible(tx, &e, id, "evidence", func() bool { return e.InspectorID == a.UserID })
 	})
 	switch {
 	case err != nil:
 		return e, err
-	case e.Status != EvidencePending:
-		return e, Errorf(CodeEvidenceComplete, "evidence %s is already %s", id, e.Status)
+	case e.Status != models.EvidencePending:
+		return e, models.Errorf(models.CodeEvidenceComplete, "evidence %s is already %s", id, e.Status)
 	case e.SHA256 == "":
-		return e, Errorf(CodeContentMissing, "declare the file (POST /v1/evidence) before sending its bytes")
+		return e, models.Errorf(models.CodeContentMissing, "declare the file (POST /v1/evidence) before sending its bytes")
 	}
 	return e, nil
 }
@@ -223,20 +203,20 @@ func (s *Service) pendingEvidence(ctx context.Context, a Actor, id string) (Evid
 // (the upload path through the API). size is the request's length. The
 // bytes are hashed on the way; bytes that are not the declared ones are
 // deleted again.
-func (s *Service) UploadEvidence(ctx context.Context, a Actor, id string, r io.Reader, size int64) (Evidence, error) {
+func (s *Service) UploadEvidence(ctx context.Context, a models.Actor, id string, r io.Reader, size int64) (models.Evidence, error) {
 	e, err := s.pendingEvidence(ctx, a, id)
 	if err != nil {
 		return e, err
 	}
 	if size >= 0 && size != e.Size {
-		return e, Errorf(CodeSizeMismatch, "the body has %d bytes; %d were declared", size, e.Size)
+		return e, models.Errorf(models.CodeSizeMismatch, "the body has %d bytes; %d were declared", size, e.Size)
 	}
 	// The reader fails at the end unless the bytes are the declared ones,
 	// so the store keeps nothing else under the evidence's key: a
 	// completion running meanwhile can only ever see the declared bytes.
 	if _, err := s.Blobs.Put(ctx, e.ObjectKey, verified(r, e.SHA256), e.Size, e.ContentType); err != nil {
-		if me := AsError(err); me != nil && me.Code == CodeValidation {
-			return e, &Error{Code: CodeSizeMismatch, Message: "the body is not the declared size", Err: err}
+		if me := models.AsError(err); me != nil && me.Code == models.CodeValidation {
+			return e, &models.Error{Code: models.CodeSizeMismatch, Message: "the body is not the declared size", Err: err}
 		}
 		return e, err
 	}
@@ -260,7 +240,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	if err == io.EOF {
 		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
-			return n, Errorf(CodeSHA256Mismatch, "the bytes hash to %s, not the declared %s", got, v.want)
+			return n, models.Errorf(models.CodeSHA256Mismatch, "the bytes hash to %s, not the declared %s", got, v.want)
 		}
 	}
 	return n, err
@@ -270,10 +250,10 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 // verified or rejected. It can be retried at any point: a record becomes
 // verified only after its bytes, thumbnail and analysis are stored, and a
 // completed record is returned as it is.
-func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evidence, error) {
+func (s *Service) CompleteEvidence(ctx context.Context, a models.Actor, id string) (models.Evidence, error) {
 	e, err := s.pendingEvidence(ctx, a, id)
 	if err != nil {
-		if ErrorCode(err) == CodeEvidenceComplete {
+		if models.ErrorCode(err) == models.CodeEvidenceComplete {
 			return e, nil // a replayed completion
 		}
 		return e, err
@@ -284,15 +264,15 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 	}
 	defer release()
 	info, err := s.Blobs.Stat(ctx, e.ObjectKey)
-	if IsNotFound(err) {
-		return e, Errorf(CodeContentMissing, "no bytes have arrived for evidence %s", id)
+	if models.IsNotFound(err) {
+		return e, models.Errorf(models.CodeContentMissing, "no bytes have arrived for evidence %s", id)
 	}
 	if err != nil {
 		return e, err
 	}
 	if info.Size != e.Size {
 		s.Blobs.Delete(ctx, e.ObjectKey)
-		return e, Errorf(CodeSizeMismatch, "the stored object has %d bytes; %d were declared; upload it again", info.Size, e.Size)
+		return e, models.Errorf(models.CodeSizeMismatch, "the stored object has %d bytes; %d were declared; upload it again", info.Size, e.Size)
 	}
 	media, rejectErr, err := s.readEvidence(ctx, &e)
 	if err != nil {
@@ -304,27 +284,27 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 			return e, err
 		}
 	}
-	err = s.Store.Tx(ctx, func(tx Tx) error {
-		var cur Evidence
+	err = s.Store.Tx(ctx, func(tx models.Tx) error {
+		var cur models.Evidence
 		if err := tx.Get(&cur, e.ID); err != nil {
 			return err
 		}
-		if cur.Status != EvidencePending {
+		if cur.Status != models.EvidencePending {
 			e = cur
 			return nil
 		}
 		if cur.Version != e.Version {
 			// Changed while its bytes were read (the janitor cleared them,
 			// or the device declared again): verify again from the start.
-			return Errorf(CodeVersionConflict, "evidence %s changed while it was being checked; complete it again", id)
+			return models.Errorf(models.CodeVersionConflict, "evidence %s changed while it was being checked; complete it again", id)
 		}
 		now := s.Time()
 		cur.CompletedAt, cur.UpdatedAt, cur.ThumbKey = &now, now, e.ThumbKey
 		cur.Version++
 		if rejectErr != nil {
-			cur.Status, cur.RejectCode, cur.RejectReason = EvidenceRejected, string(rejectErr.Code), truncateRunes(rejectErr.Message, 500)
+			cur.Status, cur.RejectCode, cur.RejectReason = models.EvidenceRejected, string(rejectErr.Code), models.TruncateRunes(rejectErr.Message, 500)
 		} else {
-			cur.Status = EvidenceVerified
+			cur.Status = models.EvidenceVerified
 			if media != nil {
 				applyMedia(&cur, media)
 			}
@@ -338,12 +318,12 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 			return err
 		}
 		e = cur
-		if err := s.AuditTx(tx, a, evidenceAction(&cur), EntityEvidence, cur.ID, evidenceDetail(&cur)); err != nil {
+		if err := s.AuditTx(tx, a, evidenceAction(&cur), models.EntityEvidence, cur.ID, evidenceDetail(&cur)); err != nil {
 			return err
 		}
-		return s.Changed(tx, EntityEvidence, cur.ID, cur.Version, OpUpsert, ScopeUser(cur.InspectorID), ScopeUnit(cur.UnitPath))
+		return s.Changed(tx, models.EntityEvidence, cur.ID, cur.Version, models.OpUpsert, models.ScopeUser(cur.InspectorID), models.ScopeUnit(cur.UnitPath))
 	})
-	if err == nil && e.Status == EvidenceRejected {
+	if err == nil && e.Status == models.EvidenceRejected {
 		// A rejected file's bytes are of no use; keep nothing behind.
 		s.Blobs.Delete(ctx, e.ObjectKey)
 	}
@@ -353,7 +333,7 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 // readEvidence hashes the object and, for images small enough, analyses
 // it. A wrong hash deletes the object (the record stays pending for a new
 // upload); a file that is not what it claims yields rejectErr.
-func (s *Service) readEvidence(ctx context.Context, e *Evidence) (media *MediaInfo, rejectErr *Error, err error) {
+func (s *Service) readEvidence(ctx context.Context, e *models.Evidence) (media *models.MediaInfo, rejectErr *models.Error, err error) {
 	rc, _, err := s.Blobs.Get(ctx, e.ObjectKey)
 	if err != nil {
 		return nil, nil, err
@@ -374,24 +354,24 @@ func (s *Service) readEvidence(ctx context.Context, e *Evidence) (media *MediaIn
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
 		s.Blobs.Delete(ctx, e.ObjectKey)
-		return nil, nil, Errorf(CodeSHA256Mismatch, "the stored bytes hash to %s, not the declared %s; upload them again", got, e.SHA256)
+		return nil, nil, models.Errorf(models.CodeSHA256Mismatch, "the stored bytes hash to %s, not the declared %s; upload them again", got, e.SHA256)
 	}
 	sniffed := http.DetectContentType(head[:n])
 	if !analyse || !strings.HasPrefix(e.ContentType, "image/") {
 		if sniffed != e.ContentType {
-			return nil, Errorf(CodeContentTypeMismatch, "the bytes are %s, not the declared %s", sniffed, e.ContentType), nil
+			return nil, models.Errorf(models.CodeContentTypeMismatch, "the bytes are %s, not the declared %s", sniffed, e.ContentType), nil
 		}
 		return nil, nil, nil
 	}
 	info, err := s.Media.Analyze(bytes.NewReader(buf.Bytes()), e.Size)
 	if err != nil {
-		if me := AsError(err); me != nil {
+		if me := models.AsError(err); me != nil {
 			return nil, me, nil
 		}
-		return nil, &Error{Code: CodeMediaUnreadable, Message: "the file could not be read as an image", Err: err}, nil
+		return nil, &models.Error{Code: models.CodeMediaUnreadable, Message: "the file could not be read as an image", Err: err}, nil
 	}
 	if !sameImageType(info.ContentType, e.ContentType) {
-		return nil, Errorf(CodeContentTypeMismatch, "the bytes are %s, not the declared %s", info.ContentType, e.ContentType), nil
+		return nil, models.Errorf(models.CodeContentTypeMismatch, "the bytes are %s, not the declared %s", info.ContentType, e.ContentType), nil
 	}
 	return &info, nil, nil
 }
@@ -401,8 +381,8 @@ func sameImageType(a, b string) bool {
 	return a == b || heif(a) && heif(b)
 }
 
-func applyMedia(e *Evidence, m *MediaInfo) {
-	sum := &MediaSummary{ContentType: m.ContentType, Width: m.Width, Height: m.Height, HasGPS: m.HasGPS, AltitudeM: m.AltitudeM,
+func applyMedia(e *models.Evidence, m *models.MediaInfo) {
+	sum := &models.MediaSummary{ContentType: m.ContentType, Width: m.Width, Height: m.Height, HasGPS: m.HasGPS, AltitudeM: m.AltitudeM,
 		TakenAt: m.TakenAt, TakenAtLocal: m.TakenAtLocal, Make: m.Make, Model: m.Model, Orientation: m.Orientation, HasThumbnail: m.Thumbnail != nil}
 	if m.HasGPS {
 		lat, lng := m.Lat, m.Lng
@@ -422,48 +402,21 @@ func phashQuarters(h uint64) [4]int32 {
 	return [4]int32{int32(h >> 48 & 0xffff), int32(h >> 32 & 0xffff), int32(h >> 16 & 0xffff), int32(h & 0xffff)}
 }
 
-func truncateRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n])
-}
-
-// maxAnalyses bounds the completions that hold a file in memory and
-// decode it, and the publications that decode a photo, at the same time.
-const maxAnalyses = 4
-
-var analyses = make(chan struct{}, maxAnalyses)
-
-// AnalysisSlot waits briefly for a free analysis slot; a server that is
-// busy answers 503 with Retry-After rather than running out of memory.
-func (s *Service) AnalysisSlot(ctx context.Context) (func(), error) {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	select {
-	case analyses <- struct{}{}:
-		return func() { <-analyses }, nil
-	case <-ctx.Done():
-		return nil, &Error{Code: CodeUnavailable, Message: "the server is busy decoding other photos; try again shortly", RetryAfter: 5 * time.Second}
-	}
-}
-
 // evidenceAction is the audit action of a completion.
-func evidenceAction(e *Evidence) string {
-	if e.Status == EvidenceRejected {
-		return AuditEvidenceRejected
+func evidenceAction(e *models.Evidence) string {
+	if e.Status == models.EvidenceRejected {
+		return models.AuditEvidenceRejected
 	}
-	return AuditEvidenceVerified
+	return models.AuditEvidenceVerified
 }
 
 // evidenceDetail binds the audit entry of a completion to the bytes
 // checked (their SHA-256) and says what a supervisor will see: the flags,
 // or why the file was refused.
-func evidenceDetail(e *Evidence) map[string]any {
-	d := StatusChange(EvidencePending, e.Status)
+func evidenceDetail(e *models.Evidence) map[string]any {
+	d := models.StatusChange(models.EvidencePending, e.Status)
 	d["task_id"], d["sha256"] = e.TaskID, e.SHA256
-	if e.Status == EvidenceRejected {
+	if e.Status == models.EvidenceRejected {
 		d["reject_code"] = e.RejectCode
 		return d
 	}
