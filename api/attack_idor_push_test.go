@@ -10,6 +10,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/items"
 )
 
 // testIDORPush: insp2 pushes mutations that name insp1's task, evidence
@@ -24,7 +25,7 @@ func testIDORPush(t *testing.T, e *env, v victims, dir string) {
 			"location": map[string]any{"lat": 29.7, "lng": 116, "accuracy_m": 5, "mocked": false}, "recorded_at": e.now, "evidence_ids": []string{}}}}})
 	loc := map[string]any{"lat": 29.7, "lng": 116, "accuracy_m": 5, "mocked": false}
 	// insp2's task with a photo question.
-	photoTask := must(e.svc.CreateTask(context.Background(), system, models.TaskInput{ItemID: &f.itemA.ID, SiteID: &f.siteA.ID,
+	photoTask := must(items.New(e.svc).CreateTask(context.Background(), system, items.TaskInput{ItemID: &f.itemA.ID, SiteID: &f.siteA.ID,
 		Kind: ptr(models.TaskProgressCheck), TemplateID: &v.tmpl.ID, WindowStart: ptr(e.now), DueAt: ptr(e.now.AddDate(0, 0, 7)),
 		AssigneeID: ptr(f.users["insp2"].ID)}))
 	cases := []struct {

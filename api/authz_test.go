@@ -11,6 +11,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -54,7 +55,7 @@ func testMatrix(t *testing.T, e *env) {
 	var photoID string
 	verified := func() string {
 		if photoID == "" {
-			task := must(e.svc.GetTask(context.Background(), system, f.task1.ID))
+			task := must(items.New(e.svc).GetTask(context.Background(), system, f.task1.ID))
 			photoID = e.upload("insp1", task, readPhoto(t, "DSCN0010.jpg"), "image/jpeg", nil)["id"].(string)
 		}
 		return photoID
@@ -63,7 +64,7 @@ func testMatrix(t *testing.T, e *env) {
 	// last is the item the latest row made for itself.
 	var last models.RectificationItem
 	newItem := func() models.RectificationItem {
-		last = must(e.svc.CreateItem(context.Background(), system, models.ItemInput{Code: ptr(uniq("ACC")), Title: ptr("验收"), Source: ptr("督察"),
+		last = must(items.New(e.svc).CreateItem(context.Background(), system, items.ItemInput{Code: ptr(uniq("ACC")), Title: ptr("验收"), Source: ptr("督察"),
 			Category: ptr("水"), Target: ptr("达标"), Measures: ptr("整治"), ResponsibleUnitID: &f.countyA.ID, FirstResponsible: ptr("县长"),
 			Deadline: ptr(e.now.AddDate(0, 3, 0))}))
 		return last

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/sheets"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/models/reporting"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -52,7 +53,7 @@ func TestLedgerAtScale(t *testing.T) {
 
 			for _, a := range []models.Actor{admin, sup} {
 				start = time.Now()
-				page, err := e.svc.ListItems(ctx, a, models.ItemFilter{Flagged: true}, models.ListParams{Limit: 50})
+				page, err := items.New(e.svc).ListItems(ctx, a, models.ItemFilter{Flagged: true}, models.ListParams{Limit: 50})
 				if err != nil {
 					t.Fatal(err)
 				}

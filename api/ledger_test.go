@@ -13,6 +13,7 @@ import (
 	"github.com/fieldsync/fieldsync/api/sheets"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -31,7 +32,7 @@ func loadLedgerData(t *testing.T, e *env) ledgerData {
 	d := ledgerData{t0: e.now}
 	e.svc.Deadlines.Zone = shanghai
 	d.itemC = e.item("C-1", "=1+1 公式样的标题", "扬尘", f.countyA, e.now.AddDate(1, 0, 0), models.SupervisionDaily)
-	d.itemA = must(e.svc.UpdateItem(ctx, system, f.itemA.ID, models.ItemInput{
+	d.itemA = must(items.New(e.svc).UpdateItem(ctx, system, f.itemA.ID, items.ItemInput{
 		CooperatingUnitIDs: &[]string{f.deptA.ID, f.countyB.ID}, SpecificResponsible: ptr("李娜"),
 		PublicSummary: ptr("已完成截污纳管"), Description: ptr("督察组发现排口黑臭"), KeyItem: ptr(true), Version: &f.itemA.Version,
 	}))

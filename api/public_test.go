@@ -14,6 +14,7 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/models/reporting"
 	"github.com/fieldsync/fieldsync/storage/media"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -351,7 +352,7 @@ func TestPublicProgressIsCounted(t *testing.T) {
 		return e.must(200, "", "GET", "/v1/public/progress", nil)["totals"].(map[string]any)["total"].(float64)
 	}
 	before := total()
-	must(e.svc.CreateItem(context.Background(), system, models.ItemInput{Code: ptr("P-NEW"), Title: ptr("新问题"), Source: ptr("督察"),
+	must(items.New(e.svc).CreateItem(context.Background(), system, items.ItemInput{Code: ptr("P-NEW"), Title: ptr("新问题"), Source: ptr("督察"),
 		Category: ptr("水"), Target: ptr("达标"), Measures: ptr("整治"), ResponsibleUnitID: &e.fx.countyA.ID, FirstResponsible: ptr("县长"),
 		Deadline: ptr(e.now.AddDate(0, 1, 0))}))
 	if got := total(); got != before {

@@ -17,6 +17,7 @@ import (
 	"github.com/fieldsync/fieldsync/api/authn"
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -64,22 +65,22 @@ func newPushFixture(tb testing.TB, dialect string) *pushFixture {
 		}
 	}
 	s := func(v string) *string { return &v }
-	unit, err := svc.CreateUnit(ctx, admin, models.UnitInput{Code: s("U"), Name: s("县"), Kind: s("county")})
+	unit, err := items.New(svc).CreateUnit(ctx, admin, items.UnitInput{Code: s("U"), Name: s("县"), Kind: s("county")})
 	must(unit, err)
 	var inspectors [2]models.User
 	for i := range inspectors {
-		inspectors[i], err = svc.CreateUser(ctx, admin, models.UserInput{Username: s(fmt.Sprintf("insp%d", i)), Password: s("password-fuzz"),
+		inspectors[i], err = items.New(svc).CreateUser(ctx, admin, items.UserInput{Username: s(fmt.Sprintf("insp%d", i)), Password: s("password-fuzz"),
 			Role: s(models.RoleInspector), UnitID: &unit.ID})
 		must(nil, err)
 	}
-	item, err := svc.CreateItem(ctx, admin, models.ItemInput{Code: s("F-1"), Title: s("t"), Source: s("s"), Category: s("c"), Target: s("t"),
+	item, err := items.New(svc).CreateItem(ctx, admin, items.ItemInput{Code: s("F-1"), Title: s("t"), Source: s("s"), Category: s("c"), Target: s("t"),
 		Measures: s("m"), ResponsibleUnitID: &unit.ID, FirstResponsible: s("p"), Deadline: &now})
 	must(nil, err)
 	r := 100.0
 	lat, lng := 29.7, 116.0
-	site, err := svc.CreateSite(ctx, admin, models.SiteInput{UnitID: &unit.ID, Name: s("排口"), Kind: s("sewage_outfall"), Lat: &lat, Lng: &lng, RadiusM: &r})
+	site, err := items.New(svc).CreateSite(ctx, admin, items.SiteInput{UnitID: &unit.ID, Name: s("排口"), Kind: s("sewage_outfall"), Lat: &lat, Lng: &lng, RadiusM: &r})
 	must(nil, err)
-	tmpl, err := svc.CreateTemplate(ctx, admin, models.TemplateInput{Name: s("表"), Questions: &[]models.Question{
+	tmpl, err := items.New(svc).CreateTemplate(ctx, admin, items.TemplateInput{Name: s("表"), Questions: &[]models.Question{
 		{ID: "q1", Text: "封堵", Type: models.QuestionYesNo}, {ID: "q2", Text: "COD", Type: models.QuestionNumber},
 		{ID: "q3", Text: "说明", Type: models.QuestionText}, {ID: "q4", Text: "照片", Type: models.QuestionPhoto}}})
 	must(nil, err)
@@ -87,7 +88,7 @@ func newPushFixture(tb testing.TB, dialect string) *pushFixture {
 	for i, id := range []string{fzTask, fzTheirTask} {
 		next = id
 		due := now.Add(72 * time.Hour)
-		must(svc.CreateTask(ctx, admin, models.TaskInput{ItemID: &item.ID, SiteID: &site.ID, Kind: s(models.TaskProgressCheck),
+		must(items.New(svc).CreateTask(ctx, admin, items.TaskInput{ItemID: &item.ID, SiteID: &site.ID, Kind: s(models.TaskProgressCheck),
 			TemplateID: &tmpl.ID, WindowStart: &now, DueAt: &due, AssigneeID: &inspectors[i].ID}))
 		a := models.Actor{UserID: inspectors[i].ID, Role: models.RoleInspector, UnitID: unit.ID, UnitPath: unit.Path, DeviceID: fzFresh}
 		verif, ev := []string{fzVerif, fzTheirVer}[i], []string{fzEvidence, fzTheirEv}[i]

@@ -23,6 +23,7 @@ import (
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -251,11 +252,11 @@ func newConvergenceWorld(t *testing.T, dialect string, seed uint64) *cvWorld {
 		if i%2 == 0 {
 			unit = f.countyB
 		}
-		w.users[name] = must(e.svc.CreateUser(ctx, system, models.UserInput{Username: ptr(name), Password: ptr("password-" + name),
+		w.users[name] = must(items.New(e.svc).CreateUser(ctx, system, items.UserInput{Username: ptr(name), Password: ptr("password-" + name),
 			Role: ptr(models.RoleInspector), UnitID: &unit.ID, DisplayName: ptr("用户" + name), Phone: ptr("13800000000")}))
 		w.inspectors = append(w.inspectors, name)
 	}
-	w.templates = []models.ChecklistTemplate{f.tmpl, must(e.svc.CreateTemplate(ctx, system, models.TemplateInput{Name: ptr("扬尘核查表"),
+	w.templates = []models.ChecklistTemplate{f.tmpl, must(items.New(e.svc).CreateTemplate(ctx, system, items.TemplateInput{Name: ptr("扬尘核查表"),
 		Questions: &[]models.Question{
 			{ID: "q1", Text: "是否苫盖", Type: models.QuestionYesNo, Required: true},
 			{ID: "q2", Text: "PM10", Type: models.QuestionNumber, Unit: "µg/m³"},
@@ -265,13 +266,13 @@ func newConvergenceWorld(t *testing.T, dialect string, seed uint64) *cvWorld {
 	w.items = []models.RectificationItem{f.itemA, f.itemB}
 	w.sites = []models.Site{f.siteA, f.siteB}
 	for i, unit := range []models.Unit{f.countyA, f.countyB, f.deptA} {
-		w.items = append(w.items, must(e.svc.CreateItem(ctx, system, models.ItemInput{
+		w.items = append(w.items, must(items.New(e.svc).CreateItem(ctx, system, items.ItemInput{
 			Code: ptr(fmt.Sprintf("C-%d", i)), Title: ptr("扬尘污染整治"), Source: ptr("第二轮中央生态环境保护督察"), Category: ptr("扬尘"),
 			Area: ptr("大气环境"), Target: ptr("达标"), Measures: ptr("苫盖、洒水"), ResponsibleUnitID: &unit.ID,
 			FirstResponsible: ptr("区长"), Deadline: ptr(e.now.AddDate(0, 3, 0)), SupervisionLevel: ptr(models.SupervisionSpecial),
 		})))
 		for j := range 2 {
-			w.sites = append(w.sites, must(e.svc.CreateSite(ctx, system, models.SiteInput{UnitID: &unit.ID, Name: ptr(fmt.Sprintf("工地 %d-%d", i, j)),
+			w.sites = append(w.sites, must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &unit.ID, Name: ptr(fmt.Sprintf("工地 %d-%d", i, j)),
 				Kind: ptr("construction_site"), Lat: ptr(29.6 + float64(i)/10 + float64(j)/100), Lng: ptr(116.1), RadiusM: ptr(150.0)})))
 		}
 	}
@@ -302,12 +303,12 @@ func (w *cvWorld) newTask(who string) string {
 	it := w.items[w.rng.IntN(len(w.items))]
 	st := w.sites[w.rng.IntN(len(w.sites))]
 	tm := w.templates[w.rng.IntN(len(w.templates))]
-	in := models.TaskInput{ItemID: &it.ID, SiteID: &st.ID, Kind: ptr(models.TaskProgressCheck), TemplateID: &tm.ID,
+	in := items.TaskInput{ItemID: &it.ID, SiteID: &st.ID, Kind: ptr(models.TaskProgressCheck), TemplateID: &tm.ID,
 		WindowStart: ptr(w.e.now), DueAt: ptr(w.e.now.Add(72 * time.Hour))}
 	if who != "" {
 		in.AssigneeID = ptr(w.users[who].ID)
 	}
-	task := must(w.e.svc.CreateTask(w.ctx, system, in))
+	task := must(items.New(w.e.svc).CreateTask(w.ctx, system, in))
 	w.taskIDs = append(w.taskIDs, task.ID)
 	return task.ID
 }
@@ -649,7 +650,7 @@ func (w *cvWorld) supervise() {
 
 func (w *cvWorld) superviseTask(id string) error {
 	ctx := w.ctx
-	task := must(w.e.svc.GetTask(ctx, system, id))
+	task := must(items.New(w.e.svc).GetTask(ctx, system, id))
 	other := func() string {
 		for {
 			u := w.users[w.inspectors[w.rng.IntN(len(w.inspectors))]]
@@ -664,19 +665,19 @@ func (w *cvWorld) superviseTask(id string) error {
 	case models.TaskAssigned, models.TaskInProgress:
 		switch cvPick(w.rng, 55, 15, 30) {
 		case 0:
-			_, err = w.e.svc.AssignTask(ctx, system, id, other(), &task.Version)
+			_, err = items.New(w.e.svc).AssignTask(ctx, system, id, other(), &task.Version)
 		case 1:
-			_, err = w.e.svc.AssignTask(ctx, system, id, "", &task.Version)
+			_, err = items.New(w.e.svc).AssignTask(ctx, system, id, "", &task.Version)
 		case 2:
-			_, err = w.e.svc.CancelTask(ctx, system, id, &task.Version)
+			_, err = items.New(w.e.svc).CancelTask(ctx, system, id, &task.Version)
 			cancel = true
 		}
 	case models.TaskUnassigned:
 		if w.rng.IntN(5) == 0 {
-			_, err = w.e.svc.CancelTask(ctx, system, id, &task.Version)
+			_, err = items.New(w.e.svc).CancelTask(ctx, system, id, &task.Version)
 			cancel = true
 		} else {
-			_, err = w.e.svc.AssignTask(ctx, system, id, other(), &task.Version)
+			_, err = items.New(w.e.svc).AssignTask(ctx, system, id, other(), &task.Version)
 		}
 	default:
 		return nil // completed or cancelled: nothing to do
@@ -757,7 +758,7 @@ func (w *cvWorld) checkStores() {
 		}
 		// The tasks, against the database itself.
 		a := models.Actor{UserID: d.user.ID, Username: d.user.Username, Role: d.user.Role, UnitID: d.user.UnitID, UnitPath: d.user.UnitPath}
-		page := must(w.e.svc.ListTasks(w.ctx, a, models.TaskFilter{}, models.ListParams{Limit: models.MaxPageSize}))
+		page := must(items.New(w.e.svc).ListTasks(w.ctx, a, items.TaskFilter{}, models.ListParams{Limit: models.MaxPageSize}))
 		db := map[string]json.RawMessage{}
 		for _, task := range page.Items {
 			db[task.ID] = nil
@@ -958,7 +959,7 @@ func (w *cvWorld) checkTasks() {
 			completes[m.taskID]++
 		}
 	}
-	page := must(w.e.svc.ListTasks(w.ctx, system, models.TaskFilter{}, models.ListParams{Limit: models.MaxPageSize}))
+	page := must(items.New(w.e.svc).ListTasks(w.ctx, system, items.TaskFilter{}, models.ListParams{Limit: models.MaxPageSize}))
 	if len(page.Items) != len(w.taskIDs) {
 		t.Errorf("%d tasks in the database, %d created", len(page.Items), len(w.taskIDs))
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/auth"
 	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
@@ -71,8 +72,8 @@ func TestEnumsMatchModels(t *testing.T) {
 		"UnitKind":         models.UnitKinds,
 		"SupervisionLevel": models.SupervisionLevels,
 		"ItemStatus":       models.ItemMachine.Statuses(),
-		"SiteKind":         models.SiteKinds,
-		"QuestionType":     models.QuestionTypes,
+		"SiteKind":         items.SiteKinds,
+		"QuestionType":     items.QuestionTypes,
 		"TaskKind":         models.TaskKinds,
 		"TaskStatus":       models.TaskMachine.Statuses(),
 		"Conclusion":       models.Conclusions,
@@ -190,13 +191,13 @@ func TestInputsMatchModels(t *testing.T) {
 	doc := MustSpec(t)
 	for schema, v := range map[string]any{
 		"LoginRequest":          auth.LoginInput{},
-		"UnitInput":             models.UnitInput{},
-		"UserInput":             models.UserInput{},
-		"ItemInput":             models.ItemInput{},
-		"SiteInput":             models.SiteInput{},
-		"TemplateInput":         models.TemplateInput{},
+		"UnitInput":             items.UnitInput{},
+		"UserInput":             items.UserInput{},
+		"ItemInput":             items.ItemInput{},
+		"SiteInput":             items.SiteInput{},
+		"TemplateInput":         items.TemplateInput{},
 		"QuestionInput":         models.Question{},
-		"TaskInput":             models.TaskInput{},
+		"TaskInput":             items.TaskInput{},
 		"EvidenceInput":         evidence.EvidenceInput{},
 		"EvidenceLocationInput": models.EvidenceLocation{},
 	} {

@@ -199,8 +199,8 @@ func (s *Service) auditEntry(a Actor, action, entity, id string, detail any) (Au
 	}, nil
 }
 
-// auditChange is one field's value before and after, in an audit detail.
-type auditChange struct {
+// AuditChange is one field's value before and after, in an audit detail.
+type AuditChange struct {
 	From any `json:"from"`
 	To   any `json:"to"`
 }

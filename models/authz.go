@@ -68,10 +68,10 @@ func (a Actor) CanWriteUnitRecord(path string) bool {
 	return false
 }
 
-// canManage reports whether a may create records (items, sites, tasks,
+// CanManage reports whether a may create records (items, sites, tasks,
 // imports) and checklist templates: admins and supervisors; where the
 // record lies is checked with canWriteUnitRecord.
-func (a Actor) canManage() bool {
+func (a Actor) CanManage() bool {
 	return a.Role == RoleAdmin || a.Role == RoleSupervisor
 }
 
@@ -305,4 +305,21 @@ func Forbidden(what string) error {
 // actor may not see: the two are not told apart.
 func NotFound(entity string) error {
 	return &Error{Code: CodeNotFound, Message: entity + " not found"}
+}
+
+// CheckAssignee loads the inspector named in field whom the actor may
+// give a task (or an acceptance check) to: an active inspector whom
+// canAssign allows. It is the one rule for a valid assignee.
+func CheckAssignee(tx Tx, a Actor, id, field string) (User, error) {
+	var u User
+	if err := Lookup(tx, &u, id, CodeUnknownUser, field); err != nil {
+		return User{}, err
+	}
+	if u.Role != RoleInspector || u.Disabled {
+		return User{}, FieldError(CodeAssigneeNotInspector, field, "tasks are assigned to active inspectors only")
+	}
+	if !a.canAssign(&u) {
+		return User{}, FieldError(CodeOutsideYourUnit, field, "the inspector belongs to a unit outside yours")
+	}
+	return u, nil
 }

@@ -130,8 +130,8 @@ func (s *Service) takeBack(tx Tx, userID string, t *InspectionTask) error {
 	return nil
 }
 
-// movedOut tells the old unit's scope that a record left it.
-func (s *Service) movedOut(tx Tx, entity, id string, version int64, oldPath, newPath string) error {
+// MovedOut tells the old unit's scope that a record left it.
+func (s *Service) MovedOut(tx Tx, entity, id string, version int64, oldPath, newPath string) error {
 	if oldPath == newPath {
 		return nil
 	}
@@ -219,4 +219,14 @@ func loadAs[T any, P interface {
 		out[p.RecordID()] = p
 	}
 	return out, nil
+}
+
+// SaveItem writes a changed item and tells its unit and inspectors.
+func (s *Service) SaveItem(tx Tx, it *RectificationItem) error {
+	it.Version++
+	it.UpdatedAt = s.Time()
+	if err := tx.Update(it); err != nil {
+		return err
+	}
+	return s.ChangedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
 }

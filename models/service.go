@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 	"unicode"
@@ -177,8 +178,8 @@ func unprintable(r rune) bool {
 	return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
 }
 
-// setText applies an optional string patch to dst.
-func setText(dst *string, field string, v *string, required bool, maxRunes int) error {
+// SetText applies an optional string patch to dst.
+func SetText(dst *string, field string, v *string, required bool, maxRunes int) error {
 	if v == nil {
 		if required && *dst == "" {
 			return FieldError(CodeRequired, field, "%s is required", field)
@@ -239,4 +240,12 @@ func TruncateRunes(s string, n int) string {
 		return s
 	}
 	return string(r[:n])
+}
+
+// TranslateDup turns a unique-key clash into the given code.
+func TranslateDup(err error, code Code, field, format string, args ...any) error {
+	if errors.Is(err, ErrDuplicate) {
+		return FieldError(code, field, format, args...)
+	}
+	return err
 }

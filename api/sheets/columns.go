@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
@@ -23,7 +24,7 @@ type Column struct {
 	Required bool
 	width    float64
 	get      func(r *reporting.LedgerRow, loc *time.Location) any
-	set      func(row *models.ImportRow, cell string, loc *time.Location) error
+	set      func(row *items.ImportRow, cell string, loc *time.Location) error
 }
 
 // when is a time cell; a deadline at the very end of a day is shown as
@@ -39,33 +40,33 @@ var Columns = []Column{
 	{Key: "seq", Header: "序号", width: 6},
 	itemText("code", "问题编号", "code", true, 14,
 		func(it *models.RectificationItem) string { return it.Code },
-		func(in *models.ItemInput) **string { return &in.Code }),
+		func(in *items.ItemInput) **string { return &in.Code }),
 	itemText("title", "问题名称", "title", true, 30,
 		func(it *models.RectificationItem) string { return it.Title },
-		func(in *models.ItemInput) **string { return &in.Title }),
+		func(in *items.ItemInput) **string { return &in.Title }),
 	itemText("description", "问题描述", "description", false, 40,
 		func(it *models.RectificationItem) string { return it.Description },
-		func(in *models.ItemInput) **string { return &in.Description }),
+		func(in *items.ItemInput) **string { return &in.Description }),
 	itemText("source", "问题来源", "source", true, 24,
 		func(it *models.RectificationItem) string { return it.Source },
-		func(in *models.ItemInput) **string { return &in.Source }),
+		func(in *items.ItemInput) **string { return &in.Source }),
 	itemText("category", "问题类别", "category", true, 12,
 		func(it *models.RectificationItem) string { return it.Category },
-		func(in *models.ItemInput) **string { return &in.Category }),
+		func(in *items.ItemInput) **string { return &in.Category }),
 	itemText("area", "所属领域", "area", false, 12,
 		func(it *models.RectificationItem) string { return it.Area },
-		func(in *models.ItemInput) **string { return &in.Area }),
+		func(in *items.ItemInput) **string { return &in.Area }),
 	itemText("target", "整改目标", "target", true, 30,
 		func(it *models.RectificationItem) string { return it.Target },
-		func(in *models.ItemInput) **string { return &in.Target }),
+		func(in *items.ItemInput) **string { return &in.Target }),
 	itemText("measures", "整改措施", "measures", true, 40,
 		func(it *models.RectificationItem) string { return it.Measures },
-		func(in *models.ItemInput) **string { return &in.Measures }),
+		func(in *items.ItemInput) **string { return &in.Measures }),
 	// An import takes the unit by its code when the code column has one,
 	// by its code or name otherwise.
 	{Key: "responsible_unit", Header: "责任单位", Field: "responsible_unit_id", Required: true, width: 20,
 		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.ResponsibleUnit.Name },
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			if row.ResponsibleUnit == "" {
 				row.ResponsibleUnit = v
 			}
@@ -73,7 +74,7 @@ var Columns = []Column{
 		}},
 	{Key: "responsible_unit_code", Header: "责任单位编码", Field: "responsible_unit_id", width: 14,
 		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.ResponsibleUnit.Code },
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			if v != "" {
 				row.ResponsibleUnit = v
 			}
@@ -87,19 +88,19 @@ var Columns = []Column{
 			}
 			return strings.Join(names, unitSeparator)
 		},
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			row.CooperatingUnits = splitUnits(v)
 			return nil
 		}},
 	itemText("first_responsible", "第一责任人", "first_responsible", true, 12,
 		func(it *models.RectificationItem) string { return it.FirstResponsible },
-		func(in *models.ItemInput) **string { return &in.FirstResponsible }),
+		func(in *items.ItemInput) **string { return &in.FirstResponsible }),
 	itemText("specific_responsible", "具体责任人", "specific_responsible", false, 12,
 		func(it *models.RectificationItem) string { return it.SpecificResponsible },
-		func(in *models.ItemInput) **string { return &in.SpecificResponsible }),
+		func(in *items.ItemInput) **string { return &in.SpecificResponsible }),
 	{Key: "deadline", Header: "整改时限", Field: "deadline", Required: true, width: 18,
 		get: func(r *reporting.LedgerRow, _ *time.Location) any { return when{r.Item.Deadline, true} },
-		set: func(row *models.ImportRow, v string, loc *time.Location) error {
+		set: func(row *items.ImportRow, v string, loc *time.Location) error {
 			if v == "" {
 				return nil // the item rules say it is required
 			}
@@ -112,7 +113,7 @@ var Columns = []Column{
 		}},
 	{Key: "supervision_level", Header: "督办级别", Field: "supervision_level", width: 10,
 		get: func(r *reporting.LedgerRow, _ *time.Location) any { return label(r.Item.SupervisionLevel) },
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			if v != "" {
 				l := level(v)
 				row.Item.SupervisionLevel = &l
@@ -121,7 +122,7 @@ var Columns = []Column{
 		}},
 	{Key: "key_item", Header: "是否重点问题", Field: "key_item", width: 8,
 		get: func(r *reporting.LedgerRow, _ *time.Location) any { return yesOrNo(r.Item.KeyItem) },
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			if v == "" {
 				return nil
 			}
@@ -134,7 +135,7 @@ var Columns = []Column{
 		}},
 	itemText("public_summary", "信息公开摘要", "public_summary", false, 30,
 		func(it *models.RectificationItem) string { return it.PublicSummary },
-		func(in *models.ItemInput) **string { return &in.PublicSummary }),
+		func(in *items.ItemInput) **string { return &in.PublicSummary }),
 	{Key: "status", Header: "整改状态", width: 10,
 		get: func(r *reporting.LedgerRow, _ *time.Location) any { return label(r.Item.Status) }},
 	{Key: "tasks_total", Header: "核查任务数", width: 8,
@@ -211,10 +212,10 @@ func values(r *reporting.LedgerRow, seq int, loc *time.Location) []any {
 
 // itemText is a column of one of the item's text fields.
 func itemText(key, header, field string, required bool, width float64,
-	get func(*models.RectificationItem) string, in func(*models.ItemInput) **string) Column {
+	get func(*models.RectificationItem) string, in func(*items.ItemInput) **string) Column {
 	return Column{Key: key, Header: header, Field: field, Required: required, width: width,
 		get: func(r *reporting.LedgerRow, _ *time.Location) any { return get(&r.Item) },
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			// An empty cell is no value, so that a required one is
 			// reported as missing.
 			if v != "" {

@@ -29,6 +29,7 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/models/keys"
 	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage"
@@ -367,7 +368,7 @@ func (m *Main) escalator(ctx context.Context, svc *models.Service) {
 		return
 	}
 	m.every(ctx, time.Hour, "escalation", func(ctx context.Context) error {
-		n, err := svc.EscalateOverdue(ctx, time.Now())
+		n, err := items.New(svc).EscalateOverdue(ctx, time.Now())
 		if n > 0 {
 			m.Log.Info("escalated overdue items", "count", n)
 		}

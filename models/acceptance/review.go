@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 )
 
 // Review is the supervisor's view of one item: its whole evidence set,
@@ -53,7 +54,7 @@ func (s *Service) ReviewQueue(ctx context.Context, a models.Actor, f models.Item
 	if f.Status == "" {
 		f.Status = models.ItemPendingAcceptance
 	}
-	items, err := s.ListItems(ctx, a, f, p)
+	items, err := items.New(s.Service).ListItems(ctx, a, f, p)
 	if err != nil {
 		return models.Page[QueueEntry]{}, err
 	}

@@ -1,10 +1,12 @@
-package models
+package items
 
 import (
 	"context"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/fieldsync/fieldsync/models"
 )
 
 // ImportRow is one row of an imported ledger: an item to create, with its
@@ -26,10 +28,10 @@ type ImportRow struct {
 // RowError is one problem with one row of an import. Field is the
 // ItemInput member at fault (its JSON name), or empty for the whole row.
 type RowError struct {
-	Row     int    `json:"row"`
-	Field   string `json:"field,omitempty"`
-	Code    Code   `json:"code"`
-	Message string `json:"message"`
+	Row     int         `json:"row"`
+	Field   string      `json:"field,omitempty"`
+	Code    models.Code `json:"code"`
+	Message string      `json:"message"`
 }
 
 // ImportReport tells what an import did, or why it did nothing.
@@ -48,15 +50,15 @@ const MaxImportRows = 10000
 // error is import_invalid). Codes must be new: taken in the database, or
 // repeated in the file, is a row error. Admins import anywhere, supervisors
 // into their unit subtree.
-func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (ImportReport, error) {
+func (s *Service) ImportItems(ctx context.Context, a models.Actor, rows []ImportRow) (ImportReport, error) {
 	rep := ImportReport{Rows: len(rows)}
-	if !a.canManage() {
-		return rep, Forbidden("import items")
+	if !a.CanManage() {
+		return rep, models.Forbidden("import items")
 	}
 	if len(rows) > MaxImportRows {
-		return rep, Errorf(CodeValidation, "%d rows are more than the %d one import takes; split the file", len(rows), MaxImportRows)
+		return rep, models.Errorf(models.CodeValidation, "%d rows are more than the %d one import takes; split the file", len(rows), MaxImportRows)
 	}
-	err := s.Store.Tx(ctx, func(tx Tx) error {
+	err := s.Store.Tx(ctx, func(tx models.Tx) error {
 		rep.Created, rep.Errors = 0, nil
 		units, err := loadUnitRefs(tx)
 		if err != nil {
@@ -67,11 +69,11 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 			return err
 		}
 		now := s.Time()
-		items := make([]RectificationItem, len(rows))
+		items := make([]models.RectificationItem, len(rows))
 		firstRow := map[string]int{}
 		for i, row := range rows {
 			errs := append([]RowError(nil), row.Errors...)
-			add := func(field string, code Code, format string, args ...any) {
+			add := func(field string, code models.Code, format string, args ...any) {
 				errs = append(errs, RowError{Row: row.Row, Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
 			}
 			in := row.Item
@@ -91,9 +93,9 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 			}
 			in.CooperatingUnitIDs = &coop
 			it := &items[i]
-			*it = RectificationItem{ID: s.NewID(), Status: ItemNotStarted, Version: 1, CreatedAt: now, UpdatedAt: now}
+			*it = models.RectificationItem{ID: s.NewID(), Status: models.ItemNotStarted, Version: 1, CreatedAt: now, UpdatedAt: now}
 			if err := s.applyItem(tx, it, in); err != nil {
-				if e := AsError(err); e == nil {
+				if e := models.AsError(err); e == nil {
 					return err
 				} else if !hasField(errs, e.Field) {
 					// A unit already reported is not reported again as
@@ -101,13 +103,13 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 					errs = append(errs, RowError{Row: row.Row, Field: e.Field, Code: e.Code, Message: e.Message})
 				}
 			} else if !a.CanWriteUnitRecord(it.UnitPath) {
-				add("responsible_unit_id", CodeOutsideYourUnit, "the responsible unit is outside your unit")
+				add("responsible_unit_id", models.CodeOutsideYourUnit, "the responsible unit is outside your unit")
 			}
 			if it.Code != "" {
 				if first, ok := firstRow[it.Code]; ok {
-					add("code", CodeImportDuplicateCode, "item code %q is also on row %d", it.Code, first)
+					add("code", models.CodeImportDuplicateCode, "item code %q is also on row %d", it.Code, first)
 				} else if taken[it.Code] {
-					add("code", CodeItemCodeTaken, "item code %q is taken", it.Code)
+					add("code", models.CodeItemCodeTaken, "item code %q is taken", it.Code)
 				} else {
 					firstRow[it.Code] = row.Row
 				}
@@ -119,14 +121,14 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 		}
 		for i := range items {
 			it := &items[i]
-			if err := TranslateDup(tx.Create(it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+			if err := models.TranslateDup(tx.Create(it), models.CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
 				return err
 			}
-			if err := s.AuditTx(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code,
+			if err := s.AuditTx(tx, a, models.AuditItemCreate, models.EntityItems, it.ID, map[string]any{"code": it.Code,
 				"responsible_unit_id": it.ResponsibleUnitID, "status": it.Status, "imported": true}); err != nil {
 				return err
 			}
-			if err := s.Changed(tx, EntityItems, it.ID, it.Version, OpUpsert, ScopeUnit(it.UnitPath)); err != nil {
+			if err := s.Changed(tx, models.EntityItems, it.ID, it.Version, models.OpUpsert, models.ScopeUnit(it.UnitPath)); err != nil {
 				return err
 			}
 		}
@@ -142,7 +144,7 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 		for _, e := range rep.Errors {
 			bad[e.Row] = true
 		}
-		return rep, Errorf(CodeImportInvalid, "%d of %d rows have errors; nothing was imported", len(bad), len(rows))
+		return rep, models.Errorf(models.CodeImportInvalid, "%d of %d rows have errors; nothing was imported", len(bad), len(rows))
 	}
 	return rep, nil
 }
@@ -162,9 +164,9 @@ type unitRefs struct {
 	byName map[string][]string
 }
 
-func loadUnitRefs(tx Tx) (unitRefs, error) {
-	var units []Unit
-	if err := tx.List(&units, Query{}); err != nil {
+func loadUnitRefs(tx models.Tx) (unitRefs, error) {
+	var units []models.Unit
+	if err := tx.List(&units, models.Query{}); err != nil {
 		return unitRefs{}, err
 	}
 	r := unitRefs{byCode: map[string]string{}, byName: map[string][]string{}}
@@ -177,7 +179,7 @@ func loadUnitRefs(tx Tx) (unitRefs, error) {
 
 // resolve returns the id of the unit ref names: a code first, then a name
 // that only one unit has. An empty ref is no unit.
-func (r unitRefs) resolve(ref string) (string, *Error) {
+func (r unitRefs) resolve(ref string) (string, *models.Error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		return "", nil
@@ -189,14 +191,14 @@ func (r unitRefs) resolve(ref string) (string, *Error) {
 	case 1:
 		return ids[0], nil
 	case 0:
-		return "", Errorf(CodeUnknownUnit, "no unit has the code or name %q", ref)
+		return "", models.Errorf(models.CodeUnknownUnit, "no unit has the code or name %q", ref)
 	default:
-		return "", Errorf(CodeUnitAmbiguous, "%d units are named %q; give the unit's code", len(ids), ref)
+		return "", models.Errorf(models.CodeUnitAmbiguous, "%d units are named %q; give the unit's code", len(ids), ref)
 	}
 }
 
 // takenCodes returns which of the rows' item codes already exist.
-func takenCodes(tx Tx, rows []ImportRow) (map[string]bool, error) {
+func takenCodes(tx models.Tx, rows []ImportRow) (map[string]bool, error) {
 	var codes []string
 	for _, r := range rows {
 		if r.Item.Code != nil {
@@ -208,7 +210,7 @@ func takenCodes(tx Tx, rows []ImportRow) (map[string]bool, error) {
 	for len(codes) > 0 {
 		n := min(batch, len(codes))
 		var found []string
-		if err := tx.Pluck(&RectificationItem{}, "code", []Cond{{Column: "code", Op: OpIn, Value: codes[:n]}}, &found); err != nil {
+		if err := tx.Pluck(&models.RectificationItem{}, "code", []models.Cond{{Column: "code", Op: models.OpIn, Value: codes[:n]}}, &found); err != nil {
 			return nil, err
 		}
 		for _, c := range found {
