@@ -17,6 +17,7 @@ import (
 	"github.com/fieldsync/fieldsync/api/authn"
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/fieldwork"
 	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -94,7 +95,7 @@ func newPushFixture(tb testing.TB, dialect string) *pushFixture {
 		verif, ev := []string{fzVerif, fzTheirVer}[i], []string{fzEvidence, fzTheirEv}[i]
 		args := fmt.Sprintf(`{"id":%q,"task_id":%q,"conclusion":"rectified","notes":"","location":{"lat":29.7,"lng":116,"accuracy_m":5,"mocked":false},"recorded_at":"2026-11-28T09:00:00Z","evidence_ids":[%q]}`, verif, id, ev)
 		must(nil, db.Tx(ctx, func(tx models.Tx) error {
-			_, err := svc.ApplyMutation(tx, a, models.MutVerificationRecord, json.RawMessage(args))
+			_, err := fieldwork.New(svc).ApplyMutation(tx, a, fieldwork.MutVerificationRecord, json.RawMessage(args))
 			return err
 		}))
 		if i == 0 {
@@ -148,12 +149,12 @@ var decodeCodes = map[models.Code]bool{models.CodeMalformedJSON: true, models.Co
 // does changes the other inspector's task, verification or evidence.
 func FuzzPushDecode(f *testing.F) {
 	args := map[string]string{
-		models.MutTaskStart:          `{"task_id":"` + fzTask + `"}`,
-		models.MutTaskComplete:       `{"task_id":"` + fzTheirTask + `"}`,
-		models.MutChecklistAnswer:    `{"id":"` + fzFresh + `","task_id":"` + fzTask + `","question_id":"q4","value":"` + fzTheirEv + `"}`,
-		models.MutVerificationRecord: `{"id":"` + fzFresh + `","task_id":"` + fzTask + `","conclusion":"suspected_fake","notes":"排口","location":{"lat":29.7,"lng":116,"accuracy_m":8,"mocked":true},"recorded_at":"9999-12-31T23:59:59-14:00","evidence_ids":["` + fzTheirEv + `"]}`,
-		models.MutEvidenceAttach:     `{"evidence_id":"` + fzTheirEv + `","verification_id":"` + fzVerif + `"}`,
-		models.MutNoteAdd:            `{"id":"` + fzFresh + `","task_id":"` + fzTheirTask + `","text":"到场"}`,
+		fieldwork.MutTaskStart:          `{"task_id":"` + fzTask + `"}`,
+		fieldwork.MutTaskComplete:       `{"task_id":"` + fzTheirTask + `"}`,
+		fieldwork.MutChecklistAnswer:    `{"id":"` + fzFresh + `","task_id":"` + fzTask + `","question_id":"q4","value":"` + fzTheirEv + `"}`,
+		fieldwork.MutVerificationRecord: `{"id":"` + fzFresh + `","task_id":"` + fzTask + `","conclusion":"suspected_fake","notes":"排口","location":{"lat":29.7,"lng":116,"accuracy_m":8,"mocked":true},"recorded_at":"9999-12-31T23:59:59-14:00","evidence_ids":["` + fzTheirEv + `"]}`,
+		fieldwork.MutEvidenceAttach:     `{"evidence_id":"` + fzTheirEv + `","verification_id":"` + fzVerif + `"}`,
+		fieldwork.MutNoteAdd:            `{"id":"` + fzFresh + `","task_id":"` + fzTheirTask + `","text":"到场"}`,
 	}
 	for name, a := range args {
 		f.Add([]byte(`{"client_id":"` + fzFresh + `","schema_version":1,"mutations":[{"id":1,"name":"` + name + `","args":` + a + `}]}`))
@@ -215,7 +216,7 @@ func FuzzPushDecode(f *testing.F) {
 func (f *pushFixture) apply(t *testing.T, m contract.Mutation) {
 	var applyErr error
 	err := f.svc.Store.Tx(context.Background(), func(tx models.Tx) error {
-		if _, applyErr = f.svc.ApplyMutation(tx, f.actor, m.Name, m.Args); applyErr != nil {
+		if _, applyErr = fieldwork.New(f.svc).ApplyMutation(tx, f.actor, m.Name, m.Args); applyErr != nil {
 			return applyErr
 		}
 		if after := f.load(t, tx); !reflect.DeepEqual(after, f.theirs) {

@@ -23,6 +23,7 @@ import (
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/fieldwork"
 	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -511,20 +512,20 @@ func (w *cvWorld) enqueue(d *cvDevice, tk cvLocalTask, choice string) {
 	var args any
 	switch choice {
 	case "start", "complete":
-		m.name = models.MutTaskStart
+		m.name = fieldwork.MutTaskStart
 		d.overlay[tk.ID] = models.TaskInProgress
 		if choice == "complete" {
-			m.name = models.MutTaskComplete
+			m.name = fieldwork.MutTaskComplete
 			d.overlay[tk.ID] = models.TaskCompleted
 		}
 		args = contract.TaskArgs{TaskID: tk.ID}
 	case "answer":
-		m.name, m.recID = models.MutChecklistAnswer, cvUUID(d.rng)
+		m.name, m.recID = fieldwork.MutChecklistAnswer, cvUUID(d.rng)
 		qid, value := w.answerFor(d, tk, m)
 		m.content = tk.ID + "|" + qid + "|" + string(value)
 		args = contract.AnswerArgs{ID: m.recID, TaskID: tk.ID, QuestionID: qid, Value: value}
 	case "verification":
-		m.name, m.recID = models.MutVerificationRecord, cvUUID(d.rng)
+		m.name, m.recID = fieldwork.MutVerificationRecord, cvUUID(d.rng)
 		for range d.rng.IntN(3) {
 			m.evidence = append(m.evidence, cvUUID(d.rng))
 		}
@@ -540,7 +541,7 @@ func (w *cvWorld) enqueue(d *cvDevice, tk cvLocalTask, choice string) {
 		// phone or their other one (which may not have pushed it yet).
 		var vs []*cvMut
 		for _, o := range w.muts {
-			if o.name == models.MutVerificationRecord && o.dev.user.ID == d.user.ID {
+			if o.name == fieldwork.MutVerificationRecord && o.dev.user.ID == d.user.ID {
 				vs = append(vs, o)
 			}
 		}
@@ -549,17 +550,17 @@ func (w *cvWorld) enqueue(d *cvDevice, tk cvLocalTask, choice string) {
 			return
 		}
 		v := vs[d.rng.IntN(len(vs))]
-		m.name, m.taskID, m.verificationID, m.evidence = models.MutEvidenceAttach, v.taskID, v.recID, []string{cvUUID(d.rng)}
+		m.name, m.taskID, m.verificationID, m.evidence = fieldwork.MutEvidenceAttach, v.taskID, v.recID, []string{cvUUID(d.rng)}
 		args = contract.AttachArgs{EvidenceID: m.evidence[0], VerificationID: v.recID}
 	case "note":
-		m.name, m.recID = models.MutNoteAdd, cvUUID(d.rng)
+		m.name, m.recID = fieldwork.MutNoteAdd, cvUUID(d.rng)
 		text := fmt.Sprintf("%s 的备注 %d", d.name, d.rng.IntN(1000))
 		// Now and then the same note comes from the user's other phone:
 		// the same content (accepted once more) or other content under the
 		// same id (refused as record_exists).
 		if d.rng.IntN(8) == 0 {
 			for _, o := range slices.Backward(w.muts) {
-				if o.name == models.MutNoteAdd && o.dev.user.ID == d.user.ID && o.dev != d {
+				if o.name == fieldwork.MutNoteAdd && o.dev.user.ID == d.user.ID && o.dev != d {
 					m.recID, m.taskID, text = o.recID, o.taskID, o.text
 					m.shared, o.shared = true, true
 					if d.rng.IntN(3) == 0 {
@@ -803,7 +804,7 @@ func (w *cvWorld) checkRecords() {
 				evidence[ev].rejected = append(evidence[ev].rejected, m)
 			}
 		}
-		if m.name == models.MutEvidenceAttach && m.isApplied() {
+		if m.name == fieldwork.MutEvidenceAttach && m.isApplied() {
 			attached[m.verificationID] = append(attached[m.verificationID], m.evidence[0])
 		}
 		w.checkRejection(m)
@@ -830,11 +831,11 @@ func (w *cvWorld) checkRecords() {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	content := map[string]map[string]string{models.MutVerificationRecord: {}, models.MutChecklistAnswer: {}, models.MutNoteAdd: {}}
+	content := map[string]map[string]string{fieldwork.MutVerificationRecord: {}, fieldwork.MutChecklistAnswer: {}, fieldwork.MutNoteAdd: {}}
 	for _, v := range verifications {
-		content[models.MutVerificationRecord][v.ID] = ""
+		content[fieldwork.MutVerificationRecord][v.ID] = ""
 		var ids []string
-		if x := byID[models.MutVerificationRecord][v.ID]; x != nil && len(x.applied) > 0 {
+		if x := byID[fieldwork.MutVerificationRecord][v.ID]; x != nil && len(x.applied) > 0 {
 			ids = slices.Clone(x.applied[0].evidence)
 		}
 		ids = append(ids, attached[v.ID]...)
@@ -846,13 +847,13 @@ func (w *cvWorld) checkRecords() {
 		}
 	}
 	for _, a := range answers {
-		content[models.MutChecklistAnswer][a.ID] = a.TaskID + "|" + a.QuestionID + "|" + string(a.Value)
+		content[fieldwork.MutChecklistAnswer][a.ID] = a.TaskID + "|" + a.QuestionID + "|" + string(a.Value)
 	}
 	for _, n := range notes {
 		tb, _ := json.Marshal(n.Text)
-		content[models.MutNoteAdd][n.ID] = n.TaskID + "|" + string(tb)
+		content[fieldwork.MutNoteAdd][n.ID] = n.TaskID + "|" + string(tb)
 	}
-	tables := map[string]any{models.MutVerificationRecord: &models.Verification{}, models.MutChecklistAnswer: &models.Answer{}, models.MutNoteAdd: &models.Note{}}
+	tables := map[string]any{fieldwork.MutVerificationRecord: &models.Verification{}, fieldwork.MutChecklistAnswer: &models.Answer{}, fieldwork.MutNoteAdd: &models.Note{}}
 	for name, ids := range byID {
 		distinct := 0
 		for id, x := range ids {
@@ -895,7 +896,7 @@ func (w *cvWorld) checkRecords() {
 			appliedEvidence++
 			m := x.applied[0]
 			vid := m.recID
-			if m.name == models.MutEvidenceAttach {
+			if m.name == fieldwork.MutEvidenceAttach {
 				vid = m.verificationID
 			}
 			if ev.VerificationID == nil || *ev.VerificationID != vid || ev.Status != models.EvidencePending || ev.Version != 1 {
@@ -923,13 +924,13 @@ func (w *cvWorld) checkRejection(m *cvMut) {
 	}
 	ok := r.Code == string(models.CodeNotFound)
 	switch m.name {
-	case models.MutTaskStart, models.MutTaskComplete:
+	case fieldwork.MutTaskStart, fieldwork.MutTaskComplete:
 		ok = ok || strings.HasPrefix(r.Code, "task_transition_")
-	case models.MutChecklistAnswer:
+	case fieldwork.MutChecklistAnswer:
 		ok = ok || r.Code == string(models.CodeTaskClosed) || (m.badCode != "" && r.Code == m.badCode)
-	case models.MutVerificationRecord, models.MutEvidenceAttach:
+	case fieldwork.MutVerificationRecord, fieldwork.MutEvidenceAttach:
 		ok = ok || r.Code == string(models.CodeTaskClosed)
-	case models.MutNoteAdd:
+	case fieldwork.MutNoteAdd:
 		ok = ok || (m.shared && r.Code == string(models.CodeRecordExists))
 	}
 	if !ok || r.Message == "" {
@@ -949,13 +950,13 @@ func (w *cvWorld) checkTasks() {
 			continue
 		}
 		switch m.name {
-		case models.MutTaskStart:
+		case fieldwork.MutTaskStart:
 			starts[m.taskID]++
 			if startedBy[m.taskID] == nil {
 				startedBy[m.taskID] = map[string]bool{}
 			}
 			startedBy[m.taskID][m.dev.user.ID] = true
-		case models.MutTaskComplete:
+		case fieldwork.MutTaskComplete:
 			completes[m.taskID]++
 		}
 	}

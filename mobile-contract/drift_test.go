@@ -22,6 +22,7 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/auth"
 	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/fieldwork"
 	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/models/reporting"
 )
@@ -340,18 +341,18 @@ func mutationArgs(t *testing.T) map[string]string {
 // documented examples satisfy.
 func TestMutationsMatchModels(t *testing.T) {
 	doc := MustSpec(t)
-	want := slices.Sorted(slices.Values(models.MutationNames()))
+	want := slices.Sorted(slices.Values(fieldwork.MutationNames()))
 	if got := slices.Sorted(slices.Values(enumOf(t, "MutationName"))); !slices.Equal(got, want) {
-		t.Errorf("MutationName has %v, models.MutationNames() is %v", got, want)
+		t.Errorf("MutationName has %v, fieldwork.MutationNames() is %v", got, want)
 	}
 	args := mutationArgs(t)
 	if got := slices.Sorted(maps.Keys(args)); !slices.Equal(got, want) {
-		t.Errorf("MutationName's x-args names %v, models.MutationNames() is %v", got, want)
+		t.Errorf("MutationName's x-args names %v, fieldwork.MutationNames() is %v", got, want)
 	}
 	wire := []string{contract.MutTaskStart, contract.MutTaskComplete, contract.MutChecklistAnswer,
 		contract.MutVerificationRecord, contract.MutEvidenceAttach, contract.MutNoteAdd}
 	if got := slices.Sorted(slices.Values(wire)); !slices.Equal(got, want) {
-		t.Errorf("wire.go names the mutations %v, models.MutationNames() is %v", got, want)
+		t.Errorf("wire.go names the mutations %v, fieldwork.MutationNames() is %v", got, want)
 	}
 	desc := doc.Components.Schemas["Mutation"].Value.Properties["args"].Value.Description
 	for name, schema := range args {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/fieldwork"
 )
 
 // SchemaVersion is the version of the sync payloads this build speaks.
@@ -43,6 +44,8 @@ var DefaultLimits = Limits{PullRows: 500, PullBytes: 1 << 20, PushBatch: 100}
 type Engine struct {
 	store models.Store
 	svc   *models.Service
+	// field applies the mutations pushes carry.
+	field *fieldwork.Service
 	// clock is the service's injected clock (time.Now without a
 	// service): the engine's times agree with the records'.
 	clock     models.Clock
@@ -100,7 +103,7 @@ func New(cfg Config) *Engine {
 	if cfg.Service != nil && cfg.Service.Now != nil {
 		clock = cfg.Service.Now
 	}
-	return &Engine{store: cfg.Store, svc: cfg.Service, clock: clock, cursorKey: cfg.CursorKey, prevKey: cfg.PreviousCursorKey, limits: l, log: log,
+	return &Engine{store: cfg.Store, svc: cfg.Service, field: fieldwork.New(cfg.Service), clock: clock, cursorKey: cfg.CursorKey, prevKey: cfg.PreviousCursorKey, limits: l, log: log,
 		Retention: 90 * 24 * time.Hour, ResultRetention: 30 * 24 * time.Hour, Compactor: cfg.Compactor, metrics: newMetrics()}
 }
 

@@ -243,7 +243,7 @@ func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string
 		rows := make([]resultRow, 0, len(muts))
 		now := e.now()
 		for _, m := range muts {
-			v, err := e.svc.ApplyMutation(tx, a, m.Name, m.Args)
+			v, err := e.field.ApplyMutation(tx, a, m.Name, m.Args)
 			if err != nil {
 				return errNoBatch
 			}
@@ -278,7 +278,7 @@ func (e *Engine) applyOne(ctx context.Context, a models.Actor, client clientRow,
 			if err := e.advance(tx, clientID, m.ID); err != nil {
 				return err
 			}
-			v, err := e.svc.ApplyMutation(tx, a, m.Name, m.Args)
+			v, err := e.field.ApplyMutation(tx, a, m.Name, m.Args)
 			if err != nil {
 				return err
 			}
