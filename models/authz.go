@@ -70,20 +70,20 @@ func (a Actor) CanWriteUnitRecord(path string) bool {
 
 // CanManage reports whether a may create records (items, sites, tasks,
 // imports) and checklist templates: admins and supervisors; where the
-// record lies is checked with canWriteUnitRecord.
+// record lies is checked with CanWriteUnitRecord.
 func (a Actor) CanManage() bool {
 	return a.Role == RoleAdmin || a.Role == RoleSupervisor
 }
 
 // canAssign reports whether a may give work (a task, an acceptance
 // check) to user u: admins anyone, everyone else the users of their unit
-// subtree. Who may create the work at all is checked first (canManage
+// subtree. Who may create the work at all is checked first (CanManage
 // for tasks, the item's unit for a submission).
 func (a Actor) canAssign(u *User) bool { return a.IsAdmin() || a.InSubtree(u.UnitPath) }
 
 // CanReview reports whether a reviews items, exports the ledger and
 // reads dispatch reports: admins, supervisors and unit leads, each within
-// what canReadUnitRecord lets them read.
+// what CanReadUnitRecord lets them read.
 func (a Actor) CanReview() bool {
 	return a.Role == RoleAdmin || a.Role == RoleSupervisor || a.Role == RoleUnitLead
 }
@@ -97,8 +97,8 @@ func (a Actor) CanDecide(path string) bool {
 // sync, evidence uploads): inspectors only.
 func (a Actor) DoesFieldWork() bool { return a.Role == RoleInspector }
 
-// The visibility rule: what a may see. Single reads (getReadable), lists
-// (ReadConds, readScope), sync pulls (SyncView.Visible) and the change-log
+// The visibility rule: what a may see. Single reads (GetReadable), lists
+// (ReadConds, ReadScope), sync pulls (SyncView.Visible) and the change-log
 // scopes a pull reads (changeScopes) all apply it; the scopes written with
 // each change (changes.go) are the same rule seen from the record.
 
