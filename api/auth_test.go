@@ -16,6 +16,8 @@ import (
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/keys"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -52,7 +54,7 @@ func testRefresh(t *testing.T, e *env) {
 	// Presented again within the grace window (the device lost the answer
 	// and retries): the same child refresh token, not a second one, so
 	// the session cannot fork; an access token for the same session.
-	e.now = e.now.Add(models.RefreshRetryGrace - time.Second)
+	e.now = e.now.Add(auth.RefreshRetryGrace - time.Second)
 	retry := e.must(200, "", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": first})
 	if retry["refresh_token"] != second {
 		t.Fatalf("a retry within the grace window got another refresh token: a forked session")
@@ -122,17 +124,17 @@ func testBadTokens(t *testing.T, e *env) {
 	algNone := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(claims), `"inspector"`, `"admin"`, 1))) + "." + parts[2]
 	otherKey := authn.NewIssuer([]byte("another-secret-another-secret-another"), nil, time.Hour, func() time.Time { return e.now })
-	forged, _ := otherKey.Issue(models.Grant{User: e.fx.users["insp1"], Session: models.Session{ID: uuid.NewString()}})
+	forged, _ := otherKey.Issue(auth.Grant{User: e.fx.users["insp1"], Session: models.Session{ID: uuid.NewString()}})
 	// The right key under a key id the server does not know.
 	var c jwt.MapClaims
 	jwt.NewParser().ParseUnverified(good, &c)
 	wrongKid := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
 	wrongKid.Header["kid"] = "00000000"
-	wrongKidTok, _ := wrongKid.SignedString(authn.DeriveKey(testSecret, "access-token"))
+	wrongKidTok, _ := wrongKid.SignedString(keys.Derive(testSecret, "access-token"))
 	// HS512 with the right key: the algorithm is pinned.
 	otherAlg := jwt.NewWithClaims(jwt.SigningMethodHS512, c)
 	otherAlg.Header["kid"] = mustHeader(t, good, "kid")
-	otherAlgTok, _ := otherAlg.SignedString(authn.DeriveKey(testSecret, "access-token"))
+	otherAlgTok, _ := otherAlg.SignedString(keys.Derive(testSecret, "access-token"))
 	for name, tok := range map[string]string{
 		"alg none": algNone, "tampered claims": tampered, "another key": forged, "wrong kid": wrongKidTok,
 		"HS512": otherAlgTok, "garbage": "abc.def.ghi",

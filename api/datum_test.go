@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -90,9 +91,9 @@ func gpsJPEG(t *testing.T, lat, lng float64, gps bool) []byte {
 func chinaSite(t *testing.T, e *env) models.InspectionTask {
 	t.Helper()
 	ctx := context.Background()
-	st := must(e.svc.CreateSite(ctx, system, models.SiteInput{UnitID: &e.fx.countyA.ID, Name: ptr("北京测试排口"), Kind: ptr("sewage_outfall"),
+	st := must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &e.fx.countyA.ID, Name: ptr("北京测试排口"), Kind: ptr("sewage_outfall"),
 		Lat: ptr(bjWGSLat), Lng: ptr(bjWGSLng), RadiusM: ptr(100.0)}))
-	return must(e.svc.CreateTask(ctx, system, models.TaskInput{ItemID: &e.fx.itemA.ID, SiteID: &st.ID, Kind: ptr(models.TaskProgressCheck),
+	return must(items.New(e.svc).CreateTask(ctx, system, items.TaskInput{ItemID: &e.fx.itemA.ID, SiteID: &st.ID, Kind: ptr(models.TaskProgressCheck),
 		TemplateID: &e.fx.tmpl.ID, WindowStart: ptr(e.now), DueAt: ptr(e.now.AddDate(0, 0, 7)), AssigneeID: ptr(e.fx.users["insp1"].ID)}))
 }
 

@@ -19,7 +19,7 @@ import (
 // problem document; after it, the ZIP is written as it is read from the
 // blob store.
 func (s *Server) evidencePack(c *fiber.Ctx) error {
-	p, err := s.svc.EvidencePack(c.UserContext(), actor(c), pathID(c))
+	p, err := s.accept.EvidencePack(c.UserContext(), actor(c), pathID(c))
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (s *Server) evidencePack(c *fiber.Ctx) error {
 	// A pack cut off by the server's side (the store failed mid-way) is
 	// audited as a failed export beside the export itself.
 	failed := func(ctx context.Context, written int64, err error) {
-		if aerr := s.svc.EvidencePackFailed(ctx, a, p, written, err); aerr != nil {
+		if aerr := s.accept.EvidencePackFailed(ctx, a, p, written, err); aerr != nil {
 			s.log.Error("auditing a failed evidence pack failed", "item", p.Set.Item.ID, "err", aerr)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -200,7 +201,7 @@ func TestAttackBodyIDs(t *testing.T) {
 			dir := localStore(t, e)
 			f := e.fx
 			ctx := context.Background()
-			inspB := must(e.svc.CreateUser(ctx, system, models.UserInput{Username: ptr("inspb"), Password: ptr("password-inspb"),
+			inspB := must(items.New(e.svc).CreateUser(ctx, system, items.UserInput{Username: ptr("inspb"), Password: ptr("password-inspb"),
 				Role: ptr(models.RoleInspector), UnitID: &f.countyB.ID}))
 			taskA := "/v1/tasks/" + f.task1.ID
 			version := func(path string) float64 { return e.must(200, "admin", "GET", path, nil)["version"].(float64) }

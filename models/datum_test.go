@@ -2,7 +2,6 @@ package models
 
 import (
 	"math"
-	"strings"
 	"testing"
 )
 
@@ -100,30 +99,5 @@ func TestDatumUnknown(t *testing.T) {
 		if e := AsError(err); e == nil || e.Code != CodeUnknownDatum || e.Field != "location.datum" {
 			t.Errorf("datum %q: %v", d, err)
 		}
-	}
-}
-
-// TestDatumCanonical: a WGS-84 fix is encoded in an evidence set's
-// canonical form as before datums were recorded (no datum member), so the
-// digests earlier decisions recorded still match; a GCJ-02 fix names its
-// datum and original coordinates, so converting it differently would
-// change the digest.
-func TestDatumCanonical(t *testing.T) {
-	orig := 39.9
-	wgs := EvidenceSet{Verifications: []Verification{{ID: "v", Datum: DatumWGS84}},
-		Evidence: []Evidence{{ID: "e", Location: &EvidenceLocation{Lat: 1, Lng: 2, Datum: DatumWGS84}}}}
-	b, err := wgs.Canonical()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(b), "datum") {
-		t.Errorf("a WGS-84 set's canonical form names a datum: %s", b)
-	}
-	if wgs.Verifications[0].Datum != DatumWGS84 || wgs.Evidence[0].Location.Datum != DatumWGS84 {
-		t.Error("Canonical changed the set it encodes")
-	}
-	gcj := EvidenceSet{Evidence: []Evidence{{ID: "e", Location: &EvidenceLocation{Lat: 1, Lng: 2, Datum: DatumGCJ02, OriginalLat: &orig, OriginalLng: &orig}}}}
-	if b, _ := gcj.Canonical(); !strings.Contains(string(b), `"datum":"gcj02","original_lat":39.9`) {
-		t.Errorf("a GCJ-02 fix's datum is missing from the canonical form: %s", b)
 	}
 }
