@@ -17,6 +17,10 @@ type DecisionInput struct {
 	FlagAcks         []FlagAck  `json:"flag_acks"`
 	EvidenceDigest   string     `json:"evidence_digest"`
 	ReworkDueAt      *time.Time `json:"rework_due_at"`
+	// ViewedEvidence lists the files the decider opened in full before
+	// deciding (the web console's viewer tells); it is recorded in the
+	// decision's audit entry.
+	ViewedEvidence []string `json:"-"`
 }
 
 // ReopenInput is an admin's reopening of an accepted item.
@@ -72,7 +76,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, itemID string, in Decisio
 		if err != nil {
 			return err
 		}
-		return s.recordDecision(tx, a, &it, &d)
+		return s.recordDecision(tx, a, &it, &d, in.ViewedEvidence)
 	})
 	return d, err
 }
@@ -272,7 +276,7 @@ func (s *Service) cancelOpenTasks(tx Tx, a Actor, conds []Cond) error {
 
 // recordDecision stores the decision and the item's new status, and tells
 // the unit and every inspector holding the item's tasks.
-func (s *Service) recordDecision(tx Tx, a Actor, it *RectificationItem, d *Decision) error {
+func (s *Service) recordDecision(tx Tx, a Actor, it *RectificationItem, d *Decision, viewed []string) error {
 	d.ToStatus = it.Status
 	if err := tx.Create(d); err != nil {
 		return err
@@ -280,6 +284,9 @@ func (s *Service) recordDecision(tx Tx, a Actor, it *RectificationItem, d *Decis
 	action := map[string]string{DecisionAccept: AuditDecisionAccept, DecisionReject: AuditDecisionReject, DecisionReopen: AuditItemReopen}[d.Kind]
 	detail := statusChange(d.FromStatus, d.ToStatus)
 	detail["decision_id"], detail["evidence_digest"], detail["flags_acknowledged"] = d.ID, d.EvidenceDigest, len(d.FlagAcks)
+	if viewed != nil {
+		detail["viewed_evidence"] = viewed
+	}
 	if err := s.audit(tx, a, action, EntityItems, it.ID, detail); err != nil {
 		return err
 	}
@@ -317,7 +324,7 @@ func (s *Service) Reopen(ctx context.Context, a Actor, itemID string, in ReopenI
 		d = s.newDecision(a, &it, DecisionReopen, reason, digest)
 		d.Reasons = StringList{reason}
 		it.Status, it.ClosedAt = ItemReopened, nil
-		return s.recordDecision(tx, a, &it, &d)
+		return s.recordDecision(tx, a, &it, &d, nil)
 	})
 	return d, err
 }
