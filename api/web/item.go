@@ -255,16 +255,15 @@ func (w *Console) submitForm(c *fiber.Ctx, r *req) error {
 	}
 	// Tasks the item already has name its sites and last inspectors.
 	tasks, _ := w.svc.ListTasks(ctx, r.Actor, models.TaskFilter{ItemID: it.ID}, models.ListParams{Limit: models.MaxPageSize})
-	usedSite, usedInsp := map[string]bool{}, map[string]bool{}
+	// After a rejection the rework checks form the next round when no
+	// one new is named, so nothing is ticked for the user.
+	rework := false
 	for _, t := range tasks.Items {
-		usedSite[t.SiteID] = true
-		if t.AssigneeID != nil {
-			usedInsp[*t.AssigneeID] = true
-		}
+		rework = rework || t.ReworkOf != nil
 	}
 	return w.render(c, r, http.StatusOK, "submit", r.L.T("web.submit.title", nil), "ledger", map[string]any{
-		"Item": it, "Inspectors": users.Items, "Sites": sites.Items, "UsedSite": usedSite, "UsedInsp": usedInsp,
-		"Templates": templates.Items, "NeedTemplate": len(tasks.Items) == 0})
+		"Item": it, "Inspectors": users.Items, "Sites": sites.Items,
+		"Templates": templates.Items, "NeedTemplate": len(tasks.Items) == 0, "Rework": rework})
 }
 
 // submit is the unit's request for acceptance (Service.SubmitForAcceptance).

@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"context"
+	"html/template"
 	"io"
 	"net/http"
 	"os"
@@ -38,8 +39,9 @@ func safeNext(n string) string {
 // login signs in with the same accounts, the same throttling and the same
 // audit as POST /v1/auth/login: the browser is a device of the user.
 func (w *Console) login(c *fiber.Ctx, r *req) error {
-	in := models.LoginInput{Username: strings.TrimSpace(c.FormValue("username")), Password: c.FormValue("password"),
-		DeviceID: w.deviceID(c), DeviceName: "web console", Platform: "web", Address: c.IP()}
+	username := strings.TrimSpace(c.FormValue("username"))
+	in := models.LoginInput{Username: username, Password: c.FormValue("password"),
+		DeviceID: w.deviceID(c, username), DeviceName: "web console", Platform: "web", Address: c.IP()}
 	g, err := w.svc.Login(c.UserContext(), in)
 	if err != nil {
 		code := string(models.ErrorCode(err))
@@ -161,7 +163,7 @@ func (w *Console) ledger(c *fiber.Ctx, r *req) error {
 	for i, it := range page.Items {
 		rows[i] = ledgerRow{Item: it, Unit: units[it.ResponsibleUnitID].Name, Overdue: it.IsOverdue(now), OverdueDays: it.DaysOverdue(now)}
 	}
-	query := encodeQuery(q)
+	query := template.URL(encodeQuery(q))
 	next := ""
 	if page.Next != "" {
 		next = "/ledger?" + encodeQuery(q, "after", page.Next)
@@ -172,7 +174,7 @@ func (w *Console) ledger(c *fiber.Ctx, r *req) error {
 	}
 	sort.Slice(unitList, func(i, j int) bool { return unitList[i].Code < unitList[j].Code })
 	return w.render(c, r, http.StatusOK, "ledger", r.L.T("web.nav.ledger", nil), "ledger", map[string]any{
-		"Rows": rows, "Q": q, "Query": query, "Next": next, "Statuses": models.ItemMachine.Statuses(),
+		"Rows": rows, "Q": q, "XLSX": template.URL("/ledger.xlsx?") + query, "CSV": template.URL("/ledger.csv?") + query, "Next": next, "Statuses": models.ItemMachine.Statuses(),
 		"Levels": models.SupervisionLevels, "Units": unitList,
 	})
 }
@@ -328,7 +330,9 @@ func (w *Console) evidenceImage(thumb bool) handler {
 			// append-only. Private: only this user may see it.
 			c.Set(fiber.HeaderCacheControl, "private, max-age=86400, immutable")
 		} else {
-			c.Set(fiber.HeaderCacheControl, "private, max-age=300")
+			// Originals are large and rarely opened twice; a shared
+			// browser keeps none of them after its user signs out.
+			c.Set(fiber.HeaderCacheControl, "private, no-store")
 		}
 		return c.SendStream(rc, int(info.Size))
 	}

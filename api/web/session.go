@@ -6,13 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
-	"golang.org/x/text/language"
 
 	"github.com/fieldsync/fieldsync/api/i18n"
 	"github.com/fieldsync/fieldsync/models"
@@ -87,15 +87,13 @@ func (w *Console) run(c *fiber.Ctx, r *req, h handler) error {
 }
 
 // request picks the language: the user's saved choice (a cookie), else
-// the browser's Accept-Language, else Chinese.
+// Chinese. The browser's Accept-Language is not consulted: the console
+// is for Chinese staff, many on browsers installed in English, and a
+// page that changes language by machine confuses more than it helps.
 func (w *Console) request(c *fiber.Ctx) *req {
-	var lang language.Tag
+	lang := i18n.Default
 	if v := c.Cookies(cookieLang); v != "" {
 		lang = i18n.Match(v)
-	} else if al := c.Get(fiber.HeaderAcceptLanguage); al != "" {
-		lang = i18n.Match(al)
-	} else {
-		lang = i18n.Default
 	}
 	r := &req{L: w.cat.In(lang)}
 	// A visitor without a session gets a pre-session cookie, so that the
@@ -194,16 +192,18 @@ func csrf(h handler) handler {
 	}
 }
 
-// deviceID is the browser's device id, made at its first sign-in.
-func (w *Console) deviceID(c *fiber.Ctx) string {
-	if id := c.Cookies(cookieDevice); models.ValidID(id) {
+// deviceID is the browser's device id for username. A device belongs to
+// the first account that signs in on it, so a browser shared by several
+// people holds one device per account: the cookie names the account it
+// was made for, and another account signing in gets a new device.
+func (w *Console) deviceID(c *fiber.Ctx, username string) string {
+	id, mac, _ := strings.Cut(c.Cookies(cookieDevice), ".")
+	if models.ValidID(id) && hmac.Equal([]byte(mac), []byte(w.token("device|"+id+"|"+username))) {
 		return id
 	}
-	id := uuid.NewString()
-	w.setCookie(c, cookieDevice, id, 400*24*3600)
+	id = uuid.NewString()
+	w.setCookie(c, cookieDevice, id+"."+w.token("device|"+id+"|"+username), 400*24*3600)
 	return id
 }
 
-func urlQueryEscape(s string) string {
-	return strings.NewReplacer("%", "%25", "&", "%26", "?", "%3F", "#", "%23", "+", "%2B", " ", "%20").Replace(s)
-}
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
