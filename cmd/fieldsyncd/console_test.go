@@ -126,9 +126,29 @@ func (b *browser) eval(js string, out any) {
 
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
-	buf := get(b, chromedp.FullScreenshot(85))
-	if err := os.WriteFile(filepath.Join(b.shot, name+".jpg"), buf, 0o644); err != nil {
+	buf := get(b, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(b.shot, name+".png"), buf, 0o644); err != nil {
 		b.t.Fatal(err)
+	}
+}
+
+// fits checks that the page needs no sideways scrolling at the window's
+// width.
+func (b *browser) fits(what string) {
+	b.t.Helper()
+	var w [2]int
+	b.eval(`[document.documentElement.scrollWidth, window.innerWidth]`, &w)
+	if w[0] > w[1] {
+		b.t.Errorf("%s is %d px wide in a %d px window", what, w[0], w[1])
+	}
+}
+
+// language picks the interface language with the header's selector.
+func (b *browser) language(lang, dashboardWord string) {
+	b.t.Helper()
+	b.run(chromedp.SetValue(chromedp.CSS("#lang"), lang), chromedp.Submit(chromedp.CSS("#lang")), chromedp.WaitVisible(chromedp.CSS("#figures")))
+	if got := b.text(`nav a[href="/"]`); got != dashboardWord {
+		b.t.Errorf("after choosing %s the menu says %q", lang, got)
 	}
 }
 
@@ -259,6 +279,11 @@ func runConsole(t *testing.T, s *story) {
 			t.Errorf("dashboard %s: %s, the API says %s", fig, got, want)
 		}
 	}
+	b.fits("the dashboard")
+	// English is the user's choice, kept in a cookie; then back.
+	b.language("en", "Dashboard")
+	b.screenshot("01-dashboard-en")
+	b.language("zh-CN", "总览")
 
 	// The ledger, filtered, and its download of exactly that view.
 	b.open("/ledger")
@@ -374,6 +399,15 @@ func runConsole(t *testing.T, s *story) {
 		t.Fatalf("after accepting: %q", f)
 	}
 	b.screenshot("06-accepted")
+	b.fits("the item page")
+	// A tablet, upright.
+	b.run(chromedp.EmulateViewport(768, 1024))
+	b.open("/items/" + item)
+	b.fits("the item page on a tablet")
+	b.screenshot("06-item-tablet")
+	b.open("/ledger")
+	b.fits("the ledger on a tablet")
+	b.run(chromedp.EmulateReset())
 	if it := s.must(200, "admin", "GET", itemPath, nil); it["status"] != "accepted" {
 		t.Fatalf("the item after acceptance: %v", it["status"])
 	}
