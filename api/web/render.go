@@ -61,8 +61,8 @@ func validFlash(f string) bool {
 func (w *Console) errorPage(c *fiber.Ctx, r *req, err error) error {
 	status := statusOf(err)
 	code := string(models.ErrorCode(err))
-	if errors.Is(err, errCSRF) || err == errCSRF {
-		code = "csrf"
+	if errors.Is(err, errCSRF) {
+		status, code = http.StatusForbidden, "csrf"
 	}
 	if status == http.StatusInternalServerError {
 		w.log.Error("console: page failed", "path", c.Path(), "err", err)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -173,8 +174,9 @@ func (w *Console) startSession(c *fiber.Ctx, sessionID, userID string) {
 	w.setCookie(c, cookieSession, body+"."+w.token("session|"+body), 0)
 }
 
-// errCSRF is a state-changing request without this session's token.
-var errCSRF = models.Errorf(models.CodeForbidden, "the form's CSRF token is missing or wrong")
+// errCSRF is a state-changing request without this session's token: a
+// 403 with a message of its own.
+var errCSRF = errors.New("the form's CSRF token is missing or wrong")
 
 // csrf refuses a state-changing request whose form field or header does
 // not carry the token of this session (or, before sign-in, of this
