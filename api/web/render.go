@@ -118,6 +118,10 @@ func (v *view) Label(kind, value string) string {
 func (v *view) Time(t any) string { return v.w.format(t, "2006-01-02 15:04") }
 func (v *view) Date(t any) string { return v.w.format(t, "2006-01-02") }
 
+// LastDay is the day before an exclusive end (a report period's end is
+// the first moment after it).
+func (v *view) LastDay(t time.Time) string { return v.w.format(t.Add(-time.Second), "2006-01-02") }
+
 func (w *Console) format(t any, layout string) string {
 	var tt time.Time
 	switch x := t.(type) {
@@ -135,6 +139,31 @@ func (w *Console) format(t any, layout string) string {
 		return "—"
 	}
 	return tt.In(w.svc.Deadlines.Location()).Format(layout)
+}
+
+// FlagValue is a flag's measured value with its unit, in words the
+// reader weighs at a glance: metres, then hours or days for times.
+func (v *view) FlagValue(value float64, unit string) string {
+	n := func(f float64, prec int) string { return strconv.FormatFloat(f, 'f', prec, 64) }
+	word := func(id string) string { return v.L.T("web.unit."+id, nil) }
+	switch unit {
+	case "m":
+		return n(value, 0) + " " + word("m")
+	case "bits":
+		return n(value, 0) + " " + word("bits")
+	case "s":
+		value /= 3600
+		if value < 1 {
+			return n(value*3600, 0) + " " + word("s")
+		}
+		fallthrough
+	case "h":
+		if value >= 48 {
+			return n(value/24, 0) + " " + word("d")
+		}
+		return n(value, 1) + " " + word("h")
+	}
+	return n(value, 1)
 }
 
 // Zone names the time zone the page's times are in.
