@@ -27,6 +27,9 @@ type view struct {
 	Data    any
 	Flash   string
 	Version string
+	// words remembers the messages this page has rendered: a gallery
+	// asks for the same labels once per photo.
+	words map[string]string
 }
 
 // render writes a page with the layout.
@@ -92,7 +95,17 @@ func (w *Console) errorPage(c *fiber.Ctx, r *req, err error) error {
 }
 
 // T is the message id in the user's language.
-func (v *view) T(id string) string { return v.L.T(id, nil) }
+func (v *view) T(id string) string {
+	if w, ok := v.words[id]; ok {
+		return w
+	}
+	w := v.L.T(id, nil)
+	if v.words == nil {
+		v.words = map[string]string{}
+	}
+	v.words[id] = w
+	return w
+}
 
 // Tf is the message id with named values: Tf "id" "Name" value ...
 func (v *view) Tf(id string, kv ...any) string {
@@ -107,7 +120,7 @@ func (v *view) Tf(id string, kv ...any) string {
 // code...) in the user's language; an unknown value shows as itself.
 func (v *view) Label(kind, value string) string {
 	id := "web." + kind + "." + value
-	if s := v.L.T(id, nil); s != id {
+	if s := v.T(id); s != id {
 		return s
 	}
 	return value
