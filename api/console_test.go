@@ -228,6 +228,10 @@ func TestConsoleBadInput(t *testing.T) {
 		{"another county's pack", "/items/" + e.fx.itemB.ID + "/evidence-pack", 404, "找不到"},
 		{"an unknown photo", "/evidence/" + uuid.NewString() + "/thumb", 404, "找不到"},
 		{"a bad public page", "/public?after=x", 400, "不符合要求"},
+		{"a search too long", "/ledger?q=" + strings.Repeat("水", 101), 400, "不符合要求"},
+		{"a search that finds nothing", "/ledger?q=" + url.QueryEscape("不存在"), 200, "没有符合条件的事项"},
+		{"a search by code", "/ledger?q=A-1", 200, e.fx.itemA.Title},
+		{"a search by title", "/ledger?q=" + url.QueryEscape("黑臭"), 200, e.fx.itemA.Code},
 	} {
 		expectPage(t, b.what, c.get(b.path), b.status, b.text)
 	}
@@ -240,6 +244,9 @@ func TestConsoleBadInput(t *testing.T) {
 		if (it.SupervisionLevel == "key") != strings.Contains(p.Body, it.Code) {
 			t.Errorf("the CSV of key items and %s (%s): %s", it.Code, it.SupervisionLevel, p.Body)
 		}
+	}
+	if p := c.get("/ledger.csv?q=" + url.QueryEscape("不存在")); p.Status != 200 || strings.Contains(p.Body, e.fx.itemA.Code) {
+		t.Errorf("the CSV of an empty search: %d %s", p.Status, p.Body)
 	}
 	// Forms.
 	expectPage(t, "a decision without the token", c.post(item+"/decide", url.Values{"decision": {"reject"}}, false), 403, "表单已过期")

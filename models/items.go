@@ -40,6 +40,9 @@ type ItemFilter struct {
 	// Flagged keeps the items with verified evidence that carries at
 	// least one flag, on any of their tasks.
 	Flagged bool
+	// Search keeps the items whose code or title contains it (the web
+	// console's ledger search box).
+	Search string
 }
 
 // conds turns the filter into conditions on the items table.
@@ -55,6 +58,9 @@ func (f ItemFilter) conds() []Cond {
 	}
 	if f.OverdueAt != nil {
 		conds = append(conds, overdueConds(*f.OverdueAt)...)
+	}
+	if f.Search != "" {
+		conds = append(conds, Cond{Op: OpAny, Value: []Cond{{Column: "code", Op: OpLike, Value: f.Search}, {Column: "title", Op: OpLike, Value: f.Search}}})
 	}
 	if f.Flagged {
 		// Two nested IN subqueries rather than ids fetched first: with

@@ -86,12 +86,15 @@ func (w *Console) setLang(c *fiber.Ctx, r *req) error {
 // takes them.
 func (w *Console) filterOf(c *fiber.Ctx) (models.ItemFilter, map[string]string, error) {
 	q := map[string]string{}
-	for _, k := range []string{"status", "unit_id", "category", "area", "supervision_level", "overdue", "flagged"} {
+	for _, k := range []string{"status", "unit_id", "category", "area", "supervision_level", "overdue", "flagged", "q"} {
 		if v := strings.TrimSpace(c.Query(k)); v != "" {
 			q[k] = v
 		}
 	}
-	f := models.ItemFilter{Status: q["status"], UnitID: q["unit_id"], Category: q["category"], Area: q["area"], SupervisionLevel: q["supervision_level"]}
+	f := models.ItemFilter{Status: q["status"], UnitID: q["unit_id"], Category: q["category"], Area: q["area"], SupervisionLevel: q["supervision_level"], Search: q["q"]}
+	if len([]rune(f.Search)) > 100 {
+		return f, q, models.FieldError(models.CodeValidation, "q", "search for at most 100 characters")
+	}
 	if f.Status != "" && !contains(models.ItemMachine.Statuses(), f.Status) {
 		return f, q, models.FieldError(models.CodeValidation, "status", "unknown status")
 	}
