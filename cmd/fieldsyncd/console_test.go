@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
@@ -418,7 +420,27 @@ func runConsole(t *testing.T, s *story) {
 	b.screenshot("06-item-tablet")
 	b.open("/ledger")
 	b.fits("the ledger on a tablet")
-	b.run(chromedp.EmulateReset())
+	b.run(chromedp.EmulateViewport(1366, 768))
+	// Printed, the item page drops the menu, the buttons and the review
+	// form, and keeps the facts, the map, the photos and the timeline.
+	b.open("/items/" + item)
+	b.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
+		return err
+	}))
+	var printed map[string]bool
+	b.eval(`({nav: getComputedStyle(document.querySelector("header.top")).display !== "none",
+		actions: getComputedStyle(document.querySelector(".actions")).display !== "none",
+		map: getComputedStyle(document.getElementById("site-map")).display !== "none",
+		timeline: getComputedStyle(document.getElementById("timeline")).display !== "none"})`, &printed)
+	if printed["nav"] || printed["actions"] || !printed["map"] || !printed["timeline"] {
+		t.Errorf("the printed item page: %v", printed)
+	}
+	b.screenshot("06-item-print")
+	b.run(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{})
+		return err
+	}))
 	if it := s.must(200, "admin", "GET", itemPath, nil); it["status"] != "accepted" {
 		t.Fatalf("the item after acceptance: %v", it["status"])
 	}
@@ -480,7 +502,9 @@ func runConsole(t *testing.T, s *story) {
 	b.screenshot("09-not-found")
 	b.logout()
 
-	// The public page, signed out: nothing private.
+	// One photo is published; the public page, signed out, shows it and
+	// nothing private.
+	s.must(200, "sup-east", "POST", "/v1/evidence/"+photoID+"/public", map[string]any{"public": true})
 	b.open("/public")
 	b.screenshot("10-public")
 	res, err := http.Get(s.base + "/public")
@@ -489,8 +513,13 @@ func runConsole(t *testing.T, s *story) {
 	}
 	html, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if !strings.Contains(string(html), "DC-001") {
-		t.Errorf("the public page does not list the accepted item")
+	if !strings.Contains(string(html), "DC-001") || !strings.Contains(string(html), "/v1/public/photos/"+photoID) {
+		t.Errorf("the public page does not list the accepted item with its public photo")
+	}
+	var loaded bool
+	b.eval(`Array.from(document.querySelectorAll(".public-photos img")).every(i => i.complete && i.naturalWidth > 0)`, &loaded)
+	if !loaded {
+		t.Errorf("the public photo does not load")
 	}
 	for _, secret := range []string{"王督办", "钱区长", "孙核查", "李区长", "周科长", "sup-east", "insp", "139", "43.4672", "11.8849", s.ids["insp"]} {
 		if strings.Contains(string(html), secret) {
