@@ -320,6 +320,17 @@ func runConsole(t *testing.T, s *story) {
 		t.Errorf("ledger XLSX download: %d, %d bytes", st, len(x))
 	}
 
+	// Sorting the page by deadline, both ways.
+	b.open("/ledger")
+	var order []string
+	for _, want := range []string{"DC-002", "DC-001"} {
+		b.run(chromedp.Click(chromedp.CSS(`#ledger thead th:nth-child(7) button`)))
+		b.eval(`Array.from(document.querySelectorAll("#ledger tbody tr td:first-child")).map(td => td.textContent)`, &order)
+		if len(order) != 2 || order[0] != want {
+			t.Errorf("the ledger sorted by deadline: %v, want %s first", order, want)
+		}
+	}
+
 	// The item: titles, notes, names and reasons are text.
 	b.open("/items/" + item)
 	b.run(chromedp.WaitVisible(chromedp.CSS("#gallery")))
