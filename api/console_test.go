@@ -23,6 +23,9 @@ import (
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/api/web"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/keys"
+	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -46,7 +49,7 @@ var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
 // consoleOn serves the console on e's server.
 func consoleOn(e *env) *console {
-	e.cfg.Console = web.Config{Key: authn.DeriveKey(testSecret, "web-console")}
+	e.cfg.Console = web.Config{Key: keys.Derive(testSecret, "web-console")}
 	e.srv = api.New(e.cfg)
 	return &console{t: e.t, srv: e.srv, cookies: map[string]*http.Cookie{}}
 }
@@ -302,7 +305,7 @@ func BenchmarkConsoleItemPage(b *testing.B) {
 				ContentType: "image/jpeg", CapturedAt: &at, Location: &models.EvidenceLocation{Lat: lat, Lng: lng, AccuracyM: 8},
 				Media: &models.MediaSummary{ContentType: "image/jpeg", Width: 4000, Height: 3000, HasGPS: true, Lat: &lat, Lng: &lng, TakenAt: &at,
 					Make: "NIKON", Model: "COOLPIX", Orientation: 1, HasThumbnail: true},
-				Flags:       models.Flags{{Code: models.FlagExifGPSMismatch, Value: 150, Unit: "m", Detail: "150 m"}, {Code: models.FlagClockSkew, Value: 90, Unit: "s"}},
+				Flags:       models.Flags{{Code: evidence.FlagExifGPSMismatch, Value: 150, Unit: "m", Detail: "150 m"}, {Code: evidence.FlagClockSkew, Value: 90, Unit: "s"}},
 				CompletedAt: &at, ObjectKey: "o/" + ids[i], ThumbKey: "t/" + ids[i], Version: 1, CreatedAt: at, UpdatedAt: at}
 			if err := tx.Create(&e); err != nil {
 				return err
@@ -317,8 +320,8 @@ func BenchmarkConsoleItemPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv := api.New(api.Config{Service: svc, Tokens: authn.NewIssuer(testSecret, nil, 15*time.Minute, svc.Now),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PackKeys: must(authn.PackKeys(testSecret, nil)),
-		Console: web.Config{Key: authn.DeriveKey(testSecret, "web-console")}})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PackKeys: must(pack.KeysFor(testSecret, nil)),
+		Console: web.Config{Key: keys.Derive(testSecret, "web-console")}})
 	c := &console{t: b, srv: srv, cookies: map[string]*http.Cookie{}}
 	c.signIn("supa")
 	path := "/items/" + fx.itemA.ID

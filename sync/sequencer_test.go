@@ -25,7 +25,7 @@ func TestStampsShareRuns(t *testing.T) {
 			db := storagetest.MustOpen(t, dialect)
 			ctx := context.Background()
 			err := db.Tx(ctx, func(tx models.Tx) error {
-				if _, ok := tx.(fsync.BatchStamper); !ok {
+				if _, ok := tx.(models.BatchStamper); !ok {
 					t.Errorf("%T does not number changes in one statement", tx)
 				}
 				return nil

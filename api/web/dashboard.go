@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 // bar is one row of an inline SVG bar chart: the whole bar is Total, the
@@ -90,7 +91,7 @@ func (w *Console) summarize(ctx context.Context, a models.Actor, v *view) (summa
 	area, cat, unit, level := group{}, group{}, group{}, group{}
 	p := models.ListParams{Limit: models.MaxPageSize}
 	for {
-		page, err := w.svc.ListItems(ctx, a, models.ItemFilter{}, p)
+		page, err := w.items.ListItems(ctx, a, models.ItemFilter{}, p)
 		if err != nil {
 			return s, err
 		}
@@ -131,7 +132,7 @@ func (w *Console) dashboard(c *fiber.Ctx, r *req) error {
 	}
 	data := map[string]any{"S": s, "Statuses": models.ItemMachine.Statuses()}
 	// This period's dispatch summary, for those who may read the report.
-	if rep, err := w.svc.Dispatch(c.UserContext(), r.Actor, models.DispatchQuery{}); err == nil {
+	if rep, err := w.report.Dispatch(c.UserContext(), r.Actor, reporting.DispatchQuery{}); err == nil {
 		data["Dispatch"] = rep
 	}
 	return w.render(c, r, http.StatusOK, "dashboard", r.L.T("web.nav.dashboard", nil), "dashboard", data)

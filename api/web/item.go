@@ -10,6 +10,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/items"
 )
 
 // event is one line of an item's timeline.
@@ -42,7 +44,7 @@ type flagView struct {
 }
 
 // ackField is the form field of one flag acknowledgement.
-func ackField(f models.FlagRef) string {
+func ackField(f acceptance.FlagRef) string {
 	if f.EvidenceID != "" {
 		return "ack|e|" + f.EvidenceID + "|" + f.Code
 	}
@@ -50,7 +52,7 @@ func ackField(f models.FlagRef) string {
 }
 
 func (w *Console) item(c *fiber.Ctx, r *req) error {
-	rv, err := w.svc.Review(c.UserContext(), r.Actor, c.Params("id"))
+	rv, err := w.accept.Review(c.UserContext(), r.Actor, c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -58,7 +60,7 @@ func (w *Console) item(c *fiber.Ctx, r *req) error {
 }
 
 // itemData arranges a review for the item page.
-func (w *Console) itemData(rv *models.Review) map[string]any {
+func (w *Console) itemData(rv *acceptance.Review) map[string]any {
 	people := map[string]string{}
 	for _, p := range rv.People {
 		people[p.ID] = p.DisplayName
@@ -181,7 +183,7 @@ func (w *Console) decide(c *fiber.Ctx, r *req) error {
 		}
 	}
 	sort.Strings(viewedList)
-	in := models.DecisionInput{Decision: first("decision"), EvidenceDigest: first("digest"), ViewedEvidence: viewedList}
+	in := acceptance.DecisionInput{Decision: first("decision"), EvidenceDigest: first("digest"), ViewedEvidence: viewedList}
 	if cm := first("comment"); cm != "" {
 		in.Comment = &cm
 	}
@@ -221,7 +223,7 @@ func (w *Console) decide(c *fiber.Ctx, r *req) error {
 			in.FlagAcks = append(in.FlagAcks, ack)
 		}
 	}
-	d, err := w.svc.Decide(c.UserContext(), r.Actor, id, in)
+	d, err := w.accept.Decide(c.UserContext(), r.Actor, id, in)
 	if err != nil {
 		return err
 	}
@@ -236,25 +238,25 @@ func (w *Console) decide(c *fiber.Ctx, r *req) error {
 }
 
 func (w *Console) submitForm(c *fiber.Ctx, r *req) error {
-	it, err := w.svc.GetItem(c.UserContext(), r.Actor, c.Params("id"))
+	it, err := w.items.GetItem(c.UserContext(), r.Actor, c.Params("id"))
 	if err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	users, err := w.svc.ListUsers(ctx, r.Actor, models.UserFilter{Role: models.RoleInspector}, models.ListParams{Limit: models.MaxPageSize})
+	users, err := w.items.ListUsers(ctx, r.Actor, items.UserFilter{Role: models.RoleInspector}, models.ListParams{Limit: models.MaxPageSize})
 	if err != nil {
 		return err
 	}
-	sites, err := w.svc.ListSites(ctx, r.Actor, models.SiteFilter{}, models.ListParams{Limit: models.MaxPageSize})
+	sites, err := w.items.ListSites(ctx, r.Actor, items.SiteFilter{}, models.ListParams{Limit: models.MaxPageSize})
 	if err != nil {
 		return err
 	}
-	templates, err := w.svc.ListTemplates(ctx, r.Actor, models.ListParams{Limit: models.MaxPageSize})
+	templates, err := w.items.ListTemplates(ctx, r.Actor, models.ListParams{Limit: models.MaxPageSize})
 	if err != nil {
 		return err
 	}
 	// Tasks the item already has name its sites and last inspectors.
-	tasks, _ := w.svc.ListTasks(ctx, r.Actor, models.TaskFilter{ItemID: it.ID}, models.ListParams{Limit: models.MaxPageSize})
+	tasks, _ := w.items.ListTasks(ctx, r.Actor, items.TaskFilter{ItemID: it.ID}, models.ListParams{Limit: models.MaxPageSize})
 	// After a rejection the rework checks form the next round when no
 	// one new is named, so nothing is ticked for the user.
 	rework := false
@@ -271,7 +273,7 @@ func (w *Console) submit(c *fiber.Ctx, r *req) error {
 	id := c.Params("id")
 	args := c.Request().PostArgs()
 	statement := strings.TrimSpace(string(args.Peek("statement")))
-	in := models.SubmitInput{Statement: &statement}
+	in := acceptance.SubmitInput{Statement: &statement}
 	for _, v := range args.PeekMulti("inspector") {
 		in.InspectorIDs = append(in.InspectorIDs, string(v))
 	}
@@ -286,7 +288,7 @@ func (w *Console) submit(c *fiber.Ctx, r *req) error {
 		return models.FieldError(models.CodeValidation, "version", "version")
 	}
 	in.Version = &ver
-	if _, err := w.svc.SubmitForAcceptance(c.UserContext(), r.Actor, id, in); err != nil {
+	if _, err := w.accept.SubmitForAcceptance(c.UserContext(), r.Actor, id, in); err != nil {
 		return err
 	}
 	if w.cfg.Stamp != nil {

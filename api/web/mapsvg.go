@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 )
 
 // The item page's map is an inline SVG drawn on the server: the sites'
@@ -59,7 +60,7 @@ func mercator(p latLng, z int) (float64, float64) {
 	return x, y
 }
 
-func (w *Console) siteMap(rv *models.Review, sites map[string]models.Site) svgMap {
+func (w *Console) siteMap(rv *acceptance.Review, sites map[string]models.Site) svgMap {
 	m := svgMap{W: mapW, H: mapH, GCJ02: w.cfg.TilesGCJ02 && w.cfg.Tiles != ""}
 	conv := func(lat, lng float64) latLng {
 		if m.GCJ02 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/i18n"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 )
 
 func TestWGS84ToGCJ02(t *testing.T) {
@@ -27,9 +28,9 @@ func TestWGS84ToGCJ02(t *testing.T) {
 	}
 }
 
-func review() *models.Review {
+func review() *acceptance.Review {
 	lat, lng := 29.7001, 116.0002
-	return &models.Review{EvidenceSet: models.EvidenceSet{
+	return &acceptance.Review{EvidenceSet: acceptance.EvidenceSet{
 		Sites: []models.Site{{ID: "s", Name: "排口", Lat: 29.7, Lng: 116.0, RadiusM: 100}},
 		Evidence: []models.Evidence{{ID: "e", Media: &models.MediaSummary{HasGPS: true, Lat: &lat, Lng: &lng},
 			Location: &models.EvidenceLocation{Lat: 29.7003, Lng: 116.0001}}},
@@ -64,7 +65,7 @@ func TestSiteMap(t *testing.T) {
 	if tileOrigin(w.cfg.Tiles) != "https://tiles.example" {
 		t.Errorf("CSP origin %q", tileOrigin(w.cfg.Tiles))
 	}
-	if m := w.siteMap(&models.Review{}, nil); !m.Empty {
+	if m := w.siteMap(&acceptance.Review{}, nil); !m.Empty {
 		t.Errorf("a map without positions: %+v", m)
 	}
 }

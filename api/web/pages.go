@@ -16,7 +16,10 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/sheets"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/models/pack"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 // --- sign-in ---
@@ -40,9 +43,9 @@ func safeNext(n string) string {
 // audit as POST /v1/auth/login: the browser is a device of the user.
 func (w *Console) login(c *fiber.Ctx, r *req) error {
 	username := strings.TrimSpace(c.FormValue("username"))
-	in := models.LoginInput{Username: username, Password: c.FormValue("password"),
+	in := auth.LoginInput{Username: username, Password: c.FormValue("password"),
 		DeviceID: w.deviceID(c, username), DeviceName: "web console", Platform: "web", Address: c.IP()}
-	g, err := w.svc.Login(c.UserContext(), in)
+	g, err := w.auth.Login(c.UserContext(), in)
 	if err != nil {
 		code := string(models.ErrorCode(err))
 		status := statusOf(err)
@@ -64,7 +67,7 @@ func (w *Console) login(c *fiber.Ctx, r *req) error {
 }
 
 func (w *Console) logout(c *fiber.Ctx, r *req) error {
-	if err := w.svc.Logout(c.UserContext(), r.Actor); err != nil {
+	if err := w.auth.Logout(c.UserContext(), r.Actor); err != nil {
 		return err
 	}
 	w.setCookie(c, cookieSession, "", -1)
@@ -133,7 +136,7 @@ func (w *Console) unitNames(ctx context.Context, a models.Actor) map[string]mode
 	out := map[string]models.Unit{}
 	p := models.ListParams{Limit: models.MaxPageSize}
 	for {
-		page, err := w.svc.ListUnits(ctx, a, models.UnitFilter{}, p)
+		page, err := w.items.ListUnits(ctx, a, items.UnitFilter{}, p)
 		if err != nil {
 			return out
 		}
@@ -156,7 +159,7 @@ func (w *Console) ledger(c *fiber.Ctx, r *req) error {
 	if p.After != "" && !models.ValidID(p.After) {
 		return models.FieldError(models.CodeValidation, "after", "bad page")
 	}
-	page, err := w.svc.ListItems(c.UserContext(), r.Actor, f, p)
+	page, err := w.items.ListItems(c.UserContext(), r.Actor, f, p)
 	if err != nil {
 		return err
 	}
@@ -214,7 +217,7 @@ func (w *Console) ledgerFile(ext string) handler {
 				if err != nil {
 					return err
 				}
-				if err := w.svc.Ledger(c.UserContext(), r.Actor, f, cw.Row); err != nil {
+				if err := w.report.Ledger(c.UserContext(), r.Actor, f, cw.Row); err != nil {
 					return err
 				}
 				return cw.Flush()
@@ -224,7 +227,7 @@ func (w *Console) ledgerFile(ext string) handler {
 				return err
 			}
 			defer x.Close()
-			if err := w.svc.Ledger(c.UserContext(), r.Actor, f, x.Row); err != nil {
+			if err := w.report.Ledger(c.UserContext(), r.Actor, f, x.Row); err != nil {
 				return err
 			}
 			_, err = x.WriteTo(out)
@@ -292,7 +295,7 @@ func (w *Console) reviewQueue(c *fiber.Ctx, r *req) error {
 	if p.After != "" && !models.ValidID(p.After) {
 		return models.FieldError(models.CodeValidation, "after", "bad page")
 	}
-	page, err := w.svc.ReviewQueue(c.UserContext(), r.Actor, models.ItemFilter{}, p)
+	page, err := w.accept.ReviewQueue(c.UserContext(), r.Actor, models.ItemFilter{}, p)
 	if err != nil {
 		return err
 	}
@@ -311,7 +314,7 @@ func (w *Console) reviewQueue(c *fiber.Ctx, r *req) error {
 // on both stores: no token, presigned or otherwise, goes into a URL.
 func (w *Console) evidenceImage(thumb bool) handler {
 	return func(c *fiber.Ctx, r *req) error {
-		e, key, err := w.svc.EvidenceObject(c.UserContext(), r.Actor, c.Params("id"), thumb)
+		e, key, err := w.evidence.EvidenceObject(c.UserContext(), r.Actor, c.Params("id"), thumb)
 		if err != nil {
 			return err
 		}
@@ -347,7 +350,7 @@ func (w *Console) packDownload(c *fiber.Ctx, r *req) error {
 	if w.cfg.PackKeys.Signer == nil {
 		return notFound()
 	}
-	p, err := w.svc.EvidencePack(c.UserContext(), r.Actor, c.Params("id"))
+	p, err := w.accept.EvidencePack(c.UserContext(), r.Actor, c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -395,8 +398,8 @@ func (w *Console) packVerify(c *fiber.Ctx, r *req) error {
 
 // --- dispatch ---
 
-func (w *Console) dispatchQuery(c *fiber.Ctx) models.DispatchQuery {
-	q := models.DispatchQuery{Period: c.Query("period"), Start: c.Query("start")}
+func (w *Console) dispatchQuery(c *fiber.Ctx) reporting.DispatchQuery {
+	q := reporting.DispatchQuery{Period: c.Query("period"), Start: c.Query("start")}
 	// The month picker sends YYYY-MM.
 	if len(q.Start) == 7 {
 		q.Start += "-01"
@@ -406,7 +409,7 @@ func (w *Console) dispatchQuery(c *fiber.Ctx) models.DispatchQuery {
 
 func (w *Console) dispatch(c *fiber.Ctx, r *req) error {
 	q := w.dispatchQuery(c)
-	rep, err := w.svc.Dispatch(c.UserContext(), r.Actor, q)
+	rep, err := w.report.Dispatch(c.UserContext(), r.Actor, q)
 	if err != nil {
 		return err
 	}
@@ -416,7 +419,7 @@ func (w *Console) dispatch(c *fiber.Ctx, r *req) error {
 }
 
 func (w *Console) dispatchFile(c *fiber.Ctx, r *req) error {
-	rep, err := w.svc.Dispatch(c.UserContext(), r.Actor, w.dispatchQuery(c))
+	rep, err := w.report.Dispatch(c.UserContext(), r.Actor, w.dispatchQuery(c))
 	if err != nil {
 		return err
 	}
@@ -432,7 +435,7 @@ func (w *Console) dispatchFile(c *fiber.Ctx, r *req) error {
 // public is the disclosure page: only what GET /v1/public/progress and
 // /v1/public/items give anyone, with their redaction.
 func (w *Console) public(c *fiber.Ctx, r *req) error {
-	prog, err := w.svc.PublicProgress(c.UserContext())
+	prog, err := w.report.PublicProgress(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -440,7 +443,7 @@ func (w *Console) public(c *fiber.Ctx, r *req) error {
 	if p.After != "" && !models.ValidID(p.After) {
 		return models.FieldError(models.CodeValidation, "after", "bad page")
 	}
-	items, err := w.svc.PublicItems(c.UserContext(), p)
+	items, err := w.report.PublicItems(c.UserContext(), p)
 	if err != nil {
 		return err
 	}
@@ -450,10 +453,10 @@ func (w *Console) public(c *fiber.Ctx, r *req) error {
 	}
 	err = w.render(c, r, http.StatusOK, "public", r.L.T("web.nav.public", nil), "public", map[string]any{
 		"Progress": prog, "Items": items.Items, "Next": next,
-		"ByCategory": bars(prog.ByCategory, func(x models.CategoryProgress) (string, int, int) {
+		"ByCategory": bars(prog.ByCategory, func(x reporting.CategoryProgress) (string, int, int) {
 			return x.Category, int(x.Accepted), int(x.Total)
 		}),
-		"ByUnit": bars(prog.ByUnit, func(x models.UnitProgress) (string, int, int) { return x.UnitName, int(x.Accepted), int(x.Total) }),
+		"ByUnit": bars(prog.ByUnit, func(x reporting.UnitProgress) (string, int, int) { return x.UnitName, int(x.Accepted), int(x.Total) }),
 	})
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 	if r.Actor.UserID != "" {

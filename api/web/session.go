@@ -159,7 +159,7 @@ func (w *Console) session(c *fiber.Ctx) (models.Actor, bool) {
 		w.setCookie(c, cookieSession, "", -1)
 		return models.Actor{}, false
 	}
-	a, err := w.svc.Authenticate(c.UserContext(), parts[0])
+	a, err := w.auth.Authenticate(c.UserContext(), parts[0])
 	if err != nil || a.UserID != parts[1] {
 		w.setCookie(c, cookieSession, "", -1)
 		return models.Actor{}, false

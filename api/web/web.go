@@ -24,7 +24,12 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/i18n"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/models/pack"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 //go:embed templates/*.html
@@ -56,6 +61,9 @@ type Config struct {
 	// are shifted onto them.
 	Tiles      string
 	TilesGCJ02 bool
+	// Reporting is the API's reporting service, shared so that the public
+	// progress is counted once per process; nil makes one.
+	Reporting *reporting.Service
 	// Stamp numbers the change-log rows a write made, so that phones see
 	// them at their next pull; nil leaves it to the background stamper.
 	Stamp func(*fiber.Ctx)
@@ -63,14 +71,19 @@ type Config struct {
 
 // Console serves the pages.
 type Console struct {
-	cfg     Config
-	svc     *models.Service
-	cat     *i18n.Catalog
-	pages   map[string]*template.Template
-	log     *slog.Logger
-	idle    time.Duration
-	csp     string
-	sessKey []byte
+	cfg      Config
+	svc      *models.Service
+	auth     *auth.Service
+	items    *items.Service
+	evidence *evidence.Service
+	accept   *acceptance.Service
+	report   *reporting.Service
+	cat      *i18n.Catalog
+	pages    map[string]*template.Template
+	log      *slog.Logger
+	idle     time.Duration
+	csp      string
+	sessKey  []byte
 }
 
 // New parses the embedded templates.
@@ -82,9 +95,13 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Console{cfg: cfg, svc: cfg.Service, cat: cat, pages: map[string]*template.Template{}, log: cfg.Logger, idle: cfg.Idle, sessKey: cfg.Key}
+	w := &Console{cfg: cfg, svc: cfg.Service, auth: auth.New(cfg.Service), items: items.New(cfg.Service), evidence: evidence.New(cfg.Service),
+		accept: acceptance.New(cfg.Service), report: cfg.Reporting, cat: cat, pages: map[string]*template.Template{}, log: cfg.Logger, idle: cfg.Idle, sessKey: cfg.Key}
 	if w.log == nil {
 		w.log = slog.Default()
+	}
+	if w.report == nil {
+		w.report = reporting.New(cfg.Service)
 	}
 	if w.idle <= 0 {
 		w.idle = DefaultIdle
