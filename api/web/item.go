@@ -268,7 +268,7 @@ func (w *Console) submitForm(c *fiber.Ctx, r *req) error {
 		"Templates": templates.Items, "NeedTemplate": len(tasks.Items) == 0, "Rework": rework})
 }
 
-// submit is the unit's request for acceptance (Service.SubmitForAcceptance).
+// submit is the unit's request for acceptance (acceptance.SubmitForAcceptance).
 func (w *Console) submit(c *fiber.Ctx, r *req) error {
 	id := c.Params("id")
 	args := c.Request().PostArgs()

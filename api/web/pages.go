@@ -202,7 +202,7 @@ func encodeQuery(q map[string]string, extra ...string) string {
 }
 
 // ledgerFile downloads exactly the filtered view with the API's ledger
-// export (Service.Ledger and api/sheets).
+// export (reporting.Ledger and api/sheets).
 func (w *Console) ledgerFile(ext string) handler {
 	return func(c *fiber.Ctx, r *req) error {
 		f, _, err := w.filterOf(c)
@@ -310,7 +310,7 @@ func (w *Console) reviewQueue(c *fiber.Ctx, r *req) error {
 // --- evidence bytes ---
 
 // evidenceImage serves a photo or its thumbnail to a signed-in browser
-// that may see it (Service.EvidenceObject), streamed through the server
+// that may see it (evidence.EvidenceObject), streamed through the server
 // on both stores: no token, presigned or otherwise, goes into a URL.
 func (w *Console) evidenceImage(thumb bool) handler {
 	return func(c *fiber.Ctx, r *req) error {
