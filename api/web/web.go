@@ -3,10 +3,10 @@
 // progressive JavaScript, served by fieldsyncd itself. Templates, styles
 // and scripts are embedded; nothing is fetched from the internet.
 //
-// The console reads and writes only through the capability services (auth, items,
-// evidence, acceptance, reporting) as the signed-in user: what a page shows and what a form may change is decided
-// by the same service methods, with the same authorization rules, as the
-// JSON API. A browser signs in with the same accounts and throttling
+// The console reads and writes only through the capability services
+// (auth, items, evidence, acceptance, reporting) as the signed-in user:
+// what a page shows and what a form may change is decided by the same
+// service methods, with the same authorization rules, as the JSON API. A browser signs in with the same accounts and throttling
 // (auth.Login) and holds a session cookie instead of a bearer token.
 package web
 
