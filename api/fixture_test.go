@@ -34,7 +34,7 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func loadFixture(t *testing.T, svc *models.Service, now time.Time) fixture {
+func loadFixture(t testing.TB, svc *models.Service, now time.Time) fixture {
 	t.Helper()
 	ctx := context.Background()
 	var f fixture

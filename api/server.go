@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fieldsync/fieldsync/api/authn"
+	"github.com/fieldsync/fieldsync/api/web"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/models/audit"
@@ -57,6 +58,10 @@ type Config struct {
 	Metrics prometheus.Registerer
 	// Timeouts bound slow clients; zero fields take DefaultTimeouts.
 	Timeouts Timeouts
+	// Console serves the web console and the public page at /; its Key
+	// must be set (at least 32 bytes) for it to be served. Service,
+	// PackKeys, Version, Logger and Stamp are filled in from this Config.
+	Console web.Config
 }
 
 // Server holds the handlers' dependencies.
@@ -118,6 +123,23 @@ func New(cfg Config) *Server {
 	s.app.Use(s.accessLog)
 	s.app.Use(recover.New())
 	s.routes()
+	if len(cfg.Console.Key) > 0 {
+		wc := cfg.Console
+		wc.Service, wc.PackKeys, wc.Version, wc.Logger, wc.Reporting = cfg.Service, cfg.PackKeys, cfg.Version, cfg.Logger, s.report
+		wc.Stamp = func(c *fiber.Ctx) {
+			if s.sync == nil {
+				return
+			}
+			if _, err := s.sync.Stamp(c.UserContext()); err != nil {
+				s.log.Warn("sync: stamping after a console write failed", "request_id", requestID(c), "err", err)
+			}
+		}
+		console, err := web.New(wc)
+		if err != nil {
+			panic(err) // the embedded templates are part of the binary
+		}
+		console.Register(s.app)
+	}
 	s.m.learnRoutes(s.app)
 	return s
 }

@@ -15,6 +15,9 @@ type ItemFilter struct {
 	// Flagged keeps the items with verified evidence that carries at
 	// least one flag, on any of their tasks.
 	Flagged bool
+	// Search keeps the items whose code or title contains it (the web
+	// console's ledger search box).
+	Search string
 }
 
 // Conds turns the filter into conditions on the items table.
@@ -30,6 +33,9 @@ func (f ItemFilter) Conds() []Cond {
 	}
 	if f.OverdueAt != nil {
 		conds = append(conds, OverdueConds(*f.OverdueAt)...)
+	}
+	if f.Search != "" {
+		conds = append(conds, Cond{Op: OpAny, Value: []Cond{{Column: "code", Op: OpLike, Value: f.Search}, {Column: "title", Op: OpLike, Value: f.Search}}})
 	}
 	if f.Flagged {
 		// Two nested IN subqueries rather than ids fetched first: with

@@ -24,6 +24,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
+	"github.com/fieldsync/fieldsync/api/web"
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
@@ -186,6 +187,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Version:        version,
 		PackKeys:       packKeys,
 		Metrics:        m.Metrics,
+		Console: web.Config{Key: keys.Derive(current, "web-console"), Tiles: m.Config.MapTiles,
+			TilesGCJ02: m.Config.MapTilesDatum == "gcj02"},
 	})
 	if err := m.servePprof(); err != nil {
 		return err

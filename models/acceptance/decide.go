@@ -19,6 +19,10 @@ type DecisionInput struct {
 	FlagAcks         []models.FlagAck `json:"flag_acks"`
 	EvidenceDigest   string           `json:"evidence_digest"`
 	ReworkDueAt      *time.Time       `json:"rework_due_at"`
+	// ViewedEvidence lists the files the decider opened in full before
+	// deciding (the web console's viewer tells); it is recorded in the
+	// decision's audit entry.
+	ViewedEvidence []string `json:"-"`
 }
 
 // ReopenInput is an admin's reopening of an accepted item.
@@ -69,7 +73,7 @@ func (s *Service) Decide(ctx context.Context, a models.Actor, itemID string, in 
 		if err != nil {
 			return err
 		}
-		return s.recordDecision(tx, a, &it, &d)
+		return s.recordDecision(tx, a, &it, &d, in.ViewedEvidence)
 	})
 	return d, err
 }
@@ -269,7 +273,7 @@ func (s *Service) cancelOpenTasks(tx models.Tx, a models.Actor, conds []models.C
 
 // recordDecision stores the decision and the item's new status, and tells
 // the unit and every inspector holding the item's tasks.
-func (s *Service) recordDecision(tx models.Tx, a models.Actor, it *models.RectificationItem, d *models.Decision) error {
+func (s *Service) recordDecision(tx models.Tx, a models.Actor, it *models.RectificationItem, d *models.Decision, viewed []string) error {
 	d.ToStatus = it.Status
 	if err := tx.Create(d); err != nil {
 		return err
@@ -277,6 +281,9 @@ func (s *Service) recordDecision(tx models.Tx, a models.Actor, it *models.Rectif
 	action := map[string]string{models.DecisionAccept: models.AuditDecisionAccept, models.DecisionReject: models.AuditDecisionReject, models.DecisionReopen: models.AuditItemReopen}[d.Kind]
 	detail := models.StatusChange(d.FromStatus, d.ToStatus)
 	detail["decision_id"], detail["evidence_digest"], detail["flags_acknowledged"] = d.ID, d.EvidenceDigest, len(d.FlagAcks)
+	if viewed != nil {
+		detail["viewed_evidence"] = viewed
+	}
 	if err := s.AuditTx(tx, a, action, models.EntityItems, it.ID, detail); err != nil {
 		return err
 	}
@@ -314,7 +321,7 @@ func (s *Service) Reopen(ctx context.Context, a models.Actor, itemID string, in 
 		d = s.newDecision(a, &it, models.DecisionReopen, reason, digest)
 		d.Reasons = models.StringList{reason}
 		it.Status, it.ClosedAt = models.ItemReopened, nil
-		return s.recordDecision(tx, a, &it, &d)
+		return s.recordDecision(tx, a, &it, &d, nil)
 	})
 	return d, err
 }
