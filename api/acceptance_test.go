@@ -106,7 +106,7 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	version := e.itemJSON(f.itemA.ID)["version"]
 	submit := func(body map[string]any) response { return e.do("leada", "POST", itemPath+"/submit", body) }
 	wantProblem(t, submit(map[string]any{"version": version, "inspector_ids": []string{f.users["insp1"].ID}}), 400, "required")
-	wantProblem(t, submit(map[string]any{"statement": "已完成", "version": version, "inspector_ids": []string{uuid.NewString()}}), 400, "unknown_user")
+	wantProblem(t, submit(map[string]any{"statement": "已完成", "version": version, "inspector_ids": []string{uuid.NewString()}}), 404, "not_found")
 	wantProblem(t, submit(map[string]any{"statement": "已完成", "version": version, "inspector_ids": []string{f.users["supa"].ID}}), 400, "assignee_not_inspector")
 	wantProblem(t, submit(map[string]any{"statement": "已完成", "version": version}), 400, "required")
 	wantProblem(t, submit(map[string]any{"statement": "已完成", "version": 99, "inspector_ids": []string{f.users["insp1"].ID}}), 409, "version_conflict")

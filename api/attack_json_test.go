@@ -172,7 +172,7 @@ func testJSONHugeArrays(t *testing.T, e *env, submitted string) {
 		"a template of 10,000 questions": {"/v1/templates", map[string]any{"name": "表", "questions": questions(10_000)}, []string{"template_invalid", "validation_failed"}},
 		"a polygon of 50,000 points": {"/v1/sites", map[string]any{"unit_id": f.countyA.ID, "name": "堆场", "kind": "waste_yard", "lat": 29.7, "lng": 116,
 			"polygon": map[string]any{"type": "Polygon", "coordinates": [][][]float64{points(50_000)}}}, []string{"polygon_too_many_points"}},
-		"an item with 20,000 cooperating units": {"/v1/items", json.RawMessage(`{"code":"HUGE-1","title":"t","source":"s","category":"c","target":"t","measures":"m","responsible_unit_id":"` + f.countyA.ID + `","first_responsible":"p","deadline":"2027-01-01T00:00:00Z","cooperating_unit_ids":` + ids(20_000) + `}`), []string{"validation_failed", "unknown_unit"}},
+		"an item with 20,000 cooperating units": {"/v1/items", json.RawMessage(`{"code":"HUGE-1","title":"t","source":"s","category":"c","target":"t","measures":"m","responsible_unit_id":"` + f.countyA.ID + `","first_responsible":"p","deadline":"2027-01-01T00:00:00Z","cooperating_unit_ids":` + ids(20_000) + `}`), []string{"validation_failed", "not_found"}},
 	} {
 		body := c.body
 		if raw, ok := body.(json.RawMessage); ok {

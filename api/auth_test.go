@@ -51,16 +51,32 @@ func testRefresh(t *testing.T, e *env) {
 		t.Fatal("refresh returned the same refresh token")
 	}
 	e.must(200, g2["access_token"].(string), "GET", "/v1/me", nil)
-	// Presented again at once (the device lost the answer and retries): a
-	// fresh pair, the session lives on.
+	// Presented again within the grace window (the device lost the answer
+	// and retries): the same child refresh token, not a second one, so
+	// the session cannot fork; an access token for the same session.
+	e.now = e.now.Add(auth.RefreshRetryGrace - time.Second)
 	retry := e.must(200, "", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": first})
+	if retry["refresh_token"] != second {
+		t.Fatalf("a retry within the grace window got another refresh token: a forked session")
+	}
 	e.must(200, retry["access_token"].(string), "GET", "/v1/me", nil)
-	// The spent token again later: someone copied it. The whole session ends.
-	e.now = e.now.Add(auth.RefreshRetryGrace + time.Second)
-	g2["access_token"] = retry["access_token"]
+	e.must(200, g2["access_token"].(string), "GET", "/v1/me", nil)
+	// The spent token again later: someone copied it. The whole session
+	// ends, audited.
+	e.now = e.now.Add(2 * time.Second)
 	wantProblem(t, e.do("", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": first}), 401, "refresh_token_reused")
+	wantProblem(t, e.do(retry["access_token"].(string), "GET", "/v1/me", nil), 401, "session_revoked")
 	wantProblem(t, e.do(g2["access_token"].(string), "GET", "/v1/me", nil), 401, "session_revoked")
 	wantProblem(t, e.do("", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": second}), 401, "session_revoked")
+	e.auditOne("action=auth.refresh_reused")
+	// A spent child presented by a thief after the device refreshed on:
+	// the parent's grace does not cover the child's own reuse.
+	g4 := e.login("insp1", "password-insp1", uuid.NewString())
+	c1 := e.must(200, "", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": g4["refresh_token"]})
+	e.now = e.now.Add(time.Minute)
+	e.must(200, "", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": c1["refresh_token"]})
+	e.now = e.now.Add(time.Minute)
+	wantProblem(t, e.do("", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": c1["refresh_token"]}), 401, "refresh_token_reused")
 	wantProblem(t, e.do("", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": "not-a-token"}), 401, "refresh_token_invalid")
 	wantProblem(t, e.do("", "POST", "/v1/auth/refresh", map[string]any{}), 400, "required")
 	// An expired refresh token.

@@ -32,6 +32,9 @@ func decode(c *fiber.Ctx, dst any) error {
 	if err := checkDepth(body); err != nil {
 		return err
 	}
+	if err := models.CheckJSONKeys(body, dst); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

@@ -92,6 +92,11 @@ func (s *Server) evidenceBytes(thumbnail bool) fiber.Handler {
 		c.Set(fiber.HeaderContentType, ct)
 		c.Set(fiber.HeaderCacheControl, "private, max-age=300")
 		c.Set("X-Content-SHA256", e.SHA256)
+		// Bytes an inspector sent are never run as a page: downloaded
+		// under a name the server makes (the id, never a client's file
+		// name), and sandboxed should a browser open them anyway.
+		c.Set(fiber.HeaderContentDisposition, contentDisposition(e.ID, ct, thumbnail))
+		c.Set(fiber.HeaderContentSecurityPolicy, evidenceCSP)
 		return sendStream(c, rc, int(info.Size))
 	}
 }
@@ -119,10 +124,21 @@ func (s *Server) finishMultipart(c *fiber.Ctx) error {
 type SignedBlobs interface {
 	ServePut(ctx context.Context, token, contentType string, size int64, r io.Reader) (etag string, err error)
 	ServeGet(ctx context.Context, token string) (io.ReadCloser, models.BlobInfo, error)
+	// SignedKey verifies a token for method and names its object key.
+	SignedKey(token, method string) (string, error)
 }
 
 func (s *Server) putBlob(c *fiber.Ctx) error {
 	body := requestBody(c)
+	// A URL issued for evidence that has since been verified or rejected
+	// must not replace its bytes.
+	key, err := s.blobs.SignedKey(c.Params("token"), fiber.MethodPut)
+	if err == nil {
+		err = s.evidence.UploadOpen(c.UserContext(), key)
+	}
+	if err != nil {
+		return bodyError(body, err)
+	}
 	etag, err := s.blobs.ServePut(c.UserContext(), c.Params("token"), c.Get(fiber.HeaderContentType),
 		int64(c.Request().Header.ContentLength()), s.m.counted(viaSignedURL, body))
 	if err != nil {
@@ -141,5 +157,22 @@ func (s *Server) getBlob(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, info.ContentType)
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	c.Set(fiber.HeaderContentDisposition, "attachment")
+	c.Set(fiber.HeaderContentSecurityPolicy, evidenceCSP)
 	return sendStream(c, rc, int(info.Size))
+}
+
+// evidenceCSP is the policy on evidence bytes: nothing loads, nothing
+// runs, nothing frames them.
+const evidenceCSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
+
+// contentDisposition names a download of evidence by its id: the original
+// is an attachment, a thumbnail may show inline.
+func contentDisposition(id, contentType string, thumbnail bool) string {
+	ext := map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/heic": ".heic", "image/heif": ".heif",
+		"application/pdf": ".pdf"}[contentType]
+	if thumbnail {
+		return `inline; filename="` + id + `-thumbnail` + ext + `"`
+	}
+	return `attachment; filename="` + id + ext + `"`
 }

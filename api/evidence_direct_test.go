@@ -128,6 +128,13 @@ func TestEvidenceDirectUpload(t *testing.T) {
 			if rec["status"] != "verified" {
 				t.Fatalf("multipart upload: %v", rec)
 			}
+			// A part URL of the completed upload stores nothing more: the
+			// API-signed one knows the evidence is verified, MinIO that
+			// the upload is over.
+			status, body := send(t, "PUT", last["url"].(string), nil, doc[2*size:])
+			if status < 400 || store == "local" && (status != 409 || !strings.Contains(body, "evidence_already_complete")) {
+				t.Errorf("a part URL after completion: %d %s", status, body)
+			}
 			r := e.do("insp1", "GET", "/v1/evidence/"+id+"/content", nil)
 			if r.Status != 302 {
 				t.Fatalf("content of a presigned store must redirect: %d", r.Status)
@@ -135,6 +142,17 @@ func TestEvidenceDirectUpload(t *testing.T) {
 			got := fetch(t, r.Header.Get("Location"))
 			if gs := sha256.Sum256(got); gs != sum {
 				t.Fatalf("downloaded document differs (%d bytes)", len(got))
+			}
+			// The original comes as a named download from the store too.
+			if store == "minio" {
+				res, err := http.Get(r.Header.Get("Location"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if cd := res.Header.Get("Content-Disposition"); cd != `attachment; filename="`+id+`"` {
+					t.Errorf("MinIO download: Content-Disposition %q", cd)
+				}
 			}
 			// An expired URL (the local store's clock moves; MinIO's
 			// expiry is tested against the real server in storage/blob).

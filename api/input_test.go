@@ -81,7 +81,7 @@ func testBadInput(t *testing.T, e *env) {
 		{"audit to the year 10000", "GET", "/v1/audit?to=9999-12-31T23:59:59-14:00", nil, 400, "invalid_date"},
 		{"dispatch from the year 0", "GET", "/v1/reports/dispatch?start=0001-01-01", nil, 400, "invalid_date"},
 		{"duplicate item code", "POST", "/v1/items", item(map[string]any{"code": f.itemA.Code}), 409, "item_code_taken"},
-		{"unknown unit", "POST", "/v1/items", item(map[string]any{"responsible_unit_id": uuid.NewString()}), 400, "unknown_unit"},
+		{"unknown unit", "POST", "/v1/items", item(map[string]any{"responsible_unit_id": uuid.NewString()}), 404, "not_found"},
 		{"unit id not a uuid", "POST", "/v1/items", item(map[string]any{"responsible_unit_id": "../etc"}), 400, "invalid_id"},
 		{"lat out of range", "POST", "/v1/sites", site(map[string]any{"lat": 91.5}), 400, "lat_out_of_range"},
 		{"lng out of range", "POST", "/v1/sites", site(map[string]any{"lng": -181}), 400, "lng_out_of_range"},
@@ -125,7 +125,7 @@ func testBadInput(t *testing.T, e *env) {
 		code              string
 	}{
 		"site of another county": {"supa", "POST", "/v1/tasks", map[string]any{"item_id": f.itemA.ID, "site_id": f.siteB.ID, "kind": "progress_check",
-			"template_id": f.tmpl.ID, "window_start": e.now, "due_at": e.now.AddDate(0, 0, 3)}, 403, "outside_your_unit"},
+			"template_id": f.tmpl.ID, "window_start": e.now, "due_at": e.now.AddDate(0, 0, 3)}, 404, "not_found"},
 		"item with tasks moves": {"admin", "PATCH", "/v1/items/" + f.itemA.ID, map[string]any{"responsible_unit_id": f.countyB.ID, "version": 1}, 409, "item_has_tasks"},
 	} {
 		r := e.do(c.who, c.method, c.path, c.body)

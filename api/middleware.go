@@ -71,6 +71,9 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 // authenticate verifies the bearer token and loads the actor; the session
 // is read on every request so that revocation takes effect at once.
 func (s *Server) authenticate(c *fiber.Ctx) error {
+	// Whatever follows is personal: set before any refusal or answer, a
+	// handler that knows better overrides it.
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	h := c.Get(fiber.HeaderAuthorization)
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || token == "" {
@@ -108,4 +111,19 @@ func (s *Server) stampAfterWrite(c *fiber.Ctx) error {
 func actor(c *fiber.Ctx) models.Actor {
 	a, _ := c.Locals(actorKey).(models.Actor)
 	return a
+}
+
+// securityHeaders sets the headers every response carries: no MIME
+// sniffing, no Referer leaving the server, and no framing (X-Frame-Options
+// for old browsers, CSP frame-ancestors for new ones). The CSP carries
+// frame-ancestors only, so that a route group serving pages (the web
+// console) adds its own directives by setting Content-Security-Policy
+// itself; handlers run after this and may overwrite any of them.
+func securityHeaders(c *fiber.Ctx) error {
+	h := &c.Response().Header
+	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	h.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	h.Set(fiber.HeaderXFrameOptions, "DENY")
+	h.Set(fiber.HeaderContentSecurityPolicy, "frame-ancestors 'none'")
+	return c.Next()
 }

@@ -28,7 +28,16 @@ func (s *Server) evidencePack(c *fiber.Ctx) error {
 	// Item codes are letters, digits, '.', '_' and '-': safe in a quoted filename.
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="evidence-pack-`+p.Set.Item.Code+`.zip"`)
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
-	return s.stream(c, "evidence pack", func(ctx context.Context, out io.Writer) error { return w.Write(ctx, out, p) })
+	a := actor(c)
+	write := func(ctx context.Context, out io.Writer) error { return w.Write(ctx, out, p) }
+	// A pack cut off by the server's side (the store failed mid-way) is
+	// audited as a failed export beside the export itself.
+	failed := func(ctx context.Context, written int64, err error) {
+		if aerr := s.accept.EvidencePackFailed(ctx, a, p, written, err); aerr != nil {
+			s.log.Error("auditing a failed evidence pack failed", "item", p.Set.Item.ID, "err", aerr)
+		}
+	}
+	return s.stream(c, "evidence pack", write, failed)
 }
 
 // packKeysResponse answers GET /v1/evidence-pack/keys.
@@ -65,11 +74,12 @@ const streamChunk = 256 << 10
 // straight to the connection. When fn fails after the first byte, the
 // connection is closed without the closing chunk, and the client sees a
 // broken download rather than a complete-looking one. A client that goes
-// away fails fn's next write. The connection closes after the stream
+// away fails fn's next write; any other failure of fn is reported to
+// failed, with the bytes written. The connection closes after the stream
 // (Connection: close): hijacked, it is no longer fasthttp's to reuse,
 // and Shutdown does not wait for it, so a pack still streaming when the
 // server stops is cut off, and does not verify.
-func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.Writer) error) error {
+func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.Writer) error, failed func(context.Context, int64, error)) error {
 	// The handler's context ends with the handler; the stream outlives it.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.UserContext()))
 	// Fiber's strings point into the request's buffers, which are reused
@@ -103,6 +113,7 @@ func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.W
 			s.log.Info("streaming ended early: the client went away", "what", what, "request_id", rid, "path", path, "bytes", out.n, "err", err)
 		case err != nil:
 			s.log.Error("streaming failed; the connection is dropped", "what", what, "request_id", rid, "path", path, "bytes", out.n, "err", err)
+			failed(ctx, out.n, err)
 		}
 	})
 	return nil

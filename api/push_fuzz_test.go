@@ -136,7 +136,7 @@ var errRollback = errors.New("roll back")
 
 // decodeCodes are the codes decode refuses a body with.
 var decodeCodes = map[models.Code]bool{models.CodeMalformedJSON: true, models.CodeUnknownField: true, models.CodeInvalidType: true,
-	models.CodeBodyTooLarge: true, models.CodeUnsupportedMediaType: true}
+	models.CodeBodyTooLarge: true, models.CodeUnsupportedMediaType: true, models.CodeDuplicateKey: true, models.CodeKeyCase: true}
 
 // FuzzPushDecode sends any body through the decoding of POST
 // /v1/sync/push (decode into the wire type, as the handler does) and then

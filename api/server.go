@@ -115,6 +115,7 @@ func New(cfg Config) *Server {
 	})
 	s.app.Server().HeaderReceived = s.times.afterHeaders
 	s.app.Use(func(c *fiber.Ctx) error { c.Locals(timeoutsKey, s.times); return c.Next() })
+	s.app.Use(securityHeaders)
 	s.app.Use(dropBadRequestID)
 	s.app.Use(requestid.New(requestid.Config{ContextKey: requestIDKey}))
 	// The access log wraps recover, so that a panic is logged and

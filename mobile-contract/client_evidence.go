@@ -23,10 +23,12 @@ type EvidenceDeclaration struct {
 	Location       *EvidenceLocation `json:"location,omitempty"`
 }
 
-// EvidenceLocation is the device's GPS fix when the photo was taken.
+// EvidenceLocation is the device's GPS fix when the photo was taken, in
+// WGS-84 unless Datum is "gcj02" or "bd09" (the server converts those).
 type EvidenceLocation struct {
 	Lat       float64 `json:"lat"`
 	Lng       float64 `json:"lng"`
+	Datum     string  `json:"datum,omitempty"`
 	AccuracyM float64 `json:"accuracy_m"`
 	Mocked    bool    `json:"mocked"`
 }

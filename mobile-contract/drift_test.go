@@ -78,6 +78,8 @@ func TestEnumsMatchModels(t *testing.T) {
 		"TaskKind":         models.TaskKinds,
 		"TaskStatus":       models.TaskMachine.Statuses(),
 		"Conclusion":       models.Conclusions,
+		"Datum":            models.Datums,
+		"DatumInput":       models.Datums,
 		"EvidenceKind":     models.EvidenceKinds,
 		"EvidenceStatus":   {models.EvidencePending, models.EvidenceVerified, models.EvidenceRejected},
 		"FlagCode":         flagCodes,
@@ -200,7 +202,7 @@ func TestInputsMatchModels(t *testing.T) {
 		"QuestionInput":         models.Question{},
 		"TaskInput":             items.TaskInput{},
 		"EvidenceInput":         evidence.EvidenceInput{},
-		"EvidenceLocationInput": models.EvidenceLocation{},
+		"EvidenceLocationInput": models.LocationInput{},
 	} {
 		s := doc.Components.Schemas[schema].Value
 		var props []string
@@ -392,7 +394,7 @@ func TestMutationArgsMatchWire(t *testing.T) {
 		return "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a" + string([]byte{'0' + n/10, '0' + n%10})
 	}
 	recorded := time.Date(2024, 11, 19, 3, 14, 2, 512000000, time.FixedZone("CST", 8*3600))
-	fix := contract.Location{Lat: 30.29318, Lng: 120.16395, AccuracyM: 8.5}
+	fix := contract.Location{Lat: 30.29318, Lng: 120.16395, Datum: "bd09", AccuracyM: 8.5}
 	for _, tc := range []struct {
 		schema string
 		v      any
@@ -426,12 +428,14 @@ func TestFieldRecordsMatchModels(t *testing.T) {
 	id := func(n byte) string {
 		return "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a" + string([]byte{'0' + n/10, '0' + n%10})
 	}
+	f := func(v float64) *float64 { return &v }
 	verification := models.Verification{ID: id(1), TaskID: id(2), ItemID: id(3), InspectorID: id(4), DeviceID: id(5), UnitPath: "/x/",
 		Conclusion: models.ConclusionPartiallyRectified, Notes: "尚未联网", Lat: 30.29, Lng: 120.16, AccuracyM: 8.5, Mocked: true,
+		Datum: models.DatumGCJ02, OriginalLat: f(30.2877), OriginalLng: f(120.1648),
 		RecordedAt: now.Add(-time.Minute), EvidenceIDs: models.StringList{id(6)}, Version: 2, CreatedAt: now, UpdatedAt: now}
 	validateAs(t, "Verification", verification)
 	validateAs(t, "Verification", models.Verification{ID: id(1), TaskID: id(2), ItemID: id(3), InspectorID: id(4), DeviceID: id(5),
-		Conclusion: models.ConclusionNotRectified, RecordedAt: now, EvidenceIDs: models.StringList{}, Version: 1, CreatedAt: now, UpdatedAt: now})
+		Conclusion: models.ConclusionNotRectified, Datum: models.DatumWGS84, RecordedAt: now, EvidenceIDs: models.StringList{}, Version: 1, CreatedAt: now, UpdatedAt: now})
 	var answers []models.Answer
 	for i, v := range []string{`true`, `12.5`, `"排口已封堵"`, `"` + id(6) + `"`, ``, `null`} {
 		a := models.Answer{ID: id(7), TaskID: id(2), QuestionID: "q" + string(rune('1'+i)), InspectorID: id(4), DeviceID: id(5), UnitPath: "/x/",
@@ -566,7 +570,7 @@ func TestEvidenceRecordsMatchModels(t *testing.T) {
 	sha := strings.Repeat("7f", 32)
 	declared2 := models.Evidence{ID: id(6), TaskID: id(2), VerificationID: &verification, InspectorID: id(4), DeviceID: id(5), SiteID: id(10),
 		UnitPath: "/x/", Kind: "photo", Status: models.EvidencePending, SHA256: sha, Size: 3481205, ContentType: "image/jpeg",
-		CapturedAt: &captured, Location: &models.EvidenceLocation{Lat: 30.29571, Lng: 120.16418, AccuracyM: 6, AltitudeM: f(12.4)},
+		CapturedAt: &captured, Location: &models.EvidenceLocation{Lat: 30.29571, Lng: 120.16418, Datum: models.DatumWGS84, AccuracyM: 6, AltitudeM: f(12.4)},
 		Flags: models.Flags{}, ObjectKey: "evidence/" + id(6), Version: 2, CreatedAt: now, UpdatedAt: now}
 	validateAs(t, "Evidence", declared2)
 
@@ -649,7 +653,7 @@ func TestEvidenceRecordsMatchModels(t *testing.T) {
 
 	// A declaration as the Go client would send it.
 	in := evidence.EvidenceInput{ID: id(6), TaskID: id(2), VerificationID: &verification, Kind: "photo", SHA256: strings.ToUpper(sha), Size: 3481205,
-		ContentType: "image/heic", CapturedAt: &taken, Location: &models.EvidenceLocation{Lat: 30.29571, Lng: 120.16418, AccuracyM: 6}}
+		ContentType: "image/heic", CapturedAt: &taken, Location: &models.LocationInput{Lat: 30.29571, Lng: 120.16418, Datum: models.DatumGCJ02, AccuracyM: 6}}
 	if err := validateRequestAs(t, "EvidenceInput", in); err != nil {
 		t.Errorf("EvidenceInput refuses %+v: %v", in, err)
 	}

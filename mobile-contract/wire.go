@@ -90,10 +90,12 @@ type PushResponse struct {
 	Results        []MutationResult `json:"results"`
 }
 
-// Location is a device GPS fix.
+// Location is a device GPS fix, in WGS-84 unless Datum is "gcj02" or
+// "bd09" (the server converts those to WGS-84).
 type Location struct {
 	Lat       float64 `json:"lat"`
 	Lng       float64 `json:"lng"`
+	Datum     string  `json:"datum,omitempty"`
 	AccuracyM float64 `json:"accuracy_m"`
 	Mocked    bool    `json:"mocked"`
 }

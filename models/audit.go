@@ -72,6 +72,11 @@ const (
 	AuditExportEvidencePack = "export.evidence_pack"
 	AuditExportLedger       = "export.ledger"
 	AuditExportDispatch     = "export.dispatch"
+
+	// AuditExportEvidencePackFailed records a pack whose stream broke off
+	// after its first byte (the store failed mid-way): the reader holds
+	// an incomplete file.
+	AuditExportEvidencePackFailed = "export.evidence_pack_failed"
 )
 
 // AuditActions lists every audited action.
@@ -85,6 +90,7 @@ var AuditActions = []string{
 	AuditItemSubmit, AuditItemStart, AuditItemReopen, AuditDecisionAccept, AuditDecisionReject,
 	AuditEvidencePublish, AuditEvidenceWithdraw,
 	AuditExportEvidencePack, AuditExportLedger, AuditExportDispatch,
+	AuditExportEvidencePackFailed,
 }
 
 // Entities the audit log names besides those a pull does.

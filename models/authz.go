@@ -312,14 +312,13 @@ func NotFound(entity string) error {
 // canAssign allows. It is the one rule for a valid assignee.
 func CheckAssignee(tx Tx, a Actor, id, field string) (User, error) {
 	var u User
-	if err := Lookup(tx, &u, id, CodeUnknownUser, field); err != nil {
+	// An inspector the actor may not assign is not found, as one that
+	// does not exist: ids cannot be probed through a body.
+	if err := LookupVisible(tx, &u, id, field, func() bool { return a.canAssign(&u) }); err != nil {
 		return User{}, err
 	}
 	if u.Role != RoleInspector || u.Disabled {
 		return User{}, FieldError(CodeAssigneeNotInspector, field, "tasks are assigned to active inspectors only")
-	}
-	if !a.canAssign(&u) {
-		return User{}, FieldError(CodeOutsideYourUnit, field, "the inspector belongs to a unit outside yours")
 	}
 	return u, nil
 }

@@ -138,6 +138,13 @@ const (
 	CodeUnitAmbiguous       Code = "unit_ambiguous"
 	CodeImportDuplicateCode Code = "import_duplicate_code"
 	CodeImportInvalid       Code = "import_invalid"
+
+	// Request decoding: ambiguous JSON keys.
+	CodeDuplicateKey Code = "duplicate_json_key"
+	CodeKeyCase      Code = "json_key_case_mismatch"
+
+	// Device positions in a map datum the server does not know.
+	CodeUnknownDatum Code = "unknown_datum"
 )
 
 var codeKinds = map[Code]Kind{
@@ -241,6 +248,10 @@ var codeKinds = map[Code]Kind{
 	CodeUnitAmbiguous:       KindInvalid,
 	CodeImportDuplicateCode: KindInvalid,
 	CodeImportInvalid:       KindInvalid,
+
+	CodeDuplicateKey: KindInvalid,
+	CodeKeyCase:      KindInvalid,
+	CodeUnknownDatum: KindInvalid,
 }
 
 func init() {

@@ -101,6 +101,12 @@ type RefreshToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	SpentAt   *time.Time
+	// ChildHash and ChildSealed record the token this one was spent for:
+	// its hash, and the token itself sealed with a key only the spent
+	// token gives, so that a retry within the grace window receives the
+	// same child and a copy of the database reveals no live token.
+	ChildHash   *string
+	ChildSealed *string
 }
 
 // LoginAttempt is one password attempt, kept to throttle guessing across

@@ -3,6 +3,7 @@ package models
 import (
 	"database/sql/driver"
 	"encoding/json"
+	"math"
 	"time"
 )
 
@@ -21,16 +22,24 @@ var Conclusions = []string{ConclusionRectified, ConclusionPartiallyRectified, Co
 // append-only: made once on the device, never edited, so it never
 // conflicts; evidence can be attached to it later.
 type Verification struct {
-	ID          string     `json:"id" gorm:"primaryKey"`
-	TaskID      string     `json:"task_id"`
-	ItemID      string     `json:"item_id"`
-	InspectorID string     `json:"inspector_id"`
-	DeviceID    string     `json:"device_id"`
-	UnitPath    string     `json:"-"`
-	Conclusion  string     `json:"conclusion"`
-	Notes       string     `json:"notes"`
+	ID          string `json:"id" gorm:"primaryKey"`
+	TaskID      string `json:"task_id"`
+	ItemID      string `json:"item_id"`
+	InspectorID string `json:"inspector_id"`
+	DeviceID    string `json:"device_id"`
+	UnitPath    string `json:"-"`
+	Conclusion  string `json:"conclusion"`
+	Notes       string `json:"notes"`
+	// Lat and Lng are WGS-84, converted on the server from the datum the
+	// device sent; OriginalLat and OriginalLng keep what it sent when
+	// that was not WGS-84. Datum is always set on a stored record; it is
+	// empty only in the canonical encoding of evidence sets (see
+	// EvidenceSet.Canonical).
 	Lat         float64    `json:"lat"`
 	Lng         float64    `json:"lng"`
+	Datum       string     `json:"datum,omitempty"`
+	OriginalLat *float64   `json:"original_lat,omitempty"`
+	OriginalLng *float64   `json:"original_lng,omitempty"`
 	AccuracyM   float64    `json:"accuracy_m"`
 	Mocked      bool       `json:"mocked"`
 	RecordedAt  time.Time  `json:"recorded_at"`
@@ -114,13 +123,56 @@ type Evidence struct {
 	UpdatedAt         time.Time         `json:"updated_at"`
 }
 
-// EvidenceLocation is the device's GPS fix when the photo was taken.
+// EvidenceLocation is the device's GPS fix when the photo was taken. Lat
+// and Lng are WGS-84, converted on the server from the datum the device
+// sent; OriginalLat and OriginalLng keep what it sent when that was not
+// WGS-84.
 type EvidenceLocation struct {
+	Lat         float64  `json:"lat"`
+	Lng         float64  `json:"lng"`
+	Datum       string   `json:"datum,omitempty"`
+	OriginalLat *float64 `json:"original_lat,omitempty"`
+	OriginalLng *float64 `json:"original_lng,omitempty"`
+	AccuracyM   float64  `json:"accuracy_m"`
+	AltitudeM   *float64 `json:"altitude_m"`
+	Mocked      bool     `json:"mocked"`
+}
+
+// LocationInput is a device fix as a client sends it: in WGS-84 unless
+// Datum says gcj02 or bd09.
+type LocationInput struct {
 	Lat       float64  `json:"lat"`
 	Lng       float64  `json:"lng"`
+	Datum     string   `json:"datum"`
 	AccuracyM float64  `json:"accuracy_m"`
 	AltitudeM *float64 `json:"altitude_m"`
 	Mocked    bool     `json:"mocked"`
+}
+
+// Fix checks a device fix and converts it to WGS-84, keeping the
+// original coordinates when they were in another datum. prefix names the
+// fix's field ("location.").
+func (in LocationInput) Fix(prefix string) (EvidenceLocation, error) {
+	datum := in.Datum
+	if datum == "" {
+		datum = DatumWGS84
+	}
+	if err := ValidateLatLng(in.Lat, in.Lng, prefix); err != nil {
+		return EvidenceLocation{}, err
+	}
+	if in.AccuracyM < 0 || math.IsNaN(in.AccuracyM) {
+		return EvidenceLocation{}, FieldError(CodeValidation, prefix+"accuracy_m", "accuracy_m cannot be negative")
+	}
+	lat, lng, err := ToWGS84(datum, in.Lat, in.Lng, prefix+"datum")
+	if err != nil {
+		return EvidenceLocation{}, err
+	}
+	out := EvidenceLocation{Lat: lat, Lng: lng, Datum: datum, AccuracyM: in.AccuracyM, AltitudeM: in.AltitudeM, Mocked: in.Mocked}
+	if datum != DatumWGS84 {
+		oLat, oLng := in.Lat, in.Lng
+		out.OriginalLat, out.OriginalLng = &oLat, &oLng
+	}
+	return out, nil
 }
 
 // Value implements driver.Valuer.
@@ -131,8 +183,17 @@ func (l *EvidenceLocation) Value() (driver.Value, error) {
 	return jsonValue(l, "")
 }
 
-// Scan implements sql.Scanner.
-func (l *EvidenceLocation) Scan(src any) error { return jsonScan(src, l) }
+// Scan implements sql.Scanner. A fix stored before datums were recorded
+// was sent, and is, WGS-84.
+func (l *EvidenceLocation) Scan(src any) error {
+	if err := jsonScan(src, l); err != nil {
+		return err
+	}
+	if l.Datum == "" {
+		l.Datum = DatumWGS84
+	}
+	return nil
+}
 
 // MediaSummary is what the server read from the bytes.
 type MediaSummary struct {

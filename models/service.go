@@ -215,19 +215,28 @@ func CheckVersion(stored int64, given *int64) error {
 	return nil
 }
 
-// Lookup loads a referenced record, turning "not found" into the given
-// code about the referencing field.
-func Lookup(tx Tx, rec any, id string, code Code, field string) error {
+// Lookup loads a record a request names by id in its body (field). An id
+// that does not exist is 404 not_found naming the field, the one answer
+// LookupVisible also gives for a record the actor may not see or use.
+func Lookup(tx Tx, rec any, id string, field string) error {
+	return LookupVisible(tx, rec, id, field, func() bool { return true })
+}
+
+// LookupVisible is Lookup for a record that visible, called once it is
+// loaded, may hide: a record of another county answers exactly as one
+// that does not exist, so that ids cannot be probed through a body.
+func LookupVisible(tx Tx, rec any, id, field string, visible func() bool) error {
 	if err := CheckID(field, id); err != nil {
 		return err
 	}
-	if err := tx.Get(rec, id); err != nil {
-		if IsNotFound(err) {
-			return FieldError(code, field, "%s %s does not exist", field, id)
-		}
-		return err
+	err := tx.Get(rec, id)
+	if err == nil && !visible() {
+		err = ErrNotFound
 	}
-	return nil
+	if IsNotFound(err) {
+		return FieldError(CodeNotFound, field, "%s %s was not found", field, id)
+	}
+	return err
 }
 
 // IsNotFound reports whether err is a missing-record error.

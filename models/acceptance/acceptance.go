@@ -210,7 +210,7 @@ type check struct {
 // to the inspector's devices.
 func (s *Service) createCheck(tx models.Tx, a models.Actor, c check) (models.InspectionTask, error) {
 	var tm models.ChecklistTemplate
-	if err := models.Lookup(tx, &tm, c.templateID, models.CodeUnknownTemplate, "template_id"); err != nil {
+	if err := models.Lookup(tx, &tm, c.templateID, "template_id"); err != nil {
 		return models.InspectionTask{}, err
 	}
 	now := s.Time()
@@ -239,13 +239,7 @@ func (s *Service) createCheck(tx models.Tx, a models.Actor, c check) (models.Ins
 // lie in the actor's subtree.
 func checkSiteFor(tx models.Tx, a models.Actor, id string) error {
 	var st models.Site
-	if err := models.Lookup(tx, &st, id, models.CodeUnknownSite, "site_ids"); err != nil {
-		return err
-	}
-	if !a.IsAdmin() && !a.InSubtree(st.UnitPath) {
-		return models.FieldError(models.CodeOutsideYourUnit, "site_ids", "the site belongs to a unit outside yours")
-	}
-	return nil
+	return models.LookupVisible(tx, &st, id, "site_ids", func() bool { return a.IsAdmin() || a.InSubtree(st.UnitPath) })
 }
 
 // Blocker is one reason an item cannot be accepted yet.

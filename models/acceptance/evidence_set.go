@@ -70,6 +70,29 @@ func (es *EvidenceSet) Canonical() ([]byte, error) {
 	c.Units = blankVersions(es.Units, func(u *models.Unit) (*int64, *time.Time) { return &u.Version, &u.UpdatedAt })
 	c.Sites = blankVersions(es.Sites, func(st *models.Site) (*int64, *time.Time) { return &st.Version, &st.UpdatedAt })
 	c.Templates = blankVersions(es.Templates, func(t *models.ChecklistTemplate) (*int64, *time.Time) { return &t.Version, &t.UpdatedAt })
+	// A WGS-84 fix is encoded without its datum, as every fix was before
+	// datums were recorded, so that the digests decisions made then
+	// recorded still match; a GCJ-02 or BD-09 fix names its datum.
+	if es.Verifications != nil {
+		c.Verifications = make([]models.Verification, len(es.Verifications))
+		copy(c.Verifications, es.Verifications)
+	}
+	for i := range c.Verifications {
+		if c.Verifications[i].Datum == models.DatumWGS84 {
+			c.Verifications[i].Datum = ""
+		}
+	}
+	if es.Evidence != nil {
+		c.Evidence = make([]models.Evidence, len(es.Evidence))
+		copy(c.Evidence, es.Evidence)
+	}
+	for i, e := range c.Evidence {
+		if e.Location != nil && e.Location.Datum == models.DatumWGS84 {
+			l := *e.Location
+			l.Datum = ""
+			c.Evidence[i].Location = &l
+		}
+	}
 	return json.Marshal(&c)
 }
 

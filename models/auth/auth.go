@@ -212,8 +212,10 @@ func tokenHash(token string) string {
 }
 
 // Refresh spends a refresh token and issues the next one in the same
-// session. Presenting a token that was already spent means it was copied:
-// the whole session is revoked.
+// session. A retry within RefreshRetryGrace (the device lost the answer)
+// receives the same next token, so that the session never forks; the
+// access token is issued afresh for the same session. Presenting a spent
+// token later means it was copied: the whole session is revoked.
 func (s *Service) Refresh(ctx context.Context, token string) (Grant, error) {
 	if token == "" {
 		return Grant{}, models.FieldError(models.CodeRequired, "refresh_token", "refresh_token is required")
@@ -233,6 +235,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Grant, error) {
 		if err != nil {
 			return err
 		}
+		var child string
 		if n == 0 {
 			var spent models.RefreshToken
 			if err := tx.Get(&spent, rt.Hash); err != nil {
@@ -240,9 +243,13 @@ func (s *Service) Refresh(ctx context.Context, token string) (Grant, error) {
 			}
 			// A device whose answer was lost retries at once; a copied
 			// token shows up later. Within the grace window the retry gets
-			// a token of its own, outside it the session ends.
+			// the child it was first given, outside it the session ends.
 			if spent.SpentAt == nil || now.Sub(*spent.SpentAt) > RefreshRetryGrace {
 				reused = true
+				return s.refreshReused(tx, rt.SessionID)
+			}
+			if child = unsealChild(token, spent); child == "" {
+				reused = true // spent without a recorded child: not a retry of ours
 				return s.refreshReused(tx, rt.SessionID)
 			}
 		}
@@ -259,12 +266,62 @@ func (s *Service) Refresh(ctx context.Context, token string) (Grant, error) {
 		if err := tx.Get(&g.Session, rt.SessionID); err != nil {
 			return err
 		}
-		return s.issueRefresh(tx, &g, now, false)
+		if child != "" {
+			g.RefreshToken = child
+			return nil
+		}
+		if err := s.issueRefresh(tx, &g, now, false); err != nil {
+			return err
+		}
+		h, sealed := tokenHash(g.RefreshToken), sealChild(token, g.RefreshToken)
+		_, err = tx.UpdateWhere(&models.RefreshToken{}, []models.Cond{models.Eq("hash", rt.Hash)}, map[string]any{"child_hash": h, "child_sealed": sealed})
+		return err
 	})
 	if reused && err == nil {
 		err = models.Errorf(models.CodeRefreshReused, "this refresh token was already used; the session has been ended for safety, sign in again")
 	}
 	return g, err
+}
+
+// sealKey is the key that seals a spent token's child: derived from the
+// spent token itself, which the server keeps only as a hash.
+func sealKey(parent string) [sha256.Size]byte {
+	return sha256.Sum256([]byte("fieldsync refresh child/1\x00" + parent))
+}
+
+// sealChild encrypts child (32 random bytes, base64url) under parent's
+// seal key: a one-time pad, as the key is used for this one child only.
+func sealChild(parent, child string) string {
+	raw, err := base64.RawURLEncoding.DecodeString(child)
+	key := sealKey(parent)
+	if err != nil || len(raw) != len(key) {
+		return ""
+	}
+	for i := range raw {
+		raw[i] ^= key[i]
+	}
+	return hex.EncodeToString(raw)
+}
+
+// unsealChild recovers the child of a spent token, or "" when none was
+// recorded or it does not match its hash.
+func unsealChild(parent string, spent models.RefreshToken) string {
+	if spent.ChildSealed == nil || spent.ChildHash == nil {
+		return ""
+	}
+	raw, err := hex.DecodeString(*spent.ChildSealed)
+	key := sealKey(parent)
+	if err != nil || len(raw) != len(key) {
+		return ""
+	}
+	for i := range raw {
+		raw[i] ^= key[i]
+	}
+	child := base64.RawURLEncoding.EncodeToString(raw)
+	if tokenHash(child) != *spent.ChildHash {
+		return ""
+	}
+	return child
 }
 
 // refreshReused ends a session whose spent refresh token came back, and

@@ -24,15 +24,17 @@ var evidenceTypes = map[string][]string{
 
 // EvidenceInput declares a file before its bytes are sent.
 type EvidenceInput struct {
-	ID             string                   `json:"id"`
-	TaskID         string                   `json:"task_id"`
-	VerificationID *string                  `json:"verification_id"`
-	Kind           string                   `json:"kind"`
-	SHA256         string                   `json:"sha256"`
-	Size           int64                    `json:"size"`
-	ContentType    string                   `json:"content_type"`
-	CapturedAt     *time.Time               `json:"captured_at"`
-	Location       *models.EvidenceLocation `json:"location"`
+	ID             string                `json:"id"`
+	TaskID         string                `json:"task_id"`
+	VerificationID *string               `json:"verification_id"`
+	Kind           string                `json:"kind"`
+	SHA256         string                `json:"sha256"`
+	Size           int64                 `json:"size"`
+	ContentType    string                `json:"content_type"`
+	CapturedAt     *time.Time            `json:"captured_at"`
+	Location       *models.LocationInput `json:"location"`
+	// fix is Location checked and in WGS-84.
+	fix *models.EvidenceLocation
 }
 
 func (s *Service) evidencePolicy() models.EvidencePolicy {
@@ -84,12 +86,11 @@ func (s *Service) checkEvidenceInput(in *EvidenceInput) error {
 		return models.FieldError(models.CodeEvidenceTooLarge, "size", "size must be 1 to %d bytes", max)
 	}
 	if in.Location != nil {
-		if err := models.ValidateLatLng(in.Location.Lat, in.Location.Lng, "location."); err != nil {
+		fix, err := in.Location.Fix("location.")
+		if err != nil {
 			return err
 		}
-		if in.Location.AccuracyM < 0 {
-			return models.FieldError(models.CodeValidation, "location.accuracy_m", "accuracy_m cannot be negative")
-		}
+		in.fix = &fix
 	}
 	if in.Kind == "photo" && in.CapturedAt == nil {
 		return models.FieldError(models.CodeRequired, "captured_at", "captured_at is required for photos")
@@ -129,8 +130,8 @@ func (s *Service) createEvidence(ctx context.Context, a models.Actor, in Evidenc
 		if err != nil {
 			return err
 		}
+		var v models.Verification
 		if in.VerificationID != nil {
-			var v models.Verification
 			if err := models.GetVisible(tx, &v, *in.VerificationID, "verification", func() bool { return v.InspectorID == a.UserID && v.TaskID == t.ID }); err != nil {
 				return err
 			}
@@ -164,6 +165,13 @@ func (s *Service) createEvidence(ctx context.Context, a models.Actor, in Evidenc
 		default:
 			return models.FieldError(models.CodeEvidenceMismatch, "id", "evidence %s was declared with other content", in.ID)
 		}
+		// The verification lists the evidence declared for it, as an
+		// attachment by sync would.
+		if v.ID != "" && e.VerificationID != nil && *e.VerificationID == v.ID {
+			if err := s.ListEvidenceOn(tx, a, &v, e.ID, "verification_id"); err != nil {
+				return err
+			}
+		}
 		return s.Changed(tx, models.EntityEvidence, e.ID, e.Version, models.OpUpsert, models.ScopeUser(a.UserID), models.ScopeUnit(e.UnitPath))
 	})
 	return e, err
@@ -173,7 +181,7 @@ func (s *Service) createEvidence(ctx context.Context, a models.Actor, in Evidenc
 // is derived from the id, never from a client file name.
 func declare(e *models.Evidence, in EvidenceInput) {
 	e.Kind, e.SHA256, e.Size, e.ContentType = in.Kind, in.SHA256, in.Size, in.ContentType
-	e.Location = in.Location
+	e.Location = in.fix
 	if in.CapturedAt != nil {
 		t := models.Stamp(*in.CapturedAt)
 		_, off := in.CapturedAt.Zone()

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
@@ -222,4 +223,30 @@ func (s *Service) CleanAbandonedUploads(ctx context.Context, before time.Time) (
 		cleaned++
 	}
 	return cleaned, nil
+}
+
+// UploadOpen checks, for a signed upload URL the API serves, that the
+// evidence whose object key (or multipart staging key) it names still
+// waits for its bytes: once the evidence has left pending (verified or
+// rejected), a URL issued for it, though unexpired, stores nothing. Keys
+// that name no evidence pass.
+func (s *Service) UploadOpen(ctx context.Context, key string) error {
+	id, ok := strings.CutPrefix(key, "evidence/")
+	if !ok {
+		id, ok = strings.CutPrefix(key, "incoming/")
+	}
+	if !ok || !models.ValidID(id) {
+		return nil
+	}
+	var e models.Evidence
+	err := s.Store.Read(ctx, func(tx models.Tx) error { return tx.Get(&e, id) })
+	switch {
+	case models.IsNotFound(err):
+		return nil
+	case err != nil:
+		return err
+	case e.Status != models.EvidencePending:
+		return models.Errorf(models.CodeEvidenceComplete, "evidence %s is already %s; its upload URL no longer accepts bytes", id, e.Status)
+	}
+	return nil
 }

@@ -80,6 +80,9 @@ func (s *Service) ApplyMutation(tx models.Tx, a models.Actor, name string, args 
 
 // decodeArgs reads mutation arguments strictly.
 func decodeArgs(raw json.RawMessage, dst any) error {
+	if err := models.CheckJSONKeys(raw, dst); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -288,24 +291,24 @@ func (s *Service) appendOnly(tx models.Tx, rec models.Record, existing models.Re
 }
 
 type verificationArgs struct {
-	ID          string    `json:"id"`
-	TaskID      string    `json:"task_id"`
-	Conclusion  string    `json:"conclusion"`
-	Notes       string    `json:"notes"`
-	Location    location  `json:"location"`
-	RecordedAt  time.Time `json:"recorded_at"`
-	EvidenceIDs []string  `json:"evidence_ids"`
+	ID          string               `json:"id"`
+	TaskID      string               `json:"task_id"`
+	Conclusion  string               `json:"conclusion"`
+	Notes       string               `json:"notes"`
+	Location    verificationLocation `json:"location"`
+	RecordedAt  time.Time            `json:"recorded_at"`
+	EvidenceIDs []string             `json:"evidence_ids"`
 }
 
-type location struct {
+// verificationLocation is the fix of a verification: a LocationInput
+// without altitude.
+type verificationLocation struct {
 	Lat       float64 `json:"lat"`
 	Lng       float64 `json:"lng"`
+	Datum     string  `json:"datum"`
 	AccuracyM float64 `json:"accuracy_m"`
 	Mocked    bool    `json:"mocked"`
 }
-
-// MaxEvidencePerVerification bounds the photos of one verification.
-const MaxEvidencePerVerification = 100
 
 func (s *Service) recordVerification(tx models.Tx, a models.Actor, raw json.RawMessage) (int64, error) {
 	var in verificationArgs
@@ -318,11 +321,10 @@ func (s *Service) recordVerification(tx models.Tx, a models.Actor, raw json.RawM
 	if err := models.OneOf("conclusion", in.Conclusion, models.Conclusions); err != nil {
 		return 0, err
 	}
-	if err := models.ValidateLatLng(in.Location.Lat, in.Location.Lng, "location."); err != nil {
+	l := in.Location
+	fix, err := models.LocationInput{Lat: l.Lat, Lng: l.Lng, Datum: l.Datum, AccuracyM: l.AccuracyM, Mocked: l.Mocked}.Fix("location.")
+	if err != nil {
 		return 0, err
-	}
-	if in.Location.AccuracyM < 0 || math.IsNaN(in.Location.AccuracyM) {
-		return 0, models.FieldError(models.CodeValidation, "location.accuracy_m", "accuracy_m cannot be negative")
 	}
 	if in.RecordedAt.IsZero() {
 		return 0, models.FieldError(models.CodeRequired, "recorded_at", "recorded_at is required")
@@ -334,8 +336,8 @@ func (s *Service) recordVerification(tx models.Tx, a models.Actor, raw json.RawM
 	if err != nil {
 		return 0, err
 	}
-	if len(in.EvidenceIDs) > MaxEvidencePerVerification {
-		return 0, models.FieldError(models.CodeValidation, "evidence_ids", "at most %d evidence ids", MaxEvidencePerVerification)
+	if len(in.EvidenceIDs) > models.MaxEvidencePerVerification {
+		return 0, models.FieldError(models.CodeValidation, "evidence_ids", "at most %d evidence ids", models.MaxEvidencePerVerification)
 	}
 	for _, id := range in.EvidenceIDs {
 		if err := models.CheckID("evidence_ids", id); err != nil {
@@ -348,15 +350,15 @@ func (s *Service) recordVerification(tx models.Tx, a models.Actor, raw json.RawM
 	}
 	now := s.Time()
 	v := models.Verification{ID: in.ID, TaskID: t.ID, ItemID: t.ItemID, InspectorID: a.UserID, DeviceID: a.DeviceID, UnitPath: t.UnitPath,
-		Conclusion: in.Conclusion, Notes: notes, Lat: in.Location.Lat, Lng: in.Location.Lng, AccuracyM: in.Location.AccuracyM,
-		Mocked: in.Location.Mocked, RecordedAt: models.Stamp(in.RecordedAt), EvidenceIDs: models.StringList(in.EvidenceIDs), Version: 1, CreatedAt: now, UpdatedAt: now}
+		Conclusion: in.Conclusion, Notes: notes, Lat: fix.Lat, Lng: fix.Lng, Datum: fix.Datum, OriginalLat: fix.OriginalLat,
+		OriginalLng: fix.OriginalLng, AccuracyM: fix.AccuracyM, Mocked: fix.Mocked, RecordedAt: models.Stamp(in.RecordedAt), EvidenceIDs: models.StringList(in.EvidenceIDs), Version: 1, CreatedAt: now, UpdatedAt: now}
 	if v.EvidenceIDs == nil {
 		v.EvidenceIDs = models.StringList{}
 	}
 	var old models.Verification
 	version, err := s.appendOnly(tx, &v, &old, v.ID, func(any) bool {
 		return old.TaskID == v.TaskID && old.Conclusion == v.Conclusion && old.RecordedAt.Equal(v.RecordedAt) &&
-			old.InspectorID == v.InspectorID && old.Notes == v.Notes && old.Lat == v.Lat && old.Lng == v.Lng &&
+			old.InspectorID == v.InspectorID && old.Notes == v.Notes && old.Lat == v.Lat && old.Lng == v.Lng && old.Datum == v.Datum &&
 			old.AccuracyM == v.AccuracyM && old.Mocked == v.Mocked && sameSet(old.EvidenceIDs, v.EvidenceIDs)
 	}, models.EntityVerifications, a, t.UnitPath)
 	if err != nil || old.ID != "" {
@@ -426,21 +428,10 @@ func (s *Service) attachEvidence(tx models.Tx, a models.Actor, raw json.RawMessa
 	if err := s.linkEvidence(tx, a, &t, in.EvidenceID, v.ID); err != nil {
 		return 0, err
 	}
-	for _, id := range v.EvidenceIDs {
-		if id == in.EvidenceID {
-			return v.Version, nil
-		}
-	}
-	if len(v.EvidenceIDs) >= MaxEvidencePerVerification {
-		return 0, models.FieldError(models.CodeValidation, "evidence_id", "a verification holds at most %d evidence records", MaxEvidencePerVerification)
-	}
-	v.EvidenceIDs = append(v.EvidenceIDs, in.EvidenceID)
-	v.Version++
-	v.UpdatedAt = s.Time()
-	if err := tx.Update(&v); err != nil {
+	if err := s.ListEvidenceOn(tx, a, &v, in.EvidenceID, "evidence_id"); err != nil {
 		return 0, err
 	}
-	return v.Version, s.Changed(tx, models.EntityVerifications, v.ID, v.Version, models.OpUpsert, models.ScopeUser(a.UserID), models.ScopeUnit(v.UnitPath))
+	return v.Version, nil
 }
 
 type noteArgs struct {

@@ -88,7 +88,7 @@ func (s *Service) applyItem(tx models.Tx, it *models.RectificationItem, in ItemI
 	}
 	if in.ResponsibleUnitID != nil {
 		var u models.Unit
-		if err := models.Lookup(tx, &u, *in.ResponsibleUnitID, models.CodeUnknownUnit, "responsible_unit_id"); err != nil {
+		if err := models.Lookup(tx, &u, *in.ResponsibleUnitID, "responsible_unit_id"); err != nil {
 			return err
 		}
 		it.ResponsibleUnitID, it.UnitPath = u.ID, u.Path
@@ -100,7 +100,7 @@ func (s *Service) applyItem(tx models.Tx, it *models.RectificationItem, in ItemI
 		ids := models.StringList{}
 		for _, id := range *in.CooperatingUnitIDs {
 			var u models.Unit
-			if err := models.Lookup(tx, &u, id, models.CodeUnknownUnit, "cooperating_unit_ids"); err != nil {
+			if err := models.Lookup(tx, &u, id, "cooperating_unit_ids"); err != nil {
 				return err
 			}
 			ids = append(ids, u.ID)

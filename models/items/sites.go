@@ -61,7 +61,7 @@ func applySite(tx models.Tx, st *models.Site, in SiteInput, creating bool) error
 	}
 	if in.UnitID != nil {
 		var u models.Unit
-		if err := models.Lookup(tx, &u, *in.UnitID, models.CodeUnknownUnit, "unit_id"); err != nil {
+		if err := models.Lookup(tx, &u, *in.UnitID, "unit_id"); err != nil {
 			return err
 		}
 		st.UnitID, st.UnitPath = u.ID, u.Path

@@ -36,7 +36,7 @@ func applyTask(tx models.Tx, a models.Actor, t *models.InspectionTask, in TaskIn
 		if in.ItemID == nil {
 			return models.FieldError(models.CodeRequired, "item_id", "item_id is required")
 		}
-		if err := models.Lookup(tx, &it, *in.ItemID, models.CodeUnknownItem, "item_id"); err != nil {
+		if err := models.LookupVisible(tx, &it, *in.ItemID, "item_id", func() bool { return a.CanWriteUnitRecord(it.UnitPath) }); err != nil {
 			return err
 		}
 		t.ItemID, t.UnitPath = it.ID, it.UnitPath
@@ -45,11 +45,8 @@ func applyTask(tx models.Tx, a models.Actor, t *models.InspectionTask, in TaskIn
 	}
 	if in.SiteID != nil {
 		var st models.Site
-		if err := models.Lookup(tx, &st, *in.SiteID, models.CodeUnknownSite, "site_id"); err != nil {
+		if err := models.LookupVisible(tx, &st, *in.SiteID, "site_id", func() bool { return a.CanWriteUnitRecord(st.UnitPath) }); err != nil {
 			return err
-		}
-		if !a.CanWriteUnitRecord(st.UnitPath) {
-			return models.FieldError(models.CodeOutsideYourUnit, "site_id", "the site belongs to a unit outside yours")
 		}
 		t.SiteID = st.ID
 	}
@@ -58,7 +55,7 @@ func applyTask(tx models.Tx, a models.Actor, t *models.InspectionTask, in TaskIn
 	}
 	if in.TemplateID != nil {
 		var tm models.ChecklistTemplate
-		if err := models.Lookup(tx, &tm, *in.TemplateID, models.CodeUnknownTemplate, "template_id"); err != nil {
+		if err := models.Lookup(tx, &tm, *in.TemplateID, "template_id"); err != nil {
 			return err
 		}
 		t.TemplateID = tm.ID

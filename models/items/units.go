@@ -61,7 +61,7 @@ func (s *Service) CreateUnit(ctx context.Context, a models.Actor, in UnitInput) 
 		u.Path = "/" + u.ID + "/"
 		if in.ParentID != nil {
 			var parent models.Unit
-			if err := models.Lookup(tx, &parent, *in.ParentID, models.CodeUnknownUnit, "parent_id"); err != nil {
+			if err := models.Lookup(tx, &parent, *in.ParentID, "parent_id"); err != nil {
 				return err
 			}
 			u.ParentID = &parent.ID

@@ -58,7 +58,7 @@ func (s *Service) applyUser(tx models.Tx, u *models.User, in UserInput) error {
 	}
 	if in.UnitID != nil {
 		var unit models.Unit
-		if err := models.Lookup(tx, &unit, *in.UnitID, models.CodeUnknownUnit, "unit_id"); err != nil {
+		if err := models.Lookup(tx, &unit, *in.UnitID, "unit_id"); err != nil {
 			return err
 		}
 		u.UnitID, u.UnitPath = unit.ID, unit.Path

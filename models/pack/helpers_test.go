@@ -111,13 +111,13 @@ type shot struct {
 
 var shots = []shot{
 	{"DSCN0010.jpg", 43.4674483, 11.8851267, time.Date(2008, 10, 22, 16, 28, 39, 0, time.UTC),
-		&models.EvidenceLocation{Lat: 43.46745, Lng: 11.88513, AccuracyM: 6}, nil},
+		&models.EvidenceLocation{Lat: 43.46745, Lng: 11.88513, Datum: models.DatumWGS84, AccuracyM: 6}, nil},
 	{"DSCN0012.jpg", 43.4671567, 11.8853950, time.Date(2008, 10, 22, 16, 29, 49, 0, time.UTC),
-		&models.EvidenceLocation{Lat: 43.4679, Lng: 11.8870, AccuracyM: 12},
+		&models.EvidenceLocation{Lat: 43.4679, Lng: 11.8870, Datum: models.DatumWGS84, AccuracyM: 12},
 		models.Flags{{Code: evidence.FlagExifGPSMismatch, Value: 184.2, Unit: "m", Detail: "the photo's GPS is 184 m from the device's fix (accuracy 12 m)"}}},
 	{"DSCN0021.jpg", 43.4670817, 11.8845383, time.Date(2008, 10, 22, 16, 38, 20, 0, time.UTC), nil, nil},
 	{"DSCN0025.jpg", 43.4683650, 11.8816350, time.Date(2008, 10, 22, 16, 43, 21, 0, time.UTC),
-		&models.EvidenceLocation{Lat: 43.46837, Lng: 11.88164, AccuracyM: 4, Mocked: true},
+		&models.EvidenceLocation{Lat: 43.46837, Lng: 11.88164, Datum: models.DatumWGS84, AccuracyM: 4, Mocked: true},
 		models.Flags{{Code: evidence.FlagOutsideGeofence, Value: 294.1, Unit: "m", Detail: "taken 294 m from the site centre; the geofence radius is 100 m"},
 			{Code: evidence.FlagMockedLocation, Value: 1, Detail: "the device reported a mock location"}}},
 }
@@ -145,7 +145,7 @@ func newFixture(t testing.TB) *fixture {
 		TemplateID: tmpl.ID, WindowStart: t0.AddDate(0, 0, -7), DueAt: t0, Status: models.TaskCompleted, AssignedAt: ptr(t0.AddDate(0, 0, -7)),
 		Reasons: models.StringList{}, Version: 4, CreatedAt: t0.AddDate(0, 0, -7), UpdatedAt: t0}
 	ver := models.Verification{ID: "00000000-0000-4000-8000-000000000050", TaskID: task.ID, ItemID: item.ID, InspectorID: insp.ID, Conclusion: models.ConclusionRectified,
-		Notes: "排口已封堵，河水无异味", Lat: 43.46722, Lng: 11.88495, AccuracyM: 5, RecordedAt: t0.Add(-2 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}
+		Notes: "排口已封堵，河水无异味", Lat: 43.46722, Lng: 11.88495, Datum: models.DatumWGS84, AccuracyM: 5, RecordedAt: t0.Add(-2 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}
 	es := acceptance.EvidenceSet{Item: item, Units: []models.Unit{city, county}, People: []acceptance.Person{insp}, Submissions: []models.Submission{},
 		Tasks: []models.InspectionTask{task}, Sites: []models.Site{site}, Templates: []models.ChecklistTemplate{tmpl},
 		Answers: []models.Answer{

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -84,7 +85,14 @@ func (s *MinIOStore) PresignGet(ctx context.Context, key string, expiry time.Dur
 	if err != nil {
 		return "", err
 	}
-	u, err := s.client.PresignedGetObject(ctx, s.bucket, key, exp, nil)
+	// The store answers with the Content-Disposition the URL asks for
+	// (signed with it): an evidence original is a download named by the
+	// server, never a page a browser renders from the store's origin.
+	disposition := "inline"
+	if id, ok := strings.CutPrefix(key, "evidence/"); ok {
+		disposition = `attachment; filename="` + id + `"`
+	}
+	u, err := s.client.PresignedGetObject(ctx, s.bucket, key, exp, url.Values{"response-content-disposition": {disposition}})
 	if err != nil {
 		return "", s.wrap(ctx, "presign get", key, err)
 	}

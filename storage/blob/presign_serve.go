@@ -26,6 +26,17 @@ func (p *LocalPresigner) ServePut(ctx context.Context, token, contentType string
 	return "", p.PutObject(ctx, g, r, size)
 }
 
+// SignedKey verifies a signed URL's token for method and returns the
+// object key it names, so that the API can check the key's owner (the
+// evidence must still be pending) before ServePut reads the body.
+func (p *LocalPresigner) SignedKey(token, method string) (string, error) {
+	g, err := p.Verify(token, method)
+	if err != nil {
+		return "", urlError(err)
+	}
+	return g.Key, nil
+}
+
 // ServeGet opens the object a signed local download URL names.
 func (p *LocalPresigner) ServeGet(ctx context.Context, token string) (io.ReadCloser, models.BlobInfo, error) {
 	g, err := p.Verify(token, http.MethodGet)
