@@ -281,7 +281,11 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 		}
 		return e, err
 	}
-	release, err := s.analysisSlot(ctx)
+	held := int64(0) // a file too large to analyse is hashed as it streams
+	if e.Size <= s.evidencePolicy().MaxAnalyzeSize {
+		held = e.Size
+	}
+	release, err := s.analysisSlot(ctx, held)
 	if err != nil {
 		return e, err
 	}
@@ -340,6 +344,9 @@ func (s *Service) CompleteEvidence(ctx context.Context, a Actor, id string) (Evi
 		if err := tx.Update(&cur); err != nil {
 			return err
 		}
+		if err := indexPHashes(tx, &cur); err != nil {
+			return err
+		}
 		e = cur
 		if err := s.audit(tx, a, evidenceAction(&cur), EntityEvidence, cur.ID, evidenceDetail(&cur)); err != nil {
 			return err
@@ -386,9 +393,15 @@ func (s *Service) readEvidence(ctx context.Context, e *Evidence) (media *MediaIn
 		}
 		return nil, nil, nil
 	}
-	info, err := s.Media.Analyze(bytes.NewReader(buf.Bytes()), e.Size)
+	// The buffer itself, so that an analyzer that recognises it
+	// (Bytes) need not copy the file.
+	info, err := s.Media.Analyze(&buf, e.Size)
 	if err != nil {
 		if me := AsError(err); me != nil {
+			if me.Code == CodeUnavailable {
+				// No room to decode now: the record stays pending, 503.
+				return nil, nil, me
+			}
 			return nil, me, nil
 		}
 		return nil, &Error{Code: CodeMediaUnreadable, Message: "the file could not be read as an image", Err: err}, nil
@@ -417,7 +430,19 @@ func applyMedia(e *Evidence, m *MediaInfo) {
 		e.PHash = &h
 		q := phashQuarters(*m.PHash)
 		e.PHashQ0, e.PHashQ1, e.PHashQ2, e.PHashQ3 = &q[0], &q[1], &q[2], &q[3]
+		e.PHashes = m.PHashes
+		if len(e.PHashes) == 0 {
+			e.PHashes = []uint64{*m.PHash}
+		}
 	}
+}
+
+// PHashCandidate reports whether the near-duplicate index returns stored
+// hash s for query q: they agree in at least one of the four indexed
+// 16-bit quarters (certain up to 3 differing bits, likely up to about 10).
+func PHashCandidate(q, s uint64) bool {
+	a, b := phashQuarters(q), phashQuarters(s)
+	return a[0] == b[0] || a[1] == b[1] || a[2] == b[2] || a[3] == b[3]
 }
 
 // phashQuarters splits a perceptual hash into four indexed 16-bit parts.
@@ -433,23 +458,50 @@ func truncateRunes(s string, n int) string {
 	return string(r[:n])
 }
 
-// maxAnalyses bounds the completions that hold a file in memory and
-// decode it, and the publications that decode a photo, at the same time.
-const maxAnalyses = 4
+// analysisMemory bounds the bytes of the files that completions and
+// publications hold in memory to decode at one time. It is admission by
+// size, not by count: each takes a token per MiB of its file. The pixels
+// they decode have their own budget in the MediaAnalyzer (storage/media,
+// DecodeBudget); the two together keep the server under 512 MB
+// (BENCHMARKS.md, "Decode memory").
+const analysisMemory = 80 << 20
 
-var analyses = make(chan struct{}, maxAnalyses)
+var (
+	analysisTokens = make(chan struct{}, analysisMemory>>20)
+	// analysisTurn lets one waiter at a time collect its tokens, so that
+	// two large files never each hold half of what they need.
+	analysisTurn = make(chan struct{}, 1)
+)
 
-// analysisSlot waits briefly for a free analysis slot; a server that is
-// busy answers 503 with Retry-After rather than running out of memory.
-func (s *Service) analysisSlot(ctx context.Context) (func(), error) {
+// analysisSlot waits briefly for room to hold a file of size bytes; a
+// server that is busy answers 503 with Retry-After rather than running
+// out of memory.
+func (s *Service) analysisSlot(ctx context.Context, size int64) (func(), error) {
+	n := int(min(max(1, (size+1<<20-1)>>20), int64(cap(analysisTokens))))
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
+	busy := &Error{Code: CodeUnavailable, Message: "the server is busy decoding other photos; try again shortly", RetryAfter: 5 * time.Second}
 	select {
-	case analyses <- struct{}{}:
-		return func() { <-analyses }, nil
+	case analysisTurn <- struct{}{}:
 	case <-ctx.Done():
-		return nil, &Error{Code: CodeUnavailable, Message: "the server is busy decoding other photos; try again shortly", RetryAfter: 5 * time.Second}
+		return nil, busy
 	}
+	defer func() { <-analysisTurn }()
+	for taken := 0; taken < n; taken++ {
+		select {
+		case analysisTokens <- struct{}{}:
+		case <-ctx.Done():
+			for ; taken > 0; taken-- {
+				<-analysisTokens
+			}
+			return nil, busy
+		}
+	}
+	return func() {
+		for range n {
+			<-analysisTokens
+		}
+	}, nil
 }
 
 // evidenceAction is the audit action of a completion.

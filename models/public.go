@@ -143,7 +143,7 @@ func (s *Service) renderPublic(ctx context.Context, e *Evidence) (string, error)
 	}
 	// Decoding shares the completions' slots: one bound on the memory
 	// that photos being decoded take.
-	release, err := s.analysisSlot(ctx)
+	release, err := s.analysisSlot(ctx, e.Size)
 	if err != nil {
 		return "", err
 	}
