@@ -197,7 +197,7 @@ func (s *Service) duplicateFlags(tx Tx, e *Evidence, flags Flags, p EvidencePoli
 	err = tx.List(&candidates, Query{Where: []Cond{{Op: OpAny, Value: []Cond{
 		{Column: "q0", Op: OpIn, Value: qs[0]}, {Column: "q1", Op: OpIn, Value: qs[1]},
 		{Column: "q2", Op: OpIn, Value: qs[2]}, {Column: "q3", Op: OpIn, Value: qs[3]},
-	}}, {Column: "evidence_id", Op: OpNe, Value: e.ID}}, Limit: maxPHashCandidates})
+	}}, {Column: "evidence_id", Op: OpNe, Value: e.ID}}, OrderBy: "evidence_id, part", Limit: maxPHashCandidates})
 	if err != nil {
 		return nil, err
 	}
