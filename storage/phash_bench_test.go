@@ -32,6 +32,11 @@ func BenchmarkNearDuplicateLookup(b *testing.B) {
 		start := time.Now()
 		seedPHashes(b, db, dialect, photos)
 		b.Logf("%s: %d photos, %d hash rows seeded in %s", dialect, photos, photos*10, time.Since(start).Round(time.Second))
+		if dialect == storage.DialectMySQL {
+			var plan []map[string]any
+			db.Gorm().Raw("EXPLAIN SELECT * FROM evidence_phashes WHERE (q0 IN (1,2,3,4,5,6,7,8,9,10) OR q1 IN (1,2,3,4,5,6,7,8,9,10) OR q2 IN (1,2,3,4,5,6,7,8,9,10) OR q3 IN (1,2,3,4,5,6,7,8,9,10)) AND evidence_id <> 'self' ORDER BY evidence_id, part LIMIT 20000").Scan(&plan)
+			b.Logf("plan: %v", plan)
+		}
 		b.Run(dialect, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			var rows int
