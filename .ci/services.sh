@@ -90,9 +90,11 @@ start_mariadb() {
 # apt-get when missing, never started here.
 # ensure_package COMMAND PACKAGE WHAT: installs Debian's PACKAGE when
 # COMMAND is missing (the tests of WHAT need it); apt-get update runs once.
+# COMMAND "dpkg:NAME" checks for the installed package NAME instead (fonts
+# have no command).
 apt_updated=""
 ensure_package() {
-	if command -v "$1" >/dev/null; then
+	if command -v "$1" >/dev/null || { [[ $1 == dpkg:* ]] && dpkg -s "${1#dpkg:}" >/dev/null 2>&1; }; then
 		echo "$2: installed"
 		return
 	fi
@@ -201,7 +203,8 @@ start)
 	mkdir -p "$CACHE"
 	start_mariadb
 	start_minio
-	ensure_package chromium chromium "the evidence report's browser test"
+	ensure_package chromium chromium "the evidence report's and the console's browser tests"
+	ensure_package dpkg:fonts-noto-cjk fonts-noto-cjk "legible Chinese in the console's screenshots"
 	ensure_package soffice libreoffice-calc "the ledger's spreadsheet test"
 	;;
 stop)

@@ -10,6 +10,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/audit"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -61,7 +64,7 @@ func (p *phone) verify(task models.InspectionTask, start bool, conclusion, photo
 // tasksOf lists an item's tasks of a kind, by status, as the admin sees them.
 func (e *env) tasksOf(itemID, kind, status string) []models.InspectionTask {
 	e.t.Helper()
-	page := must(e.svc.ListTasks(context.Background(), system, models.TaskFilter{ItemID: itemID, Kind: kind, Status: status}, models.ListParams{}))
+	page := must(items.New(e.svc).ListTasks(context.Background(), system, items.TaskFilter{ItemID: itemID, Kind: kind, Status: status}, models.ListParams{}))
 	return page.Items
 }
 
@@ -125,7 +128,7 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 
 	// Nothing verified yet: the review says why, acceptance is refused.
 	review := e.must(200, "supa", "GET", itemPath+"/review", nil)
-	if review["acceptable"] != false || review["blockers"].([]any)[0].(map[string]any)["code"] != models.BlockNotVerified {
+	if review["acceptable"] != false || review["blockers"].([]any)[0].(map[string]any)["code"] != acceptance.BlockNotVerified {
 		t.Fatalf("review before verification: acceptable %v blockers %v", review["acceptable"], review["blockers"])
 	}
 	stale := review["evidence_digest"].(string)
@@ -173,7 +176,7 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	if ids := upsertIDs(t, pull, "decisions"); len(ids) != 1 || ids[0] != rejection["id"] {
 		t.Fatalf("the phone received decisions %v", ids)
 	}
-	if got := must(e.svc.GetTask(context.Background(), system, check.ID)).Status; got != models.TaskCancelled {
+	if got := must(items.New(e.svc).GetTask(context.Background(), system, check.ID)).Status; got != models.TaskCancelled {
 		t.Fatalf("the rejected round's open task is %s, want cancelled", got)
 	}
 
@@ -238,7 +241,7 @@ func testAcceptanceWorkflow(t *testing.T, e *env) {
 	}
 
 	// Every step is in the audit trail, in order.
-	if _, err := e.svc.ChainAudit(context.Background()); err != nil {
+	if _, err := audit.New(e.svc).ChainAudit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var actions []string
@@ -302,7 +305,7 @@ func testAcceptanceRules(t *testing.T, e *env) {
 	task := evidenceSite(t, e, "insp1", 0)
 	// An acceptance check made by hand before any submission, verified
 	// as rectified: it must not stand in for the round's check.
-	early := must(e.svc.CreateTask(ctx, system, models.TaskInput{ItemID: &f.itemA.ID, SiteID: &task.SiteID, Kind: ptr(models.TaskAcceptanceCheck),
+	early := must(items.New(e.svc).CreateTask(ctx, system, items.TaskInput{ItemID: &f.itemA.ID, SiteID: &task.SiteID, Kind: ptr(models.TaskAcceptanceCheck),
 		TemplateID: &f.tmpl.ID, WindowStart: ptr(e.now), DueAt: ptr(e.now.AddDate(0, 0, 7)), AssigneeID: ptr(f.users["insp1"].ID)}))
 	insp.verify(early, true, models.ConclusionRectified, "DSCN0010.jpg")
 	// insp2's progress check on the same item is under way.
@@ -333,7 +336,7 @@ func testAcceptanceRules(t *testing.T, e *env) {
 	e.now = e.now.Add(time.Minute)
 	insp.verify(check, false, models.ConclusionNotRectified, "DSCN0021.jpg")
 	review := e.must(200, "supa", "GET", itemPath+"/review", nil)
-	if review["acceptable"] != false || !hasBlocker(review, models.BlockNotRectified) {
+	if review["acceptable"] != false || !hasBlocker(review, acceptance.BlockNotRectified) {
 		t.Fatalf("a verification recorded 'in the future' hid the later one: acceptable %v, blockers %v", review["acceptable"], review["blockers"])
 	}
 
@@ -345,7 +348,7 @@ func testAcceptanceRules(t *testing.T, e *env) {
 	pending["verification_id"] = judged
 	e.must(201, "insp1", "POST", "/v1/evidence", pending)
 	review = e.must(200, "supa", "GET", itemPath+"/review", nil)
-	if review["acceptable"] != false || !hasBlocker(review, models.BlockEvidenceNotReady) {
+	if review["acceptable"] != false || !hasBlocker(review, acceptance.BlockEvidenceNotReady) {
 		t.Fatalf("a pending photo of the judged verification did not block: %v", review["blockers"])
 	}
 
@@ -353,10 +356,10 @@ func testAcceptanceRules(t *testing.T, e *env) {
 	// check, whose offline notes still land.
 	e.must(201, "supa", "POST", itemPath+"/decisions", map[string]any{"decision": "reject", "reasons": []string{"照片不清"},
 		"evidence_digest": review["evidence_digest"]})
-	if st := must(e.svc.GetTask(ctx, system, other.ID)).Status; st != models.TaskInProgress {
+	if st := must(items.New(e.svc).GetTask(ctx, system, other.ID)).Status; st != models.TaskInProgress {
 		t.Fatalf("the rejection changed another inspector's progress check to %s", st)
 	}
-	if st := must(e.svc.GetTask(ctx, system, check.ID)).Status; st != models.TaskCancelled {
+	if st := must(items.New(e.svc).GetTask(ctx, system, check.ID)).Status; st != models.TaskCancelled {
 		t.Fatalf("the rejected round's open check is %s", st)
 	}
 	e.phone("insp2").push(mut("note.add", map[string]any{"id": uuid.NewString(), "task_id": other.ID, "text": "继续核查"}))

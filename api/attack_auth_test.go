@@ -11,6 +11,8 @@ import (
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/keys"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -95,7 +97,7 @@ func testStalePrivileges(t *testing.T, e *env) {
 // another user, carry no expiry or another issuer, or come from a secret
 // that has been rotated out.
 func testSignedButWrong(t *testing.T, e *env) {
-	key := authn.DeriveKey(testSecret, "access-token")
+	key := keys.Derive(testSecret, "access-token")
 	kid := mustHeader(t, e.tokens["insp1"], "kid")
 	var session jwt.MapClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(e.tokens["insp1"], &session); err != nil {
@@ -132,7 +134,7 @@ func testSignedButWrong(t *testing.T, e *env) {
 	var claims jwt.MapClaims
 	jwt.NewParser().ParseUnverified(g["access_token"].(string), &claims)
 	old := authn.NewIssuer(previousSecret, nil, 15*time.Minute, func() time.Time { return e.now })
-	prev, err := old.Issue(models.Grant{User: e.fx.users["insp1"], Session: models.Session{ID: claims["sid"].(string), DeviceID: claims["did"].(string)}})
+	prev, err := old.Issue(auth.Grant{User: e.fx.users["insp1"], Session: models.Session{ID: claims["sid"].(string), DeviceID: claims["did"].(string)}})
 	if err != nil {
 		t.Fatal(err)
 	}

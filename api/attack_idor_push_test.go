@@ -9,6 +9,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/items"
 )
 
 // testIDORPush: insp2 pushes mutations that name insp1's task, evidence
@@ -23,7 +25,7 @@ func testIDORPush(t *testing.T, e *env, v victims, dir string) {
 			"location": map[string]any{"lat": 29.7, "lng": 116, "accuracy_m": 5, "mocked": false}, "recorded_at": e.now, "evidence_ids": []string{}}}}})
 	loc := map[string]any{"lat": 29.7, "lng": 116, "accuracy_m": 5, "mocked": false}
 	// insp2's task with a photo question.
-	photoTask := must(e.svc.CreateTask(context.Background(), system, models.TaskInput{ItemID: &f.itemA.ID, SiteID: &f.siteA.ID,
+	photoTask := must(items.New(e.svc).CreateTask(context.Background(), system, items.TaskInput{ItemID: &f.itemA.ID, SiteID: &f.siteA.ID,
 		Kind: ptr(models.TaskProgressCheck), TemplateID: &v.tmpl.ID, WindowStart: ptr(e.now), DueAt: ptr(e.now.AddDate(0, 0, 7)),
 		AssigneeID: ptr(f.users["insp2"].ID)}))
 	cases := []struct {
@@ -83,7 +85,7 @@ func victimVersions(e *env, v victims) string {
 		r := e.must(200, "admin", "GET", p, nil)
 		fmt.Fprintf(&b, "%s %v v%v %v; ", p, r["status"], r["version"], r["verification_id"])
 	}
-	for _, ver := range must(e.svc.Review(context.Background(), system, v.item.ID)).Verifications {
+	for _, ver := range must(acceptance.New(e.svc).Review(context.Background(), system, v.item.ID)).Verifications {
 		fmt.Fprintf(&b, "verification %s v%d %v; ", ver.ID, ver.Version, ver.EvidenceIDs)
 	}
 	return b.String()

@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -39,14 +41,14 @@ func newVictims(t *testing.T, e *env) victims {
 	ctx := context.Background()
 	f := e.fx
 	var v victims
-	v.item = must(e.svc.CreateItem(ctx, system, models.ItemInput{Code: ptr("IDOR-C"), Title: ptr(secretMark + "整改事项"), Source: ptr("督察"),
+	v.item = must(items.New(e.svc).CreateItem(ctx, system, items.ItemInput{Code: ptr("IDOR-C"), Title: ptr(secretMark + "整改事项"), Source: ptr("督察"),
 		Category: ptr("水"), Target: ptr("达标"), Measures: ptr(secretMark + "措施"), ResponsibleUnitID: &f.countyA.ID, FirstResponsible: ptr("县长"),
 		Deadline: ptr(e.now.AddDate(0, 3, 0))}))
-	v.site = must(e.svc.CreateSite(ctx, system, models.SiteInput{UnitID: &f.countyA.ID, Name: ptr(secretMark + "排口"), Kind: ptr("sewage_outfall"),
+	v.site = must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &f.countyA.ID, Name: ptr(secretMark + "排口"), Kind: ptr("sewage_outfall"),
 		Lat: ptr(43.4672), Lng: ptr(11.8849), RadiusM: ptr(100.0)}))
-	v.tmpl = must(e.svc.CreateTemplate(ctx, system, models.TemplateInput{Name: ptr(secretMark + "核查表"), Questions: &[]models.Question{
+	v.tmpl = must(items.New(e.svc).CreateTemplate(ctx, system, items.TemplateInput{Name: ptr(secretMark + "核查表"), Questions: &[]models.Question{
 		{ID: "q1", Text: "排口是否封堵", Type: models.QuestionYesNo}, {ID: "p1", Text: "封堵照片", Type: models.QuestionPhoto}}}))
-	v.task = must(e.svc.CreateTask(ctx, system, models.TaskInput{ItemID: &v.item.ID, SiteID: &v.site.ID, Kind: ptr(models.TaskProgressCheck),
+	v.task = must(items.New(e.svc).CreateTask(ctx, system, items.TaskInput{ItemID: &v.item.ID, SiteID: &v.site.ID, Kind: ptr(models.TaskProgressCheck),
 		TemplateID: &v.tmpl.ID, WindowStart: ptr(e.now), DueAt: ptr(e.now.AddDate(0, 0, 7)), AssigneeID: ptr(f.users["insp1"].ID)}))
 	v.device = uuid.NewString()
 	e.tokens["insp1"] = e.login("insp1", "password-insp1", v.device)["access_token"].(string)
@@ -168,7 +170,7 @@ var idorCases = map[string]idorCase{
 }
 
 func digest(e *env, itemID string) string {
-	return must(e.svc.Review(context.Background(), system, itemID)).EvidenceDigest
+	return must(acceptance.New(e.svc).Review(context.Background(), system, itemID)).EvidenceDigest
 }
 
 // TestAttackIDOR sends every route that takes an id, as it appears in the
@@ -184,7 +186,7 @@ func TestAttackIDOR(t *testing.T) {
 			e := newEnv(t, dialect)
 			dir := localStore(t, e)
 			v := newVictims(t, e)
-			lead := must(e.svc.CreateUser(context.Background(), system, models.UserInput{Username: ptr("leadb"), Password: ptr("password-leadb"),
+			lead := must(items.New(e.svc).CreateUser(context.Background(), system, items.UserInput{Username: ptr("leadb"), Password: ptr("password-leadb"),
 				Role: ptr(models.RoleUnitLead), UnitID: &e.fx.countyB.ID}))
 			e.tokens["leadb"] = e.login(lead.Username, "password-leadb", uuid.NewString())["access_token"].(string)
 			t.Run("Routes", func(t *testing.T) { testIDORRoutes(t, e, v, dir) })

@@ -17,6 +17,7 @@ import (
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -196,10 +197,10 @@ func testSignedURLs(t *testing.T, e *env, alter signedURL) {
 		for _, token := range []string{"..%2F..%2Fetc%2Fpasswd", "%2e%2e", "a%00b", strings.Repeat("A", 1000)} {
 			refused("GET /v1/blobs/"+token[:min(len(token), 20)], e.hit("GET", e.base+"/v1/blobs/"+token, nil, nil), 403, "upload_url_invalid")
 		}
-		e.now = e.now.Add(models.PresignTTL + time.Second)
+		e.now = e.now.Add(evidence.PresignTTL + time.Second)
 		refused("an expired download URL", e.hit("GET", download, nil, nil), 403, "upload_url_expired")
 		refused("an expired upload URL", e.hit("PUT", target, headers, photo), 403, "upload_url_expired")
-		e.now = e.now.Add(-models.PresignTTL - time.Second)
+		e.now = e.now.Add(-evidence.PresignTTL - time.Second)
 	}
 	testMultipartOtherBytes(t, e, task, refused)
 	if got := fetch(t, e.do("insp1", "GET", "/v1/evidence/"+id+"/content", nil).Header.Get("Location")); !bytes.Equal(got, photo) {

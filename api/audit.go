@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
 )
 
 // listAudit serves GET /v1/audit: chained audit entries in seq order,
@@ -22,7 +23,7 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.svc.ListAudit(c.UserContext(), actor(c), f, p)
+	page, err := s.audit.ListAudit(c.UserContext(), actor(c), f, p)
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 	return c.JSON(listResponse[models.AuditEntry]{Items: page.Items, NextPageToken: token})
 }
 
-func auditFilter(c *fiber.Ctx) (f models.AuditFilter, err error) {
+func auditFilter(c *fiber.Ctx) (f audit.Filter, err error) {
 	if f.Action, err = enumQuery(c, "action", models.AuditActions); err != nil {
 		return f, err
 	}
@@ -67,8 +68,8 @@ func timeQuery(c *fiber.Ctx, name string) (*time.Time, error) {
 }
 
 // auditParams reads limit and the seq page token.
-func auditParams(c *fiber.Ctx) (models.AuditParams, error) {
-	var p models.AuditParams
+func auditParams(c *fiber.Ctx) (audit.Params, error) {
+	var p audit.Params
 	var err error
 	if p.Limit, err = limitParam(c); err != nil {
 		return p, err

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -27,7 +28,7 @@ func TestAudit(t *testing.T) {
 // does it on a ticker).
 func (e *env) auditList(query string) (items []map[string]any, next string) {
 	e.t.Helper()
-	if _, err := e.svc.ChainAudit(context.Background()); err != nil {
+	if _, err := audit.New(e.svc).ChainAudit(context.Background()); err != nil {
 		e.t.Fatal(err)
 	}
 	page := e.must(200, "admin", "GET", "/v1/audit?"+query, nil)
@@ -214,7 +215,7 @@ func testAudit(t *testing.T, e *env) {
 		}
 		prev = it["hash"].(string)
 	}
-	rep, err := e.svc.VerifyAudit(context.Background())
+	rep, err := audit.New(e.svc).VerifyAudit(context.Background())
 	if err != nil || !rep.OK || rep.Checked != int64(len(all)) || rep.Head.Hash != prev {
 		t.Fatalf("verify after %d entries: %+v %v", len(all), rep, err)
 	}

@@ -3,7 +3,7 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
 )
 
 type refreshBody struct {
@@ -27,12 +27,12 @@ type userSummary struct {
 }
 
 func (s *Server) login(c *fiber.Ctx) error {
-	var in models.LoginInput
+	var in auth.LoginInput
 	if err := decode(c, &in); err != nil {
 		return err
 	}
 	in.Address = c.IP()
-	g, err := s.svc.Login(c.UserContext(), in)
+	g, err := s.auth.Login(c.UserContext(), in)
 	if err != nil {
 		return err
 	}
@@ -44,14 +44,14 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	g, err := s.svc.Refresh(c.UserContext(), in.RefreshToken)
+	g, err := s.auth.Refresh(c.UserContext(), in.RefreshToken)
 	if err != nil {
 		return err
 	}
 	return s.grant(c, g)
 }
 
-func (s *Server) grant(c *fiber.Ctx, g models.Grant) error {
+func (s *Server) grant(c *fiber.Ctx, g auth.Grant) error {
 	access, err := s.tokens.Issue(g)
 	if err != nil {
 		return err
@@ -67,7 +67,7 @@ func (s *Server) grant(c *fiber.Ctx, g models.Grant) error {
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
-	if err := s.svc.Logout(c.UserContext(), actor(c)); err != nil {
+	if err := s.auth.Logout(c.UserContext(), actor(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -16,6 +16,8 @@ import (
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/keys"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -54,7 +56,7 @@ func testRefresh(t *testing.T, e *env) {
 	retry := e.must(200, "", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": first})
 	e.must(200, retry["access_token"].(string), "GET", "/v1/me", nil)
 	// The spent token again later: someone copied it. The whole session ends.
-	e.now = e.now.Add(models.RefreshRetryGrace + time.Second)
+	e.now = e.now.Add(auth.RefreshRetryGrace + time.Second)
 	g2["access_token"] = retry["access_token"]
 	wantProblem(t, e.do("", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": first}), 401, "refresh_token_reused")
 	wantProblem(t, e.do(g2["access_token"].(string), "GET", "/v1/me", nil), 401, "session_revoked")
@@ -106,17 +108,17 @@ func testBadTokens(t *testing.T, e *env) {
 	algNone := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(claims), `"inspector"`, `"admin"`, 1))) + "." + parts[2]
 	otherKey := authn.NewIssuer([]byte("another-secret-another-secret-another"), nil, time.Hour, func() time.Time { return e.now })
-	forged, _ := otherKey.Issue(models.Grant{User: e.fx.users["insp1"], Session: models.Session{ID: uuid.NewString()}})
+	forged, _ := otherKey.Issue(auth.Grant{User: e.fx.users["insp1"], Session: models.Session{ID: uuid.NewString()}})
 	// The right key under a key id the server does not know.
 	var c jwt.MapClaims
 	jwt.NewParser().ParseUnverified(good, &c)
 	wrongKid := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
 	wrongKid.Header["kid"] = "00000000"
-	wrongKidTok, _ := wrongKid.SignedString(authn.DeriveKey(testSecret, "access-token"))
+	wrongKidTok, _ := wrongKid.SignedString(keys.Derive(testSecret, "access-token"))
 	// HS512 with the right key: the algorithm is pinned.
 	otherAlg := jwt.NewWithClaims(jwt.SigningMethodHS512, c)
 	otherAlg.Header["kid"] = mustHeader(t, good, "kid")
-	otherAlgTok, _ := otherAlg.SignedString(authn.DeriveKey(testSecret, "access-token"))
+	otherAlgTok, _ := otherAlg.SignedString(keys.Derive(testSecret, "access-token"))
 	for name, tok := range map[string]string{
 		"alg none": algNone, "tampered claims": tampered, "another key": forged, "wrong kid": wrongKidTok,
 		"HS512": otherAlgTok, "garbage": "abc.def.ghi",

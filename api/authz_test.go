@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -53,7 +55,7 @@ func testMatrix(t *testing.T, e *env) {
 	var photoID string
 	verified := func() string {
 		if photoID == "" {
-			task := must(e.svc.GetTask(context.Background(), system, f.task1.ID))
+			task := must(items.New(e.svc).GetTask(context.Background(), system, f.task1.ID))
 			photoID = e.upload("insp1", task, readPhoto(t, "DSCN0010.jpg"), "image/jpeg", nil)["id"].(string)
 		}
 		return photoID
@@ -62,7 +64,7 @@ func testMatrix(t *testing.T, e *env) {
 	// last is the item the latest row made for itself.
 	var last models.RectificationItem
 	newItem := func() models.RectificationItem {
-		last = must(e.svc.CreateItem(context.Background(), system, models.ItemInput{Code: ptr(uniq("ACC")), Title: ptr("验收"), Source: ptr("督察"),
+		last = must(items.New(e.svc).CreateItem(context.Background(), system, items.ItemInput{Code: ptr(uniq("ACC")), Title: ptr("验收"), Source: ptr("督察"),
 			Category: ptr("水"), Target: ptr("达标"), Measures: ptr("整治"), ResponsibleUnitID: &f.countyA.ID, FirstResponsible: ptr("县长"),
 			Deadline: ptr(e.now.AddDate(0, 3, 0))}))
 		return last
@@ -70,12 +72,12 @@ func testMatrix(t *testing.T, e *env) {
 	submitted := func() models.RectificationItem {
 		it := newItem()
 		admin := models.Actor{UserID: f.users["admin"].ID, Role: models.RoleAdmin, UnitPath: f.root.Path}
-		must(e.svc.SubmitForAcceptance(context.Background(), admin, it.ID, models.SubmitInput{Statement: ptr("已完成"), Version: ptr(int64(1)),
+		must(acceptance.New(e.svc).SubmitForAcceptance(context.Background(), admin, it.ID, acceptance.SubmitInput{Statement: ptr("已完成"), Version: ptr(int64(1)),
 			InspectorIDs: []string{f.users["insp1"].ID}, SiteIDs: []string{f.siteA.ID}, TemplateID: &f.tmpl.ID}))
 		return it
 	}
 	digestOf := func(it models.RectificationItem) string {
-		return must(e.svc.Review(context.Background(), system, it.ID)).EvidenceDigest
+		return must(acceptance.New(e.svc).Review(context.Background(), system, it.ID)).EvidenceDigest
 	}
 	taskBody := func() map[string]any {
 		return map[string]any{"item_id": f.itemA.ID, "site_id": f.siteA.ID, "kind": "progress_check", "template_id": f.tmpl.ID,

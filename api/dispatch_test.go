@@ -12,6 +12,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/sheets"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -158,7 +159,7 @@ func TestDispatchReport(t *testing.T) {
 			}
 			v := nov.Progress[0].Notes[0]
 			if v.Kind != "verification" || v.Conclusion != models.ConclusionPartiallyRectified || v.Author != "用户insp1" ||
-				utf8.RuneCountInString(v.Text) != models.DispatchNoteRunes || !strings.HasSuffix(v.Text, "…") {
+				utf8.RuneCountInString(v.Text) != reporting.DispatchNoteRunes || !strings.HasSuffix(v.Text, "…") {
 				t.Errorf("the newest note: %+v", v)
 			}
 			if n := nov.Progress[0].Notes; n[1].Text != "第四段管网" || n[2].Text != "第三段管网" || n[1].Author != "用户insp2" {

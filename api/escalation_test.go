@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -28,11 +29,11 @@ func TestEscalation(t *testing.T) {
 			accepted = e.setItem(accepted.ID, func(it *models.RectificationItem) { it.Status = models.ItemAccepted })
 			// insp1 holds a task on E-1, so its phones must hear of the
 			// new level.
-			must(e.svc.CreateTask(ctx, system, models.TaskInput{ItemID: &daily.ID, SiteID: &f.siteA.ID, Kind: ptr(models.TaskProgressCheck),
+			must(items.New(e.svc).CreateTask(ctx, system, items.TaskInput{ItemID: &daily.ID, SiteID: &f.siteA.ID, Kind: ptr(models.TaskProgressCheck),
 				TemplateID: &f.tmpl.ID, WindowStart: ptr(e.now), DueAt: ptr(e.now.Add(72 * time.Hour)), AssigneeID: ptr(f.users["insp1"].ID)}))
 
 			level := func(it models.RectificationItem) (string, int64) {
-				got := must(e.svc.GetItem(ctx, system, it.ID))
+				got := must(items.New(e.svc).GetItem(ctx, system, it.ID))
 				return got.SupervisionLevel, got.Version
 			}
 			for _, step := range []struct {
@@ -50,7 +51,7 @@ func TestEscalation(t *testing.T) {
 			} {
 				now := deadline.Add(step.after)
 				_, v1 := level(daily)
-				n, err := e.svc.EscalateOverdue(ctx, now)
+				n, err := items.New(e.svc).EscalateOverdue(ctx, now)
 				if err != nil || n != step.want {
 					t.Fatalf("%s past the deadline: escalated %d, %v; want %d", step.after, n, err, step.want)
 				}
@@ -61,7 +62,7 @@ func TestEscalation(t *testing.T) {
 				if l1 != models.SupervisionDaily && nv1 > v1 {
 					// The step is a change of the item: a new version,
 					// logged for its unit and for insp1's phones.
-					got := must(e.svc.GetItem(ctx, system, daily.ID))
+					got := must(items.New(e.svc).GetItem(ctx, system, daily.ID))
 					if got.EscalatedAt == nil || !got.EscalatedAt.Equal(now) {
 						t.Errorf("E-1 escalated at %v, want %v", got.EscalatedAt, now)
 					}
@@ -77,7 +78,7 @@ func TestEscalation(t *testing.T) {
 				}
 			}
 			e.svc.Deadlines.EscalateAfter = 0
-			if n, err := e.svc.EscalateOverdue(ctx, deadline.Add(100*week)); n != 0 || err != nil {
+			if n, err := items.New(e.svc).EscalateOverdue(ctx, deadline.Add(100*week)); n != 0 || err != nil {
 				t.Errorf("escalation off: %d, %v", n, err)
 			}
 		})

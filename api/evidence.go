@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/evidence"
 )
 
 // evidenceCreated answers POST /v1/evidence: the record, and where to send
@@ -17,15 +18,15 @@ type evidenceCreated struct {
 }
 
 func (s *Server) createEvidence(c *fiber.Ctx) error {
-	var in models.EvidenceInput
+	var in evidence.EvidenceInput
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	e, err := s.svc.CreateEvidence(c.UserContext(), actor(c), in)
+	e, err := s.evidence.CreateEvidence(c.UserContext(), actor(c), in)
 	if err != nil {
 		return err
 	}
-	target, err := s.svc.UploadTargetFor(c.UserContext(), e)
+	target, err := s.evidence.UploadTargetFor(c.UserContext(), e)
 	if err != nil {
 		return err
 	}
@@ -40,7 +41,7 @@ func (s *Server) uploadEvidence(c *fiber.Ctx) error {
 		return models.Errorf(models.CodeSizeMismatch, "send the file with a Content-Length")
 	}
 	body := requestBody(c)
-	e, err := s.svc.UploadEvidence(c.UserContext(), actor(c), pathID(c), s.m.counted(viaAPI, body), size)
+	e, err := s.evidence.UploadEvidence(c.UserContext(), actor(c), pathID(c), s.m.counted(viaAPI, body), size)
 	if err != nil {
 		return bodyError(body, err)
 	}
@@ -48,14 +49,14 @@ func (s *Server) uploadEvidence(c *fiber.Ctx) error {
 }
 
 func (s *Server) completeEvidence(c *fiber.Ctx) error {
-	e, err := s.svc.CompleteEvidence(c.UserContext(), actor(c), pathID(c))
+	e, err := s.evidence.CompleteEvidence(c.UserContext(), actor(c), pathID(c))
 	if err != nil {
 		return err
 	}
 	return c.JSON(e)
 }
 
-func evidenceFilter(c *fiber.Ctx) (f models.EvidenceFilter, err error) {
+func evidenceFilter(c *fiber.Ctx) (f evidence.EvidenceFilter, err error) {
 	for name, dst := range map[string]*string{"task_id": &f.TaskID, "item_id": &f.ItemID, "verification_id": &f.VerificationID} {
 		if *dst, err = idQuery(c, name); err != nil {
 			return f, err
@@ -68,12 +69,12 @@ func evidenceFilter(c *fiber.Ctx) (f models.EvidenceFilter, err error) {
 // presigned redirect to the store, or streamed from the local store.
 func (s *Server) evidenceBytes(thumbnail bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		e, key, err := s.svc.EvidenceObject(c.UserContext(), actor(c), pathID(c), thumbnail)
+		e, key, err := s.evidence.EvidenceObject(c.UserContext(), actor(c), pathID(c), thumbnail)
 		if err != nil {
 			return err
 		}
 		if s.svc.Presign != nil {
-			url, err := s.svc.Presign.PresignGet(c.UserContext(), key, models.PresignTTL)
+			url, err := s.svc.Presign.PresignGet(c.UserContext(), key, evidence.PresignTTL)
 			if err != nil {
 				return err
 			}
@@ -97,7 +98,7 @@ func (s *Server) evidenceBytes(thumbnail bool) fiber.Handler {
 
 // multipart starts or resumes a multipart upload.
 func (s *Server) multipart(c *fiber.Ctx) error {
-	plan, err := s.svc.MultipartUpload(c.UserContext(), actor(c), pathID(c))
+	plan, err := s.evidence.MultipartUpload(c.UserContext(), actor(c), pathID(c))
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (s *Server) multipart(c *fiber.Ctx) error {
 
 // finishMultipart assembles the parts and completes the evidence.
 func (s *Server) finishMultipart(c *fiber.Ctx) error {
-	e, err := s.svc.FinishMultipart(c.UserContext(), actor(c), pathID(c))
+	e, err := s.evidence.FinishMultipart(c.UserContext(), actor(c), pathID(c))
 	if err != nil {
 		return err
 	}

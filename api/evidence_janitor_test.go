@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -25,14 +26,14 @@ func TestAbandonedUploadsJanitor(t *testing.T) {
 			e.must(201, "insp1", "POST", "/v1/evidence", d)
 			e.putContent("insp1", d["id"].(string), photo, 200)
 			key := "evidence/" + d["id"].(string)
-			if n, err := e.svc.CleanAbandonedUploads(ctx, e.now.Add(-time72h)); err != nil || n != 0 {
+			if n, err := evidence.New(e.svc).CleanAbandonedUploads(ctx, e.now.Add(-time72h)); err != nil || n != 0 {
 				t.Fatalf("a fresh upload was cleaned: %d %v", n, err)
 			}
 			// Stored bytes carry the real clock's time, not the test's:
 			// move past both.
 			e.now = time.Now().UTC().AddDate(0, 0, 4)
 			e.tokens["insp1"] = e.login("insp1", "password-insp1", uuid.NewString())["access_token"].(string)
-			n, err := e.svc.CleanAbandonedUploads(ctx, e.now.Add(-time72h))
+			n, err := evidence.New(e.svc).CleanAbandonedUploads(ctx, e.now.Add(-time72h))
 			if err != nil || n != 1 {
 				t.Fatalf("janitor: %d %v", n, err)
 			}

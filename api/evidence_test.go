@@ -22,6 +22,7 @@ import (
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/blob"
 	"github.com/fieldsync/fieldsync/storage/media"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -70,9 +71,9 @@ func withBlobs(t *testing.T, e *env, kind string) {
 func evidenceSite(t *testing.T, e *env, who string, lngShift float64) models.InspectionTask {
 	t.Helper()
 	ctx := context.Background()
-	st := must(e.svc.CreateSite(ctx, system, models.SiteInput{UnitID: &e.fx.countyA.ID, Name: ptr("测试排口"), Kind: ptr("sewage_outfall"),
+	st := must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &e.fx.countyA.ID, Name: ptr("测试排口"), Kind: ptr("sewage_outfall"),
 		Lat: ptr(43.4672), Lng: ptr(11.8849 + lngShift), RadiusM: ptr(100.0)}))
-	task := must(e.svc.CreateTask(ctx, system, models.TaskInput{ItemID: &e.fx.itemA.ID, SiteID: &st.ID, Kind: ptr(models.TaskProgressCheck),
+	task := must(items.New(e.svc).CreateTask(ctx, system, items.TaskInput{ItemID: &e.fx.itemA.ID, SiteID: &st.ID, Kind: ptr(models.TaskProgressCheck),
 		TemplateID: &e.fx.tmpl.ID, WindowStart: ptr(e.now), DueAt: ptr(e.now.AddDate(0, 0, 7)), AssigneeID: ptr(e.fx.users[who].ID)}))
 	return task
 }

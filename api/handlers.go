@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 )
 
 // create, get, update and list build the handlers of the resource
@@ -92,7 +93,7 @@ func idQuery(c *fiber.Ctx, name string) (string, error) {
 	return v, nil
 }
 
-func unitFilter(c *fiber.Ctx) (f models.UnitFilter, err error) {
+func unitFilter(c *fiber.Ctx) (f items.UnitFilter, err error) {
 	if f.ParentID, err = idQuery(c, "parent_id"); err != nil {
 		return f, err
 	}
@@ -100,7 +101,7 @@ func unitFilter(c *fiber.Ctx) (f models.UnitFilter, err error) {
 	return f, err
 }
 
-func userFilter(c *fiber.Ctx) (f models.UserFilter, err error) {
+func userFilter(c *fiber.Ctx) (f items.UserFilter, err error) {
 	if f.UnitID, err = idQuery(c, "unit_id"); err != nil {
 		return f, err
 	}
@@ -137,15 +138,15 @@ func (s *Server) itemFilter(c *fiber.Ctx) (f models.ItemFilter, err error) {
 	return f, nil
 }
 
-func siteFilter(c *fiber.Ctx) (f models.SiteFilter, err error) {
+func siteFilter(c *fiber.Ctx) (f items.SiteFilter, err error) {
 	if f.UnitID, err = idQuery(c, "unit_id"); err != nil {
 		return f, err
 	}
-	f.Kind, err = enumQuery(c, "kind", models.SiteKinds)
+	f.Kind, err = enumQuery(c, "kind", items.SiteKinds)
 	return f, err
 }
 
-func taskFilter(c *fiber.Ctx) (f models.TaskFilter, err error) {
+func taskFilter(c *fiber.Ctx) (f items.TaskFilter, err error) {
 	if f.Status, err = enumQuery(c, "status", models.TaskMachine.Statuses()); err != nil {
 		return f, err
 	}
@@ -177,7 +178,7 @@ func (s *Server) assignTask(c *fiber.Ctx) error {
 	if in.AssigneeID == nil {
 		return models.FieldError(models.CodeRequired, "assignee_id", "assignee_id is required (empty to unassign)")
 	}
-	t, err := s.svc.AssignTask(c.UserContext(), actor(c), pathID(c), *in.AssigneeID, in.Version)
+	t, err := s.items.AssignTask(c.UserContext(), actor(c), pathID(c), *in.AssigneeID, in.Version)
 	if err != nil {
 		return err
 	}
@@ -189,7 +190,7 @@ func (s *Server) cancelTask(c *fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	t, err := s.svc.CancelTask(c.UserContext(), actor(c), pathID(c), in.Version)
+	t, err := s.items.CancelTask(c.UserContext(), actor(c), pathID(c), in.Version)
 	if err != nil {
 		return err
 	}
@@ -197,7 +198,7 @@ func (s *Server) cancelTask(c *fiber.Ctx) error {
 }
 
 func (s *Server) revokeDevice(c *fiber.Ctx) error {
-	d, err := s.svc.RevokeDevice(c.UserContext(), actor(c), pathID(c))
+	d, err := s.auth.RevokeDevice(c.UserContext(), actor(c), pathID(c))
 	if err != nil {
 		return err
 	}

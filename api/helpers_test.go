@@ -19,6 +19,7 @@ import (
 	"github.com/fieldsync/fieldsync/api/authn"
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
@@ -69,7 +70,7 @@ func newEnv(t *testing.T, dialect string) *env {
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Checks:  map[string]func(context.Context) error{"database": db.Ping},
 		// The previous secret's key is listed after a rotation.
-		PackKeys: must(authn.PackKeys(testSecret, previousSecret)),
+		PackKeys: must(pack.KeysFor(testSecret, previousSecret)),
 	}
 	e.srv = api.New(e.cfg)
 	withBlobs(t, e, "local")

@@ -9,7 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/fieldsync/fieldsync/api/sheets"
-	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 // Content types of the spreadsheets.
@@ -31,7 +31,7 @@ func (s *Server) ledgerXLSX(c *fiber.Ctx) error {
 		return err
 	}
 	defer x.Close()
-	if err := s.svc.Ledger(c.UserContext(), actor(c), f, x.Row); err != nil {
+	if err := s.report.Ledger(c.UserContext(), actor(c), f, x.Row); err != nil {
 		return err
 	}
 	name, local := s.ledgerNames(".xlsx")
@@ -53,20 +53,20 @@ func (s *Server) ledgerCSV(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if err := s.svc.Ledger(c.UserContext(), actor(c), f, cw.Row); err != nil {
+		if err := s.report.Ledger(c.UserContext(), actor(c), f, cw.Row); err != nil {
 			return err
 		}
 		return cw.Flush()
 	})
 }
 
-func dispatchQuery(c *fiber.Ctx) models.DispatchQuery {
-	return models.DispatchQuery{Period: c.Query("period"), Start: c.Query("start")}
+func dispatchQuery(c *fiber.Ctx) reporting.DispatchQuery {
+	return reporting.DispatchQuery{Period: c.Query("period"), Start: c.Query("start")}
 }
 
 // dispatch answers GET /v1/reports/dispatch.
 func (s *Server) dispatch(c *fiber.Ctx) error {
-	rep, err := s.svc.Dispatch(c.UserContext(), actor(c), dispatchQuery(c))
+	rep, err := s.report.Dispatch(c.UserContext(), actor(c), dispatchQuery(c))
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (s *Server) dispatch(c *fiber.Ctx) error {
 
 // dispatchXLSX answers GET /v1/reports/dispatch.xlsx.
 func (s *Server) dispatchXLSX(c *fiber.Ctx) error {
-	rep, err := s.svc.Dispatch(c.UserContext(), actor(c), dispatchQuery(c))
+	rep, err := s.report.Dispatch(c.UserContext(), actor(c), dispatchQuery(c))
 	if err != nil {
 		return err
 	}

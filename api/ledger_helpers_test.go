@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/items"
 )
 
 // shanghai is the zone the ledger and report tests read dates in.
@@ -67,7 +69,7 @@ func (e *env) setItem(id string, change func(*models.RectificationItem)) models.
 // item creates an item as the system, at the env's current clock.
 func (e *env) item(code, title, category string, unit models.Unit, deadline time.Time, level string) models.RectificationItem {
 	e.t.Helper()
-	it, err := e.svc.CreateItem(context.Background(), system, models.ItemInput{
+	it, err := items.New(e.svc).CreateItem(context.Background(), system, items.ItemInput{
 		Code: ptr(code), Title: ptr(title), Source: ptr("第三轮中央生态环境保护督察"), Category: ptr(category),
 		Area: ptr("大气环境"), Target: ptr("达标"), Measures: ptr("覆盖、洒水"), ResponsibleUnitID: &unit.ID,
 		FirstResponsible: ptr("副县长"), Deadline: &deadline, SupervisionLevel: ptr(level),
@@ -92,7 +94,7 @@ func (e *env) verification(task models.InspectionTask, inspector string, at time
 func (e *env) decision(it models.RectificationItem, kind, from, to string, at time.Time, comment string) models.Decision {
 	return models.Decision{ID: uuid.NewString(), ItemID: it.ID, UnitPath: it.UnitPath, Kind: kind, FromStatus: from, ToStatus: to,
 		DeciderID: e.fx.users["admin"].ID, Comment: comment, Reasons: models.StringList{}, FlagAcks: models.FlagAcks{},
-		EvidenceDigest: models.DigestOf([]byte(comment)), Version: 1, CreatedAt: at, UpdatedAt: at}
+		EvidenceDigest: acceptance.DigestOf([]byte(comment)), Version: 1, CreatedAt: at, UpdatedAt: at}
 }
 
 func (e *env) submission(it models.RectificationItem, round int, at time.Time) models.Submission {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/sheets"
 	"github.com/fieldsync/fieldsync/models"
+	itemsvc "github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -78,7 +79,7 @@ func TestImportItems(t *testing.T) {
 				t.Fatalf("read %d rows, unknown columns %v", len(imp.Rows), imp.Unknown)
 			}
 			before := countItems(t, e.svc.Store)
-			rep, err := e.svc.ImportItems(ctx, system, imp.Rows)
+			rep, err := itemsvc.New(e.svc).ImportItems(ctx, system, imp.Rows)
 			if err != nil || rep.Created != 3 || len(rep.Errors) != 0 {
 				t.Fatalf("import: %v, %+v", err, rep)
 			}
@@ -86,7 +87,7 @@ func TestImportItems(t *testing.T) {
 				t.Fatalf("%d items after the import, want %d", n, before+3)
 			}
 			items := map[string]models.RectificationItem{}
-			page := must(e.svc.ListItems(ctx, system, models.ItemFilter{}, models.ListParams{Limit: 100}))
+			page := must(itemsvc.New(e.svc).ListItems(ctx, system, models.ItemFilter{}, models.ListParams{Limit: 100}))
 			for _, it := range page.Items {
 				items[it.Code] = it
 			}
@@ -128,7 +129,7 @@ func TestImportItems(t *testing.T) {
 				[]any{10, "", "没有编号", "省级督察", "大气", "", "达标", "整改", "单位 CTY-A", "", "", "县长", "2027-06-30", "", ""},
 			)
 			before = countItems(t, e.svc.Store)
-			rep, err = e.svc.ImportItems(ctx, system, readImport(t, bad).Rows)
+			rep, err = itemsvc.New(e.svc).ImportItems(ctx, system, readImport(t, bad).Rows)
 			if models.ErrorCode(err) != models.CodeImportInvalid || rep.Created != 0 {
 				t.Fatalf("a file with bad rows: %v, %+v", err, rep)
 			}
@@ -166,12 +167,12 @@ func TestImportItems(t *testing.T) {
 			// supervisor only into their subtree.
 			for _, who := range []string{"leada", "insp1"} {
 				u := f.users[who]
-				if _, err := e.svc.ImportItems(ctx, models.Actor{UserID: u.ID, Role: u.Role, UnitPath: u.UnitPath}, imp.Rows); models.ErrorCode(err) != models.CodeForbidden {
+				if _, err := itemsvc.New(e.svc).ImportItems(ctx, models.Actor{UserID: u.ID, Role: u.Role, UnitPath: u.UnitPath}, imp.Rows); models.ErrorCode(err) != models.CodeForbidden {
 					t.Errorf("%s imports: %v", who, err)
 				}
 			}
 			supb := f.users["supb"]
-			rep, err = e.svc.ImportItems(ctx, models.Actor{UserID: supb.ID, Role: supb.Role, UnitPath: supb.UnitPath},
+			rep, err = itemsvc.New(e.svc).ImportItems(ctx, models.Actor{UserID: supb.ID, Role: supb.Role, UnitPath: supb.UnitPath},
 				readImport(t, workbook(t, "", []any{1, "SUPB-1", "县外的问题", "省级督察", "大气", "", "达标", "整改", "单位 CTY-A", "", "", "县长", "2027-06-30", "", ""})).Rows)
 			if models.ErrorCode(err) != models.CodeImportInvalid || len(rep.Errors) != 1 || rep.Errors[0].Code != models.CodeOutsideYourUnit {
 				t.Errorf("supervisor of county B importing for county A: %v %+v", err, rep)
@@ -248,19 +249,19 @@ func TestImportRoundTrip(t *testing.T) {
 			// The same units, under other ids.
 			byOld := map[string]string{}
 			for _, u := range []models.Unit{e.fx.root, e.fx.countyA, e.fx.deptA, e.fx.countyB} {
-				in := models.UnitInput{Code: ptr(u.Code), Name: ptr(u.Name), Kind: ptr(u.Kind)}
+				in := itemsvc.UnitInput{Code: ptr(u.Code), Name: ptr(u.Name), Kind: ptr(u.Kind)}
 				if u.ParentID != nil {
 					in.ParentID = ptr(byOld[*u.ParentID])
 				}
-				byOld[u.ID] = must(fresh.CreateUnit(ctx, system, in)).ID
+				byOld[u.ID] = must(itemsvc.New(fresh).CreateUnit(ctx, system, in)).ID
 			}
 			imp := readImport(t, r.Body)
-			rep, err := fresh.ImportItems(ctx, system, imp.Rows)
+			rep, err := itemsvc.New(fresh).ImportItems(ctx, system, imp.Rows)
 			if err != nil || rep.Created != 3 || len(imp.Unknown) != 0 {
 				t.Fatalf("import of the export: %v %+v, unknown %v", err, rep, imp.Unknown)
 			}
 			got := map[string]models.RectificationItem{}
-			for _, it := range must(fresh.ListItems(ctx, system, models.ItemFilter{}, models.ListParams{})).Items {
+			for _, it := range must(itemsvc.New(fresh).ListItems(ctx, system, models.ItemFilter{}, models.ListParams{})).Items {
 				got[it.Code] = it
 			}
 			for _, old := range []models.RectificationItem{d.itemA, d.itemB, d.itemC} {
@@ -279,7 +280,7 @@ func TestImportRoundTrip(t *testing.T) {
 				}
 			}
 			// Importing it again: every code is taken.
-			rep, err = fresh.ImportItems(ctx, system, imp.Rows)
+			rep, err = itemsvc.New(fresh).ImportItems(ctx, system, imp.Rows)
 			if !errors.Is(err, &models.Error{Code: models.CodeImportInvalid}) || len(rep.Errors) != 3 || rep.Errors[0].Code != models.CodeItemCodeTaken {
 				t.Errorf("second import: %v %+v", err, rep)
 			}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/sheets"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
+	"github.com/fieldsync/fieldsync/models/reporting"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -51,7 +53,7 @@ func TestLedgerAtScale(t *testing.T) {
 
 			for _, a := range []models.Actor{admin, sup} {
 				start = time.Now()
-				page, err := e.svc.ListItems(ctx, a, models.ItemFilter{Flagged: true}, models.ListParams{Limit: 50})
+				page, err := items.New(e.svc).ListItems(ctx, a, models.ItemFilter{Flagged: true}, models.ListParams{Limit: 50})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -70,7 +72,7 @@ func TestLedgerAtScale(t *testing.T) {
 				t.Fatal(err)
 			}
 			rows := 0
-			err = e.svc.Ledger(ctx, admin, models.ItemFilter{}, func(r *models.LedgerRow) error {
+			err = reporting.New(e.svc).Ledger(ctx, admin, models.ItemFilter{}, func(r *reporting.LedgerRow) error {
 				rows++
 				return x.Row(r)
 			})
@@ -90,7 +92,7 @@ func TestLedgerAtScale(t *testing.T) {
 			}
 
 			start = time.Now()
-			rep, err := e.svc.Dispatch(ctx, admin, models.DispatchQuery{Start: "2026-11-01"})
+			rep, err := reporting.New(e.svc).Dispatch(ctx, admin, reporting.DispatchQuery{Start: "2026-11-01"})
 			if err != nil {
 				t.Fatal(err)
 			}

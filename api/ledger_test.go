@@ -12,6 +12,8 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/sheets"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -30,7 +32,7 @@ func loadLedgerData(t *testing.T, e *env) ledgerData {
 	d := ledgerData{t0: e.now}
 	e.svc.Deadlines.Zone = shanghai
 	d.itemC = e.item("C-1", "=1+1 公式样的标题", "扬尘", f.countyA, e.now.AddDate(1, 0, 0), models.SupervisionDaily)
-	d.itemA = must(e.svc.UpdateItem(ctx, system, f.itemA.ID, models.ItemInput{
+	d.itemA = must(items.New(e.svc).UpdateItem(ctx, system, f.itemA.ID, items.ItemInput{
 		CooperatingUnitIDs: &[]string{f.deptA.ID, f.countyB.ID}, SpecificResponsible: ptr("李娜"),
 		PublicSummary: ptr("已完成截污纳管"), Description: ptr("督察组发现排口黑臭"), KeyItem: ptr(true), Version: &f.itemA.Version,
 	}))
@@ -113,7 +115,7 @@ func TestLedgerScopeAndFilters(t *testing.T) {
 			e := newEnv(t, dialect)
 			loadLedgerData(t, e)
 			f := e.fx
-			flag := models.Flags{{Code: models.FlagOutsideGeofence, Value: 250, Unit: "m", Detail: "250 m outside"}}
+			flag := models.Flags{{Code: evidence.FlagOutsideGeofence, Value: 250, Unit: "m", Detail: "250 m outside"}}
 			e.insert(
 				ptr(e.evidence(f.task1, models.EvidenceVerified, flag)),
 				// Not flagged: pending evidence with a flag, verified

@@ -17,7 +17,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api"
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
-	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -113,12 +113,12 @@ func testMetrics(t *testing.T, e *env) {
 	}})
 	pull(first["cursor"])
 	photo := readPhoto(t, "DSCN0010.jpg")
-	e.upload("insp1", must(e.svc.GetTask(ctx, system, e.fx.task1.ID)), photo, "image/jpeg", nil)
+	e.upload("insp1", must(items.New(e.svc).GetTask(ctx, system, e.fx.task1.ID)), photo, "image/jpeg", nil)
 	e.must(200, "supa", "GET", "/v1/items/"+e.fx.itemA.ID, nil)
 	e.do("supa", "GET", "/v1/no-such-thing/"+uuid.NewString(), nil)
 	// A change committed but not numbered yet: the service writes it, and
 	// nothing stamps it as a request would.
-	must(e.svc.CreateSite(ctx, system, models.SiteInput{UnitID: &e.fx.countyA.ID, Name: ptr("新排口"), Kind: ptr("sewage_outfall"),
+	must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &e.fx.countyA.ID, Name: ptr("新排口"), Kind: ptr("sewage_outfall"),
 		Lat: ptr(29.7), Lng: ptr(116.1), RadiusM: ptr(100.0)}))
 
 	mfs := scrape(t, reg)

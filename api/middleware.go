@@ -80,7 +80,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.svc.Authenticate(c.UserContext(), claims.SessionID)
+	a, err := s.auth.Authenticate(c.UserContext(), claims.SessionID)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ import (
 // problem document; after it, the ZIP is written as it is read from the
 // blob store.
 func (s *Server) evidencePack(c *fiber.Ctx) error {
-	p, err := s.svc.EvidencePack(c.UserContext(), actor(c), pathID(c))
+	p, err := s.accept.EvidencePack(c.UserContext(), actor(c), pathID(c))
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/fieldwork"
 	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -49,11 +51,11 @@ func newPackScene(t *testing.T, e *env) packScene {
 	upload("DSCN0021.jpg", 43.46708, 11.88454)
 	client := uuid.NewString()
 	res := e.must(200, "insp1", "POST", "/v1/sync/push", map[string]any{"client_id": client, "schema_version": 1, "mutations": []map[string]any{
-		{"id": 1, "name": models.MutVerificationRecord, "args": map[string]any{"id": uuid.NewString(), "task_id": sc.task.ID, "conclusion": "rectified",
+		{"id": 1, "name": fieldwork.MutVerificationRecord, "args": map[string]any{"id": uuid.NewString(), "task_id": sc.task.ID, "conclusion": "rectified",
 			"notes": "排口已封堵", "location": map[string]any{"lat": 43.46722, "lng": 11.88495, "accuracy_m": 5, "mocked": false},
 			"recorded_at": e.now, "evidence_ids": ids}},
-		{"id": 2, "name": models.MutChecklistAnswer, "args": map[string]any{"id": uuid.NewString(), "task_id": sc.task.ID, "question_id": "q1", "value": true}},
-		{"id": 3, "name": models.MutNoteAdd, "args": map[string]any{"id": uuid.NewString(), "task_id": sc.task.ID, "text": "下游有新建截污管"}},
+		{"id": 2, "name": fieldwork.MutChecklistAnswer, "args": map[string]any{"id": uuid.NewString(), "task_id": sc.task.ID, "question_id": "q1", "value": true}},
+		{"id": 3, "name": fieldwork.MutNoteAdd, "args": map[string]any{"id": uuid.NewString(), "task_id": sc.task.ID, "text": "下游有新建截污管"}},
 	}})
 	for _, r := range res["results"].([]any) {
 		if r.(map[string]any)["status"] != "applied" {
@@ -61,7 +63,7 @@ func newPackScene(t *testing.T, e *env) packScene {
 		}
 	}
 	decide := func(kind string, at time.Time) {
-		es, _, err := e.svc.EvidenceOf(ctx, system, e.fx.itemA.ID)
+		es, _, err := acceptance.New(e.svc).EvidenceOf(ctx, system, e.fx.itemA.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

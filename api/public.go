@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 // publicCache lets browsers and proxies keep the public disclosure for
@@ -16,7 +17,7 @@ const publicCache = "public, max-age=300"
 // header.
 
 func (s *Server) publicProgress(c *fiber.Ctx) error {
-	p, err := s.svc.PublicProgress(c.UserContext())
+	p, err := s.report.PublicProgress(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -29,18 +30,18 @@ func (s *Server) publicItems(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.svc.PublicItems(c.UserContext(), p)
+	page, err := s.report.PublicItems(c.UserContext(), p)
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, publicCache)
-	return c.JSON(listResponse[models.PublicItem]{Items: page.Items, NextPageToken: pageToken(page.Next)})
+	return c.JSON(listResponse[reporting.PublicItem]{Items: page.Items, NextPageToken: pageToken(page.Next)})
 }
 
 // publicPhoto streams the stripped copy; it never redirects to the blob
 // store, whose URLs would outlive a withdrawal.
 func (s *Server) publicPhoto(c *fiber.Ctx) error {
-	rc, info, err := s.svc.PublicPhoto(c.UserContext(), pathID(c))
+	rc, info, err := s.report.PublicPhoto(c.UserContext(), pathID(c))
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func (s *Server) setEvidencePublic(c *fiber.Ctx) error {
 	if in.Public == nil {
 		return models.FieldError(models.CodeRequired, "public", "public is required (true or false)")
 	}
-	d, err := s.svc.SetEvidencePublic(c.UserContext(), actor(c), pathID(c), *in.Public)
+	d, err := s.report.SetEvidencePublic(c.UserContext(), actor(c), pathID(c), *in.Public)
 	if err != nil {
 		return err
 	}

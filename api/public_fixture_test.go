@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/items"
 )
 
 // publicWorld is what the public disclosure tests publish from: items in
@@ -43,7 +45,7 @@ func buildPublicWorld(t *testing.T, e *env) publicWorld {
 		w.secrets = append(w.secrets, u.ID, u.Username, u.DisplayName, u.Phone)
 	}
 	item := func(code, category string, unit models.Unit, status string) models.RectificationItem {
-		it := must(e.svc.CreateItem(ctx, system, models.ItemInput{
+		it := must(items.New(e.svc).CreateItem(ctx, system, items.ItemInput{
 			Code: ptr(code), Title: ptr("整治 " + code), Source: ptr("第二轮中央生态环境保护督察"), Category: ptr(category), Area: ptr("水环境"),
 			Description: ptr("内部描述 " + code + "：举报人孙丽华反映"), Target: ptr("内部目标 " + code), Measures: ptr("内部措施 " + code + "：约谈企业法人钱志强"),
 			ResponsibleUnitID: &unit.ID, FirstResponsible: ptr("县长王建国" + code), SpecificResponsible: ptr("局长李秀英" + code),
@@ -55,7 +57,7 @@ func buildPublicWorld(t *testing.T, e *env) publicWorld {
 			fields["closed_at"] = e.now.Add(-time.Hour)
 		}
 		setItem(t, e, it.ID, fields)
-		return must(e.svc.GetItem(ctx, system, it.ID))
+		return must(items.New(e.svc).GetItem(ctx, system, it.ID))
 	}
 	w.acceptedA = item("PUB-A1", "工业污染", e.fx.countyA, models.ItemAccepted)
 	w.openA = item("PUB-A2", "工业污染", e.fx.countyA, models.ItemInProgress)
@@ -64,32 +66,32 @@ func buildPublicWorld(t *testing.T, e *env) publicWorld {
 	setItem(t, e, w.overdueB.ID, map[string]any{"deadline": e.now.Add(-48 * time.Hour)})
 
 	site := func(unit models.Unit, name string, lat, lng float64) models.Site {
-		return must(e.svc.CreateSite(ctx, system, models.SiteInput{UnitID: &unit.ID, Name: ptr(name), Kind: ptr("sewage_outfall"),
+		return must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &unit.ID, Name: ptr(name), Kind: ptr("sewage_outfall"),
 			Address: ptr("幸福路 88 号 张德明家后院"), Lat: ptr(lat), Lng: ptr(lng), RadiusM: ptr(100.0)}))
 	}
 	w.siteA, w.siteB = site(e.fx.countyA, "东沟排口", latA, lngA), site(e.fx.countyB, "南河排口", latB, lngB)
 	other := site(e.fx.countyA, "西沟排口", 29.798765, 116.087654)
 	w.secrets = append(w.secrets, "幸福路", "张德明", "29.798", "116.087")
 	task := func(it models.RectificationItem, st models.Site, who string) models.InspectionTask {
-		in := models.TaskInput{ItemID: &it.ID, SiteID: &st.ID, Kind: ptr(models.TaskAcceptanceCheck), TemplateID: &e.fx.tmpl.ID,
+		in := items.TaskInput{ItemID: &it.ID, SiteID: &st.ID, Kind: ptr(models.TaskAcceptanceCheck), TemplateID: &e.fx.tmpl.ID,
 			WindowStart: ptr(e.now), DueAt: ptr(e.now.AddDate(0, 0, 7))}
 		if who != "" {
 			in.AssigneeID = ptr(e.fx.users[who].ID)
 		}
-		return must(e.svc.CreateTask(ctx, system, in))
+		return must(items.New(e.svc).CreateTask(ctx, system, in))
 	}
 	tA, tOpen := task(w.acceptedA, w.siteA, "insp1"), task(w.openA, other, "insp1")
 	task(w.acceptedB, w.siteB, "")
 	// A cancelled task's site is not one of the item's.
 	cancelled := task(w.acceptedA, other, "")
-	must(e.svc.CancelTask(ctx, system, cancelled.ID, ptr(cancelled.Version)))
+	must(items.New(e.svc).CancelTask(ctx, system, cancelled.ID, ptr(cancelled.Version)))
 
 	fix := map[string]any{"lat": latA, "lng": lngA, "accuracy_m": 4, "mocked": false}
 	photo := func(tk models.InspectionTask, file string) string {
 		data := readPhoto(t, file)
 		id := e.upload("insp1", tk, data, "image/jpeg", fix)["id"].(string)
 		w.originals[id] = data
-		ev := must(e.svc.GetEvidence(ctx, system, id))
+		ev := must(evidence.New(e.svc).GetEvidence(ctx, system, id))
 		w.secrets = append(w.secrets, ev.DeviceID)
 		return id
 	}

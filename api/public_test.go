@@ -12,6 +12,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/items"
+	"github.com/fieldsync/fieldsync/models/reporting"
 	"github.com/fieldsync/fieldsync/storage/media"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -52,7 +56,7 @@ func testPublicProgress(t *testing.T, e *env) {
 	if r.Status != 200 {
 		t.Fatalf("progress: %d %s", r.Status, r.Body)
 	}
-	var p models.PublicProgress
+	var p reporting.PublicProgress
 	if err := json.Unmarshal(r.Body, &p); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +66,7 @@ func testPublicProgress(t *testing.T, e *env) {
 		total, accepted, overdue, notStarted, inProgress int64
 		rate                                             float64
 	}
-	check := func(what string, c models.ProgressCounts, w want) {
+	check := func(what string, c reporting.ProgressCounts, w want) {
 		t.Helper()
 		var sum int64
 		for _, n := range c.ByStatus {
@@ -91,10 +95,10 @@ func testPublicProgress(t *testing.T, e *env) {
 }
 
 // publicPages reads every page of the public items, a page at a time.
-func publicPages(t *testing.T, e *env, limit string) ([]models.PublicItem, [][]byte) {
+func publicPages(t *testing.T, e *env, limit string) ([]reporting.PublicItem, [][]byte) {
 	t.Helper()
 	var (
-		items  []models.PublicItem
+		items  []reporting.PublicItem
 		bodies [][]byte
 		token  string
 	)
@@ -108,8 +112,8 @@ func publicPages(t *testing.T, e *env, limit string) ([]models.PublicItem, [][]b
 			t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
 		}
 		var l struct {
-			Items []models.PublicItem `json:"items"`
-			Next  string              `json:"next_page_token"`
+			Items []reporting.PublicItem `json:"items"`
+			Next  string                 `json:"next_page_token"`
 		}
 		if err := json.Unmarshal(r.Body, &l); err != nil {
 			t.Fatal(err)
@@ -134,10 +138,10 @@ func testPublicItems(t *testing.T, e *env, w publicWorld) {
 	}
 	// Coordinates rounded to two decimals; the cancelled task's site is
 	// not the item's.
-	if len(a.Sites) != 1 || a.Sites[0] != (models.PublicSite{Name: "东沟排口", Kind: "sewage_outfall", Lat: 29.71, Lng: 116.01}) {
+	if len(a.Sites) != 1 || a.Sites[0] != (reporting.PublicSite{Name: "东沟排口", Kind: "sewage_outfall", Lat: 29.71, Lng: 116.01}) {
 		t.Errorf("item A's sites: %+v", a.Sites)
 	}
-	if len(b.Sites) != 1 || b.Sites[0] != (models.PublicSite{Name: "南河排口", Kind: "sewage_outfall", Lat: 29.82, Lng: 116.12}) {
+	if len(b.Sites) != 1 || b.Sites[0] != (reporting.PublicSite{Name: "南河排口", Kind: "sewage_outfall", Lat: 29.82, Lng: 116.12}) {
 		t.Errorf("item B's sites: %+v", b.Sites)
 	}
 	if !bytes.Contains(bodies[0], []byte(`"lat":29.71,"lng":116.01`)) {
@@ -268,8 +272,8 @@ func jpegMarkers(t *testing.T, data []byte) []byte {
 func testPublicMarking(t *testing.T, e *env, w publicWorld) {
 	ctx := context.Background()
 	path := "/v1/evidence/" + w.gps + "/public"
-	before := must(e.svc.GetEvidence(ctx, system, w.gps))
-	es, _ := must2(e.svc.EvidenceOf(ctx, system, w.acceptedA.ID))
+	before := must(evidence.New(e.svc).GetEvidence(ctx, system, w.gps))
+	es, _ := must2(acceptance.New(e.svc).EvidenceOf(ctx, system, w.acceptedA.ID))
 	digest := must(es.Digest())
 	for _, c := range []struct {
 		who, path string
@@ -301,8 +305,8 @@ func testPublicMarking(t *testing.T, e *env, w publicWorld) {
 	if d["version"] != 1.0 || d["public"] != true {
 		t.Errorf("marking a public photo public again: %v", d)
 	}
-	after := must(e.svc.GetEvidence(ctx, system, w.gps))
-	es, _ = must2(e.svc.EvidenceOf(ctx, system, w.acceptedA.ID))
+	after := must(evidence.New(e.svc).GetEvidence(ctx, system, w.gps))
+	es, _ = must2(acceptance.New(e.svc).EvidenceOf(ctx, system, w.acceptedA.ID))
 	if after.Version != before.Version || !after.UpdatedAt.Equal(before.UpdatedAt) || must(es.Digest()) != digest {
 		t.Errorf("publishing changed the evidence: v%d → v%d, digest %s → %s", before.Version, after.Version, digest, must(es.Digest()))
 	}
@@ -348,13 +352,13 @@ func TestPublicProgressIsCounted(t *testing.T) {
 		return e.must(200, "", "GET", "/v1/public/progress", nil)["totals"].(map[string]any)["total"].(float64)
 	}
 	before := total()
-	must(e.svc.CreateItem(context.Background(), system, models.ItemInput{Code: ptr("P-NEW"), Title: ptr("新问题"), Source: ptr("督察"),
+	must(items.New(e.svc).CreateItem(context.Background(), system, items.ItemInput{Code: ptr("P-NEW"), Title: ptr("新问题"), Source: ptr("督察"),
 		Category: ptr("水"), Target: ptr("达标"), Measures: ptr("整治"), ResponsibleUnitID: &e.fx.countyA.ID, FirstResponsible: ptr("县长"),
 		Deadline: ptr(e.now.AddDate(0, 1, 0))}))
 	if got := total(); got != before {
 		t.Fatalf("within the TTL the count changed from %v to %v", before, got)
 	}
-	e.now = e.now.Add(models.PublicProgressTTL)
+	e.now = e.now.Add(reporting.PublicProgressTTL)
 	if got := total(); got != before+1 {
 		t.Fatalf("after the TTL the count is %v, want %v", got, before+1)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/fieldsync/fieldsync/api/authn"
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/fieldwork"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -64,22 +66,22 @@ func newPushFixture(tb testing.TB, dialect string) *pushFixture {
 		}
 	}
 	s := func(v string) *string { return &v }
-	unit, err := svc.CreateUnit(ctx, admin, models.UnitInput{Code: s("U"), Name: s("县"), Kind: s("county")})
+	unit, err := items.New(svc).CreateUnit(ctx, admin, items.UnitInput{Code: s("U"), Name: s("县"), Kind: s("county")})
 	must(unit, err)
 	var inspectors [2]models.User
 	for i := range inspectors {
-		inspectors[i], err = svc.CreateUser(ctx, admin, models.UserInput{Username: s(fmt.Sprintf("insp%d", i)), Password: s("password-fuzz"),
+		inspectors[i], err = items.New(svc).CreateUser(ctx, admin, items.UserInput{Username: s(fmt.Sprintf("insp%d", i)), Password: s("password-fuzz"),
 			Role: s(models.RoleInspector), UnitID: &unit.ID})
 		must(nil, err)
 	}
-	item, err := svc.CreateItem(ctx, admin, models.ItemInput{Code: s("F-1"), Title: s("t"), Source: s("s"), Category: s("c"), Target: s("t"),
+	item, err := items.New(svc).CreateItem(ctx, admin, items.ItemInput{Code: s("F-1"), Title: s("t"), Source: s("s"), Category: s("c"), Target: s("t"),
 		Measures: s("m"), ResponsibleUnitID: &unit.ID, FirstResponsible: s("p"), Deadline: &now})
 	must(nil, err)
 	r := 100.0
 	lat, lng := 29.7, 116.0
-	site, err := svc.CreateSite(ctx, admin, models.SiteInput{UnitID: &unit.ID, Name: s("排口"), Kind: s("sewage_outfall"), Lat: &lat, Lng: &lng, RadiusM: &r})
+	site, err := items.New(svc).CreateSite(ctx, admin, items.SiteInput{UnitID: &unit.ID, Name: s("排口"), Kind: s("sewage_outfall"), Lat: &lat, Lng: &lng, RadiusM: &r})
 	must(nil, err)
-	tmpl, err := svc.CreateTemplate(ctx, admin, models.TemplateInput{Name: s("表"), Questions: &[]models.Question{
+	tmpl, err := items.New(svc).CreateTemplate(ctx, admin, items.TemplateInput{Name: s("表"), Questions: &[]models.Question{
 		{ID: "q1", Text: "封堵", Type: models.QuestionYesNo}, {ID: "q2", Text: "COD", Type: models.QuestionNumber},
 		{ID: "q3", Text: "说明", Type: models.QuestionText}, {ID: "q4", Text: "照片", Type: models.QuestionPhoto}}})
 	must(nil, err)
@@ -87,13 +89,13 @@ func newPushFixture(tb testing.TB, dialect string) *pushFixture {
 	for i, id := range []string{fzTask, fzTheirTask} {
 		next = id
 		due := now.Add(72 * time.Hour)
-		must(svc.CreateTask(ctx, admin, models.TaskInput{ItemID: &item.ID, SiteID: &site.ID, Kind: s(models.TaskProgressCheck),
+		must(items.New(svc).CreateTask(ctx, admin, items.TaskInput{ItemID: &item.ID, SiteID: &site.ID, Kind: s(models.TaskProgressCheck),
 			TemplateID: &tmpl.ID, WindowStart: &now, DueAt: &due, AssigneeID: &inspectors[i].ID}))
 		a := models.Actor{UserID: inspectors[i].ID, Role: models.RoleInspector, UnitID: unit.ID, UnitPath: unit.Path, DeviceID: fzFresh}
 		verif, ev := []string{fzVerif, fzTheirVer}[i], []string{fzEvidence, fzTheirEv}[i]
 		args := fmt.Sprintf(`{"id":%q,"task_id":%q,"conclusion":"rectified","notes":"","location":{"lat":29.7,"lng":116,"accuracy_m":5,"mocked":false},"recorded_at":"2026-11-28T09:00:00Z","evidence_ids":[%q]}`, verif, id, ev)
 		must(nil, db.Tx(ctx, func(tx models.Tx) error {
-			_, err := svc.ApplyMutation(tx, a, models.MutVerificationRecord, json.RawMessage(args))
+			_, err := fieldwork.New(svc).ApplyMutation(tx, a, fieldwork.MutVerificationRecord, json.RawMessage(args))
 			return err
 		}))
 		if i == 0 {
@@ -147,12 +149,12 @@ var decodeCodes = map[models.Code]bool{models.CodeMalformedJSON: true, models.Co
 // does changes the other inspector's task, verification or evidence.
 func FuzzPushDecode(f *testing.F) {
 	args := map[string]string{
-		models.MutTaskStart:          `{"task_id":"` + fzTask + `"}`,
-		models.MutTaskComplete:       `{"task_id":"` + fzTheirTask + `"}`,
-		models.MutChecklistAnswer:    `{"id":"` + fzFresh + `","task_id":"` + fzTask + `","question_id":"q4","value":"` + fzTheirEv + `"}`,
-		models.MutVerificationRecord: `{"id":"` + fzFresh + `","task_id":"` + fzTask + `","conclusion":"suspected_fake","notes":"排口","location":{"lat":29.7,"lng":116,"accuracy_m":8,"mocked":true},"recorded_at":"9999-12-31T23:59:59-14:00","evidence_ids":["` + fzTheirEv + `"]}`,
-		models.MutEvidenceAttach:     `{"evidence_id":"` + fzTheirEv + `","verification_id":"` + fzVerif + `"}`,
-		models.MutNoteAdd:            `{"id":"` + fzFresh + `","task_id":"` + fzTheirTask + `","text":"到场"}`,
+		fieldwork.MutTaskStart:          `{"task_id":"` + fzTask + `"}`,
+		fieldwork.MutTaskComplete:       `{"task_id":"` + fzTheirTask + `"}`,
+		fieldwork.MutChecklistAnswer:    `{"id":"` + fzFresh + `","task_id":"` + fzTask + `","question_id":"q4","value":"` + fzTheirEv + `"}`,
+		fieldwork.MutVerificationRecord: `{"id":"` + fzFresh + `","task_id":"` + fzTask + `","conclusion":"suspected_fake","notes":"排口","location":{"lat":29.7,"lng":116,"accuracy_m":8,"mocked":true},"recorded_at":"9999-12-31T23:59:59-14:00","evidence_ids":["` + fzTheirEv + `"]}`,
+		fieldwork.MutEvidenceAttach:     `{"evidence_id":"` + fzTheirEv + `","verification_id":"` + fzVerif + `"}`,
+		fieldwork.MutNoteAdd:            `{"id":"` + fzFresh + `","task_id":"` + fzTheirTask + `","text":"到场"}`,
 	}
 	for name, a := range args {
 		f.Add([]byte(`{"client_id":"` + fzFresh + `","schema_version":1,"mutations":[{"id":1,"name":"` + name + `","args":` + a + `}]}`))
@@ -214,7 +216,7 @@ func FuzzPushDecode(f *testing.F) {
 func (f *pushFixture) apply(t *testing.T, m contract.Mutation) {
 	var applyErr error
 	err := f.svc.Store.Tx(context.Background(), func(tx models.Tx) error {
-		if _, applyErr = f.svc.ApplyMutation(tx, f.actor, m.Name, m.Args); applyErr != nil {
+		if _, applyErr = fieldwork.New(f.svc).ApplyMutation(tx, f.actor, m.Name, m.Args); applyErr != nil {
 			return applyErr
 		}
 		if after := f.load(t, tx); !reflect.DeepEqual(after, f.theirs) {

@@ -11,15 +11,15 @@ import (
 // The acceptance workflow: a unit submits an item, supervisors review and
 // decide, admins reopen.
 func (s *Server) reviewRoutes(p authed) {
-	p.Get("/review-queue", list(s.itemFilter, s.svc.ReviewQueue))
-	p.Get("/items/:id/review", get(s.svc.Review))
-	p.Post("/items/:id/submit", act(s.svc.SubmitForAcceptance))
-	p.Post("/items/:id/decisions", act(s.svc.Decide))
+	p.Get("/review-queue", list(s.itemFilter, s.accept.ReviewQueue))
+	p.Get("/items/:id/review", get(s.accept.Review))
+	p.Post("/items/:id/submit", act(s.accept.SubmitForAcceptance))
+	p.Post("/items/:id/decisions", act(s.accept.Decide))
 	p.Get("/items/:id/decisions", get(func(ctx context.Context, a models.Actor, id string) (listResponse[models.Decision], error) {
-		d, err := s.svc.Decisions(ctx, a, id)
+		d, err := s.accept.Decisions(ctx, a, id)
 		return listResponse[models.Decision]{Items: d}, err
 	}))
-	p.Post("/items/:id/reopen", act(s.svc.Reopen))
+	p.Post("/items/:id/reopen", act(s.accept.Reopen))
 }
 
 // act builds the handler of an action on one record that creates another

@@ -15,8 +15,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fieldsync/fieldsync/api/authn"
+	"github.com/fieldsync/fieldsync/api/web"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/audit"
+	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/models/pack"
+	"github.com/fieldsync/fieldsync/models/reporting"
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
@@ -51,21 +58,31 @@ type Config struct {
 	Metrics prometheus.Registerer
 	// Timeouts bound slow clients; zero fields take DefaultTimeouts.
 	Timeouts Timeouts
+	// Console serves the web console and the public page at /; its Key
+	// must be set (at least 32 bytes) for it to be served. Service,
+	// PackKeys, Version, Logger and Stamp are filled in from this Config.
+	Console web.Config
 }
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	svc    *models.Service
-	sync   *fsync.Engine
-	blobs  SignedBlobs
-	tokens *authn.Issuer
-	log    *slog.Logger
-	checks map[string]func(context.Context) error
-	ver    string
-	packs  pack.Keys
-	times  Timeouts
-	app    *fiber.App
-	m      *httpMetrics
+	svc      *models.Service
+	auth     *auth.Service
+	audit    *audit.Service
+	items    *items.Service
+	evidence *evidence.Service
+	accept   *acceptance.Service
+	report   *reporting.Service
+	sync     *fsync.Engine
+	blobs    SignedBlobs
+	tokens   *authn.Issuer
+	log      *slog.Logger
+	checks   map[string]func(context.Context) error
+	ver      string
+	packs    pack.Keys
+	times    Timeouts
+	app      *fiber.App
+	m        *httpMetrics
 }
 
 // New builds the Fiber app with every route.
@@ -73,7 +90,7 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
+	s := &Server{svc: cfg.Service, auth: auth.New(cfg.Service), audit: audit.New(cfg.Service), items: items.New(cfg.Service), evidence: evidence.New(cfg.Service), accept: acceptance.New(cfg.Service), report: reporting.New(cfg.Service), sync: cfg.Sync, blobs: cfg.Blobs, tokens: cfg.Tokens, log: cfg.Logger, checks: cfg.Checks, ver: cfg.Version,
 		packs: cfg.PackKeys, times: cfg.Timeouts.orDefaults(), m: newHTTPMetrics()}
 	if cfg.Metrics != nil {
 		s.m.register(cfg.Metrics)
@@ -105,6 +122,23 @@ func New(cfg Config) *Server {
 	s.app.Use(s.accessLog)
 	s.app.Use(recover.New())
 	s.routes()
+	if len(cfg.Console.Key) > 0 {
+		wc := cfg.Console
+		wc.Service, wc.PackKeys, wc.Version, wc.Logger, wc.Reporting = cfg.Service, cfg.PackKeys, cfg.Version, cfg.Logger, s.report
+		wc.Stamp = func(c *fiber.Ctx) {
+			if s.sync == nil {
+				return
+			}
+			if _, err := s.sync.Stamp(c.UserContext()); err != nil {
+				s.log.Warn("sync: stamping after a console write failed", "request_id", requestID(c), "err", err)
+			}
+		}
+		console, err := web.New(wc)
+		if err != nil {
+			panic(err) // the embedded templates are part of the binary
+		}
+		console.Register(s.app)
+	}
 	s.m.learnRoutes(s.app)
 	return s
 }
@@ -137,23 +171,23 @@ func (s *Server) routes() {
 	p.Post("/auth/logout", s.logout)
 	p.Get("/me", s.me)
 
-	p.Get("/units", list(unitFilter, s.svc.ListUnits))
-	p.Post("/units", create(s.svc.CreateUnit))
-	p.Get("/units/:id", get(s.svc.GetUnit))
-	p.Patch("/units/:id", update(s.svc.UpdateUnit))
+	p.Get("/units", list(unitFilter, s.items.ListUnits))
+	p.Post("/units", create(s.items.CreateUnit))
+	p.Get("/units/:id", get(s.items.GetUnit))
+	p.Patch("/units/:id", update(s.items.UpdateUnit))
 
-	p.Get("/users", list(userFilter, s.svc.ListUsers))
-	p.Post("/users", create(s.svc.CreateUser))
-	p.Get("/users/:id", get(s.svc.GetUser))
-	p.Patch("/users/:id", update(s.svc.UpdateUser))
+	p.Get("/users", list(userFilter, s.items.ListUsers))
+	p.Post("/users", create(s.items.CreateUser))
+	p.Get("/users/:id", get(s.items.GetUser))
+	p.Patch("/users/:id", update(s.items.UpdateUser))
 
-	p.Get("/devices", list(func(c *fiber.Ctx) (string, error) { return idQuery(c, "user_id") }, s.svc.ListDevices))
+	p.Get("/devices", list(func(c *fiber.Ctx) (string, error) { return idQuery(c, "user_id") }, s.auth.ListDevices))
 	p.Post("/devices/:id/revoke", s.revokeDevice)
 
-	p.Get("/items", list(s.itemFilter, s.svc.ListItems))
-	p.Post("/items", create(s.svc.CreateItem))
-	p.Get("/items/:id", get(s.svc.GetItem))
-	p.Patch("/items/:id", update(s.svc.UpdateItem))
+	p.Get("/items", list(s.itemFilter, s.items.ListItems))
+	p.Post("/items", create(s.items.CreateItem))
+	p.Get("/items/:id", get(s.items.GetItem))
+	p.Patch("/items/:id", update(s.items.UpdateItem))
 	p.Get("/ledger.xlsx", s.ledgerXLSX)
 	p.Get("/ledger.csv", s.ledgerCSV)
 	p.Get("/reports/dispatch", s.dispatch)
@@ -162,28 +196,28 @@ func (s *Server) routes() {
 		p.Get("/items/:id/evidence-pack", s.evidencePack)
 	}
 
-	p.Get("/sites", list(siteFilter, s.svc.ListSites))
-	p.Post("/sites", create(s.svc.CreateSite))
-	p.Get("/sites/:id", get(s.svc.GetSite))
-	p.Patch("/sites/:id", update(s.svc.UpdateSite))
+	p.Get("/sites", list(siteFilter, s.items.ListSites))
+	p.Post("/sites", create(s.items.CreateSite))
+	p.Get("/sites/:id", get(s.items.GetSite))
+	p.Patch("/sites/:id", update(s.items.UpdateSite))
 
 	p.Get("/templates", list(noFilter, func(ctx context.Context, a models.Actor, _ struct{}, lp models.ListParams) (models.Page[models.ChecklistTemplate], error) {
-		return s.svc.ListTemplates(ctx, a, lp)
+		return s.items.ListTemplates(ctx, a, lp)
 	}))
-	p.Post("/templates", create(s.svc.CreateTemplate))
-	p.Get("/templates/:id", get(s.svc.GetTemplate))
-	p.Patch("/templates/:id", update(s.svc.UpdateTemplate))
+	p.Post("/templates", create(s.items.CreateTemplate))
+	p.Get("/templates/:id", get(s.items.GetTemplate))
+	p.Patch("/templates/:id", update(s.items.UpdateTemplate))
 
-	p.Get("/tasks", list(taskFilter, s.svc.ListTasks))
-	p.Post("/tasks", create(s.svc.CreateTask))
-	p.Get("/tasks/:id", get(s.svc.GetTask))
-	p.Patch("/tasks/:id", update(s.svc.UpdateTask))
+	p.Get("/tasks", list(taskFilter, s.items.ListTasks))
+	p.Post("/tasks", create(s.items.CreateTask))
+	p.Get("/tasks/:id", get(s.items.GetTask))
+	p.Patch("/tasks/:id", update(s.items.UpdateTask))
 	p.Post("/tasks/:id/assign", s.assignTask)
 	p.Post("/tasks/:id/cancel", s.cancelTask)
 
 	p.Post("/evidence", s.createEvidence)
-	p.Get("/evidence", list(evidenceFilter, s.svc.ListEvidence))
-	p.Get("/evidence/:id", get(s.svc.GetEvidence))
+	p.Get("/evidence", list(evidenceFilter, s.evidence.ListEvidence))
+	p.Get("/evidence/:id", get(s.evidence.GetEvidence))
 	p.Put("/evidence/:id/content", s.uploadEvidence)
 	p.Post("/evidence/:id/complete", s.completeEvidence)
 	p.Post("/evidence/:id/multipart", s.multipart)

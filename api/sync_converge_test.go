@@ -23,6 +23,8 @@ import (
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/fieldwork"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -251,11 +253,11 @@ func newConvergenceWorld(t *testing.T, dialect string, seed uint64) *cvWorld {
 		if i%2 == 0 {
 			unit = f.countyB
 		}
-		w.users[name] = must(e.svc.CreateUser(ctx, system, models.UserInput{Username: ptr(name), Password: ptr("password-" + name),
+		w.users[name] = must(items.New(e.svc).CreateUser(ctx, system, items.UserInput{Username: ptr(name), Password: ptr("password-" + name),
 			Role: ptr(models.RoleInspector), UnitID: &unit.ID, DisplayName: ptr("用户" + name), Phone: ptr("13800000000")}))
 		w.inspectors = append(w.inspectors, name)
 	}
-	w.templates = []models.ChecklistTemplate{f.tmpl, must(e.svc.CreateTemplate(ctx, system, models.TemplateInput{Name: ptr("扬尘核查表"),
+	w.templates = []models.ChecklistTemplate{f.tmpl, must(items.New(e.svc).CreateTemplate(ctx, system, items.TemplateInput{Name: ptr("扬尘核查表"),
 		Questions: &[]models.Question{
 			{ID: "q1", Text: "是否苫盖", Type: models.QuestionYesNo, Required: true},
 			{ID: "q2", Text: "PM10", Type: models.QuestionNumber, Unit: "µg/m³"},
@@ -265,13 +267,13 @@ func newConvergenceWorld(t *testing.T, dialect string, seed uint64) *cvWorld {
 	w.items = []models.RectificationItem{f.itemA, f.itemB}
 	w.sites = []models.Site{f.siteA, f.siteB}
 	for i, unit := range []models.Unit{f.countyA, f.countyB, f.deptA} {
-		w.items = append(w.items, must(e.svc.CreateItem(ctx, system, models.ItemInput{
+		w.items = append(w.items, must(items.New(e.svc).CreateItem(ctx, system, items.ItemInput{
 			Code: ptr(fmt.Sprintf("C-%d", i)), Title: ptr("扬尘污染整治"), Source: ptr("第二轮中央生态环境保护督察"), Category: ptr("扬尘"),
 			Area: ptr("大气环境"), Target: ptr("达标"), Measures: ptr("苫盖、洒水"), ResponsibleUnitID: &unit.ID,
 			FirstResponsible: ptr("区长"), Deadline: ptr(e.now.AddDate(0, 3, 0)), SupervisionLevel: ptr(models.SupervisionSpecial),
 		})))
 		for j := range 2 {
-			w.sites = append(w.sites, must(e.svc.CreateSite(ctx, system, models.SiteInput{UnitID: &unit.ID, Name: ptr(fmt.Sprintf("工地 %d-%d", i, j)),
+			w.sites = append(w.sites, must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &unit.ID, Name: ptr(fmt.Sprintf("工地 %d-%d", i, j)),
 				Kind: ptr("construction_site"), Lat: ptr(29.6 + float64(i)/10 + float64(j)/100), Lng: ptr(116.1), RadiusM: ptr(150.0)})))
 		}
 	}
@@ -302,12 +304,12 @@ func (w *cvWorld) newTask(who string) string {
 	it := w.items[w.rng.IntN(len(w.items))]
 	st := w.sites[w.rng.IntN(len(w.sites))]
 	tm := w.templates[w.rng.IntN(len(w.templates))]
-	in := models.TaskInput{ItemID: &it.ID, SiteID: &st.ID, Kind: ptr(models.TaskProgressCheck), TemplateID: &tm.ID,
+	in := items.TaskInput{ItemID: &it.ID, SiteID: &st.ID, Kind: ptr(models.TaskProgressCheck), TemplateID: &tm.ID,
 		WindowStart: ptr(w.e.now), DueAt: ptr(w.e.now.Add(72 * time.Hour))}
 	if who != "" {
 		in.AssigneeID = ptr(w.users[who].ID)
 	}
-	task := must(w.e.svc.CreateTask(w.ctx, system, in))
+	task := must(items.New(w.e.svc).CreateTask(w.ctx, system, in))
 	w.taskIDs = append(w.taskIDs, task.ID)
 	return task.ID
 }
@@ -510,20 +512,20 @@ func (w *cvWorld) enqueue(d *cvDevice, tk cvLocalTask, choice string) {
 	var args any
 	switch choice {
 	case "start", "complete":
-		m.name = models.MutTaskStart
+		m.name = fieldwork.MutTaskStart
 		d.overlay[tk.ID] = models.TaskInProgress
 		if choice == "complete" {
-			m.name = models.MutTaskComplete
+			m.name = fieldwork.MutTaskComplete
 			d.overlay[tk.ID] = models.TaskCompleted
 		}
 		args = contract.TaskArgs{TaskID: tk.ID}
 	case "answer":
-		m.name, m.recID = models.MutChecklistAnswer, cvUUID(d.rng)
+		m.name, m.recID = fieldwork.MutChecklistAnswer, cvUUID(d.rng)
 		qid, value := w.answerFor(d, tk, m)
 		m.content = tk.ID + "|" + qid + "|" + string(value)
 		args = contract.AnswerArgs{ID: m.recID, TaskID: tk.ID, QuestionID: qid, Value: value}
 	case "verification":
-		m.name, m.recID = models.MutVerificationRecord, cvUUID(d.rng)
+		m.name, m.recID = fieldwork.MutVerificationRecord, cvUUID(d.rng)
 		for range d.rng.IntN(3) {
 			m.evidence = append(m.evidence, cvUUID(d.rng))
 		}
@@ -539,7 +541,7 @@ func (w *cvWorld) enqueue(d *cvDevice, tk cvLocalTask, choice string) {
 		// phone or their other one (which may not have pushed it yet).
 		var vs []*cvMut
 		for _, o := range w.muts {
-			if o.name == models.MutVerificationRecord && o.dev.user.ID == d.user.ID {
+			if o.name == fieldwork.MutVerificationRecord && o.dev.user.ID == d.user.ID {
 				vs = append(vs, o)
 			}
 		}
@@ -548,17 +550,17 @@ func (w *cvWorld) enqueue(d *cvDevice, tk cvLocalTask, choice string) {
 			return
 		}
 		v := vs[d.rng.IntN(len(vs))]
-		m.name, m.taskID, m.verificationID, m.evidence = models.MutEvidenceAttach, v.taskID, v.recID, []string{cvUUID(d.rng)}
+		m.name, m.taskID, m.verificationID, m.evidence = fieldwork.MutEvidenceAttach, v.taskID, v.recID, []string{cvUUID(d.rng)}
 		args = contract.AttachArgs{EvidenceID: m.evidence[0], VerificationID: v.recID}
 	case "note":
-		m.name, m.recID = models.MutNoteAdd, cvUUID(d.rng)
+		m.name, m.recID = fieldwork.MutNoteAdd, cvUUID(d.rng)
 		text := fmt.Sprintf("%s 的备注 %d", d.name, d.rng.IntN(1000))
 		// Now and then the same note comes from the user's other phone:
 		// the same content (accepted once more) or other content under the
 		// same id (refused as record_exists).
 		if d.rng.IntN(8) == 0 {
 			for _, o := range slices.Backward(w.muts) {
-				if o.name == models.MutNoteAdd && o.dev.user.ID == d.user.ID && o.dev != d {
+				if o.name == fieldwork.MutNoteAdd && o.dev.user.ID == d.user.ID && o.dev != d {
 					m.recID, m.taskID, text = o.recID, o.taskID, o.text
 					m.shared, o.shared = true, true
 					if d.rng.IntN(3) == 0 {
@@ -649,7 +651,7 @@ func (w *cvWorld) supervise() {
 
 func (w *cvWorld) superviseTask(id string) error {
 	ctx := w.ctx
-	task := must(w.e.svc.GetTask(ctx, system, id))
+	task := must(items.New(w.e.svc).GetTask(ctx, system, id))
 	other := func() string {
 		for {
 			u := w.users[w.inspectors[w.rng.IntN(len(w.inspectors))]]
@@ -664,19 +666,19 @@ func (w *cvWorld) superviseTask(id string) error {
 	case models.TaskAssigned, models.TaskInProgress:
 		switch cvPick(w.rng, 55, 15, 30) {
 		case 0:
-			_, err = w.e.svc.AssignTask(ctx, system, id, other(), &task.Version)
+			_, err = items.New(w.e.svc).AssignTask(ctx, system, id, other(), &task.Version)
 		case 1:
-			_, err = w.e.svc.AssignTask(ctx, system, id, "", &task.Version)
+			_, err = items.New(w.e.svc).AssignTask(ctx, system, id, "", &task.Version)
 		case 2:
-			_, err = w.e.svc.CancelTask(ctx, system, id, &task.Version)
+			_, err = items.New(w.e.svc).CancelTask(ctx, system, id, &task.Version)
 			cancel = true
 		}
 	case models.TaskUnassigned:
 		if w.rng.IntN(5) == 0 {
-			_, err = w.e.svc.CancelTask(ctx, system, id, &task.Version)
+			_, err = items.New(w.e.svc).CancelTask(ctx, system, id, &task.Version)
 			cancel = true
 		} else {
-			_, err = w.e.svc.AssignTask(ctx, system, id, other(), &task.Version)
+			_, err = items.New(w.e.svc).AssignTask(ctx, system, id, other(), &task.Version)
 		}
 	default:
 		return nil // completed or cancelled: nothing to do
@@ -757,7 +759,7 @@ func (w *cvWorld) checkStores() {
 		}
 		// The tasks, against the database itself.
 		a := models.Actor{UserID: d.user.ID, Username: d.user.Username, Role: d.user.Role, UnitID: d.user.UnitID, UnitPath: d.user.UnitPath}
-		page := must(w.e.svc.ListTasks(w.ctx, a, models.TaskFilter{}, models.ListParams{Limit: models.MaxPageSize}))
+		page := must(items.New(w.e.svc).ListTasks(w.ctx, a, items.TaskFilter{}, models.ListParams{Limit: models.MaxPageSize}))
 		db := map[string]json.RawMessage{}
 		for _, task := range page.Items {
 			db[task.ID] = nil
@@ -802,7 +804,7 @@ func (w *cvWorld) checkRecords() {
 				evidence[ev].rejected = append(evidence[ev].rejected, m)
 			}
 		}
-		if m.name == models.MutEvidenceAttach && m.isApplied() {
+		if m.name == fieldwork.MutEvidenceAttach && m.isApplied() {
 			attached[m.verificationID] = append(attached[m.verificationID], m.evidence[0])
 		}
 		w.checkRejection(m)
@@ -829,11 +831,11 @@ func (w *cvWorld) checkRecords() {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	content := map[string]map[string]string{models.MutVerificationRecord: {}, models.MutChecklistAnswer: {}, models.MutNoteAdd: {}}
+	content := map[string]map[string]string{fieldwork.MutVerificationRecord: {}, fieldwork.MutChecklistAnswer: {}, fieldwork.MutNoteAdd: {}}
 	for _, v := range verifications {
-		content[models.MutVerificationRecord][v.ID] = ""
+		content[fieldwork.MutVerificationRecord][v.ID] = ""
 		var ids []string
-		if x := byID[models.MutVerificationRecord][v.ID]; x != nil && len(x.applied) > 0 {
+		if x := byID[fieldwork.MutVerificationRecord][v.ID]; x != nil && len(x.applied) > 0 {
 			ids = slices.Clone(x.applied[0].evidence)
 		}
 		ids = append(ids, attached[v.ID]...)
@@ -845,13 +847,13 @@ func (w *cvWorld) checkRecords() {
 		}
 	}
 	for _, a := range answers {
-		content[models.MutChecklistAnswer][a.ID] = a.TaskID + "|" + a.QuestionID + "|" + string(a.Value)
+		content[fieldwork.MutChecklistAnswer][a.ID] = a.TaskID + "|" + a.QuestionID + "|" + string(a.Value)
 	}
 	for _, n := range notes {
 		tb, _ := json.Marshal(n.Text)
-		content[models.MutNoteAdd][n.ID] = n.TaskID + "|" + string(tb)
+		content[fieldwork.MutNoteAdd][n.ID] = n.TaskID + "|" + string(tb)
 	}
-	tables := map[string]any{models.MutVerificationRecord: &models.Verification{}, models.MutChecklistAnswer: &models.Answer{}, models.MutNoteAdd: &models.Note{}}
+	tables := map[string]any{fieldwork.MutVerificationRecord: &models.Verification{}, fieldwork.MutChecklistAnswer: &models.Answer{}, fieldwork.MutNoteAdd: &models.Note{}}
 	for name, ids := range byID {
 		distinct := 0
 		for id, x := range ids {
@@ -894,7 +896,7 @@ func (w *cvWorld) checkRecords() {
 			appliedEvidence++
 			m := x.applied[0]
 			vid := m.recID
-			if m.name == models.MutEvidenceAttach {
+			if m.name == fieldwork.MutEvidenceAttach {
 				vid = m.verificationID
 			}
 			if ev.VerificationID == nil || *ev.VerificationID != vid || ev.Status != models.EvidencePending || ev.Version != 1 {
@@ -922,13 +924,13 @@ func (w *cvWorld) checkRejection(m *cvMut) {
 	}
 	ok := r.Code == string(models.CodeNotFound)
 	switch m.name {
-	case models.MutTaskStart, models.MutTaskComplete:
+	case fieldwork.MutTaskStart, fieldwork.MutTaskComplete:
 		ok = ok || strings.HasPrefix(r.Code, "task_transition_")
-	case models.MutChecklistAnswer:
+	case fieldwork.MutChecklistAnswer:
 		ok = ok || r.Code == string(models.CodeTaskClosed) || (m.badCode != "" && r.Code == m.badCode)
-	case models.MutVerificationRecord, models.MutEvidenceAttach:
+	case fieldwork.MutVerificationRecord, fieldwork.MutEvidenceAttach:
 		ok = ok || r.Code == string(models.CodeTaskClosed)
-	case models.MutNoteAdd:
+	case fieldwork.MutNoteAdd:
 		ok = ok || (m.shared && r.Code == string(models.CodeRecordExists))
 	}
 	if !ok || r.Message == "" {
@@ -948,17 +950,17 @@ func (w *cvWorld) checkTasks() {
 			continue
 		}
 		switch m.name {
-		case models.MutTaskStart:
+		case fieldwork.MutTaskStart:
 			starts[m.taskID]++
 			if startedBy[m.taskID] == nil {
 				startedBy[m.taskID] = map[string]bool{}
 			}
 			startedBy[m.taskID][m.dev.user.ID] = true
-		case models.MutTaskComplete:
+		case fieldwork.MutTaskComplete:
 			completes[m.taskID]++
 		}
 	}
-	page := must(w.e.svc.ListTasks(w.ctx, system, models.TaskFilter{}, models.ListParams{Limit: models.MaxPageSize}))
+	page := must(items.New(w.e.svc).ListTasks(w.ctx, system, items.TaskFilter{}, models.ListParams{Limit: models.MaxPageSize}))
 	if len(page.Items) != len(w.taskIDs) {
 		t.Errorf("%d tasks in the database, %d created", len(page.Items), len(w.taskIDs))
 	}

@@ -9,6 +9,7 @@ import (
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/fieldwork"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -34,7 +35,7 @@ func TestSyncResetKeepsOutbox(t *testing.T) {
 			}
 			// Offline: a note the server has not seen.
 			noteID := uuid.NewString()
-			if _, err := phone.Enqueue(models.MutNoteAdd, map[string]any{"id": noteID, "task_id": e.fx.task1.ID, "text": "离线记录"}); err != nil {
+			if _, err := phone.Enqueue(fieldwork.MutNoteAdd, map[string]any{"id": noteID, "task_id": e.fx.task1.ID, "text": "离线记录"}); err != nil {
 				t.Fatal(err)
 			}
 			// Meanwhile the server is restored and the task is reassigned.

@@ -20,6 +20,11 @@ import (
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/fieldwork"
+	"github.com/fieldsync/fieldsync/models/items"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 var backticked = regexp.MustCompile("`([a-z0-9_]+)`")
@@ -68,8 +73,8 @@ func TestEnumsMatchModels(t *testing.T) {
 		"UnitKind":         models.UnitKinds,
 		"SupervisionLevel": models.SupervisionLevels,
 		"ItemStatus":       models.ItemMachine.Statuses(),
-		"SiteKind":         models.SiteKinds,
-		"QuestionType":     models.QuestionTypes,
+		"SiteKind":         items.SiteKinds,
+		"QuestionType":     items.QuestionTypes,
 		"TaskKind":         models.TaskKinds,
 		"TaskStatus":       models.TaskMachine.Statuses(),
 		"Conclusion":       models.Conclusions,
@@ -78,7 +83,7 @@ func TestEnumsMatchModels(t *testing.T) {
 		"FlagCode":         flagCodes,
 		"AuditAction":      models.AuditActions,
 		"AuditEntity":      models.AuditEntities,
-		"DispatchPeriod":   models.DispatchPeriods,
+		"DispatchPeriod":   reporting.DispatchPeriods,
 	} {
 		if got := enumOf(t, name); !slices.Equal(got, want) {
 			t.Errorf("%s: spec has %v, models has %v", name, got, want)
@@ -89,15 +94,15 @@ func TestEnumsMatchModels(t *testing.T) {
 // flagCodes are the flag codes of models/evidence_flags.go, in their
 // order there.
 var flagCodes = []string{
-	models.FlagOutsideGeofence,
-	models.FlagExifGPSMismatch,
-	models.FlagNoExifGPS,
-	models.FlagOutsideTaskWindow,
-	models.FlagBeforeAssignment,
-	models.FlagClockSkew,
-	models.FlagMockedLocation,
-	models.FlagDuplicatePhoto,
-	models.FlagNearDuplicatePhoto,
+	evidence.FlagOutsideGeofence,
+	evidence.FlagExifGPSMismatch,
+	evidence.FlagNoExifGPS,
+	evidence.FlagOutsideTaskWindow,
+	evidence.FlagBeforeAssignment,
+	evidence.FlagClockSkew,
+	evidence.FlagMockedLocation,
+	evidence.FlagDuplicatePhoto,
+	evidence.FlagNearDuplicatePhoto,
 }
 
 // validateAs checks v, marshalled as the server marshals it, against a
@@ -186,15 +191,15 @@ func jsonNames(v any) []string {
 func TestInputsMatchModels(t *testing.T) {
 	doc := MustSpec(t)
 	for schema, v := range map[string]any{
-		"LoginRequest":          models.LoginInput{},
-		"UnitInput":             models.UnitInput{},
-		"UserInput":             models.UserInput{},
-		"ItemInput":             models.ItemInput{},
-		"SiteInput":             models.SiteInput{},
-		"TemplateInput":         models.TemplateInput{},
+		"LoginRequest":          auth.LoginInput{},
+		"UnitInput":             items.UnitInput{},
+		"UserInput":             items.UserInput{},
+		"ItemInput":             items.ItemInput{},
+		"SiteInput":             items.SiteInput{},
+		"TemplateInput":         items.TemplateInput{},
 		"QuestionInput":         models.Question{},
-		"TaskInput":             models.TaskInput{},
-		"EvidenceInput":         models.EvidenceInput{},
+		"TaskInput":             items.TaskInput{},
+		"EvidenceInput":         evidence.EvidenceInput{},
 		"EvidenceLocationInput": models.EvidenceLocation{},
 	} {
 		s := doc.Components.Schemas[schema].Value
@@ -303,8 +308,10 @@ func TestSyncEntitiesMatchModels(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("SyncChanges has %v, contract.Entities is %v", got, want)
 	}
-	fromModels := []string{models.EntityTasks, models.EntityItems, models.EntitySites, models.EntityTemplates,
-		models.EntityVerifications, models.EntityAnswers, models.EntityEvidence, models.EntityDecisions, models.EntityNotes}
+	var fromModels []string
+	for _, e := range models.SyncEntities {
+		fromModels = append(fromModels, e.Name)
+	}
 	if !slices.Equal(slices.Sorted(slices.Values(fromModels)), want) {
 		t.Errorf("models names the entities %v, contract.Entities is %v", fromModels, contract.Entities)
 	}
@@ -334,18 +341,18 @@ func mutationArgs(t *testing.T) map[string]string {
 // documented examples satisfy.
 func TestMutationsMatchModels(t *testing.T) {
 	doc := MustSpec(t)
-	want := slices.Sorted(slices.Values(models.MutationNames()))
+	want := slices.Sorted(slices.Values(fieldwork.MutationNames()))
 	if got := slices.Sorted(slices.Values(enumOf(t, "MutationName"))); !slices.Equal(got, want) {
-		t.Errorf("MutationName has %v, models.MutationNames() is %v", got, want)
+		t.Errorf("MutationName has %v, fieldwork.MutationNames() is %v", got, want)
 	}
 	args := mutationArgs(t)
 	if got := slices.Sorted(maps.Keys(args)); !slices.Equal(got, want) {
-		t.Errorf("MutationName's x-args names %v, models.MutationNames() is %v", got, want)
+		t.Errorf("MutationName's x-args names %v, fieldwork.MutationNames() is %v", got, want)
 	}
 	wire := []string{contract.MutTaskStart, contract.MutTaskComplete, contract.MutChecklistAnswer,
 		contract.MutVerificationRecord, contract.MutEvidenceAttach, contract.MutNoteAdd}
 	if got := slices.Sorted(slices.Values(wire)); !slices.Equal(got, want) {
-		t.Errorf("wire.go names the mutations %v, models.MutationNames() is %v", got, want)
+		t.Errorf("wire.go names the mutations %v, fieldwork.MutationNames() is %v", got, want)
 	}
 	desc := doc.Components.Schemas["Mutation"].Value.Properties["args"].Value.Description
 	for name, schema := range args {
@@ -520,9 +527,9 @@ func TestEvidenceRecordsMatchModels(t *testing.T) {
 		"MediaSummary":     models.MediaSummary{},
 		"Flag":             models.Flag{},
 		"UploadTarget":     models.UploadTarget{},
-		"MultipartPlan":    models.MultipartPlan{},
+		"MultipartPlan":    evidence.MultipartPlan{},
 		"UploadedPart":     models.UploadedPart{},
-		"PartTarget":       models.PartTarget{},
+		"PartTarget":       evidence.PartTarget{},
 		// api.evidenceCreated, which is not exported.
 		"EvidenceCreated": struct {
 			Evidence models.Evidence     `json:"evidence"`
@@ -566,7 +573,7 @@ func TestEvidenceRecordsMatchModels(t *testing.T) {
 	var flags models.Flags
 	for i, code := range flagCodes {
 		fl := models.Flag{Code: code, Value: float64(i) * 1.5, Unit: []string{"m", "m", "", "h", "h", "s", "", "", "bits"}[i], Detail: "d"}
-		if code == models.FlagDuplicatePhoto || code == models.FlagNearDuplicatePhoto {
+		if code == evidence.FlagDuplicatePhoto || code == evidence.FlagNearDuplicatePhoto {
 			fl.Ref = id(11)
 		}
 		flags = append(flags, fl)
@@ -604,7 +611,7 @@ func TestEvidenceRecordsMatchModels(t *testing.T) {
 		}(),
 		"unknown flag unit": func() models.Evidence {
 			e := verified
-			e.Flags = models.Flags{{Code: models.FlagOutsideGeofence, Value: 3, Unit: "km"}}
+			e.Flags = models.Flags{{Code: evidence.FlagOutsideGeofence, Value: 3, Unit: "km"}}
 			return e
 		}(),
 		"flags null":    func() models.Evidence { e := verified; e.Flags = nil; return e }(),
@@ -631,17 +638,17 @@ func TestEvidenceRecordsMatchModels(t *testing.T) {
 	validateAs(t, "UploadTarget", models.UploadTarget{Method: "PUT", URL: "https://minio.example/bucket/evidence/" + id(6) + "?X-Amz-Signature=x",
 		Headers: map[string]string{"Content-Type": "image/jpeg", "Content-Length": "3481205", "X-Amz-Checksum-Sha256": "f2Li"}, ExpiresAt: now})
 	validateAs(t, "UploadTarget", models.UploadTarget{})
-	validateAs(t, "MultipartPlan", models.MultipartPlan{UploadID: "u1", PartSize: models.MinPartSize, Parts: 3,
-		Received: []models.UploadedPart{{Number: 1, Size: models.MinPartSize, ETag: "5f36"}},
-		Targets:  []models.PartTarget{{Number: 2, UploadTarget: models.UploadTarget{Method: "PUT", URL: "https://x/v1/blobs/t", Headers: map[string]string{}, ExpiresAt: now}}}})
-	validateAs(t, "MultipartPlan", models.MultipartPlan{UploadID: "u1", PartSize: 2 * models.MinPartSize, Parts: 1,
-		Received: []models.UploadedPart{}, Targets: []models.PartTarget{}})
+	validateAs(t, "MultipartPlan", evidence.MultipartPlan{UploadID: "u1", PartSize: evidence.MinPartSize, Parts: 3,
+		Received: []models.UploadedPart{{Number: 1, Size: evidence.MinPartSize, ETag: "5f36"}},
+		Targets:  []evidence.PartTarget{{Number: 2, UploadTarget: models.UploadTarget{Method: "PUT", URL: "https://x/v1/blobs/t", Headers: map[string]string{}, ExpiresAt: now}}}})
+	validateAs(t, "MultipartPlan", evidence.MultipartPlan{UploadID: "u1", PartSize: 2 * evidence.MinPartSize, Parts: 1,
+		Received: []models.UploadedPart{}, Targets: []evidence.PartTarget{}})
 	validateAs(t, "PullResponse", contract.PullResponse{Changes: map[string]*contract.EntityChanges{
 		models.EntityEvidence: {Upserts: []json.RawMessage{mustJSON(t, verified), mustJSON(t, rejected), mustJSON(t, declared2)}, Removes: []string{}},
 	}, Cursor: "c"})
 
 	// A declaration as the Go client would send it.
-	in := models.EvidenceInput{ID: id(6), TaskID: id(2), VerificationID: &verification, Kind: "photo", SHA256: strings.ToUpper(sha), Size: 3481205,
+	in := evidence.EvidenceInput{ID: id(6), TaskID: id(2), VerificationID: &verification, Kind: "photo", SHA256: strings.ToUpper(sha), Size: 3481205,
 		ContentType: "image/heic", CapturedAt: &taken, Location: &models.EvidenceLocation{Lat: 30.29571, Lng: 120.16418, AccuracyM: 6}}
 	if err := validateRequestAs(t, "EvidenceInput", in); err != nil {
 		t.Errorf("EvidenceInput refuses %+v: %v", in, err)
@@ -674,23 +681,23 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 func TestDispatchReportMatchesModels(t *testing.T) {
 	now := time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC)
 	unit, item := "2c8f6a10-4d5e-4b7a-9c3d-8e1f0a2b3c4d", "9a4f1c2e-7b3d-4e5f-8a6b-0c1d2e3f4a5b"
-	counts := models.DispatchCounts{Items: 2, ByStatus: map[string]int{}, NewlyClosed: 1, Overdue: 1, Rejected: 3}
+	counts := reporting.DispatchCounts{Items: 2, ByStatus: map[string]int{}, NewlyClosed: 1, Overdue: 1, Rejected: 3}
 	for _, s := range models.ItemMachine.Statuses() {
 		counts.ByStatus[s] = 0
 	}
 	counts.ByStatus[models.ItemAccepted] = 2
-	validateAs(t, "DispatchReport", models.DispatchReport{
-		Period: models.PeriodBimonthly, Start: now.AddDate(0, -2, 0), End: now, AsOf: now, Total: counts,
-		Units: []models.DispatchUnit{{UnitID: unit, UnitCode: "CB", UnitName: "城北区", DispatchCounts: counts,
-			Categories: []models.DispatchCategory{{Category: "水污染", DispatchCounts: counts}}}},
-		Categories: []models.DispatchCategory{{Category: "水污染", DispatchCounts: counts}},
-		Progress: []models.DispatchProgress{{ItemID: item, Code: "DC-1", Title: "排口超标", UnitID: unit, Category: "水污染", Total: 2,
-			Notes: []models.DispatchNote{
-				{At: now, Kind: models.NoteKindVerification, Author: "王芳", Conclusion: models.ConclusionRectified, Text: "已整改"},
-				{At: now, Kind: models.NoteKindNote, Author: "王芳", Text: "施工中"},
+	validateAs(t, "DispatchReport", reporting.DispatchReport{
+		Period: reporting.PeriodBimonthly, Start: now.AddDate(0, -2, 0), End: now, AsOf: now, Total: counts,
+		Units: []reporting.DispatchUnit{{UnitID: unit, UnitCode: "CB", UnitName: "城北区", DispatchCounts: counts,
+			Categories: []reporting.DispatchCategory{{Category: "水污染", DispatchCounts: counts}}}},
+		Categories: []reporting.DispatchCategory{{Category: "水污染", DispatchCounts: counts}},
+		Progress: []reporting.DispatchProgress{{ItemID: item, Code: "DC-1", Title: "排口超标", UnitID: unit, Category: "水污染", Total: 2,
+			Notes: []reporting.DispatchNote{
+				{At: now, Kind: reporting.NoteKindVerification, Author: "王芳", Conclusion: models.ConclusionRectified, Text: "已整改"},
+				{At: now, Kind: reporting.NoteKindNote, Author: "王芳", Text: "施工中"},
 			}}},
 	})
-	empty := models.DispatchCounts{ByStatus: counts.ByStatus}
-	validateAs(t, "DispatchReport", models.DispatchReport{Period: models.PeriodMonthly, Start: now, End: now, AsOf: now, Total: empty,
-		Units: []models.DispatchUnit{}, Categories: []models.DispatchCategory{}, Progress: []models.DispatchProgress{}})
+	empty := reporting.DispatchCounts{ByStatus: counts.ByStatus}
+	validateAs(t, "DispatchReport", reporting.DispatchReport{Period: reporting.PeriodMonthly, Start: now, End: now, AsOf: now, Total: empty,
+		Units: []reporting.DispatchUnit{}, Categories: []reporting.DispatchCategory{}, Progress: []reporting.DispatchProgress{}})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 // TestPublicDisclosureSpec holds the public schemas to the models' types
@@ -17,7 +18,7 @@ func TestPublicDisclosureSpec(t *testing.T) {
 	doc := MustSpec(t)
 	now := time.Date(2024, 12, 2, 2, 0, 0, 0, time.UTC)
 	id := "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a01"
-	counts := models.ProgressCounts{Total: 2, Accepted: 1, Overdue: 1, CompletionRate: 0.5, ByStatus: map[string]int64{}}
+	counts := reporting.ProgressCounts{Total: 2, Accepted: 1, Overdue: 1, CompletionRate: 0.5, ByStatus: map[string]int64{}}
 	for _, st := range models.ItemMachine.Statuses() {
 		counts.ByStatus[st] = 0
 	}
@@ -25,12 +26,12 @@ func TestPublicDisclosureSpec(t *testing.T) {
 	for schema, v := range map[string]any{
 		"PhotoDisclosure":  models.PhotoDisclosure{EvidenceID: id, ItemID: id, Public: true, ObjectKey: "public/x", SetBy: id, Version: 1, CreatedAt: now, UpdatedAt: now},
 		"ProgressCounts":   counts,
-		"CategoryProgress": models.CategoryProgress{Category: "黑臭水体", ProgressCounts: counts},
-		"UnitProgress":     models.UnitProgress{UnitID: id, UnitName: "城北区", ProgressCounts: counts},
-		"PublicProgress":   models.PublicProgress{GeneratedAt: now, Totals: counts, ByCategory: []models.CategoryProgress{}, ByUnit: []models.UnitProgress{}},
-		"PublicSite":       models.PublicSite{Name: "排口", Kind: "sewage_outfall", Lat: 30.3, Lng: 120.16},
-		"PublicPhotoRef":   models.PublicPhotoRef{ID: id, URL: "/v1/public/photos/" + id},
-		"PublicItem":       models.PublicItem{ID: id, Code: "C-1", ResponsibleUnitID: id, Deadline: now, Sites: []models.PublicSite{}, Photos: []models.PublicPhotoRef{}},
+		"CategoryProgress": reporting.CategoryProgress{Category: "黑臭水体", ProgressCounts: counts},
+		"UnitProgress":     reporting.UnitProgress{UnitID: id, UnitName: "城北区", ProgressCounts: counts},
+		"PublicProgress":   reporting.PublicProgress{GeneratedAt: now, Totals: counts, ByCategory: []reporting.CategoryProgress{}, ByUnit: []reporting.UnitProgress{}},
+		"PublicSite":       reporting.PublicSite{Name: "排口", Kind: "sewage_outfall", Lat: 30.3, Lng: 120.16},
+		"PublicPhotoRef":   reporting.PublicPhotoRef{ID: id, URL: "/v1/public/photos/" + id},
+		"PublicItem":       reporting.PublicItem{ID: id, Code: "C-1", ResponsibleUnitID: id, Deadline: now, Sites: []reporting.PublicSite{}, Photos: []reporting.PublicPhotoRef{}},
 		"PublicationRequest": struct {
 			Public bool `json:"public"`
 		}{true},

@@ -125,18 +125,6 @@ type AuditEntry struct {
 // TableName names the table.
 func (AuditEntry) TableName() string { return "audit_log" }
 
-// auditHead is the chain's head (table audit_head): the last seq given and
-// its hash. Chainers serialise on its row lock.
-type auditHead struct {
-	Name string `gorm:"primaryKey"`
-	Seq  int64
-	Hash string
-}
-
-func (auditHead) TableName() string { return "audit_head" }
-
-const auditHeadName = "chain"
-
 // AuditGenesis is the prev_hash of the first entry: 64 zeros.
 const AuditGenesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -170,10 +158,10 @@ func AuditHash(prevHash string, seq int64, e *AuditEntry) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// audit appends an entry to the audit log in the caller's transaction, so
+// AuditTx appends an entry to the audit log in the caller's transaction, so
 // that it commits exactly when the change it describes does. detail is
 // encoded as JSON (nil as {}); it must be small and hold no secret.
-func (s *Service) audit(tx Tx, a Actor, action, entity, id string, detail any) error {
+func (s *Service) AuditTx(tx Tx, a Actor, action, entity, id string, detail any) error {
 	e, err := s.auditEntry(a, action, entity, id, detail)
 	if err != nil {
 		return err
@@ -206,92 +194,13 @@ func (s *Service) auditEntry(a Actor, action, entity, id string, detail any) (Au
 		}
 	}
 	return AuditEntry{
-		ID: s.NewID(), At: s.now(), ActorID: a.UserID, ActorName: truncateRunes(a.Username, 64), ActorRole: a.Role,
+		ID: s.NewID(), At: s.Time(), ActorID: a.UserID, ActorName: TruncateRunes(a.Username, 64), ActorRole: a.Role,
 		DeviceID: a.DeviceID, Action: action, Entity: entity, RecordID: id, Detail: string(d),
 	}, nil
 }
 
-// auditBatch bounds the entries one chaining transaction numbers, and the
-// entries VerifyAudit holds in memory at once.
-const auditBatch = 1000
-
-// auditMaxBatches bounds the batches one ChainAudit call runs. Chaining
-// costs one UPDATE per entry (about 2,500 entries a second on the test
-// MariaDB); writers faster than that for long would otherwise keep one call
-// going for ever. The next call (the servers' ticker) goes on.
-const auditMaxBatches = 20
-
-// ChainAudit chains the committed, unchained audit entries, up to
-// auditMaxBatches batches of auditBatch, and returns how many it chained.
-//
-// Each batch is one short transaction whose first statement takes the
-// head row's lock (an UPDATE that changes nothing), before anything is
-// read: chainers in every process queue there, and each one reads the
-// head and the unchained entries only after the previous one committed, so
-// a seq is never given twice and the chain never forks. The entries are
-// taken in (at, id) order, a stable order that roughly follows time; an
-// entry whose transaction commits late is chained in a later batch, after
-// entries that committed before it. Writers are never blocked: they only
-// insert rows with a NULL seq, and the chainer locks nothing they write.
-func (s *Service) ChainAudit(ctx context.Context) (int, error) {
-	// Within a process one chainer is enough; across processes the row
-	// lock decides.
-	s.auditMu.Lock()
-	defer s.auditMu.Unlock()
-	total := 0
-	for range auditMaxBatches {
-		n, err := s.chainBatch(ctx)
-		total += n
-		if err != nil || n < auditBatch {
-			return total, err
-		}
-	}
-	return total, nil
-}
-
-func (s *Service) chainBatch(ctx context.Context) (int, error) {
-	n := 0
-	err := s.Store.Tx(ctx, func(tx Tx) error {
-		n = 0
-		head := []Cond{Eq("name", auditHeadName)}
-		if _, err := tx.UpdateWhere(&auditHead{}, head, map[string]any{"name": auditHeadName}); err != nil {
-			return err
-		}
-		var h auditHead
-		if err := tx.Get(&h, auditHeadName); err != nil {
-			return err
-		}
-		var pending []AuditEntry
-		if err := tx.List(&pending, Query{Where: []Cond{{Column: "seq", Op: OpNull}}, OrderBy: "at, id", Limit: auditBatch}); err != nil {
-			return err
-		}
-		prev := h.Hash
-		for i := range pending {
-			e := &pending[i]
-			seq := h.Seq + int64(i) + 1
-			hash := AuditHash(prev, seq, e)
-			m, err := tx.UpdateWhere(&AuditEntry{}, []Cond{Eq("id", e.ID), {Column: "seq", Op: OpNull}},
-				map[string]any{"seq": seq, "prev_hash": prev, "hash": hash})
-			if err != nil {
-				return err
-			}
-			if m != 1 {
-				return fmt.Errorf("models: audit entry %s was chained by someone else; the head lock did not hold", e.ID)
-			}
-			prev = hash
-		}
-		if len(pending) == 0 {
-			return nil
-		}
-		n = len(pending)
-		_, err := tx.UpdateWhere(&auditHead{}, head, map[string]any{"seq": h.Seq + int64(n), "hash": prev})
-		return err
-	})
-	return n, err
-}
-
-// auditChange is one field's value before and after, in an audit detail.
-type auditChange struct {
+// AuditChange is one field's value before and after, in an audit detail.
+type AuditChange struct {
 	From any `json:"from"`
 	To   any `json:"to"`
 }

@@ -11,14 +11,14 @@ import (
 // every write.
 var auditSkipped = map[string]bool{"version": true, "created_at": true, "updated_at": true}
 
-// fieldChanges compares two values of one record type field by field and
+// FieldChanges compares two values of one record type field by field and
 // returns the audit detail of the change: {"fields": [the JSON names of
 // the fields that changed]}, plus {name: {"from", "to"}} for each of the
 // tracked fields that changed. Only fields with a JSON name are compared,
 // so what clients never see (password hashes, unit paths) is never named;
 // only tracked fields carry values, so that a detail stays small and holds
 // ids, statuses, dates and codes rather than free text.
-func fieldChanges(before, after any, tracked ...string) map[string]any {
+func FieldChanges(before, after any, tracked ...string) map[string]any {
 	bv, av := reflect.Indirect(reflect.ValueOf(before)), reflect.Indirect(reflect.ValueOf(after))
 	fields := []string{}
 	out := map[string]any{}
@@ -34,7 +34,7 @@ func fieldChanges(before, after any, tracked ...string) map[string]any {
 		fields = append(fields, name)
 		for _, t := range tracked {
 			if t == name {
-				out[name] = auditChange{From: plain(b), To: plain(a)}
+				out[name] = AuditChange{From: plain(b), To: plain(a)}
 			}
 		}
 	}
@@ -89,9 +89,9 @@ func plain(v reflect.Value) any {
 	return v.Interface()
 }
 
-// statusChange is the detail of a status move.
-func statusChange(from, to string) map[string]any {
-	return map[string]any{"status": auditChange{From: from, To: to}}
+// StatusChange is the detail of a status move.
+func StatusChange(from, to string) map[string]any {
+	return map[string]any{"status": AuditChange{From: from, To: to}}
 }
 
 // AuditActor is who did what an audit entry records.

@@ -45,15 +45,15 @@ type Change struct {
 	CreatedAt time.Time
 }
 
-// changed appends one change row per scope, in the caller's transaction,
+// Changed appends one change row per scope, in the caller's transaction,
 // so that the log holds exactly the committed changes.
 // The rows go in one statement: a record usually changes for two scopes
 // or more (its unit's and its inspector's), on every write.
-func (s *Service) changed(tx Tx, entity, id string, version int64, op string, scopes ...string) error {
+func (s *Service) Changed(tx Tx, entity, id string, version int64, op string, scopes ...string) error {
 	if len(scopes) == 0 {
 		return nil
 	}
-	now := s.now()
+	now := s.Time()
 	rows := make([]Change, len(scopes))
 	for i, sc := range scopes {
 		rows[i] = Change{ID: s.NewID(), Entity: entity, RecordID: id, Version: version, Op: op, Scope: sc, CreatedAt: now}
@@ -61,24 +61,21 @@ func (s *Service) changed(tx Tx, entity, id string, version int64, op string, sc
 	return tx.Create(&rows)
 }
 
-// holders returns the inspectors whose open tasks reference id through
+// Holders returns the inspectors whose open tasks reference id through
 // refColumn: they must hear of changes to it.
-func holders(tx Tx, refColumn, id string) ([]string, error) {
+func Holders(tx Tx, refColumn, id string) ([]string, error) {
 	var ids []string
 	err := tx.Pluck(&InspectionTask{}, "assignee_id", []Cond{
-		Eq(refColumn, id), {Column: "status", Op: OpIn, Value: openTaskStatuses},
+		Eq(refColumn, id), {Column: "status", Op: OpIn, Value: taskOnDevice},
 		{Column: "assignee_id", Op: OpNotNull},
 	}, &ids)
 	return ids, err
 }
 
-// openTaskStatuses are the statuses in which a task is on a device.
-var openTaskStatuses = []string{TaskAssigned, TaskInProgress, TaskCompleted}
-
-// changedShared records a change to an item, site or template: its unit
+// ChangedShared records a change to an item, site or template: its unit
 // (or global) scope, and every inspector whose tasks need it.
-func (s *Service) changedShared(tx Tx, entity, refColumn, id string, version int64, scope string) error {
-	users, err := holders(tx, refColumn, id)
+func (s *Service) ChangedShared(tx Tx, entity, refColumn, id string, version int64, scope string) error {
+	users, err := Holders(tx, refColumn, id)
 	if err != nil {
 		return err
 	}
@@ -86,7 +83,7 @@ func (s *Service) changedShared(tx Tx, entity, refColumn, id string, version int
 	for _, u := range users {
 		scopes = append(scopes, ScopeUser(u))
 	}
-	return s.changed(tx, entity, id, version, OpUpsert, scopes...)
+	return s.Changed(tx, entity, id, version, OpUpsert, scopes...)
 }
 
 // taskRefs are what a device needs along with a task.
@@ -99,11 +96,11 @@ func taskRefs(t *InspectionTask) []struct{ entity, column, id string } {
 // handOut tells an inspector's devices about a task they now hold, with
 // the item, site and template it needs.
 func (s *Service) handOut(tx Tx, userID string, t *InspectionTask) error {
-	if err := s.changed(tx, EntityTasks, t.ID, t.Version, OpUpsert, ScopeUser(userID)); err != nil {
+	if err := s.Changed(tx, EntityTasks, t.ID, t.Version, OpUpsert, ScopeUser(userID)); err != nil {
 		return err
 	}
 	for _, r := range taskRefs(t) {
-		if err := s.changed(tx, r.entity, r.id, 0, OpUpsert, ScopeUser(userID)); err != nil {
+		if err := s.Changed(tx, r.entity, r.id, 0, OpUpsert, ScopeUser(userID)); err != nil {
 			return err
 		}
 	}
@@ -113,19 +110,19 @@ func (s *Service) handOut(tx Tx, userID string, t *InspectionTask) error {
 // takeBack removes a task from an inspector's devices, and the item, site
 // and template with it when none of their other open tasks needs them.
 func (s *Service) takeBack(tx Tx, userID string, t *InspectionTask) error {
-	if err := s.changed(tx, EntityTasks, t.ID, t.Version, OpRemove, ScopeUser(userID)); err != nil {
+	if err := s.Changed(tx, EntityTasks, t.ID, t.Version, OpRemove, ScopeUser(userID)); err != nil {
 		return err
 	}
 	for _, r := range taskRefs(t) {
 		n, err := tx.Count(&InspectionTask{}, []Cond{
 			Eq("assignee_id", userID), Eq(r.column, r.id), {Column: "id", Op: OpNe, Value: t.ID},
-			{Column: "status", Op: OpIn, Value: openTaskStatuses},
+			{Column: "status", Op: OpIn, Value: taskOnDevice},
 		})
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			if err := s.changed(tx, r.entity, r.id, 0, OpRemove, ScopeUser(userID)); err != nil {
+			if err := s.Changed(tx, r.entity, r.id, 0, OpRemove, ScopeUser(userID)); err != nil {
 				return err
 			}
 		}
@@ -133,27 +130,27 @@ func (s *Service) takeBack(tx Tx, userID string, t *InspectionTask) error {
 	return nil
 }
 
-// movedOut tells the old unit's scope that a record left it.
-func (s *Service) movedOut(tx Tx, entity, id string, version int64, oldPath, newPath string) error {
+// MovedOut tells the old unit's scope that a record left it.
+func (s *Service) MovedOut(tx Tx, entity, id string, version int64, oldPath, newPath string) error {
 	if oldPath == newPath {
 		return nil
 	}
-	return s.changed(tx, entity, id, version, OpRemove, ScopeUnit(oldPath))
+	return s.Changed(tx, entity, id, version, OpRemove, ScopeUnit(oldPath))
 }
 
 // holder is the inspector whose devices hold the task, if any.
 func (t *InspectionTask) holder() string {
-	if t.AssigneeID == nil || t.Status == TaskCancelled {
+	if t.AssigneeID == nil || !TaskOnDevice(t.Status) {
 		return ""
 	}
 	return *t.AssigneeID
 }
 
-// taskChanged records a change of a task from before to after: its unit
+// TaskChanged records a change of a task from before to after: its unit
 // scope always; for its holder, a hand-out, a take-back, or both when the
 // task moved to another inspector or now needs another site or template.
-func (s *Service) taskChanged(tx Tx, before, after *InspectionTask) error {
-	if err := s.changed(tx, EntityTasks, after.ID, after.Version, OpUpsert, ScopeUnit(after.UnitPath)); err != nil {
+func (s *Service) TaskChanged(tx Tx, before, after *InspectionTask) error {
+	if err := s.Changed(tx, EntityTasks, after.ID, after.Version, OpUpsert, ScopeUnit(after.UnitPath)); err != nil {
 		return err
 	}
 	from, to := before.holder(), after.holder()
@@ -169,6 +166,67 @@ func (s *Service) taskChanged(tx Tx, before, after *InspectionTask) error {
 	case from != to || refsMoved:
 		return s.handOut(tx, to, after)
 	default:
-		return s.changed(tx, EntityTasks, after.ID, after.Version, OpUpsert, ScopeUser(to))
+		return s.Changed(tx, EntityTasks, after.ID, after.Version, OpUpsert, ScopeUser(to))
 	}
+}
+
+// SyncEntity is one entity a pull carries.
+type SyncEntity struct {
+	Name string
+	// Load reads the current records with the given ids, by id; each is
+	// a pointer to the record.
+	Load func(tx Tx, ids []string) (map[string]any, error)
+}
+
+// SyncEntities is the one registry of the entities a pull carries: the
+// sync engine loads records through it, and the contract's drift test
+// checks the wire schema against it. Adding a sync entity means adding
+// it here, to the visibility rule (Actor.canRead, Actor.ReadConds) and
+// to the contract.
+var SyncEntities = []SyncEntity{
+	{EntityTasks, loadAs[InspectionTask]},
+	{EntityItems, loadAs[RectificationItem]},
+	{EntitySites, loadAs[Site]},
+	{EntityTemplates, loadAs[ChecklistTemplate]},
+	{EntityVerifications, loadAs[Verification]},
+	{EntityAnswers, loadAs[Answer]},
+	{EntityNotes, loadAs[Note]},
+	{EntityEvidence, loadAs[Evidence]},
+	{EntityDecisions, loadAs[Decision]},
+}
+
+// SyncEntityNamed returns the registered entity of the given name.
+func SyncEntityNamed(name string) (SyncEntity, bool) {
+	for _, e := range SyncEntities {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return SyncEntity{}, false
+}
+
+func loadAs[T any, P interface {
+	*T
+	Record
+}](tx Tx, ids []string) (map[string]any, error) {
+	var rows []T
+	if err := tx.List(&rows, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: ids}}}); err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(rows))
+	for i := range rows {
+		p := P(&rows[i])
+		out[p.RecordID()] = p
+	}
+	return out, nil
+}
+
+// SaveItem writes a changed item and tells its unit and inspectors.
+func (s *Service) SaveItem(tx Tx, it *RectificationItem) error {
+	it.Version++
+	it.UpdatedAt = s.Time()
+	if err := tx.Update(it); err != nil {
+		return err
+	}
+	return s.ChangedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
 }

@@ -231,3 +231,6 @@ func (n Note) RecordID() string { return n.ID }
 
 // RecordID implements Record.
 func (e Evidence) RecordID() string { return e.ID }
+
+// Evidence kinds.
+var EvidenceKinds = []string{"photo", "signature", "document"}

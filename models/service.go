@@ -2,8 +2,8 @@ package models
 
 import (
 	"context"
+	"errors"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -32,14 +32,6 @@ type Service struct {
 	// Deadlines says where dates are read and when overdue items
 	// escalate.
 	Deadlines DeadlinePolicy
-
-	dummyOnce sync.Once
-	dummyHash string
-	// auditMu keeps this process to one audit chainer at a time.
-	auditMu sync.Mutex
-	// progress is the last count of the public progress, under progressMu.
-	progressMu sync.Mutex
-	progress   *PublicProgress
 }
 
 // Record is any record with a UUID primary key.
@@ -85,11 +77,12 @@ const (
 	MaxPageSize     = 500
 )
 
-func (s *Service) now() time.Time { return stamp(s.Now()) }
+// Time is the clock's time as the databases keep it (stamp).
+func (s *Service) Time() time.Time { return Stamp(s.Now()) }
 
-// stamp normalises a time to what every database keeps: UTC, whole
+// Stamp normalises a time to what every database keeps: UTC, whole
 // microseconds.
-func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+func Stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // The times both databases hold: MySQL's DATETIME spans the years 1000 to
 // 9999 (its driver refuses to send a year outside 1 to 9999), SQLite's
@@ -105,27 +98,27 @@ var (
 // StorableTime reports whether t lies within the times the databases hold.
 func StorableTime(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
 
-// timeField checks a time a client sent and returns it as it is stored.
-func timeField(field string, t time.Time) (time.Time, error) {
+// TimeField checks a time a client sent and returns it as it is stored.
+func TimeField(field string, t time.Time) (time.Time, error) {
 	if !StorableTime(t) {
 		return t, FieldError(CodeInvalidDate, field, "%s %s lies outside the years 1000 to 9999 (UTC)", field, t.Format(time.RFC3339))
 	}
-	return stamp(t), nil
+	return Stamp(t), nil
 }
 
-// list runs one keyset-paginated query in a transaction of its own.
-func list[T Record](ctx context.Context, s *Service, conds []Cond, p ListParams) (Page[T], error) {
+// List runs one keyset-paginated query in a transaction of its own.
+func List[T Record](ctx context.Context, s *Service, conds []Cond, p ListParams) (Page[T], error) {
 	var page Page[T]
 	err := s.Store.Tx(ctx, func(tx Tx) (err error) {
-		page, err = pageOf[T](tx, conds, p)
+		page, err = PageOf[T](tx, conds, p)
 		return err
 	})
 	return page, err
 }
 
-// pageOf reads one page in tx: it asks for one row more than the page to
+// PageOf reads one page in tx: it asks for one row more than the page to
 // learn whether another page follows.
-func pageOf[T Record](tx Tx, conds []Cond, p ListParams) (Page[T], error) {
+func PageOf[T Record](tx Tx, conds []Cond, p ListParams) (Page[T], error) {
 	limit := p.Limit
 	if limit <= 0 {
 		limit = DefaultPageSize
@@ -151,38 +144,9 @@ func pageOf[T Record](tx Tx, conds []Cond, p ListParams) (Page[T], error) {
 	return page, nil
 }
 
-// ValidID reports whether s is a UUID in its canonical text form.
-func ValidID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// checkID validates a client-supplied id.
-func checkID(field, id string) error {
-	if !ValidID(id) {
-		return FieldError(CodeInvalidID, field, "%s must be a UUID", field)
-	}
-	return nil
-}
-
-// text validates a required or optional string field and returns it
+// Text validates a required or optional string field and returns it
 // trimmed.
-func text(field string, v *string, required bool, maxRunes int) (string, error) {
+func Text(field string, v *string, required bool, maxRunes int) (string, error) {
 	if v == nil || strings.TrimSpace(*v) == "" {
 		if required {
 			return "", FieldError(CodeRequired, field, "%s is required", field)
@@ -214,15 +178,15 @@ func unprintable(r rune) bool {
 	return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
 }
 
-// setText applies an optional string patch to dst.
-func setText(dst *string, field string, v *string, required bool, maxRunes int) error {
+// SetText applies an optional string patch to dst.
+func SetText(dst *string, field string, v *string, required bool, maxRunes int) error {
 	if v == nil {
 		if required && *dst == "" {
 			return FieldError(CodeRequired, field, "%s is required", field)
 		}
 		return nil
 	}
-	t, err := text(field, v, required, maxRunes)
+	t, err := Text(field, v, required, maxRunes)
 	if err != nil {
 		return err
 	}
@@ -230,8 +194,8 @@ func setText(dst *string, field string, v *string, required bool, maxRunes int) 
 	return nil
 }
 
-// oneOf checks an enumerated value.
-func oneOf(field, v string, allowed []string) error {
+// OneOf checks an enumerated value.
+func OneOf(field, v string, allowed []string) error {
 	for _, a := range allowed {
 		if v == a {
 			return nil
@@ -240,8 +204,8 @@ func oneOf(field, v string, allowed []string) error {
 	return FieldError(CodeInvalidEnum, field, "%s must be one of %s", field, strings.Join(allowed, ", "))
 }
 
-// checkVersion refuses an update based on a stale read.
-func checkVersion(stored int64, given *int64) error {
+// CheckVersion refuses an update based on a stale read.
+func CheckVersion(stored int64, given *int64) error {
 	if given == nil {
 		return FieldError(CodeRequired, "version", "version is required to change a record")
 	}
@@ -251,10 +215,10 @@ func checkVersion(stored int64, given *int64) error {
 	return nil
 }
 
-// lookup loads a referenced record, turning "not found" into the given
+// Lookup loads a referenced record, turning "not found" into the given
 // code about the referencing field.
-func lookup(tx Tx, rec any, id string, code Code, field string) error {
-	if err := checkID(field, id); err != nil {
+func Lookup(tx Tx, rec any, id string, code Code, field string) error {
+	if err := CheckID(field, id); err != nil {
 		return err
 	}
 	if err := tx.Get(rec, id); err != nil {
@@ -268,3 +232,20 @@ func lookup(tx Tx, rec any, id string, code Code, field string) error {
 
 // IsNotFound reports whether err is a missing-record error.
 func IsNotFound(err error) bool { return ErrorCode(err) == CodeNotFound }
+
+// TruncateRunes cuts s to at most n characters.
+func TruncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}
+
+// TranslateDup turns a unique-key clash into the given code.
+func TranslateDup(err error, code Code, field, format string, args ...any) error {
+	if errors.Is(err, ErrDuplicate) {
+		return FieldError(code, field, format, args...)
+	}
+	return err
+}

@@ -1,6 +1,9 @@
 package models
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // StatusMachine holds the legal transitions between the statuses of one
 // kind of record. Every illegal transition has its own stable error code,
@@ -93,6 +96,21 @@ const (
 	TaskCompleted  = "completed"
 	TaskCancelled  = "cancelled"
 )
+
+// A task is open from its assignment until it is cancelled: assigned, in
+// progress, or completed and awaiting the decision on its item. An open
+// task is on its inspector's devices, with the item, site and template it
+// needs; the inspector sees it and them. Unassigning or cancelling it
+// takes them back.
+var taskOnDevice = []string{TaskAssigned, TaskInProgress, TaskCompleted}
+
+// TaskOnDevice reports whether a task of the given status is open, on its
+// inspector's devices.
+func TaskOnDevice(status string) bool { return slices.Contains(taskOnDevice, status) }
+
+// TaskUnfinished are the statuses of a task whose work is not done yet;
+// a decision on its item cancels it.
+var TaskUnfinished = []string{TaskUnassigned, TaskAssigned, TaskInProgress}
 
 // TaskMachine: unassigned → assigned → in_progress → completed. An open
 // task can be cancelled, unassigned, or (when in progress) handed to

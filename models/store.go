@@ -9,7 +9,21 @@ import (
 // owns the transaction; everything inside it goes through Tx.
 type Store interface {
 	// Tx runs fn in one read-write transaction, committed when fn returns
-	// nil and rolled back otherwise.
+	// nil and rolled back otherwise. What a caller must know:
+	//
+	//   - A transaction that loses a deadlock or a lock wait (MySQL) is
+	//     rolled back and fn runs again from the start, up to a few
+	//     times. fn must therefore set, not accumulate, whatever it
+	//     leaves outside itself: reset results at its top, and never do
+	//     anything that cannot be undone (send a message, write a blob)
+	//     inside it.
+	//   - Change-log rows fn creates are held back and written together
+	//     before the commit (or before fn next reads the log), so a
+	//     failing Create of a Change may report its error later, at
+	//     commit.
+	//   - A record read with Get is read from the database once per
+	//     transaction: later Gets of it return a copy of the first read,
+	//     until a write to (or Lock on) its table forgets it.
 	Tx(ctx context.Context, fn func(tx Tx) error) error
 	// Read runs fn outside a transaction: each statement reads what is
 	// committed when it runs, with no BEGIN or COMMIT around them. It is
@@ -61,6 +75,17 @@ type Tx interface {
 	// what committed while it waited. Where the database runs one writer
 	// at a time (SQLite) it does nothing.
 	Lock(model any, conds []Cond) error
+}
+
+// BatchStamper is what a Tx may offer to number many change rows in one
+// statement (storage's transactions do; the sync sequencer uses it when
+// present): StampChanges gives the rows ids the numbers first, first+1, …
+// in the order given, leaves rows already numbered alone, and returns how
+// many it numbered. Without it the sequencer updates one row per
+// statement, which caps the whole server's write rate at what one
+// connection can run one by one.
+type BatchStamper interface {
+	StampChanges(ids []string, first int64) (int64, error)
 }
 
 // Group is one combination of values in a CountBy, with how many records

@@ -27,7 +27,7 @@ var refEntities = []string{EntityItems, EntitySites, EntityTemplates, EntityDeci
 // as in most delta pulls, which carry the inspector's own records, it
 // reads nothing.
 func (v *SyncView) Load(tx Tx, entities []string) error {
-	if v.actor.Role != RoleInspector || v.refs != nil || !slices.ContainsFunc(entities, func(e string) bool { return slices.Contains(refEntities, e) }) {
+	if !v.actor.DoesFieldWork() || v.refs != nil || !slices.ContainsFunc(entities, func(e string) bool { return slices.Contains(refEntities, e) }) {
 		return nil
 	}
 	var tasks []InspectionTask
@@ -52,67 +52,13 @@ func (v *SyncView) ref(entity, id string) bool {
 	return v.refs[entity][id]
 }
 
-// Scopes returns the condition on the change log's scope column: an
-// inspector reads their own scope, everyone else their unit subtree and
-// the global reference data.
-func (v *SyncView) Scopes() Cond {
-	if v.actor.Role == RoleInspector {
-		return Eq("scope", ScopeUser(v.actor.UserID))
-	}
-	units := ScopeUnit(v.actor.UnitPath)
-	if v.actor.IsAdmin() {
-		units = ScopeUnit("")
-	}
-	return Cond{Op: OpAny, Value: []Cond{Eq("scope", ScopeGlobal), {Column: "scope", Op: OpPrefix, Value: units}}}
-}
+// Scopes returns the condition on the change log's scope column that the
+// actor's pull reads (Actor.changeScopes).
+func (v *SyncView) Scopes() Cond { return v.actor.changeScopes() }
 
-// Visible reports whether the actor may receive rec now.
+// Visible reports whether the actor may receive rec now, by the
+// visibility rule (Actor.canRead) with the references Load read.
 func (v *SyncView) Visible(rec any) bool {
-	a := v.actor
-	if a.Role == RoleInspector {
-		switch r := rec.(type) {
-		case *InspectionTask:
-			return a.canReadTask(r)
-		case *RectificationItem:
-			return v.ref(EntityItems, r.ID)
-		case *Site:
-			return v.ref(EntitySites, r.ID)
-		case *ChecklistTemplate:
-			return v.ref(EntityTemplates, r.ID)
-		case *Verification:
-			return r.InspectorID == a.UserID
-		case *Answer:
-			return r.InspectorID == a.UserID
-		case *Note:
-			return r.AuthorID == a.UserID
-		case *Evidence:
-			return r.InspectorID == a.UserID
-		case *Decision:
-			// The decisions on an item they still hold tasks for: a
-			// rejection's reasons, an acceptance that closes their work.
-			return v.ref(EntityItems, r.ItemID)
-		}
-		return false
-	}
-	switch r := rec.(type) {
-	case *ChecklistTemplate:
-		return true
-	case *InspectionTask:
-		return a.canReadUnitRecord(r.UnitPath)
-	case *RectificationItem:
-		return a.canReadUnitRecord(r.UnitPath)
-	case *Site:
-		return a.canReadUnitRecord(r.UnitPath)
-	case *Verification:
-		return a.canReadUnitRecord(r.UnitPath)
-	case *Answer:
-		return a.canReadUnitRecord(r.UnitPath)
-	case *Note:
-		return a.canReadUnitRecord(r.UnitPath)
-	case *Evidence:
-		return a.canReadUnitRecord(r.UnitPath)
-	case *Decision:
-		return a.canReadUnitRecord(r.UnitPath)
-	}
-	return false
+	ok, _ := v.actor.canRead(rec, func(entity, id string) (bool, error) { return v.ref(entity, id), nil })
+	return ok
 }

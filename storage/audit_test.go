@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -19,10 +20,10 @@ var auditBase = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 // so its own in-process chainer lock) over the shared database. The clock
 // ticks a microsecond per reading, so that entries' times are distinct
 // and known without sleeping.
-func auditService(db *storage.DB, ticks *atomic.Int64) *models.Service {
-	return &models.Service{Store: db, NewID: newID, Now: func() time.Time {
+func auditService(db *storage.DB, ticks *atomic.Int64) *audit.Service {
+	return audit.New(&models.Service{Store: db, NewID: newID, Now: func() time.Time {
 		return auditBase.Add(time.Duration(ticks.Add(1)) * time.Microsecond)
-	}}
+	}})
 }
 
 var auditor = models.Actor{UserID: "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a01", Username: "admin", Role: models.RoleAdmin,
@@ -38,7 +39,7 @@ func chained(t *testing.T, db *storage.DB) []models.AuditEntry {
 	return rows
 }
 
-func mustVerify(t *testing.T, svc *models.Service, expect ...models.AuditAnchor) models.AuditReport {
+func mustVerify(t *testing.T, svc *audit.Service, expect ...audit.Anchor) audit.Report {
 	t.Helper()
 	rep, err := svc.VerifyAudit(context.Background(), expect...)
 	if err != nil {
@@ -48,7 +49,7 @@ func mustVerify(t *testing.T, svc *models.Service, expect ...models.AuditAnchor)
 }
 
 // wantProblem checks that verification fails at seq with kind.
-func wantProblem(t *testing.T, svc *models.Service, seq int64, kind models.AuditProblemKind, expect ...models.AuditAnchor) {
+func wantProblem(t *testing.T, svc *audit.Service, seq int64, kind audit.ProblemKind, expect ...audit.Anchor) {
 	t.Helper()
 	rep := mustVerify(t, svc, expect...)
 	if rep.OK || rep.Problem == nil || rep.Problem.Seq != seq || rep.Problem.Kind != kind {
@@ -57,7 +58,7 @@ func wantProblem(t *testing.T, svc *models.Service, seq int64, kind models.Audit
 	t.Logf("found: %s", rep.Problem)
 }
 
-func wantIntact(t *testing.T, svc *models.Service, n int64, expect ...models.AuditAnchor) models.AuditReport {
+func wantIntact(t *testing.T, svc *audit.Service, n int64, expect ...audit.Anchor) audit.Report {
 	t.Helper()
 	rep := mustVerify(t, svc, expect...)
 	if !rep.OK || rep.Checked != n || rep.Head.Seq != n {
@@ -76,7 +77,7 @@ func TestAuditChain(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			db := storagetest.MustOpen(t, dialect)
 			var ticks atomic.Int64
-			procs := []*models.Service{auditService(db, &ticks), auditService(db, &ticks)}
+			procs := []*audit.Service{auditService(db, &ticks), auditService(db, &ticks)}
 			svc := procs[0]
 			written := writeConcurrently(t, db, procs, dialect)
 			if _, err := svc.ChainAudit(context.Background()); err != nil {
@@ -123,7 +124,7 @@ func TestAuditChain(t *testing.T) {
 
 // writeConcurrently runs writers while both processes chain, and returns
 // the ids of the entries written.
-func writeConcurrently(t *testing.T, db *storage.DB, procs []*models.Service, dialect string) map[string]bool {
+func writeConcurrently(t *testing.T, db *storage.DB, procs []*audit.Service, dialect string) map[string]bool {
 	writers, perWriter := 8, 30
 	if dialect == storage.DialectSQLite {
 		writers, perWriter = 4, 20 // one connection: writers queue
@@ -215,7 +216,7 @@ func writeConcurrently(t *testing.T, db *storage.DB, procs []*models.Service, di
 // tamper changes the chain behind the service's back, the way someone with
 // database access would, and checks each change is found; each is undone
 // before the next.
-func tamper(t *testing.T, db *storage.DB, svc *models.Service, rows []models.AuditEntry) {
+func tamper(t *testing.T, db *storage.DB, svc *audit.Service, rows []models.AuditEntry) {
 	g := db.Gorm()
 	exec := func(sql string, args ...any) {
 		t.Helper()
@@ -240,7 +241,7 @@ func tamper(t *testing.T, db *storage.DB, svc *models.Service, rows []models.Aud
 			{"prev_hash", models.AuditGenesis, *mid.PrevHash},
 		} {
 			exec("UPDATE audit_log SET "+c.col+" = ? WHERE seq = ?", c.bad, k)
-			wantProblem(t, svc, k, models.AuditChanged)
+			wantProblem(t, svc, k, audit.Changed)
 			exec("UPDATE audit_log SET "+c.col+" = ? WHERE seq = ?", c.value, k)
 			wantIntact(t, svc, n)
 		}
@@ -249,45 +250,45 @@ func tamper(t *testing.T, db *storage.DB, svc *models.Service, rows []models.Aud
 		e := mid
 		e.ActorName = "mallory"
 		exec("UPDATE audit_log SET actor_name = ?, hash = ? WHERE seq = ?", e.ActorName, models.AuditHash(*e.PrevHash, k, &e), k)
-		wantProblem(t, svc, k+1, models.AuditLinkBroken)
+		wantProblem(t, svc, k+1, audit.LinkBroken)
 		exec("UPDATE audit_log SET actor_name = ?, hash = ? WHERE seq = ?", mid.ActorName, *mid.Hash, k)
 		wantIntact(t, svc, n)
 	})
 	t.Run("DeletedMiddle", func(t *testing.T) {
 		exec("DELETE FROM audit_log WHERE seq = ?", k)
-		wantProblem(t, svc, k, models.AuditDeleted)
+		wantProblem(t, svc, k, audit.Deleted)
 		mustTx(t, db, func(tx models.Tx) error { e := mid; return tx.Create(&e) })
 		wantIntact(t, svc, n)
 	})
 	t.Run("UnchainedAgain", func(t *testing.T) {
 		// Clearing an entry's seq hides it from the walk: a gap.
 		exec("UPDATE audit_log SET seq = NULL WHERE seq = ?", k)
-		wantProblem(t, svc, k, models.AuditDeleted)
+		wantProblem(t, svc, k, audit.Deleted)
 		exec("UPDATE audit_log SET seq = ? WHERE id = ?", k, mid.ID)
 		wantIntact(t, svc, n)
 	})
 	t.Run("HeadMovedBack", func(t *testing.T) {
 		exec("UPDATE audit_head SET seq = ?, hash = ? WHERE name = 'chain'", n-3, *rows[n-4].Hash)
-		wantProblem(t, svc, n-2, models.AuditHeadMismatch)
+		wantProblem(t, svc, n-2, audit.HeadMismatch)
 		exec("UPDATE audit_head SET hash = ? WHERE name = 'chain'", models.AuditGenesis)
-		wantProblem(t, svc, n-3, models.AuditHeadMismatch)
+		wantProblem(t, svc, n-3, audit.HeadMismatch)
 		exec("UPDATE audit_head SET seq = ?, hash = ? WHERE name = 'chain'", n, *rows[n-1].Hash)
 		wantIntact(t, svc, n)
 	})
 	t.Run("TruncatedWithTheHead", func(t *testing.T) {
-		anchor := models.AuditAnchor{Seq: n, Hash: *rows[n-1].Hash}
+		anchor := audit.Anchor{Seq: n, Hash: *rows[n-1].Hash}
 		wantIntact(t, svc, n, anchor)
 		exec("DELETE FROM audit_log WHERE seq = ?", n)
 		// The head still names the deleted entry.
-		wantProblem(t, svc, n, models.AuditDeleted)
+		wantProblem(t, svc, n, audit.Deleted)
 		// Moved back too, the chain is consistent again: only the anchor
 		// recorded before shows what is missing.
 		exec("UPDATE audit_head SET seq = ?, hash = ? WHERE name = 'chain'", n-1, *rows[n-2].Hash)
 		wantIntact(t, svc, n-1)
-		wantProblem(t, svc, n, models.AuditAnchorMismatch, anchor)
+		wantProblem(t, svc, n, audit.AnchorMismatch, anchor)
 		// An anchor inside the chain still holds; a forged one does not.
-		wantIntact(t, svc, n-1, models.AuditAnchor{Seq: k, Hash: *mid.Hash})
-		wantProblem(t, svc, k, models.AuditAnchorMismatch, models.AuditAnchor{Seq: k, Hash: models.AuditGenesis})
+		wantIntact(t, svc, n-1, audit.Anchor{Seq: k, Hash: *mid.Hash})
+		wantProblem(t, svc, k, audit.AnchorMismatch, audit.Anchor{Seq: k, Hash: models.AuditGenesis})
 	})
 }
 

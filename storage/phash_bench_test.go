@@ -61,6 +61,15 @@ func BenchmarkNearDuplicateLookup(b *testing.B) {
 	}
 }
 
+// phashRow is a row of evidence_phashes (models/evidence.EvidencePHash).
+type phashRow struct {
+	EvidenceID string `gorm:"primaryKey"`
+	Part       int    `gorm:"primaryKey"`
+	PHash      int64  `gorm:"column:phash"`
+}
+
+func (phashRow) TableName() string { return "evidence_phashes" }
+
 // lookup runs the candidate query as models.duplicateFlags builds it.
 func lookup(db *storage.DB, hashes []uint64) (int, error) {
 	var qs [4][]int32
@@ -70,7 +79,7 @@ func lookup(db *storage.DB, hashes []uint64) (int, error) {
 		qs[2] = append(qs[2], int32(h>>16&0xffff))
 		qs[3] = append(qs[3], int32(h&0xffff))
 	}
-	var cands []models.EvidencePHash
+	var cands []phashRow
 	err := db.Read(context.Background(), func(tx models.Tx) error {
 		return tx.List(&cands, models.Query{Where: []models.Cond{{Op: models.OpAny, Value: []models.Cond{
 			{Column: "q0", Op: models.OpIn, Value: qs[0]}, {Column: "q1", Op: models.OpIn, Value: qs[1]},

@@ -18,7 +18,7 @@ const pullNoteEvery = time.Minute
 // client that has only pulled so far. A failure is logged, not returned:
 // the device has its page, and the next pull notes it again.
 func (e *Engine) notePull(ctx context.Context, a models.Actor, clientID string, pg pageInfo) {
-	now := time.Now().UTC()
+	now := e.now()
 	seq := pg.to
 	var err error
 	switch c := pg.client; {

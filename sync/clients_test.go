@@ -79,9 +79,7 @@ func testClientInspection(t *testing.T, e *env) {
 		t.Errorf("rows waiting for insp1 after insp0's note: %d", n)
 	}
 	// A minute on, it is.
-	if err := e.db.Gorm().Exec("UPDATE sync_clients SET pulled_at = ?", firstPull.Add(-2*time.Minute)).Error; err != nil {
-		t.Fatal(err)
-	}
+	e.now = e.now.Add(2 * time.Minute)
 	e.pullAll(insp, &cur)
 	if c := only(); *c.PulledSeq != moved.Seq || !c.PulledAt.After(firstPull) {
 		t.Fatalf("a pull a minute on was not noted (head %d): %+v", moved.Seq, c)
@@ -142,7 +140,7 @@ func testPushAfterRestore(t *testing.T, e *env) {
 	e.push(insp, note(1), note(2), note(3))
 	// The restore: the backup knew mutations up to 1.
 	if err := e.db.Gorm().Exec("UPDATE sync_clients SET last_mutation_id = 1, updated_at = ? WHERE id = ?",
-		time.Now().Add(-time.Hour).UTC(), e.client(insp)).Error; err != nil {
+		e.now.Add(-time.Hour), e.client(insp)).Error; err != nil {
 		t.Fatal(err)
 	}
 	if _, err := push(insp, note(4)); models.ErrorCode(err) != models.CodeMutationGap {

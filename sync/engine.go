@@ -15,10 +15,19 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/fieldwork"
 )
 
 // SchemaVersion is the version of the sync payloads this build speaks.
 const SchemaVersion = 1
+
+// checkSchema refuses payload versions this build does not speak.
+func checkSchema(v int) error {
+	if v != SchemaVersion {
+		return models.Errorf(models.CodeUnsupportedSchema, "this server speaks sync schema %d, not %d; update the app (your unsent work is kept)", SchemaVersion, v)
+	}
+	return nil
+}
 
 // Limits bound pulls and pushes.
 type Limits struct {
@@ -33,8 +42,13 @@ var DefaultLimits = Limits{PullRows: 500, PullBytes: 1 << 20, PushBatch: 100}
 // Engine is the sync engine of one server process. Several processes may
 // share a database: everything they coordinate on lives in it.
 type Engine struct {
-	store     models.Store
-	svc       *models.Service
+	store models.Store
+	svc   *models.Service
+	// field applies the mutations pushes carry.
+	field *fieldwork.Service
+	// clock is the service's injected clock (time.Now without a
+	// service): the engine's times agree with the records'.
+	clock     models.Clock
 	cursorKey []byte
 	// prevKey still verifies cursors signed before the server secret was
 	// rotated, so that a rotation does not make every device resync.
@@ -85,9 +99,16 @@ func New(cfg Config) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{store: cfg.Store, svc: cfg.Service, cursorKey: cfg.CursorKey, prevKey: cfg.PreviousCursorKey, limits: l, log: log,
+	clock := models.Clock(time.Now)
+	if cfg.Service != nil && cfg.Service.Now != nil {
+		clock = cfg.Service.Now
+	}
+	return &Engine{store: cfg.Store, svc: cfg.Service, field: fieldwork.New(cfg.Service), clock: clock, cursorKey: cfg.CursorKey, prevKey: cfg.PreviousCursorKey, limits: l, log: log,
 		Retention: 90 * 24 * time.Hour, ResultRetention: 30 * 24 * time.Hour, Compactor: cfg.Compactor, metrics: newMetrics()}
 }
+
+// now is the time by the engine's clock, in UTC.
+func (e *Engine) now() time.Time { return e.clock().UTC() }
 
 // stateRow is one named counter or label of the log (table sync_state).
 type stateRow struct {
@@ -137,7 +158,7 @@ func (e *Engine) NewEpoch(ctx context.Context) (string, error) {
 	}
 	epoch := newEpoch()
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		_, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateEpoch)}, map[string]any{"text": epoch, "num": time.Now().UnixMicro()})
+		_, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateEpoch)}, map[string]any{"text": epoch, "num": e.now().UnixMicro()})
 		return err
 	})
 	return epoch, err
@@ -166,7 +187,7 @@ func (e *Engine) Run(ctx context.Context, stampEvery, compactEvery time.Duration
 				e.log.Warn("sync: stamping the change log failed", "err", err)
 			}
 		case <-compact.C:
-			if st, err := e.Compact(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			if st, err := e.Compact(ctx, e.now()); err != nil && ctx.Err() == nil {
 				e.log.Warn("sync: compaction failed", "err", err)
 			} else {
 				e.log.Info("sync: compacted", "superseded", st.Superseded, "expired_removes", st.ExpiredRemoves, "results", st.Results)

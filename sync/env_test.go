@@ -10,6 +10,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 	fsync "github.com/fieldsync/fieldsync/sync"
@@ -52,29 +53,29 @@ func newEnv(t testing.TB, dialect string) *env {
 		Hasher: authn.Argon2id{Time: 1, MemoryK: 64, Threads: 1}, Auth: models.DefaultAuthPolicy}
 	e.eng = fsync.New(fsync.Config{Store: db, Service: e.svc, CursorKey: []byte("cursor-key-for-tests"), Compactor: db})
 	ctx := context.Background()
-	city := must(e.svc.CreateUnit(ctx, system, models.UnitInput{Code: ptr("CITY"), Name: ptr("市"), Kind: ptr("city")}))
-	county := must(e.svc.CreateUnit(ctx, system, models.UnitInput{Code: ptr("CTY"), Name: ptr("县"), Kind: ptr("county"), ParentID: &city.ID}))
+	city := must(items.New(e.svc).CreateUnit(ctx, system, items.UnitInput{Code: ptr("CITY"), Name: ptr("市"), Kind: ptr("city")}))
+	county := must(items.New(e.svc).CreateUnit(ctx, system, items.UnitInput{Code: ptr("CTY"), Name: ptr("县"), Kind: ptr("county"), ParentID: &city.ID}))
 	actor := func(name, role string, u models.Unit) models.Actor {
-		usr := must(e.svc.CreateUser(ctx, system, models.UserInput{Username: ptr(name), Password: ptr("password-" + name), Role: ptr(role), UnitID: &u.ID}))
+		usr := must(items.New(e.svc).CreateUser(ctx, system, items.UserInput{Username: ptr(name), Password: ptr("password-" + name), Role: ptr(role), UnitID: &u.ID}))
 		return models.Actor{UserID: usr.ID, Username: name, Role: role, UnitID: u.ID, UnitPath: u.Path, DeviceID: uuid.NewString()}
 	}
 	e.admin = actor("admin", models.RoleAdmin, city)
 	e.sup = actor("sup", models.RoleSupervisor, county)
 	e.insp[0] = actor("insp0", models.RoleInspector, county)
 	e.insp[1] = actor("insp1", models.RoleInspector, county)
-	e.item = must(e.svc.CreateItem(ctx, system, models.ItemInput{Code: ptr("W-1"), Title: ptr("排污口整治"), Source: ptr("督察"), Category: ptr("排污口"),
+	e.item = must(items.New(e.svc).CreateItem(ctx, system, items.ItemInput{Code: ptr("W-1"), Title: ptr("排污口整治"), Source: ptr("督察"), Category: ptr("排污口"),
 		Target: ptr("清零"), Measures: ptr("封堵"), ResponsibleUnitID: &county.ID, FirstResponsible: ptr("县长"), Deadline: ptr(e.now.AddDate(0, 6, 0))}))
 	for i := range e.sites {
-		e.sites[i] = must(e.svc.CreateSite(ctx, system, models.SiteInput{UnitID: &county.ID, Name: ptr("排口"), Kind: ptr("sewage_outfall"),
+		e.sites[i] = must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &county.ID, Name: ptr("排口"), Kind: ptr("sewage_outfall"),
 			Lat: ptr(43.4672), Lng: ptr(11.8849 + float64(i)/100), RadiusM: ptr(100.0)}))
 	}
-	e.tmpl = must(e.svc.CreateTemplate(ctx, system, models.TemplateInput{Name: ptr("核查表"), Questions: &[]models.Question{
+	e.tmpl = must(items.New(e.svc).CreateTemplate(ctx, system, items.TemplateInput{Name: ptr("核查表"), Questions: &[]models.Question{
 		{ID: "q1", Text: "是否封堵", Type: models.QuestionYesNo}, {ID: "q2", Text: "COD", Type: models.QuestionNumber, Unit: "mg/L"},
 		{ID: "q3", Text: "说明", Type: models.QuestionText},
 	}}))
 	// insp0 holds tasks 0 and 1 (two sites), insp1 holds task 2.
 	for i, who := range []int{0, 0, 1} {
-		e.tasks = append(e.tasks, must(e.svc.CreateTask(ctx, system, models.TaskInput{ItemID: &e.item.ID, SiteID: &e.sites[i%2].ID,
+		e.tasks = append(e.tasks, must(items.New(e.svc).CreateTask(ctx, system, items.TaskInput{ItemID: &e.item.ID, SiteID: &e.sites[i%2].ID,
 			Kind: ptr(models.TaskProgressCheck), TemplateID: &e.tmpl.ID, WindowStart: ptr(e.now), DueAt: ptr(e.now.AddDate(0, 0, 7)),
 			AssigneeID: &e.insp[who].UserID})))
 	}

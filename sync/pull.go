@@ -35,14 +35,6 @@ type PullResult struct {
 	Reset          bool
 }
 
-// checkSchema refuses payload versions this build does not speak.
-func checkSchema(v int) error {
-	if v != SchemaVersion {
-		return models.Errorf(models.CodeUnsupportedSchema, "this server speaks sync schema %d, not %d; update the app (your unsent work is kept)", SchemaVersion, v)
-	}
-	return nil
-}
-
 // Pull returns the next page of changes the actor may see. Only the
 // latest version of each record is sent: a change row names a record, and
 // the record is read as it is now.
@@ -275,41 +267,8 @@ func (e *Engine) page(tx models.Tx, view *models.SyncView, rows []models.Change,
 
 // load reads the current records of one entity by id.
 func load(tx models.Tx, entity string, ids []string) (map[string]any, error) {
-	switch entity {
-	case models.EntityTasks:
-		return loadAs[models.InspectionTask](tx, ids)
-	case models.EntityItems:
-		return loadAs[models.RectificationItem](tx, ids)
-	case models.EntitySites:
-		return loadAs[models.Site](tx, ids)
-	case models.EntityTemplates:
-		return loadAs[models.ChecklistTemplate](tx, ids)
-	case models.EntityVerifications:
-		return loadAs[models.Verification](tx, ids)
-	case models.EntityAnswers:
-		return loadAs[models.Answer](tx, ids)
-	case models.EntityNotes:
-		return loadAs[models.Note](tx, ids)
-	case models.EntityEvidence:
-		return loadAs[models.Evidence](tx, ids)
-	case models.EntityDecisions:
-		return loadAs[models.Decision](tx, ids)
+	if e, ok := models.SyncEntityNamed(entity); ok {
+		return e.Load(tx, ids)
 	}
 	return nil, fmt.Errorf("sync: the change log names an unknown entity %q", entity)
-}
-
-func loadAs[T any, P interface {
-	*T
-	models.Record
-}](tx models.Tx, ids []string) (map[string]any, error) {
-	var rows []T
-	if err := tx.List(&rows, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: ids}}}); err != nil {
-		return nil, err
-	}
-	out := make(map[string]any, len(rows))
-	for i := range rows {
-		p := P(&rows[i])
-		out[p.RecordID()] = p
-	}
-	return out, nil
 }

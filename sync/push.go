@@ -164,7 +164,7 @@ func (e *Engine) client(ctx context.Context, a models.Actor, id string) (clientR
 	get := func(tx models.Tx) error { return tx.Get(&c, id) }
 	err := e.store.Read(ctx, get)
 	if models.IsNotFound(err) {
-		now := time.Now().UTC()
+		now := e.now()
 		c = clientRow{ID: id, UserID: a.UserID, DeviceID: a.DeviceID, CreatedAt: now, UpdatedAt: now}
 		err = e.store.Tx(ctx, func(tx models.Tx) error { return tx.Create(&c) })
 		if errors.Is(err, models.ErrDuplicate) {
@@ -201,7 +201,7 @@ func (e *Engine) skipLostMutations(ctx context.Context, c *clientRow, first int6
 	err = e.store.Tx(ctx, func(tx models.Tx) error {
 		var err error
 		n, err = tx.UpdateWhere(&clientRow{}, []models.Cond{models.Eq("id", c.ID), models.Eq("last_mutation_id", c.LastMutationID)},
-			map[string]any{"last_mutation_id": first - 1, "updated_at": time.Now().UTC()})
+			map[string]any{"last_mutation_id": first - 1, "updated_at": e.now()})
 		return err
 	})
 	if err != nil || n == 0 {
@@ -233,7 +233,7 @@ func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string
 		results = results[:0]
 		first, last := muts[0].ID, muts[len(muts)-1].ID
 		n, err := tx.UpdateWhere(&clientRow{}, []models.Cond{models.Eq("id", clientID), models.Eq("last_mutation_id", first-1)},
-			map[string]any{"last_mutation_id": last, "updated_at": time.Now().UTC()})
+			map[string]any{"last_mutation_id": last, "updated_at": e.now()})
 		if err != nil {
 			return err
 		}
@@ -241,9 +241,9 @@ func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string
 			return errNoBatch // another request got there first
 		}
 		rows := make([]resultRow, 0, len(muts))
-		now := time.Now().UTC()
+		now := e.now()
 		for _, m := range muts {
-			v, err := e.svc.ApplyMutation(tx, a, m.Name, m.Args)
+			v, err := e.field.ApplyMutation(tx, a, m.Name, m.Args)
 			if err != nil {
 				return errNoBatch
 			}
@@ -275,15 +275,15 @@ func (e *Engine) applyOne(ctx context.Context, a models.Actor, client clientRow,
 	// change, so they are retried before anything counts as a rejection.
 	for attempt := 0; attempt < 3; attempt++ {
 		err = e.store.Tx(ctx, func(tx models.Tx) error {
-			if err := advance(tx, clientID, m.ID); err != nil {
+			if err := e.advance(tx, clientID, m.ID); err != nil {
 				return err
 			}
-			v, err := e.svc.ApplyMutation(tx, a, m.Name, m.Args)
+			v, err := e.field.ApplyMutation(tx, a, m.Name, m.Args)
 			if err != nil {
 				return err
 			}
 			res.ServerVersion = &v
-			return record(tx, clientID, m, res)
+			return e.record(tx, clientID, m, res)
 		})
 		if !errors.Is(err, models.ErrVersionConflict) && !errors.Is(err, models.ErrDuplicate) {
 			break
@@ -292,10 +292,10 @@ func (e *Engine) applyOne(ctx context.Context, a models.Actor, client clientRow,
 	if rej := rejection(err); rej != nil {
 		res = MutationResult{ID: m.ID, Status: StatusRejected, Code: string(rej.Code), Message: rej.Message}
 		err = e.store.Tx(ctx, func(tx models.Tx) error {
-			if err := advance(tx, clientID, m.ID); err != nil {
+			if err := e.advance(tx, clientID, m.ID); err != nil {
 				return err
 			}
-			return record(tx, clientID, m, res)
+			return e.record(tx, clientID, m, res)
 		})
 	}
 	if errors.Is(err, errRace) {
@@ -337,18 +337,18 @@ func rejection(err error) *models.Error {
 
 // advance moves the client's last mutation id from id-1 to id; if another
 // request got there first, it reports errRace.
-func advance(tx models.Tx, clientID string, id int64) error {
+func (e *Engine) advance(tx models.Tx, clientID string, id int64) error {
 	n, err := tx.UpdateWhere(&clientRow{}, []models.Cond{models.Eq("id", clientID), models.Eq("last_mutation_id", id-1)},
-		map[string]any{"last_mutation_id": id, "updated_at": time.Now().UTC()})
+		map[string]any{"last_mutation_id": id, "updated_at": e.now()})
 	if err == nil && n == 0 {
 		err = errRace
 	}
 	return err
 }
 
-func record(tx models.Tx, clientID string, m Mutation, r MutationResult) error {
+func (e *Engine) record(tx models.Tx, clientID string, m Mutation, r MutationResult) error {
 	return tx.Create(&resultRow{ClientID: clientID, MutationID: m.ID, Name: m.Name, Status: r.Status, Code: r.Code,
-		Message: truncate(r.Message, 500), ServerVersion: r.ServerVersion, CreatedAt: time.Now().UTC()})
+		Message: truncate(r.Message, 500), ServerVersion: r.ServerVersion, CreatedAt: e.now()})
 }
 
 // stored returns the recorded result of an applied mutation.

@@ -11,16 +11,6 @@ import (
 // stampBatch bounds the rows one stamping transaction numbers.
 const stampBatch = 1000
 
-// BatchStamper is what a transaction offers to number many change rows
-// in one statement (storage's transactions do): StampChanges gives the
-// rows ids the numbers first, first+1, … in the order given, leaves rows
-// already numbered alone, and returns how many it numbered. Without it
-// the sequencer updates one row per statement, which caps the whole
-// server's write rate at what one connection can run one by one.
-type BatchStamper interface {
-	StampChanges(ids []string, first int64) (int64, error)
-}
-
 // Stamp gives every committed, unnumbered change row the next sequence
 // numbers, and returns how many it stamped.
 //
@@ -103,7 +93,7 @@ func (e *Engine) stampOnce(ctx context.Context) (int, error) {
 // number gives the pending rows the numbers from first on, in one
 // statement when the transaction can.
 func number(tx models.Tx, pending []models.Change, first int64) error {
-	if bs, ok := tx.(BatchStamper); ok {
+	if bs, ok := tx.(models.BatchStamper); ok {
 		ids := make([]string, len(pending))
 		for i, c := range pending {
 			ids[i] = c.ID

@@ -25,7 +25,7 @@ func TestStampsShareRuns(t *testing.T) {
 			db := storagetest.MustOpen(t, dialect)
 			ctx := context.Background()
 			err := db.Tx(ctx, func(tx models.Tx) error {
-				if _, ok := tx.(fsync.BatchStamper); !ok {
+				if _, ok := tx.(models.BatchStamper); !ok {
 					t.Errorf("%T does not number changes in one statement", tx)
 				}
 				return nil
@@ -73,11 +73,14 @@ func TestStampsShareRuns(t *testing.T) {
 			if total != n {
 				t.Errorf("the stampers report %d rows stamped, want %d", total, n)
 			}
-			// One run numbers the 2,500 rows in three batches; the fifteen
-			// callers that arrived during it share one more run, which
-			// finds nothing. Without sharing each of them would run its own.
-			if want := int64((n+999)/1000 + 1); gate.txs.Load() != want {
-				t.Errorf("%d stamping transactions for %d callers, want %d (two runs)", gate.txs.Load(), len(counts), want)
+			// One run numbers the 2,500 rows in three batches. The fifteen
+			// callers that arrived during it either asked before it started
+			// (it covered them) or share one more run, which finds nothing:
+			// three or four transactions. Without sharing each of them
+			// would run its own, eighteen in all.
+			batches := int64((n + 999) / 1000)
+			if got := gate.txs.Load(); got < batches || got > batches+1 {
+				t.Errorf("%d stamping transactions for %d callers, want %d or %d (one run, or two)", got, len(counts), batches, batches+1)
 			}
 			rows := readAfter(t, db, 0)
 			for i, r := range rows {

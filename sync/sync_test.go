@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
@@ -47,7 +48,7 @@ func TestInitialSyncAndDelta(t *testing.T) {
 			t.Fatalf("empty delta carried %v %v", ups, rems)
 		}
 		// A supervisor edits the item: insp0 and insp1 both hear of it once.
-		it := must(e.svc.UpdateItem(context.Background(), e.sup, e.item.ID, models.ItemInput{Measures: ptr("1. 封堵 2. 复核"), Version: &e.item.Version}))
+		it := must(items.New(e.svc).UpdateItem(context.Background(), e.sup, e.item.ID, items.ItemInput{Measures: ptr("1. 封堵 2. 复核"), Version: &e.item.Version}))
 		e.eng.Stamp(context.Background())
 		ups, _, _ = e.pullAll(e.insp[0], &cur2)
 		if len(ups) != 1 || len(ups["items"]) != 1 || !strings.Contains(string(ups["items"][e.item.ID]), "复核") {
@@ -78,7 +79,7 @@ func TestScopeReassign(t *testing.T) {
 		_, _, c0 := e.pullAll(e.insp[0], nil)
 		_, _, c1 := e.pullAll(e.insp[1], nil)
 		task := e.tasks[1] // insp0's task at site 1; insp0's task 0 is at site 0
-		must(e.svc.AssignTask(context.Background(), e.sup, task.ID, e.insp[1].UserID, &task.Version))
+		must(items.New(e.svc).AssignTask(context.Background(), e.sup, task.ID, e.insp[1].UserID, &task.Version))
 		e.eng.Stamp(context.Background())
 		ups, rems, _ := e.pullAll(e.insp[0], &c0)
 		if !contains(rems["tasks"], task.ID) || !contains(rems["sites"], e.sites[1].ID) {
@@ -95,8 +96,8 @@ func TestScopeReassign(t *testing.T) {
 			t.Fatal("new holder did not receive the task's site")
 		}
 		// Cancelling removes it from the new holder too.
-		cur := must(e.svc.GetTask(context.Background(), e.sup, task.ID))
-		must(e.svc.CancelTask(context.Background(), e.sup, task.ID, &cur.Version))
+		cur := must(items.New(e.svc).GetTask(context.Background(), e.sup, task.ID))
+		must(items.New(e.svc).CancelTask(context.Background(), e.sup, task.ID, &cur.Version))
 		e.eng.Stamp(context.Background())
 		_, rems, _ = e.pullAll(e.insp[1], &c1)
 		if !contains(rems["tasks"], task.ID) {
@@ -163,7 +164,7 @@ func TestPushExactlyOnce(t *testing.T) {
 				t.Errorf("%d %s after a retried batch, want 1", n, name)
 			}
 		}
-		got := must(e.svc.GetTask(context.Background(), a, task))
+		got := must(items.New(e.svc).GetTask(context.Background(), a, task))
 		if got.Status != models.TaskCompleted {
 			t.Fatalf("task status %s", got.Status)
 		}
@@ -183,7 +184,7 @@ func TestPushExactlyOnce(t *testing.T) {
 func TestDecisionWins(t *testing.T) {
 	forEachDB(t, func(t *testing.T, e *env) {
 		task := e.tasks[0]
-		must(e.svc.CancelTask(context.Background(), e.sup, task.ID, &task.Version))
+		must(items.New(e.svc).CancelTask(context.Background(), e.sup, task.ID, &task.Version))
 		res := e.push(e.insp[0], mut(1, "task.start", map[string]any{"task_id": task.ID}),
 			mut(2, "note.add", map[string]any{"id": uuid.NewString(), "task_id": task.ID, "text": "到场"}))
 		for _, r := range res.Results {
@@ -205,7 +206,7 @@ func TestReset(t *testing.T) {
 		_, _, old := e.pullAll(e.insp[0], nil)
 		// A remove goes into the log, then compaction long after drops it.
 		task := e.tasks[1]
-		must(e.svc.AssignTask(ctx, e.sup, task.ID, e.insp[1].UserID, &task.Version))
+		must(items.New(e.svc).AssignTask(ctx, e.sup, task.ID, e.insp[1].UserID, &task.Version))
 		e.eng.Stamp(ctx)
 		st, err := e.eng.Compact(ctx, time.Now().Add(100*24*time.Hour))
 		if err != nil || st.ExpiredRemoves == 0 {

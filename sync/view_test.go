@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -31,7 +31,7 @@ func TestPullReadsTasksOnlyForReferences(t *testing.T) {
 		if n := taskReads.Load(); n != 0 {
 			t.Errorf("a delta of the inspector's own note read the tasks table %d times; want 0", n)
 		}
-		must(e.svc.UpdateItem(context.Background(), e.sup, e.item.ID, models.ItemInput{Measures: ptr("封堵并复核"), Version: &e.item.Version}))
+		must(items.New(e.svc).UpdateItem(context.Background(), e.sup, e.item.ID, items.ItemInput{Measures: ptr("封堵并复核"), Version: &e.item.Version}))
 		if _, err := e.eng.Stamp(context.Background()); err != nil {
 			t.Fatal(err)
 		}

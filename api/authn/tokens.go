@@ -2,7 +2,6 @@
 package authn
 
 import (
-	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/keys"
 )
 
 // Issuer signs access tokens with HS256 under a key derived from the
@@ -40,19 +41,8 @@ type Claims struct {
 	Role      string `json:"role"`
 }
 
-// DeriveKey derives a purpose-bound key from the server secret, so that
-// one configured secret serves tokens, cursors and URL signatures without
-// any two sharing a key.
-func DeriveKey(secret []byte, purpose string) []byte {
-	k, err := hkdf.Key(sha256.New, secret, nil, "fieldsync "+purpose, 32)
-	if err != nil {
-		panic(err) // only for lengths sha256 cannot produce
-	}
-	return k
-}
-
 func newKey(secret []byte) key {
-	k := DeriveKey(secret, "access-token")
+	k := keys.Derive(secret, "access-token")
 	sum := sha256.Sum256(k)
 	return key{id: hex.EncodeToString(sum[:6]), secret: k}
 }
@@ -69,7 +59,7 @@ func NewIssuer(secret, previous []byte, ttl time.Duration, now models.Clock) *Is
 }
 
 // Issue signs an access token for the session of g.
-func (is *Issuer) Issue(g models.Grant) (string, error) {
+func (is *Issuer) Issue(g auth.Grant) (string, error) {
 	now := is.Now()
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{

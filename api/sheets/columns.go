@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 // Column is one column of the ledger. The export writes every column; an
@@ -21,8 +23,8 @@ type Column struct {
 	// Required columns must be in an imported file.
 	Required bool
 	width    float64
-	get      func(r *models.LedgerRow, loc *time.Location) any
-	set      func(row *models.ImportRow, cell string, loc *time.Location) error
+	get      func(r *reporting.LedgerRow, loc *time.Location) any
+	set      func(row *items.ImportRow, cell string, loc *time.Location) error
 }
 
 // when is a time cell; a deadline at the very end of a day is shown as
@@ -38,67 +40,67 @@ var Columns = []Column{
 	{Key: "seq", Header: "序号", width: 6},
 	itemText("code", "问题编号", "code", true, 14,
 		func(it *models.RectificationItem) string { return it.Code },
-		func(in *models.ItemInput) **string { return &in.Code }),
+		func(in *items.ItemInput) **string { return &in.Code }),
 	itemText("title", "问题名称", "title", true, 30,
 		func(it *models.RectificationItem) string { return it.Title },
-		func(in *models.ItemInput) **string { return &in.Title }),
+		func(in *items.ItemInput) **string { return &in.Title }),
 	itemText("description", "问题描述", "description", false, 40,
 		func(it *models.RectificationItem) string { return it.Description },
-		func(in *models.ItemInput) **string { return &in.Description }),
+		func(in *items.ItemInput) **string { return &in.Description }),
 	itemText("source", "问题来源", "source", true, 24,
 		func(it *models.RectificationItem) string { return it.Source },
-		func(in *models.ItemInput) **string { return &in.Source }),
+		func(in *items.ItemInput) **string { return &in.Source }),
 	itemText("category", "问题类别", "category", true, 12,
 		func(it *models.RectificationItem) string { return it.Category },
-		func(in *models.ItemInput) **string { return &in.Category }),
+		func(in *items.ItemInput) **string { return &in.Category }),
 	itemText("area", "所属领域", "area", false, 12,
 		func(it *models.RectificationItem) string { return it.Area },
-		func(in *models.ItemInput) **string { return &in.Area }),
+		func(in *items.ItemInput) **string { return &in.Area }),
 	itemText("target", "整改目标", "target", true, 30,
 		func(it *models.RectificationItem) string { return it.Target },
-		func(in *models.ItemInput) **string { return &in.Target }),
+		func(in *items.ItemInput) **string { return &in.Target }),
 	itemText("measures", "整改措施", "measures", true, 40,
 		func(it *models.RectificationItem) string { return it.Measures },
-		func(in *models.ItemInput) **string { return &in.Measures }),
+		func(in *items.ItemInput) **string { return &in.Measures }),
 	// An import takes the unit by its code when the code column has one,
 	// by its code or name otherwise.
 	{Key: "responsible_unit", Header: "责任单位", Field: "responsible_unit_id", Required: true, width: 20,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.ResponsibleUnit.Name },
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.ResponsibleUnit.Name },
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			if row.ResponsibleUnit == "" {
 				row.ResponsibleUnit = v
 			}
 			return nil
 		}},
 	{Key: "responsible_unit_code", Header: "责任单位编码", Field: "responsible_unit_id", width: 14,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.ResponsibleUnit.Code },
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.ResponsibleUnit.Code },
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			if v != "" {
 				row.ResponsibleUnit = v
 			}
 			return nil
 		}},
 	{Key: "cooperating_units", Header: "配合单位", Field: "cooperating_unit_ids", width: 24,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			names := make([]string, len(r.CooperatingUnits))
 			for i, u := range r.CooperatingUnits {
 				names[i] = u.Name
 			}
 			return strings.Join(names, unitSeparator)
 		},
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			row.CooperatingUnits = splitUnits(v)
 			return nil
 		}},
 	itemText("first_responsible", "第一责任人", "first_responsible", true, 12,
 		func(it *models.RectificationItem) string { return it.FirstResponsible },
-		func(in *models.ItemInput) **string { return &in.FirstResponsible }),
+		func(in *items.ItemInput) **string { return &in.FirstResponsible }),
 	itemText("specific_responsible", "具体责任人", "specific_responsible", false, 12,
 		func(it *models.RectificationItem) string { return it.SpecificResponsible },
-		func(in *models.ItemInput) **string { return &in.SpecificResponsible }),
+		func(in *items.ItemInput) **string { return &in.SpecificResponsible }),
 	{Key: "deadline", Header: "整改时限", Field: "deadline", Required: true, width: 18,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return when{r.Item.Deadline, true} },
-		set: func(row *models.ImportRow, v string, loc *time.Location) error {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return when{r.Item.Deadline, true} },
+		set: func(row *items.ImportRow, v string, loc *time.Location) error {
 			if v == "" {
 				return nil // the item rules say it is required
 			}
@@ -110,8 +112,8 @@ var Columns = []Column{
 			return nil
 		}},
 	{Key: "supervision_level", Header: "督办级别", Field: "supervision_level", width: 10,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return label(r.Item.SupervisionLevel) },
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return label(r.Item.SupervisionLevel) },
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			if v != "" {
 				l := level(v)
 				row.Item.SupervisionLevel = &l
@@ -119,8 +121,8 @@ var Columns = []Column{
 			return nil
 		}},
 	{Key: "key_item", Header: "是否重点问题", Field: "key_item", width: 8,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return yesOrNo(r.Item.KeyItem) },
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return yesOrNo(r.Item.KeyItem) },
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			if v == "" {
 				return nil
 			}
@@ -133,60 +135,60 @@ var Columns = []Column{
 		}},
 	itemText("public_summary", "信息公开摘要", "public_summary", false, 30,
 		func(it *models.RectificationItem) string { return it.PublicSummary },
-		func(in *models.ItemInput) **string { return &in.PublicSummary }),
+		func(in *items.ItemInput) **string { return &in.PublicSummary }),
 	{Key: "status", Header: "整改状态", width: 10,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return label(r.Item.Status) }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return label(r.Item.Status) }},
 	{Key: "tasks_total", Header: "核查任务数", width: 8,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.TasksTotal }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.TasksTotal }},
 	{Key: "tasks_done", Header: "已完成核查任务数", width: 8,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.TasksDone }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.TasksDone }},
 	{Key: "latest_progress", Header: "最新进展", width: 40,
-		get: func(r *models.LedgerRow, loc *time.Location) any {
+		get: func(r *reporting.LedgerRow, loc *time.Location) any {
 			if r.LatestNote == nil {
 				return ""
 			}
 			return r.LatestNote.CreatedAt.In(loc).Format(minuteLayout) + " " + r.LatestNote.Text
 		}},
 	{Key: "overdue", Header: "是否逾期", width: 8,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return yesOrNo(r.Overdue) }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return yesOrNo(r.Overdue) }},
 	{Key: "overdue_days", Header: "逾期天数", width: 8,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.OverdueDays }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.OverdueDays }},
 	{Key: "escalated_at", Header: "升级督办时间", width: 18,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return optionalTime(r.Item.EscalatedAt) }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return optionalTime(r.Item.EscalatedAt) }},
 	{Key: "closed_at", Header: "销号时间", width: 18,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return optionalTime(r.Item.ClosedAt) }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return optionalTime(r.Item.ClosedAt) }},
 	{Key: "last_verification_at", Header: "最近核查时间", width: 18,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			if r.LastVerification == nil {
 				return nil
 			}
 			return when{t: r.LastVerification.RecordedAt}
 		}},
 	{Key: "last_verification_conclusion", Header: "最近核查结论", width: 12,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			if r.LastVerification == nil {
 				return ""
 			}
 			return label(r.LastVerification.Conclusion)
 		}},
 	{Key: "last_inspector", Header: "核查人员", width: 10,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return r.Inspector }},
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return r.Inspector }},
 	{Key: "last_decision_at", Header: "最近验收时间", width: 18,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			if r.LastDecision == nil {
 				return nil
 			}
 			return when{t: r.LastDecision.CreatedAt}
 		}},
 	{Key: "last_decision", Header: "验收结果", width: 12,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			if r.LastDecision == nil {
 				return ""
 			}
 			return label(r.LastDecision.Kind)
 		}},
 	{Key: "last_decision_comment", Header: "验收意见", width: 30,
-		get: func(r *models.LedgerRow, _ *time.Location) any {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
 			if r.LastDecision == nil {
 				return ""
 			}
@@ -196,7 +198,7 @@ var Columns = []Column{
 
 // values are one row's cells, in column order; seq is the row's number
 // in the ledger.
-func values(r *models.LedgerRow, seq int, loc *time.Location) []any {
+func values(r *reporting.LedgerRow, seq int, loc *time.Location) []any {
 	out := make([]any, len(Columns))
 	for i, c := range Columns {
 		if c.get == nil {
@@ -210,10 +212,10 @@ func values(r *models.LedgerRow, seq int, loc *time.Location) []any {
 
 // itemText is a column of one of the item's text fields.
 func itemText(key, header, field string, required bool, width float64,
-	get func(*models.RectificationItem) string, in func(*models.ItemInput) **string) Column {
+	get func(*models.RectificationItem) string, in func(*items.ItemInput) **string) Column {
 	return Column{Key: key, Header: header, Field: field, Required: required, width: width,
-		get: func(r *models.LedgerRow, _ *time.Location) any { return get(&r.Item) },
-		set: func(row *models.ImportRow, v string, _ *time.Location) error {
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return get(&r.Item) },
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
 			// An empty cell is no value, so that a required one is
 			// reported as missing.
 			if v != "" {

@@ -8,6 +8,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 // The dispatch report's sheets.
@@ -27,7 +28,7 @@ func countHeaders() []string {
 	return append(h, "本期销号", "逾期", "本期验收退回")
 }
 
-func countCells(c models.DispatchCounts) []any {
+func countCells(c reporting.DispatchCounts) []any {
 	out := []any{c.Items}
 	for _, st := range models.ItemMachine.Statuses() {
 		out = append(out, c.ByStatus[st])
@@ -39,7 +40,7 @@ func countCells(c models.DispatchCounts) []any {
 // figures by unit, by unit and category and by category, and the
 // progress notes of the period, each sheet under a title row that names
 // the period.
-func WriteDispatch(out io.Writer, rep models.DispatchReport, loc *time.Location) error {
+func WriteDispatch(out io.Writer, rep reporting.DispatchReport, loc *time.Location) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	st, err := newStyles(f)

@@ -8,6 +8,7 @@ package sheets
 
 import (
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 // labels are the Chinese words a ledger shows for the enumerations.
@@ -32,8 +33,8 @@ var labels = map[string]string{
 	models.DecisionReject: "验收不通过",
 	models.DecisionReopen: "重新打开",
 
-	models.NoteKindNote:         "进展记录",
-	models.NoteKindVerification: "现场核查",
+	reporting.NoteKindNote:         "进展记录",
+	reporting.NoteKindVerification: "现场核查",
 }
 
 // label is the Chinese word for an enumerated value; a value without one

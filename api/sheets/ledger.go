@@ -10,7 +10,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 // LedgerSheet is the name of the ledger's worksheet.
@@ -129,7 +129,7 @@ func printSetup(f *excelize.File, sheet string, paper, headRows int) error {
 }
 
 // Row adds one item.
-func (w *LedgerXLSX) Row(r *models.LedgerRow) error {
+func (w *LedgerXLSX) Row(r *reporting.LedgerRow) error {
 	w.rows++
 	vals := values(r, w.rows, w.loc)
 	cells := make([]any, len(vals))
@@ -211,7 +211,7 @@ func NewLedgerCSV(out io.Writer, loc *time.Location) (*LedgerCSV, error) {
 }
 
 // Row adds one item.
-func (w *LedgerCSV) Row(r *models.LedgerRow) error {
+func (w *LedgerCSV) Row(r *reporting.LedgerRow) error {
 	w.rows++
 	vals := values(r, w.rows, w.loc)
 	rec := make([]string, len(vals))

@@ -12,11 +12,12 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 )
 
 // Import is what ReadItems found in a file.
 type Import struct {
-	Rows []models.ImportRow
+	Rows []items.ImportRow
 	// Unknown are the headings of columns that are not ledger columns;
 	// they are not read.
 	Unknown []string
@@ -70,8 +71,8 @@ func ReadItems(r io.Reader, loc *time.Location) (Import, error) {
 		if blank(cells) {
 			continue
 		}
-		if len(out.Rows) == models.MaxImportRows {
-			return out, fmt.Errorf("sheet %s has more than %d rows; split it", sheet, models.MaxImportRows)
+		if len(out.Rows) == items.MaxImportRows {
+			return out, fmt.Errorf("sheet %s has more than %d rows; split it", sheet, items.MaxImportRows)
 		}
 		out.Rows = append(out.Rows, readRow(n, cells, cols, loc))
 	}
@@ -141,8 +142,8 @@ func blank(cells []string) bool {
 
 // readRow reads one row's cells into an ImportRow; cells that cannot be
 // read become errors of the row.
-func readRow(n int, cells []string, cols []*Column, loc *time.Location) models.ImportRow {
-	row := models.ImportRow{Row: n}
+func readRow(n int, cells []string, cols []*Column, loc *time.Location) items.ImportRow {
+	row := items.ImportRow{Row: n}
 	for i, c := range cols {
 		if c == nil {
 			continue
@@ -156,7 +157,7 @@ func readRow(n int, cells []string, cols []*Column, loc *time.Location) models.I
 			if e == nil {
 				e = &models.Error{Code: models.CodeValidation, Message: err.Error()}
 			}
-			row.Errors = append(row.Errors, models.RowError{Row: n, Field: c.Field, Code: e.Code, Message: e.Message})
+			row.Errors = append(row.Errors, items.RowError{Row: n, Field: c.Field, Code: e.Code, Message: e.Message})
 		}
 	}
 	return row

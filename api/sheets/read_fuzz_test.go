@@ -13,6 +13,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 var shanghai = func() *time.Location {
@@ -60,7 +61,7 @@ func FuzzLedgerRoundTrip(f *testing.F) {
 			t.Skip()
 		}
 		level := models.SupervisionLevels[int(lvl)%len(models.SupervisionLevels)]
-		r := models.LedgerRow{
+		r := reporting.LedgerRow{
 			Item: models.RectificationItem{Code: code, Title: title, Description: description, Source: "督察", Category: "水", Target: "达标",
 				Measures: measures, FirstResponsible: "区长", Deadline: time.Unix(deadline, 0).UTC(), SupervisionLevel: level, KeyItem: key},
 			ResponsibleUnit: models.Unit{Name: unitName, Code: unitCode},

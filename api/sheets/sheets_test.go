@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/reporting"
 )
 
 // TestEveryValueHasALabel: a status, level, conclusion or decision kind
@@ -12,7 +13,7 @@ import (
 // API spelling.
 func TestEveryValueHasALabel(t *testing.T) {
 	for _, list := range [][]string{models.ItemMachine.Statuses(), models.SupervisionLevels, models.Conclusions,
-		models.DecisionKinds, {models.NoteKindNote, models.NoteKindVerification}} {
+		models.DecisionKinds, {reporting.NoteKindNote, reporting.NoteKindVerification}} {
 		for _, v := range list {
 			if label(v) == v {
 				t.Errorf("%s has no label", v)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
 )
 
 // auditVerify chains what is pending, verifies the chain and prints its
@@ -21,9 +22,9 @@ func auditVerify(ctx context.Context, svc *models.Service, args []string, stdout
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var anchors []models.AuditAnchor
+	var anchors []audit.Anchor
 	if *expect != "" {
-		a, err := models.ParseAuditAnchor(*expect)
+		a, err := audit.ParseAnchor(*expect)
 		if err != nil {
 			return err
 		}
@@ -31,11 +32,11 @@ func auditVerify(ctx context.Context, svc *models.Service, args []string, stdout
 	}
 	// A chain someone tampered with may refuse new entries (a seq taken
 	// twice); verifying it says why, so a chaining error waits until then.
-	n, chainErr := svc.ChainAudit(ctx)
+	n, chainErr := audit.New(svc).ChainAudit(ctx)
 	if n > 0 {
 		fmt.Fprintf(stdout, "chained %d new entries\n", n)
 	}
-	rep, err := svc.VerifyAudit(ctx, anchors...)
+	rep, err := audit.New(svc).VerifyAudit(ctx, anchors...)
 	if err != nil {
 		return errors.Join(chainErr, err)
 	}
@@ -73,10 +74,11 @@ func auditList(ctx context.Context, svc *models.Service, args []string, stdout i
 	if *action != "" && !slices.Contains(models.AuditActions, *action) {
 		return fmt.Errorf("unknown action %q; one of %s", *action, strings.Join(models.AuditActions, ", "))
 	}
-	if _, err := svc.ChainAudit(ctx); err != nil {
+	log := audit.New(svc)
+	if _, err := log.ChainAudit(ctx); err != nil {
 		return err
 	}
-	page, err := svc.ListAudit(ctx, system, models.AuditFilter{Action: *action}, models.AuditParams{Limit: *limit, After: *after})
+	page, err := log.ListAudit(ctx, system, audit.Filter{Action: *action}, audit.Params{Limit: *limit, After: *after})
 	if err != nil {
 		return err
 	}

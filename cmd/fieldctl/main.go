@@ -50,6 +50,7 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage"
 )
 
@@ -177,7 +178,7 @@ func importItems(ctx context.Context, svc *models.Service, args []string, stdout
 	if len(imp.Unknown) > 0 {
 		fmt.Fprintf(stdout, "%s: not reading the columns %s\n", args[0], strings.Join(imp.Unknown, ", "))
 	}
-	rep, err := svc.ImportItems(ctx, system, imp.Rows)
+	rep, err := items.New(svc).ImportItems(ctx, system, imp.Rows)
 	for _, e := range rep.Errors {
 		where := ""
 		if e.Field != "" {
@@ -198,7 +199,7 @@ func escalate(ctx context.Context, svc *models.Service, stdout io.Writer) error 
 		fmt.Fprintln(stdout, "escalation is disabled (FIELDSYNC_ESCALATE_AFTER is 0)")
 		return nil
 	}
-	n, err := svc.EscalateOverdue(ctx, time.Now())
+	n, err := items.New(svc).EscalateOverdue(ctx, time.Now())
 	if err != nil {
 		return err
 	}
@@ -237,7 +238,7 @@ func unitAdd(ctx context.Context, svc *models.Service, db *storage.DB, args []st
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	in := models.UnitInput{Code: code, Name: name, Kind: kind}
+	in := items.UnitInput{Code: code, Name: name, Kind: kind}
 	if *parent != "" {
 		p, err := unitByCode(ctx, db, *parent)
 		if err != nil {
@@ -245,7 +246,7 @@ func unitAdd(ctx context.Context, svc *models.Service, db *storage.DB, args []st
 		}
 		in.ParentID = &p.ID
 	}
-	u, err := svc.CreateUnit(ctx, system, in)
+	u, err := items.New(svc).CreateUnit(ctx, system, in)
 	if err != nil {
 		return err
 	}
@@ -272,7 +273,7 @@ func userAdd(ctx context.Context, svc *models.Service, db *storage.DB, args []st
 		return err
 	}
 	password := strings.TrimRight(line, "\r\n")
-	user, err := svc.CreateUser(ctx, system, models.UserInput{
+	user, err := items.New(svc).CreateUser(ctx, system, items.UserInput{
 		Username: username, Password: &password, Role: role, UnitID: &u.ID, DisplayName: display, Phone: phone,
 	})
 	if err != nil {

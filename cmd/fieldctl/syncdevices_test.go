@@ -14,6 +14,8 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/storage"
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
@@ -43,11 +45,11 @@ func TestFieldctlSyncDevices(t *testing.T) {
 	eng := fsync.New(fsync.Config{Store: db, Service: svc, CursorKey: []byte("cursor-key-for-tests")})
 	login := func(user, device string) models.Actor {
 		t.Helper()
-		g, err := svc.Login(ctx, models.LoginInput{Username: user, Password: demo.Password, DeviceID: device, DeviceName: "外业手机", Platform: "android"})
+		g, err := auth.New(svc).Login(ctx, auth.LoginInput{Username: user, Password: demo.Password, DeviceID: device, DeviceName: "外业手机", Platform: "android"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := svc.Authenticate(ctx, g.Session.ID)
+		a, err := auth.New(svc).Authenticate(ctx, g.Session.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,11 +90,11 @@ func TestFieldctlSyncDevices(t *testing.T) {
 		t.Fatalf("push: %+v %v", push, err)
 	}
 	declared, takenAt := uuid.NewString(), time.Now()
-	if _, err := svc.CreateEvidence(ctx, insp1, models.EvidenceInput{ID: declared, TaskID: tasksOf(insp1)[0].ID, Kind: "photo",
+	if _, err := evidence.New(svc).CreateEvidence(ctx, insp1, evidence.EvidenceInput{ID: declared, TaskID: tasksOf(insp1)[0].ID, Kind: "photo",
 		SHA256: strings.Repeat("ab", 32), Size: 2048, ContentType: "image/jpeg", CapturedAt: &takenAt}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.RevokeDevice(ctx, system, lost); err != nil {
+	if _, err := auth.New(svc).RevokeDevice(ctx, system, lost); err != nil {
 		t.Fatal(err)
 	}
 

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/models/pack"
 )
@@ -39,7 +38,7 @@ func verifyPack(cfg config.Config, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("%w; or pass -public-key", err)
 		}
-		keys, err := authn.PackKeys(current, previous)
+		keys, err := pack.KeysFor(current, previous)
 		if err != nil {
 			return err
 		}

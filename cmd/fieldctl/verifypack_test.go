@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage/blob"
 )
@@ -44,14 +44,14 @@ func writePack(t *testing.T, signedWith string) (string, string) {
 	if _, err := store.Put(ctx, e.ObjectKey, bytes.NewReader(data), e.Size, e.ContentType); err != nil {
 		t.Fatal(err)
 	}
-	es := models.EvidenceSet{Item: models.RectificationItem{ID: "3f2a1b0c-0000-4000-8000-000000000002", Code: "A-1", Title: "黑臭水体整治"}, Evidence: []models.Evidence{e}}
-	keys, err := authn.PackKeys([]byte(signedWith), nil)
+	es := acceptance.EvidenceSet{Item: models.RectificationItem{ID: "3f2a1b0c-0000-4000-8000-000000000002", Code: "A-1", Title: "黑臭水体整治"}, Evidence: []models.Evidence{e}}
+	keys, err := pack.KeysFor([]byte(signedWith), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
 	w := &pack.Writer{Blobs: store, Signer: keys.Signer, Server: "fieldsync test"}
-	if err := w.Write(ctx, &buf, models.EvidencePack{Set: es, GeneratedAt: now}); err != nil {
+	if err := w.Write(ctx, &buf, acceptance.EvidencePack{Set: es, GeneratedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "evidence-pack-A-1.zip")
@@ -88,9 +88,9 @@ func corrupt(t *testing.T, path, entry string) string {
 func TestVerifyPack(t *testing.T) {
 	dir := t.TempDir()
 	good, photo := writePack(t, secret)
-	keys, _ := authn.PackKeys([]byte(secret), nil)
+	keys, _ := pack.KeysFor([]byte(secret), nil)
 	pub := base64.StdEncoding.EncodeToString(keys.Signer.Public().Key)
-	other, _ := authn.PackKeys([]byte(oldSecret+"x"), nil)
+	other, _ := pack.KeysFor([]byte(oldSecret+"x"), nil)
 
 	out, err := ctl(t, dir, "", "-secret", secret, "verify-pack", good)
 	if err != nil || !strings.Contains(out, "VERIFIED: ") || !strings.Contains(out, "signature   good") {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
+	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage"
 )
 
@@ -109,8 +111,9 @@ func setup(ctx context.Context, cfg config.Config, sp spec, log *slog.Logger, pr
 		return rep, fmt.Errorf("stamp the change log: %w", err)
 	}
 	// ChainAudit chains a bounded number of batches per call.
+	chainer := audit.New(svc)
 	for {
-		n, err := svc.ChainAudit(ctx)
+		n, err := chainer.ChainAudit(ctx)
 		if err != nil {
 			return rep, fmt.Errorf("chain the audit log: %w", err)
 		}
@@ -223,14 +226,14 @@ func (b *builder) makeUnits() error {
 	}
 	// The city first: the counties hang under it.
 	if err := b.fill("units", 1, b.units, func(int) string { return simCity }, func(int) (string, error) {
-		u, err := b.svc.CreateUnit(b.ctx, system, models.UnitInput{Code: ptr(simCity), Name: ptr("模拟市 (fieldsim)"), Kind: ptr("city")})
+		u, err := items.New(b.svc).CreateUnit(b.ctx, system, items.UnitInput{Code: ptr(simCity), Name: ptr("模拟市 (fieldsim)"), Kind: ptr("city")})
 		return u.ID, err
 	}); err != nil {
 		return err
 	}
 	city := b.units[simCity]
 	return b.fill("units", simCounties, b.units, countyCode, func(i int) (string, error) {
-		u, err := b.svc.CreateUnit(b.ctx, system, models.UnitInput{Code: ptr(countyCode(i)), Name: ptr(fmt.Sprintf("模拟县 %d", i+1)),
+		u, err := items.New(b.svc).CreateUnit(b.ctx, system, items.UnitInput{Code: ptr(countyCode(i)), Name: ptr(fmt.Sprintf("模拟县 %d", i+1)),
 			Kind: ptr("county"), ParentID: &city})
 		return u.ID, err
 	})
@@ -243,7 +246,7 @@ func (b *builder) makeUsers() error {
 	}
 	city := b.units[simCity]
 	if err := b.fill("admins", 1, b.users, func(int) string { return simAdmin }, func(int) (string, error) {
-		u, err := b.svc.CreateUser(b.ctx, system, models.UserInput{Username: ptr(simAdmin), Password: ptr(b.sp.Password),
+		u, err := items.New(b.svc).CreateUser(b.ctx, system, items.UserInput{Username: ptr(simAdmin), Password: ptr(b.sp.Password),
 			DisplayName: ptr("模拟管理员"), Role: ptr(models.RoleAdmin), UnitID: &city})
 		return u.ID, err
 	}); err != nil {
@@ -251,7 +254,7 @@ func (b *builder) makeUsers() error {
 	}
 	return b.fill("inspectors", b.sp.Inspectors, b.users, inspectorName, func(i int) (string, error) {
 		unit := b.units[countyCode(i)]
-		u, err := b.svc.CreateUser(b.ctx, system, models.UserInput{Username: ptr(inspectorName(i)), Password: ptr(b.sp.Password),
+		u, err := items.New(b.svc).CreateUser(b.ctx, system, items.UserInput{Username: ptr(inspectorName(i)), Password: ptr(b.sp.Password),
 			DisplayName: ptr(fmt.Sprintf("核查员 %d", i+1)), Phone: ptr(fmt.Sprintf("139%08d", i+1)),
 			Role: ptr(models.RoleInspector), UnitID: &unit})
 		return u.ID, err
@@ -265,7 +268,7 @@ func (b *builder) makeTemplates() error {
 	}
 	return b.fill("templates", simTemplates, b.templates, templateName, func(i int) (string, error) {
 		qs := checklist()
-		t, err := b.svc.CreateTemplate(b.ctx, system, models.TemplateInput{Name: ptr(templateName(i)), Questions: &qs})
+		t, err := items.New(b.svc).CreateTemplate(b.ctx, system, items.TemplateInput{Name: ptr(templateName(i)), Questions: &qs})
 		return t.ID, err
 	})
 }
@@ -288,7 +291,7 @@ func (b *builder) makeItems() error {
 	}
 	return b.fill("items", b.sp.Items, b.items, itemCode, func(i int) (string, error) {
 		unit := b.units[countyCode(i)]
-		it, err := b.svc.CreateItem(b.ctx, system, models.ItemInput{
+		it, err := items.New(b.svc).CreateItem(b.ctx, system, items.ItemInput{
 			Code: ptr(itemCode(i)), Title: ptr(fmt.Sprintf("模拟问题 %d：入河排口污水直排", i+1)), Description: ptr("fieldsim 生成的整改问题"),
 			Source: ptr("中央生态环境保护督察"), Category: ptr("水污染"), Area: ptr("长江流域"), Target: ptr("排口污水全部截流"),
 			Measures: ptr("截污纳管；封堵排口；定期监测"), ResponsibleUnitID: &unit, FirstResponsible: ptr("县长"),
@@ -306,7 +309,7 @@ func (b *builder) makeSites() error {
 	return b.fill("sites", b.sp.Sites, b.sites, siteName, func(i int) (string, error) {
 		unit := b.units[countyCode(i)]
 		lat, lng := siteAt(i)
-		s, err := b.svc.CreateSite(b.ctx, system, models.SiteInput{UnitID: &unit, Name: ptr(siteName(i)), Kind: ptr("sewage_outfall"),
+		s, err := items.New(b.svc).CreateSite(b.ctx, system, items.SiteInput{UnitID: &unit, Name: ptr(siteName(i)), Kind: ptr("sewage_outfall"),
 			Address: ptr(fmt.Sprintf("模拟路 %d 号", i+1)), Lat: &lat, Lng: &lng, RadiusM: ptr(100.0)})
 		return s.ID, err
 	})
@@ -324,7 +327,7 @@ func (b *builder) makeTasks() error {
 		item, site := b.items[itemCode(i%b.sp.Items)], b.sites[siteName(i%b.sp.Sites)]
 		tmpl := b.templates[templateName(i%simTemplates)]
 		who := b.users[inspectorName(min(i/per, b.sp.Inspectors-1))]
-		t, err := b.svc.CreateTask(b.ctx, system, models.TaskInput{ItemID: &item, SiteID: &site, AssigneeID: &who,
+		t, err := items.New(b.svc).CreateTask(b.ctx, system, items.TaskInput{ItemID: &item, SiteID: &site, AssigneeID: &who,
 			Kind: ptr(models.TaskProgressCheck), TemplateID: &tmpl, WindowStart: ptr(b.now.AddDate(0, 0, -30)),
 			DueAt: ptr(b.now.AddDate(0, 6, 0)), Instructions: ptr(taskKey(i))})
 		return t.ID, err

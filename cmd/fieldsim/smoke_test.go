@@ -14,6 +14,8 @@ import (
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
+	"github.com/fieldsync/fieldsync/models/keys"
+	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage/blob"
 )
 
@@ -45,18 +47,18 @@ func startServer(t *testing.T) (string, string) {
 	}
 	base := "http://" + ln.Addr().String()
 	secret := []byte(strings.Repeat("fieldsim-smoke-", 3))
-	local := &blob.LocalPresigner{Store: blobs.(*blob.LocalStore), BaseURL: base, Key: authn.DeriveKey(secret, "blob-url"), Now: time.Now}
+	local := &blob.LocalPresigner{Store: blobs.(*blob.LocalStore), BaseURL: base, Key: keys.Derive(secret, "blob-url"), Now: time.Now}
 	svc.Presign = local
-	keys, err := authn.PackKeys(secret, nil)
+	packKeys, err := pack.KeysFor(secret, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine := cfg.SyncEngine(db, svc, authn.DeriveKey(secret, "sync-cursor"), nil, log)
+	engine := cfg.SyncEngine(db, svc, keys.Derive(secret, "sync-cursor"), nil, log)
 	if _, err := engine.Epoch(ctx); err != nil {
 		t.Fatal(err)
 	}
 	srv := api.New(api.Config{Service: svc, Sync: engine, Blobs: local, Tokens: authn.NewIssuer(secret, nil, 15*time.Minute, time.Now),
-		Logger: log, PackKeys: keys})
+		Logger: log, PackKeys: packKeys})
 	go srv.App().Listener(ln)
 	t.Cleanup(func() { srv.App().ShutdownWithTimeout(5 * time.Second) })
 	return base, dir

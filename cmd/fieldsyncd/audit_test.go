@@ -9,6 +9,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/storage"
 )
 
@@ -39,12 +40,12 @@ func TestServerChainsAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc := &models.Service{Store: db}
+	svc := audit.New(&models.Service{Store: db})
 	rep, err := svc.VerifyAudit(context.Background())
 	if err != nil || !rep.OK || rep.Unchained != 0 || rep.Checked == 0 {
 		t.Fatalf("after shutdown: %+v %v", rep, err)
 	}
-	page, err := svc.ListAudit(context.Background(), models.Actor{Role: models.RoleAdmin}, models.AuditFilter{Action: models.AuditLogin}, models.AuditParams{})
+	page, err := svc.ListAudit(context.Background(), models.Actor{Role: models.RoleAdmin}, audit.Filter{Action: models.AuditLogin}, audit.Params{})
 	if err != nil || len(page.Items) != 1 || page.Items[0].ActorName != "admin" {
 		t.Fatalf("the sign-in before shutdown: %+v %v", page.Items, err)
 	}

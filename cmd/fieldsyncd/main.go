@@ -24,9 +24,15 @@ import (
 
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
+	"github.com/fieldsync/fieldsync/api/web"
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
+	"github.com/fieldsync/fieldsync/models/evidence"
+	"github.com/fieldsync/fieldsync/models/items"
+	"github.com/fieldsync/fieldsync/models/keys"
+	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/blob"
 )
@@ -93,7 +99,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	packKeys, err := authn.PackKeys(current, previous)
+	packKeys, err := pack.KeysFor(current, previous)
 	if err != nil {
 		return err
 	}
@@ -121,7 +127,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if base == "" {
 			base = "http://" + m.ln.Addr().String()
 		}
-		local = &blob.LocalPresigner{Store: b, BaseURL: base, Key: authn.DeriveKey(current, "blob-url"), Now: time.Now}
+		local = &blob.LocalPresigner{Store: b, BaseURL: base, Key: keys.Derive(current, "blob-url"), Now: time.Now}
 		svc.Presign, signed = local, local
 	}
 	if m.Config.Demo {
@@ -131,9 +137,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	var previousCursorKey []byte
 	if len(previous) > 0 {
-		previousCursorKey = authn.DeriveKey(previous, "sync-cursor")
+		previousCursorKey = keys.Derive(previous, "sync-cursor")
 	}
-	engine := m.Config.SyncEngine(m.DB, svc, authn.DeriveKey(current, "sync-cursor"), previousCursorKey, m.Log)
+	engine := m.Config.SyncEngine(m.DB, svc, keys.Derive(current, "sync-cursor"), previousCursorKey, m.Log)
 	if _, err := engine.Epoch(ctx); err != nil {
 		return err
 	}
@@ -181,6 +187,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Version:        version,
 		PackKeys:       packKeys,
 		Metrics:        m.Metrics,
+		Console: web.Config{Key: keys.Derive(current, "web-console"), Tiles: m.Config.MapTiles,
+			TilesGCJ02: m.Config.MapTilesDatum == "gcj02"},
 	})
 	if err := m.servePprof(); err != nil {
 		return err
@@ -324,7 +332,8 @@ func (m *Main) every(ctx context.Context, interval time.Duration, what string, j
 // once more then, so that what the last requests wrote is chained before
 // the database closes. Every server runs one; they take turns on the
 // chain head's row lock, so any one of them keeps the chain current.
-func (m *Main) chainAudit(ctx context.Context, svc *models.Service) {
+func (m *Main) chainAudit(ctx context.Context, core *models.Service) {
+	svc := audit.New(core)
 	m.every(ctx, m.Config.StampEvery, "audit: chaining the audit log", func(ctx context.Context) error {
 		_, err := svc.ChainAudit(ctx)
 		return err
@@ -337,7 +346,8 @@ func (m *Main) chainAudit(ctx context.Context, svc *models.Service) {
 }
 
 // janitor deletes the bytes of abandoned uploads every hour until ctx ends.
-func (m *Main) janitor(ctx context.Context, svc *models.Service, local *blob.LocalPresigner) {
+func (m *Main) janitor(ctx context.Context, core *models.Service, local *blob.LocalPresigner) {
+	svc := evidence.New(core)
 	m.every(ctx, time.Hour, "janitor: cleaning abandoned uploads", func(ctx context.Context) error {
 		cutoff := time.Now().Add(-m.Config.AbandonAfter)
 		n, err := svc.CleanAbandonedUploads(ctx, cutoff)
@@ -361,7 +371,7 @@ func (m *Main) escalator(ctx context.Context, svc *models.Service) {
 		return
 	}
 	m.every(ctx, time.Hour, "escalation", func(ctx context.Context) error {
-		n, err := svc.EscalateOverdue(ctx, time.Now())
+		n, err := items.New(svc).EscalateOverdue(ctx, time.Now())
 		if n > 0 {
 			m.Log.Info("escalated overdue items", "count", n)
 		}

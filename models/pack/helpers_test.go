@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/models/pack"
 )
 
@@ -88,7 +90,7 @@ func (s *memBlobs) Ping(context.Context) error { return nil }
 
 // fixture is a pack's contents built from the shared real photos.
 type fixture struct {
-	pack   models.EvidencePack
+	pack   acceptance.EvidencePack
 	blobs  *memBlobs
 	signer *pack.Signer
 	writer *pack.Writer
@@ -112,12 +114,12 @@ var shots = []shot{
 		&models.EvidenceLocation{Lat: 43.46745, Lng: 11.88513, AccuracyM: 6}, nil},
 	{"DSCN0012.jpg", 43.4671567, 11.8853950, time.Date(2008, 10, 22, 16, 29, 49, 0, time.UTC),
 		&models.EvidenceLocation{Lat: 43.4679, Lng: 11.8870, AccuracyM: 12},
-		models.Flags{{Code: models.FlagExifGPSMismatch, Value: 184.2, Unit: "m", Detail: "the photo's GPS is 184 m from the device's fix (accuracy 12 m)"}}},
+		models.Flags{{Code: evidence.FlagExifGPSMismatch, Value: 184.2, Unit: "m", Detail: "the photo's GPS is 184 m from the device's fix (accuracy 12 m)"}}},
 	{"DSCN0021.jpg", 43.4670817, 11.8845383, time.Date(2008, 10, 22, 16, 38, 20, 0, time.UTC), nil, nil},
 	{"DSCN0025.jpg", 43.4683650, 11.8816350, time.Date(2008, 10, 22, 16, 43, 21, 0, time.UTC),
 		&models.EvidenceLocation{Lat: 43.46837, Lng: 11.88164, AccuracyM: 4, Mocked: true},
-		models.Flags{{Code: models.FlagOutsideGeofence, Value: 294.1, Unit: "m", Detail: "taken 294 m from the site centre; the geofence radius is 100 m"},
-			{Code: models.FlagMockedLocation, Value: 1, Detail: "the device reported a mock location"}}},
+		models.Flags{{Code: evidence.FlagOutsideGeofence, Value: 294.1, Unit: "m", Detail: "taken 294 m from the site centre; the geofence radius is 100 m"},
+			{Code: evidence.FlagMockedLocation, Value: 1, Detail: "the device reported a mock location"}}},
 }
 
 // newFixture builds an item with one task at a 100 m site around the
@@ -129,8 +131,8 @@ func newFixture(t testing.TB) *fixture {
 	ctx := context.Background()
 	city := models.Unit{ID: "00000000-0000-4000-8000-000000000001", Code: "CITY", Name: "江城市", Kind: "city", Version: 1, CreatedAt: t0, UpdatedAt: t0}
 	county := models.Unit{ID: "00000000-0000-4000-8000-000000000002", ParentID: &city.ID, Code: "CTY-A", Name: "临江县", Kind: "county", Version: 1, CreatedAt: t0, UpdatedAt: t0}
-	insp := models.Person{ID: "00000000-0000-4000-8000-0000000000a1", Username: "insp1", DisplayName: "王核查", Role: models.RoleInspector, UnitID: county.ID}
-	sup := models.Person{ID: "00000000-0000-4000-8000-0000000000a2", Username: "supa", DisplayName: "李督察", Role: models.RoleSupervisor, UnitID: county.ID}
+	insp := acceptance.Person{ID: "00000000-0000-4000-8000-0000000000a1", Username: "insp1", DisplayName: "王核查", Role: models.RoleInspector, UnitID: county.ID}
+	sup := acceptance.Person{ID: "00000000-0000-4000-8000-0000000000a2", Username: "supa", DisplayName: "李督察", Role: models.RoleSupervisor, UnitID: county.ID}
 	item := models.RectificationItem{ID: "00000000-0000-4000-8000-000000000010", Code: "A-1", Title: "黑臭水体整治 <临江>", Description: "排口污水直排入河",
 		Source: "第二轮中央生态环境保护督察", Category: "黑臭水体", Area: "水环境", Target: "消除黑臭", Measures: "1. 截污纳管\n2. 清淤",
 		ResponsibleUnitID: county.ID, CooperatingUnitIDs: models.StringList{city.ID}, FirstResponsible: "县长 张三", SpecificResponsible: "局长 李四",
@@ -144,7 +146,7 @@ func newFixture(t testing.TB) *fixture {
 		Reasons: models.StringList{}, Version: 4, CreatedAt: t0.AddDate(0, 0, -7), UpdatedAt: t0}
 	ver := models.Verification{ID: "00000000-0000-4000-8000-000000000050", TaskID: task.ID, ItemID: item.ID, InspectorID: insp.ID, Conclusion: models.ConclusionRectified,
 		Notes: "排口已封堵，河水无异味", Lat: 43.46722, Lng: 11.88495, AccuracyM: 5, RecordedAt: t0.Add(-2 * time.Hour), Version: 1, CreatedAt: t0, UpdatedAt: t0}
-	es := models.EvidenceSet{Item: item, Units: []models.Unit{city, county}, People: []models.Person{insp}, Submissions: []models.Submission{},
+	es := acceptance.EvidenceSet{Item: item, Units: []models.Unit{city, county}, People: []acceptance.Person{insp}, Submissions: []models.Submission{},
 		Tasks: []models.InspectionTask{task}, Sites: []models.Site{site}, Templates: []models.ChecklistTemplate{tmpl},
 		Answers: []models.Answer{
 			{ID: "00000000-0000-4000-8000-000000000061", TaskID: task.ID, QuestionID: "q1", InspectorID: insp.ID, Value: models.RawJSON("true"), Version: 1, CreatedAt: t0, UpdatedAt: t0},
@@ -178,13 +180,13 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.pack = models.EvidencePack{Set: es, GeneratedAt: t0, Deciders: []models.Person{sup}, Decisions: []models.Decision{
+	f.pack = acceptance.EvidencePack{Set: es, GeneratedAt: t0, Deciders: []acceptance.Person{sup}, Decisions: []models.Decision{
 		{ID: "00000000-0000-4000-8000-000000000081", ItemID: item.ID, Kind: models.DecisionReject, FromStatus: models.ItemPendingAcceptance, ToStatus: models.ItemRejected,
 			DeciderID: sup.ID, Comment: "照片不足", Reasons: models.StringList{"缺少排口近景"}, RequiredEvidence: "排口近景照片", FlagAcks: models.FlagAcks{},
 			EvidenceDigest: strings.Repeat("ab", 32), Version: 1, CreatedAt: t0.AddDate(0, 0, -10), UpdatedAt: t0.AddDate(0, 0, -10)},
 		{ID: "00000000-0000-4000-8000-000000000082", ItemID: item.ID, Kind: models.DecisionAccept, FromStatus: models.ItemPendingAcceptance, ToStatus: models.ItemAccepted,
 			DeciderID: sup.ID, Comment: "整改到位，同意销号", Reasons: models.StringList{}, FlagAcks: models.FlagAcks{
-				{EvidenceID: es.Evidence[3].ID, Code: models.FlagOutsideGeofence, Comment: "拍摄下游截污管，位置合理"}},
+				{EvidenceID: es.Evidence[3].ID, Code: evidence.FlagOutsideGeofence, Comment: "拍摄下游截污管，位置合理"}},
 			EvidenceDigest: digest, Version: 1, CreatedAt: t0.Add(-30 * time.Minute), UpdatedAt: t0.Add(-30 * time.Minute)},
 	}}
 	signer, err := pack.NewSigner(bytes.Repeat([]byte{7}, 32))

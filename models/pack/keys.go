@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/fieldsync/fieldsync/models/keys"
 )
 
 // KeyPurpose is the purpose the signing key's seed is derived from the
-// server secret under (authn.DeriveKey(secret, KeyPurpose)), so that the
+// server secret under (keys.Derive(secret, KeyPurpose)), so that the
 // pack key shares nothing with the token, cursor and URL keys.
 const KeyPurpose = "evidence-pack"
 
@@ -107,4 +109,23 @@ func (k Keys) Trusted() []ed25519.PublicKey {
 		out = append(out, p.Key)
 	}
 	return out
+}
+
+// KeysFor derives the pack signing key from the server secret, and the
+// public key of the previous secret's (none when there is none), so that
+// packs signed before a rotation still verify.
+func KeysFor(current, previous []byte) (Keys, error) {
+	signer, err := NewSigner(keys.Derive(current, KeyPurpose))
+	if err != nil {
+		return Keys{}, err
+	}
+	ks := Keys{Signer: signer}
+	if len(previous) > 0 {
+		old, err := NewSigner(keys.Derive(previous, KeyPurpose))
+		if err != nil {
+			return Keys{}, err
+		}
+		ks.Previous = []PublicKey{old.Public()}
+	}
+	return ks, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/evidence"
 )
 
 // labels are the report's names for the stored enumerations: the people
@@ -34,10 +35,10 @@ var labels = map[string]string{
 	"item": "问题立项", "submission": "申请验收", "task": "创建任务", "assignment": "分配任务", "verification": "现场核查",
 	"evidence": "证据核验", "note": "备注", "decision": "验收决定", "round": "轮次",
 	// flags
-	models.FlagOutsideGeofence: "超出电子围栏", models.FlagExifGPSMismatch: "照片位置与设备定位不符",
-	models.FlagNoExifGPS: "照片无GPS信息", models.FlagOutsideTaskWindow: "拍摄时间不在任务时段内",
-	models.FlagBeforeAssignment: "拍摄于任务分配之前", models.FlagClockSkew: "照片时间与设备时间不符",
-	models.FlagMockedLocation: "模拟定位", models.FlagDuplicatePhoto: "重复使用的照片", models.FlagNearDuplicatePhoto: "近似重复的照片",
+	evidence.FlagOutsideGeofence: "超出电子围栏", evidence.FlagExifGPSMismatch: "照片位置与设备定位不符",
+	evidence.FlagNoExifGPS: "照片无GPS信息", evidence.FlagOutsideTaskWindow: "拍摄时间不在任务时段内",
+	evidence.FlagBeforeAssignment: "拍摄于任务分配之前", evidence.FlagClockSkew: "照片时间与设备时间不符",
+	evidence.FlagMockedLocation: "模拟定位", evidence.FlagDuplicatePhoto: "重复使用的照片", evidence.FlagNearDuplicatePhoto: "近似重复的照片",
 }
 
 func label(s string) string {

@@ -11,7 +11,7 @@
 //	manifest.json           what the pack holds and the hash of every file above
 //	manifest.sig            an Ed25519 signature over the exact bytes of manifest.json
 //
-// The manifest embeds the item's evidence set (models.EvidenceSet: the
+// The manifest embeds the item's evidence set (acceptance.EvidenceSet: the
 // item, its units and people, tasks, sites, checklists, verification
 // records, answers, notes and evidence records, with EXIF, device fixes and
 // flags) as its "evidence" member. Compacted, that member is exactly the
@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 )
 
 // Format and Version identify the manifest's layout.
@@ -55,8 +56,8 @@ type Manifest struct {
 	// Decisions are the decisions on the item, oldest first, each with
 	// whether it was made on the evidence in this pack; Deciders are the
 	// people who made them.
-	Decisions []DecisionEntry `json:"decisions"`
-	Deciders  []models.Person `json:"deciders"`
+	Decisions []DecisionEntry     `json:"decisions"`
+	Deciders  []acceptance.Person `json:"deciders"`
 	// Files lists every entry but manifest.json and manifest.sig.
 	Files          []File `json:"files"`
 	EvidenceDigest string `json:"evidence_digest"`

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/models/pack"
 )
 
@@ -120,8 +121,8 @@ func TestEmbeddedSetIsCanonical(t *testing.T) {
 	if !bytes.Equal(compact.Bytes(), canonical) {
 		t.Fatal("the compacted evidence member is not the canonical encoding")
 	}
-	if models.DigestOf(compact.Bytes()) != digest || m.Digest != digest {
-		t.Fatalf("digest %s, manifest %s, set %s", models.DigestOf(compact.Bytes()), m.Digest, digest)
+	if acceptance.DigestOf(compact.Bytes()) != digest || m.Digest != digest {
+		t.Fatalf("digest %s, manifest %s, set %s", acceptance.DigestOf(compact.Bytes()), m.Digest, digest)
 	}
 	// The title holds "<", which json.Marshal escapes: the member keeps it so.
 	if !bytes.Contains(m.Evidence, []byte(`\u003c临江`)) {
@@ -280,7 +281,7 @@ func TestRecordMismatchIsReported(t *testing.T) {
 	if err := json.Unmarshal(readZipEntry(t, open(t, b), "manifest.json"), &m); err != nil {
 		t.Fatal(err)
 	}
-	var es models.EvidenceSet
+	var es acceptance.EvidenceSet
 	if err := json.Unmarshal(m.Evidence, &es); err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +290,7 @@ func TestRecordMismatchIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Evidence, m.EvidenceDigest = canonical, models.DigestOf(canonical)
+	m.Evidence, m.EvidenceDigest = canonical, acceptance.DigestOf(canonical)
 	manifest, _ := json.MarshalIndent(m, "", "  ")
 	sig, err := pack.SignManifest(f.signer, manifest)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 )
 
 //go:embed report.tmpl
@@ -41,7 +42,7 @@ type reportView struct {
 	Responsible string
 	Cooperating []string
 	Units       []models.Unit
-	People      []models.Person
+	People      []acceptance.Person
 	Timeline    []event
 	Maps        []siteMap
 	Unmapped    []models.Site // sites without a position to plot
@@ -108,7 +109,7 @@ type ackView struct {
 
 // newReportView gathers the facts of p for people, in the order they read
 // them.
-func newReportView(p models.EvidencePack, digest, keyID, server string) *reportView {
+func newReportView(p acceptance.EvidencePack, digest, keyID, server string) *reportView {
 	es := &p.Set
 	v := &reportView{Item: es.Item, Server: server, KeyID: keyID, Digest: digest, GeneratedAt: p.GeneratedAt, Units: es.Units, People: es.People}
 	units := map[string]string{}
@@ -159,7 +160,7 @@ func newReportView(p models.EvidencePack, digest, keyID, server string) *reportV
 	return v
 }
 
-func tasksOf(es *models.EvidenceSet, sites map[string]models.Site, templates map[string]models.ChecklistTemplate, number map[string]int, name func(string) string) []taskView {
+func tasksOf(es *acceptance.EvidenceSet, sites map[string]models.Site, templates map[string]models.ChecklistTemplate, number map[string]int, name func(string) string) []taskView {
 	var out []taskView
 	vn := 0
 	for _, t := range es.Tasks {
@@ -206,7 +207,7 @@ func tasksOf(es *models.EvidenceSet, sites map[string]models.Site, templates map
 // mapsOf draws one map per site with a position to plot: its geofence,
 // each photo's EXIF position and device fix, and each verification's fix.
 // The sites with none are returned apart.
-func mapsOf(es *models.EvidenceSet, number map[string]int) (maps []siteMap, unmapped []models.Site) {
+func mapsOf(es *acceptance.EvidenceSet, number map[string]int) (maps []siteMap, unmapped []models.Site) {
 	for _, s := range es.Sites {
 		var pts []mapPoint
 		for _, e := range es.Evidence {
@@ -251,7 +252,7 @@ func sitePoint(s models.Site, kind, label string, lat, lng, accM float64, link i
 		east: east, north: north, accM: accM, link: link}
 }
 
-func timelineOf(p models.EvidencePack, sites map[string]models.Site, number map[string]int, name func(string) string) []event {
+func timelineOf(p acceptance.EvidencePack, sites map[string]models.Site, number map[string]int, name func(string) string) []event {
 	es := &p.Set
 	ev := []event{{At: es.Item.CreatedAt, Kind: "item", Detail: es.Item.Code + " " + es.Item.Title}}
 	for _, s := range es.Submissions {

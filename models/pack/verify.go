@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 )
 
 // ErrNotVerified is returned (wrapped) by Verify when the pack fails any
@@ -196,12 +197,12 @@ func (r *Report) checkEvidence(m *Manifest, actual map[string]File) {
 		r.problem("the manifest's evidence member is not JSON: %v", err)
 		return
 	}
-	r.EvidenceDigest = models.DigestOf(compact.Bytes())
+	r.EvidenceDigest = acceptance.DigestOf(compact.Bytes())
 	r.DigestOK = r.EvidenceDigest == m.EvidenceDigest
 	if !r.DigestOK {
 		r.problem("the evidence set hashes to %s, not the manifest's evidence_digest %s", r.EvidenceDigest, m.EvidenceDigest)
 	}
-	var es models.EvidenceSet
+	var es acceptance.EvidenceSet
 	if err := json.Unmarshal(compact.Bytes(), &es); err != nil {
 		r.problem("the manifest's evidence member is not an evidence set: %v", err)
 		return

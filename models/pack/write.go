@@ -12,6 +12,7 @@ import (
 	"io"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/acceptance"
 )
 
 // Writer writes evidence packs.
@@ -31,7 +32,7 @@ type Writer struct {
 // the export: a pack must never sign a file as evidence it is not. The
 // bytes already written then end without a central directory, which no
 // ZIP reader (and no verifier) accepts.
-func (pw *Writer) Write(ctx context.Context, w io.Writer, p models.EvidencePack) error {
+func (pw *Writer) Write(ctx context.Context, w io.Writer, p acceptance.EvidencePack) error {
 	if pw.Signer == nil || pw.Blobs == nil {
 		return errors.New("pack: a writer needs a blob store and a signer")
 	}
@@ -39,7 +40,7 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p models.EvidencePack)
 	if err != nil {
 		return err
 	}
-	digest := models.DigestOf(canonical)
+	digest := acceptance.DigestOf(canonical)
 	zw := zip.NewWriter(w)
 	var files []File
 	// fill writes an entry's bytes and says what it wrote: each byte is
@@ -109,7 +110,7 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p models.EvidencePack)
 	m := Manifest{Format: Format, Version: Version, GeneratedAt: p.GeneratedAt, Server: pw.Server, KeyID: pw.Signer.Public().ID,
 		EvidenceFiles: []EvidenceFile{}, Decisions: []DecisionEntry{}, Deciders: p.Deciders, Files: files, EvidenceDigest: digest, Evidence: canonical}
 	if m.Deciders == nil {
-		m.Deciders = []models.Person{}
+		m.Deciders = []acceptance.Person{}
 	}
 	for i := range ev {
 		m.EvidenceFiles = append(m.EvidenceFiles, evidenceFile(&ev[i]))

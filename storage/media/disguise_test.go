@@ -23,7 +23,7 @@ import (
 // people make to hide a reused photo, and every edited copy is analysed
 // like an upload. Recall is the share of edited copies whose hash is
 // within the near-duplicate distance of their original's and that the
-// index lookup (models.PHashCandidate) finds; precision counts, against
+// index lookup (sharesQuarter) finds; precision counts, against
 // those, the edited copies that come within that distance of a different
 // original. The four DSCN photos are distinct photos of one site taken
 // minutes apart and must stay apart.
@@ -231,12 +231,24 @@ func nearest(query, stored []uint64) int {
 	best := 65
 	for _, q := range query {
 		for _, s := range stored {
-			if models.PHashCandidate(q, s) {
+			if sharesQuarter(q, s) {
 				best = min(best, HammingDistance(q, s))
 			}
 		}
 	}
 	return best
+}
+
+// sharesQuarter is what the index lookup of models/evidence
+// (duplicateFlags over evidence_phashes) returns: hashes that agree in
+// one of their four indexed 16-bit quarters.
+func sharesQuarter(q, s uint64) bool {
+	for shift := 0; shift < 64; shift += 16 {
+		if q>>shift&0xffff == s>>shift&0xffff {
+			return true
+		}
+	}
+	return false
 }
 
 func (r disguiseRow) recall() float64 { return float64(r.found) / float64(r.n) }

@@ -57,6 +57,11 @@ type Config struct {
 	PublicCoordDecimals int
 	TimeZone            string
 	EscalateAfter       time.Duration
+	// MapTiles is the console map's tile URL template ({z}, {x}, {y});
+	// empty draws the sites alone, offline. MapTilesDatum is wgs84 or
+	// gcj02 (the datum the tiles are drawn in).
+	MapTiles      string
+	MapTilesDatum string
 	// PprofAddr serves net/http/pprof for profiling; empty (the default)
 	// serves nothing.
 	PprofAddr string
@@ -127,6 +132,8 @@ var options = []option{
 	{"public-coord-decimals", "FIELDSYNC_PUBLIC_COORD_DECIMALS", "2", "decimals to which the unauthenticated public disclosure rounds site coordinates, 0 to 6 (2 ≈ 1 km)", false, integer(func(c *Config) *int { return &c.PublicCoordDecimals }), false},
 	{"time-zone", "FIELDSYNC_TIME_ZONE", "Asia/Shanghai", "IANA time zone of the ledger's and reports' dates: a deadline imported as a date alone ends at midnight there, and dispatch periods start there", false, str(func(c *Config) *string { return &c.TimeZone }), false},
 	{"escalate-after", "FIELDSYNC_ESCALATE_AFTER", "720h", "an item overdue at least this long, and not escalated within this long, goes up one supervision level (daily → special → key), checked hourly; 0 disables", false, duration(func(c *Config) *time.Duration { return &c.EscalateAfter }), false},
+	{"map-tiles", "FIELDSYNC_MAP_TILES", "", "tile URL template of the web console's maps, e.g. https://t0.tianditu.gov.cn/vec_w/wmts?...&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY; empty draws the sites alone, which works offline", false, str(func(c *Config) *string { return &c.MapTiles }), false},
+	{"map-tiles-datum", "FIELDSYNC_MAP_TILES_DATUM", "wgs84", "datum of the map tiles: wgs84 (Tianditu, OpenStreetMap) or gcj02 (AMap, Tencent), to which the console shifts its WGS-84 overlays", false, str(func(c *Config) *string { return &c.MapTilesDatum }), false},
 	{"pprof-addr", "FIELDSYNC_PPROF_ADDR", "", "loopback address (127.0.0.1:6060) on which to serve Go's pprof profiles, for profiling under load; empty serves none", false, str(func(c *Config) *string { return &c.PprofAddr }), false},
 	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
 }
@@ -186,6 +193,12 @@ func (c *Config) validate() error {
 	}
 	if c.PublicCoordDecimals < 0 || c.PublicCoordDecimals > models.MaxCoordDecimals {
 		return fmt.Errorf("FIELDSYNC_PUBLIC_COORD_DECIMALS must be 0 to %d", models.MaxCoordDecimals)
+	}
+	if c.MapTilesDatum != "wgs84" && c.MapTilesDatum != "gcj02" {
+		return fmt.Errorf("FIELDSYNC_MAP_TILES_DATUM %q is not wgs84 or gcj02", c.MapTilesDatum)
+	}
+	if c.MapTiles != "" && !strings.HasPrefix(c.MapTiles, "https://") && !strings.HasPrefix(c.MapTiles, "http://") {
+		return fmt.Errorf("FIELDSYNC_MAP_TILES %q is not an http(s) URL template", c.MapTiles)
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
 		return fmt.Errorf("FIELDSYNC_TIME_ZONE %q is not a time zone (e.g. Asia/Shanghai, UTC)", c.TimeZone)

@@ -106,3 +106,18 @@ func TestMetricsAddrApart(t *testing.T) {
 		t.Fatalf("a metrics address of its own: %+v %v", c.MetricsAddr, err)
 	}
 }
+
+// TestMapTiles: the console's tile template must be a web URL and its
+// datum one the console can convert to.
+func TestMapTiles(t *testing.T) {
+	var out strings.Builder
+	c, _, err := Load("x", []string{"-map-tiles", "https://tiles.example/{z}/{x}/{y}.png", "-map-tiles-datum", "gcj02"}, func(string) string { return "" }, &out)
+	if err != nil || c.MapTiles == "" || c.MapTilesDatum != "gcj02" {
+		t.Fatalf("tiles: %+v %v", c, err)
+	}
+	for _, args := range [][]string{{"-map-tiles-datum", "bd09"}, {"-map-tiles", "javascript:alert(1)"}, {"-map-tiles", "/tiles/{z}"}} {
+		if _, _, err := Load("x", args, func(string) string { return "" }, &out); err == nil {
+			t.Errorf("%v must be refused", args)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/items"
 )
 
 // Password is the password of every demo account. The architecture fixes
@@ -66,7 +67,7 @@ type loader struct {
 // its own transaction; if a call fails midway the records made before it
 // stay, and the error names the record that failed.
 func Load(ctx context.Context, svc *models.Service, now time.Time) (Summary, error) {
-	page, err := svc.ListUnits(ctx, system, models.UnitFilter{}, models.ListParams{Limit: 1})
+	page, err := items.New(svc).ListUnits(ctx, system, items.UnitFilter{}, models.ListParams{Limit: 1})
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: check the database is empty: %w", err)
 	}
@@ -90,7 +91,7 @@ func Load(ctx context.Context, svc *models.Service, now time.Time) (Summary, err
 
 func (l *loader) loadUnits(ctx context.Context) error {
 	for _, u := range units {
-		in := models.UnitInput{Code: ptr(u.code), Name: ptr(u.name), Kind: ptr(u.kind)}
+		in := items.UnitInput{Code: ptr(u.code), Name: ptr(u.name), Kind: ptr(u.kind)}
 		if u.parent != "" {
 			id, err := l.ref(l.units, "unit", u.parent)
 			if err != nil {
@@ -98,7 +99,7 @@ func (l *loader) loadUnits(ctx context.Context) error {
 			}
 			in.ParentID = &id
 		}
-		made, err := l.svc.CreateUnit(ctx, system, in)
+		made, err := items.New(l.svc).CreateUnit(ctx, system, in)
 		if err != nil {
 			return fmt.Errorf("demo: unit %s: %w", u.code, err)
 		}
@@ -114,7 +115,7 @@ func (l *loader) loadUsers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		made, err := l.svc.CreateUser(ctx, system, models.UserInput{
+		made, err := items.New(l.svc).CreateUser(ctx, system, items.UserInput{
 			Username: ptr(u.username), Password: ptr(Password), DisplayName: ptr(u.displayName),
 			Phone: ptr(u.phone), Role: ptr(u.role), UnitID: &unit,
 		})
@@ -131,7 +132,7 @@ func (l *loader) loadUsers(ctx context.Context) error {
 func (l *loader) loadTemplates(ctx context.Context) error {
 	for _, t := range templates {
 		qs := append([]models.Question(nil), t.questions...)
-		made, err := l.svc.CreateTemplate(ctx, system, models.TemplateInput{Name: ptr(t.name), Questions: &qs})
+		made, err := items.New(l.svc).CreateTemplate(ctx, system, items.TemplateInput{Name: ptr(t.name), Questions: &qs})
 		if err != nil {
 			return fmt.Errorf("demo: template %s: %w", t.key, err)
 		}
@@ -155,7 +156,7 @@ func (l *loader) loadItems(ctx context.Context) error {
 			}
 			coop = append(coop, id)
 		}
-		made, err := l.svc.CreateItem(ctx, system, models.ItemInput{
+		made, err := items.New(l.svc).CreateItem(ctx, system, items.ItemInput{
 			Code: ptr(it.code), Title: ptr(it.title), Description: ptr(it.description),
 			Source: ptr(it.source), Category: ptr(it.category), Area: ptr(it.area),
 			Target: ptr(it.target), Measures: ptr(it.measures),
@@ -179,7 +180,7 @@ func (l *loader) loadSites(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		in := models.SiteInput{
+		in := items.SiteInput{
 			UnitID: &unit, Name: ptr(s.name), Kind: ptr(s.kind), Address: ptr(s.address),
 			Lat: ptr(s.lat), Lng: ptr(s.lng),
 		}
@@ -190,7 +191,7 @@ func (l *loader) loadSites(ctx context.Context) error {
 			p := &models.Polygon{Type: "Polygon", Coordinates: [][][2]float64{closeRing(s.ring)}}
 			in.Polygon = models.Nullable[models.Polygon]{Set: true, Value: p}
 		}
-		made, err := l.svc.CreateSite(ctx, system, in)
+		made, err := items.New(l.svc).CreateSite(ctx, system, in)
 		if err != nil {
 			return fmt.Errorf("demo: site %s: %w", s.key, err)
 		}
@@ -219,7 +220,7 @@ func (l *loader) loadTasks(ctx context.Context) error {
 			return err
 		}
 		start := l.day(t.start)
-		_, err = l.svc.CreateTask(ctx, system, models.TaskInput{
+		_, err = items.New(l.svc).CreateTask(ctx, system, items.TaskInput{
 			ItemID: &item, SiteID: &site, AssigneeID: &who, Kind: ptr(t.kind), TemplateID: &tmpl,
 			WindowStart: &start, DueAt: ptr(start.AddDate(0, 0, t.days)), Instructions: ptr(t.instructions),
 		})

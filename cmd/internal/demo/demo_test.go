@@ -15,6 +15,8 @@ import (
 
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/auth"
+	itemsvc "github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -77,7 +79,7 @@ func TestLoad(t *testing.T) {
 	t.Logf("loaded %+v", sum)
 
 	units := all(t, func(p models.ListParams) (models.Page[models.Unit], error) {
-		return svc.ListUnits(ctx, admin, models.UnitFilter{}, p)
+		return itemsvc.New(svc).ListUnits(ctx, admin, itemsvc.UnitFilter{}, p)
 	})
 	kinds := map[string]int{}
 	for _, u := range units {
@@ -107,7 +109,7 @@ func TestLoad(t *testing.T) {
 	}
 
 	items := all(t, func(p models.ListParams) (models.Page[models.RectificationItem], error) {
-		return svc.ListItems(ctx, admin, models.ItemFilter{}, p)
+		return itemsvc.New(svc).ListItems(ctx, admin, models.ItemFilter{}, p)
 	})
 	areas, levels := map[string]int{}, map[string]int{}
 	for _, it := range items {
@@ -134,7 +136,7 @@ func TestLoad(t *testing.T) {
 	}
 
 	sites := all(t, func(p models.ListParams) (models.Page[models.Site], error) {
-		return svc.ListSites(ctx, admin, models.SiteFilter{}, p)
+		return itemsvc.New(svc).ListSites(ctx, admin, itemsvc.SiteFilter{}, p)
 	})
 	polygons := 0
 	for i := range sites {
@@ -157,14 +159,14 @@ func TestLoad(t *testing.T) {
 	}
 
 	tmpls := all(t, func(p models.ListParams) (models.Page[models.ChecklistTemplate], error) {
-		return svc.ListTemplates(ctx, admin, p)
+		return itemsvc.New(svc).ListTemplates(ctx, admin, p)
 	})
 	if len(tmpls) != sum.Templates || len(tmpls) < 3 {
 		t.Errorf("templates: %d (summary %d), want >= 3", len(tmpls), sum.Templates)
 	}
 
 	tasks := all(t, func(p models.ListParams) (models.Page[models.InspectionTask], error) {
-		return svc.ListTasks(ctx, admin, models.TaskFilter{}, p)
+		return itemsvc.New(svc).ListTasks(ctx, admin, itemsvc.TaskFilter{}, p)
 	})
 	if len(tasks) != sum.Tasks || len(tasks) < 35 {
 		t.Errorf("tasks: %d (summary %d), want >= 35", len(tasks), sum.Tasks)
@@ -198,26 +200,26 @@ func checkLogins(t *testing.T, ctx context.Context, svc *models.Service, sum dem
 			t.Errorf("login %+v: want role %q and the demo password", l, want[l.Username])
 			continue
 		}
-		g, err := svc.Login(ctx, models.LoginInput{Username: l.Username, Password: l.Password, DeviceID: uuid.NewString()})
+		g, err := auth.New(svc).Login(ctx, auth.LoginInput{Username: l.Username, Password: l.Password, DeviceID: uuid.NewString()})
 		if err != nil {
 			t.Errorf("login %s: %v", l.Username, err)
 			continue
 		}
-		a, err := svc.Authenticate(ctx, g.Session.ID)
+		a, err := auth.New(svc).Authenticate(ctx, g.Session.ID)
 		if err != nil {
 			t.Fatalf("authenticate %s: %v", l.Username, err)
 		}
 		switch l.Role {
 		case models.RoleSupervisor:
 			items := all(t, func(p models.ListParams) (models.Page[models.RectificationItem], error) {
-				return svc.ListItems(ctx, a, models.ItemFilter{}, p)
+				return itemsvc.New(svc).ListItems(ctx, a, models.ItemFilter{}, p)
 			})
 			if len(items) != nItems {
 				t.Errorf("supervisor sees %d items, want all %d", len(items), nItems)
 			}
 		case models.RoleInspector:
 			tasks := all(t, func(p models.ListParams) (models.Page[models.InspectionTask], error) {
-				return svc.ListTasks(ctx, a, models.TaskFilter{}, p)
+				return itemsvc.New(svc).ListTasks(ctx, a, itemsvc.TaskFilter{}, p)
 			})
 			if len(tasks) < 8 {
 				t.Errorf("%s has %d tasks, want >= 8", l.Username, len(tasks))
@@ -249,7 +251,7 @@ func TestLoadTwiceRefuses(t *testing.T) {
 		t.Errorf("second load reports %+v, want nothing made", second)
 	}
 	units := all(t, func(p models.ListParams) (models.Page[models.Unit], error) {
-		return svc.ListUnits(ctx, admin, models.UnitFilter{}, p)
+		return itemsvc.New(svc).ListUnits(ctx, admin, itemsvc.UnitFilter{}, p)
 	})
 	if len(units) != first.Units {
 		t.Errorf("after the second load: %d units, want %d", len(units), first.Units)
@@ -265,17 +267,17 @@ func TestLoadIsDeterministic(t *testing.T) {
 		}
 		var out []string
 		for _, it := range all(t, func(p models.ListParams) (models.Page[models.RectificationItem], error) {
-			return svc.ListItems(ctx, admin, models.ItemFilter{}, p)
+			return itemsvc.New(svc).ListItems(ctx, admin, models.ItemFilter{}, p)
 		}) {
 			out = append(out, fmt.Sprintf("item %s %s %s %s", it.Code, it.Title, it.Deadline.Format(time.RFC3339), it.SupervisionLevel))
 		}
 		for _, s := range all(t, func(p models.ListParams) (models.Page[models.Site], error) {
-			return svc.ListSites(ctx, admin, models.SiteFilter{}, p)
+			return itemsvc.New(svc).ListSites(ctx, admin, itemsvc.SiteFilter{}, p)
 		}) {
 			out = append(out, fmt.Sprintf("site %s %v %v %v", s.Name, s.Lat, s.Lng, s.RadiusM))
 		}
 		for _, tk := range all(t, func(p models.ListParams) (models.Page[models.InspectionTask], error) {
-			return svc.ListTasks(ctx, admin, models.TaskFilter{}, p)
+			return itemsvc.New(svc).ListTasks(ctx, admin, itemsvc.TaskFilter{}, p)
 		}) {
 			out = append(out, fmt.Sprintf("task %s %s %s", tk.Kind, tk.WindowStart.Format(time.RFC3339), tk.Instructions))
 		}
