@@ -6,8 +6,8 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/fieldsyncd ./cmd/fieldsyncd \
- && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/fieldctl ./cmd/fieldctl \
+RUN CGO_ENABLED=0 go build -tags nodynamic -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/fieldsyncd ./cmd/fieldsyncd \
+ && CGO_ENABLED=0 go build -tags nodynamic -trimpath -ldflags "-s -w" -o /out/fieldctl ./cmd/fieldctl \
  && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot

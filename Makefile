@@ -4,7 +4,7 @@
 
 SHELL     := bash
 GO        ?= go
-GOFLAGS   ?=
+GOFLAGS   ?= -tags=nodynamic
 TESTFLAGS ?= -race -count=1 -timeout 30m
 
 export FIELDSYNC_TEST_MYSQL_DSN ?= root@tcp(127.0.0.1:3306)/test?parseTime=true&charset=utf8mb4&loc=UTC
@@ -21,7 +21,7 @@ demo:
 	$(GO) run ./cmd/fieldsyncd --demo
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -tags nodynamic -trimpath -o bin/ ./cmd/...
 
 services:
 	bash .ci/services.sh

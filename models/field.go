@@ -118,9 +118,12 @@ type Evidence struct {
 	PHashQ1           *int32            `json:"-" gorm:"column:phash_q1"`
 	PHashQ2           *int32            `json:"-" gorm:"column:phash_q2"`
 	PHashQ3           *int32            `json:"-" gorm:"column:phash_q3"`
-	Version           int64             `json:"version"`
-	CreatedAt         time.Time         `json:"created_at"`
-	UpdatedAt         time.Time         `json:"updated_at"`
+	// PHashes are MediaInfo.PHashes of a photo being completed, for the
+	// near-duplicate lookup and the evidence_phashes rows; not a column.
+	PHashes   []uint64  `json:"-" gorm:"-"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // EvidenceLocation is the device's GPS fix when the photo was taken. Lat

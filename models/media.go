@@ -24,6 +24,10 @@ type MediaInfo struct {
 	// PHash is a 64-bit perceptual hash of the image, for near-duplicate
 	// detection; nil when the file is not an image that could be decoded.
 	PHash *uint64
+	// PHashes are PHash and the hashes of parts of the picture (a copy
+	// cropped by up to 10% is close to one of them), all stored in the
+	// near-duplicate index; nil when PHash is.
+	PHashes []uint64
 	// Thumbnail is a JPEG with the orientation applied, nil when none
 	// could be made.
 	Thumbnail []byte

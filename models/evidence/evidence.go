@@ -266,7 +266,11 @@ func (s *Service) CompleteEvidence(ctx context.Context, a models.Actor, id strin
 		}
 		return e, err
 	}
-	release, err := s.AnalysisSlot(ctx)
+	held := int64(0) // a file too large to analyse is hashed as it streams
+	if e.Size <= s.evidencePolicy().MaxAnalyzeSize {
+		held = e.Size
+	}
+	release, err := s.AnalysisSlot(ctx, held)
 	if err != nil {
 		return e, err
 	}
@@ -325,6 +329,9 @@ func (s *Service) CompleteEvidence(ctx context.Context, a models.Actor, id strin
 		if err := tx.Update(&cur); err != nil {
 			return err
 		}
+		if err := indexPHashes(tx, &cur); err != nil {
+			return err
+		}
 		e = cur
 		if err := s.AuditTx(tx, a, evidenceAction(&cur), models.EntityEvidence, cur.ID, evidenceDetail(&cur)); err != nil {
 			return err
@@ -371,9 +378,15 @@ func (s *Service) readEvidence(ctx context.Context, e *models.Evidence) (media *
 		}
 		return nil, nil, nil
 	}
-	info, err := s.Media.Analyze(bytes.NewReader(buf.Bytes()), e.Size)
+	// The buffer itself, so that an analyzer that recognises it
+	// (Bytes) need not copy the file.
+	info, err := s.Media.Analyze(&buf, e.Size)
 	if err != nil {
 		if me := models.AsError(err); me != nil {
+			if me.Code == models.CodeUnavailable {
+				// No room to decode now: the record stays pending, 503.
+				return nil, nil, me
+			}
 			return nil, me, nil
 		}
 		return nil, &models.Error{Code: models.CodeMediaUnreadable, Message: "the file could not be read as an image", Err: err}, nil
@@ -402,6 +415,10 @@ func applyMedia(e *models.Evidence, m *models.MediaInfo) {
 		e.PHash = &h
 		q := phashQuarters(*m.PHash)
 		e.PHashQ0, e.PHashQ1, e.PHashQ2, e.PHashQ3 = &q[0], &q[1], &q[2], &q[3]
+		e.PHashes = m.PHashes
+		if len(e.PHashes) == 0 {
+			e.PHashes = []uint64{*m.PHash}
+		}
 	}
 }
 

@@ -131,9 +131,43 @@ func (s *Service) timeFlags(e *models.Evidence, m *models.MediaSummary, t *model
 	return nil
 }
 
+// EvidencePHash is one perceptual hash of a verified photo in the
+// near-duplicate index: Part 0 is the whole picture, the others parts of
+// it (MediaInfo.PHashes). Q0..Q3 are its 16-bit quarters, each indexed.
+type EvidencePHash struct {
+	EvidenceID string `gorm:"primaryKey"`
+	Part       int    `gorm:"primaryKey"`
+	PHash      int64  `gorm:"column:phash"`
+	Q0         int32  `gorm:"column:q0"`
+	Q1         int32  `gorm:"column:q1"`
+	Q2         int32  `gorm:"column:q2"`
+	Q3         int32  `gorm:"column:q3"`
+}
+
+// TableName names the table.
+func (EvidencePHash) TableName() string { return "evidence_phashes" }
+
+// maxPHashCandidates bounds the rows one near-duplicate lookup reads. At
+// one million photos a lookup reads about 6,000 (BENCHMARKS.md).
+const maxPHashCandidates = 20000
+
+// indexPHashes adds a verified photo's hashes to the near-duplicate index.
+func indexPHashes(tx models.Tx, e *models.Evidence) error {
+	if e.Status != models.EvidenceVerified {
+		return nil
+	}
+	for i, h := range e.PHashes {
+		q := phashQuarters(h)
+		row := EvidencePHash{EvidenceID: e.ID, Part: i, PHash: int64(h), Q0: q[0], Q1: q[1], Q2: q[2], Q3: q[3]}
+		if err := tx.Create(&row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // duplicateFlags finds the same photo (SHA-256) or a near-identical one
-// (perceptual hash) already used as other evidence. Near
-// candidates come from the four indexed quarters of the hash.
+// (perceptual hashes, evidence_phashes) already used as other evidence.
 func (s *Service) duplicateFlags(tx models.Tx, e *models.Evidence, flags models.Flags, p models.EvidencePolicy) (models.Flags, error) {
 	// Any other evidence counts, the same task's included: one photo used
 	// for both "before" and "after" is the classic fake.
@@ -148,29 +182,58 @@ func (s *Service) duplicateFlags(tx models.Tx, e *models.Evidence, flags models.
 	case !models.IsNotFound(err):
 		return nil, err
 	}
-	if e.PHash == nil {
+	if len(e.PHashes) == 0 {
 		return flags, nil
 	}
-	var candidates []models.Evidence
-	err = tx.List(&candidates, models.Query{Where: append([]models.Cond{{Op: models.OpAny, Value: []models.Cond{
-		models.Eq("phash_q0", *e.PHashQ0), models.Eq("phash_q1", *e.PHashQ1), models.Eq("phash_q2", *e.PHashQ2), models.Eq("phash_q3", *e.PHashQ3),
-	}}}, others...), Limit: 500})
+	// Candidates: stored hashes that share a 16-bit quarter with one of
+	// this photo's hashes (an indexed lookup per quarter column), then the
+	// closest by full Hamming distance.
+	var qs [4][]int32
+	for _, h := range e.PHashes {
+		q := phashQuarters(h)
+		for i := range qs {
+			qs[i] = append(qs[i], q[i])
+		}
+	}
+	var candidates []EvidencePHash
+	err = tx.List(&candidates, models.Query{Where: []models.Cond{{Op: models.OpAny, Value: []models.Cond{
+		{Column: "q0", Op: models.OpIn, Value: qs[0]}, {Column: "q1", Op: models.OpIn, Value: qs[1]},
+		{Column: "q2", Op: models.OpIn, Value: qs[2]}, {Column: "q3", Op: models.OpIn, Value: qs[3]},
+	}}, {Column: "evidence_id", Op: models.OpNe, Value: e.ID}}, OrderBy: "evidence_id, part", Limit: maxPHashCandidates})
 	if err != nil {
 		return nil, err
 	}
-	best, bestD := "", p.NearDuplicateDistance+1
-	var bestTask string
+	dist := map[string]int{}
 	for _, c := range candidates {
-		if c.PHash == nil {
-			continue
-		}
-		if d := bits.OnesCount64(uint64(*c.PHash) ^ uint64(*e.PHash)); d < bestD {
-			best, bestD, bestTask = c.ID, d, c.TaskID
+		for _, h := range e.PHashes {
+			if d := bits.OnesCount64(uint64(c.PHash) ^ h); d <= p.NearDuplicateDistance {
+				if old, ok := dist[c.EvidenceID]; !ok || d < old {
+					dist[c.EvidenceID] = d
+				}
+			}
 		}
 	}
-	if best != "" {
-		flags = append(flags, models.Flag{Code: FlagNearDuplicatePhoto, Value: float64(bestD), Unit: "bits", Ref: best,
-			Detail: fmt.Sprintf("a near-identical photo (perceptual distance %d of 64) is evidence of task %s (evidence %s)", bestD, bestTask, best)})
+	if len(dist) == 0 {
+		return flags, nil
+	}
+	ids := make([]string, 0, len(dist))
+	for id := range dist {
+		ids = append(ids, id)
+	}
+	var near []models.Evidence
+	if err := tx.List(&near, models.Query{Where: append([]models.Cond{{Column: "id", Op: models.OpIn, Value: ids}}, others...)}); err != nil {
+		return nil, err
+	}
+	var best *models.Evidence
+	for i := range near {
+		if best == nil || dist[near[i].ID] < dist[best.ID] || dist[near[i].ID] == dist[best.ID] && near[i].CreatedAt.Before(best.CreatedAt) {
+			best = &near[i]
+		}
+	}
+	if best != nil {
+		d := dist[best.ID]
+		flags = append(flags, models.Flag{Code: FlagNearDuplicatePhoto, Value: float64(d), Unit: "bits", Ref: best.ID,
+			Detail: fmt.Sprintf("a near-identical photo (perceptual distance %d of 64, after allowing for mirroring, turning and cropping) is evidence of task %s (evidence %s)", d, best.TaskID, best.ID)})
 	}
 	return flags, nil
 }

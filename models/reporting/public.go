@@ -95,7 +95,7 @@ func (s *Service) renderPublic(ctx context.Context, e *models.Evidence) (string,
 	}
 	// Decoding shares the completions' slots: one bound on the memory
 	// that photos being decoded take.
-	release, err := s.AnalysisSlot(ctx)
+	release, err := s.AnalysisSlot(ctx, e.Size)
 	if err != nil {
 		return "", err
 	}

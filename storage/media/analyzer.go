@@ -15,11 +15,16 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
 	"math/bits"
 	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/gen2brain/heic"
 
 	"github.com/fieldsync/fieldsync/models"
 )
@@ -28,6 +33,7 @@ import (
 var (
 	decodeJPEG = jpeg.Decode
 	decodePNG  = png.Decode
+	decodeHEIC = heic.Decode
 )
 
 // Content types that Analyze reports.
@@ -77,12 +83,52 @@ type Analyzer struct {
 	PublicSize int
 	// PublicQuality is their JPEG quality. 0 means 85.
 	PublicQuality int
+	// DecodeBudget bounds the memory that the decoded pixels of all the
+	// photos this Analyzer decodes at one time take (Analyze and
+	// RenderPublic together), in bytes; each decode reserves its decoded
+	// size (decodeCost) from the header, before any pixel buffer exists.
+	// 0 means DefaultDecodeBudget. Set it before first use.
+	DecodeBudget int64
+	// AdmissionWait is how long a decode waits for room in the budget
+	// before it is refused with CodeUnavailable (503, Retry-After). 0
+	// means DefaultAdmissionWait.
+	AdmissionWait time.Duration
+
+	budgetOnce sync.Once
+	budget     *decodeBudget
 }
 
 // New returns an Analyzer with the default limits.
 func New() *Analyzer { return &Analyzer{} }
 
 var _ models.MediaAnalyzer = (*Analyzer)(nil)
+
+func (a *Analyzer) decodeBudget() *decodeBudget {
+	a.budgetOnce.Do(func() {
+		size := a.DecodeBudget
+		if size <= 0 {
+			size = DefaultDecodeBudget
+		}
+		a.budget = newDecodeBudget(size)
+	})
+	return a.budget
+}
+
+func (a *Analyzer) admissionWait() time.Duration {
+	if a.AdmissionWait > 0 {
+		return a.AdmissionWait
+	}
+	return DefaultAdmissionWait
+}
+
+// DecodeMemory reports the bytes of the decode budget reserved now and the
+// most ever reserved at one time.
+func (a *Analyzer) DecodeMemory() (inUse, peak int64) { return a.decodeBudget().stats() }
+
+// admit reserves the decoded size of an image with this header.
+func (a *Analyzer) admit(ct string, cfg image.Config, data []byte) (func(), error) {
+	return a.decodeBudget().acquire(decodeCost(ct, cfg, data), a.admissionWait(), formatName(ct))
+}
 
 func (a *Analyzer) maxPixels() int64 {
 	if a.MaxPixels > 0 {
@@ -134,25 +180,32 @@ func (a *Analyzer) publicQuality() int {
 }
 
 // HammingDistance is the number of differing bits between two perceptual
-// hashes: 0 for the same picture, small (≲10) for a re-encoded or resized
-// copy, around 32 for unrelated pictures.
+// hashes: 0 for the same picture, small (≲10) for an edited copy, around
+// 32 for unrelated pictures.
 func HammingDistance(a, b uint64) int { return bits.OnesCount64(a ^ b) }
 
 // Analyze reads at most size bytes from r (size <= 0: unknown, bounded by
 // MaxBytes) into memory once and reports what the bytes are.
 //
 // Outcomes:
-//   - JPEG, PNG: type, dimensions, EXIF (JPEG APP1 or PNG eXIf), an upright
-//     thumbnail and the perceptual hash of the upright image.
-//   - HEIC/HEIF: type, dimensions from the primary item's ispe box, EXIF
-//     from the Exif item when present; PHash and Thumbnail are nil (no pure
-//     Go HEVC decoder). This is not an error.
+//   - JPEG, PNG, HEIC/HEIF: type, dimensions, EXIF (JPEG APP1, PNG eXIf,
+//     the HEIF Exif item), an upright thumbnail and the perceptual hashes
+//     of the upright image (PHash, PHashes). HEIC is decoded by libheif
+//     and libde265 compiled to WebAssembly (github.com/gen2brain/heic),
+//     which apply the file's rotation and mirroring: the dimensions
+//     reported for HEIC are those of the picture as shown.
 //   - Anything else, or an empty file: CodeMediaUnsupported, naming what
 //     was found.
 //   - Dimensions above MaxSide or MaxPixels (read from the header, before
-//     any decoding; for HEIC from ispe): CodeMediaTooLarge.
-//   - A header that cannot be parsed, pixel data that cannot be decoded
-//     (truncated or corrupted), or a panic in a decoder: CodeMediaUnreadable.
+//     any decoding; for HEIC from ispe): CodeMediaTooLarge. So is an image
+//     whose decoded size alone (width × height × bytes per pixel of its
+//     colour model and bit depth, decodeCost) exceeds DecodeBudget.
+//   - No room in the decode budget within AdmissionWait:
+//     CodeUnavailable with RetryAfter; nothing was decoded, the caller
+//     may try again.
+//   - A header that cannot be parsed (a HEIF without a sized primary
+//     image among them), pixel data that cannot be decoded (truncated or
+//     corrupted), or a panic in a decoder: CodeMediaUnreadable.
 //     When only the pixel data failed, the MediaInfo returned with this
 //     error still carries ContentType, Width, Height and the EXIF fields,
 //     so that the caller can log or flag them; PHash and Thumbnail are nil.
@@ -190,6 +243,11 @@ func (a *Analyzer) readAll(r io.Reader, size int64) ([]byte, error) {
 		return nil, models.Errorf(models.CodeMediaTooLarge,
 			"file is %d bytes, more than the %d bytes that can be analysed", size, limit)
 	}
+	if b, ok := r.(interface{ Bytes() []byte }); ok && size > 0 && int64(len(b.Bytes())) == size {
+		// A *bytes.Buffer holding exactly the file: use its bytes rather
+		// than a second copy (Analyze never writes to them).
+		return b.Bytes(), nil
+	}
 	if size > 0 {
 		buf := make([]byte, size)
 		n, err := io.ReadFull(r, buf)
@@ -220,73 +278,102 @@ func (a *Analyzer) readAll(r io.Reader, size int64) ([]byte, error) {
 
 func (a *Analyzer) analyze(data []byte, ct string) (models.MediaInfo, error) {
 	info := models.MediaInfo{ContentType: ct}
-	switch ct {
-	case ContentTypeHEIC, ContentTypeHEIF:
-		return a.analyzeHEIF(data, info)
-	}
-
-	// JPEG or PNG: dimensions from the header, before decoding.
-	var (
-		cfg image.Config
-		err error
-	)
-	if ct == ContentTypeJPEG {
-		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
-	} else {
-		cfg, err = png.DecodeConfig(bytes.NewReader(data))
-	}
+	// Dimensions from the header, before decoding.
+	cfg, blob, err := header(data, ct)
 	if err != nil {
-		return info, &models.Error{Code: models.CodeMediaUnreadable,
-			Message: fmt.Sprintf("cannot read the %s header: %v", formatName(ct), err), Err: err}
+		return info, err
 	}
 	if err := a.checkDimensions(cfg.Width, cfg.Height); err != nil {
 		return info, err
 	}
 	info.Width, info.Height = cfg.Width, cfg.Height
-
-	var blob []byte
-	if ct == ContentTypeJPEG {
-		blob = jpegExif(data)
-	} else {
-		blob = pngExif(data)
-	}
 	applyExif(&info, readExif(blob))
 
-	// Decode once; everything below works on this image.
-	var img image.Image
-	if ct == ContentTypeJPEG {
-		img, err = decodeJPEG(bytes.NewReader(data))
-	} else {
-		img, err = decodePNG(bytes.NewReader(data))
+	release, err := a.admit(ct, cfg, data)
+	if err != nil {
+		return info, err
 	}
+	defer release()
+	// Decode once; everything below works on this image.
+	img, err := decodePixels(data, ct)
 	if err != nil {
 		return info, &models.Error{Code: models.CodeMediaUnreadable,
 			Message: fmt.Sprintf("the %s pixel data cannot be decoded: %v", formatName(ct), err), Err: err}
 	}
-	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
-		return info, models.Errorf(models.CodeMediaUnreadable,
-			"decoded %dx%d pixels, header said %dx%d", b.Dx(), b.Dy(), cfg.Width, cfg.Height)
+	if err := checkDecoded(img, cfg, ct); err != nil {
+		return info, err
+	}
+	orientation := info.Orientation
+	if isHEIF(ct) {
+		// libheif applies the file's own rotation and mirroring (irot,
+		// imir), which take precedence over EXIF orientation: the pixels
+		// come out upright, in the size they are shown at.
+		orientation = 1
+		info.Width, info.Height = img.Bounds().Dx(), img.Bounds().Dy()
 	}
 
-	thumb, hash, err := a.thumbnailAndHash(img, info.Orientation)
+	thumb, hashes, err := a.thumbnailAndHash(img, orientation)
 	if err != nil {
 		return info, &models.Error{Code: models.CodeMediaUnreadable,
 			Message: "cannot make a thumbnail", Err: err}
 	}
-	info.Thumbnail, info.PHash = thumb, &hash
+	info.Thumbnail, info.PHash, info.PHashes = thumb, &hashes[0], hashes
 	return info, nil
 }
 
-func (a *Analyzer) analyzeHEIF(data []byte, info models.MediaInfo) (models.MediaInfo, error) {
-	h := parseHEIF(data)
-	if h.width > 0 && h.height > 0 {
-		if err := a.checkDimensions(h.width, h.height); err != nil {
-			return info, err
+func isHEIF(ct string) bool { return ct == ContentTypeHEIC || ct == ContentTypeHEIF }
+
+// header reads an image's size and colour model, and its EXIF blob, from
+// the header alone. HEIF's size is the primary item's ispe property.
+func header(data []byte, ct string) (cfg image.Config, exif []byte, err error) {
+	switch ct {
+	case ContentTypeJPEG:
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
+		exif = jpegExif(data)
+	case ContentTypePNG:
+		cfg, err = png.DecodeConfig(bytes.NewReader(data))
+		exif = pngExif(data)
+	default:
+		h := parseHEIF(data)
+		if h.width <= 0 || h.height <= 0 {
+			return cfg, nil, models.Errorf(models.CodeMediaUnreadable,
+				"the %s file names no primary image with a size (no ispe property)", formatName(ct))
 		}
-		info.Width, info.Height = h.width, h.height
+		cfg = image.Config{ColorModel: color.YCbCrModel, Width: h.width, Height: h.height}
+		exif = h.exif
 	}
-	applyExif(&info, readExif(h.exif))
-	return info, nil
+	if err != nil {
+		return cfg, nil, &models.Error{Code: models.CodeMediaUnreadable,
+			Message: fmt.Sprintf("cannot read the %s header: %v", formatName(ct), err), Err: err}
+	}
+	return cfg, exif, nil
+}
+
+// decodePixels decodes the whole image.
+func decodePixels(data []byte, ct string) (image.Image, error) {
+	switch ct {
+	case ContentTypeJPEG:
+		return decodeJPEG(bytes.NewReader(data))
+	case ContentTypePNG:
+		return decodePNG(bytes.NewReader(data))
+	}
+	return decodeHEIC(bytes.NewReader(data))
+}
+
+// checkDecoded refuses pixels that do not match the header the memory was
+// admitted for. A HEIF image may come out turned (irot) or cropped (clap),
+// never larger.
+func checkDecoded(img image.Image, cfg image.Config, ct string) error {
+	b := img.Bounds()
+	if b.Dx() == cfg.Width && b.Dy() == cfg.Height {
+		return nil
+	}
+	if isHEIF(ct) && b.Dx() > 0 && b.Dy() > 0 &&
+		(b.Dx() <= cfg.Width && b.Dy() <= cfg.Height || b.Dx() <= cfg.Height && b.Dy() <= cfg.Width) {
+		return nil
+	}
+	return models.Errorf(models.CodeMediaUnreadable,
+		"decoded %dx%d pixels, header said %dx%d", b.Dx(), b.Dy(), cfg.Width, cfg.Height)
 }
 
 // checkDimensions refuses decompression bombs from the header's claim.

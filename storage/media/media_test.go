@@ -430,24 +430,16 @@ func TestPNG(t *testing.T) {
 
 func TestHEIC(t *testing.T) {
 	a := New()
-	t.Run("ftyp only", func(t *testing.T) {
-		info, err := analyze(t, a, ftyp("heic", "mif1", "heic"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.ContentType != ContentTypeHEIC || info.Width != 0 || info.Height != 0 || info.PHash != nil || info.Thumbnail != nil {
-			t.Errorf("%+v", info)
-		}
-	})
-	for _, brand := range []string{"heix", "hevc", "msf1"} {
-		if _, err := analyze(t, a, ftyp(brand, brand)); err != nil {
-			t.Errorf("brand %s: %v", brand, err)
-		}
+	// Bytes behind a HEIC ftyp that are no HEIC image are refused.
+	for _, fake := range [][]byte{
+		ftyp("heic", "mif1", "heic"),
+		append(ftyp("heic", "mif1", "heic"), []byte(strings.Repeat("not a photo ", 8))...),
+		ftyp("heix", "heix"), ftyp("hevc", "hevc"), ftyp("msf1", "msf1"), ftyp("mif1", "mif1", "miaf"),
+	} {
+		_, err := analyze(t, a, fake)
+		wantCode(t, err, models.CodeMediaUnreadable)
 	}
-	if info, _ := analyze(t, a, ftyp("mif1", "mif1", "miaf")); info.ContentType != ContentTypeHEIF {
-		t.Errorf("mif1 without a HEVC brand: %q, want %q", info.ContentType, ContentTypeHEIF)
-	}
-	t.Run("ispe and Exif item", func(t *testing.T) {
+	t.Run("ispe and Exif item, no coded image", func(t *testing.T) {
 		tiff := buildTIFF(bigEnd,
 			[]tag{asciiTag(0x010F, "Apple"), asciiTag(0x0110, "iPhone 15"), shortTag(bigEnd, 0x0112, 6)},
 			[]tag{asciiTag(0x9003, "2024:03:01 09:15:00"), asciiTag(0x9011, "-05:00")},
@@ -455,9 +447,9 @@ func TestHEIC(t *testing.T) {
 				asciiTag(3, "W"), rationalTag(bigEnd, 4, 5, 58, 1, 22, 1, 5376, 100)},
 			nil)
 		info, err := analyze(t, a, buildHEIC(4032, 3024, tiff))
-		if err != nil {
-			t.Fatal(err)
-		}
+		wantCode(t, err, models.CodeMediaUnreadable)
+		// What the header says is kept for the log, as for a JPEG whose
+		// pixels are broken.
 		if info.ContentType != ContentTypeHEIC || info.Width != 4032 || info.Height != 3024 {
 			t.Errorf("type/size: %+v", info)
 		}
@@ -471,13 +463,74 @@ func TestHEIC(t *testing.T) {
 			t.Errorf("TakenAt = %v local %v", info.TakenAt, info.TakenAtLocal)
 		}
 		if info.PHash != nil || info.Thumbnail != nil {
-			t.Errorf("HEIC has no pixels to hash")
+			t.Errorf("no pixels, yet a hash or thumbnail")
 		}
 	})
 	t.Run("ispe bomb", func(t *testing.T) {
 		_, err := analyze(t, a, buildHEIC(60000, 60000, nil))
 		wantCode(t, err, models.CodeMediaTooLarge)
 	})
+	t.Run("truncated real HEIC", func(t *testing.T) {
+		data := readPhoto(t, "samplefilehub.heif")
+		_, err := analyze(t, a, data[:len(data)/2])
+		wantCode(t, err, models.CodeMediaUnreadable)
+	})
+}
+
+// TestRealHEIC: real phone HEIC photos are decoded like a JPEG: size,
+// EXIF, an upright thumbnail and a hash, and the same picture as HEIC and
+// as JPEG hash alike.
+func TestRealHEIC(t *testing.T) {
+	a := New()
+	for _, tc := range []struct {
+		name       string
+		ct         string
+		w, h       int
+		make, gps  string
+		sameAsJPEG string
+	}{
+		{"IMG_5195.HEIC", ContentTypeHEIC, 2566, 3313, "Apple", "", ""},
+		{"samplefilehub.heif", ContentTypeHEIC, 640, 426, "", "", ""},
+		{"DSCN0010.heic", ContentTypeHEIC, 640, 480, "", "", "DSCN0010.jpg"},
+		{"Canon_40D.heic", ContentTypeHEIC, 100, 68, "", "", "Canon_40D.jpg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			info, err := analyze(t, a, readPhoto(t, tc.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.ContentType != tc.ct || info.Width != tc.w || info.Height != tc.h {
+				t.Errorf("got %s %dx%d, want %s %dx%d", info.ContentType, info.Width, info.Height, tc.ct, tc.w, tc.h)
+			}
+			if tc.make != "" && info.Make != tc.make {
+				t.Errorf("Make = %q, want %q", info.Make, tc.make)
+			}
+			if info.PHash == nil || len(info.PHashes) != 1+len(hashCrops) || info.PHashes[0] != *info.PHash {
+				t.Fatalf("hashes: %v %v", info.PHash, info.PHashes)
+			}
+			thumb, err := jpeg.Decode(bytes.NewReader(info.Thumbnail))
+			if err != nil {
+				t.Fatalf("thumbnail: %v", err)
+			}
+			tb := thumb.Bounds()
+			if max(tb.Dx(), tb.Dy()) > DefaultThumbnailSize || (tb.Dx() > tb.Dy()) != (tc.w > tc.h) {
+				t.Errorf("thumbnail %v for a %dx%d photo", tb, tc.w, tc.h)
+			}
+			if tc.sameAsJPEG != "" {
+				if d := HammingDistance(*info.PHash, phashOf(t, a, readPhoto(t, tc.sameAsJPEG))); d > 4 {
+					t.Errorf("%s and %s: distance %d", tc.name, tc.sameAsJPEG, d)
+				}
+			}
+			pub, err := a.RenderPublic(bytes.NewReader(readPhoto(t, tc.name)), info.Orientation)
+			if err != nil {
+				t.Fatalf("RenderPublic: %v", err)
+			}
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(pub))
+			if err != nil || (cfg.Width > cfg.Height) != (tc.w > tc.h) {
+				t.Errorf("public copy %dx%d, %v", cfg.Width, cfg.Height, err)
+			}
+		})
+	}
 }
 
 // craftedPNG is a PNG signature and an IHDR (with a correct CRC) claiming

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -16,20 +17,21 @@ import (
 
 var _ models.PublicRenderer = (*Analyzer)(nil)
 
-// RenderPublic implements models.PublicRenderer for JPEG and PNG (there is
-// no pure Go HEVC decoder, so HEIC/HEIF is CodeMediaUnsupported).
+// RenderPublic implements models.PublicRenderer for JPEG, PNG and
+// HEIC/HEIF.
 //
 // Only pixels survive: the image is decoded, scaled so that its longer
-// side is at most PublicSize, turned upright by orientation, flattened
-// onto white and encoded afresh by image/jpeg, which writes no application
-// segment at all (no EXIF, no JFIF, no comment). Nothing of the original's
-// byte stream is copied.
+// side is at most PublicSize, turned upright by orientation (HEIF comes
+// out of its decoder upright already, so orientation is not applied to
+// it), flattened onto white and encoded afresh by image/jpeg, which writes
+// no application segment at all (no EXIF, no JFIF, no comment). Nothing of
+// the original's byte stream is copied.
 //
-// r is streamed, not read into memory: only the bytes the header check
-// reads are kept aside, to be decoded again. The header's dimensions are
-// checked against MaxSide and MaxPixels before any pixel buffer exists, so
-// memory is bounded by the decoded image and its scaled copy. At most
-// MaxBytes are read.
+// JPEG and PNG are streamed, not read into memory: only the bytes the
+// header check reads are kept aside, to be decoded again. HEIF is read
+// whole (its decoder needs it), at most MaxBytes. The header's dimensions
+// are checked against MaxSide and MaxPixels, and the decoded size is
+// admitted against the decode budget, before any pixel buffer exists.
 func (a *Analyzer) RenderPublic(r io.Reader, orientation int) (out []byte, err error) {
 	br := bufio.NewReader(io.LimitReader(r, a.maxBytes()))
 	// Enough for sniff to tell HEIF brands apart, for a clear refusal.
@@ -38,9 +40,6 @@ func (a *Analyzer) RenderPublic(r io.Reader, orientation int) (out []byte, err e
 	if err != nil {
 		return nil, err
 	}
-	if ct != ContentTypeJPEG && ct != ContentTypePNG {
-		return nil, models.Errorf(models.CodeMediaUnsupported, "a %s photo cannot be re-encoded; only JPEG and PNG can", formatName(ct))
-	}
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = nil, &models.Error{Code: models.CodeMediaUnreadable,
@@ -48,28 +47,58 @@ func (a *Analyzer) RenderPublic(r io.Reader, orientation int) (out []byte, err e
 				Err:     fmt.Errorf("media: panic while rendering %s: %v\n%s", ct, p, debug.Stack())}
 		}
 	}()
-	var head bytes.Buffer
-	decodeConfig, decode := jpeg.DecodeConfig, decodeJPEG
-	if ct == ContentTypePNG {
-		decodeConfig, decode = png.DecodeConfig, decodePNG
+	var (
+		img image.Image
+		cfg image.Config
+	)
+	if isHEIF(ct) {
+		data, err := a.readAll(br, 0)
+		if err != nil {
+			return nil, err
+		}
+		if cfg, _, err = header(data, ct); err != nil {
+			return nil, err
+		}
+		if err := a.checkDimensions(cfg.Width, cfg.Height); err != nil {
+			return nil, err
+		}
+		release, err := a.admit(ct, cfg, data)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		if img, err = decodeHEIC(bytes.NewReader(data)); err != nil {
+			return nil, &models.Error{Code: models.CodeMediaUnreadable,
+				Message: fmt.Sprintf("the %s pixel data cannot be decoded: %v", formatName(ct), err), Err: err}
+		}
+		orientation = 1
+	} else {
+		var head bytes.Buffer
+		decodeConfig, decode := jpeg.DecodeConfig, decodeJPEG
+		if ct == ContentTypePNG {
+			decodeConfig, decode = png.DecodeConfig, decodePNG
+		}
+		if cfg, err = decodeConfig(io.TeeReader(br, &head)); err != nil {
+			return nil, &models.Error{Code: models.CodeMediaUnreadable,
+				Message: fmt.Sprintf("cannot read the %s header: %v", formatName(ct), err), Err: err}
+		}
+		if err := a.checkDimensions(cfg.Width, cfg.Height); err != nil {
+			return nil, err
+		}
+		release, err := a.admit(ct, cfg, head.Bytes())
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		if img, err = decode(io.MultiReader(&head, br)); err != nil {
+			return nil, &models.Error{Code: models.CodeMediaUnreadable,
+				Message: fmt.Sprintf("the %s pixel data cannot be decoded: %v", formatName(ct), err), Err: err}
+		}
 	}
-	cfg, err := decodeConfig(io.TeeReader(br, &head))
-	if err != nil {
-		return nil, &models.Error{Code: models.CodeMediaUnreadable,
-			Message: fmt.Sprintf("cannot read the %s header: %v", formatName(ct), err), Err: err}
-	}
-	if err := a.checkDimensions(cfg.Width, cfg.Height); err != nil {
+	if err := checkDecoded(img, cfg, ct); err != nil {
 		return nil, err
 	}
-	img, err := decode(io.MultiReader(&head, br))
-	if err != nil {
-		return nil, &models.Error{Code: models.CodeMediaUnreadable,
-			Message: fmt.Sprintf("the %s pixel data cannot be decoded: %v", formatName(ct), err), Err: err}
-	}
 	b := img.Bounds()
-	if b.Dx() != cfg.Width || b.Dy() != cfg.Height {
-		return nil, models.Errorf(models.CodeMediaUnreadable, "decoded %dx%d pixels, header said %dx%d", b.Dx(), b.Dy(), cfg.Width, cfg.Height)
-	}
 	// Scaling before turning is cheaper and gives the same pixels.
 	if w, h := fitSize(b.Dx(), b.Dy(), a.publicSize()); w != b.Dx() || h != b.Dy() {
 		img = imaging.Resize(img, w, h, imaging.Lanczos)

@@ -165,7 +165,8 @@ func TestRenderPublicRefuses(t *testing.T) {
 		data []byte
 		want models.Code
 	}{
-		{"HEIC", buildHEIC(4032, 3024, nil), models.CodeMediaUnsupported},
+		{"HEIC without a coded image", buildHEIC(4032, 3024, nil), models.CodeMediaUnreadable},
+		{"HEIC bomb", buildHEIC(60000, 60000, nil), models.CodeMediaTooLarge},
 		{"text", []byte("not a photo at all"), models.CodeMediaUnsupported},
 		{"empty", nil, models.CodeMediaUnsupported},
 		{"truncated JPEG", readPhoto(t, "corrupted.jpg"), models.CodeMediaUnreadable},

@@ -8,7 +8,6 @@ import (
 	"image/jpeg"
 	"math"
 
-	"github.com/corona10/goimagehash"
 	"github.com/disintegration/imaging"
 )
 
@@ -62,11 +61,11 @@ func fitSize(w, h, limit int) (int, int) {
 
 // thumbnailAndHash scales the decoded image down (before turning it, which
 // is cheaper and gives the same pixels), turns it upright, encodes it as
-// JPEG and computes the perceptual hash of the same upright image. The
-// pHash reduces any input to 64×64 first, so hashing the ≤320 px upright
+// JPEG and computes the perceptual hashes of the same upright image. The
+// hash reduces any input to 32×32 first, so hashing the ≤320 px upright
 // image rather than the full-size one changes nothing that matters, and is
 // much cheaper on 50-megapixel photos.
-func (a *Analyzer) thumbnailAndHash(img image.Image, orientation int) ([]byte, uint64, error) {
+func (a *Analyzer) thumbnailAndHash(img image.Image, orientation int) ([]byte, []uint64, error) {
 	b := img.Bounds()
 	w, h := fitSize(b.Dx(), b.Dy(), a.thumbSize())
 	var small *image.NRGBA
@@ -79,11 +78,7 @@ func (a *Analyzer) thumbnailAndHash(img image.Image, orientation int) ([]byte, u
 
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, flat, &jpeg.Options{Quality: a.thumbQuality()}); err != nil {
-		return nil, 0, fmt.Errorf("media: encode thumbnail: %w", err)
+		return nil, nil, fmt.Errorf("media: encode thumbnail: %w", err)
 	}
-	ph, err := goimagehash.PerceptionHash(flat)
-	if err != nil {
-		return nil, 0, fmt.Errorf("media: perceptual hash: %w", err)
-	}
-	return buf.Bytes(), ph.GetHash(), nil
+	return buf.Bytes(), perceptualHashes(flat), nil
 }
