@@ -17,7 +17,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
-	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 	fsync "github.com/fieldsync/fieldsync/sync"
@@ -152,7 +152,7 @@ func (e *env) do(who, method, path string, body any) response {
 	if i := strings.IndexByte(route, '?'); i >= 0 {
 		route = route[:i]
 	}
-	if err := contract.ValidateResponse(method, path, res.StatusCode, res.Header, b); err != nil {
+	if err := contracttest.ValidateResponse(method, path, res.StatusCode, res.Header, b); err != nil {
 		e.t.Errorf("%s %s → %d does not match openapi.yaml: %v\n%s", method, route, res.StatusCode, err, b)
 	}
 	return response{Status: res.StatusCode, Header: res.Header, Body: b}

@@ -19,13 +19,14 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/models"
 )
 
 var backticked = regexp.MustCompile("`([a-z0-9_]+)`")
 
 func TestEveryCodeIsDocumented(t *testing.T) {
-	desc := MustSpec(t).Components.Schemas["Problem"].Value.Properties["code"].Value.Description
+	desc := contracttest.MustSpec(t).Components.Schemas["Problem"].Value.Properties["code"].Value.Description
 	known := map[string]bool{}
 	for _, c := range models.AllCodes() {
 		known[string(c)] = true
@@ -51,7 +52,7 @@ func TestEveryCodeIsDocumented(t *testing.T) {
 
 func enumOf(t *testing.T, name string) []string {
 	t.Helper()
-	s, ok := MustSpec(t).Components.Schemas[name]
+	s, ok := contracttest.MustSpec(t).Components.Schemas[name]
 	if !ok {
 		t.Fatalf("no schema %s", name)
 	}
@@ -104,7 +105,7 @@ var flagCodes = []string{
 // component schema.
 func validateAs(t *testing.T, schema string, v any) {
 	t.Helper()
-	s, ok := MustSpec(t).Components.Schemas[schema]
+	s, ok := contracttest.MustSpec(t).Components.Schemas[schema]
 	if !ok {
 		t.Fatalf("no schema %s", schema)
 	}
@@ -116,7 +117,7 @@ func validateAs(t *testing.T, schema string, v any) {
 	if err := json.Unmarshal(b, &x); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Value.VisitJSON(x, append(contract.SchemaOptions(), openapi3.VisitAsResponse())...); err != nil {
+	if err := s.Value.VisitJSON(x, append(contracttest.SchemaOptions(), openapi3.VisitAsResponse())...); err != nil {
 		t.Errorf("%s %s does not match the spec: %v", schema, b, err)
 	}
 }
@@ -184,7 +185,7 @@ func jsonNames(v any) []string {
 }
 
 func TestInputsMatchModels(t *testing.T) {
-	doc := MustSpec(t)
+	doc := contracttest.MustSpec(t)
 	for schema, v := range map[string]any{
 		"LoginRequest":          models.LoginInput{},
 		"UnitInput":             models.UnitInput{},
@@ -216,7 +217,7 @@ func TestInputsMatchModels(t *testing.T) {
 // against a component schema.
 func validateRequestAs(t *testing.T, schema string, v any) error {
 	t.Helper()
-	s, ok := MustSpec(t).Components.Schemas[schema]
+	s, ok := contracttest.MustSpec(t).Components.Schemas[schema]
 	if !ok {
 		t.Fatalf("no schema %s", schema)
 	}
@@ -228,7 +229,7 @@ func validateRequestAs(t *testing.T, schema string, v any) error {
 	if err := json.Unmarshal(b, &x); err != nil {
 		t.Fatal(err)
 	}
-	return s.Value.VisitJSON(x, append(contract.SchemaOptions(), openapi3.VisitAsRequest())...)
+	return s.Value.VisitJSON(x, append(contracttest.SchemaOptions(), openapi3.VisitAsRequest())...)
 }
 
 // propertyNames lists a schema's properties, sorted.
@@ -245,7 +246,7 @@ func propertyNames(s *openapi3.Schema) []string {
 func changesSchemas(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for entity, ref := range MustSpec(t).Components.Schemas["SyncChanges"].Value.Properties {
+	for entity, ref := range contracttest.MustSpec(t).Components.Schemas["SyncChanges"].Value.Properties {
 		out[entity] = strings.TrimPrefix(ref.Ref, "#/components/schemas/")
 	}
 	return out
@@ -255,7 +256,7 @@ func changesSchemas(t *testing.T) map[string]string {
 // JSON members of its schema, and the schema refuses others, as the
 // server's strict decoder and the devices' stores do.
 func TestSyncWireMatchesSchemas(t *testing.T) {
-	doc := MustSpec(t)
+	doc := contracttest.MustSpec(t)
 	wire := map[string]any{
 		"PullRequest":            contract.PullRequest{},
 		"PullResponse":           contract.PullResponse{},
@@ -314,7 +315,7 @@ func TestSyncEntitiesMatchModels(t *testing.T) {
 // (MutationName's x-args).
 func mutationArgs(t *testing.T) map[string]string {
 	t.Helper()
-	raw, ok := MustSpec(t).Components.Schemas["MutationName"].Value.Extensions["x-args"]
+	raw, ok := contracttest.MustSpec(t).Components.Schemas["MutationName"].Value.Extensions["x-args"]
 	if !ok {
 		t.Fatal("MutationName has no x-args")
 	}
@@ -333,7 +334,7 @@ func mutationArgs(t *testing.T) map[string]string {
 // the server's and wire.go's, each with an args schema that the
 // documented examples satisfy.
 func TestMutationsMatchModels(t *testing.T) {
-	doc := MustSpec(t)
+	doc := contracttest.MustSpec(t)
 	want := slices.Sorted(slices.Values(models.MutationNames()))
 	if got := slices.Sorted(slices.Values(enumOf(t, "MutationName"))); !slices.Equal(got, want) {
 		t.Errorf("MutationName has %v, models.MutationNames() is %v", got, want)
@@ -362,7 +363,11 @@ func TestMutationsMatchModels(t *testing.T) {
 	n := 0
 	for name, ex := range doc.Paths.Find("/v1/sync/push").Post.RequestBody.Value.Content.Get("application/json").Examples {
 		var req contract.PushRequest
-		if err := json.Unmarshal(body(t, ex.Value.Value), &req); err != nil {
+		raw, err := json.Marshal(ex.Value.Value)
+		if err != nil {
+			t.Fatalf("example %s: %v", name, err)
+		}
+		if err := json.Unmarshal(raw, &req); err != nil {
 			t.Fatalf("example %s: %v", name, err)
 		}
 		for _, m := range req.Mutations {
@@ -513,7 +518,7 @@ func alwaysSent(v any) []string {
 // without omitempty is required, and records as the pipeline leaves them
 // match, while records it never makes do not.
 func TestEvidenceRecordsMatchModels(t *testing.T) {
-	doc := MustSpec(t)
+	doc := contracttest.MustSpec(t)
 	for schema, v := range map[string]any{
 		"Evidence":         models.Evidence{},
 		"EvidenceLocation": models.EvidenceLocation{},
