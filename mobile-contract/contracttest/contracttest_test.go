@@ -158,7 +158,7 @@ func TestValidateResponse(t *testing.T) {
 		{"unavailable without retry-after", "GET", "/v1/me", 503, problemHeader, body(t, problem), "Retry-After"},
 		{"no 415 without a body", "POST", "/v1/auth/logout", 415, problemHeader, body(t, problem), "status is not supported"},
 		{"problem as json", "POST", "/v1/auth/login", 401, jsonHeader, body(t, problem), "application/json"},
-		{"problem with extra", "POST", "/v1/auth/login", 401, problemHeader, []byte(`{"type":"urn:fieldsync:problem:x","title":"t","status":401,"detail":"d","code":"x","stack":"..."}`), "stack"},
+		{"problem with extra", "POST", "/v1/auth/login", 401, problemHeader, []byte(`{"type":"urn:fieldsync:problem:bad_credentials","title":"t","status":401,"detail":"d","code":"bad_credentials","stack":"..."}`), "stack"},
 		{"body on 204", "POST", "/v1/auth/logout", 204, nil, []byte(`{}`), "without a body"},
 		{"empty body", "GET", "/v1/me", 200, jsonHeader, nil, "decode"},
 	} {
