@@ -179,7 +179,9 @@ func (e *env) login(user, password, device string) map[string]any {
 // protectedRoutes lists "METHOD /pattern" for every route behind auth.
 func (e *env) protectedRoutes() []string {
 	public := map[string]bool{"/healthz": true, "/readyz": true, "/v1/auth/login": true, "/v1/auth/refresh": true,
-		"/v1/public/progress": true, "/v1/public/items": true, "/v1/public/photos/:id": true, "/v1/evidence-pack/keys": true}
+		"/v1/public/progress": true, "/v1/public/items": true, "/v1/public/photos/:id": true, "/v1/evidence-pack/keys": true,
+		"/openapi.yaml": true, "/openapi.json": true, "/docs": true, "/docs/redoc.standalone.js": true,
+		"/docs/LICENSE-redoc": true, "/docs/redoc.standalone.js.LICENSE.txt": true}
 	var out []string
 	for _, r := range e.srv.App().GetRoutes(true) {
 		if r.Method == "HEAD" || public[r.Path] {

@@ -116,6 +116,7 @@ func (s *Server) routes() {
 	a := s.app
 	a.Get("/healthz", s.healthz)
 	a.Get("/readyz", s.readyz)
+	s.docsRoutes()
 
 	v1 := a.Group("/v1")
 	if s.blobs != nil {
