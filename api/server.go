@@ -51,6 +51,10 @@ type Config struct {
 	Metrics prometheus.Registerer
 	// Timeouts bound slow clients; zero fields take DefaultTimeouts.
 	Timeouts Timeouts
+	// CORSOrigins are the browser origins (https://console.example.cn)
+	// allowed to call the API from another origin; empty allows none and
+	// sends no CORS headers.
+	CORSOrigins []string
 }
 
 // Server holds the handlers' dependencies.
@@ -104,6 +108,9 @@ func New(cfg Config) *Server {
 	// measured as the 500 it becomes.
 	s.app.Use(s.accessLog)
 	s.app.Use(recover.New())
+	if len(cfg.CORSOrigins) > 0 {
+		s.app.Use(corsFor(cfg.CORSOrigins))
+	}
 	s.routes()
 	s.m.learnRoutes(s.app)
 	return s
