@@ -16,7 +16,7 @@ import (
 func corsFor(origins []string) fiber.Handler {
 	return cors.New(cors.Config{
 		AllowOrigins:  strings.Join(origins, ","),
-		AllowMethods:  "GET,POST,PUT,PATCH,DELETE,HEAD",
+		AllowMethods:  "GET,POST,PUT,PATCH,HEAD",
 		AllowHeaders:  "Authorization,Content-Type,Accept-Encoding,X-Request-ID",
 		ExposeHeaders: "X-Request-ID,Retry-After,ETag,Content-Disposition",
 		MaxAge:        600,
