@@ -12,7 +12,7 @@ export FIELDSYNC_TEST_S3_ENDPOINT ?= 127.0.0.1:9000
 export FIELDSYNC_TEST_S3_ACCESS_KEY ?= minioadmin
 export FIELDSYNC_TEST_S3_SECRET_KEY ?= minioadmin
 
-.PHONY: run demo test soak services stop-services vet fmt build bench
+.PHONY: run demo test soak services stop-services vet fmt build bench contract
 
 run:
 	$(GO) run ./cmd/fieldsyncd
@@ -38,6 +38,13 @@ vet:
 test: services vet
 	set -o pipefail; $(GO) test $(GOFLAGS) $(TESTFLAGS) -v ./... 2>&1 \
 	  | grep -vE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'
+
+# The contract alone (also part of test): redocly and spectral on
+# openapi.yaml, and the TypeScript SDK's unit and end-to-end tests against
+# the fieldsyncd binary on SQLite and on MariaDB + MinIO. Needs Node 20 and
+# npm; the packages come from mobile-contract/ts/package-lock.json.
+contract: services
+	$(GO) test $(GOFLAGS) -count=1 -timeout 30m -v -run '^(TestSpecLint|TestTypeScriptSDK)$$' ./cmd/fieldsyncd
 
 # The sustained load with faults (cmd/fieldsyncd TestFaultLoad) long and
 # wide: phones cycling push(10) + pull against the real server while

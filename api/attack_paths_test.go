@@ -16,7 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
-	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -47,7 +47,7 @@ func (e *env) raw(method, target, route, who string, body []byte) response {
 	if r.code(e.t) == "route_not_found" {
 		path = "/v1/no/such/route"
 	}
-	if err := contract.ValidateResponse(method, path, res.StatusCode, res.Header, b); err != nil {
+	if err := contracttest.ValidateResponse(method, path, res.StatusCode, res.Header, b); err != nil {
 		e.t.Errorf("%s %s → %d does not match openapi.yaml: %v\n%s", method, target, res.StatusCode, err, b)
 	}
 	return r

@@ -18,7 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/api"
-	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/storage/blob"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -93,7 +93,7 @@ func timedOut(t *testing.T, what, method, path string, res *http.Response, body 
 		t.Errorf("%s: the connection was closed without an answer", what)
 		return
 	}
-	if err := contract.ValidateResponse(method, path, res.StatusCode, res.Header, body); err != nil {
+	if err := contracttest.ValidateResponse(method, path, res.StatusCode, res.Header, body); err != nil {
 		t.Errorf("%s: the answer does not match openapi.yaml: %v", what, err)
 	}
 	if res.StatusCode != 408 || !strings.Contains(string(body), `"code":"request_timeout"`) {
@@ -279,7 +279,7 @@ func TestAttackRefusedUploadIsAnswered(t *testing.T) {
 		}
 		b, _ := io.ReadAll(res.Body)
 		conn.Close()
-		if err := contract.ValidateResponse("PUT", c.path, res.StatusCode, res.Header, b); err != nil {
+		if err := contracttest.ValidateResponse("PUT", c.path, res.StatusCode, res.Header, b); err != nil {
 			t.Error(err)
 		}
 		if res.StatusCode != c.status || !strings.Contains(string(b), `"code":"`+c.code+`"`) {

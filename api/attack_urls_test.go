@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
-	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -45,7 +45,7 @@ func (e *env) hit(method, u string, headers map[string]string, body []byte) resp
 		if strings.HasPrefix(path, "/v1/blobs/") {
 			path = "/v1/blobs/token" // the token may be hostile: the answer's shape is what counts
 		}
-		if err := contract.ValidateResponse(method, path, res.StatusCode, res.Header, b); err != nil {
+		if err := contracttest.ValidateResponse(method, path, res.StatusCode, res.Header, b); err != nil {
 			e.t.Errorf("%s %s → %d does not match openapi.yaml: %v\n%s", method, path, res.StatusCode, err, b)
 		}
 	}

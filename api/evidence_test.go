@@ -20,7 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
-	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage/blob"
@@ -112,7 +112,7 @@ func (e *env) putContent(who, id string, data []byte, want int) response {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	if err := contract.ValidateResponse("PUT", "/v1/evidence/"+id+"/content", res.StatusCode, res.Header, b); err != nil {
+	if err := contracttest.ValidateResponse("PUT", "/v1/evidence/"+id+"/content", res.StatusCode, res.Header, b); err != nil {
 		e.t.Errorf("PUT content does not match openapi.yaml: %v", err)
 	}
 	if res.StatusCode != want {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -181,7 +181,7 @@ func TestOversizedBody(t *testing.T) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	if err := contract.ValidateResponse("POST", "/v1/items", res.StatusCode, res.Header, b); err != nil {
+	if err := contracttest.ValidateResponse("POST", "/v1/items", res.StatusCode, res.Header, b); err != nil {
 		t.Error(err)
 	}
 	if res.StatusCode != 413 || !strings.Contains(string(b), `"code":"body_too_large"`) {
@@ -203,7 +203,7 @@ func TestUnsupportedMediaType(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(res.Body)
-	if err := contract.ValidateResponse("POST", "/v1/units", res.StatusCode, res.Header, b); err != nil {
+	if err := contracttest.ValidateResponse("POST", "/v1/units", res.StatusCode, res.Header, b); err != nil {
 		t.Error(err)
 	}
 	if res.StatusCode != 415 || !strings.Contains(string(b), `"code":"unsupported_media_type"`) {

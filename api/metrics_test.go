@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/fieldsync/fieldsync/api"
-	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -43,7 +43,7 @@ func scrape(t *testing.T, reg *prometheus.Registry) map[string]*dto.MetricFamily
 	rec := httptest.NewRecorder()
 	api.MetricsHandler(reg, slog.New(slog.NewTextHandler(io.Discard, nil))).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.Bytes()
-	if err := contract.ValidateResponse("GET", "/metrics", rec.Code, rec.Header(), body); err != nil {
+	if err := contracttest.ValidateResponse("GET", "/metrics", rec.Code, rec.Header(), body); err != nil {
 		t.Errorf("GET /metrics → %d does not match openapi.yaml: %v", rec.Code, err)
 	}
 	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {

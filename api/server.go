@@ -62,6 +62,10 @@ type Config struct {
 	// must be set (at least 32 bytes) for it to be served. Service,
 	// PackKeys, Version, Logger and Stamp are filled in from this Config.
 	Console web.Config
+	// CORSOrigins are the browser origins (https://console.example.cn)
+	// allowed to call the API from another origin; empty allows none and
+	// sends no CORS headers.
+	CORSOrigins []string
 }
 
 // Server holds the handlers' dependencies.
@@ -122,6 +126,9 @@ func New(cfg Config) *Server {
 	// measured as the 500 it becomes.
 	s.app.Use(s.accessLog)
 	s.app.Use(recover.New())
+	if len(cfg.CORSOrigins) > 0 {
+		s.app.Use(corsFor(cfg.CORSOrigins))
+	}
 	s.routes()
 	if len(cfg.Console.Key) > 0 {
 		wc := cfg.Console
@@ -151,6 +158,7 @@ func (s *Server) routes() {
 	a := s.app
 	a.Get("/healthz", s.healthz)
 	a.Get("/readyz", s.readyz)
+	s.docsRoutes()
 
 	v1 := a.Group("/v1")
 	if s.blobs != nil {

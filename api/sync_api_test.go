@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
@@ -96,7 +97,7 @@ func TestSyncPullGzip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := contract.ValidateResponse("POST", "/v1/sync/pull", res.StatusCode, res.Header, raw); err != nil {
+				if err := contracttest.ValidateResponse("POST", "/v1/sync/pull", res.StatusCode, res.Header, raw); err != nil {
 					t.Errorf("pull (Accept-Encoding %q) → %d does not match openapi.yaml: %v", acceptEncoding, res.StatusCode, err)
 				}
 				return res, raw

@@ -6,8 +6,10 @@ package contract_test
 // changes without the other.
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
+	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -19,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/auth"
 	"github.com/fieldsync/fieldsync/models/evidence"
@@ -30,7 +33,7 @@ import (
 var backticked = regexp.MustCompile("`([a-z0-9_]+)`")
 
 func TestEveryCodeIsDocumented(t *testing.T) {
-	desc := MustSpec(t).Components.Schemas["Problem"].Value.Properties["code"].Value.Description
+	desc := contracttest.MustSpec(t).Components.Schemas["Problem"].Value.Properties["code"].Value.Description
 	known := map[string]bool{}
 	for _, c := range models.AllCodes() {
 		known[string(c)] = true
@@ -54,9 +57,63 @@ func TestEveryCodeIsDocumented(t *testing.T) {
 	}
 }
 
+// TestErrorCodesMatchModels: ErrorCode's enum is exactly the code table
+// of models/codes.go, both ways and in its order. With
+// FIELDSYNC_UPDATE_SPEC=1 it rewrites the enum from the table instead.
+func TestErrorCodesMatchModels(t *testing.T) {
+	var want []string
+	for _, c := range models.AllCodes() {
+		want = append(want, string(c))
+	}
+	if os.Getenv("FIELDSYNC_UPDATE_SPEC") == "1" {
+		raw, err := os.ReadFile("openapi.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const head = "\n    ErrorCode:\n"
+		i := bytes.Index(raw, []byte(head))
+		j := bytes.Index(raw[max(i, 0):], []byte("\n      enum:\n"))
+		if i < 0 || j < 0 {
+			t.Fatal("openapi.yaml has no ErrorCode schema with an enum")
+		}
+		start := i + j + len("\n      enum:\n")
+		end := start
+		for bytes.HasPrefix(raw[end:], []byte("        - ")) {
+			end += bytes.IndexByte(raw[end:], '\n') + 1
+		}
+		var list bytes.Buffer
+		for _, c := range want {
+			list.WriteString("        - " + c + "\n")
+		}
+		out := slices.Concat(raw[:start], list.Bytes(), raw[end:])
+		if err := os.WriteFile("openapi.yaml", out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("rewrote ErrorCode's enum; run the test again without FIELDSYNC_UPDATE_SPEC")
+		return
+	}
+	got := enumOf(t, "ErrorCode")
+	for _, c := range got {
+		if !slices.Contains(want, c) {
+			t.Errorf("ErrorCode lists %s, which models/codes.go does not define", c)
+		}
+	}
+	for _, c := range want {
+		if !slices.Contains(got, c) {
+			t.Errorf("code %s of models/codes.go is missing from ErrorCode", c)
+		}
+	}
+	if !slices.Equal(got, want) && !t.Failed() {
+		t.Errorf("ErrorCode lists the codes in another order than models.AllCodes()")
+	}
+	if t.Failed() {
+		t.Log("FIELDSYNC_UPDATE_SPEC=1 go test ./mobile-contract -run TestErrorCodesMatchModels rewrites the enum")
+	}
+}
+
 func enumOf(t *testing.T, name string) []string {
 	t.Helper()
-	s, ok := MustSpec(t).Components.Schemas[name]
+	s, ok := contracttest.MustSpec(t).Components.Schemas[name]
 	if !ok {
 		t.Fatalf("no schema %s", name)
 	}
@@ -111,7 +168,7 @@ var flagCodes = []string{
 // component schema.
 func validateAs(t *testing.T, schema string, v any) {
 	t.Helper()
-	s, ok := MustSpec(t).Components.Schemas[schema]
+	s, ok := contracttest.MustSpec(t).Components.Schemas[schema]
 	if !ok {
 		t.Fatalf("no schema %s", schema)
 	}
@@ -123,7 +180,7 @@ func validateAs(t *testing.T, schema string, v any) {
 	if err := json.Unmarshal(b, &x); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Value.VisitJSON(x, append(contract.SchemaOptions(), openapi3.VisitAsResponse())...); err != nil {
+	if err := s.Value.VisitJSON(x, append(contracttest.SchemaOptions(), openapi3.VisitAsResponse())...); err != nil {
 		t.Errorf("%s %s does not match the spec: %v", schema, b, err)
 	}
 }
@@ -191,7 +248,7 @@ func jsonNames(v any) []string {
 }
 
 func TestInputsMatchModels(t *testing.T) {
-	doc := MustSpec(t)
+	doc := contracttest.MustSpec(t)
 	for schema, v := range map[string]any{
 		"LoginRequest":          auth.LoginInput{},
 		"UnitInput":             items.UnitInput{},
@@ -223,7 +280,7 @@ func TestInputsMatchModels(t *testing.T) {
 // against a component schema.
 func validateRequestAs(t *testing.T, schema string, v any) error {
 	t.Helper()
-	s, ok := MustSpec(t).Components.Schemas[schema]
+	s, ok := contracttest.MustSpec(t).Components.Schemas[schema]
 	if !ok {
 		t.Fatalf("no schema %s", schema)
 	}
@@ -235,7 +292,7 @@ func validateRequestAs(t *testing.T, schema string, v any) error {
 	if err := json.Unmarshal(b, &x); err != nil {
 		t.Fatal(err)
 	}
-	return s.Value.VisitJSON(x, append(contract.SchemaOptions(), openapi3.VisitAsRequest())...)
+	return s.Value.VisitJSON(x, append(contracttest.SchemaOptions(), openapi3.VisitAsRequest())...)
 }
 
 // propertyNames lists a schema's properties, sorted.
@@ -252,7 +309,7 @@ func propertyNames(s *openapi3.Schema) []string {
 func changesSchemas(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for entity, ref := range MustSpec(t).Components.Schemas["SyncChanges"].Value.Properties {
+	for entity, ref := range contracttest.MustSpec(t).Components.Schemas["SyncChanges"].Value.Properties {
 		out[entity] = strings.TrimPrefix(ref.Ref, "#/components/schemas/")
 	}
 	return out
@@ -262,13 +319,12 @@ func changesSchemas(t *testing.T) map[string]string {
 // JSON members of its schema, and the schema refuses others, as the
 // server's strict decoder and the devices' stores do.
 func TestSyncWireMatchesSchemas(t *testing.T) {
-	doc := MustSpec(t)
+	doc := contracttest.MustSpec(t)
 	wire := map[string]any{
 		"PullRequest":            contract.PullRequest{},
 		"PullResponse":           contract.PullResponse{},
 		"PushRequest":            contract.PushRequest{},
 		"PushResponse":           contract.PushResponse{},
-		"Mutation":               contract.Mutation{},
 		"MutationResult":         contract.MutationResult{},
 		"Location":               contract.Location{},
 		"TaskArgs":               contract.TaskArgs{},
@@ -279,6 +335,10 @@ func TestSyncWireMatchesSchemas(t *testing.T) {
 	}
 	for _, name := range changesSchemas(t) {
 		wire[name] = contract.EntityChanges{}
+	}
+	// Each of Mutation's variants has the members of contract.Mutation.
+	for _, variant := range doc.Components.Schemas["Mutation"].Value.OneOf {
+		wire[strings.TrimPrefix(variant.Ref, "#/components/schemas/")] = contract.Mutation{}
 	}
 	for schema, v := range wire {
 		ref, ok := doc.Components.Schemas[schema]
@@ -319,21 +379,34 @@ func TestSyncEntitiesMatchModels(t *testing.T) {
 	}
 }
 
-// mutationArgs maps each documented mutation name to its args schema
-// (MutationName's x-args).
+// mutationArgs maps each documented mutation name to its args schema:
+// Mutation's discriminator maps the name to a variant, whose name member
+// is that one name and whose args member refers to the args schema.
 func mutationArgs(t *testing.T) map[string]string {
 	t.Helper()
-	raw, ok := MustSpec(t).Components.Schemas["MutationName"].Value.Extensions["x-args"]
-	if !ok {
-		t.Fatal("MutationName has no x-args")
+	doc := contracttest.MustSpec(t)
+	m := doc.Components.Schemas["Mutation"].Value
+	if m.Discriminator == nil || m.Discriminator.PropertyName != "name" {
+		t.Fatal("Mutation has no discriminator on name")
 	}
-	b, err := json.Marshal(raw)
-	if err != nil {
-		t.Fatal(err)
+	if len(m.OneOf) != len(m.Discriminator.Mapping) {
+		t.Errorf("Mutation has %d variants and %d discriminator mappings", len(m.OneOf), len(m.Discriminator.Mapping))
 	}
-	var out map[string]string
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("MutationName's x-args is not a map of names to schema names: %v", err)
+	out := map[string]string{}
+	for name, ref := range m.Discriminator.Mapping {
+		variant, ok := doc.Components.Schemas[strings.TrimPrefix(ref.Ref, "#/components/schemas/")]
+		if !ok || !slices.ContainsFunc(m.OneOf, func(s *openapi3.SchemaRef) bool { return s.Ref == ref.Ref }) {
+			t.Errorf("Mutation's discriminator maps %s to %s, which is not one of its variants", name, ref.Ref)
+			continue
+		}
+		v := variant.Value
+		if got := v.Properties["name"].Value.Enum; len(got) != 1 || got[0] != name {
+			t.Errorf("%s: name is %v, want [%s]", ref.Ref, got, name)
+		}
+		if !slices.Equal(v.Required, []string{"id", "name", "args"}) || v.AdditionalProperties.Has == nil || *v.AdditionalProperties.Has {
+			t.Errorf("%s: want required [id name args] and no additional properties", ref.Ref)
+		}
+		out[name] = strings.TrimPrefix(v.Properties["args"].Ref, "#/components/schemas/")
 	}
 	return out
 }
@@ -342,28 +415,35 @@ func mutationArgs(t *testing.T) map[string]string {
 // the server's and wire.go's, each with an args schema that the
 // documented examples satisfy.
 func TestMutationsMatchModels(t *testing.T) {
-	doc := MustSpec(t)
+	doc := contracttest.MustSpec(t)
 	want := slices.Sorted(slices.Values(fieldwork.MutationNames()))
-	if got := slices.Sorted(slices.Values(enumOf(t, "MutationName"))); !slices.Equal(got, want) {
-		t.Errorf("MutationName has %v, fieldwork.MutationNames() is %v", got, want)
-	}
 	args := mutationArgs(t)
 	if got := slices.Sorted(maps.Keys(args)); !slices.Equal(got, want) {
-		t.Errorf("MutationName's x-args names %v, fieldwork.MutationNames() is %v", got, want)
+		t.Errorf("Mutation's variants are named %v, fieldwork.MutationNames() is %v", got, want)
 	}
 	wire := []string{contract.MutTaskStart, contract.MutTaskComplete, contract.MutChecklistAnswer,
 		contract.MutVerificationRecord, contract.MutEvidenceAttach, contract.MutNoteAdd}
 	if got := slices.Sorted(slices.Values(wire)); !slices.Equal(got, want) {
 		t.Errorf("wire.go names the mutations %v, fieldwork.MutationNames() is %v", got, want)
 	}
-	desc := doc.Components.Schemas["Mutation"].Value.Properties["args"].Value.Description
 	for name, schema := range args {
 		if _, ok := doc.Components.Schemas[schema]; !ok {
-			t.Errorf("x-args: %s has args %s, which is no schema", name, schema)
+			t.Errorf("%s has args %s, which is no schema", name, schema)
 		}
-		if row := "| `" + name + "` | `" + schema + "` |"; !strings.Contains(desc, row) {
-			t.Errorf("Mutation.args's table lacks the row %s", row)
+	}
+	// A mutation with a misspelt name or member is refused by the schema.
+	for _, bad := range []string{
+		`{"id": 1, "name": "note.ad", "args": {"id": "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a01", "task_id": "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a02", "text": "x"}}`,
+		`{"id": 1, "name": "task.start", "args": {"taskId": "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a02"}}`,
+		`{"id": 1, "name": "task.start", "args": {"id": "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a01", "task_id": "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a02", "text": "x"}}`,
+	} {
+		if err := validateRequestAs(t, "Mutation", json.RawMessage(bad)); err == nil {
+			t.Errorf("Mutation accepts %s", bad)
 		}
+	}
+	good := `{"id": 1, "name": "note.add", "args": {"id": "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a01", "task_id": "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a02", "text": "x"}}`
+	if err := validateRequestAs(t, "Mutation", json.RawMessage(good)); err != nil {
+		t.Errorf("Mutation refuses %s: %v", good, err)
 	}
 
 	// The documented push examples carry arguments that fit their
@@ -371,7 +451,11 @@ func TestMutationsMatchModels(t *testing.T) {
 	n := 0
 	for name, ex := range doc.Paths.Find("/v1/sync/push").Post.RequestBody.Value.Content.Get("application/json").Examples {
 		var req contract.PushRequest
-		if err := json.Unmarshal(body(t, ex.Value.Value), &req); err != nil {
+		raw, err := json.Marshal(ex.Value.Value)
+		if err != nil {
+			t.Fatalf("example %s: %v", name, err)
+		}
+		if err := json.Unmarshal(raw, &req); err != nil {
 			t.Fatalf("example %s: %v", name, err)
 		}
 		for _, m := range req.Mutations {
@@ -524,7 +608,7 @@ func alwaysSent(v any) []string {
 // without omitempty is required, and records as the pipeline leaves them
 // match, while records it never makes do not.
 func TestEvidenceRecordsMatchModels(t *testing.T) {
-	doc := MustSpec(t)
+	doc := contracttest.MustSpec(t)
 	for schema, v := range map[string]any{
 		"Evidence":         models.Evidence{},
 		"EvidenceLocation": models.EvidenceLocation{},

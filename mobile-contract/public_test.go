@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/reporting"
 )
@@ -15,7 +16,7 @@ import (
 // and so reviewed for personal data), and checks that every operation
 // under /v1/public/ is documented as needing no credentials.
 func TestPublicDisclosureSpec(t *testing.T) {
-	doc := MustSpec(t)
+	doc := contracttest.MustSpec(t)
 	now := time.Date(2024, 12, 2, 2, 0, 0, 0, time.UTC)
 	id := "0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a01"
 	counts := reporting.ProgressCounts{Total: 2, Accepted: 1, Overdue: 1, CompletionRate: 0.5, ByStatus: map[string]int64{}}
@@ -66,8 +67,8 @@ func TestPublicDisclosureSpec(t *testing.T) {
 	}
 	// The examples are checked against their schemas with all the others.
 	seen := map[string]bool{}
-	for _, ex := range allExamples(doc) {
-		seen[ex.where] = true
+	for _, ex := range contracttest.Examples(doc) {
+		seen[ex.Where] = true
 	}
 	for _, want := range []string{
 		"GET /v1/public/progress 200 application/json progress",

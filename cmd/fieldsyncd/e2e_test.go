@@ -23,6 +23,7 @@ import (
 	"github.com/fieldsync/fieldsync/api/sheets"
 
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 	"github.com/fieldsync/fieldsync/storage/testenv"
 )
@@ -143,7 +144,7 @@ func (s *story) call(who, method, path string, body any) (int, []byte) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	if err := contract.ValidateResponse(method, path, res.StatusCode, res.Header, b); err != nil {
+	if err := contracttest.ValidateResponse(method, path, res.StatusCode, res.Header, b); err != nil {
 		s.t.Errorf("%s %s → %d does not match openapi.yaml: %v\n%.500s", method, path, res.StatusCode, err, b)
 	}
 	return res.StatusCode, b

@@ -121,7 +121,9 @@ func (m *Main) Run(ctx context.Context) error {
 	)
 	switch b := m.Blobs.(type) {
 	case *blob.MinIOStore:
-		svc.Presign = b // devices upload to MinIO directly
+		if !m.Config.UploadsViaAPI {
+			svc.Presign = b // devices upload to MinIO directly
+		}
 	case *blob.LocalStore:
 		base := strings.TrimSuffix(m.Config.PublicURL, "/")
 		if base == "" {
@@ -180,6 +182,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Sync:           engine,
 		Blobs:          signed,
 		TrustedProxies: m.Config.Proxies(),
+		CORSOrigins:    m.Config.Origins(),
 		Tokens:         authn.NewIssuer(current, previous, m.Config.AccessTTL, time.Now),
 		Logger:         m.Log,
 		BodyLimit:      m.Config.BodyLimit,

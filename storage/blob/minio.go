@@ -28,6 +28,11 @@ type S3Config struct {
 	AccessKey string
 	SecretKey string
 	UseTLS    bool
+	// PublicEndpoint, when set, is where devices reach the store (for
+	// example https://files.example.cn behind a TLS proxy that keeps the
+	// Host header): presigned URLs name it instead of Endpoint, which
+	// stays the address the server itself talks to. Same form as Endpoint.
+	PublicEndpoint string
 }
 
 // MinIOStore keeps objects in one bucket of MinIO or another S3-compatible
@@ -38,6 +43,10 @@ type S3Config struct {
 // ValidateKey refuses are not listed.
 type MinIOStore struct {
 	client *minio.Client
+	// signer signs presigned URLs: client, or a client for the public
+	// endpoint, which only signs (it never sends a request: the region is
+	// known, so it has nothing to look up).
+	signer *minio.Client
 	bucket string
 }
 
@@ -92,7 +101,20 @@ func NewMinIO(ctx context.Context, cfg S3Config) (*MinIOStore, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return &MinIOStore{client: client, bucket: cfg.Bucket}, nil
+	signer := client
+	if cfg.PublicEndpoint != "" {
+		pub, pubTLS, err := parseEndpoint(cfg.PublicEndpoint, cfg.UseTLS)
+		if err != nil {
+			return nil, fmt.Errorf("public endpoint: %w", err)
+		}
+		if cfg.Region == "" {
+			return nil, errors.New("blob: a public endpoint needs the region (S3Config.Region) to sign without asking the store")
+		}
+		if signer, _, err = newMinIOClient(pub, pubTLS, cfg, 1); err != nil {
+			return nil, err
+		}
+	}
+	return &MinIOStore{client: client, signer: signer, bucket: cfg.Bucket}, nil
 }
 
 func parseEndpoint(endpoint string, useTLS bool) (string, bool, error) {

@@ -18,7 +18,7 @@ import (
 )
 
 // MinIOStore hands out URLs signed with S3 signature v4 that point at the
-// server it talks to. What MinIO enforces on a presigned PUT (each checked
+// server it talks to, or at S3Config.PublicEndpoint when that is set. What MinIO enforces on a presigned PUT (each checked
 // by the tests in presign_minio_test.go):
 //
 //   - Every signed header must be sent with exactly the signed value, or the
@@ -68,7 +68,7 @@ func (s *MinIOStore) PresignPut(ctx context.Context, key string, size int64, sha
 	// minio-go signs with its own clock; taking ours first makes
 	// ExpiresAt err on the early side.
 	now := time.Now()
-	u, err := s.client.PresignHeader(ctx, http.MethodPut, s.bucket, key, c.expiry, nil, signed)
+	u, err := s.signer.PresignHeader(ctx, http.MethodPut, s.bucket, key, c.expiry, nil, signed)
 	if err != nil {
 		return models.UploadTarget{}, s.wrap(ctx, "presign put", key, err)
 	}
@@ -92,7 +92,7 @@ func (s *MinIOStore) PresignGet(ctx context.Context, key string, expiry time.Dur
 	if id, ok := strings.CutPrefix(key, "evidence/"); ok {
 		disposition = `attachment; filename="` + id + `"`
 	}
-	u, err := s.client.PresignedGetObject(ctx, s.bucket, key, exp, url.Values{"response-content-disposition": {disposition}})
+	u, err := s.signer.PresignedGetObject(ctx, s.bucket, key, exp, url.Values{"response-content-disposition": {disposition}})
 	if err != nil {
 		return "", s.wrap(ctx, "presign get", key, err)
 	}
@@ -130,7 +130,7 @@ func (s *MinIOStore) PresignPart(ctx context.Context, key, uploadID string, part
 	}
 	params := url.Values{"partNumber": {strconv.Itoa(part)}, "uploadId": {uploadID}}
 	now := time.Now()
-	u, err := s.client.PresignHeader(ctx, http.MethodPut, s.bucket, key, exp, params, nil)
+	u, err := s.signer.PresignHeader(ctx, http.MethodPut, s.bucket, key, exp, params, nil)
 	if err != nil {
 		return models.UploadTarget{}, s.wrap(ctx, "presign part", key, err)
 	}

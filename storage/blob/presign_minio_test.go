@@ -8,12 +8,15 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/storage/blob"
 	"github.com/fieldsync/fieldsync/storage/testenv"
 )
 
@@ -102,4 +105,73 @@ func TestMinIOMultipartUnknownUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRefused(t, "PUT of a part of an unknown upload", put(t, target, bytes.NewReader([]byte("x")), 1, nil))
+}
+
+// TestMinIOPublicEndpoint: with a public endpoint the presigned URLs name
+// it, not the address the server talks to, and they work when a proxy
+// that keeps the Host header forwards them to the store (as Caddy does in
+// docker-compose.yml): the request is sent to the store's own address
+// with the public host as Host.
+func TestMinIOPublicEndpoint(t *testing.T) {
+	env := testenv.MinIO(t)
+	bucket := freshBucket()
+	mustMinIO(t, env, bucket) // creates the bucket and removes it after
+	s, err := blob.NewMinIO(bg, blob.S3Config{Endpoint: env.Endpoint, Bucket: bucket, Region: "us-east-1",
+		AccessKey: env.AccessKey, SecretKey: env.SecretKey, PublicEndpoint: "https://files.fieldsync.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randBytes(3000, 42)
+	target := mustPresignPut(t, s, "evidence/public.jpg", data, "image/jpeg")
+	u, err := url.Parse(target.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Scheme != "https" || u.Host != "files.fieldsync.test" {
+		t.Fatalf("presigned PUT URL %s; want https://files.fieldsync.test/...", target.URL)
+	}
+	viaProxy := func(method, raw string, body io.Reader, size int64, headers map[string]string) (int, []byte) {
+		t.Helper()
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		host := u.Host
+		u.Scheme, u.Host = "http", env.Endpoint
+		req, err := http.NewRequestWithContext(bg, method, u.String(), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host, req.ContentLength = host, size
+		for k, v := range headers {
+			if k != "Content-Length" {
+				req.Header.Set(k, v)
+			}
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+	if st, b := viaProxy("PUT", target.URL, bytes.NewReader(data), int64(len(data)), target.Headers); st != http.StatusOK {
+		t.Fatalf("PUT through the public host: %d %s", st, b)
+	}
+	get, err := s.PresignGet(bg, "evidence/public.jpg", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(get, "https://files.fieldsync.test/") {
+		t.Errorf("presigned GET URL %s; want https://files.fieldsync.test/...", get)
+	}
+	if st, b := viaProxy("GET", get, nil, 0, nil); st != http.StatusOK || !bytes.Equal(b, data) {
+		t.Errorf("GET through the public host: %d, %d bytes; want 200 and the %d bytes put", st, len(b), len(data))
+	}
+	// The signature covers the host: the store's own address is refused.
+	if r := put(t, models.UploadTarget{Method: "PUT", URL: strings.Replace(target.URL, "https://files.fieldsync.test", "http://"+env.Endpoint, 1), Headers: target.Headers},
+		bytes.NewReader(data), int64(len(data)), nil); r.status != http.StatusForbidden {
+		t.Errorf("PUT to the store's own address with a URL signed for the public one: %d; want 403", r.status)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,17 +29,26 @@ import (
 
 // Config is everything the server and the admin CLI need.
 type Config struct {
-	Addr           string
-	MetricsAddr    string
-	DataDir        string
-	MySQLDSN       string
-	DBMaxConns     int
-	S3Endpoint     string
-	S3Bucket       string
-	S3Region       string
-	S3AccessKey    string
-	S3SecretKey    string
-	S3TLS          bool
+	Addr        string
+	MetricsAddr string
+	DataDir     string
+	MySQLDSN    string
+	DBMaxConns  int
+	S3Endpoint  string
+	S3Bucket    string
+	S3Region    string
+	S3AccessKey string
+	S3SecretKey string
+	S3TLS       bool
+	// S3PublicEndpoint is where devices reach the store; presigned URLs
+	// name it. Empty: S3Endpoint.
+	S3PublicEndpoint string
+	// UploadsViaAPI sends evidence bytes through the API instead of
+	// presigned URLs, for a store that devices cannot reach.
+	UploadsViaAPI bool
+	// CORSOrigins are the browser origins allowed to call the API
+	// (comma-separated); empty allows none.
+	CORSOrigins    string
 	Secret         string
 	SecretPrevious string
 	AccessTTL      time.Duration
@@ -117,6 +127,9 @@ var options = []option{
 	{"s3-access-key", "FIELDSYNC_S3_ACCESS_KEY", "", "S3 access key", true, str(func(c *Config) *string { return &c.S3AccessKey }), false},
 	{"s3-secret-key", "FIELDSYNC_S3_SECRET_KEY", "", "S3 secret key", true, str(func(c *Config) *string { return &c.S3SecretKey }), false},
 	{"s3-tls", "FIELDSYNC_S3_TLS", "false", "use HTTPS for the S3 endpoint", false, boolean(func(c *Config) *bool { return &c.S3TLS }), true},
+	{"s3-public-endpoint", "FIELDSYNC_S3_PUBLIC_ENDPOINT", "", "where phones reach the S3 store, e.g. https://files.example.cn (a TLS proxy that keeps the Host header, see docs/operations.md); presigned URLs name it. Empty: the S3 endpoint itself", false, str(func(c *Config) *string { return &c.S3PublicEndpoint }), false},
+	{"uploads-via-api", "FIELDSYNC_UPLOADS_VIA_API", "false", "send evidence bytes through the API (upload and download) instead of presigned URLs to the S3 store, when phones cannot reach the store", false, boolean(func(c *Config) *bool { return &c.UploadsViaAPI }), true},
+	{"cors-origins", "FIELDSYNC_CORS_ORIGINS", "", "comma-separated browser origins (https://console.example.cn) allowed to call the API from another origin; empty allows none", false, str(func(c *Config) *string { return &c.CORSOrigins }), false},
 	{"secret", "FIELDSYNC_SECRET", "", "server secret (at least 32 characters) from which token, cursor and URL keys are derived; required with MySQL, generated into the data dir otherwise", true, str(func(c *Config) *string { return &c.Secret }), false},
 	{"secret-previous", "FIELDSYNC_SECRET_PREVIOUS", "", "the secret before the last rotation; tokens signed with it stay valid until they expire", true, str(func(c *Config) *string { return &c.SecretPrevious }), false},
 	{"access-ttl", "FIELDSYNC_ACCESS_TTL", "15m", "lifetime of access tokens", false, duration(func(c *Config) *time.Duration { return &c.AccessTTL }), false},
@@ -218,6 +231,15 @@ func (c *Config) validate() error {
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		return errors.New("FIELDSYNC_S3_ACCESS_KEY and FIELDSYNC_S3_SECRET_KEY are required with FIELDSYNC_S3_ENDPOINT")
 	}
+	if c.S3PublicEndpoint != "" && c.S3Endpoint == "" {
+		return errors.New("FIELDSYNC_S3_PUBLIC_ENDPOINT needs FIELDSYNC_S3_ENDPOINT: the local blob store's URLs name FIELDSYNC_PUBLIC_URL")
+	}
+	for _, o := range c.Origins() {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+			return fmt.Errorf("FIELDSYNC_CORS_ORIGINS: %q is not an origin such as https://console.example.cn (scheme and host, no path; * is not allowed)", o)
+		}
+	}
 	return nil
 }
 
@@ -316,6 +338,17 @@ func (c Config) Proxies() []string {
 	for _, p := range strings.Split(c.TrustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Origins lists CORSOrigins' origins, empty when none is set.
+func (c Config) Origins() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
 		}
 	}
 	return out

@@ -67,7 +67,7 @@ func (c Config) OpenBlobs(ctx context.Context) (models.BlobStore, string, error)
 	defer cancel()
 	s, err := blob.NewMinIO(ctx, blob.S3Config{
 		Endpoint: c.S3Endpoint, Bucket: c.S3Bucket, Region: c.S3Region,
-		AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3TLS,
+		AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3TLS, PublicEndpoint: c.S3PublicEndpoint,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("S3 store at %s: %w", c.S3Endpoint, err)

@@ -47,6 +47,22 @@ func TestLoad(t *testing.T) {
 			t.Errorf("public coordinate decimals %s: %d, %v", v, c.PublicCoordDecimals, err)
 		}
 	}
+	// CORS origins are scheme and host, nothing more; none by default.
+	if c, _, err := Load("x", nil, func(string) string { return "" }, &out); err != nil || len(c.Origins()) != 0 {
+		t.Errorf("CORS origins by default: %v, %v; want none", c.Origins(), err)
+	}
+	for v, ok := range map[string]bool{"https://console.example.cn": true, "https://a.example.cn, http://localhost:5173": true,
+		"*": false, "console.example.cn": false, "https://console.example.cn/": false, "https://x.cn/app": false, "ftp://x.cn": false} {
+		c, _, err := Load("x", []string{"-cors-origins", v}, func(string) string { return "" }, &out)
+		if (err == nil) != ok {
+			t.Errorf("CORS origins %q: %v", v, err)
+		} else if ok && len(c.Origins()) != strings.Count(v, ",")+1 {
+			t.Errorf("CORS origins %q: %v", v, c.Origins())
+		}
+	}
+	if _, _, err := Load("x", []string{"-s3-public-endpoint", "https://files.example.cn"}, func(string) string { return "" }, &out); err == nil {
+		t.Error("a public S3 endpoint without an S3 endpoint must be refused")
+	}
 	// Profiles show the server's memory: never on an address others reach.
 	for addr, ok := range map[string]bool{"127.0.0.1:6060": true, "localhost:0": true, "[::1]:6060": true, ":6060": false, "0.0.0.0:6060": false, "10.1.2.3:6060": false, "127.0.0.1": false} {
 		if _, _, err := Load("x", []string{"-pprof-addr", addr}, func(string) string { return "" }, &out); (err == nil) != ok {

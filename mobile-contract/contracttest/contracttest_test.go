@@ -1,4 +1,4 @@
-package contract_test
+package contracttest_test
 
 import (
 	"bytes"
@@ -15,21 +15,11 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
 )
 
-// MustSpec returns the validated document or stops the test.
-func MustSpec(tb testing.TB) *openapi3.T {
-	tb.Helper()
-	doc, err := contract.Spec()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return doc
-}
-
 func TestSpecLoadsAndValidates(t *testing.T) {
-	doc := MustSpec(t)
+	doc := contracttest.MustSpec(t)
 	if doc.OpenAPI != "3.0.3" {
 		t.Errorf("openapi = %q, want 3.0.3", doc.OpenAPI)
 	}
@@ -38,84 +28,36 @@ func TestSpecLoadsAndValidates(t *testing.T) {
 	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
 		t.Fatal(err)
 	}
-	again, err := contract.Spec()
+	again, err := contracttest.Spec()
 	if err != nil || again != doc {
 		t.Errorf("Spec() is not cached: %p, %p, %v", doc, again, err)
 	}
 }
 
-// example is one example value of the document and the schema it must
-// satisfy.
-type example struct {
-	where    string
-	schema   *openapi3.SchemaRef
-	value    any
-	response bool
-}
-
-func mediaExamples(where string, content openapi3.Content, response bool) []example {
-	var out []example
-	for ct, mt := range content {
-		if mt.Example != nil {
-			out = append(out, example{where + " " + ct, mt.Schema, mt.Example, response})
-		}
-		for name, ex := range mt.Examples {
-			out = append(out, example{where + " " + ct + " " + name, mt.Schema, ex.Value.Value, response})
-		}
-	}
-	return out
-}
-
-func allExamples(doc *openapi3.T) []example {
-	var out []example
-	for name, s := range doc.Components.Schemas {
-		if s.Value.Example != nil {
-			out = append(out, example{"schema " + name, s, s.Value.Example, false})
-		}
-	}
-	for name, r := range doc.Components.Responses {
-		out = append(out, mediaExamples("response "+name, r.Value.Content, true)...)
-	}
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			where := method + " " + path
-			if op.RequestBody != nil {
-				out = append(out, mediaExamples(where+" request", op.RequestBody.Value.Content, false)...)
-			}
-			for status, r := range op.Responses.Map() {
-				if r.Ref == "" { // shared responses are checked above
-					out = append(out, mediaExamples(where+" "+status, r.Value.Content, true)...)
-				}
-			}
-		}
-	}
-	return out
-}
-
 func TestExamplesMatchTheirSchemas(t *testing.T) {
-	doc := MustSpec(t)
+	doc := contracttest.MustSpec(t)
 	seen := map[string]bool{}
-	for _, ex := range allExamples(doc) {
-		opts := contract.SchemaOptions()
-		if ex.response {
+	for _, ex := range contracttest.Examples(doc) {
+		opts := contracttest.SchemaOptions()
+		if ex.Response {
 			opts = append(opts, openapi3.VisitAsResponse())
 		} else {
 			opts = append(opts, openapi3.VisitAsRequest())
 		}
 		// Round-trip through JSON so that the value has the types a
 		// decoded body has.
-		b, err := json.Marshal(ex.value)
+		b, err := json.Marshal(ex.Value)
 		if err != nil {
-			t.Fatalf("%s: %v", ex.where, err)
+			t.Fatalf("%s: %v", ex.Where, err)
 		}
 		var v any
 		if err := json.Unmarshal(b, &v); err != nil {
-			t.Fatalf("%s: %v", ex.where, err)
+			t.Fatalf("%s: %v", ex.Where, err)
 		}
-		if err := ex.schema.Value.VisitJSON(v, opts...); err != nil {
-			t.Errorf("%s: example does not match its schema: %v", ex.where, err)
+		if err := ex.Schema.Value.VisitJSON(v, opts...); err != nil {
+			t.Errorf("%s: example does not match its schema: %v", ex.Where, err)
 		}
-		seen[ex.where] = true
+		seen[ex.Where] = true
 	}
 	for _, want := range []string{
 		"POST /v1/auth/login request application/json",
@@ -147,7 +89,7 @@ func TestExamplesMatchTheirSchemas(t *testing.T) {
 // loginExample is the documented login response, as a server would send it.
 func loginExample(t *testing.T) map[string]any {
 	t.Helper()
-	ex := MustSpec(t).Components.Responses["Tokens"].Value.Content.Get("application/json").Example
+	ex := contracttest.MustSpec(t).Components.Responses["Tokens"].Value.Content.Get("application/json").Example
 	b, err := json.Marshal(ex)
 	if err != nil {
 		t.Fatal(err)
@@ -216,12 +158,12 @@ func TestValidateResponse(t *testing.T) {
 		{"unavailable without retry-after", "GET", "/v1/me", 503, problemHeader, body(t, problem), "Retry-After"},
 		{"no 415 without a body", "POST", "/v1/auth/logout", 415, problemHeader, body(t, problem), "status is not supported"},
 		{"problem as json", "POST", "/v1/auth/login", 401, jsonHeader, body(t, problem), "application/json"},
-		{"problem with extra", "POST", "/v1/auth/login", 401, problemHeader, []byte(`{"type":"urn:fieldsync:problem:x","title":"t","status":401,"detail":"d","code":"x","stack":"..."}`), "stack"},
+		{"problem with extra", "POST", "/v1/auth/login", 401, problemHeader, []byte(`{"type":"urn:fieldsync:problem:bad_credentials","title":"t","status":401,"detail":"d","code":"bad_credentials","stack":"..."}`), "stack"},
 		{"body on 204", "POST", "/v1/auth/logout", 204, nil, []byte(`{}`), "without a body"},
 		{"empty body", "GET", "/v1/me", 200, jsonHeader, nil, "decode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := contract.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
+			err := contracttest.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("want valid, got %v", err)
@@ -236,8 +178,8 @@ func TestValidateResponse(t *testing.T) {
 
 func TestValidateResponseUndocumentedRoute(t *testing.T) {
 	for _, r := range [][2]string{{"GET", "/v1/nope"}, {"DELETE", "/v1/units/0190f3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"}, {"HEAD", "/healthz"}} {
-		err := contract.ValidateResponse(r[0], r[1], 200, nil, nil)
-		if !errors.Is(err, contract.ErrUndocumentedRoute) {
+		err := contracttest.ValidateResponse(r[0], r[1], 200, nil, nil)
+		if !errors.Is(err, contracttest.ErrUndocumentedRoute) {
 			t.Errorf("%s %s: want ErrUndocumentedRoute, got %v", r[0], r[1], err)
 		}
 	}
@@ -276,7 +218,7 @@ func TestValidateResponseUnrouted(t *testing.T) {
 		{"405 for an unknown path", "GET", "/v1/nope", 405, problemHeader, problem(405, "method_not_allowed"), "no documented operation", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := contract.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
+			err := contracttest.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("want valid, got %v", err)
@@ -284,7 +226,7 @@ func TestValidateResponseUnrouted(t *testing.T) {
 				t.Fatalf("want an error about %q, got none", tc.wantErr)
 			case tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr):
 				t.Fatalf("want an error about %q, got %v", tc.wantErr, err)
-			case err != nil && errors.Is(err, contract.ErrUndocumentedRoute) != tc.undocumented:
+			case err != nil && errors.Is(err, contracttest.ErrUndocumentedRoute) != tc.undocumented:
 				t.Fatalf("errors.Is(err, ErrUndocumentedRoute) = %v, want %v: %v", !tc.undocumented, tc.undocumented, err)
 			}
 		})
@@ -295,7 +237,7 @@ func TestValidateResponseUnrouted(t *testing.T) {
 // response as a decoded JSON object.
 func syncExample(t *testing.T, path, status, name string) map[string]any {
 	t.Helper()
-	op := MustSpec(t).Paths.Find(path).Post
+	op := contracttest.MustSpec(t).Paths.Find(path).Post
 	ex, ok := op.Responses.Status(mustAtoi(t, status)).Value.Content.Get("application/json").Examples[name]
 	if !ok {
 		t.Fatalf("no example %s of POST %s → %s", name, path, status)
@@ -417,7 +359,7 @@ func TestValidateResponseSync(t *testing.T) {
 		{"no 426 elsewhere", "POST", "/v1/units", 426, problemHeader, upgrade, "status is not supported"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := contract.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
+			err := contracttest.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("want valid, got %v", err)
@@ -431,7 +373,7 @@ func TestValidateResponseSync(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	routes := contract.Routes()
+	routes := contracttest.Routes()
 	if !sort.StringsAreSorted(routes) {
 		t.Error("Routes() is not sorted")
 	}
@@ -462,7 +404,7 @@ func TestRoutes(t *testing.T) {
 // decoded JSON object.
 func opExample(t *testing.T, method, path, status, name string) map[string]any {
 	t.Helper()
-	op := MustSpec(t).Paths.Find(path).GetOperation(method)
+	op := contracttest.MustSpec(t).Paths.Find(path).GetOperation(method)
 	ex, ok := op.Responses.Status(mustAtoi(t, status)).Value.Content.Get("application/json").Examples[name]
 	if !ok {
 		t.Fatalf("no example %s of %s %s → %s", name, method, path, status)
@@ -578,7 +520,7 @@ func TestValidateResponseEvidence(t *testing.T) {
 		{"cached blob", "GET", blob, 200, http.Header{"Content-Type": {"image/jpeg"}, "Cache-Control": {"private, max-age=300"}}, jpeg, "Cache-Control"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := contract.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
+			err := contracttest.ValidateResponse(tc.method, tc.path, tc.status, tc.header, tc.body)
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("want valid, got %v", err)

@@ -1,16 +1,17 @@
-// Package contract holds fieldsync's wire contract: openapi.yaml, the
-// OpenAPI 3.0 description of every endpoint the server has, and helpers
-// that check real responses against it. The API tests run every scenario's
-// response through ValidateResponse, so the document cannot drift from the
-// server without a test failing.
-package contract
+// Package contracttest checks real responses against fieldsync's wire
+// contract, mobile-contract/openapi.yaml (contract.OpenAPIYAML). The API
+// tests run every scenario's response through ValidateResponse, so the
+// document cannot drift from the server without a test failing.
+//
+// It is a package of its own, used by tests only, so that nothing the
+// server links pulls in kin-openapi.
+package contracttest
 
 import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
 	"context"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,15 +21,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 
+	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 )
-
-//go:embed openapi.yaml
-var document []byte
 
 // ErrUndocumentedRoute is returned (wrapped) by ValidateResponse when the
 // method and path match no operation of the document.
@@ -49,7 +49,7 @@ func SchemaOptions() []openapi3.SchemaValidationOption {
 
 var loadSpec = sync.OnceValues(func() (*openapi3.T, error) {
 	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(document)
+	doc, err := loader.LoadFromData(contract.OpenAPIYAML())
 	if err != nil {
 		return nil, fmt.Errorf("contract: load openapi.yaml: %w", err)
 	}
@@ -62,6 +62,16 @@ var loadSpec = sync.OnceValues(func() (*openapi3.T, error) {
 // Spec returns the parsed and validated document. It is loaded once and
 // shared: callers must not modify it.
 func Spec() (*openapi3.T, error) { return loadSpec() }
+
+// MustSpec returns the validated document or stops the test.
+func MustSpec(tb testing.TB) *openapi3.T {
+	tb.Helper()
+	doc, err := Spec()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return doc
+}
 
 var loadRouter = sync.OnceValues(func() (routers.Router, error) {
 	doc, err := Spec()
@@ -78,6 +88,56 @@ var loadRouter = sync.OnceValues(func() (routers.Router, error) {
 	}
 	return r, nil
 })
+
+// Example is one example value of the document and the schema it must
+// satisfy.
+type Example struct {
+	Where    string // e.g. "POST /v1/sync/push request application/json verificationAndAnswer"
+	Schema   *openapi3.SchemaRef
+	Value    any
+	Response bool // the example is of a response, not of a request
+}
+
+func mediaExamples(where string, content openapi3.Content, response bool) []Example {
+	var out []Example
+	for ct, mt := range content {
+		if mt.Example != nil {
+			out = append(out, Example{where + " " + ct, mt.Schema, mt.Example, response})
+		}
+		for name, ex := range mt.Examples {
+			out = append(out, Example{where + " " + ct + " " + name, mt.Schema, ex.Value.Value, response})
+		}
+	}
+	return out
+}
+
+// Examples lists every example of doc: of its schemas, its shared
+// responses, and each operation's request and responses.
+func Examples(doc *openapi3.T) []Example {
+	var out []Example
+	for name, s := range doc.Components.Schemas {
+		if s.Value.Example != nil {
+			out = append(out, Example{"schema " + name, s, s.Value.Example, false})
+		}
+	}
+	for name, r := range doc.Components.Responses {
+		out = append(out, mediaExamples("response "+name, r.Value.Content, true)...)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if op.RequestBody != nil {
+				out = append(out, mediaExamples(where+" request", op.RequestBody.Value.Content, false)...)
+			}
+			for status, r := range op.Responses.Map() {
+				if r.Ref == "" { // shared responses are checked above
+					out = append(out, mediaExamples(where+" "+status, r.Value.Content, true)...)
+				}
+			}
+		}
+	}
+	return out
+}
 
 // ValidateResponse checks one response of the server against the document:
 // the method and path (an optional query string is ignored) must name a
