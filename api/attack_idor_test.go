@@ -41,7 +41,7 @@ func newVictims(t *testing.T, e *env) victims {
 	var v victims
 	v.item = must(e.svc.CreateItem(ctx, system, models.ItemInput{Code: ptr("IDOR-C"), Title: ptr(secretMark + "整改事项"), Source: ptr("督察"),
 		Category: ptr("水"), Target: ptr("达标"), Measures: ptr(secretMark + "措施"), ResponsibleUnitID: &f.countyA.ID, FirstResponsible: ptr("县长"),
-		Deadline: ptr(e.now.AddDate(0, 3, 0))}))
+		Deadline: models.At(e.now.AddDate(0, 3, 0))}))
 	v.site = must(e.svc.CreateSite(ctx, system, models.SiteInput{UnitID: &f.countyA.ID, Name: ptr(secretMark + "排口"), Kind: ptr("sewage_outfall"),
 		Lat: ptr(43.4672), Lng: ptr(11.8849), RadiusM: ptr(100.0)}))
 	v.tmpl = must(e.svc.CreateTemplate(ctx, system, models.TemplateInput{Name: ptr(secretMark + "核查表"), Questions: &[]models.Question{

@@ -187,7 +187,7 @@ func submittedItem(t *testing.T, e *env) string {
 	f := e.fx
 	it := must(e.svc.CreateItem(context.Background(), system, models.ItemInput{Code: ptr("SUB-" + uuid.NewString()[:8]), Title: ptr("验收"),
 		Source: ptr("督察"), Category: ptr("水"), Target: ptr("达标"), Measures: ptr("整治"), ResponsibleUnitID: &f.countyA.ID,
-		FirstResponsible: ptr("县长"), Deadline: ptr(e.now.AddDate(0, 3, 0))}))
+		FirstResponsible: ptr("县长"), Deadline: models.At(e.now.AddDate(0, 3, 0))}))
 	admin := models.Actor{UserID: f.users["admin"].ID, Role: models.RoleAdmin, UnitPath: f.root.Path}
 	must(e.svc.SubmitForAcceptance(context.Background(), admin, it.ID, models.SubmitInput{Statement: ptr("已完成"), Version: ptr(int64(1)),
 		InspectorIDs: []string{f.users["insp1"].ID}, SiteIDs: []string{f.siteA.ID}, TemplateID: &f.tmpl.ID}))

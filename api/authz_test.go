@@ -64,7 +64,7 @@ func testMatrix(t *testing.T, e *env) {
 	newItem := func() models.RectificationItem {
 		last = must(e.svc.CreateItem(context.Background(), system, models.ItemInput{Code: ptr(uniq("ACC")), Title: ptr("验收"), Source: ptr("督察"),
 			Category: ptr("水"), Target: ptr("达标"), Measures: ptr("整治"), ResponsibleUnitID: &f.countyA.ID, FirstResponsible: ptr("县长"),
-			Deadline: ptr(e.now.AddDate(0, 3, 0))}))
+			Deadline: models.At(e.now.AddDate(0, 3, 0))}))
 		return last
 	}
 	submitted := func() models.RectificationItem {

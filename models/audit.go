@@ -72,6 +72,11 @@ const (
 	AuditExportEvidencePack = "export.evidence_pack"
 	AuditExportLedger       = "export.ledger"
 	AuditExportDispatch     = "export.dispatch"
+
+	// Deadline extensions (延期), entered on the item.
+	AuditExtensionRequest = "item.extension_request"
+	AuditExtensionApprove = "item.extension_approve"
+	AuditExtensionRefuse  = "item.extension_refuse"
 )
 
 // AuditActions lists every audited action.
@@ -85,6 +90,7 @@ var AuditActions = []string{
 	AuditItemSubmit, AuditItemStart, AuditItemReopen, AuditDecisionAccept, AuditDecisionReject,
 	AuditEvidencePublish, AuditEvidenceWithdraw,
 	AuditExportEvidencePack, AuditExportLedger, AuditExportDispatch,
+	AuditExtensionRequest, AuditExtensionApprove, AuditExtensionRefuse,
 }
 
 // Entities the audit log names besides those a pull does.

@@ -138,6 +138,13 @@ const (
 	CodeUnitAmbiguous       Code = "unit_ambiguous"
 	CodeImportDuplicateCode Code = "import_duplicate_code"
 	CodeImportInvalid       Code = "import_invalid"
+
+	// Real ledgers.
+	CodeDeadlineBeforeIssue  Code = "deadline_before_issue"
+	CodeExtensionPending     Code = "extension_pending"
+	CodeExtensionDecided     Code = "extension_already_decided"
+	CodeExtensionNotLater    Code = "extension_not_later"
+	CodeExtensionNotPossible Code = "extension_not_possible"
 )
 
 var codeKinds = map[Code]Kind{
@@ -241,6 +248,13 @@ var codeKinds = map[Code]Kind{
 	CodeUnitAmbiguous:       KindInvalid,
 	CodeImportDuplicateCode: KindInvalid,
 	CodeImportInvalid:       KindInvalid,
+
+	// Real ledgers.
+	CodeDeadlineBeforeIssue:  KindInvalid,
+	CodeExtensionPending:     KindConflict,
+	CodeExtensionDecided:     KindConflict,
+	CodeExtensionNotLater:    KindInvalid,
+	CodeExtensionNotPossible: KindConflict,
 }
 
 func init() {

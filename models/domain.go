@@ -130,9 +130,21 @@ type RectificationItem struct {
 	CooperatingUnitIDs  StringList `json:"cooperating_unit_ids"`
 	FirstResponsible    string     `json:"first_responsible"`
 	SpecificResponsible string     `json:"specific_responsible"`
-	Deadline            time.Time  `json:"deadline"`
-	SupervisionLevel    string     `json:"supervision_level"`
-	KeyItem             bool       `json:"key_item"`
+	// Deadline is when the item must be fixed; for an open-ended item
+	// (ReviewCadence set) it is when its next periodic review is due.
+	Deadline time.Time `json:"deadline"`
+	// ReviewCadence makes the item open-ended (长期坚持): no final
+	// deadline, a review every month, quarter, half year or year instead.
+	// Empty for an item with a fixed deadline.
+	ReviewCadence string `json:"review_cadence"`
+	// OriginalDeadline is the deadline before the first approved
+	// extension (延期); nil if the item was never extended.
+	OriginalDeadline *time.Time `json:"original_deadline"`
+	// IssuedAt is when the feedback document issued the item (交办时间),
+	// which may be long before the record was created; nil if unknown.
+	IssuedAt         *time.Time `json:"issued_at"`
+	SupervisionLevel string     `json:"supervision_level"`
+	KeyItem          bool       `json:"key_item"`
 	// PublicSummary is what the public disclosure shows of the item
 	// once it is accepted; nothing else of it is published.
 	PublicSummary string `json:"public_summary"`

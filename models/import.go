@@ -2,12 +2,15 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
+	"time"
 )
 
-// ImportRow is one row of an imported ledger: an item to create, with its
+// ImportRow is one row of an imported ledger: an item to create or update, with its
 // units named the way people name them.
 type ImportRow struct {
 	// Row is the row's number in the file, for messages.
@@ -32,42 +35,77 @@ type RowError struct {
 	Message string `json:"message"`
 }
 
-// ImportReport tells what an import did, or why it did nothing.
+// ImportReport tells what an import did (or, in a dry run, would do), or
+// why it did nothing.
 type ImportReport struct {
-	Rows    int        `json:"rows"`
-	Created int        `json:"created"`
-	Errors  []RowError `json:"errors"`
+	Rows int `json:"rows"`
+	// DryRun is true when nothing was written.
+	DryRun    bool `json:"dry_run"`
+	Created   int  `json:"created"`
+	Updated   int  `json:"updated"`
+	Unchanged int  `json:"unchanged"`
+	// Results say, row by row, what happened to each item.
+	Results []ImportResult `json:"results"`
+	Errors  []RowError     `json:"errors"`
+}
+
+// ImportResult is what an import does with one row.
+type ImportResult struct {
+	Row    int    `json:"row"`
+	Code   string `json:"code"`
+	Action string `json:"action"`
+	// ItemID is the item's id: new in a real import, empty when a dry run
+	// would create it.
+	ItemID string `json:"item_id,omitempty"`
+}
+
+// Import actions.
+const (
+	ImportCreate    = "create"
+	ImportUpdate    = "update"
+	ImportUnchanged = "unchanged"
+)
+
+// ImportOptions change what ImportItems does.
+type ImportOptions struct {
+	// DryRun checks every row and reports what would be created or
+	// updated, and writes nothing.
+	DryRun bool
 }
 
 // MaxImportRows bounds one import, which is one transaction.
 const MaxImportRows = 10000
 
-// ImportItems creates one item per row, with the rules of CreateItem, in
-// one transaction: either every row is valid and every item is created,
-// or nothing is written and the report lists every row's problems (and the
-// error is import_invalid). Codes must be new: taken in the database, or
-// repeated in the file, is a row error. Admins import anywhere, supervisors
-// into their unit subtree.
-func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (ImportReport, error) {
-	rep := ImportReport{Rows: len(rows)}
+// ImportItems creates or updates one item per row, with the rules of
+// CreateItem and UpdateItem, in one transaction: either every row is valid
+// and every item is written, or nothing is written and the report lists
+// every row's problems (and the error is import_invalid). A row whose code
+// names an existing item updates that item (re-importing a ledger brings
+// it up to date); a code repeated in the file is a row error. Admins
+// import anywhere, supervisors into their unit subtree. A dry run does
+// all the checks and reports what it would do.
+func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow, opts ImportOptions) (ImportReport, error) {
+	rep := ImportReport{Rows: len(rows), DryRun: opts.DryRun}
 	if a.Role != RoleAdmin && a.Role != RoleSupervisor {
 		return rep, errForbidden("import items")
 	}
 	if len(rows) > MaxImportRows {
 		return rep, Errorf(CodeValidation, "%d rows are more than the %d one import takes; split the file", len(rows), MaxImportRows)
 	}
+	errDryRun := errors.New("dry run")
 	err := s.Store.Tx(ctx, func(tx Tx) error {
-		rep.Created, rep.Errors = 0, nil
+		rep.Created, rep.Updated, rep.Unchanged, rep.Results, rep.Errors = 0, 0, 0, []ImportResult{}, nil
 		units, err := loadUnitRefs(tx)
 		if err != nil {
 			return err
 		}
-		taken, err := takenCodes(tx, rows)
+		existing, err := existingItems(tx, rows)
 		if err != nil {
 			return err
 		}
 		now := s.now()
 		items := make([]RectificationItem, len(rows))
+		befores := make([]*RectificationItem, len(rows))
 		firstRow := map[string]int{}
 		for i, row := range rows {
 			errs := append([]RowError(nil), row.Errors...)
@@ -91,7 +129,26 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 			}
 			in.CooperatingUnitIDs = &coop
 			it := &items[i]
-			*it = RectificationItem{ID: s.NewID(), Status: ItemNotStarted, Version: 1, CreatedAt: now, UpdatedAt: now}
+			code := ""
+			if in.Code != nil {
+				code = strings.TrimSpace(*in.Code)
+			}
+			if old, ok := existing[code]; ok {
+				*it = old
+				before := old
+				befores[i] = &before
+				if !a.canWriteUnitRecord(old.UnitPath) {
+					add("code", CodeOutsideYourUnit, "item %s belongs to a unit outside yours", code)
+				}
+				// A ledger that still shows the deadline an approved
+				// extension replaced does not undo the extension.
+				if old.OriginalDeadline != nil && in.Deadline != nil &&
+					in.Deadline.EndOfDay(s.Deadlines.Location()).Equal(*old.OriginalDeadline) {
+					in.Deadline = nil
+				}
+			} else {
+				*it = RectificationItem{ID: s.NewID(), Status: ItemNotStarted, Version: 1, CreatedAt: now, UpdatedAt: now}
+			}
 			if err := s.applyItem(tx, it, in); err != nil {
 				if e := AsError(err); e == nil {
 					return err
@@ -102,12 +159,18 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 				}
 			} else if !a.canWriteUnitRecord(it.UnitPath) {
 				add("responsible_unit_id", CodeOutsideYourUnit, "the responsible unit is outside your unit")
+			} else if b := befores[i]; b != nil && b.UnitPath != it.UnitPath {
+				n, err := tx.Count(&InspectionTask{}, []Cond{Eq("item_id", it.ID)})
+				if err != nil {
+					return err
+				}
+				if n > 0 {
+					add("responsible_unit_id", CodeItemHasTasks, "item %s has %d tasks; it cannot move to another unit", it.Code, n)
+				}
 			}
 			if it.Code != "" {
 				if first, ok := firstRow[it.Code]; ok {
 					add("code", CodeImportDuplicateCode, "item code %q is also on row %d", it.Code, first)
-				} else if taken[it.Code] {
-					add("code", CodeItemCodeTaken, "item code %q is taken", it.Code)
 				} else {
 					firstRow[it.Code] = row.Row
 				}
@@ -118,21 +181,38 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 			return nil // nothing was written; the report says why
 		}
 		for i := range items {
-			it := &items[i]
-			if err := translateDup(tx.Create(it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
-				return err
+			it, before := &items[i], befores[i]
+			res := ImportResult{Row: rows[i].Row, Code: it.Code, Action: ImportCreate, ItemID: it.ID}
+			switch {
+			case before == nil:
+				rep.Created++
+				if opts.DryRun {
+					res.ItemID = ""
+				} else if err := s.importCreate(tx, a, it); err != nil {
+					return err
+				}
+			case sameItem(before, it):
+				res.Action = ImportUnchanged
+				rep.Unchanged++
+			default:
+				res.Action = ImportUpdate
+				rep.Updated++
+				if !opts.DryRun {
+					if err := s.importUpdate(tx, a, before, it); err != nil {
+						return err
+					}
+				}
 			}
-			if err := s.audit(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code,
-				"responsible_unit_id": it.ResponsibleUnitID, "status": it.Status, "imported": true}); err != nil {
-				return err
-			}
-			if err := s.changed(tx, EntityItems, it.ID, it.Version, OpUpsert, ScopeUnit(it.UnitPath)); err != nil {
-				return err
-			}
+			rep.Results = append(rep.Results, res)
 		}
-		rep.Created = len(items)
+		if opts.DryRun {
+			return errDryRun // roll back whatever the checks may have touched
+		}
 		return nil
 	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
 	if err != nil {
 		return rep, err
 	}
@@ -145,6 +225,55 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow) (I
 		return rep, Errorf(CodeImportInvalid, "%d of %d rows have errors; nothing was imported", len(bad), len(rows))
 	}
 	return rep, nil
+}
+
+func (s *Service) importCreate(tx Tx, a Actor, it *RectificationItem) error {
+	if err := translateDup(tx.Create(it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+		return err
+	}
+	if err := s.audit(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code,
+		"responsible_unit_id": it.ResponsibleUnitID, "status": it.Status, "imported": true}); err != nil {
+		return err
+	}
+	return s.changed(tx, EntityItems, it.ID, it.Version, OpUpsert, ScopeUnit(it.UnitPath))
+}
+
+func (s *Service) importUpdate(tx Tx, a Actor, before, it *RectificationItem) error {
+	it.Version++
+	it.UpdatedAt = s.now()
+	if err := tx.Update(it); err != nil {
+		return err
+	}
+	detail := fieldChanges(before, it, "code", "responsible_unit_id", "deadline", "supervision_level", "key_item")
+	detail["imported"] = true
+	if err := s.audit(tx, a, AuditItemUpdate, EntityItems, it.ID, detail); err != nil {
+		return err
+	}
+	if err := s.movedOut(tx, EntityItems, it.ID, it.Version, before.UnitPath, it.UnitPath); err != nil {
+		return err
+	}
+	return s.changedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
+}
+
+// sameItem reports whether an import changed nothing of an item.
+func sameItem(a, b *RectificationItem) bool {
+	x, y := *a, *b
+	x.Deadline, y.Deadline = time.Time{}, time.Time{}
+	x.IssuedAt, y.IssuedAt, x.OriginalDeadline, y.OriginalDeadline, x.ClosedAt, y.ClosedAt, x.EscalatedAt, y.EscalatedAt = nil, nil, nil, nil, nil, nil, nil, nil
+	return a.Deadline.Equal(b.Deadline) && sameTime(a.IssuedAt, b.IssuedAt) &&
+		reflect.DeepEqual(x.CooperatingUnitIDs, y.CooperatingUnitIDs) && x.ID == y.ID &&
+		x.Code == y.Code && x.Title == y.Title && x.Description == y.Description && x.Source == y.Source &&
+		x.Category == y.Category && x.Area == y.Area && x.Target == y.Target && x.Measures == y.Measures &&
+		x.ResponsibleUnitID == y.ResponsibleUnitID && x.FirstResponsible == y.FirstResponsible &&
+		x.SpecificResponsible == y.SpecificResponsible && x.ReviewCadence == y.ReviewCadence &&
+		x.SupervisionLevel == y.SupervisionLevel && x.KeyItem == y.KeyItem && x.PublicSummary == y.PublicSummary
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 func hasField(errs []RowError, field string) bool {
@@ -195,26 +324,26 @@ func (r unitRefs) resolve(ref string) (string, *Error) {
 	}
 }
 
-// takenCodes returns which of the rows' item codes already exist.
-func takenCodes(tx Tx, rows []ImportRow) (map[string]bool, error) {
+// existingItems returns the items whose codes the rows name, by code.
+func existingItems(tx Tx, rows []ImportRow) (map[string]RectificationItem, error) {
 	var codes []string
 	for _, r := range rows {
 		if r.Item.Code != nil {
 			codes = append(codes, strings.TrimSpace(*r.Item.Code))
 		}
 	}
-	taken := map[string]bool{}
+	out := map[string]RectificationItem{}
 	const batch = 500 // keeps each statement well under SQLite's limit on placeholders
 	for len(codes) > 0 {
 		n := min(batch, len(codes))
-		var found []string
-		if err := tx.Pluck(&RectificationItem{}, "code", []Cond{{Column: "code", Op: OpIn, Value: codes[:n]}}, &found); err != nil {
+		var found []RectificationItem
+		if err := tx.List(&found, Query{Where: []Cond{{Column: "code", Op: OpIn, Value: codes[:n]}}}); err != nil {
 			return nil, err
 		}
-		for _, c := range found {
-			taken[c] = true
+		for _, it := range found {
+			out[it.Code] = it
 		}
 		codes = codes[n:]
 	}
-	return taken, nil
+	return out, nil
 }

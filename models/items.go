@@ -2,29 +2,41 @@ package models
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
 // ItemInput creates or patches a rectification item; nil fields are left
 // alone. Status is not set here: it moves only through the status machine.
 type ItemInput struct {
-	Code                *string    `json:"code"`
-	Title               *string    `json:"title"`
-	Description         *string    `json:"description"`
-	Source              *string    `json:"source"`
-	Category            *string    `json:"category"`
-	Area                *string    `json:"area"`
-	Target              *string    `json:"target"`
-	Measures            *string    `json:"measures"`
-	ResponsibleUnitID   *string    `json:"responsible_unit_id"`
-	CooperatingUnitIDs  *[]string  `json:"cooperating_unit_ids"`
-	FirstResponsible    *string    `json:"first_responsible"`
-	SpecificResponsible *string    `json:"specific_responsible"`
-	Deadline            *time.Time `json:"deadline"`
-	SupervisionLevel    *string    `json:"supervision_level"`
-	KeyItem             *bool      `json:"key_item"`
-	PublicSummary       *string    `json:"public_summary"`
-	Version             *int64     `json:"version"`
+	Code                *string   `json:"code"`
+	Title               *string   `json:"title"`
+	Description         *string   `json:"description"`
+	Source              *string   `json:"source"`
+	Category            *string   `json:"category"`
+	Area                *string   `json:"area"`
+	Target              *string   `json:"target"`
+	Measures            *string   `json:"measures"`
+	ResponsibleUnitID   *string   `json:"responsible_unit_id"`
+	CooperatingUnitIDs  *[]string `json:"cooperating_unit_ids"`
+	FirstResponsible    *string   `json:"first_responsible"`
+	SpecificResponsible *string   `json:"specific_responsible"`
+	// Deadline may be a date alone: the end of that day in the
+	// deadline policy's zone. It may lie in the past (a ledger loaded
+	// part-way through a campaign): the item is overdue at once.
+	Deadline *DateTime `json:"deadline"`
+	// ReviewCadence makes the item open-ended (长期坚持): without a
+	// deadline, its first review is due at the end of the current
+	// cadence period. An empty string makes it an item with a deadline
+	// again.
+	ReviewCadence *string `json:"review_cadence"`
+	// IssuedAt is when the feedback document issued the item; a date
+	// alone is the start of that day.
+	IssuedAt         *DateTime `json:"issued_at"`
+	SupervisionLevel *string   `json:"supervision_level"`
+	KeyItem          *bool     `json:"key_item"`
+	PublicSummary    *string   `json:"public_summary"`
+	Version          *int64    `json:"version"`
 }
 
 // ItemFilter narrows an item list; the review queue, the ledger and the
@@ -116,18 +128,38 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 	if in.KeyItem != nil {
 		it.KeyItem = *in.KeyItem
 	}
-	if in.Deadline != nil {
-		var err error
-		if it.Deadline, err = timeField("deadline", *in.Deadline); err != nil {
+	loc := s.Deadlines.Location()
+	if in.IssuedAt != nil {
+		t, err := timeField("issued_at", in.IssuedAt.StartOfDay(loc))
+		if err != nil {
 			return err
 		}
-		if it.Deadline.Before(it.CreatedAt) {
-			return FieldError(CodeDeadlineBeforeCreation, "deadline", "the deadline %s is before the item was created (%s)",
-				it.Deadline.Format(time.RFC3339), it.CreatedAt.Format(time.RFC3339))
+		it.IssuedAt = &t
+	}
+	cadenceChanged := false
+	if in.ReviewCadence != nil {
+		c := strings.TrimSpace(*in.ReviewCadence)
+		if c != "" {
+			if err := oneOf("review_cadence", c, ReviewCadences); err != nil {
+				return err
+			}
 		}
+		cadenceChanged, it.ReviewCadence = c != it.ReviewCadence, c
+	}
+	if in.Deadline != nil {
+		var err error
+		if it.Deadline, err = timeField("deadline", in.Deadline.EndOfDay(loc)); err != nil {
+			return err
+		}
+	} else if it.ReviewCadence != "" && (it.Deadline.IsZero() || cadenceChanged) {
+		it.Deadline = stamp(ReviewDue(it.ReviewCadence, s.now(), loc))
 	}
 	if it.Deadline.IsZero() {
-		return FieldError(CodeRequired, "deadline", "deadline is required")
+		return FieldError(CodeRequired, "deadline", "deadline is required, or a review_cadence for an open-ended item")
+	}
+	if it.IssuedAt != nil && it.ReviewCadence == "" && it.Deadline.Before(*it.IssuedAt) {
+		return FieldError(CodeDeadlineBeforeIssue, "deadline", "the deadline %s is before the item was issued (%s)",
+			it.Deadline.In(loc).Format(time.DateOnly), it.IssuedAt.In(loc).Format(time.DateOnly))
 	}
 	if in.ResponsibleUnitID != nil {
 		var u Unit

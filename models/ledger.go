@@ -25,6 +25,9 @@ type LedgerRow struct {
 	// when the export began.
 	Overdue     bool
 	OverdueDays int
+	// Extension is the item's latest deadline extension request, of any
+	// status; nil if none was made.
+	Extension *DeadlineExtension
 }
 
 // ledgerPage bounds the items (and their tasks, notes, verifications and
@@ -98,6 +101,7 @@ func ledgerRows(tx Tx, items []RectificationItem, now time.Time) ([]LedgerRow, e
 		notes         []Note
 		verifications []Verification
 		decisions     []Decision
+		extensions    []DeadlineExtension
 	)
 	for _, q := range []struct {
 		dst   any
@@ -108,6 +112,7 @@ func ledgerRows(tx Tx, items []RectificationItem, now time.Time) ([]LedgerRow, e
 		{&notes, []Cond{{Column: "task_id", Op: OpInQuery, Value: Subquery{Model: &InspectionTask{}, Column: "id", Where: byItem}}}},
 		{&verifications, byItem},
 		{&decisions, byItem},
+		{&extensions, byItem},
 	} {
 		if err := tx.List(q.dst, Query{Where: q.where}); err != nil {
 			return nil, err
@@ -158,6 +163,12 @@ func ledgerRows(tx Tx, items []RectificationItem, now time.Time) ([]LedgerRow, e
 		d := &decisions[i]
 		if r := at[d.ItemID]; r != nil && (r.LastDecision == nil || later(d.CreatedAt, d.ID, r.LastDecision.CreatedAt, r.LastDecision.ID)) {
 			r.LastDecision = d
+		}
+	}
+	for i := range extensions {
+		e := &extensions[i]
+		if r := at[e.ItemID]; r != nil && (r.Extension == nil || later(e.CreatedAt, e.ID, r.Extension.CreatedAt, r.Extension.ID)) {
+			r.Extension = e
 		}
 	}
 	names, err := displayNames(tx, inspectors)

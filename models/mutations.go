@@ -377,7 +377,31 @@ func (s *Service) recordVerification(tx Tx, a Actor, raw json.RawMessage) (int64
 			return 0, err
 		}
 	}
-	return version, nil
+	return version, s.itemReviewed(tx, a, t.ItemID, v.RecordedAt)
+}
+
+// itemReviewed moves an open-ended item's next review to the end of the
+// cadence period after the one in which a verification was recorded: the
+// verification is that period's review.
+func (s *Service) itemReviewed(tx Tx, a Actor, itemID string, at time.Time) error {
+	var it RectificationItem
+	if err := tx.Get(&it, itemID); err != nil {
+		return err
+	}
+	if it.ReviewCadence == "" || it.Status == ItemAccepted {
+		return nil
+	}
+	loc := s.Deadlines.Location()
+	due := stamp(ReviewDue(it.ReviewCadence, ReviewDue(it.ReviewCadence, at, loc).Add(time.Second), loc))
+	if !due.After(it.Deadline) {
+		return nil
+	}
+	if err := s.audit(tx, a, AuditItemUpdate, EntityItems, it.ID, map[string]any{
+		"deadline": auditChange{From: it.Deadline, To: due}, "reviewed": true}); err != nil {
+		return err
+	}
+	it.Deadline = due
+	return s.saveItem(tx, &it)
 }
 
 // linkEvidence ties evidence to a verification, creating a pending record

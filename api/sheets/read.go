@@ -196,19 +196,19 @@ var dateLayouts = []struct {
 
 var errNotADate = errors.New("not a date")
 
-// parseDeadline reads a deadline cell: an Excel date (a serial number
-// of days) or text in one of dateLayouts. A date alone is the end of that
-// day in loc.
-func parseDeadline(v string, loc *time.Location) (time.Time, error) {
+// parseDateTime reads a date cell: an Excel date (a serial number of
+// days) or text in one of dateLayouts. A date alone stays a date, for the
+// item rules to place in the day (a deadline ends with its day).
+func parseDateTime(v string, loc *time.Location) (*models.DateTime, error) {
 	t, dateOnly, err := parseDate(v, loc)
 	if err != nil {
-		return t, models.Errorf(models.CodeInvalidDate, "%q is not a date (YYYY-MM-DD, or YYYY-MM-DD HH:MM)", v)
+		return nil, models.Errorf(models.CodeInvalidDate,
+			"%q is not a date: write it as 2026-12-31 (year-month-day), 2026年12月31日, or with a time as 2026-12-31 18:00", v)
 	}
 	if dateOnly {
-		y, m, d := t.Date()
-		return time.Date(y, m, d, 23, 59, 59, 0, loc), nil
+		return models.OnDate(t.Date()), nil
 	}
-	return t, nil
+	return models.At(t), nil
 }
 
 func parseDate(v string, loc *time.Location) (time.Time, bool, error) {

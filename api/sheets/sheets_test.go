@@ -1,6 +1,7 @@
 package sheets
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +13,8 @@ import (
 // API spelling.
 func TestEveryValueHasALabel(t *testing.T) {
 	for _, list := range [][]string{models.ItemMachine.Statuses(), models.SupervisionLevels, models.Conclusions,
-		models.DecisionKinds, {models.NoteKindNote, models.NoteKindVerification}} {
+		models.DecisionKinds, {models.NoteKindNote, models.NoteKindVerification}, models.ReviewCadences,
+		{models.ExtensionPending, models.ExtensionApproved, models.ExtensionRefused}} {
 		for _, v := range list {
 			if label(v) == v {
 				t.Errorf("%s has no label", v)
@@ -57,14 +59,20 @@ func TestParseDeadline(t *testing.T) {
 		"2026-12-31 18:00:30":  time.Date(2026, 12, 31, 18, 0, 30, 0, loc),
 		"2026-12-31T10:00:00Z": time.Date(2026, 12, 31, 10, 0, 0, 0, time.UTC),
 	} {
-		got, err := parseDeadline(in, loc)
-		if err != nil || !got.Equal(want) {
+		got, err := parseDateTime(in, loc)
+		if err != nil || !got.EndOfDay(loc).Equal(want) {
 			t.Errorf("%q: %v %v, want %v", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"明年", "31/12/2026", "-5", "0", "2026-02-30"} {
-		if _, err := parseDeadline(in, loc); models.ErrorCode(err) != models.CodeInvalidDate {
+		_, err := parseDateTime(in, loc)
+		if models.ErrorCode(err) != models.CodeInvalidDate {
 			t.Errorf("%q: %v, want invalid_date", in, err)
+		}
+		// The message says in words which forms are read, never with Go's
+		// layout strings.
+		if msg := err.Error(); !strings.Contains(msg, "2026-12-31") || strings.Contains(msg, "2006") {
+			t.Errorf("%q: message %q", in, msg)
 		}
 	}
 }

@@ -23,7 +23,7 @@
 // entries removed from the end together with a rewritten head, which the
 // chain alone cannot show.
 //
-//	fieldctl [config flags] import items FILE.xlsx
+//	fieldctl [config flags] import items [-dry-run] FILE.xlsx
 //	fieldctl [config flags] items escalate
 //
 //	fieldctl [config flags] verify-pack [-public-key BASE64] FILE.zip
@@ -79,8 +79,10 @@ commands:
                           first changed or deleted entry. -expect-head SEQ:HASH checks a
                           head recorded earlier is still there (catches truncation)
   audit list              print chained audit entries (-action A, -limit N, -after SEQ)
-  import items FILE.xlsx  create the items of a ledger (台账) file: all of them, or none
-                          and the list of every row's errors
+  import items [-dry-run] FILE.xlsx
+                          create the items of a ledger (台账) file, or update them by
+                          their code: all of them, or none and every row's errors;
+                          -dry-run shows row by row what would be created or updated
   items escalate          raise the supervision level of long-overdue items now
                           (the server also does it hourly)
   verify-pack [-public-key BASE64] FILE.zip
@@ -159,25 +161,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return fmt.Errorf("unknown command %q", strings.Join(rest, " "))
 }
 
-// importItems reads a ledger file and creates its items in one
-// transaction, or lists every row's errors and creates none.
+// importItems reads a ledger file and creates or updates its items (by
+// code) in one transaction, or lists every row's errors and writes none;
+// -dry-run shows what it would do.
 func importItems(ctx context.Context, svc *models.Service, args []string, stdout io.Writer) error {
-	if len(args) != 1 {
-		return errors.New("usage: fieldctl import items FILE.xlsx")
+	fs := flag.NewFlagSet("import items", flag.ContinueOnError)
+	dryRun := fs.Bool("dry-run", false, "check every row and show what would be created or updated; write nothing")
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	f, err := os.Open(args[0])
+	if fs.NArg() != 1 {
+		return errors.New("usage: fieldctl import items [-dry-run] FILE.xlsx")
+	}
+	name := fs.Arg(0)
+	f, err := os.Open(name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	imp, err := sheets.ReadItems(f, svc.Deadlines.Location())
 	if err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if len(imp.Unknown) > 0 {
-		fmt.Fprintf(stdout, "%s: not reading the columns %s\n", args[0], strings.Join(imp.Unknown, ", "))
+		fmt.Fprintf(stdout, "%s: not reading the columns %s\n", name, strings.Join(imp.Unknown, ", "))
 	}
-	rep, err := svc.ImportItems(ctx, system, imp.Rows)
+	rep, err := svc.ImportItems(ctx, system, imp.Rows, models.ImportOptions{DryRun: *dryRun})
 	for _, e := range rep.Errors {
 		where := ""
 		if e.Field != "" {
@@ -186,9 +195,18 @@ func importItems(ctx context.Context, svc *models.Service, args []string, stdout
 		fmt.Fprintf(stdout, "row %d:%s %s: %s\n", e.Row, where, e.Code, e.Message)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	fmt.Fprintf(stdout, "imported %d items from %s\n", rep.Created, args[0])
+	if *dryRun {
+		for _, r := range rep.Results {
+			fmt.Fprintf(stdout, "row %d: %s %s\n", r.Row, r.Code, r.Action)
+		}
+		fmt.Fprintf(stdout, "dry run of %s: %d items would be created, %d updated, %d unchanged; nothing was written\n",
+			name, rep.Created, rep.Updated, rep.Unchanged)
+		return nil
+	}
+	fmt.Fprintf(stdout, "imported %d items from %s: %d created, %d updated, %d unchanged\n",
+		rep.Created+rep.Updated, name, rep.Created, rep.Updated, rep.Unchanged)
 	return nil
 }
 

@@ -161,7 +161,7 @@ func (l *loader) loadItems(ctx context.Context) error {
 			Target: ptr(it.target), Measures: ptr(it.measures),
 			ResponsibleUnitID: &unit, CooperatingUnitIDs: &coop,
 			FirstResponsible: ptr(it.first), SpecificResponsible: ptr(it.specific),
-			Deadline:         ptr(l.day(it.days)),
+			Deadline:         models.At(l.day(it.days)),
 			SupervisionLevel: ptr(it.level), KeyItem: ptr(it.key),
 		})
 		if err != nil {
