@@ -139,7 +139,7 @@ func (s *Service) DecideExtension(ctx context.Context, a Actor, itemID, extID st
 			return err
 		}
 		if ext.Status != ExtensionPending {
-			return Errorf(CodeExtensionDecided, "the request was already %s", ext.Status)
+			return Errorf(CodeExtensionDecided, "the request was already %s", ext.Status).With("Status", ext.Status)
 		}
 		if approve && (it.Status == ItemAccepted || it.ReviewCadence != "") {
 			return Errorf(CodeExtensionNotPossible, "the item is accepted or open-ended; its deadline cannot be extended")

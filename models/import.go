@@ -33,6 +33,8 @@ type RowError struct {
 	Field   string `json:"field,omitempty"`
 	Code    Code   `json:"code"`
 	Message string `json:"message"`
+	// Args are the error's specifics, for the message catalogs.
+	Args map[string]any `json:"-"`
 }
 
 // ImportReport tells what an import did (or, in a dry run, would do), or
@@ -114,7 +116,7 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow, op
 			}
 			in := row.Item
 			if id, err := units.resolve(row.ResponsibleUnit); err != nil {
-				add("responsible_unit_id", err.Code, "%s", err.Message)
+				errs = append(errs, RowError{Row: row.Row, Field: "responsible_unit_id", Code: err.Code, Message: err.Message, Args: err.Args})
 			} else if id != "" {
 				in.ResponsibleUnitID = &id
 			}
@@ -122,7 +124,7 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow, op
 			for _, ref := range row.CooperatingUnits {
 				id, err := units.resolve(ref)
 				if err != nil {
-					add("cooperating_unit_ids", err.Code, "%s", err.Message)
+					errs = append(errs, RowError{Row: row.Row, Field: "cooperating_unit_ids", Code: err.Code, Message: err.Message, Args: err.Args})
 				} else if id != "" {
 					coop = append(coop, id)
 				}
@@ -155,7 +157,7 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow, op
 				} else if !hasField(errs, e.Field) {
 					// A unit already reported is not reported again as
 					// missing.
-					errs = append(errs, RowError{Row: row.Row, Field: e.Field, Code: e.Code, Message: e.Message})
+					errs = append(errs, RowError{Row: row.Row, Field: e.Field, Code: e.Code, Message: e.Message, Args: e.Args})
 				}
 			} else if !a.canWriteUnitRecord(it.UnitPath) {
 				add("responsible_unit_id", CodeOutsideYourUnit, "the responsible unit is outside your unit")
@@ -171,6 +173,7 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow, op
 			if it.Code != "" {
 				if first, ok := firstRow[it.Code]; ok {
 					add("code", CodeImportDuplicateCode, "item code %q is also on row %d", it.Code, first)
+					errs[len(errs)-1].Args = map[string]any{"Code": it.Code}
 				} else {
 					firstRow[it.Code] = row.Row
 				}
@@ -222,13 +225,13 @@ func (s *Service) ImportItems(ctx context.Context, a Actor, rows []ImportRow, op
 		for _, e := range rep.Errors {
 			bad[e.Row] = true
 		}
-		return rep, Errorf(CodeImportInvalid, "%d of %d rows have errors; nothing was imported", len(bad), len(rows))
+		return rep, Errorf(CodeImportInvalid, "%d of %d rows have errors; nothing was imported", len(bad), len(rows)).With("Bad", len(bad))
 	}
 	return rep, nil
 }
 
 func (s *Service) importCreate(tx Tx, a Actor, it *RectificationItem) error {
-	if err := translateDup(tx.Create(it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+	if err := withCode(translateDup(tx.Create(it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code), it.Code); err != nil {
 		return err
 	}
 	if err := s.audit(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code,
@@ -318,9 +321,9 @@ func (r unitRefs) resolve(ref string) (string, *Error) {
 	case 1:
 		return ids[0], nil
 	case 0:
-		return "", Errorf(CodeUnknownUnit, "no unit has the code or name %q", ref)
+		return "", Errorf(CodeUnknownUnit, "no unit has the code or name %q", ref).With("Ref", ref)
 	default:
-		return "", Errorf(CodeUnitAmbiguous, "%d units are named %q; give the unit's code", len(ids), ref)
+		return "", Errorf(CodeUnitAmbiguous, "%d units are named %q; give the unit's code", len(ids), ref).With("Ref", ref)
 	}
 }
 

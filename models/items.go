@@ -158,8 +158,9 @@ func (s *Service) applyItem(tx Tx, it *RectificationItem, in ItemInput) error {
 		return FieldError(CodeRequired, "deadline", "deadline is required, or a review_cadence for an open-ended item")
 	}
 	if it.IssuedAt != nil && it.ReviewCadence == "" && it.Deadline.Before(*it.IssuedAt) {
-		return FieldError(CodeDeadlineBeforeIssue, "deadline", "the deadline %s is before the item was issued (%s)",
-			it.Deadline.In(loc).Format(time.DateOnly), it.IssuedAt.In(loc).Format(time.DateOnly))
+		d, i := it.Deadline.In(loc).Format(time.DateOnly), it.IssuedAt.In(loc).Format(time.DateOnly)
+		return FieldError(CodeDeadlineBeforeIssue, "deadline", "the deadline %s is before the item was issued (%s)", d, i).
+			With("Deadline", d, "IssuedAt", i)
 	}
 	if in.ResponsibleUnitID != nil {
 		var u Unit
@@ -203,7 +204,7 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Rectif
 		if !a.canWriteUnitRecord(it.UnitPath) {
 			return errForbidden("create items for a unit outside your own")
 		}
-		if err := translateDup(tx.Create(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+		if err := withCode(translateDup(tx.Create(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code), it.Code); err != nil {
 			return err
 		}
 		if err := s.audit(tx, a, AuditItemCreate, EntityItems, it.ID, map[string]any{"code": it.Code, "responsible_unit_id": it.ResponsibleUnitID, "status": it.Status}); err != nil {
@@ -247,7 +248,7 @@ func (s *Service) UpdateItem(ctx context.Context, a Actor, id string, in ItemInp
 		}
 		it.Version++
 		it.UpdatedAt = s.now()
-		if err := translateDup(tx.Update(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+		if err := withCode(translateDup(tx.Update(&it), CodeItemCodeTaken, "code", "item code %q is taken", it.Code), it.Code); err != nil {
 			return err
 		}
 		if err := s.audit(tx, a, AuditItemUpdate, EntityItems, it.ID,
@@ -325,4 +326,12 @@ func inspectorTaskConds(a Actor) []Cond {
 func (s *Service) inspectorNeeds(tx Tx, a Actor, refColumn, id string) (bool, error) {
 	n, err := tx.Count(&InspectionTask{}, append(inspectorTaskConds(a), Eq(refColumn, id)))
 	return n > 0, err
+}
+
+// withCode names the item code in a domain error's specifics.
+func withCode(err error, code string) error {
+	if e := AsError(err); e != nil && e.Code == CodeItemCodeTaken {
+		return e.With("Code", code)
+	}
+	return err
 }

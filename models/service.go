@@ -237,7 +237,7 @@ func oneOf(field, v string, allowed []string) error {
 			return nil
 		}
 	}
-	return FieldError(CodeInvalidEnum, field, "%s must be one of %s", field, strings.Join(allowed, ", "))
+	return FieldError(CodeInvalidEnum, field, "%s must be one of %s", field, strings.Join(allowed, ", ")).With("Allowed", strings.Join(allowed, ", "))
 }
 
 // checkVersion refuses an update based on a stale read.

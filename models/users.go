@@ -79,7 +79,7 @@ func (s *Service) applyUser(tx Tx, u *User, in UserInput) error {
 
 func (s *Service) hashPassword(pw string) (string, error) {
 	if n := utf8.RuneCountInString(pw); n < MinPasswordLen || n > 128 {
-		return "", FieldError(CodeWeakPassword, "password", "password must be %d to 128 characters", MinPasswordLen)
+		return "", FieldError(CodeWeakPassword, "password", "password must be %d to 128 characters", MinPasswordLen).With("Min", MinPasswordLen)
 	}
 	return s.Hasher.Hash(pw)
 }

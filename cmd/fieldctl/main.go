@@ -23,7 +23,7 @@
 // entries removed from the end together with a rewritten head, which the
 // chain alone cannot show.
 //
-//	fieldctl [config flags] import items [-dry-run] FILE.xlsx
+//	fieldctl [config flags] import items [-dry-run] FILE.xlsx|FILE.csv
 //	fieldctl [config flags] items escalate
 //
 //	fieldctl [config flags] verify-pack [-public-key BASE64] FILE.zip
@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -79,7 +80,7 @@ commands:
                           first changed or deleted entry. -expect-head SEQ:HASH checks a
                           head recorded earlier is still there (catches truncation)
   audit list              print chained audit entries (-action A, -limit N, -after SEQ)
-  import items [-dry-run] FILE.xlsx
+  import items [-dry-run] FILE.xlsx|FILE.csv
                           create the items of a ledger (台账) file, or update them by
                           their code: all of them, or none and every row's errors;
                           -dry-run shows row by row what would be created or updated
@@ -171,7 +172,7 @@ func importItems(ctx context.Context, svc *models.Service, args []string, stdout
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: fieldctl import items [-dry-run] FILE.xlsx")
+		return errors.New("usage: fieldctl import items [-dry-run] FILE.xlsx|FILE.csv")
 	}
 	name := fs.Arg(0)
 	f, err := os.Open(name)
@@ -179,7 +180,11 @@ func importItems(ctx context.Context, svc *models.Service, args []string, stdout
 		return err
 	}
 	defer f.Close()
-	imp, err := sheets.ReadItems(f, svc.Deadlines.Location())
+	read := sheets.ReadItems
+	if strings.EqualFold(filepath.Ext(name), ".csv") {
+		read = sheets.ReadItemsCSV
+	}
+	imp, err := read(f, svc.Deadlines.Location())
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
