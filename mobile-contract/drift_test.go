@@ -689,8 +689,10 @@ func TestDispatchReportMatchesModels(t *testing.T) {
 				{At: now, Kind: models.NoteKindVerification, Author: "王芳", Conclusion: models.ConclusionRectified, Text: "已整改"},
 				{At: now, Kind: models.NoteKindNote, Author: "王芳", Text: "施工中"},
 			}}},
+		Extensions: []models.DispatchExtension{{ItemID: item, Code: "DC-1", Title: "排口超标", UnitID: unit, Status: models.ExtensionApproved,
+			Reason: "汛期停工", OriginalDeadline: now, PreviousDeadline: now, RequestedDeadline: now.AddDate(0, 2, 0), RequestedAt: now, DecidedAt: &now}},
 	})
 	empty := models.DispatchCounts{ByStatus: counts.ByStatus}
 	validateAs(t, "DispatchReport", models.DispatchReport{Period: models.PeriodMonthly, Start: now, End: now, AsOf: now, Total: empty,
-		Units: []models.DispatchUnit{}, Categories: []models.DispatchCategory{}, Progress: []models.DispatchProgress{}})
+		Units: []models.DispatchUnit{}, Categories: []models.DispatchCategory{}, Progress: []models.DispatchProgress{}, Extensions: []models.DispatchExtension{}})
 }
