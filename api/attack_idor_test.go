@@ -28,6 +28,7 @@ type victims struct {
 	verif       string
 	note        string
 	answer      string
+	extension   string // a pending deadline extension of the item
 	// secrets are strings of the victims' that no refusal may show.
 	secrets []string
 }
@@ -71,6 +72,8 @@ func newVictims(t *testing.T, e *env) victims {
 			t.Fatalf("victims' push: %v", res)
 		}
 	}
+	v.extension = must(e.svc.RequestExtension(ctx, system, v.item.ID, models.ExtensionRequest{
+		Deadline: models.At(e.now.AddDate(0, 6, 0)), Reason: ptr(secretMark + "延期理由")})).ID
 	sum := sha256.Sum256(photo)
 	v.secrets = []string{secretMark, v.item.Code, hex.EncodeToString(sum[:]), "13800000000"}
 	return v
@@ -122,6 +125,13 @@ var idorCases = map[string]idorCase{
 	"GET /v1/items/:id/evidence-pack": {path: byID("/v1/items/", "/evidence-pack", itemID)},
 	"GET /v1/items/:id/review":        {path: byID("/v1/items/", "/review", itemID)},
 	"GET /v1/items/:id/decisions":     {path: byID("/v1/items/", "/decisions", itemID)},
+	"GET /v1/items/:id/extensions":    {path: byID("/v1/items/", "/extensions", itemID)},
+	"POST /v1/items/:id/extensions": {path: byID("/v1/items/", "/extensions", itemID), body: func(e *env, _ victims) any {
+		return map[string]any{"deadline": "2027-12-31", "reason": "汛期停工"}
+	}, open: map[string]string{"leada": "the unit's lead asks for more time (answered 409: one request is pending)"}},
+	"POST /v1/items/:id/extensions/:ext/decision": {path: func(v victims) string {
+		return "/v1/items/" + v.item.ID + "/extensions/" + v.extension + "/decision"
+	}, body: func(*env, victims) any { return map[string]any{"decision": "approve", "comment": "同意"} }},
 	"POST /v1/items/:id/submit": {path: byID("/v1/items/", "/submit", itemID), body: func(e *env, v victims) any {
 		return map[string]any{"statement": "已完成", "version": version(e, "/v1/items/"+v.item.ID), "inspector_ids": []string{e.fx.users["insp1"].ID},
 			"site_ids": []string{v.site.ID}, "template_id": v.tmpl.ID}

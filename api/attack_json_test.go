@@ -23,6 +23,7 @@ var bodyless = map[string]string{
 	"POST /v1/evidence/:id/multipart/complete": "no body",
 	"POST /v1/auth/logout":                     "no body",
 	"POST /v1/devices/:id/revoke":              "no body",
+	"POST /v1/items/import":                    "the ledger file (XLSX or CSV)",
 }
 
 // jsonCaller is who may send each JSON route, so that a refusal comes

@@ -55,6 +55,10 @@ const maxLedgerUpload = 32 << 20
 // what would be created or updated. A file with bad rows is a 400
 // import_invalid problem whose report lists every row's errors.
 func (s *Server) importItems(c *fiber.Ctx) error {
+	a := actor(c)
+	if a.Role != models.RoleAdmin && a.Role != models.RoleSupervisor {
+		return models.Errorf(models.CodeForbidden, "your role may not import items")
+	}
 	dryRun := false
 	switch c.Query("dry_run") {
 	case "", "false":
@@ -82,10 +86,6 @@ func (s *Server) importItems(c *fiber.Ctx) error {
 	}
 	if len(body) > maxLedgerUpload {
 		return models.Errorf(models.CodeBodyTooLarge, "a ledger file may be at most %d bytes", maxLedgerUpload)
-	}
-	a := actor(c)
-	if a.Role != models.RoleAdmin && a.Role != models.RoleSupervisor {
-		return models.Errorf(models.CodeForbidden, "your role may not import items")
 	}
 	imp, err := read(bytes.NewReader(body), s.svc.Deadlines.Location())
 	if err != nil {

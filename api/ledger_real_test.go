@@ -190,7 +190,9 @@ func TestRealLedgerImport(t *testing.T) {
 			for _, it := range must(e.svc.ListItems(context.Background(), system, models.ItemFilter{}, models.ListParams{Limit: 100})).Items {
 				items[it.Code] = it
 			}
-			day := func(y int, m time.Month, d, h, min, s int) time.Time { return time.Date(y, m, d, h, min, s, 0, shanghai) }
+			day := func(y int, m time.Month, d, h, min, s int) time.Time {
+				return time.Date(y, m, d, h, min, s, 0, shanghai)
+			}
 			for _, c := range []struct {
 				code     string
 				deadline time.Time
