@@ -38,3 +38,14 @@ func message(l *i18n.Localizer, code models.Code, field string, args map[string]
 	}
 	return l.Code(string(code), data)
 }
+
+// flagExplanation explains a flag with its measured value in l's language
+// (message "flag.<code>"); a flag the catalog lacks keeps its own detail.
+func flagExplanation(l *i18n.Localizer) func(models.Flag) string {
+	return func(f models.Flag) string {
+		if !catalog.Has(l.Lang(), "flag."+f.Code) {
+			return f.Detail
+		}
+		return l.T("flag."+f.Code, map[string]any{"Value": f.Value, "Unit": f.Unit})
+	}
+}
