@@ -91,6 +91,9 @@ commands:
 
 config flags: run "fieldctl -h"`
 
+// zone is where fieldctl shows times: FIELDSYNC_TIME_ZONE.
+var zone = time.UTC
+
 // system is the actor of administrative commands run on the server host.
 var system = models.Actor{UserID: "fieldctl", Username: "fieldctl", Role: models.RoleAdmin}
 
@@ -98,6 +101,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cfg, rest, err := config.Load("fieldctl", args, os.Getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if loc, err := time.LoadLocation(cfg.TimeZone); err == nil {
+		zone = loc
 	}
 	if len(rest) == 0 {
 		fmt.Fprintln(stderr, usage)
