@@ -174,3 +174,15 @@ func (s *Service) ListUsers(ctx context.Context, a Actor, f UserFilter, p ListPa
 	}
 	return list[User](ctx, s, conds, p)
 }
+
+// AdminExists reports whether an administrator account that is not
+// disabled exists: a server without one says so at start-up, with the
+// command that creates one.
+func (s *Service) AdminExists(ctx context.Context) (bool, error) {
+	var n int64
+	err := s.Store.Tx(ctx, func(tx Tx) (err error) {
+		n, err = tx.Count(&User{}, []Cond{Eq("role", RoleAdmin), Eq("disabled", false)})
+		return err
+	})
+	return n > 0, err
+}

@@ -63,34 +63,6 @@ func main() {
 	}
 }
 
-const usage = `usage: fieldctl [config flags] <command>
-
-commands:
-  migrate                 apply pending schema migrations
-  seed                    load the demo data set into an empty database
-  unit add|list           manage responsible units
-  user add|list           manage accounts (user add reads the password from stdin)
-  sync compact            compact the change log now (the server also does it hourly)
-  sync new-epoch          after restoring a backup: make every device reset its sync
-  sync devices [-user U]  list devices: user, state, last mutation and pull, how far
-                          the pull was behind the log's head, pending evidence
-  sync device DEVICE_ID   one device's sync clients, cursor against the head, last
-                          rejected mutations and evidence declared but not completed
-  audit verify            check the audit chain and print its head; fails naming the
-                          first changed or deleted entry. -expect-head SEQ:HASH checks a
-                          head recorded earlier is still there (catches truncation)
-  audit list              print chained audit entries (-action A, -limit N, -after SEQ)
-  import items [-dry-run] FILE.xlsx|FILE.csv
-                          create the items of a ledger (台账) file, or update them by
-                          their code: all of them, or none and every row's errors;
-                          -dry-run shows row by row what would be created or updated
-  items escalate          raise the supervision level of long-overdue items now
-                          (the server also does it hourly)
-  verify-pack [-public-key BASE64] FILE.zip
-                          check an evidence pack's signature and every file in it
-
-config flags: run "fieldctl -h"`
-
 // zone is where fieldctl shows times: FIELDSYNC_TIME_ZONE.
 var zone = time.UTC
 
@@ -99,6 +71,10 @@ var system = models.Actor{UserID: "fieldctl", Username: "fieldctl", Role: models
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, rest, err := config.Load("fieldctl", args, os.Getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr)
+		printUsage(stderr)
+	}
 	if err != nil {
 		return err
 	}
@@ -106,8 +82,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		zone = loc
 	}
 	if len(rest) == 0 {
-		fmt.Fprintln(stderr, usage)
+		printUsage(stderr)
 		return errors.New("no command")
+	}
+	if rest[0] == "help" {
+		return help(stdout, rest[1:])
 	}
 	if rest[0] == "verify-pack" {
 		// A pack is checked anywhere, without the server's database.
@@ -138,6 +117,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return userAdd(ctx, svc, db, rest[2:], stdin, stdout)
 	case cmd == "user list":
 		return userList(ctx, db, stdout)
+	case cmd == "admin create":
+		return adminCreate(ctx, svc, db, rest[2:], stdin, stdout, stderr)
 	case cmd == "sync compact":
 		st, err := cfg.SyncEngine(db, svc, nil, nil, log).Compact(ctx, time.Now())
 		if err == nil {
@@ -164,7 +145,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case cmd == "items escalate":
 		return escalate(ctx, svc, stdout)
 	}
-	fmt.Fprintln(stderr, usage)
+	printUsage(stderr)
 	return fmt.Errorf("unknown command %q", strings.Join(rest, " "))
 }
 
