@@ -14,6 +14,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -119,6 +120,21 @@ func (e *env) putContent(who, id string, data []byte, want int) response {
 	return response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
+// wantFlags checks that rec carries exactly the flags named, no more and
+// no fewer.
+func wantFlags(t *testing.T, what string, rec map[string]any, codes ...string) {
+	t.Helper()
+	var got []string
+	for code := range flagsOf(rec) {
+		got = append(got, code)
+	}
+	slices.Sort(got)
+	slices.Sort(codes)
+	if !slices.Equal(got, codes) {
+		t.Errorf("%s: flags %v, want exactly %v: %v", what, got, codes, rec["flags"])
+	}
+}
+
 func flagsOf(rec map[string]any) map[string]map[string]any {
 	out := map[string]map[string]any{}
 	for _, f := range rec["flags"].([]any) {
@@ -166,12 +182,15 @@ func testEvidencePipeline(t *testing.T, e *env) {
 		} else if flagged {
 			t.Errorf("%s lies inside the geofence but was flagged: %v", name, out)
 		}
-		if _, ok := flags["no_exif_gps"]; ok {
-			t.Errorf("%s has EXIF GPS", name)
+		// The photos were taken in 2008, long before this task existed,
+		// and the device says now: the times give three flags.
+		want := []string{"before_assignment", "outside_task_window", "clock_skew"}
+		if name == "DSCN0025.jpg" {
+			want = append(want, "outside_geofence")
 		}
-		// The photos were taken in 2008, long before this task existed.
-		if _, ok := flags["before_assignment"]; !ok {
-			t.Errorf("%s: before_assignment missing: %v", name, rec["flags"])
+		wantFlags(t, name, rec, want...)
+		if skew := flags["clock_skew"]; skew != nil && skew["value"].(float64) < 18*365*24*3600 {
+			t.Errorf("%s: clock skew %v s, want the 18 years between EXIF and device time", name, skew["value"])
 		}
 	}
 	// The same photo for another task at another site: an exact duplicate;
@@ -182,6 +201,7 @@ func testEvidencePipeline(t *testing.T, e *env) {
 	if f, ok := flagsOf(dup)["duplicate_photo"]; !ok || f["ref"] == "" {
 		t.Errorf("a reused photo must be flagged duplicate_photo: %v", dup["flags"])
 	}
+	wantFlags(t, "the reused photo", dup, "duplicate_photo", "outside_geofence", "exif_gps_mismatch", "before_assignment", "outside_task_window", "clock_skew")
 	img, err := jpeg.Decode(bytes.NewReader(orig))
 	if err != nil {
 		t.Fatal(err)
@@ -200,6 +220,9 @@ func testEvidencePipeline(t *testing.T, e *env) {
 	if _, ok := flags["no_exif_gps"]; !ok {
 		t.Errorf("a re-encoded copy lost its EXIF: no_exif_gps expected: %v", near["flags"])
 	}
+	// Without EXIF the device's time and fix count: inside the window and
+	// the site, so no time or place flags.
+	wantFlags(t, "the re-encoded copy", near, "near_duplicate_photo", "mocked_location", "no_exif_gps")
 	// A far-off device fix is flagged however poor the device says its
 	// accuracy is; the same photo twice in one task is a duplicate too.
 	far := e.upload("insp1", task, readPhoto(t, "DSCN0012.jpg"), "image/jpeg", map[string]any{"lat": 43.57, "lng": 11.8854, "accuracy_m": 1e7, "mocked": false})
@@ -209,6 +232,7 @@ func testEvidencePipeline(t *testing.T, e *env) {
 	if _, ok := flagsOf(far)["duplicate_photo"]; !ok {
 		t.Errorf("the same photo twice in one task must be flagged: %v", far["flags"])
 	}
+	wantFlags(t, "the far-off fix", far, "exif_gps_mismatch", "duplicate_photo", "before_assignment", "outside_task_window", "clock_skew")
 	// Orientation: thumbnails come out upright.
 	for name, landscape := range map[string]bool{"orientation_landscape_6.jpg": true, "orientation_portrait_8.jpg": false} {
 		rec := e.upload("insp1", task, readPhoto(t, name), "image/jpeg", nil)

@@ -3,7 +3,9 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -17,10 +19,16 @@ var migrations embed.FS
 
 // Migrate applies every pending migration, forward only, and records them
 // in goose's version table. On MySQL, a named lock keeps two servers that
-// start together from migrating at once.
+// start together on one database from migrating it at once. GET_LOCK names
+// are server-wide, so the name carries the database's: servers of other
+// databases on the same MySQL server do not wait for each other.
 func (db *DB) Migrate(ctx context.Context) (applied []int64, err error) {
 	if db.dialect == DialectMySQL {
-		unlock, err := db.namedLock(ctx, "fieldsync_migrate", 2*time.Minute)
+		var schema string
+		if err := db.sql.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&schema); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		unlock, err := db.namedLock(ctx, migrateLockName(schema), 2*time.Minute)
 		if err != nil {
 			return nil, err
 		}
@@ -68,6 +76,17 @@ func (db *DB) migrations() (*goose.Provider, error) {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	return p, nil
+}
+
+// migrateLockName names the migration lock of one database within
+// GET_LOCK's 64 characters.
+func migrateLockName(schema string) string {
+	name := "fieldsync_migrate:" + schema
+	if len(name) > 64 {
+		sum := sha256.Sum256([]byte(schema))
+		name = "fieldsync_migrate:" + hex.EncodeToString(sum[:20])
+	}
+	return name
 }
 
 // namedLock takes a MySQL GET_LOCK on a connection of its own and returns

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
@@ -20,14 +21,20 @@ import (
 
 // maxAttempts bounds how often a transaction that lost a deadlock or a
 // lock wait is run again.
-const maxAttempts = 5
+const maxAttempts = 8
 
 // Tx runs fn in a transaction. A transaction that fails for a reason that
-// goes away on its own (a MySQL deadlock or lock wait timeout) is run again
-// from the start, so fn must not keep state across attempts.
+// goes away on its own (a MySQL deadlock or lock wait timeout, SQLite's
+// busy snapshot) is run again from the start, so fn must not keep state
+// across attempts. Attempts after the first wait a little longer each time
+// (10 ms, 40 ms, 90 ms… 1.4 s in all): SQLite answers a busy snapshot at
+// once, without its busy timeout, while the other process's write lasts.
 func (db *DB) Tx(ctx context.Context, fn func(tx models.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		if attempt > 1 && !pause(ctx, time.Duration((attempt-1)*(attempt-1))*10*time.Millisecond) {
+			break
+		}
 		err = db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 			t := &tx{g: g}
 			if err := fn(t); err != nil {
@@ -474,6 +481,18 @@ func unavailable(err error) error {
 		return fmt.Errorf("db: %v: %w", err, models.ErrUnavailable)
 	}
 	return err
+}
+
+// pause waits d, or until ctx ends (false).
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // retryable reports errors after which the whole transaction may simply be

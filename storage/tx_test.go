@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -175,6 +176,43 @@ func TestGetReadsOncePerTransaction(t *testing.T) {
 				}
 				return nil
 			})
+		})
+	}
+}
+
+// TestTxRunsAgainAfterALockError: a closure that fails with an error that
+// goes away on its own (a deadlock, SQLite's busy snapshot) is run again
+// from the start, after a pause, and its writes of the failed attempts are
+// rolled back; any other error is returned at once.
+func TestTxRunsAgainAfterALockError(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := storagetest.MustOpen(t, dialect)
+			ctx := context.Background()
+			runs := 0
+			err := db.Tx(ctx, func(tx models.Tx) error {
+				runs++
+				u := &models.Unit{ID: newID(), Code: fmt.Sprintf("U%d", runs), Name: "单位", Kind: "city", Path: fmt.Sprintf("/U%d/", runs), Version: 1}
+				if err := tx.Create(u); err != nil {
+					return err
+				}
+				if runs < 3 {
+					return errors.New("database is locked (517)")
+				}
+				return nil
+			})
+			if err != nil || runs != 3 {
+				t.Fatalf("after two lock errors: %v, %d runs; want success on the third", err, runs)
+			}
+			var n int64
+			if err := db.Gorm().Table("units").Count(&n).Error; err != nil || n != 1 {
+				t.Fatalf("%d units kept (%v): the failed attempts' writes must be rolled back", n, err)
+			}
+			runs = 0
+			plain := errors.New("the rule says no")
+			if err := db.Tx(ctx, func(models.Tx) error { runs++; return plain }); !errors.Is(err, plain) || runs != 1 {
+				t.Fatalf("a plain error: %v after %d runs, want it at once", err, runs)
+			}
 		})
 	}
 }

@@ -2,8 +2,12 @@ package sync_test
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -12,8 +16,9 @@ import (
 
 // TestStampsShareRuns: more than a batch of rows, stamped by many callers
 // at once, gets the numbers 1..n each once; the callers that waited share
-// runs, so the counts they report add up to n; and the storage adapter
-// numbers a batch in one statement.
+// one run, so the counts they report add up to n and two runs serve
+// sixteen callers; and the storage adapter numbers a batch in one
+// statement.
 func TestStampsShareRuns(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
@@ -40,7 +45,11 @@ func TestStampsShareRuns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			eng := fsync.New(fsync.Config{Store: db, CursorKey: []byte("k")})
+			// The first stamping's first transaction waits until every
+			// other caller is parked on the engine's lock, so that all of
+			// them arrive while it runs.
+			gate := &gatedStore{Store: db, release: make(chan struct{})}
+			eng := fsync.New(fsync.Config{Store: gate, CursorKey: []byte("k")})
 			var wg gosync.WaitGroup
 			counts := make([]int, 16)
 			for i := range counts {
@@ -54,16 +63,21 @@ func TestStampsShareRuns(t *testing.T) {
 					counts[i] = k
 				}()
 			}
+			waitParked(t, len(counts)-1)
+			close(gate.release)
 			wg.Wait()
-			total, ran := 0, 0
+			total := 0
 			for _, k := range counts {
 				total += k
-				if k > 0 {
-					ran++
-				}
 			}
 			if total != n {
 				t.Errorf("the stampers report %d rows stamped, want %d", total, n)
+			}
+			// One run numbers the 2,500 rows in three batches; the fifteen
+			// callers that arrived during it share one more run, which
+			// finds nothing. Without sharing each of them would run its own.
+			if want := int64((n+999)/1000 + 1); gate.txs.Load() != want {
+				t.Errorf("%d stamping transactions for %d callers, want %d (two runs)", gate.txs.Load(), len(counts), want)
 			}
 			rows := readAfter(t, db, 0)
 			for i, r := range rows {
@@ -79,7 +93,6 @@ func TestStampsShareRuns(t *testing.T) {
 			if err != nil || left != 0 {
 				t.Fatalf("%d rows left unstamped (%v)", left, err)
 			}
-			t.Logf("%s: %d callers, %d of them ran a stamping", dialect, len(counts), ran)
 		})
 	}
 }
@@ -127,5 +140,44 @@ func BenchmarkStamp(b *testing.B) {
 				b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "rows/s")
 			})
 		}
+	}
+}
+
+// gatedStore counts transactions and holds the first until release is
+// closed.
+type gatedStore struct {
+	models.Store
+	release chan struct{}
+	txs     atomic.Int64
+}
+
+func (s *gatedStore) Tx(ctx context.Context, fn func(models.Tx) error) error {
+	if s.txs.Add(1) == 1 {
+		<-s.release
+	}
+	return s.Store.Tx(ctx, fn)
+}
+
+// waitParked waits until n goroutines are blocked on a lock inside
+// Engine.Stamp, reading the goroutine dump rather than sleeping.
+func waitParked(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	buf := make([]byte, 1<<20)
+	for {
+		dump := string(buf[:runtime.Stack(buf, true)])
+		parked := 0
+		for _, g := range strings.Split(dump, "\n\n") {
+			if strings.Contains(g, "sync.(*Mutex).Lock") && strings.Contains(g, "(*Engine).Stamp") {
+				parked++
+			}
+		}
+		if parked >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callers parked on the stamping lock after 30 s, want %d", parked, n)
+		}
+		runtime.Gosched()
 	}
 }

@@ -61,6 +61,11 @@ Scenarios (-scenario):
   sustained  every device cycles push(-mutations) + pull once per -cycle
              (1000 devices, 10 mutations, 5s: 2,000 mutations/s offered) for
              -duration: mutations/s applied and p99
+  ramp       the sustained cycle offered in rising steps (-ramp, mutations/s,
+             each for -step) until one does not hold: push p99 at or over
+             -target-p99, under -held-share of the offered mutations applied,
+             or a failed cycle; reports capacity_mutations_per_second, the
+             highest step that held, and each step's figures
   upload     -count photos per device through the server's upload flow,
              -concurrency at once, in rounds: declare, send the bytes (to
              the declaration's target, or with -via api through PUT
@@ -105,6 +110,10 @@ type options struct {
 	Duration    time.Duration
 	Cycle       time.Duration
 	Mutations   int
+	Ramp        []int
+	Step        time.Duration
+	TargetP99   time.Duration
+	HeldShare   float64
 	Batches     []int
 	Count       int
 	Waves       int
@@ -119,7 +128,7 @@ type options struct {
 	JSON        bool
 }
 
-var scenarios = []string{"initial", "delta", "push", "sustained", "upload", "pack", "day"}
+var scenarios = []string{"initial", "delta", "push", "sustained", "ramp", "upload", "pack", "day"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -154,6 +163,10 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 	fs.DurationVar(&o.Duration, "duration", 60*time.Second, "how long the sustained scenario runs")
 	fs.DurationVar(&o.Cycle, "cycle", 5*time.Second, "sustained: how often each device pushes and pulls")
 	fs.IntVar(&o.Mutations, "mutations", 10, "sustained: mutations per push (a day records 6 per visit)")
+	ramp := fs.String("ramp", "500,1000,1500,2000,2500,3000,4000", "ramp: offered mutations/s of each step, rising, comma-separated")
+	fs.DurationVar(&o.Step, "step", 30*time.Second, "ramp: how long each step runs")
+	fs.DurationVar(&o.TargetP99, "target-p99", 250*time.Millisecond, "ramp: a step holds while its push p99 stays under this")
+	fs.Float64Var(&o.HeldShare, "held-share", 0.95, "ramp: a step holds while it applies at least this share of the mutations it offers")
 	batches := fs.String("batches", "1,10,100", "push: batch sizes, comma-separated (1 to 100)")
 	fs.IntVar(&o.Count, "count", 3, "repeats: pushes per batch size and device, photos per device, pack exports, visits per device in a day")
 	fs.IntVar(&o.Waves, "waves", 4, "day: devices come back online in this many waves (at most one per device)")
@@ -180,6 +193,9 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 	if o.Batches, err = intList(*batches); err != nil {
 		return o, nil, fmt.Errorf("-batches: %w", err)
 	}
+	if o.Ramp, err = rampSteps(*ramp); err != nil {
+		return o, nil, fmt.Errorf("-ramp: %w", err)
+	}
 	return o, rest, o.validate()
 }
 
@@ -189,6 +205,19 @@ func intList(s string) ([]int, error) {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 100 {
 			return nil, fmt.Errorf("%q: want numbers from 1 to 100", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// rampSteps reads -ramp: positive rates, each above the last.
+func rampSteps(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || len(out) > 0 && n <= out[len(out)-1] {
+			return nil, fmt.Errorf("%q: want rising mutations/s above 0, e.g. 500,1000,2000", s)
 		}
 		out = append(out, n)
 	}
@@ -212,6 +241,10 @@ func (o *options) validate() error {
 		return errors.New("-duration and -timeout must be positive (-duration at most 24h)")
 	case o.Cycle <= 0:
 		return errors.New("-cycle must be positive")
+	case o.Step <= 0 || o.Step > 24*time.Hour || o.TargetP99 <= 0:
+		return errors.New("-step (at most 24h) and -target-p99 must be positive")
+	case o.HeldShare <= 0 || o.HeldShare > 1:
+		return errors.New("-held-share: want a share above 0, at most 1")
 	case o.Mutations < 1 || o.Mutations > 100:
 		return errors.New("-mutations: want 1 to 100")
 	case o.Waves < 1 || o.Waves > 1000:

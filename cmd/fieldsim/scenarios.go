@@ -140,40 +140,50 @@ func (s *sim) pushes(ctx context.Context) error {
 }
 
 // sustained runs every device through push + pull once per cycle for the
-// duration: an open load of devices × mutations / cycle per second, each
-// device starting at a random point of its first cycle. A device that
-// falls behind skips the slots it missed rather than catching up.
+// whole duration: the open load of phones that sync on their own clocks.
 func (s *sim) sustained(ctx context.Context) error {
 	if err := s.initialSync(ctx); err != nil {
 		return err
 	}
+	bar := s.bar(int(s.o.Duration.Seconds()), "sustained (s)")
+	stopBar := s.tick(bar)
+	res := s.cycles(ctx, s.o.Cycle, s.o.Duration, "")
+	close(stopBar)
+	s.done(bar)
+	s.rep.Figures["mutations_applied"] = float64(res.applied)
+	s.rep.Figures["mutations_rejected"] = float64(res.rejected)
+	s.rep.Figures["mutations_per_second"] = res.rate()
+	s.rep.Figures["offered_mutations_per_second"] = float64(len(s.devices)*s.o.Mutations) / s.o.Cycle.Seconds()
+	s.rep.Figures["failed_cycles"] = float64(res.failed)
+	s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("mutations_per_second is the applied mutations over the %.1f s from the first slot to the last answer", res.took.Seconds()))
+	return ctx.Err()
+}
+
+// cycleResult is what one period of cycling devices applied.
+type cycleResult struct {
+	applied, rejected, failed int64
+	took                      time.Duration
+}
+
+func (r cycleResult) rate() float64 { return float64(r.applied) / r.took.Seconds() }
+
+// cycles runs every device through push + pull once per cycle for
+// duration, each from a random point in its first cycle; a device whose
+// cycle ran long skips the slots it missed, as a phone would. The pushes
+// and pulls are recorded as "push"+suffix and "pull"+suffix.
+func (s *sim) cycles(ctx context.Context, cycle, duration time.Duration, suffix string) cycleResult {
 	var tally pushed
 	var failed atomic.Int64
 	start := time.Now()
-	end := start.Add(s.o.Duration)
-	bar := s.bar(int(s.o.Duration.Seconds()), "sustained (s)")
-	stopBar := make(chan struct{})
-	go func() {
-		for t := time.NewTicker(time.Second); ; {
-			select {
-			case <-stopBar:
-				t.Stop()
-				return
-			case <-t.C:
-				if bar != nil {
-					bar.Add(1)
-				}
-			}
-		}
-	}()
+	end := start.Add(duration)
 	var wg sync.WaitGroup
 	for _, d := range s.devices {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			first := start.Add(time.Duration(rand.Int64N(int64(s.o.Cycle))))
+			first := start.Add(time.Duration(rand.Int64N(int64(cycle))))
 			for k := 0; ; k++ {
-				slot := first.Add(time.Duration(k) * s.o.Cycle)
+				slot := first.Add(time.Duration(k) * cycle)
 				if slot.Before(time.Now()) && k > 0 {
 					continue // missed: the last cycle ran long
 				}
@@ -183,12 +193,12 @@ func (s *sim) sustained(ctx context.Context) error {
 				t0 := time.Now()
 				err := d.work(s.o.Mutations, 0, 0, t0)
 				if err == nil {
-					err = s.pushOp(ctx, d, "push", &tally)
+					err = s.pushOp(ctx, d, "push"+suffix, &tally)
 				}
 				if err == nil {
-					_, err = s.pullOp(ctx, d, "pull")
+					_, err = s.pullOp(ctx, d, "pull"+suffix)
 				}
-				s.rec.op("cycle", t0, err)
+				s.rec.op("cycle"+suffix, t0, err)
 				if err != nil {
 					failed.Add(1)
 				}
@@ -196,16 +206,54 @@ func (s *sim) sustained(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	close(stopBar)
-	s.done(bar)
-	took := time.Since(start).Seconds()
-	s.rep.Figures["mutations_applied"] = float64(tally.applied.Load())
-	s.rep.Figures["mutations_rejected"] = float64(tally.rejected.Load())
-	s.rep.Figures["mutations_per_second"] = float64(tally.applied.Load()) / took
-	s.rep.Figures["offered_mutations_per_second"] = float64(len(s.devices)*s.o.Mutations) / s.o.Cycle.Seconds()
-	s.rep.Figures["failed_cycles"] = float64(failed.Load())
-	s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("mutations_per_second is the applied mutations over the %.1f s from the first slot to the last answer", took))
-	return ctx.Err()
+	return cycleResult{applied: tally.applied.Load(), rejected: tally.rejected.Load(), failed: failed.Load(), took: time.Since(start)}
+}
+
+// ramp offers the sustained load in rising steps (-ramp, mutations/s,
+// each for -step) by shortening the devices' cycle, and stops at the first
+// step that does not hold: push p99 at or over -target-p99, or fewer
+// mutations applied than -held-share of those offered, or a failed cycle.
+// The capacity is the highest step that held.
+func (s *sim) ramp(ctx context.Context) error {
+	if err := s.initialSync(ctx); err != nil {
+		return err
+	}
+	capacity := 0.0
+	for i, offered := range s.o.Ramp {
+		cycle := time.Duration(float64(len(s.devices)*s.o.Mutations) / float64(offered) * float64(time.Second))
+		suffix := fmt.Sprintf("@%d", offered)
+		bar := s.bar(int(s.o.Step.Seconds()), fmt.Sprintf("ramp %d/s", offered))
+		stopBar := s.tick(bar)
+		res := s.cycles(ctx, cycle, s.o.Step, suffix)
+		close(stopBar)
+		s.done(bar)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p99 := s.rec.p99("push" + suffix)
+		held := p99 < s.o.TargetP99 && res.rate() >= s.o.HeldShare*float64(offered) && res.failed == 0
+		key := fmt.Sprintf("ramp.step%d", i+1)
+		s.rep.Figures[key+"_offered"] = float64(offered)
+		s.rep.Figures[key+"_applied_per_second"] = res.rate()
+		s.rep.Figures[key+"_push_p99_ms"] = float64(p99.Microseconds()) / 1000
+		s.rep.Figures[key+"_failed_cycles"] = float64(res.failed)
+		s.rep.Figures[key+"_held"] = b2f(held)
+		if !held {
+			break
+		}
+		capacity = float64(offered)
+	}
+	s.rep.Figures["capacity_mutations_per_second"] = capacity
+	s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("a step holds when its push p99 is under %v, it applied at least %.0f%% of the mutations it offered (over the time from its first slot to its last answer) and no cycle failed; capacity_mutations_per_second is the highest step that held (0: none did)",
+		s.o.TargetP99, s.o.HeldShare*100))
+	return nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // sleepUntil waits for t; false when ctx ended first.

@@ -88,6 +88,8 @@ func (s *sim) scenario(ctx context.Context) error {
 		return s.pushes(ctx)
 	case "sustained":
 		return s.sustained(ctx)
+	case "ramp":
+		return s.ramp(ctx)
 	case "upload":
 		return s.upload(ctx)
 	case "pack":
@@ -163,6 +165,25 @@ func cmpErr(first, err error) error {
 		return first
 	}
 	return err
+}
+
+// tick advances bar once a second until the returned channel is closed.
+func (s *sim) tick(bar *progressbar.ProgressBar) chan struct{} {
+	stop := make(chan struct{})
+	go func() {
+		for t := time.NewTicker(time.Second); ; {
+			select {
+			case <-stop:
+				t.Stop()
+				return
+			case <-t.C:
+				if bar != nil {
+					bar.Add(1)
+				}
+			}
+		}
+	}()
+	return stop
 }
 
 // bar returns a progress bar on stderr when stdout is a terminal, else nil.

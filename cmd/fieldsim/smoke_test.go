@@ -102,6 +102,18 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("figures: %v", r.Figures)
 			}
 		}},
+		// Two light steps hold on any machine (a loose share and p99: three
+		// phones over 3 s see edge effects a real ramp's steps do not).
+		{[]string{"-scenario", "ramp", "-ramp", "2,4,1000000", "-step", "3s", "-mutations", "1", "-target-p99", "10s", "-held-share", "0.5"}, func(t *testing.T, r *Report) {
+			if r.Figures["ramp.step1_held"] != 1 || r.Figures["ramp.step2_held"] != 1 {
+				t.Errorf("the small steps must hold: %v", r.Figures)
+			}
+			// A million mutations/s from three phones cannot be offered,
+			// let alone applied: the ramp stops there.
+			if r.Figures["ramp.step3_held"] != 0 || r.Figures["capacity_mutations_per_second"] != 4 {
+				t.Errorf("capacity %v, want 4 (the last step that held): %v", r.Figures["capacity_mutations_per_second"], r.Figures)
+			}
+		}},
 		{[]string{"-scenario", "upload", "-count", "2", "-via", "api"}, func(t *testing.T, r *Report) {
 			if r.Figures["photos_verified"] != 6 || r.Figures["send_mb_per_s"] <= 0 || r.Figures["flow_mb_per_s"] <= 0 {
 				t.Errorf("figures: %v", r.Figures)

@@ -122,6 +122,19 @@ func errorCode(err error) string {
 	return "client"
 }
 
+// p99 is the 99th percentile of the operation's latencies so far.
+func (r *recorder) p99(name string) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.ops[name]
+	if s == nil {
+		return 0
+	}
+	lat := slices.Clone(s.lat)
+	slices.Sort(lat)
+	return percentile(lat, 99)
+}
+
 // percentile returns the nearest-rank p-th percentile (0 < p ≤ 100) of
 // sorted durations; 0 for none.
 func percentile(sorted []time.Duration, p float64) time.Duration {

@@ -1,6 +1,6 @@
-// Package storagetest opens fresh, migrated databases for tests: a SQLite
-// file in a temporary directory, or a database of its own on the test
-// MySQL/MariaDB server, dropped when the test ends.
+// Package storagetest opens empty, migrated databases for tests: a SQLite
+// file in a temporary directory, or a database on the test MySQL/MariaDB
+// server that no other test holds at the same time.
 package storagetest
 
 import (
@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -21,17 +20,19 @@ import (
 // Dialects lists the databases every store test runs on.
 var Dialects = []string{storage.DialectSQLite, storage.DialectMySQL}
 
-// MustOpen returns a fresh migrated database of the given dialect. A MySQL
-// server that is not there skips the test, or fails it under CI=true.
+// MustOpen returns an empty migrated database of the given dialect, as a
+// fresh one would be: a copy of a migrated SQLite file, or a MySQL
+// database from the test binary's pool (see pool.go). A MySQL server that
+// is not there skips the test, or fails it under CI=true.
 func MustOpen(tb testing.TB, dialect string) *storage.DB {
 	tb.Helper()
 	ctx := context.Background()
 	var cfg storage.Config
 	switch dialect {
 	case storage.DialectSQLite:
-		cfg.SQLitePath = tb.TempDir() + "/fieldsync.db"
+		cfg.SQLitePath = sqliteFile(tb)
 	case storage.DialectMySQL:
-		cfg.MySQLDSN = FreshMySQL(tb)
+		cfg.MySQLDSN = takeMySQL(tb)
 	default:
 		tb.Fatalf("unknown dialect %q", dialect)
 	}
@@ -66,13 +67,7 @@ func FreshMySQL(tb testing.TB) string {
 		admin.Exec("DROP DATABASE " + name)
 		admin.Close()
 	})
-	slash := strings.LastIndex(dsn, "/")
-	rest := dsn[slash+1:]
-	q := ""
-	if i := strings.Index(rest, "?"); i >= 0 {
-		q = rest[i:]
-	}
-	return fmt.Sprintf("%s/%s%s", dsn[:slash], name, q)
+	return withDatabase(dsn, name)
 }
 
 func redact(dsn string) string {
