@@ -135,14 +135,16 @@ type RectificationItem struct {
 	Deadline time.Time `json:"deadline"`
 	// ReviewCadence makes the item open-ended (长期坚持): no final
 	// deadline, a review every month, quarter, half year or year instead.
-	// Empty for an item with a fixed deadline.
-	ReviewCadence string `json:"review_cadence"`
+	// Empty for an item with a fixed deadline. The three members added
+	// for real ledgers are left out of the JSON when empty, so that the
+	// evidence digests of items without them stay what they were.
+	ReviewCadence string `json:"review_cadence,omitempty"`
 	// OriginalDeadline is the deadline before the first approved
 	// extension (延期); nil if the item was never extended.
-	OriginalDeadline *time.Time `json:"original_deadline"`
+	OriginalDeadline *time.Time `json:"original_deadline,omitempty"`
 	// IssuedAt is when the feedback document issued the item (交办时间),
 	// which may be long before the record was created; nil if unknown.
-	IssuedAt         *time.Time `json:"issued_at"`
+	IssuedAt         *time.Time `json:"issued_at,omitempty"`
 	SupervisionLevel string     `json:"supervision_level"`
 	KeyItem          bool       `json:"key_item"`
 	// PublicSummary is what the public disclosure shows of the item
