@@ -88,6 +88,10 @@ func testMatrix(t *testing.T, e *env) {
 		want   expect
 	}{
 		{"GET", fixed("/v1/me"), nil, everyone},
+		// A wrong current password: every signed-in user reaches the check.
+		{"POST", fixed("/v1/me/password"), func() any {
+			return map[string]any{"current_password": "not-the-password", "new_password": "a-new-long-password"}
+		}, expect{401, 400, 400, 400, 400, 400}},
 		{"GET", fixed("/v1/units"), nil, everyone},
 		{"POST", fixed("/v1/units"), func() any {
 			return map[string]any{"code": uniq("U"), "name": "新单位", "kind": "department", "parent_id": f.countyA.ID}

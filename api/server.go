@@ -136,6 +136,7 @@ func (s *Server) routes() {
 	p := authed{v1, s.authenticate, s.stampAfterWrite}
 	p.Post("/auth/logout", s.logout)
 	p.Get("/me", s.me)
+	p.Post("/me/password", s.changePassword)
 
 	p.Get("/units", list(unitFilter, s.svc.ListUnits))
 	p.Post("/units", create(s.svc.CreateUnit))

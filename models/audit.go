@@ -77,6 +77,9 @@ const (
 	AuditExtensionRequest = "item.extension_request"
 	AuditExtensionApprove = "item.extension_approve"
 	AuditExtensionRefuse  = "item.extension_refuse"
+
+	// A user's change of their own password (their other sessions end).
+	AuditPasswordChange = "user.password_change"
 )
 
 // AuditActions lists every audited action.
@@ -91,6 +94,7 @@ var AuditActions = []string{
 	AuditEvidencePublish, AuditEvidenceWithdraw,
 	AuditExportEvidencePack, AuditExportLedger, AuditExportDispatch,
 	AuditExtensionRequest, AuditExtensionApprove, AuditExtensionRefuse,
+	AuditPasswordChange,
 }
 
 // Entities the audit log names besides those a pull does.

@@ -145,6 +145,9 @@ const (
 	CodeExtensionDecided     Code = "extension_already_decided"
 	CodeExtensionNotLater    Code = "extension_not_later"
 	CodeExtensionNotPossible Code = "extension_not_possible"
+
+	// Accounts.
+	CodeCurrentPasswordWrong Code = "current_password_incorrect"
 )
 
 var codeKinds = map[Code]Kind{
@@ -255,6 +258,9 @@ var codeKinds = map[Code]Kind{
 	CodeExtensionDecided:     KindConflict,
 	CodeExtensionNotLater:    KindInvalid,
 	CodeExtensionNotPossible: KindConflict,
+
+	// Accounts.
+	CodeCurrentPasswordWrong: KindInvalid,
 }
 
 func init() {

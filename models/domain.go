@@ -55,18 +55,21 @@ var UnitKinds = []string{"city", "county", "department", "town", "company"}
 
 // User is a person who signs in: admin, supervisor, inspector or unit lead.
 type User struct {
-	ID           string    `json:"id" gorm:"primaryKey"`
-	Username     string    `json:"username"`
-	DisplayName  string    `json:"display_name"`
-	Phone        string    `json:"phone"`
-	Role         string    `json:"role"`
-	UnitID       string    `json:"unit_id"`
-	UnitPath     string    `json:"-"`
-	PasswordHash string    `json:"-"`
-	Disabled     bool      `json:"disabled"`
-	Version      int64     `json:"version"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID           string `json:"id" gorm:"primaryKey"`
+	Username     string `json:"username"`
+	DisplayName  string `json:"display_name"`
+	Phone        string `json:"phone"`
+	Role         string `json:"role"`
+	UnitID       string `json:"unit_id"`
+	UnitPath     string `json:"-"`
+	PasswordHash string `json:"-"`
+	Disabled     bool   `json:"disabled"`
+	// MustChangePassword is set by an administrator who resets the
+	// password; the login answer reports it until the user changes it.
+	MustChangePassword bool      `json:"must_change_password,omitempty"`
+	Version            int64     `json:"version"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // Device is a phone or tablet, identified by the UUID its app generated.

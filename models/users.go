@@ -15,7 +15,10 @@ type UserInput struct {
 	Role        *string `json:"role"`
 	UnitID      *string `json:"unit_id"`
 	Disabled    *bool   `json:"disabled"`
-	Version     *int64  `json:"version"`
+	// MustChangePassword (admins) makes the user choose a new password at
+	// the next sign-in.
+	MustChangePassword *bool  `json:"must_change_password"`
+	Version            *int64 `json:"version"`
 }
 
 // UserFilter narrows a user list.
@@ -50,6 +53,9 @@ func (s *Service) applyUser(tx Tx, u *User, in UserInput) error {
 	}
 	if err := oneOf("role", u.Role, Roles); err != nil {
 		return err
+	}
+	if in.MustChangePassword != nil {
+		u.MustChangePassword = *in.MustChangePassword
 	}
 	if in.Disabled != nil {
 		u.Disabled = *in.Disabled
@@ -185,4 +191,48 @@ func (s *Service) AdminExists(ctx context.Context) (bool, error) {
 		return err
 	})
 	return n > 0, err
+}
+
+// PasswordChange is a user's change of their own password.
+type PasswordChange struct {
+	CurrentPassword *string `json:"current_password"`
+	NewPassword     *string `json:"new_password"`
+}
+
+// ChangeOwnPassword sets the actor's password after checking the current
+// one, clears MustChangePassword and ends the user's other sessions (the
+// one making the change stays signed in).
+func (s *Service) ChangeOwnPassword(ctx context.Context, a Actor, in PasswordChange) error {
+	if in.CurrentPassword == nil || *in.CurrentPassword == "" {
+		return FieldError(CodeRequired, "current_password", "current_password is required")
+	}
+	if in.NewPassword == nil {
+		return FieldError(CodeRequired, "new_password", "new_password is required")
+	}
+	return s.Store.Tx(ctx, func(tx Tx) error {
+		var u User
+		if err := tx.Get(&u, a.UserID); err != nil {
+			return err
+		}
+		if !s.Hasher.Verify(u.PasswordHash, *in.CurrentPassword) {
+			return FieldError(CodeCurrentPasswordWrong, "current_password", "the current password is not right")
+		}
+		h, err := s.hashPassword(*in.NewPassword)
+		if err != nil {
+			if e := AsError(err); e != nil && e.Field == "password" {
+				e.Field = "new_password"
+			}
+			return err
+		}
+		u.PasswordHash, u.MustChangePassword = h, false
+		u.Version++
+		u.UpdatedAt = s.now()
+		if err := tx.Update(&u); err != nil {
+			return err
+		}
+		if err := s.revokeSessions(tx, []Cond{Eq("user_id", u.ID), {Column: "id", Op: OpNe, Value: a.SessionID}}, "password changed"); err != nil {
+			return err
+		}
+		return s.audit(tx, a, AuditPasswordChange, EntityUsers, u.ID, map[string]any{"other_sessions_ended": true})
+	})
 }
