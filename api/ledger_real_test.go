@@ -513,6 +513,18 @@ func TestDeadlineExtensions(t *testing.T) {
 			if len(exts) != 2 || exts[0].(map[string]any)["original_deadline"] != origDeadline || rep["total"].(map[string]any)["extended"] != 1.0 {
 				t.Errorf("dispatch: %v, total %v", exts, rep["total"])
 			}
+			// And its spreadsheet, on the sheet 延期情况.
+			x := e.do("supa", "GET", "/v1/reports/dispatch.xlsx?period=monthly&start=2026-11-01", nil)
+			wb, err := excelize.OpenReader(bytes.NewReader(x.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sheet, err := wb.GetRows(sheets.DispatchExtensionsSheet)
+			wb.Close()
+			if err != nil || len(sheet) != 4 || sheet[1][4] != "原整改时限" || sheet[2][3] != "已批准" || sheet[3][3] != "未批准" ||
+				sheet[2][4] != f.itemA.Deadline.In(shanghai).Format("2006-01-02 15:04:05") || sheet[2][6] != "2027-08-31" {
+				t.Errorf("延期情况: %v %q", err, sheet)
+			}
 			// An extension of an open-ended item is refused.
 			open := must(e.svc.CreateItem(context.Background(), system, models.ItemInput{Code: ptr("OPEN-9"), Title: ptr("岸线巡查"),
 				Source: ptr("督察"), Category: ptr("生态"), Target: ptr("不反弹"), Measures: ptr("巡查"), ResponsibleUnitID: &f.countyA.ID,
@@ -523,5 +535,3 @@ func TestDeadlineExtensions(t *testing.T) {
 		})
 	}
 }
-
-var _ = sheets.LedgerSheet
