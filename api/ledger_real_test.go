@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/fieldsync/fieldsync/api/sheets"
@@ -533,5 +534,42 @@ func TestDeadlineExtensions(t *testing.T) {
 				t.Errorf("an open-ended item: %d %s", r.Status, r.Body)
 			}
 		})
+	}
+}
+
+// TestOpenEndedReview: an open-ended item's review is due at the end of
+// the current quarter; a verification recorded on it is that quarter's
+// review and moves the next one to the end of the following quarter; the
+// escalation rule treats a late review as it treats a passed deadline.
+func TestOpenEndedReview(t *testing.T) {
+	e := newEnv(t, storagetest.Dialects[0])
+	e.svc.Deadlines.Zone = shanghai
+	f := e.fx
+	ctx := context.Background()
+	it := must(e.svc.CreateItem(ctx, system, models.ItemInput{Code: ptr("OPEN-R"), Title: ptr("岸线巡查"), Source: ptr("督察"),
+		Category: ptr("生态"), Target: ptr("不反弹"), Measures: ptr("巡查"), ResponsibleUnitID: &f.countyA.ID,
+		FirstResponsible: ptr("区长"), ReviewCadence: ptr(models.CadenceQuarterly)}))
+	endOfQ4 := time.Date(2026, 12, 31, 23, 59, 59, 0, shanghai)
+	if !it.Deadline.Equal(endOfQ4) || it.IsOverdue(e.now) {
+		t.Fatalf("first review due %v", it.Deadline)
+	}
+	task := must(e.svc.CreateTask(ctx, system, models.TaskInput{ItemID: &it.ID, SiteID: &f.siteA.ID, Kind: ptr(models.TaskProgressCheck),
+		TemplateID: &f.tmpl.ID, WindowStart: ptr(e.now), DueAt: ptr(e.now.AddDate(0, 0, 7)), AssigneeID: ptr(f.users["insp1"].ID)}))
+	res := e.must(200, "insp1", "POST", "/v1/sync/push", map[string]any{"client_id": uuid.NewString(), "schema_version": 1, "mutations": []map[string]any{
+		{"id": 1, "name": "verification.record", "args": map[string]any{"id": uuid.NewString(), "task_id": task.ID, "conclusion": "rectified",
+			"notes": "岸线无反弹", "location": map[string]any{"lat": 29.7, "lng": 116.0, "accuracy_m": 5, "mocked": false},
+			"recorded_at": e.now, "evidence_ids": []string{}}},
+	}})
+	if st := res["results"].([]any)[0].(map[string]any)["status"]; st != "applied" {
+		t.Fatalf("push: %v", res)
+	}
+	got := must(e.svc.GetItem(ctx, system, it.ID))
+	if endOfQ1 := time.Date(2027, 3, 31, 23, 59, 59, 0, shanghai); !got.Deadline.Equal(endOfQ1) {
+		t.Errorf("after the review the next is due %v, want %v", got.Deadline.In(shanghai), endOfQ1)
+	}
+	// Without a review in Q1 it is overdue, and escalated a month later.
+	e.svc.Deadlines.EscalateAfter = 30 * 24 * time.Hour
+	if n, err := e.svc.EscalateOverdue(ctx, time.Date(2027, 5, 2, 0, 0, 0, 0, shanghai)); err != nil || n != 1 {
+		t.Errorf("escalation of the late review: %d %v", n, err)
 	}
 }
