@@ -87,3 +87,19 @@ func TestDefuse(t *testing.T) {
 		}
 	}
 }
+
+// TestReadItemsCSV: a CSV ledger (with Excel's byte order mark) reads as
+// the XLSX one does; one saved in GBK is refused as a file, saying how to
+// save it.
+func TestReadItemsCSV(t *testing.T) {
+	loc := time.UTC
+	good := "\ufeff台账\n问题编号,问题名称,问题来源,问题类别,整改目标,整改措施,责任单位,第一责任人,整改时限\nA-1,标题,督察,水,达标,截污,JC,县长,长期坚持\n"
+	imp, err := ReadItemsCSV(strings.NewReader(good), loc)
+	if err != nil || len(imp.Rows) != 1 || imp.Rows[0].Item.ReviewCadence == nil || *imp.Rows[0].Item.ReviewCadence != models.CadenceQuarterly {
+		t.Fatalf("good CSV: %v %+v", err, imp.Rows)
+	}
+	gbk := []byte("\xce\xca\xcc\xe2\xb1\xe0\xba\xc5,x\n") // 问题编号 in GBK
+	if _, err := ReadItemsCSV(strings.NewReader(string(gbk)), loc); err == nil || !strings.Contains(err.Error(), "CSV UTF-8") {
+		t.Errorf("GBK CSV: %v", err)
+	}
+}
