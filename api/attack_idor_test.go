@@ -30,6 +30,7 @@ type victims struct {
 	verif       string
 	note        string
 	answer      string
+	extension   string // a pending deadline extension of the item
 	// secrets are strings of the victims' that no refusal may show.
 	secrets []string
 }
@@ -43,7 +44,7 @@ func newVictims(t *testing.T, e *env) victims {
 	var v victims
 	v.item = must(items.New(e.svc).CreateItem(ctx, system, items.ItemInput{Code: ptr("IDOR-C"), Title: ptr(secretMark + "整改事项"), Source: ptr("督察"),
 		Category: ptr("水"), Target: ptr("达标"), Measures: ptr(secretMark + "措施"), ResponsibleUnitID: &f.countyA.ID, FirstResponsible: ptr("县长"),
-		Deadline: ptr(e.now.AddDate(0, 3, 0))}))
+		Deadline: models.At(e.now.AddDate(0, 3, 0))}))
 	v.site = must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &f.countyA.ID, Name: ptr(secretMark + "排口"), Kind: ptr("sewage_outfall"),
 		Lat: ptr(43.4672), Lng: ptr(11.8849), RadiusM: ptr(100.0)}))
 	v.tmpl = must(items.New(e.svc).CreateTemplate(ctx, system, items.TemplateInput{Name: ptr(secretMark + "核查表"), Questions: &[]models.Question{
@@ -73,6 +74,8 @@ func newVictims(t *testing.T, e *env) victims {
 			t.Fatalf("victims' push: %v", res)
 		}
 	}
+	v.extension = must(acceptance.New(e.svc).RequestExtension(ctx, system, v.item.ID, models.ExtensionRequest{
+		Deadline: models.At(e.now.AddDate(0, 6, 0)), Reason: ptr(secretMark + "延期理由")})).ID
 	sum := sha256.Sum256(photo)
 	v.secrets = []string{secretMark, v.item.Code, hex.EncodeToString(sum[:]), "13800000000"}
 	return v
@@ -124,6 +127,13 @@ var idorCases = map[string]idorCase{
 	"GET /v1/items/:id/evidence-pack": {path: byID("/v1/items/", "/evidence-pack", itemID)},
 	"GET /v1/items/:id/review":        {path: byID("/v1/items/", "/review", itemID)},
 	"GET /v1/items/:id/decisions":     {path: byID("/v1/items/", "/decisions", itemID)},
+	"GET /v1/items/:id/extensions":    {path: byID("/v1/items/", "/extensions", itemID)},
+	"POST /v1/items/:id/extensions": {path: byID("/v1/items/", "/extensions", itemID), body: func(e *env, _ victims) any {
+		return map[string]any{"deadline": "2027-12-31", "reason": "汛期停工"}
+	}, open: map[string]string{"leada": "the unit's lead asks for more time (answered 409: one request is pending)"}},
+	"POST /v1/items/:id/extensions/:ext/decision": {path: func(v victims) string {
+		return "/v1/items/" + v.item.ID + "/extensions/" + v.extension + "/decision"
+	}, body: func(*env, victims) any { return map[string]any{"decision": "approve", "comment": "同意"} }},
 	"POST /v1/items/:id/submit": {path: byID("/v1/items/", "/submit", itemID), body: func(e *env, v victims) any {
 		return map[string]any{"statement": "已完成", "version": version(e, "/v1/items/"+v.item.ID), "inspector_ids": []string{e.fx.users["insp1"].ID},
 			"site_ids": []string{v.site.ID}, "template_id": v.tmpl.ID}

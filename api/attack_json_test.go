@@ -25,6 +25,7 @@ var bodyless = map[string]string{
 	"POST /v1/evidence/:id/multipart/complete": "no body",
 	"POST /v1/auth/logout":                     "no body",
 	"POST /v1/devices/:id/revoke":              "no body",
+	"POST /v1/items/import":                    "the ledger file (XLSX or CSV)",
 }
 
 // jsonCaller is who may send each JSON route, so that a refusal comes
@@ -189,7 +190,7 @@ func submittedItem(t *testing.T, e *env) string {
 	f := e.fx
 	it := must(items.New(e.svc).CreateItem(context.Background(), system, items.ItemInput{Code: ptr("SUB-" + uuid.NewString()[:8]), Title: ptr("验收"),
 		Source: ptr("督察"), Category: ptr("水"), Target: ptr("达标"), Measures: ptr("整治"), ResponsibleUnitID: &f.countyA.ID,
-		FirstResponsible: ptr("县长"), Deadline: ptr(e.now.AddDate(0, 3, 0))}))
+		FirstResponsible: ptr("县长"), Deadline: models.At(e.now.AddDate(0, 3, 0))}))
 	admin := models.Actor{UserID: f.users["admin"].ID, Role: models.RoleAdmin, UnitPath: f.root.Path}
 	must(acceptance.New(e.svc).SubmitForAcceptance(context.Background(), admin, it.ID, acceptance.SubmitInput{Statement: ptr("已完成"), Version: ptr(int64(1)),
 		InspectorIDs: []string{f.users["insp1"].ID}, SiteIDs: []string{f.siteA.ID}, TemplateID: &f.tmpl.ID}))

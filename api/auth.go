@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/fieldsync/fieldsync/models/auth"
+	"github.com/fieldsync/fieldsync/models/items"
 )
 
 type refreshBody struct {
@@ -17,6 +18,9 @@ type tokenResponse struct {
 	TokenType    string      `json:"token_type"`
 	ExpiresIn    int         `json:"expires_in"`
 	User         userSummary `json:"user"`
+	// MustChangePassword asks the app to have the user choose a new
+	// password (POST /v1/me/password) before anything else.
+	MustChangePassword bool `json:"must_change_password"`
 }
 
 type userSummary struct {
@@ -58,16 +62,29 @@ func (s *Server) grant(c *fiber.Ctx, g auth.Grant) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(tokenResponse{
-		AccessToken:  access,
-		RefreshToken: g.RefreshToken,
-		TokenType:    "Bearer",
-		ExpiresIn:    int(s.tokens.TTL.Seconds()),
-		User:         userSummary{ID: g.User.ID, Username: g.User.Username, Role: g.User.Role, UnitID: g.User.UnitID},
+		AccessToken:        access,
+		RefreshToken:       g.RefreshToken,
+		TokenType:          "Bearer",
+		ExpiresIn:          int(s.tokens.TTL.Seconds()),
+		User:               userSummary{ID: g.User.ID, Username: g.User.Username, Role: g.User.Role, UnitID: g.User.UnitID},
+		MustChangePassword: g.User.MustChangePassword,
 	})
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
 	if err := s.auth.Logout(c.UserContext(), actor(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// changePassword answers POST /v1/me/password.
+func (s *Server) changePassword(c *fiber.Ctx) error {
+	var in items.PasswordChange
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if err := s.items.ChangeOwnPassword(c.UserContext(), actor(c), in); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -66,7 +66,7 @@ func testMatrix(t *testing.T, e *env) {
 	newItem := func() models.RectificationItem {
 		last = must(items.New(e.svc).CreateItem(context.Background(), system, items.ItemInput{Code: ptr(uniq("ACC")), Title: ptr("验收"), Source: ptr("督察"),
 			Category: ptr("水"), Target: ptr("达标"), Measures: ptr("整治"), ResponsibleUnitID: &f.countyA.ID, FirstResponsible: ptr("县长"),
-			Deadline: ptr(e.now.AddDate(0, 3, 0))}))
+			Deadline: models.At(e.now.AddDate(0, 3, 0))}))
 		return last
 	}
 	submitted := func() models.RectificationItem {
@@ -90,6 +90,10 @@ func testMatrix(t *testing.T, e *env) {
 		want   expect
 	}{
 		{"GET", fixed("/v1/me"), nil, everyone},
+		// A wrong current password: every signed-in user reaches the check.
+		{"POST", fixed("/v1/me/password"), func() any {
+			return map[string]any{"current_password": "not-the-password", "new_password": "a-new-long-password"}
+		}, expect{401, 400, 400, 400, 400, 400}},
 		{"GET", fixed("/v1/units"), nil, everyone},
 		{"POST", fixed("/v1/units"), func() any {
 			return map[string]any{"code": uniq("U"), "name": "新单位", "kind": "department", "parent_id": f.countyA.ID}
@@ -128,6 +132,19 @@ func testMatrix(t *testing.T, e *env) {
 		{"GET", fixed("/v1/review-queue"), nil, expect{401, 200, 200, 200, 200, 403}},
 		{"GET", fixed("/v1/items/" + f.itemA.ID + "/review"), nil, reviewA},
 		{"GET", fixed("/v1/items/" + f.itemA.ID + "/decisions"), nil, reviewA},
+		// Deadline extensions: those who review the item ask; supervisors
+		// over it and admins decide.
+		{"GET", fixed("/v1/items/" + f.itemA.ID + "/extensions"), nil, reviewA},
+		{"POST", func() string { return "/v1/items/" + newItem().ID + "/extensions" }, func() any {
+			return map[string]any{"deadline": "2027-12-31", "reason": "汛期停工"}
+		}, expect{401, 201, 201, 404, 201, 403}},
+		{"POST", func() string {
+			it := newItem()
+			ext := must(acceptance.New(e.svc).RequestExtension(context.Background(), system, it.ID, models.ExtensionRequest{
+				Deadline: models.At(e.now.AddDate(1, 0, 0)), Reason: ptr("汛期停工")}))
+			return "/v1/items/" + it.ID + "/extensions/" + ext.ID + "/decision"
+		}, func() any { return map[string]any{"decision": "approve"} }, expect{401, 200, 200, 404, 403, 403}},
+		{"POST", fixed("/v1/items/import"), nil, expect{401, 415, 415, 415, 403, 403}},
 		{"POST", func() string { return "/v1/items/" + newItem().ID + "/submit" }, func() any {
 			return map[string]any{"statement": "已完成", "version": 1, "inspector_ids": []string{f.users["insp1"].ID},
 				"site_ids": []string{f.siteA.ID}, "template_id": f.tmpl.ID}

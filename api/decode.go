@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,8 @@ func jsonError(err error) error {
 		return models.Errorf(models.CodeMalformedJSON, "the body is empty; send a JSON object")
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
 		return models.Errorf(models.CodeMalformedJSON, "the body is not valid JSON: %v", err)
+	case errors.As(err, &typ) && typ.Type == reflect.TypeFor[models.DateTime]():
+		return models.FieldError(models.CodeInvalidDate, typ.Field, "%s must be %s", typ.Field, models.DateTimeFormats)
 	case errors.As(err, &typ):
 		return models.FieldError(models.CodeInvalidType, typ.Field, "%s must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	case models.AsError(err) != nil:

@@ -233,7 +233,7 @@ func TestDispatchXLSX(t *testing.T) {
 			}
 			defer f.Close()
 			if got := f.GetSheetList(); strings.Join(got, ",") != strings.Join([]string{sheets.DispatchUnitsSheet, sheets.DispatchUnitCatSheet,
-				sheets.DispatchCategoriesSheet, sheets.DispatchProgressSheet}, ",") {
+				sheets.DispatchCategoriesSheet, sheets.DispatchProgressSheet, sheets.DispatchExtensionsSheet}, ",") {
 				t.Fatalf("sheets %v", got)
 			}
 			rows := func(sheet string) [][]string {
@@ -248,11 +248,11 @@ func TestDispatchXLSX(t *testing.T) {
 				t.Errorf("title %q", units[0][0])
 			}
 			want := [][]string{
-				{"责任单位", "单位编码", "问题总数", "未启动", "整改中", "待验收", "已验收销号", "验收未通过", "已重新打开", "本期销号", "逾期", "本期验收退回"},
-				{"单位 CTY-A", "CTY-A", "2", "0", "1", "1", "0", "0", "0", "0", "1", "1"},
-				{"单位 CTY-A-EPB", "CTY-A-EPB", "1", "0", "0", "0", "0", "1", "0", "0", "1", "1"},
-				{"单位 CTY-B", "CTY-B", "2", "2", "0", "0", "0", "0", "0", "0", "0", "0"},
-				{"合计", "", "5", "2", "1", "1", "0", "1", "0", "0", "2", "2"},
+				{"责任单位", "单位编码", "问题总数", "未启动", "整改中", "待验收", "已验收销号", "验收未通过", "已重新打开", "本期销号", "逾期", "本期验收退回", "长期坚持", "已延期"},
+				{"单位 CTY-A", "CTY-A", "2", "0", "1", "1", "0", "0", "0", "0", "1", "1", "0", "0"},
+				{"单位 CTY-A-EPB", "CTY-A-EPB", "1", "0", "0", "0", "0", "1", "0", "0", "1", "1", "0", "0"},
+				{"单位 CTY-B", "CTY-B", "2", "2", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"},
+				{"合计", "", "5", "2", "1", "1", "0", "1", "0", "0", "2", "2", "0", "0"},
 			}
 			if len(units) != len(want)+1 {
 				t.Fatalf("按单位 has %d rows: %q", len(units), units)

@@ -49,6 +49,14 @@ type Problem struct {
 // without a code are logged with their detail and answered with a generic
 // 500, so internals never reach a client.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	return s.problem(c, err, nil)
+}
+
+// problem answers err as a problem+json document, with the members of
+// extra (RFC 9457 extension members) beside the standard ones. The detail
+// is in the language of the request's Accept-Language (Chinese unless it
+// asks for English); code and field never change with the language.
+func (s *Server) problem(c *fiber.Ctx, err error, extra fiber.Map) error {
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		err = fiberError(fe)
@@ -83,15 +91,26 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		c.Context().SetConnectionClose()
 	}
 	c.Set(fiber.HeaderContentType, "application/problem+json")
-	return c.Status(status).JSON(Problem{
+	p := Problem{
 		Type:      "urn:fieldsync:problem:" + string(e.Code),
 		Title:     http.StatusText(status),
 		Status:    status,
-		Detail:    e.Message,
+		Detail:    message(localizer(c), e.Code, e.Field, e.Args, e.Message),
 		Code:      string(e.Code),
 		Field:     e.Field,
 		RequestID: requestID(c),
-	}, "application/problem+json")
+	}
+	if extra == nil {
+		return c.Status(status).JSON(p, "application/problem+json")
+	}
+	out := fiber.Map{"type": p.Type, "title": p.Title, "status": p.Status, "detail": p.Detail, "code": p.Code, "request_id": p.RequestID}
+	if p.Field != "" {
+		out["field"] = p.Field
+	}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return c.Status(status).JSON(out, "application/problem+json")
 }
 
 // fiberError translates the errors Fiber itself raises.

@@ -66,7 +66,7 @@ func loadFixture(t testing.TB, svc *models.Service, now time.Time) fixture {
 		return must(items.New(svc).CreateItem(ctx, system, items.ItemInput{
 			Code: ptr(code), Title: ptr("黑臭水体整治 " + code), Source: ptr("第二轮中央生态环境保护督察"), Category: ptr("黑臭水体"),
 			Area: ptr("水环境"), Target: ptr("消除黑臭"), Measures: ptr("1. 截污纳管"), ResponsibleUnitID: &unit.ID,
-			FirstResponsible: ptr("区长"), Deadline: ptr(now.AddDate(0, 6, 0)), SupervisionLevel: ptr(models.SupervisionKey),
+			FirstResponsible: ptr("区长"), Deadline: models.At(now.AddDate(0, 6, 0)), SupervisionLevel: ptr(models.SupervisionKey),
 		}))
 	}
 	f.itemA, f.itemB = item("A-1", f.countyA), item("B-1", f.countyB)

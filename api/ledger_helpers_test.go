@@ -72,7 +72,7 @@ func (e *env) item(code, title, category string, unit models.Unit, deadline time
 	it, err := items.New(e.svc).CreateItem(context.Background(), system, items.ItemInput{
 		Code: ptr(code), Title: ptr(title), Source: ptr("第三轮中央生态环境保护督察"), Category: ptr(category),
 		Area: ptr("大气环境"), Target: ptr("达标"), Measures: ptr("覆盖、洒水"), ResponsibleUnitID: &unit.ID,
-		FirstResponsible: ptr("副县长"), Deadline: &deadline, SupervisionLevel: ptr(level),
+		FirstResponsible: ptr("副县长"), Deadline: models.At(deadline), SupervisionLevel: ptr(level),
 	})
 	if err != nil {
 		e.t.Fatal(err)

@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -67,6 +66,7 @@ func TestImportItems(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			e := newEnv(t, dialect)
+			e.svc.Deadlines.Zone = shanghai // as fieldsyncd is configured: a date alone ends there
 			ctx := context.Background()
 			good := workbook(t, "M4",
 				[]any{1, "IMP-1", "城南垃圾填埋场渗滤液超标", "省级督察", "固体废物", "土壤", "渗滤液达标排放", "扩建处理站", "单位 CTY-A", "", "CTY-B、单位 CTY-A-EPB", "县长", "2027-06-30", "重点", "是", "整改中", "已核实"},
@@ -79,7 +79,7 @@ func TestImportItems(t *testing.T) {
 				t.Fatalf("read %d rows, unknown columns %v", len(imp.Rows), imp.Unknown)
 			}
 			before := countItems(t, e.svc.Store)
-			rep, err := itemsvc.New(e.svc).ImportItems(ctx, system, imp.Rows)
+			rep, err := itemsvc.New(e.svc).ImportItems(ctx, system, imp.Rows, itemsvc.ImportOptions{})
 			if err != nil || rep.Created != 3 || len(rep.Errors) != 0 {
 				t.Fatalf("import: %v, %+v", err, rep)
 			}
@@ -129,7 +129,7 @@ func TestImportItems(t *testing.T) {
 				[]any{10, "", "没有编号", "省级督察", "大气", "", "达标", "整改", "单位 CTY-A", "", "", "县长", "2027-06-30", "", ""},
 			)
 			before = countItems(t, e.svc.Store)
-			rep, err = itemsvc.New(e.svc).ImportItems(ctx, system, readImport(t, bad).Rows)
+			rep, err = itemsvc.New(e.svc).ImportItems(ctx, system, readImport(t, bad).Rows, itemsvc.ImportOptions{})
 			if models.ErrorCode(err) != models.CodeImportInvalid || rep.Created != 0 {
 				t.Fatalf("a file with bad rows: %v, %+v", err, rep)
 			}
@@ -150,10 +150,8 @@ func TestImportItems(t *testing.T) {
 				{5, "title", models.CodeRequired},
 				{6, "deadline", models.CodeInvalidDate},
 				{7, "code", models.CodeImportDuplicateCode},
-				{8, "code", models.CodeItemCodeTaken},
 				{9, "supervision_level", models.CodeInvalidEnum},
 				{10, "key_item", models.CodeInvalidEnum},
-				{11, "deadline", models.CodeDeadlineBeforeCreation},
 				{12, "code", models.CodeRequired},
 			}
 			if !slices.Equal(got, want) {
@@ -167,13 +165,13 @@ func TestImportItems(t *testing.T) {
 			// supervisor only into their subtree.
 			for _, who := range []string{"leada", "insp1"} {
 				u := f.users[who]
-				if _, err := itemsvc.New(e.svc).ImportItems(ctx, models.Actor{UserID: u.ID, Role: u.Role, UnitPath: u.UnitPath}, imp.Rows); models.ErrorCode(err) != models.CodeForbidden {
+				if _, err := itemsvc.New(e.svc).ImportItems(ctx, models.Actor{UserID: u.ID, Role: u.Role, UnitPath: u.UnitPath}, imp.Rows, itemsvc.ImportOptions{}); models.ErrorCode(err) != models.CodeForbidden {
 					t.Errorf("%s imports: %v", who, err)
 				}
 			}
 			supb := f.users["supb"]
 			rep, err = itemsvc.New(e.svc).ImportItems(ctx, models.Actor{UserID: supb.ID, Role: supb.Role, UnitPath: supb.UnitPath},
-				readImport(t, workbook(t, "", []any{1, "SUPB-1", "县外的问题", "省级督察", "大气", "", "达标", "整改", "单位 CTY-A", "", "", "县长", "2027-06-30", "", ""})).Rows)
+				readImport(t, workbook(t, "", []any{1, "SUPB-1", "县外的问题", "省级督察", "大气", "", "达标", "整改", "单位 CTY-A", "", "", "县长", "2027-06-30", "", ""})).Rows, itemsvc.ImportOptions{})
 			if models.ErrorCode(err) != models.CodeImportInvalid || len(rep.Errors) != 1 || rep.Errors[0].Code != models.CodeOutsideYourUnit {
 				t.Errorf("supervisor of county B importing for county A: %v %+v", err, rep)
 			}
@@ -245,7 +243,8 @@ func TestImportRoundTrip(t *testing.T) {
 				t.Fatalf("export: %d %s", r.Status, r.Body)
 			}
 			fresh := &models.Service{Store: storagetest.MustOpen(t, dialect), Now: func() time.Time { return d.t0 },
-				NewID: func() string { return uuid.Must(uuid.NewV7()).String() }, Hasher: cheapHasher, Auth: models.DefaultAuthPolicy}
+				NewID: func() string { return uuid.Must(uuid.NewV7()).String() }, Hasher: cheapHasher, Auth: models.DefaultAuthPolicy,
+				Deadlines: models.DeadlinePolicy{Zone: shanghai}}
 			// The same units, under other ids.
 			byOld := map[string]string{}
 			for _, u := range []models.Unit{e.fx.root, e.fx.countyA, e.fx.deptA, e.fx.countyB} {
@@ -256,7 +255,7 @@ func TestImportRoundTrip(t *testing.T) {
 				byOld[u.ID] = must(itemsvc.New(fresh).CreateUnit(ctx, system, in)).ID
 			}
 			imp := readImport(t, r.Body)
-			rep, err := itemsvc.New(fresh).ImportItems(ctx, system, imp.Rows)
+			rep, err := itemsvc.New(fresh).ImportItems(ctx, system, imp.Rows, itemsvc.ImportOptions{})
 			if err != nil || rep.Created != 3 || len(imp.Unknown) != 0 {
 				t.Fatalf("import of the export: %v %+v, unknown %v", err, rep, imp.Unknown)
 			}
@@ -279,9 +278,10 @@ func TestImportRoundTrip(t *testing.T) {
 					t.Errorf("%s came back as\n%+v\nfrom\n%+v", old.Code, it, old)
 				}
 			}
-			// Importing it again: every code is taken.
-			rep, err = itemsvc.New(fresh).ImportItems(ctx, system, imp.Rows)
-			if !errors.Is(err, &models.Error{Code: models.CodeImportInvalid}) || len(rep.Errors) != 3 || rep.Errors[0].Code != models.CodeItemCodeTaken {
+			// Importing it again changes nothing: the items are found by
+			// their codes and are as the file says.
+			rep, err = itemsvc.New(fresh).ImportItems(ctx, system, imp.Rows, itemsvc.ImportOptions{})
+			if err != nil || rep.Unchanged != 3 || rep.Created+rep.Updated != 0 {
 				t.Errorf("second import: %v %+v", err, rep)
 			}
 		})

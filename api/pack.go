@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/fieldsync/fieldsync/api/i18n"
 	"github.com/fieldsync/fieldsync/models/pack"
 )
 
@@ -23,7 +24,8 @@ func (s *Server) evidencePack(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	w := &pack.Writer{Blobs: s.svc.Blobs, Signer: s.packs.Signer, Server: strings.TrimSpace("fieldsync " + s.ver)}
+	w := &pack.Writer{Blobs: s.svc.Blobs, Signer: s.packs.Signer, Server: strings.TrimSpace("fieldsync " + s.ver),
+		Zone: s.svc.Deadlines.Location(), Explain: flagExplanation(catalog.In(i18n.Default))}
 	c.Set(fiber.HeaderContentType, "application/zip")
 	// Item codes are letters, digits, '.', '_' and '-': safe in a quoted filename.
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="evidence-pack-`+p.Set.Item.Code+`.zip"`)

@@ -49,7 +49,7 @@ func buildPublicWorld(t *testing.T, e *env) publicWorld {
 			Code: ptr(code), Title: ptr("整治 " + code), Source: ptr("第二轮中央生态环境保护督察"), Category: ptr(category), Area: ptr("水环境"),
 			Description: ptr("内部描述 " + code + "：举报人孙丽华反映"), Target: ptr("内部目标 " + code), Measures: ptr("内部措施 " + code + "：约谈企业法人钱志强"),
 			ResponsibleUnitID: &unit.ID, FirstResponsible: ptr("县长王建国" + code), SpecificResponsible: ptr("局长李秀英" + code),
-			Deadline: ptr(e.now.AddDate(0, 1, 0)), PublicSummary: ptr("已完成截污纳管 " + code),
+			Deadline: models.At(e.now.AddDate(0, 1, 0)), PublicSummary: ptr("已完成截污纳管 " + code),
 		}))
 		w.secrets = append(w.secrets, it.Description, it.Target, it.Measures, it.FirstResponsible, it.SpecificResponsible, "王建国", "李秀英", "孙丽华", "钱志强")
 		fields := map[string]any{"status": status}

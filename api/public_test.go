@@ -354,7 +354,7 @@ func TestPublicProgressIsCounted(t *testing.T) {
 	before := total()
 	must(items.New(e.svc).CreateItem(context.Background(), system, items.ItemInput{Code: ptr("P-NEW"), Title: ptr("新问题"), Source: ptr("督察"),
 		Category: ptr("水"), Target: ptr("达标"), Measures: ptr("整治"), ResponsibleUnitID: &e.fx.countyA.ID, FirstResponsible: ptr("县长"),
-		Deadline: ptr(e.now.AddDate(0, 1, 0))}))
+		Deadline: models.At(e.now.AddDate(0, 1, 0))}))
 	if got := total(); got != before {
 		t.Fatalf("within the TTL the count changed from %v to %v", before, got)
 	}

@@ -75,7 +75,7 @@ func newPushFixture(tb testing.TB, dialect string) *pushFixture {
 		must(nil, err)
 	}
 	item, err := items.New(svc).CreateItem(ctx, admin, items.ItemInput{Code: s("F-1"), Title: s("t"), Source: s("s"), Category: s("c"), Target: s("t"),
-		Measures: s("m"), ResponsibleUnitID: &unit.ID, FirstResponsible: s("p"), Deadline: &now})
+		Measures: s("m"), ResponsibleUnitID: &unit.ID, FirstResponsible: s("p"), Deadline: models.At(now)})
 	must(nil, err)
 	r := 100.0
 	lat, lng := 29.7, 116.0

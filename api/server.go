@@ -179,6 +179,7 @@ func (s *Server) routes() {
 	p := authed{v1, s.authenticate, s.stampAfterWrite}
 	p.Post("/auth/logout", s.logout)
 	p.Get("/me", s.me)
+	p.Post("/me/password", s.changePassword)
 
 	p.Get("/units", list(unitFilter, s.items.ListUnits))
 	p.Post("/units", create(s.items.CreateUnit))
@@ -197,6 +198,10 @@ func (s *Server) routes() {
 	p.Post("/items", create(s.items.CreateItem))
 	p.Get("/items/:id", get(s.items.GetItem))
 	p.Patch("/items/:id", update(s.items.UpdateItem))
+	p.Post("/items/import", s.importItems)
+	p.Get("/items/:id/extensions", s.listExtensions)
+	p.Post("/items/:id/extensions", s.requestExtension)
+	p.Post("/items/:id/extensions/:ext/decision", s.decideExtension)
 	p.Get("/ledger.xlsx", s.ledgerXLSX)
 	p.Get("/ledger.csv", s.ledgerCSV)
 	p.Get("/reports/dispatch", s.dispatch)

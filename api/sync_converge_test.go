@@ -270,7 +270,7 @@ func newConvergenceWorld(t *testing.T, dialect string, seed uint64) *cvWorld {
 		w.items = append(w.items, must(items.New(e.svc).CreateItem(ctx, system, items.ItemInput{
 			Code: ptr(fmt.Sprintf("C-%d", i)), Title: ptr("扬尘污染整治"), Source: ptr("第二轮中央生态环境保护督察"), Category: ptr("扬尘"),
 			Area: ptr("大气环境"), Target: ptr("达标"), Measures: ptr("苫盖、洒水"), ResponsibleUnitID: &unit.ID,
-			FirstResponsible: ptr("区长"), Deadline: ptr(e.now.AddDate(0, 3, 0)), SupervisionLevel: ptr(models.SupervisionSpecial),
+			FirstResponsible: ptr("区长"), Deadline: models.At(e.now.AddDate(0, 3, 0)), SupervisionLevel: ptr(models.SupervisionSpecial),
 		})))
 		for j := range 2 {
 			w.sites = append(w.sites, must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &unit.ID, Name: ptr(fmt.Sprintf("工地 %d-%d", i, j)),

@@ -784,8 +784,10 @@ func TestDispatchReportMatchesModels(t *testing.T) {
 				{At: now, Kind: reporting.NoteKindVerification, Author: "王芳", Conclusion: models.ConclusionRectified, Text: "已整改"},
 				{At: now, Kind: reporting.NoteKindNote, Author: "王芳", Text: "施工中"},
 			}}},
+		Extensions: []reporting.DispatchExtension{{ItemID: item, Code: "DC-1", Title: "排口超标", UnitID: unit, Status: models.ExtensionApproved,
+			Reason: "汛期停工", OriginalDeadline: now, PreviousDeadline: now, RequestedDeadline: now.AddDate(0, 2, 0), RequestedAt: now, DecidedAt: &now}},
 	})
 	empty := reporting.DispatchCounts{ByStatus: counts.ByStatus}
 	validateAs(t, "DispatchReport", reporting.DispatchReport{Period: reporting.PeriodMonthly, Start: now, End: now, AsOf: now, Total: empty,
-		Units: []reporting.DispatchUnit{}, Categories: []reporting.DispatchCategory{}, Progress: []reporting.DispatchProgress{}})
+		Units: []reporting.DispatchUnit{}, Categories: []reporting.DispatchCategory{}, Progress: []reporting.DispatchProgress{}, Extensions: []reporting.DispatchExtension{}})
 }

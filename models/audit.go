@@ -77,6 +77,14 @@ const (
 	// after its first byte (the store failed mid-way): the reader holds
 	// an incomplete file.
 	AuditExportEvidencePackFailed = "export.evidence_pack_failed"
+
+	// Deadline extensions (延期), entered on the item.
+	AuditExtensionRequest = "item.extension_request"
+	AuditExtensionApprove = "item.extension_approve"
+	AuditExtensionRefuse  = "item.extension_refuse"
+
+	// A user's change of their own password (their other sessions end).
+	AuditPasswordChange = "user.password_change"
 )
 
 // AuditActions lists every audited action.
@@ -91,6 +99,8 @@ var AuditActions = []string{
 	AuditEvidencePublish, AuditEvidenceWithdraw,
 	AuditExportEvidencePack, AuditExportLedger, AuditExportDispatch,
 	AuditExportEvidencePackFailed,
+	AuditExtensionRequest, AuditExtensionApprove, AuditExtensionRefuse,
+	AuditPasswordChange,
 }
 
 // Entities the audit log names besides those a pull does.

@@ -145,6 +145,16 @@ const (
 
 	// Device positions in a map datum the server does not know.
 	CodeUnknownDatum Code = "unknown_datum"
+
+	// Real ledgers.
+	CodeDeadlineBeforeIssue  Code = "deadline_before_issue"
+	CodeExtensionPending     Code = "extension_pending"
+	CodeExtensionDecided     Code = "extension_already_decided"
+	CodeExtensionNotLater    Code = "extension_not_later"
+	CodeExtensionNotPossible Code = "extension_not_possible"
+
+	// Accounts.
+	CodeCurrentPasswordWrong Code = "current_password_incorrect"
 )
 
 var codeKinds = map[Code]Kind{
@@ -252,6 +262,15 @@ var codeKinds = map[Code]Kind{
 	CodeDuplicateKey: KindInvalid,
 	CodeKeyCase:      KindInvalid,
 	CodeUnknownDatum: KindInvalid,
+	// Real ledgers.
+	CodeDeadlineBeforeIssue:  KindInvalid,
+	CodeExtensionPending:     KindConflict,
+	CodeExtensionDecided:     KindConflict,
+	CodeExtensionNotLater:    KindInvalid,
+	CodeExtensionNotPossible: KindConflict,
+
+	// Accounts.
+	CodeCurrentPasswordWrong: KindInvalid,
 }
 
 func init() {

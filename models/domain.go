@@ -55,18 +55,21 @@ var UnitKinds = []string{"city", "county", "department", "town", "company"}
 
 // User is a person who signs in: admin, supervisor, inspector or unit lead.
 type User struct {
-	ID           string    `json:"id" gorm:"primaryKey"`
-	Username     string    `json:"username"`
-	DisplayName  string    `json:"display_name"`
-	Phone        string    `json:"phone"`
-	Role         string    `json:"role"`
-	UnitID       string    `json:"unit_id"`
-	UnitPath     string    `json:"-"`
-	PasswordHash string    `json:"-"`
-	Disabled     bool      `json:"disabled"`
-	Version      int64     `json:"version"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID           string `json:"id" gorm:"primaryKey"`
+	Username     string `json:"username"`
+	DisplayName  string `json:"display_name"`
+	Phone        string `json:"phone"`
+	Role         string `json:"role"`
+	UnitID       string `json:"unit_id"`
+	UnitPath     string `json:"-"`
+	PasswordHash string `json:"-"`
+	Disabled     bool   `json:"disabled"`
+	// MustChangePassword is set by an administrator who resets the
+	// password; the login answer reports it until the user changes it.
+	MustChangePassword bool      `json:"must_change_password,omitempty"`
+	Version            int64     `json:"version"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // Device is a phone or tablet, identified by the UUID its app generated.
@@ -136,9 +139,23 @@ type RectificationItem struct {
 	CooperatingUnitIDs  StringList `json:"cooperating_unit_ids"`
 	FirstResponsible    string     `json:"first_responsible"`
 	SpecificResponsible string     `json:"specific_responsible"`
-	Deadline            time.Time  `json:"deadline"`
-	SupervisionLevel    string     `json:"supervision_level"`
-	KeyItem             bool       `json:"key_item"`
+	// Deadline is when the item must be fixed; for an open-ended item
+	// (ReviewCadence set) it is when its next periodic review is due.
+	Deadline time.Time `json:"deadline"`
+	// ReviewCadence makes the item open-ended (长期坚持): no final
+	// deadline, a review every month, quarter, half year or year instead.
+	// Empty for an item with a fixed deadline. The three members added
+	// for real ledgers are left out of the JSON when empty, so that the
+	// evidence digests of items without them stay what they were.
+	ReviewCadence string `json:"review_cadence,omitempty"`
+	// OriginalDeadline is the deadline before the first approved
+	// extension (延期); nil if the item was never extended.
+	OriginalDeadline *time.Time `json:"original_deadline,omitempty"`
+	// IssuedAt is when the feedback document issued the item (交办时间),
+	// which may be long before the record was created; nil if unknown.
+	IssuedAt         *time.Time `json:"issued_at,omitempty"`
+	SupervisionLevel string     `json:"supervision_level"`
+	KeyItem          bool       `json:"key_item"`
 	// PublicSummary is what the public disclosure shows of the item
 	// once it is accepted; nothing else of it is published.
 	PublicSummary string `json:"public_summary"`

@@ -15,6 +15,11 @@ type Error struct {
 	Field string
 	// RetryAfter, when set, tells the client how long to wait.
 	RetryAfter time.Duration
+	// Args are the specifics of the error (a code, a unit's name, a
+	// limit) by name, for the message catalogs' templates, which render the
+	// error in the reader's language. Message stays the English text for
+	// logs and the command line.
+	Args map[string]any
 	// Err is the cause, kept for logs; it is never shown to clients.
 	Err error
 }
@@ -43,6 +48,20 @@ func Errorf(code Code, format string, args ...any) *Error {
 // FieldError returns an *Error about one input field.
 func FieldError(code Code, field, format string, args ...any) *Error {
 	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// With returns e with the named specifics added to its Args (name, value,
+// name, value, ...).
+func (e *Error) With(kv ...any) *Error {
+	if e.Args == nil {
+		e.Args = map[string]any{}
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, ok := kv[i].(string); ok {
+			e.Args[k] = kv[i+1]
+		}
+	}
+	return e
 }
 
 // AsError returns the *Error in err's chain, or nil.

@@ -201,7 +201,7 @@ func OneOf(field, v string, allowed []string) error {
 			return nil
 		}
 	}
-	return FieldError(CodeInvalidEnum, field, "%s must be one of %s", field, strings.Join(allowed, ", "))
+	return FieldError(CodeInvalidEnum, field, "%s must be one of %s", field, strings.Join(allowed, ", ")).With("Allowed", strings.Join(allowed, ", "))
 }
 
 // CheckVersion refuses an update based on a stale read.

@@ -64,7 +64,7 @@ func newEnv(t testing.TB, dialect string) *env {
 	e.insp[0] = actor("insp0", models.RoleInspector, county)
 	e.insp[1] = actor("insp1", models.RoleInspector, county)
 	e.item = must(items.New(e.svc).CreateItem(ctx, system, items.ItemInput{Code: ptr("W-1"), Title: ptr("排污口整治"), Source: ptr("督察"), Category: ptr("排污口"),
-		Target: ptr("清零"), Measures: ptr("封堵"), ResponsibleUnitID: &county.ID, FirstResponsible: ptr("县长"), Deadline: ptr(e.now.AddDate(0, 6, 0))}))
+		Target: ptr("清零"), Measures: ptr("封堵"), ResponsibleUnitID: &county.ID, FirstResponsible: ptr("县长"), Deadline: models.At(e.now.AddDate(0, 6, 0))}))
 	for i := range e.sites {
 		e.sites[i] = must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &county.ID, Name: ptr("排口"), Kind: ptr("sewage_outfall"),
 			Lat: ptr(43.4672), Lng: ptr(11.8849 + float64(i)/100), RadiusM: ptr(100.0)}))

@@ -1,6 +1,7 @@
 package sheets
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -28,10 +29,12 @@ type Column struct {
 }
 
 // when is a time cell; a deadline at the very end of a day is shown as
-// that date alone, as people write deadlines.
+// that date alone, as people write deadlines, and a date (an issue date)
+// as its day alone.
 type when struct {
 	t        time.Time
 	deadline bool
+	date     bool
 }
 
 // Columns is the ledger's one column table, used by the export and the
@@ -98,19 +101,77 @@ var Columns = []Column{
 	itemText("specific_responsible", "具体责任人", "specific_responsible", false, 12,
 		func(it *models.RectificationItem) string { return it.SpecificResponsible },
 		func(in *items.ItemInput) **string { return &in.SpecificResponsible }),
+	{Key: "issued_at", Header: "交办时间", Field: "issued_at", width: 12,
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
+			if r.Item.IssuedAt == nil {
+				return nil
+			}
+			return when{t: *r.Item.IssuedAt, date: true}
+		},
+		set: func(row *items.ImportRow, v string, loc *time.Location) error {
+			if v == "" {
+				return nil
+			}
+			t, err := parseDateTime(v, loc)
+			if err != nil {
+				return err
+			}
+			row.Item.IssuedAt = t
+			return nil
+		}},
+	// An open-ended item shows 长期坚持 here; an import takes that (or
+	// 持续推进, 长期) as an open-ended item, reviewed quarterly unless the
+	// 评估周期 column says otherwise.
 	{Key: "deadline", Header: "整改时限", Field: "deadline", Required: true, width: 18,
-		get: func(r *reporting.LedgerRow, _ *time.Location) any { return when{r.Item.Deadline, true} },
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
+			if r.Item.ReviewCadence != "" {
+				return openEnded
+			}
+			return when{t: r.Item.Deadline, deadline: true}
+		},
 		set: func(row *items.ImportRow, v string, loc *time.Location) error {
 			if v == "" {
 				return nil // the item rules say it is required
 			}
-			t, err := parseDeadline(v, loc)
+			if openEndedWords[v] {
+				if row.Item.ReviewCadence == nil {
+					c := models.CadenceQuarterly
+					row.Item.ReviewCadence = &c
+				}
+				return nil
+			}
+			t, err := parseDateTime(v, loc)
 			if err != nil {
 				return err
 			}
-			row.Item.Deadline = &t
+			row.Item.Deadline = t
 			return nil
 		}},
+	{Key: "review_cadence", Header: "评估周期", Field: "review_cadence", width: 10,
+		get: func(r *reporting.LedgerRow, _ *time.Location) any { return label(r.Item.ReviewCadence) },
+		set: func(row *items.ImportRow, v string, _ *time.Location) error {
+			if v != "" {
+				c := cadence(v)
+				row.Item.ReviewCadence = &c
+			}
+			return nil
+		}},
+	{Key: "next_review", Header: "下次评估时间", width: 12,
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
+			if r.Item.ReviewCadence == "" {
+				return nil
+			}
+			return when{t: r.Item.Deadline, deadline: true}
+		}},
+	{Key: "original_deadline", Header: "原整改时限", width: 12,
+		get: func(r *reporting.LedgerRow, _ *time.Location) any {
+			if r.Item.OriginalDeadline == nil {
+				return nil
+			}
+			return when{t: *r.Item.OriginalDeadline, deadline: true}
+		}},
+	{Key: "extension", Header: "延期情况", width: 30,
+		get: func(r *reporting.LedgerRow, loc *time.Location) any { return extensionText(r.Extension, loc) }},
 	{Key: "supervision_level", Header: "督办级别", Field: "supervision_level", width: 10,
 		get: func(r *reporting.LedgerRow, _ *time.Location) any { return label(r.Item.SupervisionLevel) },
 		set: func(row *items.ImportRow, v string, _ *time.Location) error {
@@ -252,4 +313,27 @@ func splitUnits(v string) []string {
 		}
 	}
 	return out
+}
+
+// openEnded is what the deadline column shows of an open-ended item.
+const openEnded = "长期坚持"
+
+// openEndedWords are what an imported deadline cell may say of an
+// open-ended item.
+var openEndedWords = map[string]bool{openEnded: true, "持续推进": true, "长期": true, "长期推进": true}
+
+// extensionText is the ledger's account of an item's latest extension.
+func extensionText(e *models.DeadlineExtension, loc *time.Location) string {
+	if e == nil {
+		return ""
+	}
+	to := e.RequestedDeadline.In(loc).Format(time.DateOnly)
+	from := e.PreviousDeadline.In(loc).Format(time.DateOnly)
+	switch e.Status {
+	case models.ExtensionApproved:
+		return fmt.Sprintf("已批准延期：%s 延至 %s（%s）", from, to, e.Reason)
+	case models.ExtensionRefused:
+		return fmt.Sprintf("延期未获批准：申请延至 %s（%s）", to, e.DecisionComment)
+	}
+	return fmt.Sprintf("延期申请待审批：申请延至 %s（%s）", to, e.Reason)
 }

@@ -17,6 +17,7 @@ const (
 	DispatchUnitCatSheet    = "按单位和类别"
 	DispatchCategoriesSheet = "按类别"
 	DispatchProgressSheet   = "进展情况"
+	DispatchExtensionsSheet = "延期情况"
 )
 
 // countHeaders head the figures of a group, in countCells' order.
@@ -25,7 +26,7 @@ func countHeaders() []string {
 	for _, st := range models.ItemMachine.Statuses() {
 		h = append(h, label(st))
 	}
-	return append(h, "本期销号", "逾期", "本期验收退回")
+	return append(h, "本期销号", "逾期", "本期验收退回", "长期坚持", "已延期")
 }
 
 func countCells(c reporting.DispatchCounts) []any {
@@ -33,7 +34,7 @@ func countCells(c reporting.DispatchCounts) []any {
 	for _, st := range models.ItemMachine.Statuses() {
 		out = append(out, c.ByStatus[st])
 	}
-	return append(out, c.NewlyClosed, c.Overdue, c.Rejected)
+	return append(out, c.NewlyClosed, c.Overdue, c.Rejected, c.OpenEnded, c.Extended)
 }
 
 // WriteDispatch writes the dispatch report as an XLSX workbook: the
@@ -75,6 +76,17 @@ func WriteDispatch(out io.Writer, rep reporting.DispatchReport, loc *time.Locati
 				xlsxTime(when{t: n.At}, loc, st), label(n.Kind), n.Author, label(n.Conclusion), excelize.Cell{StyleID: st.text, Value: n.Text}})
 		}
 	}
+	var extensions [][]any
+	day := func(t time.Time) any { return xlsxTime(when{t: t, deadline: true}, loc, st) }
+	for _, e := range rep.Extensions {
+		decided := any(nil)
+		if e.DecidedAt != nil {
+			decided = xlsxTime(when{t: *e.DecidedAt}, loc, st)
+		}
+		extensions = append(extensions, []any{e.Code, e.Title, unitName[e.UnitID], label(e.Status), day(e.OriginalDeadline),
+			day(e.PreviousDeadline), day(e.RequestedDeadline), excelize.Cell{StyleID: st.text, Value: e.Reason},
+			xlsxTime(when{t: e.RequestedAt}, loc, st), decided})
+	}
 	sheets := []struct {
 		name    string
 		headers []string
@@ -86,6 +98,8 @@ func WriteDispatch(out io.Writer, rep reporting.DispatchReport, loc *time.Locati
 		{DispatchCategoriesSheet, append([]string{"问题类别"}, countHeaders()...), []float64{16}, byCat},
 		{DispatchProgressSheet, []string{"问题编号", "问题名称", "责任单位", "问题类别", "本期记录数", "时间", "类型", "记录人", "核查结论", "内容"},
 			[]float64{14, 30, 20, 12, 10, 18, 10, 10, 12, 60}, progress},
+		{DispatchExtensionsSheet, []string{"问题编号", "问题名称", "责任单位", "审批状态", "原整改时限", "申请前时限", "申请延至", "延期理由", "申请时间", "审批时间"},
+			[]float64{14, 30, 20, 10, 12, 12, 12, 40, 18, 18}, extensions},
 	}
 	for i, s := range sheets {
 		if i == 0 {

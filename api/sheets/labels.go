@@ -33,6 +33,15 @@ var labels = map[string]string{
 	models.DecisionReject: "验收不通过",
 	models.DecisionReopen: "重新打开",
 
+	models.CadenceMonthly:    "每月",
+	models.CadenceQuarterly:  "每季度",
+	models.CadenceSemiannual: "每半年",
+	models.CadenceAnnual:     "每年",
+
+	models.ExtensionPending:  "待审批",
+	models.ExtensionApproved: "已批准",
+	models.ExtensionRefused:  "未批准",
+
 	reporting.NoteKindNote:         "进展记录",
 	reporting.NoteKindVerification: "现场核查",
 }
@@ -64,6 +73,27 @@ func level(v string) string {
 	}
 	if l, ok := levelAliases[v]; ok {
 		return l
+	}
+	return v
+}
+
+// cadenceAliases are the spellings of review cadences an import accepts
+// besides the labels and the API's values.
+var cadenceAliases = map[string]string{
+	"月": models.CadenceMonthly, "按月": models.CadenceMonthly, "季度": models.CadenceQuarterly, "按季度": models.CadenceQuarterly,
+	"半年": models.CadenceSemiannual, "年": models.CadenceAnnual, "年度": models.CadenceAnnual, "每年度": models.CadenceAnnual,
+}
+
+// cadence reads a review cadence cell; anything unknown is passed on for
+// the item rules to refuse.
+func cadence(v string) string {
+	for _, c := range models.ReviewCadences {
+		if v == c || v == labels[c] {
+			return c
+		}
+	}
+	if c, ok := cadenceAliases[v]; ok {
+		return c
 	}
 	return v
 }

@@ -157,7 +157,7 @@ func (w *LedgerXLSX) cell(v any) any {
 func xlsxTime(v when, loc *time.Location, st xlsxStyles) excelize.Cell {
 	t := v.t.In(loc)
 	switch {
-	case v.deadline && endOfDay(t):
+	case v.date, v.deadline && endOfDay(t):
 		return excelize.Cell{StyleID: st.date, Value: time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)}
 	case v.deadline:
 		return excelize.Cell{StyleID: st.second, Value: t}
@@ -238,7 +238,7 @@ func csvCell(v any, loc *time.Location) string {
 	case when:
 		t := v.t.In(loc)
 		switch {
-		case v.deadline && endOfDay(t):
+		case v.date, v.deadline && endOfDay(t):
 			return t.Format(time.DateOnly)
 		case v.deadline:
 			return t.Format(secondLayout)

@@ -1,6 +1,8 @@
 package sheets
 
 import (
+	"bufio"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -53,11 +56,54 @@ func ReadItems(r io.Reader, loc *time.Location) (Import, error) {
 		return out, err
 	}
 	defer rows.Close()
-	var cols []*Column // by position in the file; nil for a column not read
-	for n := 1; rows.Next(); n++ {
+	out, err = readTable(sheet, func() ([]string, bool, error) {
+		if !rows.Next() {
+			return nil, false, rows.Error()
+		}
 		cells, err := rows.Columns()
+		return cells, true, err
+	}, loc)
+	return out, err
+}
+
+// ReadItemsCSV reads the items of a CSV ledger (UTF-8, with or without
+// the byte order mark Excel writes) as ReadItems does an XLSX one; dates
+// are text in one of the forms people write them.
+func ReadItemsCSV(r io.Reader, loc *time.Location) (Import, error) {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	return readTable("CSV", func() ([]string, bool, error) {
+		cells, err := cr.Read()
+		if err == io.EOF {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("not a CSV file: %w", err)
+		}
+		if !utf8.ValidString(strings.Join(cells, "")) {
+			return nil, false, errors.New("the file is not UTF-8; save it as \"CSV UTF-8\"")
+		}
+		return cells, true, nil
+	}, loc)
+}
+
+// readTable reads a ledger's rows from next, which returns each row's
+// cells until it reports no more.
+func readTable(sheet string, next func() ([]string, bool, error), loc *time.Location) (Import, error) {
+	var out Import
+	var cols []*Column // by position in the file; nil for a column not read
+	for n := 1; ; n++ {
+		cells, ok, err := next()
 		if err != nil {
 			return out, fmt.Errorf("row %d: %w", n, err)
+		}
+		if !ok {
+			break
 		}
 		if cols == nil {
 			if n > headerSearch {
@@ -75,9 +121,6 @@ func ReadItems(r io.Reader, loc *time.Location) (Import, error) {
 			return out, fmt.Errorf("sheet %s has more than %d rows; split it", sheet, items.MaxImportRows)
 		}
 		out.Rows = append(out.Rows, readRow(n, cells, cols, loc))
-	}
-	if err := rows.Error(); err != nil {
-		return out, err
 	}
 	if cols == nil {
 		return out, fmt.Errorf("sheet %s has no heading row with %q", sheet, headerOf("code"))
@@ -197,19 +240,19 @@ var dateLayouts = []struct {
 
 var errNotADate = errors.New("not a date")
 
-// parseDeadline reads a deadline cell: an Excel date (a serial number
-// of days) or text in one of dateLayouts. A date alone is the end of that
-// day in loc.
-func parseDeadline(v string, loc *time.Location) (time.Time, error) {
+// parseDateTime reads a date cell: an Excel date (a serial number of
+// days) or text in one of dateLayouts. A date alone stays a date, for the
+// item rules to place in the day (a deadline ends with its day).
+func parseDateTime(v string, loc *time.Location) (*models.DateTime, error) {
 	t, dateOnly, err := parseDate(v, loc)
 	if err != nil {
-		return t, models.Errorf(models.CodeInvalidDate, "%q is not a date (YYYY-MM-DD, or YYYY-MM-DD HH:MM)", v)
+		return nil, models.Errorf(models.CodeInvalidDate,
+			"%q is not a date: write it as 2026-12-31 (year-month-day), 2026年12月31日, or with a time as 2026-12-31 18:00", v)
 	}
 	if dateOnly {
-		y, m, d := t.Date()
-		return time.Date(y, m, d, 23, 59, 59, 0, loc), nil
+		return models.OnDate(t.Date()), nil
 	}
-	return t, nil
+	return models.At(t), nil
 }
 
 func parseDate(v string, loc *time.Location) (time.Time, bool, error) {

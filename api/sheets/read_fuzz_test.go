@@ -107,7 +107,7 @@ func FuzzLedgerRoundTrip(f *testing.F) {
 		if names := splitUnits(coop); !slices.Equal(got.CooperatingUnits, names) {
 			t.Errorf("cooperating units exported as %q, imported as %q", names, got.CooperatingUnits)
 		}
-		if got.Item.Deadline == nil || got.Item.Deadline.Sub(r.Item.Deadline).Abs() >= time.Second {
+		if got.Item.Deadline == nil || got.Item.Deadline.EndOfDay(shanghai).Sub(r.Item.Deadline).Abs() >= time.Second {
 			t.Errorf("deadline exported as %v, imported as %v", r.Item.Deadline, got.Item.Deadline)
 		}
 		if got.Item.SupervisionLevel == nil || *got.Item.SupervisionLevel != level || got.Item.KeyItem == nil || *got.Item.KeyItem != key {
@@ -178,7 +178,7 @@ func FuzzReadItems(f *testing.F) {
 				t.Errorf("row error %+v", e)
 			}
 		}
-		if hasDate := got.Item.Deadline != nil; strings.TrimSpace(deadline) != "" && hasDate == dateErr {
+		if hasDate := got.Item.Deadline != nil; strings.TrimSpace(deadline) != "" && !openEndedWords[strings.TrimSpace(deadline)] && hasDate == dateErr {
 			t.Errorf("deadline %q: read %v, error %v", deadline, got.Item.Deadline, dateErr)
 		}
 	})

@@ -1,6 +1,7 @@
 package sheets
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 // API spelling.
 func TestEveryValueHasALabel(t *testing.T) {
 	for _, list := range [][]string{models.ItemMachine.Statuses(), models.SupervisionLevels, models.Conclusions,
-		models.DecisionKinds, {reporting.NoteKindNote, reporting.NoteKindVerification}} {
+		models.DecisionKinds, {reporting.NoteKindNote, reporting.NoteKindVerification}, models.ReviewCadences,
+		{models.ExtensionPending, models.ExtensionApproved, models.ExtensionRefused}} {
 		for _, v := range list {
 			if label(v) == v {
 				t.Errorf("%s has no label", v)
@@ -58,14 +60,20 @@ func TestParseDeadline(t *testing.T) {
 		"2026-12-31 18:00:30":  time.Date(2026, 12, 31, 18, 0, 30, 0, loc),
 		"2026-12-31T10:00:00Z": time.Date(2026, 12, 31, 10, 0, 0, 0, time.UTC),
 	} {
-		got, err := parseDeadline(in, loc)
-		if err != nil || !got.Equal(want) {
+		got, err := parseDateTime(in, loc)
+		if err != nil || !got.EndOfDay(loc).Equal(want) {
 			t.Errorf("%q: %v %v, want %v", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"明年", "31/12/2026", "-5", "0", "2026-02-30"} {
-		if _, err := parseDeadline(in, loc); models.ErrorCode(err) != models.CodeInvalidDate {
+		_, err := parseDateTime(in, loc)
+		if models.ErrorCode(err) != models.CodeInvalidDate {
 			t.Errorf("%q: %v, want invalid_date", in, err)
+		}
+		// The message says in words which forms are read, never with Go's
+		// layout strings.
+		if msg := err.Error(); !strings.Contains(msg, "2026-12-31") || strings.Contains(msg, "2006") {
+			t.Errorf("%q: message %q", in, msg)
 		}
 	}
 }
@@ -78,5 +86,21 @@ func TestDefuse(t *testing.T) {
 		if got := defuse(in); got != want {
 			t.Errorf("defuse(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestReadItemsCSV: a CSV ledger (with Excel's byte order mark) reads as
+// the XLSX one does; one saved in GBK is refused as a file, saying how to
+// save it.
+func TestReadItemsCSV(t *testing.T) {
+	loc := time.UTC
+	good := "\ufeff台账\n问题编号,问题名称,问题来源,问题类别,整改目标,整改措施,责任单位,第一责任人,整改时限\nA-1,标题,督察,水,达标,截污,JC,县长,长期坚持\n"
+	imp, err := ReadItemsCSV(strings.NewReader(good), loc)
+	if err != nil || len(imp.Rows) != 1 || imp.Rows[0].Item.ReviewCadence == nil || *imp.Rows[0].Item.ReviewCadence != models.CadenceQuarterly {
+		t.Fatalf("good CSV: %v %+v", err, imp.Rows)
+	}
+	gbk := []byte("\xce\xca\xcc\xe2\xb1\xe0\xba\xc5,x\n") // 问题编号 in GBK
+	if _, err := ReadItemsCSV(strings.NewReader(string(gbk)), loc); err == nil || !strings.Contains(err.Error(), "CSV UTF-8") {
+		t.Errorf("GBK CSV: %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/audit"
@@ -87,7 +86,7 @@ func auditList(ctx context.Context, svc *models.Service, args []string, stdout i
 		if actor == "" {
 			actor = "-"
 		}
-		fmt.Fprintf(stdout, "%6d %s %-20s %-12s %-13s %-36s %s\n", *e.Seq, e.At.UTC().Format(time.RFC3339), e.Action, actor, e.Entity, e.RecordID, e.Detail)
+		fmt.Fprintf(stdout, "%6d %s %-20s %-12s %-13s %-36s %s\n", *e.Seq, stamp(e.At), e.Action, actor, e.Entity, e.RecordID, e.Detail)
 	}
 	if page.Next > 0 {
 		fmt.Fprintf(stdout, "more: audit list -after %d\n", page.Next)

@@ -23,7 +23,7 @@
 // entries removed from the end together with a rewritten head, which the
 // chain alone cannot show.
 //
-//	fieldctl [config flags] import items FILE.xlsx
+//	fieldctl [config flags] import items [-dry-run] FILE.xlsx|FILE.csv
 //	fieldctl [config flags] items escalate
 //
 //	fieldctl [config flags] verify-pack [-public-key BASE64] FILE.zip
@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -63,43 +64,30 @@ func main() {
 	}
 }
 
-const usage = `usage: fieldctl [config flags] <command>
-
-commands:
-  migrate                 apply pending schema migrations
-  seed                    load the demo data set into an empty database
-  unit add|list           manage responsible units
-  user add|list           manage accounts (user add reads the password from stdin)
-  sync compact            compact the change log now (the server also does it hourly)
-  sync new-epoch          after restoring a backup: make every device reset its sync
-  sync devices [-user U]  list devices: user, state, last mutation and pull, how far
-                          the pull was behind the log's head, pending evidence
-  sync device DEVICE_ID   one device's sync clients, cursor against the head, last
-                          rejected mutations and evidence declared but not completed
-  audit verify            check the audit chain and print its head; fails naming the
-                          first changed or deleted entry. -expect-head SEQ:HASH checks a
-                          head recorded earlier is still there (catches truncation)
-  audit list              print chained audit entries (-action A, -limit N, -after SEQ)
-  import items FILE.xlsx  create the items of a ledger (台账) file: all of them, or none
-                          and the list of every row's errors
-  items escalate          raise the supervision level of long-overdue items now
-                          (the server also does it hourly)
-  verify-pack [-public-key BASE64] FILE.zip
-                          check an evidence pack's signature and every file in it
-
-config flags: run "fieldctl -h"`
+// zone is where fieldctl shows times: FIELDSYNC_TIME_ZONE.
+var zone = time.UTC
 
 // system is the actor of administrative commands run on the server host.
 var system = models.Actor{UserID: "fieldctl", Username: "fieldctl", Role: models.RoleAdmin}
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, rest, err := config.Load("fieldctl", args, os.Getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr)
+		printUsage(stderr)
+	}
 	if err != nil {
 		return err
 	}
+	if loc, err := time.LoadLocation(cfg.TimeZone); err == nil {
+		zone = loc
+	}
 	if len(rest) == 0 {
-		fmt.Fprintln(stderr, usage)
+		printUsage(stderr)
 		return errors.New("no command")
+	}
+	if rest[0] == "help" {
+		return help(stdout, rest[1:])
 	}
 	if rest[0] == "verify-pack" {
 		// A pack is checked anywhere, without the server's database.
@@ -130,6 +118,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return userAdd(ctx, svc, db, rest[2:], stdin, stdout)
 	case cmd == "user list":
 		return userList(ctx, db, stdout)
+	case cmd == "admin create":
+		return adminCreate(ctx, svc, db, rest[2:], stdin, stdout, stderr)
 	case cmd == "sync compact":
 		st, err := cfg.SyncEngine(db, svc, nil, nil, log).Compact(ctx, time.Now())
 		if err == nil {
@@ -156,29 +146,40 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case cmd == "items escalate":
 		return escalate(ctx, svc, stdout)
 	}
-	fmt.Fprintln(stderr, usage)
+	printUsage(stderr)
 	return fmt.Errorf("unknown command %q", strings.Join(rest, " "))
 }
 
-// importItems reads a ledger file and creates its items in one
-// transaction, or lists every row's errors and creates none.
+// importItems reads a ledger file and creates or updates its items (by
+// code) in one transaction, or lists every row's errors and writes none;
+// -dry-run shows what it would do.
 func importItems(ctx context.Context, svc *models.Service, args []string, stdout io.Writer) error {
-	if len(args) != 1 {
-		return errors.New("usage: fieldctl import items FILE.xlsx")
+	fs := flag.NewFlagSet("import items", flag.ContinueOnError)
+	dryRun := fs.Bool("dry-run", false, "check every row and show what would be created or updated; write nothing")
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	f, err := os.Open(args[0])
+	if fs.NArg() != 1 {
+		return errors.New("usage: fieldctl import items [-dry-run] FILE.xlsx|FILE.csv")
+	}
+	name := fs.Arg(0)
+	f, err := os.Open(name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	imp, err := sheets.ReadItems(f, svc.Deadlines.Location())
+	read := sheets.ReadItems
+	if strings.EqualFold(filepath.Ext(name), ".csv") {
+		read = sheets.ReadItemsCSV
+	}
+	imp, err := read(f, svc.Deadlines.Location())
 	if err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if len(imp.Unknown) > 0 {
-		fmt.Fprintf(stdout, "%s: not reading the columns %s\n", args[0], strings.Join(imp.Unknown, ", "))
+		fmt.Fprintf(stdout, "%s: not reading the columns %s\n", name, strings.Join(imp.Unknown, ", "))
 	}
-	rep, err := items.New(svc).ImportItems(ctx, system, imp.Rows)
+	rep, err := items.New(svc).ImportItems(ctx, system, imp.Rows, items.ImportOptions{DryRun: *dryRun})
 	for _, e := range rep.Errors {
 		where := ""
 		if e.Field != "" {
@@ -187,9 +188,18 @@ func importItems(ctx context.Context, svc *models.Service, args []string, stdout
 		fmt.Fprintf(stdout, "row %d:%s %s: %s\n", e.Row, where, e.Code, e.Message)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	fmt.Fprintf(stdout, "imported %d items from %s\n", rep.Created, args[0])
+	if *dryRun {
+		for _, r := range rep.Results {
+			fmt.Fprintf(stdout, "row %d: %s %s\n", r.Row, r.Code, r.Action)
+		}
+		fmt.Fprintf(stdout, "dry run of %s: %d items would be created, %d updated, %d unchanged; nothing was written\n",
+			name, rep.Created, rep.Updated, rep.Unchanged)
+		return nil
+	}
+	fmt.Fprintf(stdout, "imported %d items from %s: %d created, %d updated, %d unchanged\n",
+		rep.Created+rep.Updated, name, rep.Created, rep.Updated, rep.Unchanged)
 	return nil
 }
 

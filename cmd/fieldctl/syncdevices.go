@@ -267,7 +267,9 @@ func describeLag(c fsync.Client, head fsync.LogHead) string {
 	}
 }
 
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// stamp writes a time in the configured zone (FIELDSYNC_TIME_ZONE), with
+// its offset.
+func stamp(t time.Time) string { return t.In(zone).Format(time.RFC3339) }
 
 // days writes a retention in days, as it is configured.
 func days(d time.Duration) string {

@@ -69,7 +69,7 @@ func printReport(w io.Writer, name string, r *pack.Report) {
 	fmt.Fprintf(w, "evidence pack %s\n", name)
 	fmt.Fprintf(w, "  item        %s %s\n", r.ItemCode, r.ItemTitle)
 	if !r.GeneratedAt.IsZero() {
-		fmt.Fprintf(w, "  generated   %s by %s\n", r.GeneratedAt.UTC().Format("2006-01-02 15:04:05 UTC"), r.Server)
+		fmt.Fprintf(w, "  generated   %s by %s\n", r.GeneratedAt.In(zone).Format("2006-01-02 15:04:05 -07:00"), r.Server)
 	}
 	if r.SignedBy != "" {
 		fmt.Fprintf(w, "  signature   good, by trusted key %s\n", r.SignedBy)
@@ -92,7 +92,7 @@ func printReport(w io.Writer, name string, r *pack.Report) {
 		if !d.OnThisEvidence {
 			on = "made on other evidence (digest " + d.EvidenceDigest + ")"
 		}
-		fmt.Fprintf(w, "    %s  %-7s %s  %s\n", d.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), d.Kind, d.ID, on)
+		fmt.Fprintf(w, "    %s  %-7s %s  %s\n", d.CreatedAt.In(zone).Format("2006-01-02 15:04:05 -07:00"), d.Kind, d.ID, on)
 	}
 	if r.OK() {
 		fmt.Fprintln(w, "VERIFIED: the signature, every file and the evidence digest check out")

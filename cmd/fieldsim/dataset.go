@@ -295,7 +295,7 @@ func (b *builder) makeItems() error {
 			Code: ptr(itemCode(i)), Title: ptr(fmt.Sprintf("模拟问题 %d：入河排口污水直排", i+1)), Description: ptr("fieldsim 生成的整改问题"),
 			Source: ptr("中央生态环境保护督察"), Category: ptr("水污染"), Area: ptr("长江流域"), Target: ptr("排口污水全部截流"),
 			Measures: ptr("截污纳管；封堵排口；定期监测"), ResponsibleUnitID: &unit, FirstResponsible: ptr("县长"),
-			Deadline: ptr(b.now.AddDate(1, 0, 0)),
+			Deadline: models.At(b.now.AddDate(1, 0, 0)),
 		})
 		return it.ID, err
 	})

@@ -137,6 +137,9 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := m.sayIfNoAdmin(ctx, svc); err != nil {
+		return err
+	}
 	var previousCursorKey []byte
 	if len(previous) > 0 {
 		previousCursorKey = keys.Derive(previous, "sync-cursor")
@@ -284,6 +287,24 @@ func (m *Main) servePprof() error {
 	m.pprof = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go m.pprof.Serve(ln)
 	m.Log.Info("serving pprof profiles", "addr", ln.Addr().String())
+	return nil
+}
+
+// AdminCommand is the command that creates the first administrator, as
+// the log names it when there is none.
+const AdminCommand = "fieldctl admin create -username admin -unit CITY -unit-name 某某市人民政府"
+
+// sayIfNoAdmin logs, once at start-up, that no administrator exists and
+// the command that creates one on the server host (with the server's
+// configuration: the same flags or FIELDSYNC_* variables).
+func (m *Main) sayIfNoAdmin(ctx context.Context, svc *models.Service) error {
+	ok, err := items.New(svc).AdminExists(ctx)
+	if err != nil || ok {
+		return err
+	}
+	m.Log.Warn("no administrator exists: create one on this host, with this server's configuration, by running the command below; "+
+		"it prompts for the password, or reads it from stdin (use the city's own unit code and name)",
+		"command", AdminCommand)
 	return nil
 }
 

@@ -22,6 +22,12 @@ const (
 	FlagNearDuplicatePhoto = "near_duplicate_photo"
 )
 
+// FlagCodes lists every flag, for the catalogs that explain them.
+var FlagCodes = []string{
+	FlagOutsideGeofence, FlagExifGPSMismatch, FlagNoExifGPS, FlagOutsideTaskWindow, FlagBeforeAssignment,
+	FlagClockSkew, FlagMockedLocation, FlagDuplicatePhoto, FlagNearDuplicatePhoto,
+}
+
 // maxAccuracyM caps the device accuracy counted in the GPS tolerance.
 const maxAccuracyM = 100
 

@@ -369,7 +369,31 @@ func (s *Service) recordVerification(tx models.Tx, a models.Actor, raw json.RawM
 			return 0, err
 		}
 	}
-	return version, nil
+	return version, s.itemReviewed(tx, a, t.ItemID, v.RecordedAt)
+}
+
+// itemReviewed moves an open-ended item's next review to the end of the
+// cadence period after the one in which a verification was recorded: the
+// verification is that period's review.
+func (s *Service) itemReviewed(tx models.Tx, a models.Actor, itemID string, at time.Time) error {
+	var it models.RectificationItem
+	if err := tx.Get(&it, itemID); err != nil {
+		return err
+	}
+	if it.ReviewCadence == "" || it.Status == models.ItemAccepted {
+		return nil
+	}
+	loc := s.Deadlines.Location()
+	due := models.Stamp(models.ReviewDue(it.ReviewCadence, models.ReviewDue(it.ReviewCadence, at, loc).Add(time.Second), loc))
+	if !due.After(it.Deadline) {
+		return nil
+	}
+	if err := s.AuditTx(tx, a, models.AuditItemUpdate, models.EntityItems, it.ID, map[string]any{
+		"deadline": models.AuditChange{From: it.Deadline, To: due}, "reviewed": true}); err != nil {
+		return err
+	}
+	it.Deadline = due
+	return s.SaveItem(tx, &it)
 }
 
 // linkEvidence ties evidence to a verification, creating a pending record

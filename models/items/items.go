@@ -2,6 +2,7 @@ package items
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
@@ -10,23 +11,34 @@ import (
 // ItemInput creates or patches a rectification item; nil fields are left
 // alone. Status is not set here: it moves only through the status machine.
 type ItemInput struct {
-	Code                *string    `json:"code"`
-	Title               *string    `json:"title"`
-	Description         *string    `json:"description"`
-	Source              *string    `json:"source"`
-	Category            *string    `json:"category"`
-	Area                *string    `json:"area"`
-	Target              *string    `json:"target"`
-	Measures            *string    `json:"measures"`
-	ResponsibleUnitID   *string    `json:"responsible_unit_id"`
-	CooperatingUnitIDs  *[]string  `json:"cooperating_unit_ids"`
-	FirstResponsible    *string    `json:"first_responsible"`
-	SpecificResponsible *string    `json:"specific_responsible"`
-	Deadline            *time.Time `json:"deadline"`
-	SupervisionLevel    *string    `json:"supervision_level"`
-	KeyItem             *bool      `json:"key_item"`
-	PublicSummary       *string    `json:"public_summary"`
-	Version             *int64     `json:"version"`
+	Code                *string   `json:"code"`
+	Title               *string   `json:"title"`
+	Description         *string   `json:"description"`
+	Source              *string   `json:"source"`
+	Category            *string   `json:"category"`
+	Area                *string   `json:"area"`
+	Target              *string   `json:"target"`
+	Measures            *string   `json:"measures"`
+	ResponsibleUnitID   *string   `json:"responsible_unit_id"`
+	CooperatingUnitIDs  *[]string `json:"cooperating_unit_ids"`
+	FirstResponsible    *string   `json:"first_responsible"`
+	SpecificResponsible *string   `json:"specific_responsible"`
+	// Deadline may be a date alone: the end of that day in the
+	// deadline policy's zone. It may lie in the past (a ledger loaded
+	// part-way through a campaign): the item is overdue at once.
+	Deadline *models.DateTime `json:"deadline"`
+	// ReviewCadence makes the item open-ended (长期坚持): without a
+	// deadline, its first review is due at the end of the current
+	// cadence period. An empty string makes it an item with a deadline
+	// again.
+	ReviewCadence *string `json:"review_cadence"`
+	// IssuedAt is when the feedback document issued the item; a date
+	// alone is the start of that day.
+	IssuedAt         *models.DateTime `json:"issued_at"`
+	SupervisionLevel *string   `json:"supervision_level"`
+	KeyItem          *bool     `json:"key_item"`
+	PublicSummary    *string   `json:"public_summary"`
+	Version          *int64    `json:"version"`
 }
 
 func (s *Service) applyItem(tx models.Tx, it *models.RectificationItem, in ItemInput) error {
@@ -73,18 +85,39 @@ func (s *Service) applyItem(tx models.Tx, it *models.RectificationItem, in ItemI
 	if in.KeyItem != nil {
 		it.KeyItem = *in.KeyItem
 	}
-	if in.Deadline != nil {
-		var err error
-		if it.Deadline, err = models.TimeField("deadline", *in.Deadline); err != nil {
+	loc := s.Deadlines.Location()
+	if in.IssuedAt != nil {
+		t, err := models.TimeField("issued_at", in.IssuedAt.StartOfDay(loc))
+		if err != nil {
 			return err
 		}
-		if it.Deadline.Before(it.CreatedAt) {
-			return models.FieldError(models.CodeDeadlineBeforeCreation, "deadline", "the deadline %s is before the item was created (%s)",
-				it.Deadline.Format(time.RFC3339), it.CreatedAt.Format(time.RFC3339))
+		it.IssuedAt = &t
+	}
+	cadenceChanged := false
+	if in.ReviewCadence != nil {
+		c := strings.TrimSpace(*in.ReviewCadence)
+		if c != "" {
+			if err := models.OneOf("review_cadence", c, models.ReviewCadences); err != nil {
+				return err
+			}
 		}
+		cadenceChanged, it.ReviewCadence = c != it.ReviewCadence, c
+	}
+	if in.Deadline != nil {
+		var err error
+		if it.Deadline, err = models.TimeField("deadline", in.Deadline.EndOfDay(loc)); err != nil {
+			return err
+		}
+	} else if it.ReviewCadence != "" && (it.Deadline.IsZero() || cadenceChanged) {
+		it.Deadline = models.Stamp(models.ReviewDue(it.ReviewCadence, s.Time(), loc))
 	}
 	if it.Deadline.IsZero() {
-		return models.FieldError(models.CodeRequired, "deadline", "deadline is required")
+		return models.FieldError(models.CodeRequired, "deadline", "deadline is required, or a review_cadence for an open-ended item")
+	}
+	if it.IssuedAt != nil && it.ReviewCadence == "" && it.Deadline.Before(*it.IssuedAt) {
+		d, i := it.Deadline.In(loc).Format(time.DateOnly), it.IssuedAt.In(loc).Format(time.DateOnly)
+		return models.FieldError(models.CodeDeadlineBeforeIssue, "deadline", "the deadline %s is before the item was issued (%s)", d, i).
+			With("Deadline", d, "IssuedAt", i)
 	}
 	if in.ResponsibleUnitID != nil {
 		var u models.Unit
@@ -128,7 +161,7 @@ func (s *Service) CreateItem(ctx context.Context, a models.Actor, in ItemInput) 
 		if !a.CanWriteUnitRecord(it.UnitPath) {
 			return models.Forbidden("create items for a unit outside your own")
 		}
-		if err := models.TranslateDup(tx.Create(&it), models.CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+		if err := withCode(models.TranslateDup(tx.Create(&it), models.CodeItemCodeTaken, "code", "item code %q is taken", it.Code), it.Code); err != nil {
 			return err
 		}
 		if err := s.AuditTx(tx, a, models.AuditItemCreate, models.EntityItems, it.ID, map[string]any{"code": it.Code, "responsible_unit_id": it.ResponsibleUnitID, "status": it.Status}); err != nil {
@@ -172,7 +205,7 @@ func (s *Service) UpdateItem(ctx context.Context, a models.Actor, id string, in 
 		}
 		it.Version++
 		it.UpdatedAt = s.Time()
-		if err := models.TranslateDup(tx.Update(&it), models.CodeItemCodeTaken, "code", "item code %q is taken", it.Code); err != nil {
+		if err := withCode(models.TranslateDup(tx.Update(&it), models.CodeItemCodeTaken, "code", "item code %q is taken", it.Code), it.Code); err != nil {
 			return err
 		}
 		if err := s.AuditTx(tx, a, models.AuditItemUpdate, models.EntityItems, it.ID,
@@ -205,4 +238,12 @@ func (s *Service) ListItems(ctx context.Context, a models.Actor, f models.ItemFi
 		return models.Page[models.RectificationItem]{}, err
 	}
 	return models.List[models.RectificationItem](ctx, s.Service, append(conds, f.Conds()...), p)
+}
+
+// withCode names the item code in a domain error's specifics.
+func withCode(err error, code string) error {
+	if e := models.AsError(err); e != nil && e.Code == models.CodeItemCodeTaken {
+		return e.With("Code", code)
+	}
+	return err
 }

@@ -17,7 +17,10 @@ type UserInput struct {
 	Role        *string `json:"role"`
 	UnitID      *string `json:"unit_id"`
 	Disabled    *bool   `json:"disabled"`
-	Version     *int64  `json:"version"`
+	// MustChangePassword (admins) makes the user choose a new password at
+	// the next sign-in.
+	MustChangePassword *bool  `json:"must_change_password"`
+	Version            *int64 `json:"version"`
 }
 
 // UserFilter narrows a user list.
@@ -53,6 +56,9 @@ func (s *Service) applyUser(tx models.Tx, u *models.User, in UserInput) error {
 	if err := models.OneOf("role", u.Role, models.Roles); err != nil {
 		return err
 	}
+	if in.MustChangePassword != nil {
+		u.MustChangePassword = *in.MustChangePassword
+	}
 	if in.Disabled != nil {
 		u.Disabled = *in.Disabled
 	}
@@ -81,7 +87,7 @@ func (s *Service) applyUser(tx models.Tx, u *models.User, in UserInput) error {
 
 func (s *Service) hashPassword(pw string) (string, error) {
 	if n := utf8.RuneCountInString(pw); n < MinPasswordLen || n > 128 {
-		return "", models.FieldError(models.CodeWeakPassword, "password", "password must be %d to 128 characters", MinPasswordLen)
+		return "", models.FieldError(models.CodeWeakPassword, "password", "password must be %d to 128 characters", MinPasswordLen).With("Min", MinPasswordLen)
 	}
 	return s.Hasher.Hash(pw)
 }
@@ -167,4 +173,60 @@ func (s *Service) ListUsers(ctx context.Context, a models.Actor, f UserFilter, p
 		conds = append(conds, models.Eq("role", f.Role))
 	}
 	return models.List[models.User](ctx, s.Service, conds, p)
+}
+
+// AdminExists reports whether an administrator account that is not
+// disabled exists: a server without one says so at start-up, with the
+// command that creates one.
+func (s *Service) AdminExists(ctx context.Context) (bool, error) {
+	var n int64
+	err := s.Store.Tx(ctx, func(tx models.Tx) (err error) {
+		n, err = tx.Count(&models.User{}, []models.Cond{models.Eq("role", models.RoleAdmin), models.Eq("disabled", false)})
+		return err
+	})
+	return n > 0, err
+}
+
+// PasswordChange is a user's change of their own password.
+type PasswordChange struct {
+	CurrentPassword *string `json:"current_password"`
+	NewPassword     *string `json:"new_password"`
+}
+
+// ChangeOwnPassword sets the actor's password after checking the current
+// one, clears MustChangePassword and ends the user's other sessions (the
+// one making the change stays signed in).
+func (s *Service) ChangeOwnPassword(ctx context.Context, a models.Actor, in PasswordChange) error {
+	if in.CurrentPassword == nil || *in.CurrentPassword == "" {
+		return models.FieldError(models.CodeRequired, "current_password", "current_password is required")
+	}
+	if in.NewPassword == nil {
+		return models.FieldError(models.CodeRequired, "new_password", "new_password is required")
+	}
+	return s.Store.Tx(ctx, func(tx models.Tx) error {
+		var u models.User
+		if err := tx.Get(&u, a.UserID); err != nil {
+			return err
+		}
+		if !s.Hasher.Verify(u.PasswordHash, *in.CurrentPassword) {
+			return models.FieldError(models.CodeCurrentPasswordWrong, "current_password", "the current password is not right")
+		}
+		h, err := s.hashPassword(*in.NewPassword)
+		if err != nil {
+			if e := models.AsError(err); e != nil && e.Field == "password" {
+				e.Field = "new_password"
+			}
+			return err
+		}
+		u.PasswordHash, u.MustChangePassword = h, false
+		u.Version++
+		u.UpdatedAt = s.Time()
+		if err := tx.Update(&u); err != nil {
+			return err
+		}
+		if err := s.RevokeSessions(tx, []models.Cond{models.Eq("user_id", u.ID), {Column: "id", Op: models.OpNe, Value: a.SessionID}}, "password changed"); err != nil {
+			return err
+		}
+		return s.AuditTx(tx, a, models.AuditPasswordChange, models.EntityUsers, u.ID, map[string]any{"other_sessions_ended": true})
+	})
 }

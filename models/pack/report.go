@@ -16,8 +16,13 @@ import (
 //go:embed report.tmpl
 var reportFS embed.FS
 
+// reportTmpl is the parsed report; it is never executed itself, only
+// cloned for each pack with the functions that depend on the writer (the
+// zone of its times, the words of its flags): html/template cannot clone
+// a template once executed.
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"when":    when,
+	"when":    when(time.UTC),
+	"explain": func(f models.Flag) string { return f.Detail },
 	"coord":   func(v float64) string { return trimFloat(v, 6) },
 	"metres":  metres,
 	"bytes":   humanBytes,
@@ -286,7 +291,7 @@ func timelineOf(p acceptance.EvidencePack, sites map[string]models.Site, number 
 // URIs between template parts: html/template escapes every value, and
 // the only bytes written around it are constants and base64, whose
 // alphabet needs no escaping in an attribute.
-func (v *reportView) write(w io.Writer, thumbnail func(io.Writer, string) error) error {
+func (v *reportView) write(w io.Writer, reportTmpl *template.Template, thumbnail func(io.Writer, string) error) error {
 	if err := reportTmpl.ExecuteTemplate(w, "head", v); err != nil {
 		return err
 	}
@@ -317,11 +322,30 @@ func (v *reportView) write(w io.Writer, thumbnail func(io.Writer, string) error)
 	return reportTmpl.ExecuteTemplate(w, "tail", v)
 }
 
-func when(t time.Time) string {
-	if t.IsZero() {
-		return "—"
+// when writes times in loc, with the zone's offset from UTC.
+func when(loc *time.Location) func(time.Time) string {
+	return func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.In(loc).Format("2006-01-02 15:04:05（UTC-07:00）")
 	}
-	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+}
+
+// reportTemplate is the report with its times in loc and its flags
+// explained by explain (nil: the flag's own detail).
+func reportTemplate(loc *time.Location, explain func(models.Flag) string) (*template.Template, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if explain == nil {
+		explain = func(f models.Flag) string { return f.Detail }
+	}
+	t, err := reportTmpl.Clone()
+	if err != nil {
+		return nil, err
+	}
+	return t.Funcs(template.FuncMap{"when": when(loc), "explain": explain}), nil
 }
 
 // trimFloat writes v with at most prec decimals, without trailing zeros.

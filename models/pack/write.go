@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"time"
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/acceptance"
@@ -21,6 +22,13 @@ type Writer struct {
 	Signer *Signer
 	// Server names the server in the manifest and the report.
 	Server string
+	// Zone is where the report's times are shown (FIELDSYNC_TIME_ZONE);
+	// nil is UTC.
+	Zone *time.Location
+	// Explain is the report's explanation of a flag, in Chinese (from the
+	// message catalog, which this package does not import); nil shows the
+	// flag's own detail.
+	Explain func(models.Flag) string
 }
 
 // Write streams the pack of p to w as a ZIP. Every file is copied from
@@ -100,9 +108,13 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p acceptance.EvidenceP
 		return err
 	}
 	rv := newReportView(p, digest, pw.Signer.Public().ID, pw.Server)
+	tmpl, err := reportTemplate(pw.Zone, pw.Explain)
+	if err != nil {
+		return err
+	}
 	if err := entry(ReportName, zip.Deflate, func(w io.Writer) (File, error) {
 		hw := newHashingWriter(w)
-		err := rv.write(hw, thumbnail)
+		err := rv.write(hw, tmpl, thumbnail)
 		return hw.file(), err
 	}); err != nil {
 		return err

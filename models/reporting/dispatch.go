@@ -42,6 +42,12 @@ type DispatchCounts struct {
 	NewlyClosed int            `json:"newly_closed"`
 	Overdue     int            `json:"overdue"`
 	Rejected    int            `json:"rejected"`
+	// OpenEnded counts the open-ended items (长期坚持); one of them is
+	// overdue when its periodic review is.
+	OpenEnded int `json:"open_ended"`
+	// Extended counts the items whose deadline an approved extension
+	// moved.
+	Extended int `json:"extended"`
 }
 
 // DispatchCategory is one category's figures.
@@ -100,6 +106,24 @@ type DispatchReport struct {
 	Units      []DispatchUnit     `json:"units"`
 	Categories []DispatchCategory `json:"categories"`
 	Progress   []DispatchProgress `json:"progress"`
+	// Extensions are the deadline extensions requested or decided in the
+	// period, with each item's original deadline.
+	Extensions []DispatchExtension `json:"extensions"`
+}
+
+// DispatchExtension is one deadline extension in a dispatch report.
+type DispatchExtension struct {
+	ItemID            string     `json:"item_id"`
+	Code              string     `json:"code"`
+	Title             string     `json:"title"`
+	UnitID            string     `json:"unit_id"`
+	Status            string     `json:"status"`
+	Reason            string     `json:"reason"`
+	OriginalDeadline  time.Time  `json:"original_deadline"`
+	PreviousDeadline  time.Time  `json:"previous_deadline"`
+	RequestedDeadline time.Time  `json:"requested_deadline"`
+	RequestedAt       time.Time  `json:"requested_at"`
+	DecidedAt         *time.Time `json:"decided_at"`
 }
 
 // period reads a DispatchQuery against now.
@@ -164,7 +188,12 @@ func (s *Service) Dispatch(ctx context.Context, a models.Actor, q DispatchQuery)
 	}
 	t := newTally()
 	items := map[string]*DispatchProgress{}
-	conds := append(append([]models.Cond(nil), scope...), models.Cond{Column: "created_at", Op: models.OpLt, Value: asOf})
+	// An item counts from when it was issued, or else created: a ledger
+	// loaded part-way through the campaign fills the earlier reports.
+	conds := append(append([]models.Cond(nil), scope...), models.Cond{Column: "issued_at", Op: models.OpAny, Value: []models.Cond{
+		{Column: "issued_at", Op: models.OpLt, Value: asOf},
+		{Column: "created_at", Op: models.OpLt, Value: asOf},
+	}})
 	for after := ""; ; {
 		var page []models.RectificationItem
 		err := s.Store.Tx(ctx, func(tx models.Tx) error {
@@ -191,7 +220,10 @@ func (s *Service) Dispatch(ctx context.Context, a models.Actor, q DispatchQuery)
 		if rep.Units, rep.Categories, err = t.report(tx); err != nil {
 			return err
 		}
-		rep.Progress, err = periodNotes(tx, scope, items, start, asOf)
+		if rep.Progress, err = periodNotes(tx, scope, items, start, asOf); err != nil {
+			return err
+		}
+		rep.Extensions, err = periodExtensions(tx, scope, items, start, asOf)
 		return err
 	})
 	return rep, err
@@ -292,6 +324,12 @@ func (t *tally) addPage(tx models.Tx, page []models.RectificationItem, start, as
 			if closed[it.ID] {
 				c.NewlyClosed++
 			}
+			if it.ReviewCadence != "" {
+				c.OpenEnded++
+			}
+			if it.OriginalDeadline != nil {
+				c.Extended++
+			}
 			c.Rejected += rejected[it.ID]
 		}
 	}
@@ -332,4 +370,32 @@ func (t *tally) report(tx models.Tx) ([]DispatchUnit, []DispatchCategory, error)
 
 func sortCategories(c []DispatchCategory) {
 	sort.Slice(c, func(i, j int) bool { return c[i].Category < c[j].Category })
+}
+
+// periodExtensions lists the extensions of the report's items requested
+// or decided in the period, oldest request first.
+func periodExtensions(tx models.Tx, scope []models.Cond, items map[string]*DispatchProgress, start, asOf time.Time) ([]DispatchExtension, error) {
+	var exts []models.DeadlineExtension
+	where := append(append([]models.Cond(nil), scope...), models.Cond{Column: "created_at", Op: models.OpLt, Value: asOf})
+	if err := tx.List(&exts, models.Query{Where: where, OrderBy: "created_at"}); err != nil {
+		return nil, err
+	}
+	inPeriod := func(t *time.Time) bool { return t != nil && !t.Before(start) && t.Before(asOf) }
+	out := []DispatchExtension{}
+	first := map[string]time.Time{}
+	for _, e := range exts {
+		if _, ok := first[e.ItemID]; !ok {
+			first[e.ItemID] = e.PreviousDeadline
+		}
+	}
+	for _, e := range exts {
+		p := items[e.ItemID]
+		if p == nil || !inPeriod(&e.CreatedAt) && !inPeriod(e.DecidedAt) {
+			continue
+		}
+		out = append(out, DispatchExtension{ItemID: e.ItemID, Code: p.Code, Title: p.Title, UnitID: p.UnitID, Status: e.Status,
+			Reason: e.Reason, OriginalDeadline: first[e.ItemID], PreviousDeadline: e.PreviousDeadline,
+			RequestedDeadline: e.RequestedDeadline, RequestedAt: e.CreatedAt, DecidedAt: e.DecidedAt})
+	}
+	return out, nil
 }

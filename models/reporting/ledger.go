@@ -27,6 +27,9 @@ type LedgerRow struct {
 	// when the export began.
 	Overdue     bool
 	OverdueDays int
+	// Extension is the item's latest deadline extension request, of any
+	// status; nil if none was made.
+	Extension *models.DeadlineExtension
 }
 
 // ledgerPage bounds the items (and their tasks, notes, verifications and
@@ -100,6 +103,7 @@ func ledgerRows(tx models.Tx, items []models.RectificationItem, now time.Time) (
 		notes         []models.Note
 		verifications []models.Verification
 		decisions     []models.Decision
+		extensions    []models.DeadlineExtension
 	)
 	for _, q := range []struct {
 		dst   any
@@ -110,6 +114,7 @@ func ledgerRows(tx models.Tx, items []models.RectificationItem, now time.Time) (
 		{&notes, []models.Cond{{Column: "task_id", Op: models.OpInQuery, Value: models.Subquery{Model: &models.InspectionTask{}, Column: "id", Where: byItem}}}},
 		{&verifications, byItem},
 		{&decisions, byItem},
+		{&extensions, byItem},
 	} {
 		if err := tx.List(q.dst, models.Query{Where: q.where}); err != nil {
 			return nil, err
@@ -160,6 +165,12 @@ func ledgerRows(tx models.Tx, items []models.RectificationItem, now time.Time) (
 		d := &decisions[i]
 		if r := at[d.ItemID]; r != nil && (r.LastDecision == nil || later(d.CreatedAt, d.ID, r.LastDecision.CreatedAt, r.LastDecision.ID)) {
 			r.LastDecision = d
+		}
+	}
+	for i := range extensions {
+		e := &extensions[i]
+		if r := at[e.ItemID]; r != nil && (r.Extension == nil || later(e.CreatedAt, e.ID, r.Extension.CreatedAt, r.Extension.ID)) {
+			r.Extension = e
 		}
 	}
 	names, err := displayNames(tx, inspectors)

@@ -49,7 +49,7 @@ var wasteEcoItems = []itemSpec{
 		measures:    "1. 增设应急渗滤液处理设备，限期处理积存渗滤液；\n2. 对渗滤液处理站提标改造；\n3. 实施填埋场封场和生态修复；\n4. 加快生活垃圾焚烧发电项目建设。",
 		unit:        "JC-CG", coop: []string{"JC-STHJ", "JC-SW"},
 		first: "江城市城市管理局局长 高某", specific: "江城市城市管理局副局长 马某",
-		days: 35, level: lvlSpecial, key: false,
+		days: -35, level: lvlSpecial, key: false,
 	},
 	{
 		code: "ZY2-ST-01", title: "小水电清理整改不到位，部分电站未落实生态流量",
@@ -59,7 +59,7 @@ var wasteEcoItems = []itemSpec{
 		measures:    "1. 逐站核定生态流量；\n2. 完成生态流量泄放设施和监测装置建设并联网；\n3. 对位于保护区核心区的电站依法退出；\n4. 建立生态流量常态化监管机制。",
 		unit:        "JC-SL", coop: []string{"JC-SN", "JC-SN-SL", "JC-STHJ"},
 		first: "江城市水利局局长 唐某", specific: "山南县水利局局长 韩某",
-		days: 270, level: lvlSpecial, key: false,
+		cadence: cadenceQuarterly, level: lvlSpecial, key: false,
 	},
 	{
 		code: "ZY1-ST-01", title: "湖泊保护区范围内违规建设旅游设施",
@@ -89,7 +89,7 @@ var wasteEcoItems = []itemSpec{
 		measures:    "1. 编制生态修复方案；\n2. 实施削坡减荷、挡墙和截排水工程；\n3. 客土喷播复绿；\n4. 落实三年管护责任。",
 		unit:        "JC-SN", coop: []string{"JC-ZR", "JC-SN-SM"},
 		first: "山南县县长 冯某", specific: "山南县分管副县长 陈某",
-		days: 40, level: lvlDaily, key: false,
+		days: -12, level: lvlDaily, key: false,
 	},
 	{
 		code: "SJ-ST-02", title: "长江禁捕水域非法捕捞时有发生",

@@ -3,8 +3,10 @@ package demo
 import "github.com/fieldsync/fieldsync/models"
 
 // itemSpec is one rectification item. unit and coop are unit codes; days
-// is the deadline in days from the load's clock (the service refuses a
-// deadline before the item's creation, so none lies in the past).
+// is the deadline in days from the load's clock: the city is
+// CampaignDays into its campaign, so a negative one is already overdue.
+// cadence makes an item open-ended (长期坚持), reviewed at that cadence,
+// with no deadline.
 type itemSpec struct {
 	code, title, source, category, area string
 	description, target, measures       string
@@ -12,6 +14,7 @@ type itemSpec struct {
 	coop                                []string
 	first, specific                     string
 	days                                int
+	cadence                             string
 	level                               string
 	key                                 bool
 }
@@ -31,6 +34,9 @@ const (
 	areaWaste = "固废与土壤"
 	areaEco   = "生态保护"
 )
+
+// Review cadence of the open-ended items, short.
+const cadenceQuarterly = models.CadenceQuarterly
 
 // Supervision levels, short.
 const (

@@ -22,6 +22,10 @@ import (
 	"github.com/fieldsync/fieldsync/models/items"
 )
 
+// CampaignDays is how far into its campaign the demo city is: the
+// feedback document issued every item that many days before the load.
+const CampaignDays = 40
+
 // Password is the password of every demo account. The architecture fixes
 // it: the accounts exist only in demo mode.
 const Password = "fieldsync-demo"
@@ -85,6 +89,11 @@ func Load(ctx context.Context, svc *models.Service, now time.Time) (Summary, err
 		if err := step(ctx); err != nil {
 			return l.sum, err
 		}
+	}
+	// Items long overdue have gone up a supervision level, as the
+	// server's hourly check would have done during the campaign.
+	if _, err := items.New(svc).EscalateOverdue(ctx, l.now); err != nil {
+		return l.sum, fmt.Errorf("demo: escalation: %w", err)
 	}
 	return l.sum, nil
 }
@@ -156,15 +165,21 @@ func (l *loader) loadItems(ctx context.Context) error {
 			}
 			coop = append(coop, id)
 		}
-		made, err := items.New(l.svc).CreateItem(ctx, system, items.ItemInput{
+		in := items.ItemInput{
 			Code: ptr(it.code), Title: ptr(it.title), Description: ptr(it.description),
 			Source: ptr(it.source), Category: ptr(it.category), Area: ptr(it.area),
 			Target: ptr(it.target), Measures: ptr(it.measures),
 			ResponsibleUnitID: &unit, CooperatingUnitIDs: &coop,
 			FirstResponsible: ptr(it.first), SpecificResponsible: ptr(it.specific),
-			Deadline:         ptr(l.day(it.days)),
+			IssuedAt:         models.At(l.day(-CampaignDays)),
 			SupervisionLevel: ptr(it.level), KeyItem: ptr(it.key),
-		})
+		}
+		if it.cadence != "" {
+			in.ReviewCadence = ptr(it.cadence)
+		} else {
+			in.Deadline = models.At(l.day(it.days))
+		}
+		made, err := items.New(l.svc).CreateItem(ctx, system, in)
 		if err != nil {
 			return fmt.Errorf("demo: item %s: %w", it.code, err)
 		}

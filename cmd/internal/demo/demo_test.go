@@ -46,6 +46,8 @@ func mustService(t *testing.T) *models.Service {
 		NewID:  func() string { return uuid.Must(uuid.NewV7()).String() },
 		Hasher: sha256Hasher{},
 		Auth:   models.DefaultAuthPolicy,
+		// As fieldsyncd is configured by default.
+		Deadlines: models.DeadlinePolicy{EscalateAfter: 720 * time.Hour},
 	}
 }
 
@@ -112,11 +114,24 @@ func TestLoad(t *testing.T) {
 		return itemsvc.New(svc).ListItems(ctx, admin, models.ItemFilter{}, p)
 	})
 	areas, levels := map[string]int{}, map[string]int{}
+	var overdue, escalated, openEnded []string
 	for _, it := range items {
 		areas[it.Area]++
 		levels[it.SupervisionLevel]++
-		if !it.Deadline.After(now) {
-			t.Errorf("item %s: deadline %s is not after now", it.Code, it.Deadline)
+		// The city is 40 days into its campaign: every item was issued
+		// then; a few are overdue already, one long enough to have gone
+		// up a level; one is open-ended, reviewed quarterly.
+		if it.IssuedAt == nil || !it.IssuedAt.Equal(now.AddDate(0, 0, -demo.CampaignDays)) {
+			t.Errorf("item %s: issued %v", it.Code, it.IssuedAt)
+		}
+		if it.IsOverdue(now) {
+			overdue = append(overdue, it.Code)
+		}
+		if it.EscalatedAt != nil {
+			escalated = append(escalated, it.Code)
+		}
+		if it.ReviewCadence != "" {
+			openEnded = append(openEnded, it.Code)
 		}
 		if it.Status != models.ItemNotStarted {
 			t.Errorf("item %s: status %s", it.Code, it.Status)
@@ -124,6 +139,9 @@ func TestLoad(t *testing.T) {
 		if _, ok := byID[it.ResponsibleUnitID]; !ok {
 			t.Errorf("item %s: unknown responsible unit", it.Code)
 		}
+	}
+	if strings.Join(overdue, " ") != "ZY1-GF-01 SJ-ST-01" || strings.Join(escalated, " ") != "ZY1-GF-01" || strings.Join(openEnded, " ") != "ZY2-ST-01" {
+		t.Errorf("overdue %v, escalated %v, open-ended %v", overdue, escalated, openEnded)
 	}
 	if len(items) != 22 || sum.Items != 22 {
 		t.Errorf("items: %d (summary %d), want 22", len(items), sum.Items)
