@@ -31,10 +31,10 @@ type ImportRow struct {
 // RowError is one problem with one row of an import. Field is the
 // ItemInput member at fault (its JSON name), or empty for the whole row.
 type RowError struct {
-	Row     int    `json:"row"`
-	Field   string `json:"field,omitempty"`
+	Row     int         `json:"row"`
+	Field   string      `json:"field,omitempty"`
 	Code    models.Code `json:"code"`
-	Message string `json:"message"`
+	Message string      `json:"message"`
 	// Args are the error's specifics, for the message catalogs.
 	Args map[string]any `json:"-"`
 }

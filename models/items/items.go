@@ -35,10 +35,10 @@ type ItemInput struct {
 	// IssuedAt is when the feedback document issued the item; a date
 	// alone is the start of that day.
 	IssuedAt         *models.DateTime `json:"issued_at"`
-	SupervisionLevel *string   `json:"supervision_level"`
-	KeyItem          *bool     `json:"key_item"`
-	PublicSummary    *string   `json:"public_summary"`
-	Version          *int64    `json:"version"`
+	SupervisionLevel *string          `json:"supervision_level"`
+	KeyItem          *bool            `json:"key_item"`
+	PublicSummary    *string          `json:"public_summary"`
+	Version          *int64           `json:"version"`
 }
 
 func (s *Service) applyItem(tx models.Tx, it *models.RectificationItem, in ItemInput) error {
