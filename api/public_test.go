@@ -84,6 +84,11 @@ func testPublicProgress(t *testing.T, e *env) {
 	}
 	check("工业污染", p.ByCategory[0].ProgressCounts, want{2, 1, 0, 0, 1, 0.5})
 	check("黑臭水体", p.ByCategory[1].ProgressCounts, want{4, 1, 1, 3, 0, 0.25})
+	// Every item of the fixture and the world is of one area.
+	if len(p.ByArea) != 1 || p.ByArea[0].Area != "水环境" {
+		t.Fatalf("areas: %+v", p.ByArea)
+	}
+	check("水环境", p.ByArea[0].ProgressCounts, want{6, 2, 1, 3, 1, 0.3333})
 	if len(p.ByUnit) != 2 || p.ByUnit[0].UnitID != e.fx.countyA.ID || p.ByUnit[0].UnitName != e.fx.countyA.Name || p.ByUnit[1].UnitID != e.fx.countyB.ID {
 		t.Fatalf("units: %+v", p.ByUnit)
 	}

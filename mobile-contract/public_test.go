@@ -29,7 +29,7 @@ func TestPublicDisclosureSpec(t *testing.T) {
 		"ProgressCounts":   counts,
 		"CategoryProgress": reporting.CategoryProgress{Category: "黑臭水体", ProgressCounts: counts},
 		"UnitProgress":     reporting.UnitProgress{UnitID: id, UnitName: "城北区", ProgressCounts: counts},
-		"PublicProgress":   reporting.PublicProgress{GeneratedAt: now, Totals: counts, ByCategory: []reporting.CategoryProgress{}, ByUnit: []reporting.UnitProgress{}},
+		"PublicProgress":   reporting.PublicProgress{GeneratedAt: now, Totals: counts, ByArea: []reporting.AreaProgress{}, ByCategory: []reporting.CategoryProgress{}, ByUnit: []reporting.UnitProgress{}},
 		"PublicSite":       reporting.PublicSite{Name: "排口", Kind: "sewage_outfall", Lat: 30.3, Lng: 120.16},
 		"PublicPhotoRef":   reporting.PublicPhotoRef{ID: id, URL: "/v1/public/photos/" + id},
 		"PublicItem":       reporting.PublicItem{ID: id, Code: "C-1", ResponsibleUnitID: id, Deadline: now, Sites: []reporting.PublicSite{}, Photos: []reporting.PublicPhotoRef{}},

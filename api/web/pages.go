@@ -453,6 +453,7 @@ func (w *Console) public(c *fiber.Ctx, r *req) error {
 	}
 	err = w.render(c, r, http.StatusOK, "public", r.L.T("web.nav.public", nil), "public", map[string]any{
 		"Progress": prog, "Items": items.Items, "Next": next,
+		"ByArea": bars(prog.ByArea, func(x reporting.AreaProgress) (string, int, int) { return x.Area, int(x.Accepted), int(x.Total) }),
 		"ByCategory": bars(prog.ByCategory, func(x reporting.CategoryProgress) (string, int, int) {
 			return x.Category, int(x.Accepted), int(x.Total)
 		}),

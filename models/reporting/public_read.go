@@ -34,6 +34,12 @@ type CategoryProgress struct {
 	ProgressCounts
 }
 
+// AreaProgress is the progress of the items of one area (水环境, 大气…).
+type AreaProgress struct {
+	Area string `json:"area"`
+	ProgressCounts
+}
+
 // UnitProgress is the progress of the items of one responsible unit; units
 // are public institutions, so they are named.
 type UnitProgress struct {
@@ -47,6 +53,7 @@ type UnitProgress struct {
 type PublicProgress struct {
 	GeneratedAt time.Time          `json:"generated_at"`
 	Totals      ProgressCounts     `json:"totals"`
+	ByArea      []AreaProgress     `json:"by_area"`
 	ByCategory  []CategoryProgress `json:"by_category"`
 	ByUnit      []UnitProgress     `json:"by_unit"`
 }
@@ -120,39 +127,40 @@ func (s *Service) countProgress(ctx context.Context) (PublicProgress, error) {
 		all, overdue []models.Group
 		units        []models.Unit
 	)
-	by := []string{"category", "responsible_unit_id", "status"}
+	// Counted by category, area and unit at once; the status is last.
+	by := []string{"category", "area", "responsible_unit_id", "status"}
 	err := s.Store.Tx(ctx, func(tx models.Tx) error {
 		var err error
 		if all, err = tx.CountBy(&models.RectificationItem{}, by, nil); err != nil {
 			return err
 		}
-		if overdue, err = tx.CountBy(&models.RectificationItem{}, by[:2], models.OverdueConds(now)); err != nil {
+		if overdue, err = tx.CountBy(&models.RectificationItem{}, by[:3], models.OverdueConds(now)); err != nil {
 			return err
 		}
-		ids := models.IDsOf(all, func(g models.Group) []string { return g.Keys[1:2] })
+		ids := models.IDsOf(all, func(g models.Group) []string { return g.Keys[2:3] })
 		return tx.List(&units, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: models.UniqueSorted(ids)}}})
 	})
 	if err != nil {
 		return PublicProgress{}, err
 	}
 	out := PublicProgress{GeneratedAt: now, Totals: newProgressCounts()}
-	cats, byUnit := map[string]*ProgressCounts{}, map[string]*ProgressCounts{}
+	// dims[i] counts by the group's key i: category, area, unit.
+	dims := [3]map[string]*ProgressCounts{{}, {}, {}}
 	groups := func(g models.Group) []*ProgressCounts {
-		for _, m := range []struct {
-			m   map[string]*ProgressCounts
-			key string
-		}{{cats, g.Keys[0]}, {byUnit, g.Keys[1]}} {
-			if m.m[m.key] == nil {
+		out := []*ProgressCounts{&out.Totals}
+		for i, m := range dims {
+			if m[g.Keys[i]] == nil {
 				c := newProgressCounts()
-				m.m[m.key] = &c
+				m[g.Keys[i]] = &c
 			}
+			out = append(out, m[g.Keys[i]])
 		}
-		return []*ProgressCounts{&out.Totals, cats[g.Keys[0]], byUnit[g.Keys[1]]}
+		return out
 	}
 	for _, g := range all {
 		for _, c := range groups(g) {
 			c.Total += g.Count
-			c.ByStatus[g.Keys[2]] += g.Count
+			c.ByStatus[g.Keys[3]] += g.Count
 		}
 	}
 	for _, g := range overdue {
@@ -161,12 +169,19 @@ func (s *Service) countProgress(ctx context.Context) (PublicProgress, error) {
 		}
 	}
 	out.Totals.finish()
+	cats, areas, byUnit := dims[0], dims[1], dims[2]
 	out.ByCategory = []CategoryProgress{}
 	for cat, c := range cats {
 		c.finish()
 		out.ByCategory = append(out.ByCategory, CategoryProgress{Category: cat, ProgressCounts: *c})
 	}
 	sort.Slice(out.ByCategory, func(i, j int) bool { return out.ByCategory[i].Category < out.ByCategory[j].Category })
+	out.ByArea = []AreaProgress{}
+	for area, c := range areas {
+		c.finish()
+		out.ByArea = append(out.ByArea, AreaProgress{Area: area, ProgressCounts: *c})
+	}
+	sort.Slice(out.ByArea, func(i, j int) bool { return out.ByArea[i].Area < out.ByArea[j].Area })
 	out.ByUnit = []UnitProgress{}
 	for _, u := range units {
 		c := byUnit[u.ID]
