@@ -106,7 +106,9 @@ func TestDecodeAdmission(t *testing.T) {
 		t.Skip("decodes 98 MB images")
 	}
 	const budget = 256 << 20
-	a := &Analyzer{DecodeBudget: budget, AdmissionWait: time.Minute}
+	// The wait is long: under -race one decode of these takes tens of seconds,
+	// and the test is about how much is admitted at once, not how fast.
+	a := &Analyzer{DecodeBudget: budget, AdmissionWait: 20 * time.Minute}
 	bomb := bombPNG(t, 7000, 7000, color.Gray16Model)
 	cost := decodeCost(ContentTypePNG, image.Config{ColorModel: color.Gray16Model, Width: 7000, Height: 7000}, bomb)
 	t.Logf("7000×7000 16-bit grey PNG: %d KB, admitted at %d MB", len(bomb)>>10, cost>>20)
