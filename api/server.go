@@ -133,6 +133,7 @@ func New(cfg Config) *Server {
 	if len(cfg.Console.Key) > 0 {
 		wc := cfg.Console
 		wc.Service, wc.PackKeys, wc.Version, wc.Logger, wc.Reporting = cfg.Service, cfg.PackKeys, cfg.Version, cfg.Logger, s.report
+		wc.Catalog = catalog
 		wc.Stamp = func(c *fiber.Ctx) {
 			if s.sync == nil {
 				return

@@ -67,6 +67,9 @@ type Config struct {
 	// Stamp numbers the change-log rows a write made, so that phones see
 	// them at their next pull; nil leaves it to the background stamper.
 	Stamp func(*fiber.Ctx)
+	// Catalog is the API's message catalog, shared so that the locale
+	// files are parsed once per process; nil builds one.
+	Catalog *i18n.Catalog
 }
 
 // Console serves the pages.
@@ -91,9 +94,12 @@ func New(cfg Config) (*Console, error) {
 	if len(cfg.Key) < 32 {
 		return nil, errors.New("web: the console needs a key of at least 32 bytes")
 	}
-	cat, err := i18n.New()
-	if err != nil {
-		return nil, err
+	cat := cfg.Catalog
+	if cat == nil {
+		var err error
+		if cat, err = i18n.New(); err != nil {
+			return nil, err
+		}
 	}
 	w := &Console{cfg: cfg, svc: cfg.Service, auth: auth.New(cfg.Service), items: items.New(cfg.Service), evidence: evidence.New(cfg.Service),
 		accept: acceptance.New(cfg.Service), report: cfg.Reporting, cat: cat, pages: map[string]*template.Template{}, log: cfg.Logger, idle: cfg.Idle, sessKey: cfg.Key}
