@@ -300,8 +300,10 @@ func runConsole(t *testing.T, s *story) {
 
 	// The ledger, filtered, and its download of exactly that view.
 	b.open("/ledger")
+	// The filtered page is the one whose select the server marked: until
+	// it has loaded, #ledger is still the unfiltered page's.
 	b.run(chromedp.SetValue(chromedp.CSS("#f-status"), "pending_acceptance"), chromedp.Click(chromedp.CSS("#f-apply")),
-		chromedp.WaitVisible(chromedp.CSS("#ledger")))
+		chromedp.WaitReady(chromedp.CSS(`#f-status option[value="pending_acceptance"][selected]`)), chromedp.WaitVisible(chromedp.CSS("#ledger")))
 	var rows int
 	b.eval(`document.querySelectorAll("#ledger tbody tr").length`, &rows)
 	if rows != 1 || !strings.Contains(b.text("#ledger"), "DC-001") {
