@@ -1,13 +1,11 @@
 package api
 
 import (
-	"bufio"
 	"io"
-	"net/url"
-	"os"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/fieldsync/fieldsync/api/download"
 	"github.com/fieldsync/fieldsync/api/sheets"
 	"github.com/fieldsync/fieldsync/models/reporting"
 )
@@ -92,48 +90,14 @@ func (s *Server) ledgerNames(ext string) (name, local string) {
 	return "ledger-" + day + ext, "台账-" + day + ext
 }
 
-// sendSpooled writes a file with write into a temporary file, then sends
-// it as an attachment. The whole file is made before the answer starts,
-// so that a failure half-way is a proper error answer rather than a cut
-// download, and the memory it needs stays bounded whatever its size. The
-// ASCII name is for old clients; filename* gives the Chinese one.
+// sendSpooled sends the file write makes as an attachment, spooled
+// first (package download); fasthttp closes the body stream once it is
+// sent (or the connection fails), which removes the file.
 func sendSpooled(c *fiber.Ctx, contentType, name, localName string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp("", "fieldsync-export-*")
+	f, size, err := download.Spool(write)
 	if err != nil {
 		return err
 	}
-	sp := &spool{f}
-	bw := bufio.NewWriter(f)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	var size int64
-	if err == nil {
-		size, err = f.Seek(0, io.SeekCurrent)
-	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		sp.Close()
-		return err
-	}
-	c.Set(fiber.HeaderContentType, contentType)
-	c.Set(fiber.HeaderCacheControl, "private, no-store")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"; filename*=UTF-8''`+url.PathEscape(localName))
-	// fasthttp closes the body stream once it is sent (or the connection
-	// fails), which removes the file.
-	return sendStream(c, sp, int(size))
-}
-
-// spool is a temporary file that removes itself when closed.
-type spool struct{ *os.File }
-
-func (s *spool) Close() error {
-	err := s.File.Close()
-	if rerr := os.Remove(s.Name()); err == nil {
-		err = rerr
-	}
-	return err
+	download.Attachment(c, contentType, name, localName)
+	return sendStream(c, f, int(size))
 }

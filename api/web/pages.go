@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"io"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/fieldsync/fieldsync/api/download"
 	"github.com/fieldsync/fieldsync/api/sheets"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/auth"
@@ -236,58 +236,19 @@ func (w *Console) ledgerFile(ext string) handler {
 	}
 }
 
-// spool writes a file into a temporary file and sends it, so that a
-// failure half-way is an error page rather than a cut download.
+// spool sends the file write makes as an attachment, spooled first
+// (package download), as the API's own downloads are.
 func (w *Console) spool(c *fiber.Ctx, ext, name, local string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp("", "fieldsync-web-*")
+	f, size, err := download.Spool(write)
 	if err != nil {
-		return err
-	}
-	sp := &spoolFile{f}
-	bw := bufio.NewWriter(f)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	var size int64
-	if err == nil {
-		size, err = f.Seek(0, io.SeekCurrent)
-	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		sp.Close()
 		return err
 	}
 	ct := "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	if ext == "csv" {
 		ct = "text/csv; charset=utf-8"
 	}
-	c.Set(fiber.HeaderContentType, ct)
-	c.Set(fiber.HeaderCacheControl, "private, no-store")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"; filename*=UTF-8''`+urlPathEscape(local))
-	return c.SendStream(sp, int(size))
-}
-
-type spoolFile struct{ *os.File }
-
-func (s *spoolFile) Close() error {
-	err := s.File.Close()
-	os.Remove(s.Name())
-	return err
-}
-
-func urlPathEscape(s string) string {
-	var b strings.Builder
-	for _, c := range []byte(s) {
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' {
-			b.WriteByte(c)
-		} else {
-			b.WriteString("%" + strings.ToUpper(strconv.FormatInt(int64(c)|0x100, 16)[1:]))
-		}
-	}
-	return b.String()
+	download.Attachment(c, ct, name, local)
+	return c.SendStream(f, int(size))
 }
 
 func (w *Console) reviewQueue(c *fiber.Ctx, r *req) error {
