@@ -97,8 +97,14 @@ func TestAuditChain(t *testing.T) {
 				}
 				return nil
 			})
+			if n, err := svc.Unchained(context.Background()); err != nil || n != bulk {
+				t.Fatalf("backlog before chaining: %d, want %d (%v)", n, bulk, err)
+			}
 			if n, err := svc.ChainAudit(context.Background()); err != nil || n != bulk {
 				t.Fatalf("chained %d of %d: %v", n, bulk, err)
+			}
+			if n, err := svc.Unchained(context.Background()); err != nil || n != 0 {
+				t.Fatalf("backlog after chaining: %d (%v)", n, err)
 			}
 			rows := chained(t, db)
 			seen := map[string]bool{}

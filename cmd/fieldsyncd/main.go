@@ -151,7 +151,8 @@ func (m *Main) Run(ctx context.Context) error {
 	// A registry of the process's own, not the global default, so that
 	// in-process tests can run several servers.
 	m.Metrics = prometheus.NewRegistry()
-	m.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), m.DB.PoolCollector())
+	m.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), m.DB.PoolCollector(),
+		newAuditCollector(audit.New(svc)))
 	if err := engine.RegisterMetrics(m.Metrics); err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func TestMetricsListener(t *testing.T) {
 	}
 	for _, family := range []string{
 		`fieldsync_http_request_duration_seconds_count{method="GET",route="/healthz",status="2xx"} 1`,
-		"fieldsync_sync_changelog_head_seq ", "fieldsync_sync_stamp_delay_seconds_count ",
+		"fieldsync_sync_changelog_head_seq ", "fieldsync_sync_stamp_delay_seconds_count ", "fieldsync_audit_unchained_entries ",
 		`go_sql_max_open_connections{db_name="sqlite"} 1`, "go_goroutines ", "process_resident_memory_bytes ",
 	} {
 		if !strings.Contains(string(body), family) {

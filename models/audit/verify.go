@@ -96,7 +96,7 @@ func (s *Service) VerifyAudit(ctx context.Context, expect ...Anchor) (Report, er
 			return err
 		}
 		var err error
-		rep.Unchained, err = tx.Count(&models.AuditEntry{}, []models.Cond{{Column: "seq", Op: models.OpNull}})
+		rep.Unchained, err = countUnchained(tx)
 		return err
 	})
 	if err != nil {
@@ -260,4 +260,19 @@ func (s *Service) ListAudit(ctx context.Context, a models.Actor, f Filter, p Par
 		page.Items = []models.AuditEntry{}
 	}
 	return page, nil
+}
+
+// Unchained counts the committed audit entries the chainer has not
+// numbered yet: the chaining backlog.
+func (s *Service) Unchained(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.Store.Read(ctx, func(tx models.Tx) (err error) {
+		n, err = countUnchained(tx)
+		return err
+	})
+	return n, err
+}
+
+func countUnchained(tx models.Tx) (int64, error) {
+	return tx.Count(&models.AuditEntry{}, []models.Cond{{Column: "seq", Op: models.OpNull}})
 }
