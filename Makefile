@@ -60,6 +60,7 @@ soak: services
 	  $(GO) test $(GOFLAGS) -count=1 -timeout 60m -v -run '^TestFaultLoad$$' ./cmd/fieldsyncd/
 # The figures of BENCHMARKS.md: Go benchmarks, then fieldsim against a real
 # server on SQLite + local disk and on MariaDB + MinIO (cmd/fieldsim/bench.sh;
-# BENCH_BACKENDS, BENCH_SCENARIOS narrow it). Not part of make test.
+# BENCH_BACKENDS, BENCH_SCENARIOS, BENCH_REPS narrow it; capacity and
+# scaleout build a fresh data set per run). Not part of make test.
 bench: services
 	bash cmd/fieldsim/bench.sh

@@ -8,6 +8,7 @@
 #   BENCH_BACKENDS=sqlite make bench  # one backend
 #   BENCH_SCENARIOS="initial delta" make bench
 #   BENCH_SCENARIOS=capacity BENCH_REPS=3 make bench
+#   BENCH_BACKENDS=mysql BENCH_SCENARIOS=scaleout make bench  # 2 and 4 servers
 #
 # capacity is measured the way a stranger would: for each of BENCH_REPS
 # runs, a fresh data set (the SQLite directory removed, the MariaDB
@@ -16,7 +17,10 @@
 # restarted server and fieldsim's ramp. The machine's load average and CPU
 # steal are recorded beside every run, and the capacity of the runs is
 # printed as min-median-max. The other scenarios run one after the other
-# on one warm server, as they always did.
+# on one warm server, as they always did. scaleout (MariaDB only) runs the
+# capacity measurement against 2 and then 4 server processes sharing the
+# database and MinIO, with fieldsim spreading the devices over them in
+# turn as a round-robin balancer would.
 #
 # Every run writes its --json report to $BENCH_OUT (default
 # bench-results/) and prints its figures. The machine is shared: compare
@@ -28,7 +32,7 @@ OUT=${BENCH_OUT:-bench-results}
 DATA=${BENCH_DATA_DIR:-$OUT/sqlite-data}
 DB=${BENCH_MYSQL_DB:-fieldsim_bench}
 BACKENDS=${BENCH_BACKENDS:-sqlite mysql}
-SCENARIOS=${BENCH_SCENARIOS:-capacity initial delta push sustained upload upload-api upload-16x10mb pack}
+SCENARIOS=${BENCH_SCENARIOS:-capacity scaleout initial delta push sustained upload upload-api upload-16x10mb pack}
 REPS=${BENCH_REPS:-3}
 RAMP=${BENCH_RAMP:-500,1000,1500,2000,2500,3000,4000,5000}
 # BENCH_SIZE and BENCH_DEVICES shrink the data set for a trial of the
@@ -45,7 +49,12 @@ if [ "${BENCH_GO:-1}" = 1 ]; then
 fi
 
 server_pid=""
-stop() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=""; }
+pids=()
+stop() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	pids=() server_pid=""
+}
 trap stop EXIT
 
 # machine prints the load average and the share of CPU time stolen by the
@@ -64,13 +73,46 @@ machine() {
 	echo "load $(cut -d' ' -f1-3 /proc/loadavg), steal $share"
 }
 
-# start runs the server in the background and waits until it is ready.
+# start runs $1 server processes (default 1) on one database, the k-th on
+# port PORT+10k (metrics on PORT+10k+2), and waits until each is ready.
 start() {
-	"$OUT/bin/fieldsyncd" -addr 127.0.0.1:$PORT -pprof-addr 127.0.0.1:$((PORT + 1)) -metrics-addr 127.0.0.1:$((PORT + 2)) >>"$OUT/$backend-server.log" 2>&1 &
-	server_pid=$!
-	for _ in $(seq 300); do curl -sf 127.0.0.1:$PORT/readyz >/dev/null && return; sleep 0.2; done
-	echo "the server did not become ready; see $OUT/$backend-server.log" >&2
-	return 1
+	local k port
+	pids=()
+	for k in $(seq 0 $((${1:-1} - 1))); do
+		port=$((PORT + 10 * k))
+		"$OUT/bin/fieldsyncd" -addr 127.0.0.1:$port -pprof-addr 127.0.0.1:$((port + 1)) -metrics-addr 127.0.0.1:$((port + 2)) >>"$OUT/$backend-server.log" 2>&1 &
+		pids+=($!)
+		for _ in $(seq 300); do curl -sf 127.0.0.1:$port/readyz >/dev/null && continue 2; sleep 0.2; done
+		echo "server $k did not become ready; see $OUT/$backend-server.log" >&2
+		return 1
+	done
+	server_pid=${pids[0]}
+}
+
+# servers lists the running servers' URLs, comma-separated.
+servers() {
+	local k list=()
+	for k in "${!pids[@]}"; do list+=("http://127.0.0.1:$((PORT + 10 * k))"); done
+	(IFS=,; echo "${list[*]}")
+}
+
+# cputicks prints the CPU time (user + system, in clock ticks) the given
+# processes have used so far.
+cputicks() {
+	local p t=0
+	for p in "$@"; do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo $t
+}
+
+# applied prints the mutations the running servers have applied so far.
+applied() {
+	local k n=0
+	for k in "${!pids[@]}"; do
+		n=$((n + $(curl -sf 127.0.0.1:$((PORT + 10 * k + 2))/metrics | awk '$1 == "fieldsync_sync_mutations_total{status=\"applied\"}" { printf "%d", $2 }')))
+	done
+	echo $n
 }
 
 # drain waits until the server's background work is done: every change row
@@ -107,28 +149,42 @@ setup() {
 	"$OUT/bin/fieldsim" "${SIZE[@]}" -scenario initial -devices 1 -server http://127.0.0.1:$PORT -json >/dev/null 2>&1 || true
 }
 
-# capacity: BENCH_REPS runs of the ramp, each on a fresh data set and a
-# restarted server after the background work drained.
+# capacity $1: BENCH_REPS runs of the ramp against $1 server processes
+# (default 1), each on a fresh data set and restarted servers after the
+# background work drained. Beside each run: the machine's load and steal,
+# and the CPU time per applied mutation of the servers and (MariaDB) of
+# mysqld, over the whole ramp.
 capacity() {
-	local caps=() rep
+	local procs=${1:-1} caps=() rep name db_pid="" hz s0 s1 d0 d1 n0 n1
+	name=$backend-capacity-${procs}p
+	hz=$(getconf CLK_TCK)
+	# The MariaDB on 3306 (other mariadbd processes may run beside it).
+	[ "$backend" = mysql ] && db_pid=$(cat "$(mysql -uroot -h127.0.0.1 -N -e "SELECT @@pid_file")")
 	for rep in $(seq "$REPS"); do
 		fresh
 		setup
-		start
+		start 1
 		drain
 		stop
-		start
-		echo "== $backend capacity run $rep of $REPS: fieldsim ${SIZE[*]} -scenario ramp -devices $DEVICES -mutations 10 -concurrency 32 -ramp $RAMP -step $STEP"
+		start "$procs"
+		echo "== $backend capacity, $procs server process(es), run $rep of $REPS: fieldsim -server $(servers) ${SIZE[*]} -scenario ramp -devices $DEVICES -mutations 10 -concurrency 32 -ramp $RAMP -step $STEP"
 		echo "   before: $(machine)"
-		"$OUT/bin/fieldsim" -server http://127.0.0.1:$PORT "${SIZE[@]}" -setup=false -json -scenario ramp \
-			-devices "$DEVICES" -mutations 10 -concurrency 32 -ramp "$RAMP" -step "$STEP" >"$OUT/$backend-capacity-$rep.json"
+		s0=$(cputicks "${pids[@]}") d0=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) n0=$(applied)
+		"$OUT/bin/fieldsim" -server "$(servers)" "${SIZE[@]}" -setup=false -json -scenario ramp \
+			-devices "$DEVICES" -mutations 10 -concurrency 32 -ramp "$RAMP" -step "$STEP" >"$OUT/$name-$rep.json"
+		s1=$(cputicks "${pids[@]}") d1=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) n1=$(applied)
 		echo "   during: $(machine)"
+		awk -v s=$((s1 - s0)) -v d=$((d1 - d0)) -v n=$((n1 - n0)) -v hz="$hz" -v db="$db_pid" 'BEGIN {
+			if (n == 0) { print "   no mutation applied"; exit }
+			printf "   CPU per applied mutation over the ramp (%d applied): server %.2f ms", n, 1000 * s / hz / n
+			if (db != "") printf ", mysqld %.2f ms", 1000 * d / hz / n
+			printf "\n" }'
 		stop
-		jq -r '.figures | to_entries | map(select(.key | startswith("ramp."))) | sort_by(.key) | .[] | "   \(.key) \(.value)"' "$OUT/$backend-capacity-$rep.json"
-		caps+=("$(jq -r '.figures.capacity_mutations_per_second' "$OUT/$backend-capacity-$rep.json")")
+		jq -r '.figures | to_entries | map(select(.key | startswith("ramp."))) | sort_by(.key) | .[] | "   \(.key) \(.value)"' "$OUT/$name-$rep.json"
+		caps+=("$(jq -r '.figures.capacity_mutations_per_second' "$OUT/$name-$rep.json")")
 	done
-	printf '%s\n' "${caps[@]}" | sort -n | awk -v b="$backend" -v n="$REPS" '{ v[NR] = $1 } END {
-		printf "== %s capacity (mutations/s with push p99 < 250 ms), %d runs: min %s, median %s, max %s\n", b, n, v[1], v[int((NR + 1) / 2)], v[NR] }' |
+	printf '%s\n' "${caps[@]}" | sort -n | awk -v b="$backend" -v p="$procs" -v n="$REPS" '{ v[NR] = $1 } END {
+		printf "== %s, %d server process(es): capacity (mutations/s with push p99 < 250 ms), %d runs: min %s, median %s, max %s\n", b, p, n, v[1], v[int((NR + 1) / 2)], v[NR] }' |
 		tee -a "$OUT/capacity.txt"
 }
 
@@ -158,12 +214,21 @@ for backend in $BACKENDS; do
 	: >"$OUT/$backend-server.log"
 	warm="" measured=""
 	for s in $SCENARIOS; do
-		if [ "$s" = capacity ]; then
-			capacity
+		case $s in
+		capacity)
+			capacity 1
 			measured=1
-		else
-			warm=1
-		fi
+			;;
+		scaleout)
+			# Server processes share a database; SQLite's is one process's.
+			if [ "$backend" = mysql ]; then
+				capacity 2
+				capacity 4
+				measured=1
+			fi
+			;;
+		*) warm=1 ;;
+		esac
 	done
 	[ -z "$warm" ] && continue
 	# The data set first, with no server writing beside it; fresh when the

@@ -118,6 +118,8 @@ func TestOptionsBounds(t *testing.T) {
 		{"-server", "http://10.0.0.1:8080"},
 		{"-server", "http://example.com"},
 		{"-server", "ftp://127.0.0.1"},
+		{"-server", "http://127.0.0.1:8080,http://10.0.0.5:8080"},
+		{"-server", "http://127.0.0.1:8080,"},
 		{"-scenario", "flood"},
 		{"-devices", "11"},
 		{"-devices", "0"},

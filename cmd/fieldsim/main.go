@@ -101,7 +101,13 @@ Flags:
 
 // options are fieldsim's own flags.
 type options struct {
-	Server      string
+	// Server is the first of Servers: the one the admin, the pack export
+	// and the uploads through the API use.
+	Server string
+	// Servers are the -server addresses; devices are spread over them in
+	// turn (device i talks to Servers[i % len]), as a round-robin load
+	// balancer in front of several server processes would.
+	Servers     []string
 	Scenario    string
 	Spec        spec
 	Setup       bool
@@ -150,7 +156,7 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 	fs := flag.NewFlagSet("fieldsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, help); fs.PrintDefaults() }
-	fs.StringVar(&o.Server, "server", "http://127.0.0.1:8080", "`URL` of the fieldsync server (loopback only)")
+	fs.StringVar(&o.Server, "server", "http://127.0.0.1:8080", "`URL` of the fieldsync server (loopback only); several, comma-separated, spread the devices over server processes sharing one database")
 	fs.StringVar(&o.Scenario, "scenario", "day", "what to run: "+strings.Join(scenarios, ", "))
 	fs.IntVar(&o.Spec.Inspectors, "inspectors", 1000, "inspectors in the data set")
 	fs.IntVar(&o.Spec.Tasks, "tasks", 50000, "tasks in the data set, spread evenly over the inspectors")
@@ -196,6 +202,8 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 	if o.Ramp, err = rampSteps(*ramp); err != nil {
 		return o, nil, fmt.Errorf("-ramp: %w", err)
 	}
+	o.Servers = strings.Split(o.Server, ",")
+	o.Server = o.Servers[0]
 	return o, rest, o.validate()
 }
 
@@ -256,7 +264,12 @@ func (o *options) validate() error {
 	case o.PhotoMB <= 0 || o.PhotoMB > 100 || o.PackMB < 1 || o.DocMB < 1 || o.DocMB > 512:
 		return errors.New("-photo-mb (0–100), -pack-mb (≥1) and -doc-mb (1–512) must be sizes")
 	}
-	return loopback(o.Server)
+	for _, s := range o.Servers {
+		if err := loopback(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loopback refuses any server that is not on this machine: a load

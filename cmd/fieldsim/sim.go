@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,7 @@ type sim struct {
 
 func newSim(o options, cfg config.Config, stdout, stderr io.Writer) (*sim, error) {
 	rec := newRecorder()
-	m, err := newMeter(rec, o.Server, max(o.Concurrency, 64))
+	m, err := newMeter(rec, o.Servers, max(o.Concurrency, 64))
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +56,7 @@ func newSim(o options, cfg config.Config, stdout, stderr io.Writer) (*sim, error
 }
 
 func (s *sim) run(ctx context.Context) (*Report, error) {
-	s.rep = &Report{Scenario: s.o.Scenario, Server: s.o.Server, Started: time.Now().UTC(), Devices: s.o.Devices, Figures: map[string]float64{}}
+	s.rep = &Report{Scenario: s.o.Scenario, Server: strings.Join(s.o.Servers, ","), Started: time.Now().UTC(), Devices: s.o.Devices, Figures: map[string]float64{}}
 	err := s.scenario(ctx)
 	return s.finish(s.rep), err
 }
@@ -102,7 +103,7 @@ func (s *sim) scenario(ctx context.Context) error {
 // change or export records.
 func (s *sim) login(ctx context.Context) error {
 	for i := range s.o.Devices {
-		s.devices = append(s.devices, newDevice(s.o.Server, &s.client, inspectorName(i), uint64(i)+1))
+		s.devices = append(s.devices, newDevice(s.o.Servers[i%len(s.o.Servers)], &s.client, inspectorName(i), uint64(i)+1))
 	}
 	if s.o.Scenario == "delta" || s.o.Scenario == "pack" {
 		s.admin = newDevice(s.o.Server, &s.client, simAdmin, 0).c

@@ -18,17 +18,21 @@ import (
 type meter struct {
 	base *http.Transport
 	rec  *recorder
-	// api is the server's host:port; requests elsewhere (presigned store
-	// URLs) are named by their host.
-	api string
+	// api holds the servers' host:port; requests elsewhere (presigned
+	// store URLs) are counted apart.
+	api map[string]bool
 }
 
-func newMeter(rec *recorder, server string, conns int) (*meter, error) {
-	u, err := url.Parse(server)
-	if err != nil {
-		return nil, err
+func newMeter(rec *recorder, servers []string, conns int) (*meter, error) {
+	api := map[string]bool{}
+	for _, s := range servers {
+		u, err := url.Parse(s)
+		if err != nil {
+			return nil, err
+		}
+		api[u.Host] = true
 	}
-	return &meter{rec: rec, api: u.Host, base: &http.Transport{
+	return &meter{rec: rec, api: api, base: &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          conns * 2,
 		MaxIdleConnsPerHost:   conns,
@@ -59,7 +63,7 @@ func (m *meter) RoundTrip(req *http.Request) (*http.Response, error) {
 // name is the request's route: ids are replaced by {id} so that requests
 // of one kind are counted together.
 func (m *meter) name(req *http.Request) string {
-	if req.URL.Host != m.api {
+	if !m.api[req.URL.Host] {
 		return req.Method + " (store URL)"
 	}
 	parts := strings.Split(req.URL.Path, "/")
