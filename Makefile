@@ -12,7 +12,7 @@ export FIELDSYNC_TEST_S3_ENDPOINT ?= 127.0.0.1:9000
 export FIELDSYNC_TEST_S3_ACCESS_KEY ?= minioadmin
 export FIELDSYNC_TEST_S3_SECRET_KEY ?= minioadmin
 
-.PHONY: run demo test soak services stop-services vet fmt build bench contract
+.PHONY: run demo test soak services stop-services vet fmt build bench bench-pocketbase contract
 
 run:
 	$(GO) run ./cmd/fieldsyncd
@@ -64,3 +64,8 @@ soak: services
 # scaleout build a fresh data set per run). Not part of make test.
 bench: services
 	bash cmd/fieldsim/bench.sh
+
+# fieldsync's record writes beside PocketBase's (built from the module
+# proxy outside this module), same SQLite, writers and batch sizes.
+bench-pocketbase:
+	bash cmd/fieldsim/pocketbase.sh

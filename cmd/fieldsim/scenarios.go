@@ -121,6 +121,7 @@ func (s *sim) pushes(ctx context.Context) error {
 	for _, b := range s.o.Batches {
 		op := fmt.Sprintf("push.batch%d", b)
 		var tally pushed
+		start := time.Now()
 		err := s.each(ctx, op, len(s.devices)*s.o.Count, s.o.Concurrency, func(ctx context.Context, i int) error {
 			d := s.devices[i%len(s.devices)]
 			d.mu.Lock()
@@ -135,6 +136,7 @@ func (s *sim) pushes(ctx context.Context) error {
 		}
 		s.rep.Figures[op+"_applied"] = float64(tally.applied.Load())
 		s.rep.Figures[op+"_rejected"] = float64(tally.rejected.Load())
+		s.rep.Figures[op+"_applied_per_second"] = float64(tally.applied.Load()) / time.Since(start).Seconds()
 	}
 	return nil
 }

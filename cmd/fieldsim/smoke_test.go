@@ -149,7 +149,7 @@ func TestScenarios(t *testing.T) {
 			}
 		}},
 		{[]string{"-scenario", "push", "-batches", "1,10"}, func(t *testing.T, r *Report) {
-			if r.Figures["push.batch1_applied"] != 3 || r.Figures["push.batch10_applied"] != 30 {
+			if r.Figures["push.batch1_applied"] != 3 || r.Figures["push.batch10_applied"] != 30 || r.Figures["push.batch10_applied_per_second"] <= 0 {
 				t.Errorf("figures: %v", r.Figures)
 			}
 		}},
