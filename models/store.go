@@ -32,6 +32,13 @@ type Store interface {
 	// the Tx it gets refuses to. As in Tx, a record read twice with Get
 	// is read from the database once.
 	Read(ctx context.Context, fn func(tx Tx) error) error
+	// Snapshot runs fn in a read-only transaction: every statement reads
+	// the same committed state (the database's snapshot as of the first
+	// read), as a sync pull page needs its log bounds and its rows to
+	// agree. fn must not write: the Tx it gets refuses to. It takes no
+	// write lock, so on SQLite it runs on the reader connections beside
+	// the one writer instead of queueing behind the writes.
+	Snapshot(ctx context.Context, fn func(tx Tx) error) error
 	// Ping reports whether the database answers; /readyz uses it.
 	Ping(ctx context.Context) error
 }

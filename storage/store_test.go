@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ func TestStore(t *testing.T) {
 			t.Run("CountBy", func(t *testing.T) { testCountBy(t, db) })
 			t.Run("Rollback", func(t *testing.T) { testRollback(t, db) })
 			t.Run("ReadOutsideTx", func(t *testing.T) { testRead(t, db) })
+			t.Run("Snapshot", func(t *testing.T) { testSnapshot(t, db) })
 			t.Run("ConcurrentUpdates", func(t *testing.T) { testConcurrentUpdates(t, db) })
 			t.Run("MigrateTwice", func(t *testing.T) {
 				applied, err := db.Migrate(context.Background())
@@ -282,6 +284,70 @@ func testRead(t *testing.T, db *storage.DB) {
 	}
 	if err := db.Read(context.Background(), func(tx models.Tx) error { return tx.Get(&models.Unit{}, other.ID) }); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("a refused Create inside Read left a record: %v", err)
+	}
+}
+
+// testSnapshot: Store.Snapshot reads one committed state throughout, does
+// not wait for a writer holding its transaction open, and refuses writes.
+func testSnapshot(t *testing.T, db *storage.DB) {
+	u := mkUnit(t, db, "SNAP", nil)
+	ctx := context.Background()
+	count := func(tx models.Tx) int64 {
+		n, err := tx.Count(&models.Unit{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// A writer holds its transaction open, with a new unit written but
+	// not committed, until the snapshot below has finished.
+	written, release, writerDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		writerDone <- db.Tx(ctx, func(tx models.Tx) error {
+			if err := tx.Create(&models.Unit{ID: newID(), Code: "SNAP-OPEN", Name: "x", Kind: "city", Path: "/snap-open/", Version: 1}); err != nil {
+				return err
+			}
+			close(written)
+			<-release
+			return nil
+		})
+	}()
+	<-written
+	var before, during int64
+	err := db.Snapshot(ctx, func(tx models.Tx) error {
+		before = count(tx)
+		// Committed by another connection after the snapshot's first
+		// read: the snapshot must not see it. (On SQLite this Tx waits for
+		// the open writer, so it runs after the writer is released.)
+		committed := make(chan error, 1)
+		go func() {
+			committed <- db.Tx(ctx, func(tx models.Tx) error {
+				return tx.Create(&models.Unit{ID: newID(), Code: "SNAP-LATE", Name: "x", Kind: "city", Path: "/snap-late/", Version: 1})
+			})
+		}()
+		close(release)
+		if err := <-writerDone; err != nil {
+			return err
+		}
+		if err := <-committed; err != nil {
+			return err
+		}
+		during = count(tx)
+		return tx.Create(&models.Unit{ID: newID(), Code: "SNAP-W", Name: "x", Kind: "city", Path: "/snap-w/", Version: 1})
+	})
+	if err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("a Create inside Snapshot: %v; want it refused as a write in a read-only snapshot", err)
+	}
+	if before != during {
+		t.Errorf("the snapshot saw %d units, then %d after two commits: it is not one snapshot", before, during)
+	}
+	var after int64
+	if err := db.Read(ctx, func(tx models.Tx) error { after = count(tx); return nil }); err != nil || after != before+2 {
+		t.Errorf("after both commits %d units (%v), want %d", after, err, before+2)
+	}
+	var got models.Unit
+	if err := db.Snapshot(ctx, func(tx models.Tx) error { return tx.Get(&got, u.ID) }); err != nil || got.Code != "SNAP" {
+		t.Errorf("snapshot read %+v, %v", got, err)
 	}
 }
 

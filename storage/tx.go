@@ -52,13 +52,23 @@ func (db *DB) Tx(ctx context.Context, fn func(tx models.Tx) error) error {
 // Read runs fn on the pool, outside a transaction, with a Tx that
 // refuses writes.
 func (db *DB) Read(ctx context.Context, fn func(tx models.Tx) error) error {
-	return translate(fn(readOnly{&tx{g: db.gorm.WithContext(ctx)}}))
+	return translate(fn(readOnly{&tx{g: db.reader.WithContext(ctx)}}))
 }
 
-// readOnly is the Tx of Read.
+// Snapshot runs fn in a read-only transaction on the readers: MySQL's
+// START TRANSACTION READ ONLY (repeatable read: one snapshot from the
+// first read on), SQLite's deferred BEGIN on a reader connection (the
+// WAL snapshot of its first read).
+func (db *DB) Snapshot(ctx context.Context, fn func(tx models.Tx) error) error {
+	return translate(db.reader.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		return fn(readOnly{&tx{g: g}})
+	}, &sql.TxOptions{ReadOnly: true}))
+}
+
+// readOnly is the Tx of Read and Snapshot.
 type readOnly struct{ *tx }
 
-var errReadOnly = errors.New("storage: a write in Store.Read, which runs outside a transaction")
+var errReadOnly = errors.New("storage: a write in Store.Read or Store.Snapshot, which are read-only")
 
 func (readOnly) Create(any) error { return errReadOnly }
 func (readOnly) Update(any) error { return errReadOnly }

@@ -101,7 +101,7 @@ func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, 
 		res PullResult
 		pg  pageInfo
 	)
-	err := e.store.Tx(ctx, func(tx models.Tx) error {
+	err := e.store.Snapshot(ctx, func(tx models.Tx) error {
 		res, pg = PullResult{Changes: map[string]*EntityChanges{}}, pageInfo{}
 		client, err := loadClient(tx, req.ClientID)
 		if err != nil {
