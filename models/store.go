@@ -35,9 +35,9 @@ type Store interface {
 	// Snapshot runs fn in a read-only transaction: every statement reads
 	// the same committed state (the database's snapshot as of the first
 	// read), as a sync pull page needs its log bounds and its rows to
-	// agree. fn must not write: the Tx it gets refuses to. It takes no
-	// write lock, so on SQLite it runs on the reader connections beside
-	// the one writer instead of queueing behind the writes.
+	// agree. fn must not write: the Tx it gets refuses to. It is never
+	// re-run and holds no write lock where the database can avoid one
+	// (MySQL); on SQLite it queues on the one connection as Tx does.
 	Snapshot(ctx context.Context, fn func(tx Tx) error) error
 	// Ping reports whether the database answers; /readyz uses it.
 	Ping(ctx context.Context) error

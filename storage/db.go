@@ -35,15 +35,7 @@ type DB struct {
 	gorm    *gorm.DB
 	sql     *sql.DB
 	dialect string
-	// reader serves Read and Snapshot: on SQLite a pool of read-only
-	// connections beside the single writer (WAL lets readers run while
-	// one writes); on MySQL the one pool.
-	reader    *gorm.DB
-	readerSQL *sql.DB
 }
-
-// sqliteReaders is how many SQLite connections read beside the writer.
-const sqliteReaders = 4
 
 var _ models.Store = (*DB)(nil)
 
@@ -81,7 +73,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		// then waits for it under busy_timeout, where a deferred
 		// transaction that read first and wrote second would fail at once
 		// with SQLITE_BUSY once the other had written.
-		dialector, dialect = sqlite.Open(sqliteDSN(cfg.SQLitePath, "&_txlock=immediate")), DialectSQLite
+		dsn := "file:" + cfg.SQLitePath + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
+		dialector, dialect = sqlite.Open(dsn), DialectSQLite
 	default:
 		return nil, errors.New("storage: no database configured")
 	}
@@ -104,36 +97,14 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		sqlDB.SetMaxIdleConns(n)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
-	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, reader: g}
+	db := &DB{gorm: g, sql: sqlDB, dialect: dialect}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.Ping(pctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("%s is unreachable: %w", dialect, err)
 	}
-	if dialect == DialectSQLite {
-		// Opened after the writer, which has set the file to WAL. Their
-		// transactions begin deferred: a read transaction takes no lock
-		// until it reads, and then only its snapshot.
-		r, err := gorm.Open(sqlite.Open(sqliteDSN(cfg.SQLitePath, "&_pragma=query_only(1)")), gcfg)
-		if err == nil {
-			db.readerSQL, err = r.DB()
-		}
-		if err != nil {
-			sqlDB.Close()
-			return nil, fmt.Errorf("open sqlite readers: %w", err)
-		}
-		db.readerSQL.SetMaxOpenConns(sqliteReaders)
-		db.readerSQL.SetMaxIdleConns(sqliteReaders)
-		db.reader = r
-	}
 	return db, nil
-}
-
-// sqliteDSN is the DSN of the SQLite file at path with the pragmas every
-// connection needs, and extra.
-func sqliteDSN(path, extra string) string {
-	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite" + extra
 }
 
 // mysqlDSN adds the parameters fieldsync relies on: times in UTC parsed
@@ -186,9 +157,4 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Close closes the pool.
-func (db *DB) Close() error {
-	if db.readerSQL != nil {
-		db.readerSQL.Close()
-	}
-	return db.sql.Close()
-}
+func (db *DB) Close() error { return db.sql.Close() }

@@ -52,15 +52,15 @@ func (db *DB) Tx(ctx context.Context, fn func(tx models.Tx) error) error {
 // Read runs fn on the pool, outside a transaction, with a Tx that
 // refuses writes.
 func (db *DB) Read(ctx context.Context, fn func(tx models.Tx) error) error {
-	return translate(fn(readOnly{&tx{g: db.reader.WithContext(ctx)}}))
+	return translate(fn(readOnly{&tx{g: db.gorm.WithContext(ctx)}}))
 }
 
-// Snapshot runs fn in a read-only transaction on the readers: MySQL's
-// START TRANSACTION READ ONLY (repeatable read: one snapshot from the
-// first read on), SQLite's deferred BEGIN on a reader connection (the
-// WAL snapshot of its first read).
+// Snapshot runs fn in a read-only transaction: MySQL's START TRANSACTION
+// READ ONLY (repeatable read: one snapshot from the first read on, and no
+// transaction id to assign); on SQLite a transaction on the one
+// connection, as Tx.
 func (db *DB) Snapshot(ctx context.Context, fn func(tx models.Tx) error) error {
-	return translate(db.reader.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+	return translate(db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		return fn(readOnly{&tx{g: g}})
 	}, &sql.TxOptions{ReadOnly: true}))
 }
