@@ -23,7 +23,10 @@ type ItemFilter struct {
 // Conds turns the filter into conditions on the items table.
 func (f ItemFilter) Conds() []Cond {
 	var conds []Cond
-	for _, c := range []struct{ col, v string }{
+	for _, c := range []struct {
+		col Column
+		v   string
+	}{
 		{"status", f.Status}, {"responsible_unit_id", f.UnitID}, {"category", f.Category},
 		{"area", f.Area}, {"supervision_level", f.SupervisionLevel},
 	} {

@@ -50,12 +50,10 @@ WHERE c1.seq IS NOT NULL`)
 	return total, nil
 }
 
-var _ models.BatchStamper = (*tx)(nil)
-
 // StampChanges numbers the change rows ids first, first+1, … in the given
 // order, leaving rows that already have a number alone, and returns how
-// many it numbered. The sequencer calls it under the counter row's lock
-// (it implements models.BatchStamper). On MySQL a statement per row made
+// many it numbered (models.Tx.StampChanges). The sequencer calls it
+// under the counter row's lock. On MySQL a statement per row made
 // stamping, the one serial step every write waits for, cost a round
 // trip per change: there the numbers go in one statement, as a derived
 // table joined on the primary key (a CASE over the ids would compare

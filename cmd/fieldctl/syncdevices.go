@@ -59,7 +59,7 @@ func syncDevices(ctx context.Context, db *storage.DB, eng *fsync.Engine, args []
 			return err
 		}
 		var err error
-		pending, err = tx.CountBy(&models.Evidence{}, []string{"device_id"}, append(evConds, models.Eq("status", models.EvidencePending)))
+		pending, err = tx.CountBy(&models.Evidence{}, []models.Column{"device_id"}, append(evConds, models.Eq("status", models.EvidencePending)))
 		return err
 	})
 	if err != nil {

@@ -290,7 +290,7 @@ func (s *Service) recordDecision(tx models.Tx, a models.Actor, it *models.Rectif
 	if err := s.SaveItem(tx, it); err != nil {
 		return err
 	}
-	users, err := models.Holders(tx, "item_id", it.ID)
+	users, err := models.Holders(tx, models.TaskCols.ItemID, it.ID)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,7 @@ func (s *Service) ReviewQueue(ctx context.Context, a models.Actor, f models.Item
 			{[]models.Cond{inTasks, models.Eq("status", models.EvidencePending)}, func(q *QueueEntry, n int) { q.PendingEvidence += n }},
 			{[]models.Cond{inTasks, models.Eq("status", models.EvidenceVerified), models.Eq("flagged", true)}, func(q *QueueEntry, n int) { q.FlaggedEvidence += n }},
 		} {
-			groups, err := tx.CountBy(&models.Evidence{}, []string{"task_id"}, c.where)
+			groups, err := tx.CountBy(&models.Evidence{}, []models.Column{"task_id"}, c.where)
 			if err != nil {
 				return err
 			}

@@ -82,7 +82,7 @@ func (s *Service) MultipartUpload(ctx context.Context, a models.Actor, id string
 			return plan, err
 		}
 		err = s.Store.Tx(ctx, func(tx models.Tx) error {
-			_, err := tx.UpdateWhere(&models.Evidence{}, []models.Cond{models.Eq("id", e.ID), models.Eq("status", models.EvidencePending)}, map[string]any{"upload_id": plan.UploadID})
+			_, err := tx.UpdateWhere(&models.Evidence{}, []models.Cond{models.Eq("id", e.ID), models.Eq("status", models.EvidencePending)}, models.Set{"upload_id": plan.UploadID})
 			return err
 		})
 		if err != nil {
@@ -201,7 +201,7 @@ func (s *Service) CleanAbandonedUploads(ctx context.Context, before time.Time) (
 		err := s.Store.Tx(ctx, func(tx models.Tx) error {
 			var err error
 			claimed, err = tx.UpdateWhere(&models.Evidence{}, []models.Cond{models.Eq("id", e.ID), models.Eq("status", models.EvidencePending), models.Eq("version", e.Version)},
-				map[string]any{"upload_id": "", "updated_at": s.Time(), "version": e.Version + 1})
+				models.Set{"upload_id": "", "updated_at": s.Time(), "version": e.Version + 1})
 			return err
 		})
 		if err != nil {

@@ -257,7 +257,7 @@ func (s *Service) importUpdate(tx models.Tx, a models.Actor, before, it *models.
 	if err := s.MovedOut(tx, models.EntityItems, it.ID, it.Version, before.UnitPath, it.UnitPath); err != nil {
 		return err
 	}
-	return s.ChangedShared(tx, models.EntityItems, "item_id", it.ID, it.Version, models.ScopeUnit(it.UnitPath))
+	return s.ChangedShared(tx, models.EntityItems, models.TaskCols.ItemID, it.ID, it.Version, models.ScopeUnit(it.UnitPath))
 }
 
 // sameItem reports whether an import changed nothing of an item.

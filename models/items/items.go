@@ -215,7 +215,7 @@ func (s *Service) UpdateItem(ctx context.Context, a models.Actor, id string, in 
 		if err := s.MovedOut(tx, models.EntityItems, it.ID, it.Version, oldPath, it.UnitPath); err != nil {
 			return err
 		}
-		return s.ChangedShared(tx, models.EntityItems, "item_id", it.ID, it.Version, models.ScopeUnit(it.UnitPath))
+		return s.ChangedShared(tx, models.EntityItems, models.TaskCols.ItemID, it.ID, it.Version, models.ScopeUnit(it.UnitPath))
 	})
 	return it, err
 }

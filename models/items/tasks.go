@@ -224,7 +224,10 @@ func (s *Service) ListTasks(ctx context.Context, a models.Actor, f TaskFilter, p
 	if err != nil {
 		return models.Page[models.InspectionTask]{}, err
 	}
-	for _, c := range []struct{ col, v string }{
+	for _, c := range []struct {
+		col models.Column
+		v   string
+	}{
 		{"status", f.Status}, {"assignee_id", f.AssigneeID}, {"item_id", f.ItemID},
 		{"site_id", f.SiteID}, {"kind", f.Kind},
 	} {

@@ -128,7 +128,7 @@ func (s *Service) countProgress(ctx context.Context) (PublicProgress, error) {
 		units        []models.Unit
 	)
 	// Counted by category, area and unit at once; the status is last.
-	by := []string{"category", "area", "responsible_unit_id", "status"}
+	by := []models.Column{"category", "area", "responsible_unit_id", "status"}
 	err := s.Store.Tx(ctx, func(tx models.Tx) error {
 		var err error
 		if all, err = tx.CountBy(&models.RectificationItem{}, by, nil); err != nil {
