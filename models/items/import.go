@@ -164,7 +164,7 @@ func (s *Service) ImportItems(ctx context.Context, a models.Actor, rows []Import
 			} else if !a.CanWriteUnitRecord(it.UnitPath) {
 				add("responsible_unit_id", models.CodeOutsideYourUnit, "the responsible unit is outside your unit")
 			} else if b := befores[i]; b != nil && b.UnitPath != it.UnitPath {
-				n, err := tx.Count(&models.InspectionTask{}, []models.Cond{models.Eq("item_id", it.ID)})
+				n, err := tx.Count(&models.InspectionTask{}, []models.Cond{models.Eq(models.TaskCols.ItemID, it.ID)})
 				if err != nil {
 					return err
 				}

@@ -192,7 +192,7 @@ func (s *Service) UpdateItem(ctx context.Context, a models.Actor, id string, in 
 		if it.UnitPath != oldPath {
 			// Tasks and field records carry the unit's path for
 			// authorization and sync; an item with tasks stays put.
-			n, err := tx.Count(&models.InspectionTask{}, []models.Cond{models.Eq("item_id", it.ID)})
+			n, err := tx.Count(&models.InspectionTask{}, []models.Cond{models.Eq(models.TaskCols.ItemID, it.ID)})
 			if err != nil {
 				return err
 			}

@@ -111,7 +111,7 @@ func taskItems(tx models.Tx, taskIDs []string) (map[string]string, error) {
 		return out, nil
 	}
 	var tasks []models.InspectionTask
-	if err := tx.List(&tasks, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: ids}}}); err != nil {
+	if err := tx.List(&tasks, models.Query{Where: []models.Cond{{Column: models.TaskCols.ID, Op: models.OpIn, Value: ids}}}); err != nil {
 		return nil, err
 	}
 	for _, t := range tasks {
