@@ -45,6 +45,9 @@ type Change struct {
 	CreatedAt time.Time
 }
 
+// TableName names the table.
+func (Change) TableName() string { return "changes" }
+
 // Changed appends one change row per scope, in the caller's transaction,
 // so that the log holds exactly the committed changes.
 // The rows go in one statement: a record usually changes for two scopes
