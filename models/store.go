@@ -20,7 +20,7 @@ type Store interface {
 	//     at its top), and do nothing inside it that cannot be undone
 	//     (send a message, write a blob).
 	//   - Change-log rows fn creates are held back and written together
-	//     in one statement when fn returns, before the commit, or earlier
+	//     (500 rows a statement) when fn returns, before the commit, or earlier
 	//     when fn next touches the change log (a read, a write, a
 	//     condition with a subquery on it, StampChanges), so fn reads its
 	//     own rows. A failing Create of a Change therefore reports its
@@ -44,9 +44,13 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
-// Tx is one transaction. Records are the structs of this package; a record
-// that is missing is ErrNotFound, a unique-key clash ErrDuplicate, and an
-// update of a stale version ErrVersionConflict (all wrapped with %w).
+// Tx is one transaction, valid only inside the fn it was given to. Records
+// are the structs of this package and its packages; a record that is
+// missing is ErrNotFound, a unique-key clash ErrDuplicate, and an update
+// of a stale version ErrVersionConflict (all wrapped with %w). Store.Tx
+// says what every caller must know: fn may run again from the start,
+// change-log rows are written late, and Get answers from a
+// per-transaction cache. Columns are named as Column (columns.go).
 type Tx interface {
 	// Create inserts rec. Change-log rows may be held back and written
 	// together before the transaction commits or next reads the log.
@@ -152,7 +156,8 @@ type Query struct {
 	Limit int
 	// OrderBy names the column to sort by instead of id, with an optional
 	// " DESC", or several such, separated by commas ("at, id"); After only
-	// applies to the id order.
+	// applies to the id order. OrderBy(cols…) writes it from typed
+	// columns.
 	OrderBy string
 }
 
