@@ -12,7 +12,7 @@ import (
 // calls, with its table and columns as models names them.
 var (
 	changesTable = models.Change{}.TableName()
-	chg     = &models.ChangeCols
+	chg          = &models.ChangeCols
 
 	// supersededSQL selects the stamped rows that a newer stamped row for
 	// the same record and scope supersedes.
