@@ -257,6 +257,8 @@ func testRead(t *testing.T, db *storage.DB) {
 		t.Fatalf("read %+v, %v", got, err)
 	}
 	other := models.Unit{ID: newID(), Code: "RD2", Name: "x", Kind: "city", Path: "/rd2/", Version: 1}
+	ch := models.Change{ID: newID(), Entity: models.EntityItems, RecordID: newID(), Op: models.OpUpsert, Scope: models.ScopeGlobal, CreatedAt: time.Now().UTC()}
+	mustTx(t, db, func(tx models.Tx) error { return tx.Create(&ch) })
 	writes := map[string]func(tx models.Tx) error{
 		"Create": func(tx models.Tx) error { return tx.Create(&other) },
 		"Update": func(tx models.Tx) error { got.Version++; return tx.Update(&got) },
@@ -269,6 +271,10 @@ func testRead(t *testing.T, db *storage.DB) {
 			return err
 		},
 		"Lock": func(tx models.Tx) error { return tx.Lock(&models.Unit{}, []models.Cond{models.Eq("id", u.ID)}) },
+		"StampChanges": func(tx models.Tx) error {
+			_, err := tx.StampChanges([]string{ch.ID}, 1_000_000)
+			return err
+		},
 	}
 	for name, w := range writes {
 		if err := db.Read(context.Background(), w); err == nil {
@@ -282,6 +288,11 @@ func testRead(t *testing.T, db *storage.DB) {
 	}
 	if err := db.Read(context.Background(), func(tx models.Tx) error { return tx.Get(&models.Unit{}, other.ID) }); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("a refused Create inside Read left a record: %v", err)
+	}
+	var stamped models.Change
+	mustTx(t, db, func(tx models.Tx) error { return tx.Get(&stamped, ch.ID) })
+	if stamped.Seq != nil {
+		t.Errorf("a refused StampChanges inside Read numbered the change %d", *stamped.Seq)
 	}
 }
 
