@@ -52,7 +52,7 @@ func buildPublicWorld(t *testing.T, e *env) publicWorld {
 			Deadline: models.At(e.now.AddDate(0, 1, 0)), PublicSummary: ptr("已完成截污纳管 " + code),
 		}))
 		w.secrets = append(w.secrets, it.Description, it.Target, it.Measures, it.FirstResponsible, it.SpecificResponsible, "王建国", "李秀英", "孙丽华", "钱志强")
-		fields := map[string]any{"status": status}
+		fields := models.Set{"status": status}
 		if status == models.ItemAccepted {
 			fields["closed_at"] = e.now.Add(-time.Hour)
 		}
@@ -63,7 +63,7 @@ func buildPublicWorld(t *testing.T, e *env) publicWorld {
 	w.openA = item("PUB-A2", "工业污染", e.fx.countyA, models.ItemInProgress)
 	w.acceptedB = item("PUB-B1", "黑臭水体", e.fx.countyB, models.ItemAccepted)
 	w.overdueB = item("PUB-B2", "黑臭水体", e.fx.countyB, models.ItemNotStarted)
-	setItem(t, e, w.overdueB.ID, map[string]any{"deadline": e.now.Add(-48 * time.Hour)})
+	setItem(t, e, w.overdueB.ID, models.Set{"deadline": e.now.Add(-48 * time.Hour)})
 
 	site := func(unit models.Unit, name string, lat, lng float64) models.Site {
 		return must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &unit.ID, Name: ptr(name), Kind: ptr("sewage_outfall"),
@@ -133,7 +133,7 @@ func buildPublicWorld(t *testing.T, e *env) publicWorld {
 
 // setItem changes an item in the store directly: the acceptance workflow
 // that closes items is not part of these tests.
-func setItem(t *testing.T, e *env, id string, fields map[string]any) {
+func setItem(t *testing.T, e *env, id string, fields models.Set) {
 	t.Helper()
 	err := e.svc.Store.Tx(context.Background(), func(tx models.Tx) error {
 		_, err := tx.UpdateWhere(&models.RectificationItem{}, []models.Cond{models.Eq("id", id)}, fields)

@@ -210,11 +210,11 @@ func testPublicPhotos(t *testing.T, e *env, w publicWorld) {
 		}
 	}
 	// An item no longer accepted no longer shows its photos.
-	setItem(t, e, w.acceptedA.ID, map[string]any{"status": models.ItemReopened})
+	setItem(t, e, w.acceptedA.ID, models.Set{"status": models.ItemReopened})
 	if r := e.public("/v1/public/photos/" + w.gps); r.Status != 404 {
 		t.Errorf("photo of a reopened item: %d", r.Status)
 	}
-	setItem(t, e, w.acceptedA.ID, map[string]any{"status": models.ItemAccepted})
+	setItem(t, e, w.acceptedA.ID, models.Set{"status": models.ItemAccepted})
 }
 
 // testPublicLeaks reads every public answer and searches it for every

@@ -183,7 +183,7 @@ func (a Actor) CanReadEvidence(e *Evidence) bool {
 
 // taskRefColumn names the tasks column through which an inspector's open
 // tasks reference the records of entity.
-var taskRefColumn = map[string]string{EntityItems: "item_id", EntitySites: "site_id", EntityTemplates: "template_id"}
+var taskRefColumn = map[string]Column{EntityItems: TaskCols.ItemID, EntitySites: TaskCols.SiteID, EntityTemplates: TaskCols.TemplateID}
 
 // ReadConds returns the conditions that limit entity's table to what a
 // may read, as canRead decides record by record. For an inspector's
@@ -219,7 +219,7 @@ func (a Actor) ReadConds(entity string) ([]Cond, error) {
 // inspectorTaskConds selects the tasks an inspector holds: assigned to
 // them and open (TaskOnDevice).
 func inspectorTaskConds(a Actor) []Cond {
-	return []Cond{Eq("assignee_id", a.UserID), {Column: "status", Op: OpIn, Value: taskOnDevice}}
+	return []Cond{Eq(TaskCols.AssigneeID, a.UserID), {Column: TaskCols.Status, Op: OpIn, Value: taskOnDevice}}
 }
 
 // ReadScope is ReadConds with the reads an inspector's items, sites and
@@ -287,13 +287,13 @@ func GetVisible(tx Tx, rec any, id, entity string, visible func() bool) error {
 // their unit subtree and the global reference data.
 func (a Actor) changeScopes() Cond {
 	if a.Role == RoleInspector {
-		return Eq("scope", ScopeUser(a.UserID))
+		return Eq(ChangeCols.Scope, ScopeUser(a.UserID))
 	}
 	units := ScopeUnit(a.UnitPath)
 	if a.IsAdmin() {
 		units = ScopeUnit("")
 	}
-	return Cond{Op: OpAny, Value: []Cond{Eq("scope", ScopeGlobal), {Column: "scope", Op: OpPrefix, Value: units}}}
+	return Cond{Op: OpAny, Value: []Cond{Eq(ChangeCols.Scope, ScopeGlobal), {Column: ChangeCols.Scope, Op: OpPrefix, Value: units}}}
 }
 
 // Forbidden is the error for what a's role may not do.

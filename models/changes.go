@@ -45,6 +45,9 @@ type Change struct {
 	CreatedAt time.Time
 }
 
+// TableName names the table.
+func (Change) TableName() string { return "changes" }
+
 // Changed appends one change row per scope, in the caller's transaction,
 // so that the log holds exactly the committed changes.
 // The rows go in one statement: a record usually changes for two scopes
@@ -62,19 +65,19 @@ func (s *Service) Changed(tx Tx, entity, id string, version int64, op string, sc
 }
 
 // Holders returns the inspectors whose open tasks reference id through
-// refColumn: they must hear of changes to it.
-func Holders(tx Tx, refColumn, id string) ([]string, error) {
+// refColumn (a column of TaskCols): they must hear of changes to it.
+func Holders(tx Tx, refColumn Column, id string) ([]string, error) {
 	var ids []string
-	err := tx.Pluck(&InspectionTask{}, "assignee_id", []Cond{
-		Eq(refColumn, id), {Column: "status", Op: OpIn, Value: taskOnDevice},
-		{Column: "assignee_id", Op: OpNotNull},
+	err := tx.Pluck(&InspectionTask{}, TaskCols.AssigneeID, []Cond{
+		Eq(refColumn, id), {Column: TaskCols.Status, Op: OpIn, Value: taskOnDevice},
+		{Column: TaskCols.AssigneeID, Op: OpNotNull},
 	}, &ids)
 	return ids, err
 }
 
 // ChangedShared records a change to an item, site or template: its unit
 // (or global) scope, and every inspector whose tasks need it.
-func (s *Service) ChangedShared(tx Tx, entity, refColumn, id string, version int64, scope string) error {
+func (s *Service) ChangedShared(tx Tx, entity string, refColumn Column, id string, version int64, scope string) error {
 	users, err := Holders(tx, refColumn, id)
 	if err != nil {
 		return err
@@ -87,10 +90,18 @@ func (s *Service) ChangedShared(tx Tx, entity, refColumn, id string, version int
 }
 
 // taskRefs are what a device needs along with a task.
-func taskRefs(t *InspectionTask) []struct{ entity, column, id string } {
-	return []struct{ entity, column, id string }{
-		{EntityItems, "item_id", t.ItemID}, {EntitySites, "site_id", t.SiteID}, {EntityTemplates, "template_id", t.TemplateID},
+func taskRefs(t *InspectionTask) []taskRef {
+	return []taskRef{
+		{EntityItems, TaskCols.ItemID, t.ItemID}, {EntitySites, TaskCols.SiteID, t.SiteID}, {EntityTemplates, TaskCols.TemplateID, t.TemplateID},
 	}
+}
+
+// taskRef is one record a task references: its entity, the tasks column
+// that holds its id, and the id.
+type taskRef struct {
+	entity string
+	column Column
+	id     string
 }
 
 // handOut tells an inspector's devices about a task they now hold, with
@@ -115,8 +126,8 @@ func (s *Service) takeBack(tx Tx, userID string, t *InspectionTask) error {
 	}
 	for _, r := range taskRefs(t) {
 		n, err := tx.Count(&InspectionTask{}, []Cond{
-			Eq("assignee_id", userID), Eq(r.column, r.id), {Column: "id", Op: OpNe, Value: t.ID},
-			{Column: "status", Op: OpIn, Value: taskOnDevice},
+			Eq(TaskCols.AssigneeID, userID), Eq(r.column, r.id), {Column: TaskCols.ID, Op: OpNe, Value: t.ID},
+			{Column: TaskCols.Status, Op: OpIn, Value: taskOnDevice},
 		})
 		if err != nil {
 			return err
@@ -210,7 +221,7 @@ func loadAs[T any, P interface {
 	Record
 }](tx Tx, ids []string) (map[string]any, error) {
 	var rows []T
-	if err := tx.List(&rows, Query{Where: []Cond{{Column: "id", Op: OpIn, Value: ids}}}); err != nil {
+	if err := tx.List(&rows, Query{Where: []Cond{{Column: ColID, Op: OpIn, Value: ids}}}); err != nil {
 		return nil, err
 	}
 	out := make(map[string]any, len(rows))
@@ -228,5 +239,5 @@ func (s *Service) SaveItem(tx Tx, it *RectificationItem) error {
 	if err := tx.Update(it); err != nil {
 		return err
 	}
-	return s.ChangedShared(tx, EntityItems, "item_id", it.ID, it.Version, ScopeUnit(it.UnitPath))
+	return s.ChangedShared(tx, EntityItems, TaskCols.ItemID, it.ID, it.Version, ScopeUnit(it.UnitPath))
 }

@@ -1,8 +1,10 @@
 // Package models is what every part of fieldsync shares: the entities,
 // the error codes, the status machines, the authorization and visibility
 // rules (authz.go), the change log's scopes and the registry of sync
-// entities (changes.go), the audit writer, and the interfaces the domain
-// needs (store, clock, blob store, media analyzer, presigner, renderer).
+// entities (changes.go), the sync tables (changes.go, synclog.go), the
+// typed column sets (columns.go), the audit writer, and the interfaces
+// the domain needs (store.go: store and transaction; clock, blob store,
+// media analyzer, presigner, renderer).
 // Service is the core the capabilities build on: its configuration and
 // the helpers they share. It imports the standard library only.
 //

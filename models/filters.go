@@ -23,7 +23,10 @@ type ItemFilter struct {
 // Conds turns the filter into conditions on the items table.
 func (f ItemFilter) Conds() []Cond {
 	var conds []Cond
-	for _, c := range []struct{ col, v string }{
+	for _, c := range []struct {
+		col Column
+		v   string
+	}{
 		{"status", f.Status}, {"responsible_unit_id", f.UnitID}, {"category", f.Category},
 		{"area", f.Area}, {"supervision_level", f.SupervisionLevel},
 	} {
@@ -43,11 +46,11 @@ func (f ItemFilter) Conds() []Cond {
 		// send, and the database joins them through the indexes.
 		// evidence.flagged is a column the database generates from
 		// flags (migration 00007), indexed with the status and task.
-		flaggedTasks := Subquery{Model: &Evidence{}, Column: "task_id", Where: []Cond{
-			Eq("flagged", true), Eq("status", EvidenceVerified),
+		flaggedTasks := Subquery{Model: &Evidence{}, Column: EvidenceCols.TaskID, Where: []Cond{
+			Eq(EvidenceCols.Flagged, true), Eq(EvidenceCols.Status, EvidenceVerified),
 		}}
 		conds = append(conds, Cond{Column: "id", Op: OpInQuery, Value: Subquery{
-			Model: &InspectionTask{}, Column: "item_id", Where: []Cond{{Column: "id", Op: OpInQuery, Value: flaggedTasks}},
+			Model: &InspectionTask{}, Column: TaskCols.ItemID, Where: []Cond{{Column: TaskCols.ID, Op: OpInQuery, Value: flaggedTasks}},
 		}})
 	}
 	return conds

@@ -28,6 +28,6 @@ var DefaultAuthPolicy = AuthPolicy{
 // disabling or changing an account use it.
 func (s *Service) RevokeSessions(tx Tx, conds []Cond, reason string) error {
 	conds = append(conds, Cond{Column: "revoked_at", Op: OpNull})
-	_, err := tx.UpdateWhere(&Session{}, conds, map[string]any{"revoked_at": s.Time(), "reason": reason})
+	_, err := tx.UpdateWhere(&Session{}, conds, Set{"revoked_at": s.Time(), "reason": reason})
 	return err
 }

@@ -11,26 +11,34 @@ type Store interface {
 	// Tx runs fn in one read-write transaction, committed when fn returns
 	// nil and rolled back otherwise. What a caller must know:
 	//
-	//   - A transaction that loses a deadlock or a lock wait (MySQL) is
-	//     rolled back and fn runs again from the start, up to a few
-	//     times. fn must therefore set, not accumulate, whatever it
-	//     leaves outside itself: reset results at its top, and never do
-	//     anything that cannot be undone (send a message, write a blob)
-	//     inside it.
+	//   - A transaction that fails for a reason that goes away on its own
+	//     (a MySQL/MariaDB deadlock, lock wait timeout or snapshot
+	//     conflict; SQLite busy or locked) is rolled back and fn runs
+	//     again from the start, up to eight times in all. fn must
+	//     therefore be idempotent apart from what it does through tx: set,
+	//     not accumulate, whatever it leaves outside itself (reset results
+	//     at its top), and do nothing inside it that cannot be undone
+	//     (send a message, write a blob).
 	//   - Change-log rows fn creates are held back and written together
-	//     before the commit (or before fn next reads the log), so a
-	//     failing Create of a Change may report its error later, at
-	//     commit.
+	//     (500 rows a statement) when fn returns, before the commit, or earlier
+	//     when fn next touches the change log (a read, a write, a
+	//     condition with a subquery on it, StampChanges), so fn reads its
+	//     own rows. A failing Create of a Change therefore reports its
+	//     error later, from that statement or from Tx itself.
 	//   - A record read with Get is read from the database once per
 	//     transaction: later Gets of it return a copy of the first read,
-	//     until a write to (or Lock on) its table forgets it.
+	//     until a Create, Update, UpdateWhere or Delete on its record
+	//     type (or, on MySQL, a Lock on it) forgets every cached record of
+	//     that type. First, List, Count, Pluck and CountBy always read the
+	//     database.
 	Tx(ctx context.Context, fn func(tx Tx) error) error
 	// Read runs fn outside a transaction: each statement reads what is
 	// committed when it runs, with no BEGIN or COMMIT around them. It is
 	// for the reads of every request that need no common snapshot (the
 	// session behind a token, a sync client's row). fn must not write:
-	// the Tx it gets refuses to. As in Tx, a record read twice with Get
-	// is read from the database once.
+	// the Tx it gets refuses to (every write, Lock and StampChanges
+	// return an error). As in Tx, a record read twice with Get in one
+	// Read is read from the database once. A failure is never retried.
 	Read(ctx context.Context, fn func(tx Tx) error) error
 	// Snapshot runs fn in a read-only transaction: every statement reads
 	// the same committed state (the database's snapshot as of the first
@@ -43,9 +51,13 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
-// Tx is one transaction. Records are the structs of this package; a record
-// that is missing is ErrNotFound, a unique-key clash ErrDuplicate, and an
-// update of a stale version ErrVersionConflict (all wrapped with %w).
+// Tx is one transaction, valid only inside the fn it was given to. Records
+// are the structs of this package and its packages; a record that is
+// missing is ErrNotFound, a unique-key clash ErrDuplicate, and an update
+// of a stale version ErrVersionConflict (all wrapped with %w). Store.Tx
+// says what every caller must know: fn may run again from the start,
+// change-log rows are written late, and Get answers from a
+// per-transaction cache. Columns are named as Column (columns.go).
 type Tx interface {
 	// Create inserts rec. Change-log rows may be held back and written
 	// together before the transaction commits or next reads the log.
@@ -57,9 +69,9 @@ type Tx interface {
 	// Update writes every field of rec whose stored version is
 	// rec.Version-1 (the caller has already incremented it).
 	Update(rec any) error
-	// UpdateWhere sets fields on every record of model's table matching
-	// conds and returns how many rows changed.
-	UpdateWhere(model any, conds []Cond, fields map[string]any) (int64, error)
+	// UpdateWhere sets the columns in fields on every record of model's
+	// table matching conds and returns how many rows changed.
+	UpdateWhere(model any, conds []Cond, fields Set) (int64, error)
 	// List loads the records matching q into dst, a pointer to a slice,
 	// ordered by id ascending (keyset pagination).
 	List(dst any, q Query) error
@@ -70,28 +82,24 @@ type Tx interface {
 	Count(model any, conds []Cond) (int64, error)
 	// Pluck loads one column of the records matching conds into dst
 	// (a pointer to a slice), distinct.
-	Pluck(model any, column string, conds []Cond, dst any) error
+	Pluck(model any, column Column, conds []Cond, dst any) error
 	// CountBy counts the records of model's table matching conds per
 	// distinct combination of the given columns' values, so that reports
 	// are one GROUP BY rather than a count per combination. Groups come
 	// in no particular order.
-	CountBy(model any, columns []string, conds []Cond) ([]Group, error)
+	CountBy(model any, columns []Column, conds []Cond) ([]Group, error)
 	// Lock takes the row locks of the records of model's table matching
 	// conds until the transaction ends (SELECT … FOR UPDATE), changing
 	// nothing. Call it before reading: the transaction's reads then see
 	// what committed while it waited. Where the database runs one writer
 	// at a time (SQLite) it does nothing.
 	Lock(model any, conds []Cond) error
-}
-
-// BatchStamper is what a Tx may offer to number many change rows in one
-// statement (storage's transactions do; the sync sequencer uses it when
-// present): StampChanges gives the rows ids the numbers first, first+1, …
-// in the order given, leaves rows already numbered alone, and returns how
-// many it numbered. Without it the sequencer updates one row per
-// statement, which caps the whole server's write rate at what one
-// connection can run one by one.
-type BatchStamper interface {
+	// StampChanges numbers the change rows ids first, first+1, … in the
+	// order given, in as few statements as the database allows, leaves
+	// rows already numbered alone, and returns how many it numbered. Only
+	// the sync sequencer calls it, under the counter row's lock; a row
+	// per statement would cap the whole server's write rate at what one
+	// connection runs one by one.
 	StampChanges(ids []string, first int64) (int64, error)
 }
 
@@ -131,20 +139,19 @@ const (
 // Where, for OpInQuery.
 type Subquery struct {
 	Model  any
-	Column string
+	Column Column
 	Where  []Cond
 }
 
-// Cond is one condition on a column. Columns are named by this package,
-// never taken from client input.
+// Cond is one condition on a column (see Column).
 type Cond struct {
-	Column string
+	Column Column
 	Op     Op
 	Value  any
 }
 
 // Eq is a shorthand for an equality condition.
-func Eq(column string, v any) Cond { return Cond{Column: column, Op: OpEq, Value: v} }
+func Eq(column Column, v any) Cond { return Cond{Column: column, Op: OpEq, Value: v} }
 
 // Query selects records for List and First.
 type Query struct {
@@ -156,7 +163,8 @@ type Query struct {
 	Limit int
 	// OrderBy names the column to sort by instead of id, with an optional
 	// " DESC", or several such, separated by commas ("at, id"); After only
-	// applies to the id order.
+	// applies to the id order. OrderBy(cols…) writes it from typed
+	// columns.
 	OrderBy string
 }
 

@@ -8,17 +8,32 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 )
 
+// The statements on the change log that are not built from models.Tx
+// calls, with its table and columns as models names them.
+var (
+	changesTable = models.Change{}.TableName()
+	chg          = &models.ChangeCols
+
+	// supersededSQL selects the stamped rows that a newer stamped row for
+	// the same record and scope supersedes.
+	supersededSQL = fmt.Sprintf(`
+SELECT DISTINCT c1.%[2]s FROM %[1]s c1
+JOIN %[1]s c2 ON c2.%[3]s = c1.%[3]s AND c2.%[4]s = c1.%[4]s
+               AND c2.%[5]s = c1.%[5]s AND c2.%[6]s > c1.%[6]s
+WHERE c1.%[6]s IS NOT NULL`, changesTable, chg.ID, chg.Entity, chg.RecordID, chg.Scope, chg.Seq)
+	// deleteChangesSQL deletes rows by id; IN (?…) follows.
+	deleteChangesSQL = fmt.Sprintf("DELETE FROM %s WHERE %s IN ", changesTable, chg.ID)
+	// stampRowSQL numbers one unnumbered row.
+	stampRowSQL = fmt.Sprintf("UPDATE %[1]s SET %[2]s = ? WHERE %[3]s = ? AND %[2]s IS NULL", changesTable, chg.Seq, chg.ID)
+)
+
 // DeleteSupersededChanges deletes every stamped change row for which a
 // newer stamped row exists for the same record and scope (the newer row
 // carries the record's state). The candidates are found with a plain,
 // non-locking read and deleted by id in small batches, so compaction never
 // holds locks on the log that writers and the stamper wait for.
 func (db *DB) DeleteSupersededChanges(ctx context.Context) (int64, error) {
-	rows, err := db.sql.QueryContext(ctx, `
-SELECT DISTINCT c1.id FROM changes c1
-JOIN changes c2 ON c2.entity = c1.entity AND c2.record_id = c1.record_id
-               AND c2.scope = c1.scope AND c2.seq > c1.seq
-WHERE c1.seq IS NOT NULL`)
+	rows, err := db.sql.QueryContext(ctx, supersededSQL)
 	if err != nil {
 		return 0, fmt.Errorf("compact changes: %w", translate(err))
 	}
@@ -39,7 +54,7 @@ WHERE c1.seq IS NOT NULL`)
 	var total int64
 	for len(ids) > 0 {
 		n := min(batch, len(ids))
-		res, err := db.sql.ExecContext(ctx, "DELETE FROM changes WHERE id IN (?"+strings.Repeat(",?", n-1)+")", ids[:n]...)
+		res, err := db.sql.ExecContext(ctx, deleteChangesSQL+"(?"+strings.Repeat(",?", n-1)+")", ids[:n]...)
 		if err != nil {
 			return total, fmt.Errorf("compact changes: %w", translate(err))
 		}
@@ -50,12 +65,10 @@ WHERE c1.seq IS NOT NULL`)
 	return total, nil
 }
 
-var _ models.BatchStamper = (*tx)(nil)
-
 // StampChanges numbers the change rows ids first, first+1, … in the given
 // order, leaving rows that already have a number alone, and returns how
-// many it numbered. The sequencer calls it under the counter row's lock
-// (it implements models.BatchStamper). On MySQL a statement per row made
+// many it numbered (models.Tx.StampChanges). The sequencer calls it
+// under the counter row's lock. On MySQL a statement per row made
 // stamping, the one serial step every write waits for, cost a round
 // trip per change: there the numbers go in one statement, as a derived
 // table joined on the primary key (a CASE over the ids would compare
@@ -73,7 +86,7 @@ func (t *tx) StampChanges(ids []string, first int64) (int64, error) {
 	if t.g.Dialector.Name() != DialectMySQL {
 		var n int64
 		for i, id := range ids {
-			res := t.g.Exec("UPDATE changes SET seq = ? WHERE id = ? AND seq IS NULL", first+int64(i), id)
+			res := t.g.Exec(stampRowSQL, first+int64(i), id)
 			if res.Error != nil {
 				return n, translate(res.Error)
 			}
@@ -83,7 +96,7 @@ func (t *tx) StampChanges(ids []string, first int64) (int64, error) {
 	}
 	var q strings.Builder
 	args := make([]any, 0, 2*len(ids))
-	q.WriteString("UPDATE changes JOIN (")
+	fmt.Fprintf(&q, "UPDATE %s JOIN (", changesTable)
 	for i, id := range ids {
 		if i > 0 {
 			q.WriteString(" UNION ALL ")
@@ -91,7 +104,7 @@ func (t *tx) StampChanges(ids []string, first int64) (int64, error) {
 		q.WriteString("SELECT ? AS id, ? AS seq")
 		args = append(args, id, first+int64(i))
 	}
-	q.WriteString(") AS v ON changes.id = v.id SET changes.seq = v.seq WHERE changes.seq IS NULL")
+	fmt.Fprintf(&q, ") AS v ON %[1]s.%[2]s = v.id SET %[1]s.%[3]s = v.seq WHERE %[1]s.%[3]s IS NULL", changesTable, chg.ID, chg.Seq)
 	res := t.g.Exec(q.String(), args...)
 	return res.RowsAffected, translate(res.Error)
 }

@@ -16,17 +16,35 @@ import (
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
-// TestColumnsExist: every column the domain and the sync engine name in
-// a condition, an update, a pluck, a grouping or an ordering exists in the
-// migrated schema of every database. Column names are strings the
-// compiler never sees; this reads them from the source (models and its
-// packages, sync) and checks each against the table it is used on where
-// the call names the table (&T{} or a variable declared as T), and
-// against some table otherwise.
+// TestColumnsExist: every column the domain, the sync engine and the
+// commands name in a condition, an update, a pluck, a grouping or an
+// ordering exists in the migrated schema of every database, and so does
+// every column of the typed column sets (models.ChangeCols and the
+// others). A column written as a string constant is a name the compiler
+// never sees; this reads them from the source (models and its packages,
+// sync, cmd) and checks each against the table it is used on where the
+// call names the table (&T{} or a variable declared as T), and against
+// some table otherwise. A typed column is checked against the table of
+// its set, and, like a string, against the table of the call it is used
+// in. On a table that has a typed set, a column named by a string where
+// the call names the table is an error: those tables are typed
+// throughout.
 func TestColumnsExist(t *testing.T) {
-	uses, tables := columnUses(t, "../models", "../sync")
+	uses, tables, sets := columnUses(t, "../models", "../sync", "../cmd")
 	if len(uses) < 100 {
 		t.Fatalf("found only %d column uses; the source scan is broken", len(uses))
+	}
+	if len(sets) < 7 {
+		t.Fatalf("found only %d typed column sets; the source scan is broken", len(sets))
+	}
+	typed := 0
+	for _, u := range uses {
+		if u.typed {
+			typed++
+		}
+	}
+	if typed < 50 {
+		t.Fatalf("found only %d uses of typed columns; the source scan is broken", typed)
 	}
 	for _, dialect := range storagetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
@@ -49,6 +67,36 @@ func TestColumnsExist(t *testing.T) {
 					all[ct.Name()] = true
 				}
 			}
+			tableOf := func(typ string) string {
+				if table, ok := tables[typ]; ok {
+					return table
+				}
+				return schema.NamingStrategy{}.TableName(typ)
+			}
+			setOf := map[string]string{} // table → its set
+			for _, set := range sets {
+				table := tableOf(set.record)
+				setOf[table] = set.name
+				cols, ok := schemaCols[table]
+				if !ok {
+					t.Errorf("%s: %s names no table: call it <Record>Cols after its record type (or its table)", set.pos, set.name)
+					continue
+				}
+				for field, col := range set.cols {
+					if !cols[col] {
+						t.Errorf("%s: %s.%s is %q, which is not in table %q", set.pos, set.name, field, col, table)
+					}
+				}
+				named := map[string]bool{}
+				for _, col := range set.cols {
+					named[col] = true
+				}
+				for col := range cols {
+					if !named[col] {
+						t.Errorf("%s: table %q has a column %q that %s does not name", set.pos, table, col, set.name)
+					}
+				}
+			}
 			for _, u := range uses {
 				if u.typ == "" {
 					if !all[u.column] {
@@ -56,9 +104,9 @@ func TestColumnsExist(t *testing.T) {
 					}
 					continue
 				}
-				table, ok := tables[u.typ]
-				if !ok {
-					table = schema.NamingStrategy{}.TableName(u.typ)
+				table := tableOf(u.typ)
+				if set, ok := setOf[table]; ok && !u.typed {
+					t.Errorf("%s: column %q of table %q is a string; name it through %s", u.pos, u.column, table, set)
 				}
 				cols, ok := schemaCols[table]
 				if !ok {
@@ -80,14 +128,25 @@ type columnUse struct {
 	pos    token.Position
 	typ    string
 	column string
+	typed  bool // named through a typed column set or constant
+}
+
+// columnSet is a typed column set: a package-level var named
+// <Record>Cols whose value is a struct literal of models.Column fields.
+type columnSet struct {
+	pos    token.Position
+	name   string
+	record string
+	cols   map[string]string // field → column
 }
 
 // tableMethods are the Tx methods whose first argument names the table.
 var tableMethods = []string{"UpdateWhere", "Count", "Pluck", "CountBy", "Delete", "Lock", "List", "First", "Get"}
 
 // columnUses scans the non-test Go files under dirs for column names, and
-// returns them with the tables that TableName methods give types.
-func columnUses(t *testing.T, dirs ...string) ([]columnUse, map[string]string) {
+// returns them with the tables that TableName methods give types and the
+// typed column sets.
+func columnUses(t *testing.T, dirs ...string) ([]columnUse, map[string]string, []columnSet) {
 	t.Helper()
 	fset := token.NewFileSet()
 	var files []*ast.File
@@ -122,6 +181,7 @@ func columnUses(t *testing.T, dirs ...string) ([]columnUse, map[string]string) {
 			}
 		}
 	}
+	sets, typed := typedColumns(fset, files)
 	var uses []columnUse
 	for _, f := range files {
 		for _, d := range f.Decls {
@@ -132,6 +192,13 @@ func columnUses(t *testing.T, dirs ...string) ([]columnUse, map[string]string) {
 			vars := declaredTypes(fd)
 			var walk func(n ast.Node, typ string)
 			add := func(e ast.Expr, typ string, list bool) {
+				if call, ok := e.(*ast.CallExpr); ok && funcName(call.Fun) == "Desc" {
+					e = call.Fun.(*ast.SelectorExpr).X
+				}
+				if col, ok := typed(e); ok {
+					uses = append(uses, columnUse{fset.Position(e.Pos()), typ, col, true})
+					return
+				}
 				lit, ok := e.(*ast.BasicLit)
 				if !ok || lit.Kind != token.STRING {
 					return
@@ -144,7 +211,7 @@ func columnUses(t *testing.T, dirs ...string) ([]columnUse, map[string]string) {
 				for _, p := range parts {
 					col := strings.TrimSuffix(strings.TrimSpace(p), " DESC")
 					if col != "" {
-						uses = append(uses, columnUse{fset.Position(lit.Pos()), typ, col})
+						uses = append(uses, columnUse{fset.Position(lit.Pos()), typ, col, false})
 					}
 				}
 			}
@@ -172,6 +239,11 @@ func columnUses(t *testing.T, dirs ...string) ([]columnUse, map[string]string) {
 						if name == "Eq" && len(x.Args) == 2 {
 							add(x.Args[0], typ, false)
 						}
+						if name == "OrderBy" {
+							for _, a := range x.Args {
+								add(a, typ, false)
+							}
+						}
 					case *ast.CompositeLit:
 						kind := typeName(x.Type)
 						if x.Type == nil {
@@ -179,27 +251,40 @@ func columnUses(t *testing.T, dirs ...string) ([]columnUse, map[string]string) {
 						}
 						switch kind {
 						case "Cond", "Subquery":
-							for _, e := range x.Elts {
-								if kv, ok := e.(*ast.KeyValueExpr); ok && identName(kv.Key) == "Column" {
-									add(kv.Value, typ, false)
-								}
-							}
-							if typeName(x.Type) == "Subquery" {
+							// A subquery's column and conditions are on its
+							// model's table.
+							inner := typ
+							if kind == "Subquery" {
 								for _, e := range x.Elts {
 									if kv, ok := e.(*ast.KeyValueExpr); ok && identName(kv.Key) == "Model" {
 										if rt := recordType(kv.Value, vars); rt != "" {
-											for _, e := range x.Elts {
-												walk(e, rt)
-											}
-											return false
+											inner = rt
 										}
 									}
 								}
+							}
+							for _, e := range x.Elts {
+								if kv, ok := e.(*ast.KeyValueExpr); ok && identName(kv.Key) == "Column" {
+									add(kv.Value, inner, false)
+								}
+							}
+							if inner != typ {
+								for _, e := range x.Elts {
+									walk(e, inner)
+								}
+								return false
 							}
 						case "Query":
 							for _, e := range x.Elts {
 								if kv, ok := e.(*ast.KeyValueExpr); ok && identName(kv.Key) == "OrderBy" {
 									add(kv.Value, typ, true)
+								}
+							}
+						}
+						if kind == "Set" {
+							for _, e := range x.Elts {
+								if kv, ok := e.(*ast.KeyValueExpr); ok {
+									add(kv.Key, typ, false)
 								}
 							}
 						}
@@ -217,7 +302,91 @@ func columnUses(t *testing.T, dirs ...string) ([]columnUse, map[string]string) {
 			walk(fd.Body, "")
 		}
 	}
-	return uses, tables
+	return uses, tables, sets
+}
+
+// typedColumns finds the typed column sets (var XCols = struct{ … Column
+// }{F: "col", …}), the typed column constants (const C Column = "col")
+// and the package-level variables that name a set (v = &models.XCols),
+// and returns the sets with a resolver: the column an expression
+// (XCols.F, pkg.XCols.F, v.F, C or pkg.C) names.
+func typedColumns(fset *token.FileSet, files []*ast.File) ([]columnSet, func(ast.Expr) (string, bool)) {
+	var sets []columnSet
+	byName := map[string]columnSet{}
+	consts := map[string]string{}
+	aliases := map[string]string{}
+	for _, f := range files {
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, sp := range gd.Specs {
+				vs, ok := sp.(*ast.ValueSpec)
+				if !ok || len(vs.Names) != len(vs.Values) {
+					continue
+				}
+				for i, n := range vs.Names {
+					v := vs.Values[i]
+					if gd.Tok == token.CONST && typeName(vs.Type) == "Column" {
+						if lit, ok := v.(*ast.BasicLit); ok {
+							consts[n.Name], _ = strconv.Unquote(lit.Value)
+						}
+						continue
+					}
+					if u, ok := v.(*ast.UnaryExpr); ok && u.Op == token.AND {
+						v = u.X
+					}
+					if name := typeName(v); strings.HasSuffix(name, "Cols") {
+						aliases[n.Name] = name
+						continue
+					}
+					cl, ok := v.(*ast.CompositeLit)
+					if !ok {
+						continue
+					}
+					st, ok := cl.Type.(*ast.StructType)
+					if !ok || len(st.Fields.List) == 0 || typeName(st.Fields.List[0].Type) != "Column" {
+						continue
+					}
+					set := columnSet{fset.Position(n.Pos()), n.Name, strings.TrimSuffix(n.Name, "Cols"), map[string]string{}}
+					for _, e := range cl.Elts {
+						if kv, ok := e.(*ast.KeyValueExpr); ok {
+							if lit, ok := kv.Value.(*ast.BasicLit); ok {
+								set.cols[identName(kv.Key)], _ = strconv.Unquote(lit.Value)
+							}
+						}
+					}
+					if !strings.HasSuffix(n.Name, "Cols") {
+						set.record = "" // reported: it names no table
+					}
+					sets = append(sets, set)
+					byName[n.Name] = set
+				}
+			}
+		}
+	}
+	resolve := func(e ast.Expr) (string, bool) {
+		switch x := e.(type) {
+		case *ast.Ident:
+			c, ok := consts[x.Name]
+			return c, ok
+		case *ast.SelectorExpr:
+			if c, ok := consts[x.Sel.Name]; ok && identName(x.X) != "" {
+				if _, isSet := byName[identName(x.X)]; !isSet {
+					return c, true // pkg.C
+				}
+			}
+			set := typeName(x.X) // XCols, pkg.XCols or an alias
+			if a, ok := aliases[set]; ok {
+				set = a
+			}
+			c, ok := byName[set].cols[x.Sel.Name]
+			return c, ok
+		}
+		return "", false
+	}
+	return sets, resolve
 }
 
 // recordType names the record type of a Tx call's first argument: &T{},

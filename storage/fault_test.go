@@ -53,7 +53,7 @@ func TestDatabaseOutage(t *testing.T) {
 							if err := tx.Get(&u, unit.ID); err != nil {
 								return err
 							}
-							_, err := tx.UpdateWhere(&models.Unit{}, []models.Cond{models.Eq("id", unit.ID)}, map[string]any{"updated_at": time.Now().UTC()})
+							_, err := tx.UpdateWhere(&models.Unit{}, []models.Cond{models.Eq("id", unit.ID)}, models.Set{"updated_at": time.Now().UTC()})
 							return err
 						})
 						switch {

@@ -196,14 +196,14 @@ func testCountBy(t *testing.T, db *storage.DB) {
 	for i, kind := range []string{"county", "county", "town", "county"} {
 		u := mkUnit(t, db, fmt.Sprintf("CB-%d", i), &root)
 		mustTx(t, db, func(tx models.Tx) error {
-			_, err := tx.UpdateWhere(&models.Unit{}, []models.Cond{models.Eq("id", u.ID)}, map[string]any{"kind": kind})
+			_, err := tx.UpdateWhere(&models.Unit{}, []models.Cond{models.Eq("id", u.ID)}, models.Set{"kind": kind})
 			return err
 		})
 	}
 	var groups []models.Group
 	under := []models.Cond{{Column: "path", Op: models.OpPrefix, Value: root.Path}, {Column: "id", Op: models.OpNe, Value: root.ID}}
 	mustTx(t, db, func(tx models.Tx) (err error) {
-		groups, err = tx.CountBy(&models.Unit{}, []string{"parent_id", "kind"}, under)
+		groups, err = tx.CountBy(&models.Unit{}, []models.Column{"parent_id", "kind"}, under)
 		return err
 	})
 	got := map[string]int64{}
@@ -218,14 +218,14 @@ func testCountBy(t *testing.T, db *storage.DB) {
 	}
 	// A NULL key reads as "": the root has no parent.
 	mustTx(t, db, func(tx models.Tx) (err error) {
-		groups, err = tx.CountBy(&models.Unit{}, []string{"parent_id"}, []models.Cond{models.Eq("id", root.ID)})
+		groups, err = tx.CountBy(&models.Unit{}, []models.Column{"parent_id"}, []models.Cond{models.Eq("id", root.ID)})
 		return err
 	})
 	if len(groups) != 1 || groups[0].Keys[0] != "" || groups[0].Count != 1 {
 		t.Fatalf("NULL group: %+v", groups)
 	}
 	mustTx(t, db, func(tx models.Tx) (err error) {
-		groups, err = tx.CountBy(&models.Unit{}, []string{"kind"}, []models.Cond{{Column: "id", Op: models.OpIn, Value: []string{}}})
+		groups, err = tx.CountBy(&models.Unit{}, []models.Column{"kind"}, []models.Cond{{Column: "id", Op: models.OpIn, Value: []string{}}})
 		return err
 	})
 	if len(groups) != 0 {
@@ -259,11 +259,13 @@ func testRead(t *testing.T, db *storage.DB) {
 		t.Fatalf("read %+v, %v", got, err)
 	}
 	other := models.Unit{ID: newID(), Code: "RD2", Name: "x", Kind: "city", Path: "/rd2/", Version: 1}
+	ch := models.Change{ID: newID(), Entity: models.EntityItems, RecordID: newID(), Op: models.OpUpsert, Scope: models.ScopeGlobal, CreatedAt: time.Now().UTC()}
+	mustTx(t, db, func(tx models.Tx) error { return tx.Create(&ch) })
 	writes := map[string]func(tx models.Tx) error{
 		"Create": func(tx models.Tx) error { return tx.Create(&other) },
 		"Update": func(tx models.Tx) error { got.Version++; return tx.Update(&got) },
 		"UpdateWhere": func(tx models.Tx) error {
-			_, err := tx.UpdateWhere(&models.Unit{}, []models.Cond{models.Eq("id", u.ID)}, map[string]any{"name": "y"})
+			_, err := tx.UpdateWhere(&models.Unit{}, []models.Cond{models.Eq("id", u.ID)}, models.Set{"name": "y"})
 			return err
 		},
 		"Delete": func(tx models.Tx) error {
@@ -271,6 +273,10 @@ func testRead(t *testing.T, db *storage.DB) {
 			return err
 		},
 		"Lock": func(tx models.Tx) error { return tx.Lock(&models.Unit{}, []models.Cond{models.Eq("id", u.ID)}) },
+		"StampChanges": func(tx models.Tx) error {
+			_, err := tx.StampChanges([]string{ch.ID}, 1_000_000)
+			return err
+		},
 	}
 	for name, w := range writes {
 		if err := db.Read(context.Background(), w); err == nil {
@@ -284,6 +290,11 @@ func testRead(t *testing.T, db *storage.DB) {
 	}
 	if err := db.Read(context.Background(), func(tx models.Tx) error { return tx.Get(&models.Unit{}, other.ID) }); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("a refused Create inside Read left a record: %v", err)
+	}
+	var stamped models.Change
+	mustTx(t, db, func(tx models.Tx) error { return tx.Get(&stamped, ch.ID) })
+	if stamped.Seq != nil {
+		t.Errorf("a refused StampChanges inside Read numbered the change %d", *stamped.Seq)
 	}
 }
 

@@ -72,11 +72,14 @@ var errReadOnly = errors.New("storage: a write in Store.Read or Store.Snapshot, 
 
 func (readOnly) Create(any) error { return errReadOnly }
 func (readOnly) Update(any) error { return errReadOnly }
-func (readOnly) UpdateWhere(any, []models.Cond, map[string]any) (int64, error) {
+func (readOnly) UpdateWhere(any, []models.Cond, models.Set) (int64, error) {
 	return 0, errReadOnly
 }
-func (readOnly) Delete(any, []models.Cond) (int64, error) { return 0, errReadOnly }
-func (readOnly) Lock(any, []models.Cond) error            { return errReadOnly }
+func (readOnly) Delete(any, []models.Cond) (int64, error)    { return 0, errReadOnly }
+func (readOnly) Lock(any, []models.Cond) error               { return errReadOnly }
+func (readOnly) StampChanges([]string, int64) (int64, error) { return 0, errReadOnly }
+
+var _ models.Tx = readOnly{}
 
 // tx is one transaction. Its change-log rows are held back and written
 // together when fn returns (or before a statement on the log itself, so
@@ -215,7 +218,7 @@ func (t *tx) Update(rec any) error {
 	return nil
 }
 
-func (t *tx) UpdateWhere(model any, conds []models.Cond, fields map[string]any) (int64, error) {
+func (t *tx) UpdateWhere(model any, conds []models.Cond, fields models.Set) (int64, error) {
 	if err := t.wrote(model, conds); err != nil {
 		return 0, err
 	}
@@ -223,7 +226,11 @@ func (t *tx) UpdateWhere(model any, conds []models.Cond, fields map[string]any) 
 	if err != nil {
 		return 0, err
 	}
-	res := g.Updates(fields)
+	set := make(map[string]any, len(fields))
+	for c, v := range fields {
+		set[string(c)] = v
+	}
+	res := g.Updates(set)
 	return res.RowsAffected, translate(res.Error)
 }
 
@@ -285,7 +292,7 @@ func (t *tx) Count(model any, conds []models.Cond) (int64, error) {
 	return n, translate(g.Count(&n).Error)
 }
 
-func (t *tx) Pluck(model any, column string, conds []models.Cond, dst any) error {
+func (t *tx) Pluck(model any, column models.Column, conds []models.Cond, dst any) error {
 	if err := t.before(model, conds); err != nil {
 		return err
 	}
@@ -293,7 +300,7 @@ func (t *tx) Pluck(model any, column string, conds []models.Cond, dst any) error
 	if err != nil {
 		return err
 	}
-	return translate(g.Distinct(column).Pluck(column, dst).Error)
+	return translate(g.Distinct(string(column)).Pluck(string(column), dst).Error)
 }
 
 func (t *tx) Lock(model any, conds []models.Cond) error {
@@ -311,7 +318,7 @@ func (t *tx) Lock(model any, conds []models.Cond) error {
 	return translate(g.Pluck("id", &ids).Error)
 }
 
-func (t *tx) CountBy(model any, columns []string, conds []models.Cond) ([]models.Group, error) {
+func (t *tx) CountBy(model any, columns []models.Column, conds []models.Cond) ([]models.Group, error) {
 	if len(columns) == 0 {
 		return nil, errors.New("storage: CountBy needs at least one column")
 	}
@@ -324,7 +331,7 @@ func (t *tx) CountBy(model any, columns []string, conds []models.Cond) ([]models
 	}
 	cols := make([]clause.Column, len(columns))
 	for i, c := range columns {
-		cols[i] = clause.Column{Name: c}
+		cols[i] = clause.Column{Name: string(c)}
 	}
 	sel := append(append([]clause.Column{}, cols...), clause.Column{Name: "COUNT(*)", Raw: true})
 	rows, err := g.Clauses(clause.Select{Columns: sel}, clause.GroupBy{Columns: cols}).Rows()
@@ -368,7 +375,7 @@ func where(g *gorm.DB, conds []models.Cond) (*gorm.DB, error) {
 // condExpr turns one condition into SQL; g is the statement it belongs
 // to, from which subqueries are built.
 func condExpr(g *gorm.DB, c models.Cond) (clause.Expression, error) {
-	col := clause.Column{Name: c.Column}
+	col := clause.Column{Name: string(c.Column)}
 	switch c.Op {
 	case models.OpEq:
 		return clause.Eq{Column: col, Value: c.Value}, nil
@@ -413,7 +420,7 @@ func condExpr(g *gorm.DB, c models.Cond) (clause.Expression, error) {
 		}
 		// A new statement on the same session: GORM renders it inline,
 		// with its own placeholders, where the outer query uses it.
-		q, err := where(g.Session(&gorm.Session{NewDB: true}).Model(sub.Model).Select(sub.Column), sub.Where)
+		q, err := where(g.Session(&gorm.Session{NewDB: true}).Model(sub.Model).Select(string(sub.Column)), sub.Where)
 		if err != nil {
 			return nil, err
 		}

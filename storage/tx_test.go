@@ -159,7 +159,7 @@ func TestGetReadsOncePerTransaction(t *testing.T) {
 				if selects.Load() != 1 || c.Name != b.Name || c.Version != 2 {
 					t.Errorf("after an Update, Get ran %d SELECTs and read %q v%d; want 1 and the update", selects.Load(), c.Name, c.Version)
 				}
-				if _, err := tx.UpdateWhere(&models.ChecklistTemplate{}, []models.Cond{models.Eq("id", tmpl.ID)}, map[string]any{"name": "第三版"}); err != nil {
+				if _, err := tx.UpdateWhere(&models.ChecklistTemplate{}, []models.Cond{models.Eq("id", tmpl.ID)}, models.Set{"name": "第三版"}); err != nil {
 					return err
 				}
 				if err := tx.Get(&c, tmpl.ID); err != nil || c.Name != "第三版" {

@@ -24,7 +24,7 @@ func (e *Engine) notePull(ctx context.Context, a models.Actor, clientID string, 
 	switch c := pg.client; {
 	case c == nil:
 		err = e.store.Tx(ctx, func(tx models.Tx) error {
-			return tx.Create(&clientRow{ID: clientID, UserID: a.UserID, DeviceID: a.DeviceID, CreatedAt: now, UpdatedAt: now,
+			return tx.Create(&models.SyncClient{ID: clientID, UserID: a.UserID, DeviceID: a.DeviceID, CreatedAt: now, UpdatedAt: now,
 				PulledSeq: &seq, PulledEpoch: pg.epoch, PulledAt: &now})
 		})
 		if errors.Is(err, models.ErrDuplicate) {
@@ -38,11 +38,11 @@ func (e *Engine) notePull(ctx context.Context, a models.Actor, clientID string, 
 	default:
 		// The condition, not the row read before, decides: of two
 		// processes noting the same client at once, one writes.
-		recent := models.Cond{Op: models.OpAny, Value: []models.Cond{{Column: "pulled_at", Op: models.OpNull},
-			{Column: "pulled_at", Op: models.OpLt, Value: now.Add(-pullNoteEvery)}}}
+		recent := models.Cond{Op: models.OpAny, Value: []models.Cond{{Column: clientCol.PulledAt, Op: models.OpNull},
+			{Column: clientCol.PulledAt, Op: models.OpLt, Value: now.Add(-pullNoteEvery)}}}
 		err = e.store.Tx(ctx, func(tx models.Tx) error {
-			_, err := tx.UpdateWhere(&clientRow{}, []models.Cond{models.Eq("id", clientID), recent},
-				map[string]any{"pulled_seq": seq, "pulled_epoch": pg.epoch, "pulled_at": now})
+			_, err := tx.UpdateWhere(&models.SyncClient{}, []models.Cond{models.Eq(clientCol.ID, clientID), recent},
+				models.Set{clientCol.PulledSeq: seq, clientCol.PulledEpoch: pg.epoch, clientCol.PulledAt: now})
 			return err
 		})
 	}
@@ -81,14 +81,14 @@ type ClientFilter struct {
 func (e *Engine) Clients(ctx context.Context, f ClientFilter) ([]Client, error) {
 	var conds []models.Cond
 	if f.UserID != "" {
-		conds = append(conds, models.Eq("user_id", f.UserID))
+		conds = append(conds, models.Eq(clientCol.UserID, f.UserID))
 	}
 	if f.DeviceID != "" {
-		conds = append(conds, models.Eq("device_id", f.DeviceID))
+		conds = append(conds, models.Eq(clientCol.DeviceID, f.DeviceID))
 	}
-	var rows []clientRow
+	var rows []models.SyncClient
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		return tx.List(&rows, models.Query{Where: conds, OrderBy: "created_at, id"})
+		return tx.List(&rows, models.Query{Where: conds, OrderBy: models.OrderBy(clientCol.CreatedAt, clientCol.ID)})
 	})
 	out := make([]Client, len(rows))
 	for i, r := range rows {
@@ -111,10 +111,10 @@ type Rejection struct {
 // Rejections returns a client's last rejected mutations, newest first, at
 // most limit. Results are kept for ResultRetention.
 func (e *Engine) Rejections(ctx context.Context, clientID string, limit int) ([]Rejection, error) {
-	var rows []resultRow
+	var rows []models.SyncResult
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		return tx.List(&rows, models.Query{Where: []models.Cond{models.Eq("client_id", clientID), models.Eq("status", StatusRejected)},
-			OrderBy: "mutation_id DESC", Limit: limit})
+		return tx.List(&rows, models.Query{Where: []models.Cond{models.Eq(resultCol.ClientID, clientID), models.Eq(resultCol.Status, StatusRejected)},
+			OrderBy: models.OrderBy(resultCol.MutationID.Desc()), Limit: limit})
 	})
 	out := make([]Rejection, len(rows))
 	for i, r := range rows {
@@ -152,7 +152,7 @@ func (e *Engine) Waiting(ctx context.Context, a models.Actor, after int64) (int6
 	var n int64
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
 		var err error
-		n, err = tx.Count(&models.Change{}, []models.Cond{{Column: "seq", Op: models.OpGt, Value: after}, e.svc.NewSyncView(a).Scopes()})
+		n, err = tx.Count(&models.Change{}, []models.Cond{{Column: changeCol.Seq, Op: models.OpGt, Value: after}, e.svc.NewSyncView(a).Scopes()})
 		return err
 	})
 	return n, err

@@ -37,9 +37,10 @@ func (e *Engine) Compact(ctx context.Context, now time.Time) (CompactStats, erro
 	}
 	cutoff := now.Add(-e.Retention).UTC()
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		expired := []models.Cond{models.Eq("op", models.OpRemove), {Column: "seq", Op: models.OpNotNull}, {Column: "created_at", Op: models.OpLt, Value: cutoff}}
+		expired := []models.Cond{models.Eq(changeCol.Op, models.OpRemove), {Column: changeCol.Seq, Op: models.OpNotNull},
+			{Column: changeCol.CreatedAt, Op: models.OpLt, Value: cutoff}}
 		var newest models.Change
-		err := tx.First(&newest, models.Query{Where: expired, OrderBy: "seq DESC"})
+		err := tx.First(&newest, models.Query{Where: expired, OrderBy: models.OrderBy(changeCol.Seq.Desc())})
 		if models.IsNotFound(err) {
 			return nil
 		}
@@ -49,12 +50,12 @@ func (e *Engine) Compact(ctx context.Context, now time.Time) (CompactStats, erro
 		floor := *newest.Seq
 		// Raise the floor before deleting, in the same transaction: no
 		// reader can see the rows gone while the floor is still low.
-		if _, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateRetainedFrom), {Column: "num", Op: models.OpLt, Value: floor}},
-			map[string]any{"num": floor}); err != nil {
+		if _, err := tx.UpdateWhere(&models.SyncState{}, []models.Cond{models.Eq(stateCol.Name, models.SyncStateRetainedFrom), {Column: stateCol.Num, Op: models.OpLt, Value: floor}},
+			models.Set{stateCol.Num: floor}); err != nil {
 			return err
 		}
 		st.RetainedFrom = floor
-		st.ExpiredRemoves, err = tx.Delete(&models.Change{}, append(expired, models.Cond{Column: "seq", Op: models.OpLe, Value: floor}))
+		st.ExpiredRemoves, err = tx.Delete(&models.Change{}, append(expired, models.Cond{Column: changeCol.Seq, Op: models.OpLe, Value: floor}))
 		return err
 	})
 	if err != nil {
@@ -62,7 +63,7 @@ func (e *Engine) Compact(ctx context.Context, now time.Time) (CompactStats, erro
 	}
 	err = e.store.Tx(ctx, func(tx models.Tx) error {
 		var err error
-		st.Results, err = tx.Delete(&resultRow{}, []models.Cond{{Column: "created_at", Op: models.OpLt, Value: now.Add(-e.ResultRetention).UTC()}})
+		st.Results, err = tx.Delete(&models.SyncResult{}, []models.Cond{{Column: resultCol.CreatedAt, Op: models.OpLt, Value: now.Add(-e.ResultRetention).UTC()}})
 		return err
 	})
 	return st, err

@@ -110,28 +110,21 @@ func New(cfg Config) *Engine {
 // now is the time by the engine's clock, in UTC.
 func (e *Engine) now() time.Time { return e.clock().UTC() }
 
-// stateRow is one named counter or label of the log (table sync_state).
-type stateRow struct {
-	Name string `gorm:"primaryKey"`
-	Num  int64
-	Text string
-}
-
-func (stateRow) TableName() string { return "sync_state" }
-
-// State names.
-const (
-	stateSeq          = "seq"
-	stateRetainedFrom = "retained_from"
-	stateEpoch        = "epoch"
+// The columns of the tables the engine reads and writes: short names for
+// the sets models declares with the tables.
+var (
+	changeCol = &models.ChangeCols
+	stateCol  = &models.SyncStateCols
+	clientCol = &models.SyncClientCols
+	resultCol = &models.SyncResultCols
 )
 
 // Epoch returns the log's epoch, creating it on first use. A restored
 // backup gets a new epoch (fieldctl sync new-epoch), so devices that synced
 // with the lost future are told to reset.
 func (e *Engine) Epoch(ctx context.Context) (string, error) {
-	var st stateRow
-	err := e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&st, stateEpoch) })
+	var st models.SyncState
+	err := e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&st, models.SyncStateEpoch) })
 	if err == nil {
 		return st.Text, nil
 	}
@@ -139,12 +132,12 @@ func (e *Engine) Epoch(ctx context.Context) (string, error) {
 		return "", err
 	}
 	err = e.store.Tx(ctx, func(tx models.Tx) error {
-		return tx.Create(&stateRow{Name: stateEpoch, Text: newEpoch()})
+		return tx.Create(&models.SyncState{Name: models.SyncStateEpoch, Text: newEpoch()})
 	})
 	if err != nil && !errors.Is(err, models.ErrDuplicate) {
 		return "", err
 	}
-	err = e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&st, stateEpoch) })
+	err = e.store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&st, models.SyncStateEpoch) })
 	return st.Text, err
 }
 
@@ -158,7 +151,8 @@ func (e *Engine) NewEpoch(ctx context.Context) (string, error) {
 	}
 	epoch := newEpoch()
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
-		_, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateEpoch)}, map[string]any{"text": epoch, "num": e.now().UnixMicro()})
+		_, err := tx.UpdateWhere(&models.SyncState{}, []models.Cond{models.Eq(stateCol.Name, models.SyncStateEpoch)},
+			models.Set{stateCol.Text: epoch, stateCol.Num: e.now().UnixMicro()})
 		return err
 	})
 	return epoch, err

@@ -144,12 +144,12 @@ func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 		oldest                float64
 	)
 	err := c.e.store.Tx(ctx, func(tx models.Tx) error {
-		var st stateRow
-		if err := tx.Get(&st, stateSeq); err != nil {
+		var st models.SyncState
+		if err := tx.Get(&st, models.SyncStateSeq); err != nil {
 			return err
 		}
 		head = st.Num
-		nulls := []models.Cond{{Column: "seq", Op: models.OpNull}}
+		nulls := []models.Cond{{Column: changeCol.Seq, Op: models.OpNull}}
 		var err error
 		if unstamped, err = tx.Count(&models.Change{}, nulls); err != nil {
 			return err
@@ -157,7 +157,7 @@ func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 		oldest = 0
 		if unstamped > 0 {
 			var first models.Change
-			switch err := tx.First(&first, models.Query{Where: nulls, OrderBy: "created_at"}); {
+			switch err := tx.First(&first, models.Query{Where: nulls, OrderBy: models.OrderBy(changeCol.CreatedAt)}); {
 			case err == nil:
 				oldest = max(0, now.Sub(first.CreatedAt).Seconds())
 			case !models.IsNotFound(err): // not found: stamped since the count

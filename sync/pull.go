@@ -88,9 +88,9 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 
 // pageInfo is what a page's snapshot said besides the page itself.
 type pageInfo struct {
-	client *clientRow // nil when the client id is not registered
-	head   int64      // the last stamped number
-	to     int64      // where the page's cursor stands
+	client *models.SyncClient // nil when the client id is not registered
+	head   int64              // the last stamped number
+	to     int64              // where the page's cursor stands
 	epoch  string
 }
 
@@ -132,8 +132,8 @@ func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, 
 		sv := e.svc.NewSyncView(a)
 		var rows []models.Change
 		if err := tx.List(&rows, models.Query{
-			Where:   []models.Cond{{Column: "seq", Op: models.OpGt, Value: from}, sv.Scopes()},
-			OrderBy: "seq", Limit: limit + 1,
+			Where:   []models.Cond{{Column: changeCol.Seq, Op: models.OpGt, Value: from}, sv.Scopes()},
+			OrderBy: models.OrderBy(changeCol.Seq), Limit: limit + 1,
 		}); err != nil {
 			return err
 		}
@@ -162,12 +162,12 @@ func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, 
 // below which removes were compacted away, and the last stamped number.
 // They are three rows of sync_state, read in one statement.
 func logBounds(tx models.Tx) (epoch string, floor, stamped int64, err error) {
-	names := []string{stateEpoch, stateRetainedFrom, stateSeq}
-	var rows []stateRow
-	if err := tx.List(&rows, models.Query{Where: []models.Cond{{Column: "name", Op: models.OpIn, Value: names}}, OrderBy: "name"}); err != nil {
+	names := []string{models.SyncStateEpoch, models.SyncStateRetainedFrom, models.SyncStateSeq}
+	var rows []models.SyncState
+	if err := tx.List(&rows, models.Query{Where: []models.Cond{{Column: stateCol.Name, Op: models.OpIn, Value: names}}, OrderBy: models.OrderBy(stateCol.Name)}); err != nil {
 		return "", 0, 0, err
 	}
-	got := map[string]stateRow{}
+	got := map[string]models.SyncState{}
 	for _, r := range rows {
 		got[r.Name] = r
 	}
@@ -176,7 +176,7 @@ func logBounds(tx models.Tx) (epoch string, floor, stamped int64, err error) {
 			return "", 0, 0, fmt.Errorf("sync: the log's %s is not recorded: %w", n, models.ErrNotFound)
 		}
 	}
-	return got[stateEpoch].Text, got[stateRetainedFrom].Num, got[stateSeq].Num, nil
+	return got[models.SyncStateEpoch].Text, got[models.SyncStateRetainedFrom].Num, got[models.SyncStateSeq].Num, nil
 }
 
 // viewKey names what an actor may see: a cursor made for one view (a user
@@ -188,8 +188,8 @@ func viewKey(a models.Actor) string {
 }
 
 // loadClient reads a sync client's row, nil when there is none.
-func loadClient(tx models.Tx, clientID string) (*clientRow, error) {
-	var c clientRow
+func loadClient(tx models.Tx, clientID string) (*models.SyncClient, error) {
+	var c models.SyncClient
 	err := tx.Get(&c, clientID)
 	if models.IsNotFound(err) {
 		return nil, nil

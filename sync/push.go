@@ -44,41 +44,8 @@ type PushResult struct {
 	Results        []MutationResult
 }
 
-// clientRow is one syncing device (table sync_clients).
-type clientRow struct {
-	ID             string `gorm:"primaryKey"`
-	UserID         string
-	DeviceID       string
-	LastMutationID int64
-	// PulledSeq, PulledEpoch and PulledAt are where the client's last
-	// noted pull left its cursor (see notePull); nil before the first.
-	PulledSeq   *int64
-	PulledEpoch string
-	PulledAt    *time.Time
-	CreatedAt   time.Time
-	// UpdatedAt is when the last mutation was applied (or the client
-	// registered).
-	UpdatedAt time.Time
-}
-
-func (clientRow) TableName() string { return "sync_clients" }
-
-// resultRow keeps a mutation's result for retried batches (table
-// mutation_results).
-type resultRow struct {
-	ClientID      string `gorm:"primaryKey"`
-	MutationID    int64  `gorm:"primaryKey"`
-	Name          string
-	Status        string
-	Code          string
-	Message       string
-	ServerVersion *int64
-	CreatedAt     time.Time
-}
-
-func (resultRow) TableName() string { return "mutation_results" }
-
-func (r resultRow) result() MutationResult {
+// resultOf is the answer a stored result gives a retried mutation.
+func resultOf(r models.SyncResult) MutationResult {
 	return MutationResult{ID: r.MutationID, Status: r.Status, Code: r.Code, Message: r.Message, ServerVersion: r.ServerVersion}
 }
 
@@ -159,13 +126,13 @@ func (e *Engine) Push(ctx context.Context, a models.Actor, req PushRequest) (Pus
 
 // client loads the sync client, registering it on first use. A client id
 // belongs to one user on one device.
-func (e *Engine) client(ctx context.Context, a models.Actor, id string) (clientRow, error) {
-	var c clientRow
+func (e *Engine) client(ctx context.Context, a models.Actor, id string) (models.SyncClient, error) {
+	var c models.SyncClient
 	get := func(tx models.Tx) error { return tx.Get(&c, id) }
 	err := e.store.Read(ctx, get)
 	if models.IsNotFound(err) {
 		now := e.now()
-		c = clientRow{ID: id, UserID: a.UserID, DeviceID: a.DeviceID, CreatedAt: now, UpdatedAt: now}
+		c = models.SyncClient{ID: id, UserID: a.UserID, DeviceID: a.DeviceID, CreatedAt: now, UpdatedAt: now}
 		err = e.store.Tx(ctx, func(tx models.Tx) error { return tx.Create(&c) })
 		if errors.Is(err, models.ErrDuplicate) {
 			err = e.store.Read(ctx, get)
@@ -185,9 +152,9 @@ func (e *Engine) client(ctx context.Context, a models.Actor, id string) (clientR
 // restore lost, and the device, which dropped them once they were
 // answered, cannot send them again; without this it would be refused for
 // ever. Any other gap is the device's mistake and stays a 409.
-func (e *Engine) skipLostMutations(ctx context.Context, c *clientRow, first int64) (bool, error) {
-	var ep stateRow
-	err := e.store.Read(ctx, func(tx models.Tx) error { return tx.Get(&ep, stateEpoch) })
+func (e *Engine) skipLostMutations(ctx context.Context, c *models.SyncClient, first int64) (bool, error) {
+	var ep models.SyncState
+	err := e.store.Read(ctx, func(tx models.Tx) error { return tx.Get(&ep, models.SyncStateEpoch) })
 	if models.IsNotFound(err) {
 		return false, nil
 	}
@@ -200,8 +167,8 @@ func (e *Engine) skipLostMutations(ctx context.Context, c *clientRow, first int6
 	var n int64
 	err = e.store.Tx(ctx, func(tx models.Tx) error {
 		var err error
-		n, err = tx.UpdateWhere(&clientRow{}, []models.Cond{models.Eq("id", c.ID), models.Eq("last_mutation_id", c.LastMutationID)},
-			map[string]any{"last_mutation_id": first - 1, "updated_at": e.now()})
+		n, err = tx.UpdateWhere(&models.SyncClient{}, []models.Cond{models.Eq(clientCol.ID, c.ID), models.Eq(clientCol.LastMutationID, c.LastMutationID)},
+			models.Set{clientCol.LastMutationID: first - 1, clientCol.UpdatedAt: e.now()})
 		return err
 	})
 	if err != nil || n == 0 {
@@ -232,15 +199,15 @@ func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
 		results = results[:0]
 		first, last := muts[0].ID, muts[len(muts)-1].ID
-		n, err := tx.UpdateWhere(&clientRow{}, []models.Cond{models.Eq("id", clientID), models.Eq("last_mutation_id", first-1)},
-			map[string]any{"last_mutation_id": last, "updated_at": e.now()})
+		n, err := tx.UpdateWhere(&models.SyncClient{}, []models.Cond{models.Eq(clientCol.ID, clientID), models.Eq(clientCol.LastMutationID, first-1)},
+			models.Set{clientCol.LastMutationID: last, clientCol.UpdatedAt: e.now()})
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return errNoBatch // another request got there first
 		}
-		rows := make([]resultRow, 0, len(muts))
+		rows := make([]models.SyncResult, 0, len(muts))
 		now := e.now()
 		for _, m := range muts {
 			v, err := e.field.ApplyMutation(tx, a, m.Name, m.Args)
@@ -248,7 +215,7 @@ func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string
 				return errNoBatch
 			}
 			results = append(results, MutationResult{ID: m.ID, Status: StatusApplied, ServerVersion: &v})
-			rows = append(rows, resultRow{ClientID: clientID, MutationID: m.ID, Name: m.Name, Status: StatusApplied, ServerVersion: &v, CreatedAt: now})
+			rows = append(rows, models.SyncResult{ClientID: clientID, MutationID: m.ID, Name: m.Name, Status: StatusApplied, ServerVersion: &v, CreatedAt: now})
 		}
 		return tx.Create(&rows)
 	})
@@ -263,7 +230,7 @@ var errNoBatch = errors.New("sync: the batch needs one transaction per mutation"
 
 // applyOne applies mutation m, or returns the stored result when it was
 // applied before.
-func (e *Engine) applyOne(ctx context.Context, a models.Actor, client clientRow, m Mutation) (MutationResult, error) {
+func (e *Engine) applyOne(ctx context.Context, a models.Actor, client models.SyncClient, m Mutation) (MutationResult, error) {
 	clientID := client.ID
 	if m.ID <= client.LastMutationID {
 		return e.storedOrExpired(ctx, clientID, m.ID)
@@ -338,8 +305,8 @@ func rejection(err error) *models.Error {
 // advance moves the client's last mutation id from id-1 to id; if another
 // request got there first, it reports errRace.
 func (e *Engine) advance(tx models.Tx, clientID string, id int64) error {
-	n, err := tx.UpdateWhere(&clientRow{}, []models.Cond{models.Eq("id", clientID), models.Eq("last_mutation_id", id-1)},
-		map[string]any{"last_mutation_id": id, "updated_at": e.now()})
+	n, err := tx.UpdateWhere(&models.SyncClient{}, []models.Cond{models.Eq(clientCol.ID, clientID), models.Eq(clientCol.LastMutationID, id-1)},
+		models.Set{clientCol.LastMutationID: id, clientCol.UpdatedAt: e.now()})
 	if err == nil && n == 0 {
 		err = errRace
 	}
@@ -347,19 +314,19 @@ func (e *Engine) advance(tx models.Tx, clientID string, id int64) error {
 }
 
 func (e *Engine) record(tx models.Tx, clientID string, m Mutation, r MutationResult) error {
-	return tx.Create(&resultRow{ClientID: clientID, MutationID: m.ID, Name: m.Name, Status: r.Status, Code: r.Code,
+	return tx.Create(&models.SyncResult{ClientID: clientID, MutationID: m.ID, Name: m.Name, Status: r.Status, Code: r.Code,
 		Message: truncate(r.Message, 500), ServerVersion: r.ServerVersion, CreatedAt: e.now()})
 }
 
 // stored returns the recorded result of an applied mutation.
 func (e *Engine) stored(ctx context.Context, clientID string, id int64) (MutationResult, bool, error) {
-	var r resultRow
+	var r models.SyncResult
 	err := e.store.Read(ctx, func(tx models.Tx) error {
-		return tx.First(&r, models.Query{Where: []models.Cond{models.Eq("client_id", clientID), models.Eq("mutation_id", id)}, OrderBy: "mutation_id"})
+		return tx.First(&r, models.Query{Where: []models.Cond{models.Eq(resultCol.ClientID, clientID), models.Eq(resultCol.MutationID, id)}, OrderBy: models.OrderBy(resultCol.MutationID)})
 	})
 	switch {
 	case err == nil:
-		return r.result(), true, nil
+		return resultOf(r), true, nil
 	case models.IsNotFound(err):
 		return MutationResult{}, false, nil
 	}

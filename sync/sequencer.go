@@ -63,15 +63,16 @@ func (e *Engine) stampOnce(ctx context.Context) (int, error) {
 		n, stamped = 0, nil
 		// Take the counter's row lock first; text is always empty, so this
 		// changes nothing but the lock.
-		if _, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateSeq)}, map[string]any{"text": ""}); err != nil {
+		counter := []models.Cond{models.Eq(stateCol.Name, models.SyncStateSeq)}
+		if _, err := tx.UpdateWhere(&models.SyncState{}, counter, models.Set{stateCol.Text: ""}); err != nil {
 			return err
 		}
-		var st stateRow
-		if err := tx.Get(&st, stateSeq); err != nil {
+		var st models.SyncState
+		if err := tx.Get(&st, models.SyncStateSeq); err != nil {
 			return err
 		}
 		var pending []models.Change
-		if err := tx.List(&pending, models.Query{Where: []models.Cond{{Column: "seq", Op: models.OpNull}}, Limit: stampBatch}); err != nil {
+		if err := tx.List(&pending, models.Query{Where: []models.Cond{{Column: changeCol.Seq, Op: models.OpNull}}, Limit: stampBatch}); err != nil {
 			return err
 		}
 		if len(pending) == 0 {
@@ -81,7 +82,7 @@ func (e *Engine) stampOnce(ctx context.Context) (int, error) {
 			return err
 		}
 		n, stamped = len(pending), pending
-		_, err := tx.UpdateWhere(&stateRow{}, []models.Cond{models.Eq("name", stateSeq)}, map[string]any{"num": st.Num + int64(n)})
+		_, err := tx.UpdateWhere(&models.SyncState{}, counter, models.Set{stateCol.Num: st.Num + int64(n)})
 		return err
 	})
 	if err == nil {
@@ -90,29 +91,16 @@ func (e *Engine) stampOnce(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// number gives the pending rows the numbers from first on, in one
-// statement when the transaction can.
+// number gives the pending rows the numbers from first on, in as few
+// statements as the database allows (Tx.StampChanges).
 func number(tx models.Tx, pending []models.Change, first int64) error {
-	if bs, ok := tx.(models.BatchStamper); ok {
-		ids := make([]string, len(pending))
-		for i, c := range pending {
-			ids[i] = c.ID
-		}
-		n, err := bs.StampChanges(ids, first)
-		if err == nil && n != int64(len(ids)) {
-			err = fmt.Errorf("sync: %d of %d changes were stamped by someone else; the counter lock did not hold", int64(len(ids))-n, len(ids))
-		}
-		return err
-	}
+	ids := make([]string, len(pending))
 	for i, c := range pending {
-		n, err := tx.UpdateWhere(&models.Change{}, []models.Cond{models.Eq("id", c.ID), {Column: "seq", Op: models.OpNull}},
-			map[string]any{"seq": first + int64(i)})
-		if err != nil {
-			return err
-		}
-		if n != 1 {
-			return fmt.Errorf("sync: change %s was stamped by someone else; the counter lock did not hold", c.ID)
-		}
+		ids[i] = c.ID
 	}
-	return nil
+	n, err := tx.StampChanges(ids, first)
+	if err == nil && n != int64(len(ids)) {
+		err = fmt.Errorf("sync: %d of %d changes were stamped by someone else; the counter lock did not hold", int64(len(ids))-n, len(ids))
+	}
+	return err
 }

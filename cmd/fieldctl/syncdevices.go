@@ -59,7 +59,7 @@ func syncDevices(ctx context.Context, db *storage.DB, eng *fsync.Engine, args []
 			return err
 		}
 		var err error
-		pending, err = tx.CountBy(&models.Evidence{}, []string{"device_id"}, append(evConds, models.Eq("status", models.EvidencePending)))
+		pending, err = tx.CountBy(&models.Evidence{}, []models.Column{models.EvidenceCols.DeviceID}, append(evConds, models.Eq(models.EvidenceCols.Status, models.EvidencePending)))
 		return err
 	})
 	if err != nil {
@@ -134,7 +134,7 @@ func syncDevice(ctx context.Context, db *storage.DB, eng *fsync.Engine, args []s
 		if err := tx.List(&live, models.Query{Where: append(liveSession(now), models.Eq("device_id", id)), OrderBy: "expires_at DESC"}); err != nil {
 			return err
 		}
-		return tx.List(&pending, models.Query{Where: []models.Cond{models.Eq("device_id", id), models.Eq("status", models.EvidencePending)}, OrderBy: "created_at, id"})
+		return tx.List(&pending, models.Query{Where: []models.Cond{models.Eq(models.EvidenceCols.DeviceID, id), models.Eq(models.EvidenceCols.Status, models.EvidencePending)}, OrderBy: models.OrderBy(models.EvidenceCols.CreatedAt, models.EvidenceCols.ID)})
 	})
 	if err != nil {
 		return err

@@ -140,7 +140,7 @@ type builder struct {
 
 // existing loads the key → id map of records of type T whose key column
 // starts with prefix.
-func existing[T any](b *builder, column, prefix string, key func(*T) (string, string)) (map[string]string, error) {
+func existing[T any](b *builder, column models.Column, prefix string, key func(*T) (string, string)) (map[string]string, error) {
 	var rows []T
 	err := b.db.Tx(b.ctx, func(tx models.Tx) error {
 		return tx.List(&rows, models.Query{Where: []models.Cond{{Column: column, Op: models.OpPrefix, Value: prefix}}})

@@ -112,8 +112,8 @@ func (s *Service) adoptRework(tx models.Tx, a models.Actor, it *models.Rectifica
 		return 0, err
 	}
 	var tasks []models.InspectionTask
-	if err := tx.List(&tasks, models.Query{Where: []models.Cond{models.Eq("item_id", it.ID), models.Eq("rework_of", last.ID),
-		{Column: "round_id", Op: models.OpNull}, {Column: "status", Op: models.OpNe, Value: models.TaskCancelled}}}); err != nil {
+	if err := tx.List(&tasks, models.Query{Where: []models.Cond{models.Eq(models.TaskCols.ItemID, it.ID), models.Eq(models.TaskCols.ReworkOf, last.ID),
+		{Column: models.TaskCols.RoundID, Op: models.OpNull}, {Column: models.TaskCols.Status, Op: models.OpNe, Value: models.TaskCancelled}}}); err != nil {
 		return 0, err
 	}
 	for i := range tasks {
@@ -145,7 +145,7 @@ func (s *Service) createChecks(tx models.Tx, a models.Actor, it *models.Rectific
 		return 0, models.FieldError(models.CodeValidation, "inspector_ids", "at most 20 inspectors and 50 sites per submission")
 	}
 	var earlier []models.InspectionTask
-	if err := tx.List(&earlier, models.Query{Where: []models.Cond{models.Eq("item_id", it.ID)}, OrderBy: "created_at DESC"}); err != nil {
+	if err := tx.List(&earlier, models.Query{Where: []models.Cond{models.Eq(models.TaskCols.ItemID, it.ID)}, OrderBy: models.OrderBy(models.TaskCols.CreatedAt.Desc())}); err != nil {
 		return 0, err
 	}
 	sites := models.UniqueSorted(in.SiteIDs)

@@ -88,11 +88,11 @@ func lockFieldWork(tx models.Tx, itemID string) error {
 	if !models.ValidID(itemID) {
 		return nil // reviewItem answers not found
 	}
-	if err := tx.Lock(&models.InspectionTask{}, []models.Cond{models.Eq("item_id", itemID)}); err != nil {
+	if err := tx.Lock(&models.InspectionTask{}, []models.Cond{models.Eq(models.TaskCols.ItemID, itemID)}); err != nil {
 		return err
 	}
 	// Attaching a photo to a verification updates the verification.
-	tasks := models.Subquery{Model: &models.InspectionTask{}, Column: "id", Where: []models.Cond{models.Eq("item_id", itemID)}}
+	tasks := models.Subquery{Model: &models.InspectionTask{}, Column: models.TaskCols.ID, Where: []models.Cond{models.Eq(models.TaskCols.ItemID, itemID)}}
 	return tx.Lock(&models.Verification{}, []models.Cond{{Column: "task_id", Op: models.OpInQuery, Value: tasks}})
 }
 
@@ -249,7 +249,7 @@ func (s *Service) reject(tx models.Tx, a models.Actor, it *models.RectificationI
 func (s *Service) cancelOpenTasks(tx models.Tx, a models.Actor, conds []models.Cond) error {
 	var open []models.InspectionTask
 	if err := tx.List(&open, models.Query{Where: append(conds,
-		models.Cond{Column: "status", Op: models.OpIn, Value: models.TaskUnfinished})}); err != nil {
+		models.Cond{Column: models.TaskCols.Status, Op: models.OpIn, Value: models.TaskUnfinished})}); err != nil {
 		return err
 	}
 	for i := range open {
@@ -290,7 +290,7 @@ func (s *Service) recordDecision(tx models.Tx, a models.Actor, it *models.Rectif
 	if err := s.SaveItem(tx, it); err != nil {
 		return err
 	}
-	users, err := models.Holders(tx, "item_id", it.ID)
+	users, err := models.Holders(tx, models.TaskCols.ItemID, it.ID)
 	if err != nil {
 		return err
 	}

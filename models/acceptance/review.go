@@ -82,7 +82,7 @@ func (s *Service) ReviewQueue(ctx context.Context, a models.Actor, f models.Item
 			}
 		}
 		var tasks []models.InspectionTask
-		if err := tx.List(&tasks, models.Query{Where: []models.Cond{{Column: "item_id", Op: models.OpIn, Value: ids}}}); err != nil {
+		if err := tx.List(&tasks, models.Query{Where: []models.Cond{{Column: models.TaskCols.ItemID, Op: models.OpIn, Value: ids}}}); err != nil {
 			return err
 		}
 		itemOf := map[string]string{}
@@ -90,8 +90,8 @@ func (s *Service) ReviewQueue(ctx context.Context, a models.Actor, f models.Item
 			itemOf[t.ID] = t.ItemID
 		}
 		// Counts, not rows: a page of items can hold thousands of files.
-		inTasks := models.Cond{Column: "task_id", Op: models.OpInQuery, Value: models.Subquery{Model: &models.InspectionTask{}, Column: "id",
-			Where: []models.Cond{{Column: "item_id", Op: models.OpIn, Value: ids}}}}
+		inTasks := models.Cond{Column: "task_id", Op: models.OpInQuery, Value: models.Subquery{Model: &models.InspectionTask{}, Column: models.TaskCols.ID,
+			Where: []models.Cond{{Column: models.TaskCols.ItemID, Op: models.OpIn, Value: ids}}}}
 		for _, c := range []struct {
 			where []models.Cond
 			add   func(q *QueueEntry, n int)
@@ -99,7 +99,7 @@ func (s *Service) ReviewQueue(ctx context.Context, a models.Actor, f models.Item
 			{[]models.Cond{inTasks, models.Eq("status", models.EvidencePending)}, func(q *QueueEntry, n int) { q.PendingEvidence += n }},
 			{[]models.Cond{inTasks, models.Eq("status", models.EvidenceVerified), models.Eq("flagged", true)}, func(q *QueueEntry, n int) { q.FlaggedEvidence += n }},
 		} {
-			groups, err := tx.CountBy(&models.Evidence{}, []string{"task_id"}, c.where)
+			groups, err := tx.CountBy(&models.Evidence{}, []models.Column{models.EvidenceCols.TaskID}, c.where)
 			if err != nil {
 				return err
 			}

@@ -78,7 +78,7 @@ func (s *Service) chainBatch(ctx context.Context) (int, error) {
 	err := s.Store.Tx(ctx, func(tx models.Tx) error {
 		n = 0
 		head := []models.Cond{models.Eq("name", auditHeadName)}
-		if _, err := tx.UpdateWhere(&auditHead{}, head, map[string]any{"name": auditHeadName}); err != nil {
+		if _, err := tx.UpdateWhere(&auditHead{}, head, models.Set{"name": auditHeadName}); err != nil {
 			return err
 		}
 		var h auditHead
@@ -95,7 +95,7 @@ func (s *Service) chainBatch(ctx context.Context) (int, error) {
 			seq := h.Seq + int64(i) + 1
 			hash := models.AuditHash(prev, seq, e)
 			m, err := tx.UpdateWhere(&models.AuditEntry{}, []models.Cond{models.Eq("id", e.ID), {Column: "seq", Op: models.OpNull}},
-				map[string]any{"seq": seq, "prev_hash": prev, "hash": hash})
+				models.Set{"seq": seq, "prev_hash": prev, "hash": hash})
 			if err != nil {
 				return err
 			}
@@ -108,7 +108,7 @@ func (s *Service) chainBatch(ctx context.Context) (int, error) {
 			return nil
 		}
 		n = len(pending)
-		_, err := tx.UpdateWhere(&auditHead{}, head, map[string]any{"seq": h.Seq + int64(n), "hash": prev})
+		_, err := tx.UpdateWhere(&auditHead{}, head, models.Set{"seq": h.Seq + int64(n), "hash": prev})
 		return err
 	})
 	return n, err

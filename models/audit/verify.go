@@ -223,7 +223,10 @@ func (s *Service) ListAudit(ctx context.Context, a models.Actor, f Filter, p Par
 		return Page{}, models.FieldError(models.CodeValidation, "to", "to must be after from")
 	}
 	conds := []models.Cond{{Column: "seq", Op: models.OpGt, Value: p.After}}
-	for _, c := range []struct{ col, v string }{
+	for _, c := range []struct {
+		col models.Column
+		v   string
+	}{
 		{"action", f.Action}, {"entity", f.Entity}, {"record_id", f.RecordID}, {"actor_id", f.ActorID},
 	} {
 		if c.v != "" {

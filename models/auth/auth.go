@@ -108,7 +108,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 	}
 	var g Grant
 	err = s.Store.Tx(ctx, func(tx models.Tx) error {
-		if _, err := tx.UpdateWhere(&models.LoginAttempt{}, []models.Cond{models.Eq("id", attempt.ID)}, map[string]any{"ok": true}); err != nil {
+		if _, err := tx.UpdateWhere(&models.LoginAttempt{}, []models.Cond{models.Eq("id", attempt.ID)}, models.Set{"ok": true}); err != nil {
 			return err
 		}
 		var d models.Device
@@ -127,7 +127,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Grant, error) {
 		case d.UserID != u.ID:
 			return models.Errorf(models.CodeDeviceOwnedByOther, "this device is registered to another user; reinstall the app to get a new device id")
 		default:
-			if _, err := tx.UpdateWhere(&models.Device{}, []models.Cond{models.Eq("id", d.ID)}, map[string]any{"last_seen_at": now, "name": name, "platform": platform}); err != nil {
+			if _, err := tx.UpdateWhere(&models.Device{}, []models.Cond{models.Eq("id", d.ID)}, models.Set{"last_seen_at": now, "name": name, "platform": platform}); err != nil {
 				return err
 			}
 		}
@@ -171,8 +171,9 @@ func (s *Service) checkThrottle(ctx context.Context, in LoginInput, now time.Tim
 	since := now.Add(-s.Auth.FailureWindow)
 	return s.Store.Tx(ctx, func(tx models.Tx) error {
 		for _, c := range []struct {
-			col, val string
-			max      int
+			col models.Column
+			val string
+			max int
 		}{{"username", in.Username, s.Auth.MaxFailuresPerUser}, {"address", in.Address, s.Auth.MaxFailuresPerAddress}} {
 			n, err := tx.Count(&models.LoginAttempt{}, []models.Cond{models.Eq(c.col, c.val), models.Eq("ok", false), {Column: "created_at", Op: models.OpGe, Value: since}})
 			if err != nil {
@@ -200,7 +201,7 @@ func (s *Service) issueRefresh(tx models.Tx, g *Grant, now time.Time, newSession
 		if err := tx.Create(&g.Session); err != nil {
 			return err
 		}
-	} else if _, err := tx.UpdateWhere(&models.Session{}, []models.Cond{models.Eq("id", g.Session.ID)}, map[string]any{"expires_at": g.Session.ExpiresAt}); err != nil {
+	} else if _, err := tx.UpdateWhere(&models.Session{}, []models.Cond{models.Eq("id", g.Session.ID)}, models.Set{"expires_at": g.Session.ExpiresAt}); err != nil {
 		return err
 	}
 	return tx.Create(&models.RefreshToken{Hash: tokenHash(g.RefreshToken), SessionID: g.Session.ID, CreatedAt: now, ExpiresAt: g.Session.ExpiresAt})
@@ -231,7 +232,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Grant, error) {
 			}
 			return err
 		}
-		n, err := tx.UpdateWhere(&models.RefreshToken{}, []models.Cond{models.Eq("hash", rt.Hash), {Column: "spent_at", Op: models.OpNull}}, map[string]any{"spent_at": now})
+		n, err := tx.UpdateWhere(&models.RefreshToken{}, []models.Cond{models.Eq("hash", rt.Hash), {Column: "spent_at", Op: models.OpNull}}, models.Set{"spent_at": now})
 		if err != nil {
 			return err
 		}
@@ -274,7 +275,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Grant, error) {
 			return err
 		}
 		h, sealed := tokenHash(g.RefreshToken), sealChild(token, g.RefreshToken)
-		_, err = tx.UpdateWhere(&models.RefreshToken{}, []models.Cond{models.Eq("hash", rt.Hash)}, map[string]any{"child_hash": h, "child_sealed": sealed})
+		_, err = tx.UpdateWhere(&models.RefreshToken{}, []models.Cond{models.Eq("hash", rt.Hash)}, models.Set{"child_hash": h, "child_sealed": sealed})
 		return err
 	})
 	if reused && err == nil {
@@ -362,7 +363,7 @@ func (s *Service) RevokeDevice(ctx context.Context, a models.Actor, id string) (
 		if d.RevokedAt == nil {
 			now := s.Time()
 			d.RevokedAt = &now
-			if _, err := tx.UpdateWhere(&models.Device{}, []models.Cond{models.Eq("id", d.ID)}, map[string]any{"revoked_at": now}); err != nil {
+			if _, err := tx.UpdateWhere(&models.Device{}, []models.Cond{models.Eq("id", d.ID)}, models.Set{"revoked_at": now}); err != nil {
 				return err
 			}
 			// Revoking a revoked device changes nothing and is not audited.

@@ -153,6 +153,17 @@ type EvidencePHash struct {
 // TableName names the table.
 func (EvidencePHash) TableName() string { return "evidence_phashes" }
 
+// EvidencePHashCols are the columns of the near-duplicate index.
+var EvidencePHashCols = struct {
+	EvidenceID, Part, PHash, Q0, Q1, Q2, Q3 models.Column
+}{EvidenceID: "evidence_id", Part: "part", PHash: "phash", Q0: "q0", Q1: "q1", Q2: "q2", Q3: "q3"}
+
+// ec and pc name the columns of the evidence and of its hashes.
+var (
+	ec = &models.EvidenceCols
+	pc = &EvidencePHashCols
+)
+
 // maxPHashCandidates bounds the rows one near-duplicate lookup reads. At
 // one million photos a lookup reads about 6,000 (BENCHMARKS.md).
 const maxPHashCandidates = 20000
@@ -177,9 +188,9 @@ func indexPHashes(tx models.Tx, e *models.Evidence) error {
 func (s *Service) duplicateFlags(tx models.Tx, e *models.Evidence, flags models.Flags, p models.EvidencePolicy) (models.Flags, error) {
 	// Any other evidence counts, the same task's included: one photo used
 	// for both "before" and "after" is the classic fake.
-	others := []models.Cond{models.Eq("status", models.EvidenceVerified), {Column: "id", Op: models.OpNe, Value: e.ID}}
+	others := []models.Cond{models.Eq(ec.Status, models.EvidenceVerified), {Column: ec.ID, Op: models.OpNe, Value: e.ID}}
 	var dup models.Evidence
-	err := tx.First(&dup, models.Query{Where: append([]models.Cond{models.Eq("sha256", e.SHA256)}, others...), OrderBy: "created_at"})
+	err := tx.First(&dup, models.Query{Where: append([]models.Cond{models.Eq(ec.SHA256, e.SHA256)}, others...), OrderBy: models.OrderBy(ec.CreatedAt)})
 	switch {
 	case err == nil:
 		flags = append(flags, models.Flag{Code: FlagDuplicatePhoto, Value: 0, Unit: "", Ref: dup.ID,
@@ -203,9 +214,9 @@ func (s *Service) duplicateFlags(tx models.Tx, e *models.Evidence, flags models.
 	}
 	var candidates []EvidencePHash
 	err = tx.List(&candidates, models.Query{Where: []models.Cond{{Op: models.OpAny, Value: []models.Cond{
-		{Column: "q0", Op: models.OpIn, Value: qs[0]}, {Column: "q1", Op: models.OpIn, Value: qs[1]},
-		{Column: "q2", Op: models.OpIn, Value: qs[2]}, {Column: "q3", Op: models.OpIn, Value: qs[3]},
-	}}, {Column: "evidence_id", Op: models.OpNe, Value: e.ID}}, OrderBy: "evidence_id, part", Limit: maxPHashCandidates})
+		{Column: pc.Q0, Op: models.OpIn, Value: qs[0]}, {Column: pc.Q1, Op: models.OpIn, Value: qs[1]},
+		{Column: pc.Q2, Op: models.OpIn, Value: qs[2]}, {Column: pc.Q3, Op: models.OpIn, Value: qs[3]},
+	}}, {Column: pc.EvidenceID, Op: models.OpNe, Value: e.ID}}, OrderBy: models.OrderBy(pc.EvidenceID, pc.Part), Limit: maxPHashCandidates})
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +238,7 @@ func (s *Service) duplicateFlags(tx models.Tx, e *models.Evidence, flags models.
 		ids = append(ids, id)
 	}
 	var near []models.Evidence
-	if err := tx.List(&near, models.Query{Where: append([]models.Cond{{Column: "id", Op: models.OpIn, Value: ids}}, others...)}); err != nil {
+	if err := tx.List(&near, models.Query{Where: append([]models.Cond{{Column: ec.ID, Op: models.OpIn, Value: ids}}, others...)}); err != nil {
 		return nil, err
 	}
 	var best *models.Evidence

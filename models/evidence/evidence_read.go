@@ -30,20 +30,20 @@ func (s *Service) ListEvidence(ctx context.Context, a models.Actor, f EvidenceFi
 		return models.Page[models.Evidence]{}, err
 	}
 	if f.TaskID != "" {
-		conds = append(conds, models.Eq("task_id", f.TaskID))
+		conds = append(conds, models.Eq(ec.TaskID, f.TaskID))
 	}
 	if f.VerificationID != "" {
-		conds = append(conds, models.Eq("verification_id", f.VerificationID))
+		conds = append(conds, models.Eq(ec.VerificationID, f.VerificationID))
 	}
 	if f.ItemID != "" {
 		var tasks []string
 		err := s.Store.Tx(ctx, func(tx models.Tx) error {
-			return tx.Pluck(&models.InspectionTask{}, "id", []models.Cond{models.Eq("item_id", f.ItemID)}, &tasks)
+			return tx.Pluck(&models.InspectionTask{}, models.TaskCols.ID, []models.Cond{models.Eq(models.TaskCols.ItemID, f.ItemID)}, &tasks)
 		})
 		if err != nil {
 			return models.Page[models.Evidence]{}, err
 		}
-		conds = append(conds, models.Cond{Column: "task_id", Op: models.OpIn, Value: tasks})
+		conds = append(conds, models.Cond{Column: ec.TaskID, Op: models.OpIn, Value: tasks})
 	}
 	return models.List[models.Evidence](ctx, s.Service, conds, p)
 }

@@ -82,7 +82,7 @@ func (s *Service) MultipartUpload(ctx context.Context, a models.Actor, id string
 			return plan, err
 		}
 		err = s.Store.Tx(ctx, func(tx models.Tx) error {
-			_, err := tx.UpdateWhere(&models.Evidence{}, []models.Cond{models.Eq("id", e.ID), models.Eq("status", models.EvidencePending)}, map[string]any{"upload_id": plan.UploadID})
+			_, err := tx.UpdateWhere(&models.Evidence{}, []models.Cond{models.Eq(ec.ID, e.ID), models.Eq(ec.Status, models.EvidencePending)}, models.Set{ec.UploadID: plan.UploadID})
 			return err
 		})
 		if err != nil {
@@ -181,8 +181,8 @@ var errNoDirectUpload = &models.Error{Code: models.CodeNoDirectUpload, Message: 
 func (s *Service) CleanAbandonedUploads(ctx context.Context, before time.Time) (int, error) {
 	var stale []models.Evidence
 	err := s.Store.Tx(ctx, func(tx models.Tx) error {
-		return tx.List(&stale, models.Query{Where: []models.Cond{models.Eq("status", models.EvidencePending), {Column: "object_key", Op: models.OpNe, Value: ""},
-			{Column: "updated_at", Op: models.OpLt, Value: before.UTC()}}, Limit: 500})
+		return tx.List(&stale, models.Query{Where: []models.Cond{models.Eq(ec.Status, models.EvidencePending), {Column: ec.ObjectKey, Op: models.OpNe, Value: ""},
+			{Column: ec.UpdatedAt, Op: models.OpLt, Value: before.UTC()}}, Limit: 500})
 	})
 	if err != nil {
 		return 0, err
@@ -200,8 +200,8 @@ func (s *Service) CleanAbandonedUploads(ctx context.Context, before time.Time) (
 		var claimed int64
 		err := s.Store.Tx(ctx, func(tx models.Tx) error {
 			var err error
-			claimed, err = tx.UpdateWhere(&models.Evidence{}, []models.Cond{models.Eq("id", e.ID), models.Eq("status", models.EvidencePending), models.Eq("version", e.Version)},
-				map[string]any{"upload_id": "", "updated_at": s.Time(), "version": e.Version + 1})
+			claimed, err = tx.UpdateWhere(&models.Evidence{}, []models.Cond{models.Eq(ec.ID, e.ID), models.Eq(ec.Status, models.EvidencePending), models.Eq(ec.Version, e.Version)},
+				models.Set{ec.UploadID: "", ec.UpdatedAt: s.Time(), ec.Version: e.Version + 1})
 			return err
 		})
 		if err != nil {

@@ -98,7 +98,7 @@ func (s *Service) escalate(ctx context.Context, id string, now, cutoff time.Time
 			return err
 		}
 		raised = true
-		return s.ChangedShared(tx, models.EntityItems, "item_id", it.ID, it.Version, models.ScopeUnit(it.UnitPath))
+		return s.ChangedShared(tx, models.EntityItems, models.TaskCols.ItemID, it.ID, it.Version, models.ScopeUnit(it.UnitPath))
 	})
 	if models.ErrorCode(err) == models.CodeVersionConflict || models.IsNotFound(err) {
 		return false, nil

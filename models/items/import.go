@@ -164,7 +164,7 @@ func (s *Service) ImportItems(ctx context.Context, a models.Actor, rows []Import
 			} else if !a.CanWriteUnitRecord(it.UnitPath) {
 				add("responsible_unit_id", models.CodeOutsideYourUnit, "the responsible unit is outside your unit")
 			} else if b := befores[i]; b != nil && b.UnitPath != it.UnitPath {
-				n, err := tx.Count(&models.InspectionTask{}, []models.Cond{models.Eq("item_id", it.ID)})
+				n, err := tx.Count(&models.InspectionTask{}, []models.Cond{models.Eq(models.TaskCols.ItemID, it.ID)})
 				if err != nil {
 					return err
 				}
@@ -257,7 +257,7 @@ func (s *Service) importUpdate(tx models.Tx, a models.Actor, before, it *models.
 	if err := s.MovedOut(tx, models.EntityItems, it.ID, it.Version, before.UnitPath, it.UnitPath); err != nil {
 		return err
 	}
-	return s.ChangedShared(tx, models.EntityItems, "item_id", it.ID, it.Version, models.ScopeUnit(it.UnitPath))
+	return s.ChangedShared(tx, models.EntityItems, models.TaskCols.ItemID, it.ID, it.Version, models.ScopeUnit(it.UnitPath))
 }
 
 // sameItem reports whether an import changed nothing of an item.

@@ -192,7 +192,7 @@ func (s *Service) UpdateItem(ctx context.Context, a models.Actor, id string, in 
 		if it.UnitPath != oldPath {
 			// Tasks and field records carry the unit's path for
 			// authorization and sync; an item with tasks stays put.
-			n, err := tx.Count(&models.InspectionTask{}, []models.Cond{models.Eq("item_id", it.ID)})
+			n, err := tx.Count(&models.InspectionTask{}, []models.Cond{models.Eq(models.TaskCols.ItemID, it.ID)})
 			if err != nil {
 				return err
 			}
@@ -215,7 +215,7 @@ func (s *Service) UpdateItem(ctx context.Context, a models.Actor, id string, in 
 		if err := s.MovedOut(tx, models.EntityItems, it.ID, it.Version, oldPath, it.UnitPath); err != nil {
 			return err
 		}
-		return s.ChangedShared(tx, models.EntityItems, "item_id", it.ID, it.Version, models.ScopeUnit(it.UnitPath))
+		return s.ChangedShared(tx, models.EntityItems, models.TaskCols.ItemID, it.ID, it.Version, models.ScopeUnit(it.UnitPath))
 	})
 	return it, err
 }

@@ -130,7 +130,7 @@ func (s *Service) UpdateSite(ctx context.Context, a models.Actor, id string, in 
 		if err := s.MovedOut(tx, models.EntitySites, st.ID, st.Version, oldPath, st.UnitPath); err != nil {
 			return err
 		}
-		return s.ChangedShared(tx, models.EntitySites, "site_id", st.ID, st.Version, models.ScopeUnit(st.UnitPath))
+		return s.ChangedShared(tx, models.EntitySites, models.TaskCols.SiteID, st.ID, st.Version, models.ScopeUnit(st.UnitPath))
 	})
 	return st, err
 }

@@ -224,9 +224,12 @@ func (s *Service) ListTasks(ctx context.Context, a models.Actor, f TaskFilter, p
 	if err != nil {
 		return models.Page[models.InspectionTask]{}, err
 	}
-	for _, c := range []struct{ col, v string }{
-		{"status", f.Status}, {"assignee_id", f.AssigneeID}, {"item_id", f.ItemID},
-		{"site_id", f.SiteID}, {"kind", f.Kind},
+	for _, c := range []struct {
+		col models.Column
+		v   string
+	}{
+		{models.TaskCols.Status, f.Status}, {models.TaskCols.AssigneeID, f.AssigneeID}, {models.TaskCols.ItemID, f.ItemID},
+		{models.TaskCols.SiteID, f.SiteID}, {models.TaskCols.Kind, f.Kind},
 	} {
 		if c.v != "" {
 			conds = append(conds, models.Eq(c.col, c.v))

@@ -101,7 +101,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, a models.Actor, id string,
 		if err := s.AuditTx(tx, a, models.AuditTemplateUpdate, models.EntityTemplates, t.ID, models.FieldChanges(&before, &t)); err != nil {
 			return err
 		}
-		return s.ChangedShared(tx, models.EntityTemplates, "template_id", t.ID, t.Version, models.ScopeGlobal)
+		return s.ChangedShared(tx, models.EntityTemplates, models.TaskCols.TemplateID, t.ID, t.Version, models.ScopeGlobal)
 	})
 	return t, err
 }

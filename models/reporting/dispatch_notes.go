@@ -31,7 +31,7 @@ func periodNotes(tx models.Tx, scope []models.Cond, items map[string]*DispatchPr
 		sort.SliceStable(l, func(i, j int) bool { return l[i].note.At.After(l[j].note.At) })
 		kept[item] = l[:min(len(l), DispatchNotesPerItem)]
 	}
-	inPeriod := func(col string) []models.Cond {
+	inPeriod := func(col models.Column) []models.Cond {
 		return append(append([]models.Cond(nil), scope...), models.Cond{Column: col, Op: models.OpGe, Value: start}, models.Cond{Column: col, Op: models.OpLt, Value: asOf})
 	}
 	for after := ""; ; {
@@ -111,7 +111,7 @@ func taskItems(tx models.Tx, taskIDs []string) (map[string]string, error) {
 		return out, nil
 	}
 	var tasks []models.InspectionTask
-	if err := tx.List(&tasks, models.Query{Where: []models.Cond{{Column: "id", Op: models.OpIn, Value: ids}}}); err != nil {
+	if err := tx.List(&tasks, models.Query{Where: []models.Cond{{Column: models.TaskCols.ID, Op: models.OpIn, Value: ids}}}); err != nil {
 		return nil, err
 	}
 	for _, t := range tasks {

@@ -111,7 +111,7 @@ func ledgerRows(tx models.Tx, items []models.RectificationItem, now time.Time) (
 	}{
 		{&units, []models.Cond{{Column: "id", Op: models.OpIn, Value: models.UniqueSorted(unitIDs)}}},
 		{&tasks, byItem},
-		{&notes, []models.Cond{{Column: "task_id", Op: models.OpInQuery, Value: models.Subquery{Model: &models.InspectionTask{}, Column: "id", Where: byItem}}}},
+		{&notes, []models.Cond{{Column: "task_id", Op: models.OpInQuery, Value: models.Subquery{Model: &models.InspectionTask{}, Column: models.TaskCols.ID, Where: byItem}}}},
 		{&verifications, byItem},
 		{&decisions, byItem},
 		{&extensions, byItem},

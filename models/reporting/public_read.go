@@ -128,7 +128,7 @@ func (s *Service) countProgress(ctx context.Context) (PublicProgress, error) {
 		units        []models.Unit
 	)
 	// Counted by category, area and unit at once; the status is last.
-	by := []string{"category", "area", "responsible_unit_id", "status"}
+	by := []models.Column{"category", "area", "responsible_unit_id", "status"}
 	err := s.Store.Tx(ctx, func(tx models.Tx) error {
 		var err error
 		if all, err = tx.CountBy(&models.RectificationItem{}, by, nil); err != nil {
@@ -205,7 +205,7 @@ func (s *Service) PublicItems(ctx context.Context, p models.ListParams) (models.
 		}
 		var r publicRecords
 		ids := models.IDsOf(items.Items, func(it models.RectificationItem) []string { return []string{it.ID} })
-		if err := tx.List(&r.tasks, models.Query{Where: []models.Cond{{Column: "item_id", Op: models.OpIn, Value: ids}, {Column: "status", Op: models.OpNe, Value: models.TaskCancelled}}}); err != nil {
+		if err := tx.List(&r.tasks, models.Query{Where: []models.Cond{{Column: models.TaskCols.ItemID, Op: models.OpIn, Value: ids}, {Column: models.TaskCols.Status, Op: models.OpNe, Value: models.TaskCancelled}}}); err != nil {
 			return err
 		}
 		siteIDs := models.IDsOf(r.tasks, func(t models.InspectionTask) []string { return []string{t.SiteID} })
@@ -281,9 +281,9 @@ func publicDisclosures(tx models.Tx, where ...models.Cond) ([]models.PhotoDisclo
 		return nil, err
 	}
 	var ok []string
-	err := tx.Pluck(&models.Evidence{}, "id", []models.Cond{
-		{Column: "id", Op: models.OpIn, Value: models.IDsOf(ds, func(d models.PhotoDisclosure) []string { return []string{d.EvidenceID} })},
-		models.Eq("kind", "photo"), models.Eq("status", models.EvidenceVerified),
+	err := tx.Pluck(&models.Evidence{}, models.EvidenceCols.ID, []models.Cond{
+		{Column: models.EvidenceCols.ID, Op: models.OpIn, Value: models.IDsOf(ds, func(d models.PhotoDisclosure) []string { return []string{d.EvidenceID} })},
+		models.Eq(models.EvidenceCols.Kind, "photo"), models.Eq(models.EvidenceCols.Status, models.EvidenceVerified),
 	}, &ok)
 	if err != nil {
 		return nil, err
