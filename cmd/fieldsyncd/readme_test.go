@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fieldsync/fieldsync/storage/storagetest"
 	"github.com/fieldsync/fieldsync/storage/testenv"
 )
 
@@ -65,11 +66,12 @@ func readmeWalkthrough(t *testing.T) []string {
 // function: it prints nothing; what it set must not be empty.
 var assignment = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)=|^[a-z_]+\(\) \{`)
 
-// TestREADMEWalkthroughs starts the real server with --demo and runs every
-// command of the README's demo blocks, in order, in one shell: each must
-// succeed and print something (or, for an assignment, set a non-empty
-// value), so the walkthroughs show real results and break when the
-// README and the server drift apart.
+// TestREADMEWalkthroughs starts the real server with --demo (on SQLite with
+// the local blob store, and on MariaDB with MinIO) and runs every command
+// of the README's demo blocks, in order, in one shell: each must succeed
+// and print something (or, for an assignment, set a non-empty value), so
+// the walkthroughs show real results and break when the README and the
+// server drift apart.
 func TestREADMEWalkthroughs(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -81,10 +83,27 @@ func TestREADMEWalkthroughs(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-tags", "nodynamic", "-o", fieldctl, "../fieldctl").CombinedOutput(); err != nil {
 		t.Fatalf("build fieldctl: %v\n%s", err, out)
 	}
-	m, _, err := start(t, testConfig(t, "-demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Run("sqlite", func(t *testing.T) {
+		m, _, err := start(t, testConfig(t, "-demo"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runWalkthrough(t, cmds, fieldctl, m)
+	})
+	t.Run("mariadb+minio", func(t *testing.T) {
+		s3 := testenv.MinIO(t)
+		dsn := storagetest.FreshMySQL(t)
+		m, _, err := start(t, testConfig(t, "-demo", "-mysql-dsn", dsn, "-secret", strings.Repeat("s", 40),
+			"-s3-endpoint", s3.Endpoint, "-s3-access-key", s3.AccessKey, "-s3-secret-key", s3.SecretKey,
+			"-s3-bucket", "fieldsync-readme-test"))
+		testenv.Require(t, "MySQL and MinIO", err)
+		runWalkthrough(t, cmds, fieldctl, m)
+	})
+}
+
+// runWalkthrough runs the commands against the server m in one shell,
+// fieldctl standing for `go run ./cmd/fieldctl`.
+func runWalkthrough(t *testing.T, cmds []string, fieldctl string, m *Main) {
 	var script strings.Builder
 	script.WriteString("set -o pipefail\n")
 	for i, c := range cmds {
