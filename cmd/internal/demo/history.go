@@ -352,7 +352,7 @@ func (l *loader) inspect(ctx context.Context, t models.InspectionTask, v visitSp
 	fail := func(what string, err error) error {
 		return fmt.Errorf("demo: %s at %s on day %d: %s: %w", v.item, v.site, v.day, what, err)
 	}
-	if err := l.mutate(ctx, insp, fieldwork.MutTaskStart, map[string]any{"task_id": t.ID}); err != nil {
+	if err := l.push(ctx, insp, mutation{fieldwork.MutTaskStart, map[string]any{"task_id": t.ID}}); err != nil {
 		return fail("start", err)
 	}
 	var photos []string
@@ -368,6 +368,8 @@ func (l *loader) inspect(ctx context.Context, t models.InspectionTask, v visitSp
 	if err := l.svc.Store.Tx(ctx, func(tx models.Tx) error { return tx.Get(&tmpl, t.TemplateID) }); err != nil {
 		return err
 	}
+	// The record of the visit goes in one push, as the phone sends it.
+	var batch []mutation
 	done := v.conclusion == models.ConclusionRectified
 	for _, q := range tmpl.Questions {
 		var value any
@@ -386,40 +388,47 @@ func (l *loader) inspect(ctx context.Context, t models.InspectionTask, v visitSp
 			}
 			value = photos[0]
 		}
-		if err := l.mutate(ctx, insp, fieldwork.MutChecklistAnswer, map[string]any{"id": uuid.NewString(), "task_id": t.ID, "question_id": q.ID, "value": value}); err != nil {
-			return fail("answer "+q.ID, err)
-		}
+		batch = append(batch, mutation{fieldwork.MutChecklistAnswer, map[string]any{"id": uuid.NewString(), "task_id": t.ID, "question_id": q.ID, "value": value}})
 	}
 	lat, lng := exifjpeg.OffsetMetres(site.Lat, site.Lng, 12, -8)
-	if err := l.mutate(ctx, insp, fieldwork.MutVerificationRecord, map[string]any{
+	batch = append(batch, mutation{fieldwork.MutVerificationRecord, map[string]any{
 		"id": uuid.NewString(), "task_id": t.ID, "conclusion": v.conclusion, "notes": v.notes,
 		"location":    map[string]any{"lat": lat, "lng": lng, "datum": models.DatumWGS84, "accuracy_m": 6},
 		"recorded_at": l.clock, "evidence_ids": photos,
-	}); err != nil {
-		return fail("verification", err)
-	}
+	}})
 	if v.note != "" {
-		if err := l.mutate(ctx, insp, fieldwork.MutNoteAdd, map[string]any{"id": uuid.NewString(), "task_id": t.ID, "text": v.note}); err != nil {
-			return fail("note", err)
-		}
+		batch = append(batch, mutation{fieldwork.MutNoteAdd, map[string]any{"id": uuid.NewString(), "task_id": t.ID, "text": v.note}})
+	}
+	if err := l.push(ctx, insp, batch...); err != nil {
+		return fail("the visit's record", err)
 	}
 	l.clock = l.clock.Add(10 * time.Minute)
-	if err := l.mutate(ctx, insp, fieldwork.MutTaskComplete, map[string]any{"task_id": t.ID}); err != nil {
+	if err := l.push(ctx, insp, mutation{fieldwork.MutTaskComplete, map[string]any{"task_id": t.ID}}); err != nil {
 		return fail("complete", err)
 	}
 	return nil
 }
 
-// mutate applies one device mutation in a transaction of its own, as a
-// push of one mutation does.
-func (l *loader) mutate(ctx context.Context, a models.Actor, name string, args map[string]any) error {
-	raw, err := json.Marshal(args)
-	if err != nil {
-		return err
-	}
+// mutation is one device mutation: its name and arguments.
+type mutation struct {
+	name string
+	args map[string]any
+}
+
+// push applies device mutations in one transaction, as the sync engine
+// applies a pushed batch.
+func (l *loader) push(ctx context.Context, a models.Actor, muts ...mutation) error {
 	return l.svc.Store.Tx(ctx, func(tx models.Tx) error {
-		_, err := fieldwork.New(l.svc).ApplyMutation(tx, a, name, raw)
-		return err
+		for _, m := range muts {
+			raw, err := json.Marshal(m.args)
+			if err != nil {
+				return err
+			}
+			if _, err := fieldwork.New(l.svc).ApplyMutation(tx, a, m.name, raw); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+		}
+		return nil
 	})
 }
 
