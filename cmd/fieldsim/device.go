@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/fieldsync/fieldsync/cmd/internal/exifjpeg"
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 )
 
@@ -140,13 +141,13 @@ func (d *device) answer(t *fieldTask, q string, v any) error {
 // taken within 30 m of the site, or 300–800 m away when outside.
 func (d *device) verify(t *fieldTask, photos int, outside float64, now time.Time) error {
 	site := d.sites[t.SiteID]
-	lat, lng := offsetMetres(site[0], site[1], d.rng.Float64()*40-20, d.rng.Float64()*40-20)
+	lat, lng := exifjpeg.OffsetMetres(site[0], site[1], d.rng.Float64()*40-20, d.rng.Float64()*40-20)
 	var ids []string
 	for range photos {
 		p := pendingPhoto{id: uuid.NewString(), taskID: t.ID, lat: lat, lng: lng, taken: now}
 		if d.rng.Float64() < outside {
 			p.outside = true
-			p.lat, p.lng = offsetMetres(site[0], site[1], 300+d.rng.Float64()*500, 300)
+			p.lat, p.lng = exifjpeg.OffsetMetres(site[0], site[1], 300+d.rng.Float64()*500, 300)
 		}
 		d.photos = append(d.photos, p)
 		ids = append(ids, p.id)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fieldsync/fieldsync/cmd/internal/exifjpeg"
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage/media"
@@ -169,7 +170,7 @@ func TestOptionsBounds(t *testing.T) {
 // size, GPS position and time with its offset.
 func TestGeneratedPhoto(t *testing.T) {
 	taken := time.Date(2026, 11, 28, 9, 12, 0, 0, time.FixedZone("", 8*3600))
-	lat, lng := offsetMetres(29.6, 115.9, 350, -120)
+	lat, lng := exifjpeg.OffsetMetres(29.6, 115.9, 350, -120)
 	b, err := generateJPEG(7, 640, 480, 90, lat, lng, taken)
 	if err != nil {
 		t.Fatal(err)

@@ -46,7 +46,15 @@ func TestServerChainsAudit(t *testing.T) {
 		t.Fatalf("after shutdown: %+v %v", rep, err)
 	}
 	page, err := svc.ListAudit(context.Background(), models.Actor{Role: models.RoleAdmin}, audit.Filter{Action: models.AuditLogin}, audit.Params{})
-	if err != nil || len(page.Items) != 1 || page.Items[0].ActorName != "admin" {
+	// The demo's accounts signed in during its campaign, from their own
+	// devices; this test's sign-in is the one from its device.
+	var mine []models.AuditEntry
+	for _, e := range page.Items {
+		if e.DeviceID == "0b5e3f7a-1c2d-4e8f-9a6b-5d4c3b2a1f01" {
+			mine = append(mine, e)
+		}
+	}
+	if err != nil || len(mine) != 1 || mine[0].ActorName != "admin" {
 		t.Fatalf("the sign-in before shutdown: %+v %v", page.Items, err)
 	}
 	t.Logf("%d entries chained by the server at shutdown (demo data and one sign-in), head %s", rep.Checked, rep.Head)

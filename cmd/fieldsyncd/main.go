@@ -328,8 +328,8 @@ func (m *Main) loadDemo(ctx context.Context, svc *models.Service) error {
 	if err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}
-	fmt.Fprintf(m.Stdout, "Demo data loaded: %d units, %d users, %d items, %d sites, %d templates, %d tasks.\nDemo logins (password %q):\n",
-		sum.Units, sum.Users, sum.Items, sum.Sites, sum.Templates, sum.Tasks, demo.Password)
+	fmt.Fprintf(m.Stdout, "Demo data loaded: %d units, %d users, %d items, %d sites, %d templates, %d tasks, %d photos (the city %d days into its campaign).\nDemo logins (password %q):\n",
+		sum.Units, sum.Users, sum.Items, sum.Sites, sum.Templates, sum.Tasks, sum.Photos, demo.CampaignDays, demo.Password)
 	for _, l := range sum.Logins {
 		fmt.Fprintf(m.Stdout, "  %-12s %s\n", l.Username, l.Role)
 	}

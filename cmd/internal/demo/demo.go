@@ -37,7 +37,7 @@ var ErrNotEmpty = errors.New("demo: the database is not empty (it already has un
 
 // Summary says what Load created.
 type Summary struct {
-	Units, Users, Items, Sites, Templates, Tasks int
+	Units, Users, Items, Sites, Templates, Tasks, Photos int
 	// Logins are the demo accounts, in a fixed order, all with Password.
 	Logins []Login
 }
@@ -53,14 +53,19 @@ var system = models.Actor{UserID: "system", Role: models.RoleAdmin}
 // loader remembers the ids the service gave to the records created so far,
 // by the keys the data files use to refer to them.
 type loader struct {
-	svc       *models.Service
-	now       time.Time
-	units     map[string]string // unit code → id
-	users     map[string]string // username → id
-	items     map[string]string // item code → id
-	sites     map[string]string // site key → id
-	templates map[string]string // template key → id
-	sum       Summary
+	// svc is the caller's service on the loader's clock: each record is
+	// made at the time of the campaign it belongs to.
+	svc         *models.Service
+	now         time.Time
+	clock       time.Time
+	actors      map[string]models.Actor // username → signed-in actor
+	extensionID string
+	units       map[string]string // unit code → id
+	users       map[string]string // username → id
+	items       map[string]string // item code → id
+	sites       map[string]string // site key → id
+	templates   map[string]string // template key → id
+	sum         Summary
 }
 
 // Load fills an empty database with the demo data set through the domain
@@ -79,20 +84,31 @@ func Load(ctx context.Context, svc *models.Service, now time.Time) (Summary, err
 		return Summary{}, ErrNotEmpty
 	}
 	l := &loader{
-		svc: svc, now: now.UTC(),
+		now: now.UTC(), actors: map[string]models.Actor{},
 		units: map[string]string{}, users: map[string]string{}, items: map[string]string{},
 		sites: map[string]string{}, templates: map[string]string{},
 	}
+	onClock := *svc
+	onClock.Now = func() time.Time { return l.clock }
+	l.svc = &onClock
+	// The city was set up the day the feedback document issued the
+	// items; the campaign since then is history; the tasks still to do
+	// are planned now.
+	l.clock = l.day(-CampaignDays)
 	for _, step := range []func(context.Context) error{
-		l.loadUnits, l.loadUsers, l.loadTemplates, l.loadItems, l.loadSites, l.loadTasks,
+		l.loadUnits, l.loadUsers, l.loadTemplates, l.loadItems, l.loadSites, l.history,
 	} {
 		if err := step(ctx); err != nil {
 			return l.sum, err
 		}
 	}
+	l.clock = l.now
+	if err := l.loadTasks(ctx); err != nil {
+		return l.sum, err
+	}
 	// Items long overdue have gone up a supervision level, as the
 	// server's hourly check would have done during the campaign.
-	if _, err := items.New(svc).EscalateOverdue(ctx, l.now); err != nil {
+	if _, err := items.New(l.svc).EscalateOverdue(ctx, l.now); err != nil {
 		return l.sum, fmt.Errorf("demo: escalation: %w", err)
 	}
 	return l.sum, nil
@@ -173,6 +189,9 @@ func (l *loader) loadItems(ctx context.Context) error {
 			FirstResponsible: ptr(it.first), SpecificResponsible: ptr(it.specific),
 			IssuedAt:         models.At(l.day(-CampaignDays)),
 			SupervisionLevel: ptr(it.level), KeyItem: ptr(it.key),
+		}
+		if summary, ok := publicSummaries[it.code]; ok {
+			in.PublicSummary = &summary
 		}
 		if it.cadence != "" {
 			in.ReviewCadence = ptr(it.cadence)

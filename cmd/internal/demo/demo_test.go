@@ -15,9 +15,14 @@ import (
 
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
+	accsvc "github.com/fieldsync/fieldsync/models/acceptance"
 	"github.com/fieldsync/fieldsync/models/auth"
+	evsvc "github.com/fieldsync/fieldsync/models/evidence"
 	itemsvc "github.com/fieldsync/fieldsync/models/items"
+	"github.com/fieldsync/fieldsync/models/reporting"
 	"github.com/fieldsync/fieldsync/storage"
+	"github.com/fieldsync/fieldsync/storage/blob"
+	"github.com/fieldsync/fieldsync/storage/media"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -40,12 +45,20 @@ var now = time.Date(2026, 3, 16, 1, 30, 0, 0, time.UTC)
 func mustService(t *testing.T) *models.Service {
 	t.Helper()
 	db := storagetest.MustOpen(t, storage.DialectSQLite)
+	blobs, err := blob.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	photos := media.New()
 	return &models.Service{
-		Store:  db,
-		Now:    func() time.Time { return now },
-		NewID:  func() string { return uuid.Must(uuid.NewV7()).String() },
-		Hasher: sha256Hasher{},
-		Auth:   models.DefaultAuthPolicy,
+		Blobs:    blobs,
+		Media:    photos,
+		Renderer: photos,
+		Store:    db,
+		Now:      func() time.Time { return now },
+		NewID:    func() string { return uuid.Must(uuid.NewV7()).String() },
+		Hasher:   sha256Hasher{},
+		Auth:     models.DefaultAuthPolicy,
 		// As fieldsyncd is configured by default.
 		Deadlines: models.DeadlinePolicy{EscalateAfter: 720 * time.Hour},
 	}
@@ -133,8 +146,11 @@ func TestLoad(t *testing.T) {
 		if it.ReviewCadence != "" {
 			openEnded = append(openEnded, it.Code)
 		}
-		if it.Status != models.ItemNotStarted {
-			t.Errorf("item %s: status %s", it.Code, it.Status)
+		if want := wantStatus(it.Code); it.Status != want {
+			t.Errorf("item %s: status %s, want %s", it.Code, it.Status, want)
+		}
+		if (it.OriginalDeadline != nil) != (it.Code == "ZY1-DQ-01") {
+			t.Errorf("item %s: original deadline %v; only ZY1-DQ-01 was extended", it.Code, it.OriginalDeadline)
 		}
 		if _, ok := byID[it.ResponsibleUnitID]; !ok {
 			t.Errorf("item %s: unknown responsible unit", it.Code)
@@ -189,18 +205,132 @@ func TestLoad(t *testing.T) {
 	if len(tasks) != sum.Tasks || len(tasks) < 35 {
 		t.Errorf("tasks: %d (summary %d), want >= 35", len(tasks), sum.Tasks)
 	}
-	taskKinds := map[string]int{}
+	taskKinds, taskStatus := map[string]int{}, map[string]int{}
 	for _, tk := range tasks {
 		taskKinds[tk.Kind]++
 		if tk.AssigneeID == nil {
 			t.Errorf("task %s is not assigned", tk.ID)
 		}
+		taskStatus[tk.Status]++
+	}
+	if taskStatus[models.TaskCompleted] < 10 || taskStatus[models.TaskAssigned] < 30 {
+		t.Errorf("tasks by status: %v, want the campaign's visits done and the planned ones assigned", taskStatus)
 	}
 	if taskKinds[models.TaskAcceptanceCheck] == 0 || taskKinds[models.TaskProgressCheck] <= taskKinds[models.TaskAcceptanceCheck] {
 		t.Errorf("task kinds: %v, want mostly progress checks and some acceptance checks", taskKinds)
 	}
 
 	checkLogins(t, ctx, svc, sum, len(items))
+	checkCampaign(t, ctx, svc, items, sum)
+}
+
+// wantStatus is where the campaign has brought each item.
+func wantStatus(code string) string {
+	switch code {
+	case "ZY1-SHJ-01", "JSP-SHJ-01":
+		return models.ItemAccepted
+	case "SJ-DQ-02":
+		return models.ItemRejected
+	case "JSP-GF-01":
+		return models.ItemPendingAcceptance
+	case "ZY2-SHJ-02", "ZY2-SHJ-03", "ZY1-GF-01", "ZY1-DQ-01", "ZY2-GF-01", "ZY2-ST-01", "ZY2-DQ-02":
+		return models.ItemInProgress
+	}
+	return models.ItemNotStarted
+}
+
+// checkCampaign checks what the 40 days left: photos through the real
+// pipeline (thumbnails, the flags meant), the item under review flagged,
+// the rejected item's rework out, public items with photos, last month's
+// dispatch report with progress.
+func checkCampaign(t *testing.T, ctx context.Context, svc *models.Service, items []models.RectificationItem, sum demo.Summary) {
+	byCode := map[string]string{}
+	for _, it := range items {
+		byCode[it.Code] = it.ID
+	}
+	var evidence []models.Evidence
+	if err := svc.Store.Tx(ctx, func(tx models.Tx) error { return tx.List(&evidence, models.Query{}) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(evidence) != sum.Photos || len(evidence) < 8 {
+		t.Errorf("evidence: %d (summary %d), want >= 8", len(evidence), sum.Photos)
+	}
+	flags := map[string]int{}
+	for _, e := range evidence {
+		if e.Status != models.EvidenceVerified || e.ThumbKey == "" || e.Media == nil || !e.Media.HasGPS || e.Media.TakenAt == nil {
+			t.Errorf("evidence %s: %s, thumbnail %q, media %+v; want verified with a thumbnail, GPS and time", e.ID, e.Status, e.ThumbKey, e.Media)
+		}
+		for _, f := range e.Flags {
+			flags[f.Code]++
+		}
+	}
+	want := map[string]int{evsvc.FlagOutsideGeofence: 1, evsvc.FlagExifGPSMismatch: 1, evsvc.FlagNearDuplicatePhoto: 1}
+	if fmt.Sprint(flags) != fmt.Sprint(want) {
+		t.Errorf("flags %v, want exactly %v (on JSP-GF-01's photos)", flags, want)
+	}
+
+	sup := signIn(t, ctx, svc, "supervisor")
+	queue, err := accsvc.New(svc).ReviewQueue(ctx, sup, models.ItemFilter{}, models.ListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queue.Items) != 1 || queue.Items[0].Item.Code != "JSP-GF-01" || queue.Items[0].FlaggedEvidence != 2 {
+		t.Errorf("review queue %+v, want JSP-GF-01 with 2 flagged photos", queue.Items)
+	}
+	rework := all(t, func(p models.ListParams) (models.Page[models.InspectionTask], error) {
+		return itemsvc.New(svc).ListTasks(ctx, admin, itemsvc.TaskFilter{ItemID: byCode["SJ-DQ-02"], Status: models.TaskAssigned, Kind: models.TaskAcceptanceCheck}, p)
+	})
+	if len(rework) != 1 || rework[0].ReworkOf == nil {
+		t.Errorf("SJ-DQ-02's open acceptance checks: %+v, want the rework", rework)
+	}
+
+	public, err := reporting.New(svc).PublicItems(ctx, models.ListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	photos := 0
+	for _, p := range public.Items {
+		if p.PublicSummary == "" {
+			t.Errorf("public item %s has no summary", p.Code)
+		}
+		photos += len(p.Photos)
+	}
+	if len(public.Items) != 2 || photos != 3 {
+		t.Errorf("public items: %d with %d photos, want 2 with 3", len(public.Items), photos)
+	}
+
+	loc := svc.Deadlines.Location()
+	y, m, _ := now.In(loc).Date()
+	last := time.Date(y, m-1, 1, 0, 0, 0, 0, loc).Format(time.DateOnly)
+	report, err := reporting.New(svc).Dispatch(ctx, sup, reporting.DispatchQuery{Period: reporting.PeriodMonthly, Start: last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Progress) < 3 {
+		t.Errorf("dispatch report of %s: %d items with progress, want >= 3", last, len(report.Progress))
+	}
+	// The extension is of the last 11 days: in one of the two months.
+	report, err = reporting.New(svc).Dispatch(ctx, sup, reporting.DispatchQuery{Period: reporting.PeriodBimonthly, Start: last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Extensions) != 1 || report.Extensions[0].Code != "ZY1-DQ-01" {
+		t.Errorf("dispatch report of two months from %s: extensions %+v, want ZY1-DQ-01's", last, report.Extensions)
+	}
+}
+
+// signIn returns the actor of a demo account's session.
+func signIn(t *testing.T, ctx context.Context, svc *models.Service, username string) models.Actor {
+	t.Helper()
+	g, err := auth.New(svc).Login(ctx, auth.LoginInput{Username: username, Password: demo.Password, DeviceID: uuid.NewString()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(svc).Authenticate(ctx, g.Session.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // checkLogins signs in with every demo account and checks what each role
@@ -246,7 +376,8 @@ func checkLogins(t *testing.T, ctx context.Context, svc *models.Service, sum dem
 				if tk.AssigneeID == nil || *tk.AssigneeID != a.UserID {
 					t.Errorf("%s sees task %s assigned to someone else", l.Username, tk.ID)
 				}
-				if tk.WindowStart.Before(now.AddDate(0, 0, -2)) || tk.WindowStart.After(now.AddDate(0, 0, 10)) || !tk.DueAt.After(tk.WindowStart) {
+				open := tk.Status == models.TaskAssigned || tk.Status == models.TaskInProgress
+				if open && (tk.WindowStart.Before(now.AddDate(0, 0, -10)) || tk.WindowStart.After(now.AddDate(0, 0, 10))) || !tk.DueAt.After(tk.WindowStart) {
 					t.Errorf("task %s: window %s..%s", tk.ID, tk.WindowStart, tk.DueAt)
 				}
 			}
