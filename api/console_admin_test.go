@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -132,6 +135,21 @@ func TestConsoleAdminBadInput(t *testing.T) {
 	expectPage(t, "an unknown user", adm.post("/admin/users/"+e.fx.countyA.ID, url.Values{"action": {"disable"}, "version": {"1"}}, true), 404, "找不到")
 	expectPage(t, "an unknown device", adm.post("/admin/devices/"+e.fx.countyA.ID+"/revoke", url.Values{}, true), 404, "找不到")
 	expectPage(t, "a bad audit page", adm.get("/admin/audit?after=x"), 400, "")
+	expectPage(t, "an unknown audit action", adm.get("/admin/audit?action=bogus"), 400, "选择的选项无效")
+	if _, err := audit.New(e.svc).ChainAudit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	expectPage(t, "the sign-ins in the audit log", adm.get("/admin/audit?action=auth.login"), 200, "<td>登录</td>")
+	expectPage(t, "the audit chain's status", adm.get("/admin/audit"), 200, "审计链校验通过")
+	// Someone with the database changes an entry: the page says where.
+	err := e.svc.Store.Tx(context.Background(), func(tx models.Tx) error {
+		_, err := tx.UpdateWhere(&models.AuditEntry{}, []models.Cond{models.Eq("seq", 3)}, map[string]any{"detail": `{"forged":true}`})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectPage(t, "a changed audit entry", adm.get("/admin/audit"), 200, "审计链在第 3 条处断裂：该条记录的内容已被改动")
 	if u := e.must(200, "admin", "GET", "/v1/users/"+e.fx.users["insp1"].ID, nil); u["disabled"] == true {
 		t.Errorf("a refused form changed the user: %v", u)
 	}

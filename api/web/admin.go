@@ -368,7 +368,11 @@ func (w *Console) auditLog(c *fiber.Ctx, r *req) error {
 		}
 		p.After = n
 	}
-	page, err := w.audit.ListAudit(c.UserContext(), r.Actor, audit.Filter{}, p)
+	action := c.Query("action")
+	if action != "" && !contains(models.AuditActions, action) {
+		return models.FieldError(models.CodeInvalidEnum, "action", "unknown action")
+	}
+	page, err := w.audit.ListAudit(c.UserContext(), r.Actor, audit.Filter{Action: action}, p)
 	if err != nil {
 		return err
 	}
@@ -376,9 +380,13 @@ func (w *Console) auditLog(c *fiber.Ctx, r *req) error {
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"Entries": page.Items, "Report": rep}
+	data := map[string]any{"Entries": page.Items, "Report": rep, "Actions": models.AuditActions, "Action": action}
 	if page.Next > 0 {
-		data["Next"] = "/admin/audit?after=" + strconv.FormatInt(page.Next, 10)
+		q := map[string]string{}
+		if action != "" {
+			q["action"] = action
+		}
+		data["Next"] = "/admin/audit?" + encodeQuery(q, "after", strconv.FormatInt(page.Next, 10))
 	}
 	return w.render(c, r, http.StatusOK, "admin_audit", r.L.T("web.admin.audit", nil), "admin", data)
 }

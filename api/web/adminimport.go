@@ -38,6 +38,8 @@ const importFormTTL = 2 * time.Hour
 type importRow struct {
 	Row    int
 	Code   string
+	Title  string
+	Unit   string
 	Action string
 	Errors []string
 }
@@ -149,7 +151,11 @@ func (w *Console) dryRun(c *fiber.Ctx, r *req, name string, body []byte) (*impor
 		if row.Item.Code != nil {
 			code = *row.Item.Code
 		}
-		v.Rows = append(v.Rows, importRow{Row: row.Row, Code: code})
+		title := ""
+		if row.Item.Title != nil {
+			title = *row.Item.Title
+		}
+		v.Rows = append(v.Rows, importRow{Row: row.Row, Code: code, Title: title, Unit: row.ResponsibleUnit})
 	}
 	for i := range v.Rows {
 		byRow[v.Rows[i].Row] = &v.Rows[i]
