@@ -81,10 +81,11 @@ func (w *Console) errorPage(c *fiber.Ctx, r *req, err error) error {
 	msg := r.L.T("web.err."+code, nil)
 	if msg == "web.err."+code {
 		// A code without a sentence of its own: say what failed, with the
-		// service's detail, and what to do.
+		// code's message from the catalog (as the API's detail), and what
+		// to do.
 		detail := ""
 		if e := models.AsError(err); e != nil {
-			detail = e.Message
+			detail = r.L.Detail(string(e.Code), e.Field, e.Args, e.Message)
 		}
 		msg = r.L.T("web.err.other", map[string]any{"Code": code, "Detail": detail})
 	}
