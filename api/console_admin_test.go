@@ -89,6 +89,11 @@ func TestConsoleAdminRefusals(t *testing.T) {
 		expectPage(t, "a form without its token to "+path, adm.post(path, url.Values{"code": {"X"}, "name": {"x"}, "kind": {"city"}, "action": {"disable"}, "version": {"1"}}, false), 403, "表单已过期")
 	}
 	expectPage(t, "an upload without its token", adm.upload("/admin/import", "a.csv", []byte("x"), false), 403, "表单已过期")
+	// In English, from the same catalog.
+	adm.get("/admin/units")
+	adm.post("/lang", url.Values{"lang": {"en"}, "next": {"/admin/units"}}, true)
+	expectPage(t, "the units page in English", adm.get("/admin/units"), 200, "Unit tree")
+	expectPage(t, "a refused form in English", adm.post("/admin/units", url.Values{"name": {"x"}, "kind": {"county"}}, true), 400, "Not saved:")
 }
 
 // TestConsoleAdminBadInput: every form of the administrators' pages says
