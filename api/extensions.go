@@ -47,9 +47,9 @@ func (s *Server) decideExtension(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// maxLedgerUpload bounds an uploaded ledger: ten thousand rows of long
-// text fit well within it.
-const maxLedgerUpload = 32 << 20
+// maxLedgerUpload bounds an uploaded ledger (sheets.MaxUpload, which the
+// console's upload shares).
+const maxLedgerUpload = sheets.MaxUpload
 
 // importItems answers POST /v1/items/import: the body is a ledger, XLSX or
 // CSV by its Content-Type; ?dry_run=true checks it and says row by row

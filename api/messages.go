@@ -16,27 +16,9 @@ func localizer(c *fiber.Ctx) *i18n.Localizer {
 	return catalog.In(i18n.Match(c.Get(fiber.HeaderAcceptLanguage)))
 }
 
-// message renders an error code's message ("code.<code>") in l's
-// language, with the field (by its label, "field.<name>", where the
-// catalog has one) and the error's specifics as the template's data.
-// English keeps the service's own words (fallback), which carry every
-// specific, unless the error carries Args for the catalog's template.
+// message is l.Detail for a domain error's code.
 func message(l *i18n.Localizer, code models.Code, field string, args map[string]any, fallback string) string {
-	id := "code." + string(code)
-	if !catalog.Has(l.Lang(), id) || (!l.IsZH() && len(args) == 0 && fallback != "") {
-		return fallback
-	}
-	data := make(map[string]any, len(args)+1)
-	for k, v := range args {
-		data[k] = v
-	}
-	if field != "" {
-		data["Field"] = field
-		if catalog.Has(l.Lang(), "field."+field) {
-			data["Field"] = l.T("field."+field, nil)
-		}
-	}
-	return l.Code(string(code), data)
+	return l.Detail(string(code), field, args, fallback)
 }
 
 // flagExplanation explains a flag with its measured value in l's language

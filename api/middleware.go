@@ -91,7 +91,19 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		return models.Errorf(models.CodeTokenInvalid, "the access token is not valid")
 	}
 	c.Locals(actorKey, a)
+	if a.MustChangePassword && !allowedBeforePasswordChange[c.Method()+" "+c.Route().Path] {
+		return models.Errorf(models.CodePasswordChangeRequired, "choose a new password first (POST /v1/me/password): an administrator reset it")
+	}
 	return c.Next()
+}
+
+// allowedBeforePasswordChange are the authenticated routes a user whose
+// password an administrator reset may call before choosing a new one
+// (refreshing needs no access token and stays allowed too).
+var allowedBeforePasswordChange = map[string]bool{
+	"POST /v1/me/password": true,
+	"GET /v1/me":           true,
+	"POST /v1/auth/logout": true,
 }
 
 // stampAfterWrite numbers the change-log rows a successful write made, so

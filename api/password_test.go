@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -69,11 +71,40 @@ func TestChangeOwnPassword(t *testing.T) {
 				t.Fatalf("login after the reset: %v", g)
 			}
 			tok := g["access_token"].(string)
+			// Until the change, the account may only change its password,
+			// read /v1/me, refresh and sign out; everything else is a 403
+			// with its own code, in the request's language.
+			e.tokens["insp2-reset"] = tok
+			for _, c := range []struct{ method, path, lang, word string }{
+				{"GET", "/v1/items", "zh-CN", "请先修改密码"},
+				{"GET", "/v1/tasks", "en", "choose a new password"},
+				{"POST", "/v1/sync/push", "", "请先修改密码"},
+				{"POST", "/v1/sync/pull", "en-US", "choose a new password"},
+			} {
+				r := e.send("insp2-reset", c.method, c.path, "application/json", []byte(`{}`), map[string]string{"Accept-Language": c.lang})
+				if r.Status != 403 || r.code(t) != "password_change_required" || !strings.Contains(fmt.Sprint(r.json(t)["detail"]), c.word) {
+					t.Errorf("%s %s before the change: %d %s", c.method, c.path, r.Status, r.Body)
+				}
+			}
+			if r := e.do(tok, "GET", "/v1/me", nil); r.Status != 200 {
+				t.Errorf("/v1/me before the change: %d %s", r.Status, r.Body)
+			}
+			refreshed := e.must(200, "", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": g["refresh_token"]})
+			if refreshed["must_change_password"] != true {
+				t.Errorf("the refresh answer before the change: %v", refreshed)
+			}
+			tok = refreshed["access_token"].(string)
+			if r := e.do(tok, "GET", "/v1/items", nil); r.Status != 403 || r.code(t) != "password_change_required" {
+				t.Errorf("a refreshed token before the change: %d %s", r.Status, r.Body)
+			}
 			if r := e.do(tok, "POST", "/v1/me/password", map[string]any{"current_password": "temporary-password", "new_password": "my-own-password-2"}); r.Status != 204 {
 				t.Fatalf("change after the reset: %d %s", r.Status, r.Body)
 			}
 			if g := e.login("insp2", "my-own-password-2", uuid.NewString()); g["must_change_password"] != false {
 				t.Errorf("login after the change: %v", g)
+			}
+			if r := e.do(tok, "GET", "/v1/items", nil); r.Status != 200 {
+				t.Errorf("after the change the session works again: %d %s", r.Status, r.Body)
 			}
 			// Only admins reset others' passwords.
 			if r := e.do("supa", "PATCH", "/v1/users/"+f.users["insp2"].ID, map[string]any{"must_change_password": true, "version": 99}); r.Status != 403 {

@@ -3,7 +3,9 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/fieldsync/fieldsync/api/i18n"
 	contract "github.com/fieldsync/fieldsync/mobile-contract"
+	"github.com/fieldsync/fieldsync/models"
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
@@ -45,8 +47,22 @@ func (s *Server) push(c *fiber.Ctx) error {
 		return err
 	}
 	out := contract.PushResponse{LastMutationID: res.LastMutationID, Results: make([]contract.MutationResult, len(res.Results))}
+	l := localizer(c)
 	for i, r := range res.Results {
-		out.Results[i] = contract.MutationResult{ID: r.ID, Status: r.Status, Code: r.Code, Message: r.Message, ServerVersion: r.ServerVersion}
+		out.Results[i] = contract.MutationResult{ID: r.ID, Status: r.Status, Code: r.Code, Message: resultMessage(l, r), ServerVersion: r.ServerVersion}
 	}
 	return c.JSON(out)
+}
+
+// resultMessage is what the device tells its user about one mutation, in
+// the language of the push's Accept-Language, from the same catalog as
+// the API's problem details.
+func resultMessage(l *i18n.Localizer, r fsync.MutationResult) string {
+	switch {
+	case r.Status == fsync.StatusRejected && r.Code != "":
+		return message(l, models.Code(r.Code), r.Field, r.Args, r.Message)
+	case r.Forgotten:
+		return l.T("sync.result_forgotten", nil)
+	}
+	return r.Message
 }

@@ -14,6 +14,11 @@ type Actor struct {
 	UnitPath  string
 	DeviceID  string
 	SessionID string
+	// MustChangePassword is set while the user must choose a new password
+	// (an administrator reset it): the API and the console then allow
+	// nothing but the change of password, reading who they are, and
+	// signing out (code password_change_required).
+	MustChangePassword bool
 }
 
 // The authorization rules, in one place:

@@ -155,6 +155,10 @@ const (
 
 	// Accounts.
 	CodeCurrentPasswordWrong Code = "current_password_incorrect"
+	// CodePasswordChangeRequired: an administrator reset the password;
+	// until the user chooses a new one, only that (and reading who they
+	// are, refreshing, signing out) is allowed.
+	CodePasswordChangeRequired Code = "password_change_required"
 )
 
 var codeKinds = map[Code]Kind{
@@ -270,7 +274,8 @@ var codeKinds = map[Code]Kind{
 	CodeExtensionNotPossible: KindConflict,
 
 	// Accounts.
-	CodeCurrentPasswordWrong: KindInvalid,
+	CodeCurrentPasswordWrong:   KindInvalid,
+	CodePasswordChangeRequired: KindForbidden,
 }
 
 func init() {

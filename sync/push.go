@@ -24,10 +24,20 @@ const (
 
 // MutationResult is what became of one mutation.
 type MutationResult struct {
-	ID            int64
-	Status        string
-	Code          string
-	Message       string
+	ID     int64
+	Status string
+	Code   string
+	// Message is the service's own words (English). Field and Args are
+	// the rejection's field and specifics, for the API to render the
+	// catalog's message for Code in the device's language; a result read
+	// back from mutation_results (a retried batch) has Code and Message
+	// only.
+	Message string
+	Field   string
+	Args    map[string]any
+	// Forgotten says the mutation was applied earlier and its result is no
+	// longer kept (ResultRetention).
+	Forgotten     bool
 	ServerVersion *int64
 }
 
@@ -257,7 +267,7 @@ func (e *Engine) applyOne(ctx context.Context, a models.Actor, client models.Syn
 		}
 	}
 	if rej := rejection(err); rej != nil {
-		res = MutationResult{ID: m.ID, Status: StatusRejected, Code: string(rej.Code), Message: rej.Message}
+		res = MutationResult{ID: m.ID, Status: StatusRejected, Code: string(rej.Code), Message: rej.Message, Field: rej.Field, Args: rej.Args}
 		err = e.store.Tx(ctx, func(tx models.Tx) error {
 			if err := e.advance(tx, clientID, m.ID); err != nil {
 				return err
@@ -280,7 +290,7 @@ func (e *Engine) applyOne(ctx context.Context, a models.Actor, client models.Syn
 func (e *Engine) storedOrExpired(ctx context.Context, clientID string, id int64) (MutationResult, error) {
 	r, ok, err := e.stored(ctx, clientID, id)
 	if err == nil && !ok {
-		r = MutationResult{ID: id, Status: StatusApplied, Message: "applied earlier; its result is no longer kept"}
+		r = MutationResult{ID: id, Status: StatusApplied, Message: "applied earlier; its result is no longer kept", Forgotten: true}
 	}
 	return r, err
 }

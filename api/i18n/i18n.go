@@ -128,6 +128,7 @@ var matcher = language.NewMatcher(Languages)
 
 // Localizer renders messages in one language.
 type Localizer struct {
+	cat  *Catalog
 	lang language.Tag
 	loc  *i18n.Localizer
 }
@@ -138,7 +139,7 @@ func (c *Catalog) In(lang language.Tag) *Localizer {
 	if !supported(lang) {
 		lang = Default
 	}
-	return &Localizer{lang: lang, loc: i18n.NewLocalizer(c.bundle, lang.String())}
+	return &Localizer{cat: c, lang: lang, loc: i18n.NewLocalizer(c.bundle, lang.String())}
 }
 
 // Lang is the localizer's language.
@@ -157,6 +158,31 @@ func (l *Localizer) T(id string, data any) string {
 
 // Code renders the message of an error code (message id "code.<code>").
 func (l *Localizer) Code(code string, data any) string { return l.T("code."+code, data) }
+
+// Detail renders an error's message: its code's ("code.<code>") in l's
+// language, with the field (by its label, "field.<name>", where the
+// catalog has one) and the error's specifics as the template's data.
+// English keeps the service's own words (fallback), which carry every
+// specific, unless the error carries args for the catalog's template. The
+// API's problem details, sync push results, import reports and the
+// console all say an error this way.
+func (l *Localizer) Detail(code, field string, args map[string]any, fallback string) string {
+	id := "code." + code
+	if !l.cat.Has(l.lang, id) || (!l.IsZH() && len(args) == 0 && fallback != "") {
+		return fallback
+	}
+	data := make(map[string]any, len(args)+1)
+	for k, v := range args {
+		data[k] = v
+	}
+	if field != "" {
+		data["Field"] = field
+		if l.cat.Has(l.lang, "field."+field) {
+			data["Field"] = l.T("field."+field, nil)
+		}
+	}
+	return l.Code(code, data)
+}
 
 // IsZH reports whether the localizer speaks Chinese, for the few places
 // (number and date formats) that differ by more than words.

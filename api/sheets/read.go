@@ -26,6 +26,10 @@ type Import struct {
 	Unknown []string
 }
 
+// MaxUpload bounds an uploaded ledger, through the API or the console:
+// ten thousand rows of long text fit well within it.
+const MaxUpload = 32 << 20
+
 // headerSearch is how many rows from the top the heading row may be:
 // people's ledgers often have a title row or two above it.
 const headerSearch = 10

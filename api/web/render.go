@@ -53,7 +53,8 @@ func (w *Console) render(c *fiber.Ctx, r *req, status int, name, title, nav stri
 
 func validFlash(f string) bool {
 	switch f {
-	case "accepted", "rejected", "submitted", "signed_out":
+	case "accepted", "rejected", "submitted", "signed_out", "password_changed", "unit_created", "user_created",
+		"user_disable", "user_enable", "user_force", "device_revoked":
 		return true
 	}
 	return false
@@ -80,10 +81,11 @@ func (w *Console) errorPage(c *fiber.Ctx, r *req, err error) error {
 	msg := r.L.T("web.err."+code, nil)
 	if msg == "web.err."+code {
 		// A code without a sentence of its own: say what failed, with the
-		// service's detail, and what to do.
+		// code's message from the catalog (as the API's detail), and what
+		// to do.
 		detail := ""
 		if e := models.AsError(err); e != nil {
-			detail = e.Message
+			detail = r.L.Detail(string(e.Code), e.Field, e.Args, e.Message)
 		}
 		msg = r.L.T("web.err.other", map[string]any{"Code": code, "Detail": detail})
 	}
@@ -187,6 +189,11 @@ func (v *view) Zone() string { return v.w.svc.Deadlines.Location().String() }
 func (v *view) CanDecide() bool {
 	return v.Actor.Role == models.RoleAdmin || v.Actor.Role == models.RoleSupervisor
 }
+
+// IsAdmin and CanImport say which of the administrators' pages the menu
+// offers (models.Actor.IsAdmin, CanManage); each page checks again.
+func (v *view) IsAdmin() bool   { return v.Actor.IsAdmin() }
+func (v *view) CanImport() bool { return v.Actor.CanManage() }
 func (v *view) CanSubmit() bool { return v.Actor.Role != models.RoleInspector && v.Actor.Role != "" }
 func (v *view) SignedIn() bool  { return v.Actor.UserID != "" }
 func (v *view) IsZH() bool      { return v.L.IsZH() }

@@ -72,7 +72,12 @@ func (w *Console) page(h handler) fiber.Handler {
 			return c.Redirect("/login?next="+urlQueryEscape(c.OriginalURL()), http.StatusSeeOther)
 		}
 		r.Actor, r.CSRF = a, w.token("csrf|"+a.SessionID)
-		return w.run(c, r, h)
+		return w.run(c, r, func(c *fiber.Ctx, r *req) error {
+			if stopped, err := w.mustChange(c, r); stopped {
+				return err
+			}
+			return h(c, r)
+		})
 	}
 }
 

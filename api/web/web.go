@@ -25,6 +25,7 @@ import (
 	"github.com/fieldsync/fieldsync/api/i18n"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/acceptance"
+	"github.com/fieldsync/fieldsync/models/audit"
 	"github.com/fieldsync/fieldsync/models/auth"
 	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/models/items"
@@ -80,6 +81,7 @@ type Console struct {
 	items    *items.Service
 	evidence *evidence.Service
 	accept   *acceptance.Service
+	audit    *audit.Service
 	report   *reporting.Service
 	cat      *i18n.Catalog
 	pages    map[string]*template.Template
@@ -102,7 +104,7 @@ func New(cfg Config) (*Console, error) {
 		}
 	}
 	w := &Console{cfg: cfg, svc: cfg.Service, auth: auth.New(cfg.Service), items: items.New(cfg.Service), evidence: evidence.New(cfg.Service),
-		accept: acceptance.New(cfg.Service), report: cfg.Reporting, cat: cat, pages: map[string]*template.Template{}, log: cfg.Logger, idle: cfg.Idle, sessKey: cfg.Key}
+		accept: acceptance.New(cfg.Service), audit: audit.New(cfg.Service), report: cfg.Reporting, cat: cat, pages: map[string]*template.Template{}, log: cfg.Logger, idle: cfg.Idle, sessKey: cfg.Key}
 	if w.log == nil {
 		w.log = slog.Default()
 	}
@@ -176,6 +178,19 @@ func (w *Console) Register(app *fiber.App) {
 	app.Post("/pack-verify", w.page(csrf(w.packVerify)))
 	app.Get("/dispatch", w.page(w.dispatch))
 	app.Get("/dispatch.xlsx", w.page(w.dispatchFile))
+	app.Get("/password", w.page(w.passwordForm))
+	app.Post("/password", w.page(csrf(w.changePassword)))
+	app.Get("/admin/units", w.page(admin(w.units)))
+	app.Post("/admin/units", w.page(csrf(admin(w.createUnit))))
+	app.Get("/admin/users", w.page(admin(w.users)))
+	app.Post("/admin/users", w.page(csrf(admin(w.createUser))))
+	app.Post("/admin/users/:id", w.page(csrf(admin(w.changeUser))))
+	app.Get("/admin/devices", w.page(admin(w.devices)))
+	app.Post("/admin/devices/:id/revoke", w.page(csrf(admin(w.revokeDevice))))
+	app.Get("/admin/import", w.page(manager(w.importForm)))
+	app.Post("/admin/import", w.page(csrf(manager(w.importUpload))))
+	app.Post("/admin/import/confirm", w.page(csrf(manager(w.importConfirm))))
+	app.Get("/admin/audit", w.page(admin(w.auditLog)))
 	app.Use(func(c *fiber.Ctx) error {
 		if c.Method() == fiber.MethodGet && !strings.HasPrefix(c.Path(), "/v1/") && strings.Contains(c.Get(fiber.HeaderAccept), "text/html") {
 			return w.open(func(c *fiber.Ctx, r *req) error { return notFound() })(c)

@@ -200,19 +200,28 @@ func (b *browser) viewEachPhoto() int {
 	return len(ids)
 }
 
+// TestConsole runs the supervisors' day and then the administrators' on
+// one server and one browser per backend.
 func TestConsole(t *testing.T) {
-	t.Run("sqlite+local", func(t *testing.T) { runConsole(t, newStory(t)) })
+	both := func(t *testing.T, s *story) {
+		b := newBrowser(t, s.base)
+		runConsole(t, s, b)
+		runAdminConsole(t, s, b)
+	}
+	t.Run("sqlite+local", func(t *testing.T) { both(t, newStory(t)) })
 	t.Run("mysql+minio", func(t *testing.T) {
 		s3 := testenv.MinIO(t)
 		dsn := storagetest.FreshMySQL(t)
-		runConsole(t, newStory(t, "-mysql-dsn", dsn, "-s3-endpoint", s3.Endpoint, "-s3-access-key", s3.AccessKey,
+		both(t, newStory(t, "-mysql-dsn", dsn, "-s3-endpoint", s3.Endpoint, "-s3-access-key", s3.AccessKey,
 			"-s3-secret-key", s3.SecretKey, "-s3-bucket", "fieldsync-web-"+strings.ToLower(uuid.NewString()[:8])))
 	})
 }
 
-func runConsole(t *testing.T, s *story) {
-	const pw = "console-password-1"
-	b := newBrowser(t, s.base)
+// consolePassword is the password of the accounts runConsole makes.
+const consolePassword = "console-password-1"
+
+func runConsole(t *testing.T, s *story, b *browser) {
+	const pw = consolePassword
 	s.mustCtl("", "unit", "add", "-code", "CITY", "-name", "江城市", "-kind", "city")
 	// fieldctl writes beside the running server; on SQLite its argon2
 	// hashing inside the transaction can meet the server's stamper

@@ -427,5 +427,6 @@ func (s *Service) actorTx(tx models.Tx, sessionID string, now time.Time) (models
 	if u.Disabled {
 		return models.Actor{}, models.Errorf(models.CodeAccountDisabled, "this account is disabled")
 	}
-	return models.Actor{UserID: u.ID, Username: u.Username, Role: u.Role, UnitID: u.UnitID, UnitPath: u.UnitPath, DeviceID: d.ID, SessionID: sess.ID}, nil
+	return models.Actor{UserID: u.ID, Username: u.Username, Role: u.Role, UnitID: u.UnitID, UnitPath: u.UnitPath, DeviceID: d.ID, SessionID: sess.ID,
+		MustChangePassword: u.MustChangePassword}, nil
 }
