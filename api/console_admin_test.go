@@ -148,7 +148,7 @@ func TestConsoleAdminBadInput(t *testing.T) {
 	expectPage(t, "the audit chain's status", adm.get("/admin/audit"), 200, "审计链校验通过")
 	// Someone with the database changes an entry: the page says where.
 	err := e.svc.Store.Tx(context.Background(), func(tx models.Tx) error {
-		_, err := tx.UpdateWhere(&models.AuditEntry{}, []models.Cond{models.Eq("seq", 3)}, map[string]any{"detail": `{"forged":true}`})
+		_, err := tx.UpdateWhere(&models.AuditEntry{}, []models.Cond{models.Eq("seq", 3)}, models.Set{"detail": `{"forged":true}`})
 		return err
 	})
 	if err != nil {
