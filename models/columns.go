@@ -32,9 +32,10 @@ func OrderBy(cols ...Column) string {
 // Desc is the column in descending order, for OrderBy.
 func (c Column) Desc() Column { return c + " DESC" }
 
-// ColID is the primary key of every record table but sync_state and
-// mutation_results; code that works on any record (the sync entities'
-// loader) names it so.
+// ColID is the primary key of the record tables (not of sync_state,
+// mutation_results, refresh_tokens, audit_head, photo_disclosures or
+// evidence_phashes, which are keyed otherwise); code that works on any
+// record (the sync entities' loader) names it so.
 const ColID Column = "id"
 
 // ChangeCols are the columns of the change log (Change, table changes).

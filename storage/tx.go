@@ -56,9 +56,10 @@ func (db *DB) Read(ctx context.Context, fn func(tx models.Tx) error) error {
 }
 
 // Snapshot runs fn in a read-only transaction: MySQL's START TRANSACTION
-// READ ONLY (repeatable read: one snapshot from the first read on, and no
-// transaction id to assign); on SQLite a transaction on the one
-// connection, as Tx.
+// READ ONLY (at the server's default REPEATABLE READ, one snapshot from
+// the first read on, and no transaction id to assign); on SQLite a
+// deferred BEGIN on the one connection (the driver ignores _txlock for a
+// read-only transaction), which reads one WAL snapshot.
 func (db *DB) Snapshot(ctx context.Context, fn func(tx models.Tx) error) error {
 	return translate(db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		return fn(readOnly{&tx{g: g}})

@@ -13,9 +13,13 @@
 # a dependency of the server. Its writers are cmd/fieldsim/pbload; the
 # fieldsync writers are fieldsim's push scenario. The runs alternate
 # (PocketBase, fieldsync, PocketBase, fieldsync …) PB_REPS times, and the
-# ratio fieldsync/PocketBase of records/s is printed per batch size.
+# ratio fieldsync/PocketBase of records/s is printed per batch size. It
+# needs curl and jq.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# fieldsync on its embedded SQLite and local disk, whatever the caller's
+# shell points at.
+unset FIELDSYNC_MYSQL_DSN FIELDSYNC_S3_ENDPOINT
 
 OUT=${BENCH_OUT:-bench-results}
 PB=$OUT/pocketbase
@@ -59,7 +63,7 @@ fi
 pids=()
 stop() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do { kill "$p" && wait "$p"; } 2>/dev/null || true; done
 	pids=()
 }
 trap stop EXIT
@@ -70,7 +74,8 @@ wait_ready() {
 }
 
 # pocketbase_run $batch: a fresh PocketBase with an "observations"
-# collection anyone may create in, batch requests on; prints records/s.
+# collection anyone may create in, batch requests on; its report is
+# $OUT/pocketbase-batch$batch.json. pbload fails when any request does.
 pocketbase_run() {
 	local dir=$PB/data token
 	rm -rf "$dir"
@@ -88,11 +93,12 @@ pocketbase_run() {
 		-d '{"batch": {"enabled": true, "maxRequests": 100, "timeout": 30}}' >/dev/null
 	"$OUT/bin/pbload" -server http://127.0.0.1:$PB_PORT -workers "$WORKERS" -batch "$1" -requests "$REQUESTS" >"$OUT/pocketbase-batch$1.json"
 	stop
-	jq -r .records_per_second "$OUT/pocketbase-batch$1.json"
 }
 
 # fieldsync_run $batch: a fresh fieldsyncd on SQLite, WORKERS phones each
-# pushing REQUESTS batches of $batch mutations; prints mutations/s.
+# pushing REQUESTS batches of $batch mutations; its report is
+# $OUT/pocketbase-fieldsync-batch$batch.json, and a rejected mutation fails
+# the run.
 fieldsync_run() {
 	local dir=$OUT/pocketbase-fieldsync-data
 	rm -rf "$dir"
@@ -106,14 +112,20 @@ fieldsync_run() {
 	FIELDSYNC_DATA_DIR=$dir "$OUT/bin/fieldsim" -server http://127.0.0.1:$FS_PORT "${size[@]}" -setup=false -json -scenario push \
 		-devices "$WORKERS" -concurrency "$WORKERS" -count "$REQUESTS" -batches "$1" >"$OUT/pocketbase-fieldsync-batch$1.json"
 	stop
-	jq -r ".figures[\"push.batch$1_applied_per_second\"]" "$OUT/pocketbase-fieldsync-batch$1.json"
+	jq -e ".figures[\"push.batch$1_rejected\"] == 0 and .figures[\"push.batch$1_applied\"] == $WORKERS * $REQUESTS * $1" \
+		"$OUT/pocketbase-fieldsync-batch$1.json" >/dev/null || {
+		echo "fieldsync did not apply every mutation of batch $1; see $OUT/pocketbase-fieldsync-batch$1.json" >&2
+		return 1
+	}
 }
 
 echo "== load $(cut -d' ' -f1-3 /proc/loadavg); $WORKERS writers, $REQUESTS requests each, PocketBase $VERSION"
 for batch in 1 10; do
 	for rep in $(seq "$REPS"); do
-		pb=$(pocketbase_run "$batch")
-		fs=$(fieldsync_run "$batch")
+		pocketbase_run "$batch"
+		fieldsync_run "$batch"
+		pb=$(jq -r .records_per_second "$OUT/pocketbase-batch$batch.json")
+		fs=$(jq -r ".figures[\"push.batch${batch}_applied_per_second\"]" "$OUT/pocketbase-fieldsync-batch$batch.json")
 		awk -v b="$batch" -v r="$rep" -v pb="$pb" -v fs="$fs" 'BEGIN {
 			printf "batch %2d run %d: PocketBase %.0f records/s, fieldsync %.0f mutations/s, ratio %.2f\n", b, r, pb, fs, fs / pb }' |
 			tee -a "$OUT/pocketbase.txt"

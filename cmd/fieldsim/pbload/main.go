@@ -73,8 +73,12 @@ func run(args []string, out io.Writer) error {
 	}
 	wg.Wait()
 	took := time.Since(start).Seconds()
-	return json.NewEncoder(out).Encode(report{Workers: *workers, Batch: *batch, Records: records.Load(), Failed: failed.Load(),
+	err := json.NewEncoder(out).Encode(report{Workers: *workers, Batch: *batch, Records: records.Load(), Failed: failed.Load(),
 		Seconds: took, RecordsPerSecond: float64(records.Load()) / took})
+	if err == nil && failed.Load() > 0 {
+		err = fmt.Errorf("%d of %d requests failed", failed.Load(), *workers**requests)
+	}
+	return err
 }
 
 // record is one observation, about the size of a fieldsync progress note.

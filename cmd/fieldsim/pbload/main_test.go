@@ -54,8 +54,8 @@ func TestRun(t *testing.T) {
 		{[]string{"-workers", "2", "-requests", "2", "-collection", "other"}, 0, 4},
 	} {
 		var out bytes.Buffer
-		if err := run(append([]string{"-server", srv.URL}, c.args...), &out); err != nil {
-			t.Fatal(err)
+		if err := run(append([]string{"-server", srv.URL}, c.args...), &out); (err != nil) != (c.fail > 0) {
+			t.Fatalf("%v: %v, want an error exactly when requests fail", c.args, err)
 		}
 		var r report
 		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
