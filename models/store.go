@@ -111,7 +111,11 @@ const (
 	OpNull    Op = "null"
 	OpNotNull Op = "not_null"
 	// OpAny is true when any of the conditions in Value ([]Cond) holds.
-	OpAny  Op = "any"
+	OpAny Op = "any"
+	// OpAll is true when all the conditions in Value ([]Cond) hold; a
+	// list of Conds is already a conjunction, so it is only needed
+	// inside OpAny.
+	OpAll  Op = "all"
 	OpLike Op = "contains"
 	// OpInQuery is true when the column's value is one of those a
 	// Subquery (Value) selects. The database evaluates it, so a filter

@@ -382,7 +382,7 @@ func condExpr(g *gorm.DB, c models.Cond) (clause.Expression, error) {
 		return clause.Expr{SQL: "? LIKE ? ESCAPE '!'", Vars: []any{col, escapeLike(fmt.Sprint(c.Value)) + "%"}}, nil
 	case models.OpLike:
 		return clause.Expr{SQL: "? LIKE ? ESCAPE '!'", Vars: []any{col, "%" + escapeLike(fmt.Sprint(c.Value)) + "%"}}, nil
-	case models.OpAny:
+	case models.OpAny, models.OpAll:
 		sub, ok := c.Value.([]models.Cond)
 		if !ok || len(sub) == 0 {
 			return nil, fmt.Errorf("storage: %q needs a non-empty []Cond", c.Op)
@@ -394,6 +394,9 @@ func condExpr(g *gorm.DB, c models.Cond) (clause.Expression, error) {
 				return nil, err
 			}
 			ors[i] = e
+		}
+		if c.Op == models.OpAll {
+			return clause.And(ors...), nil
 		}
 		return clause.Or(ors...), nil
 	case models.OpInQuery:

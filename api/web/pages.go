@@ -89,12 +89,15 @@ func (w *Console) setLang(c *fiber.Ctx, r *req) error {
 // takes them.
 func (w *Console) filterOf(c *fiber.Ctx) (models.ItemFilter, map[string]string, error) {
 	q := map[string]string{}
-	for _, k := range []string{"status", "unit_id", "category", "area", "supervision_level", "overdue", "flagged", "q"} {
+	for _, k := range []string{"status", "unit_id", "category", "area", "supervision_level", "overdue", "flagged", "q", "sort"} {
 		if v := strings.TrimSpace(c.Query(k)); v != "" {
 			q[k] = v
 		}
 	}
-	f := models.ItemFilter{Status: q["status"], UnitID: q["unit_id"], Category: q["category"], Area: q["area"], SupervisionLevel: q["supervision_level"], Search: q["q"]}
+	f := models.ItemFilter{Status: q["status"], UnitID: q["unit_id"], Category: q["category"], Area: q["area"], SupervisionLevel: q["supervision_level"], Search: q["q"], Sort: q["sort"]}
+	if !models.ValidItemSort(f.Sort) {
+		return f, q, models.FieldError(models.CodeInvalidEnum, "sort", "unknown sort")
+	}
 	if len([]rune(f.Search)) > 100 {
 		return f, q, models.FieldError(models.CodeValidation, "q", "search for at most 100 characters")
 	}
@@ -155,10 +158,8 @@ func (w *Console) ledger(c *fiber.Ctx, r *req) error {
 	if err != nil {
 		return err
 	}
+	// The service checks the cursor: an id, or the sort's keyset.
 	p := models.ListParams{Limit: 50, After: c.Query("after")}
-	if p.After != "" && !models.ValidID(p.After) {
-		return models.FieldError(models.CodeValidation, "after", "bad page")
-	}
 	page, err := w.items.ListItems(c.UserContext(), r.Actor, f, p)
 	if err != nil {
 		return err
@@ -181,8 +182,43 @@ func (w *Console) ledger(c *fiber.Ctx, r *req) error {
 	sort.Slice(unitList, func(i, j int) bool { return unitList[i].Code < unitList[j].Code })
 	return w.render(c, r, http.StatusOK, "ledger", r.L.T("web.nav.ledger", nil), "ledger", map[string]any{
 		"Rows": rows, "Q": q, "XLSX": template.URL("/ledger.xlsx?") + query, "CSV": template.URL("/ledger.csv?") + query, "Next": next, "Statuses": models.ItemMachine.Statuses(),
-		"Levels": models.SupervisionLevels, "Units": unitList,
+		"Levels": models.SupervisionLevels, "Units": unitList, "Heads": ledgerHeads(q),
 	})
+}
+
+// ledgerHead is a column heading of the ledger: a link that sorts the
+// whole list by it (the service's keyset, across pages), ascending first,
+// then descending.
+type ledgerHead struct {
+	Label, Href, AriaSort string
+}
+
+func ledgerHeads(q map[string]string) []ledgerHead {
+	cols := []struct{ label, sort string }{
+		{"web.field.code", "code"}, {"web.field.title", "title"}, {"web.field.unit", "unit"},
+		{"web.field.category", "category"}, {"web.field.area", "area"}, {"web.field.level", "supervision_level"},
+		{"web.field.deadline", "deadline"}, {"web.field.status", "status"},
+	}
+	rest := map[string]string{}
+	for k, v := range q {
+		if k != "sort" {
+			rest[k] = v
+		}
+	}
+	heads := make([]ledgerHead, len(cols))
+	for i, col := range cols {
+		h := ledgerHead{Label: col.label}
+		next := col.sort
+		switch q["sort"] {
+		case col.sort:
+			h.AriaSort, next = "ascending", "-"+col.sort
+		case "-" + col.sort:
+			h.AriaSort = "descending"
+		}
+		h.Href = "/ledger?" + encodeQuery(rest, "sort", next)
+		heads[i] = h
+	}
+	return heads
 }
 
 func encodeQuery(q map[string]string, extra ...string) string {
