@@ -366,8 +366,41 @@ func (w *Console) packDownload(c *fiber.Ctx, r *req) error {
 }
 
 func (w *Console) packVerifyForm(c *fiber.Ctx, r *req) error {
-	return w.render(c, r, http.StatusOK, "packverify", r.L.T("web.nav.pack", nil), "pack", map[string]any{})
+	return w.render(c, r, http.StatusOK, "packverify", r.L.T("web.nav.pack", nil), "pack", map[string]any{"Limit": megabytes(w.packLimit())})
 }
+
+// packSize refuses a pack upload larger than the configured limit, from
+// its Content-Length, before a byte of it is read; a body of unknown
+// length (chunked) is refused too, since browsers send the length of a
+// form.
+func (w *Console) packSize(h handler) handler {
+	return func(c *fiber.Ctx, r *req) error {
+		limit := w.packLimit()
+		msg := ""
+		status := http.StatusRequestEntityTooLarge
+		switch n := int64(c.Request().Header.ContentLength()); {
+		case n > limit:
+			msg = r.L.T("web.pack.too_large", map[string]any{"Limit": megabytes(limit)})
+		case n < 0:
+			msg, status = r.L.T("web.pack.length_required", nil), http.StatusLengthRequired
+		default:
+			return h(c, r)
+		}
+		// The body is left unread: the connection is closed after the answer.
+		c.Context().SetConnectionClose()
+		return w.render(c, r, status, "packverify", r.L.T("web.nav.pack", nil), "pack", map[string]any{"Error": msg, "Limit": megabytes(limit)})
+	}
+}
+
+func (w *Console) packLimit() int64 {
+	if w.cfg.PackLimit <= 0 {
+		return DefaultPackLimit
+	}
+	return w.cfg.PackLimit
+}
+
+// megabytes shows a size in whole MB (MiB), as a file dialog does.
+func megabytes(n int64) string { return strconv.FormatInt((n+(1<<20)-1)>>20, 10) + " MB" }
 
 // packVerify checks an uploaded pack with the code of fieldctl
 // verify-pack (models/pack), against this server's keys.
@@ -386,7 +419,7 @@ func (w *Console) packVerify(c *fiber.Ctx, r *req) error {
 		return models.Errorf(models.CodeValidation, "unreadable upload")
 	}
 	rep, verr := pack.Verify(ra, fh.Size, w.cfg.PackKeys.Trusted()...)
-	data := map[string]any{"Name": fh.Filename, "Report": &rep, "OK": verr == nil && rep.OK()}
+	data := map[string]any{"Name": fh.Filename, "Report": &rep, "OK": verr == nil && rep.OK(), "Limit": megabytes(w.packLimit())}
 	if verr != nil && rep.ItemCode == "" && rep.Files == 0 {
 		data["Unreadable"] = true
 	}

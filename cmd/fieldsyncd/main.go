@@ -194,7 +194,7 @@ func (m *Main) Run(ctx context.Context) error {
 		PackKeys:       packKeys,
 		Metrics:        m.Metrics,
 		Console: web.Config{Key: keys.Derive(current, "web-console"), Tiles: m.Config.MapTiles,
-			TilesGCJ02: m.Config.MapTilesDatum == "gcj02"},
+			TilesGCJ02: m.Config.MapTilesDatum == "gcj02", Idle: m.Config.ConsoleIdle, PackLimit: int64(m.Config.PackCheckLimit)},
 	})
 	if err := m.servePprof(); err != nil {
 		return err
