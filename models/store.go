@@ -122,6 +122,9 @@ const (
 	// over a large related table needs neither a round trip nor a long
 	// list of ids.
 	OpInQuery Op = "in_query"
+	// OpNotInQuery is true when the column's value is none of those a
+	// Subquery (Value) selects (a column that is never NULL).
+	OpNotInQuery Op = "not_in_query"
 )
 
 // Subquery selects one column of the records of Model's table that match

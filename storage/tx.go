@@ -399,7 +399,7 @@ func condExpr(g *gorm.DB, c models.Cond) (clause.Expression, error) {
 			return clause.And(ors...), nil
 		}
 		return clause.Or(ors...), nil
-	case models.OpInQuery:
+	case models.OpInQuery, models.OpNotInQuery:
 		sub, ok := c.Value.(models.Subquery)
 		if !ok || sub.Model == nil || sub.Column == "" {
 			return nil, fmt.Errorf("storage: %q needs a models.Subquery with a model and a column", c.Op)
@@ -409,6 +409,9 @@ func condExpr(g *gorm.DB, c models.Cond) (clause.Expression, error) {
 		q, err := where(g.Session(&gorm.Session{NewDB: true}).Model(sub.Model).Select(sub.Column), sub.Where)
 		if err != nil {
 			return nil, err
+		}
+		if c.Op == models.OpNotInQuery {
+			return clause.Expr{SQL: "? NOT IN (?)", Vars: []any{col, q}}, nil
 		}
 		return clause.Expr{SQL: "? IN (?)", Vars: []any{col, q}}, nil
 	}
