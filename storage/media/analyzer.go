@@ -199,7 +199,9 @@ func HammingDistance(a, b uint64) int { return bits.OnesCount64(a ^ b) }
 //   - Dimensions above MaxSide or MaxPixels (read from the header, before
 //     any decoding; for HEIC from ispe): CodeMediaTooLarge. So is an image
 //     whose decoded size alone (width × height × bytes per pixel of its
-//     colour model and bit depth, decodeCost) exceeds DecodeBudget.
+//     colour model and bit depth, decodeCost) exceeds DecodeBudget. A
+//     HEIC grid larger than PublicSize is decoded tile by tile at a
+//     reduced size instead (heifgrid.go), at the cost of that.
 //   - No room in the decode budget within AdmissionWait:
 //     CodeUnavailable with RetryAfter; nothing was decoded, the caller
 //     may try again.

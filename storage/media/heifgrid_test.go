@@ -101,7 +101,7 @@ func TestHEICGridReduced(t *testing.T) {
 		}
 		g, _ := parseGrid(c.file)
 		_, peak := a.DecodeMemory()
-		if peak != g.reducedCost(c.s) || peak > DefaultDecodeBudget/4 {
+		if peak != g.reducedCost(c.s) || peak > DefaultDecodeBudget/3 {
 			t.Errorf("%s: admitted %d MB, the reduced decode costs %d MB", c.name, peak>>20, g.reducedCost(c.s)>>20)
 		}
 		pub, err := a.RenderPublic(bytes.NewReader(c.file), 1)
