@@ -134,21 +134,27 @@ func listParams(c *fiber.Ctx) (models.ListParams, error) {
 		return p, err
 	}
 	if v := c.Query("page_token"); v != "" {
-		id, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || !models.ValidID(string(id)) {
+		// The service checks the cursor inside (an id, or for a sorted
+		// item list a sort, a value and an id); this only unwraps it.
+		after, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(after) == 0 || len(after) > maxCursor {
 			return p, models.FieldError(models.CodeInvalidCursor, "page_token", "page_token is not valid")
 		}
-		p.After = string(id)
+		p.After = string(after)
 	}
 	return p, nil
 }
 
-// pageToken makes the opaque token for the page after id.
-func pageToken(id string) string {
-	if id == "" {
+// maxCursor bounds a page cursor: an id, or a sort, a column's value
+// (items' longest, the title, is 300 characters) and an id.
+const maxCursor = 2048
+
+// pageToken makes the opaque token for the page after cursor.
+func pageToken(cursor string) string {
+	if cursor == "" {
 		return ""
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(id))
+	return base64.RawURLEncoding.EncodeToString([]byte(cursor))
 }
 
 // pathID reads the :id parameter.

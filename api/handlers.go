@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -134,6 +135,20 @@ func (s *Server) itemFilter(c *fiber.Ctx) (f models.ItemFilter, err error) {
 		f.Flagged = true
 	default:
 		return f, models.FieldError(models.CodeValidation, "flagged", "flagged must be true when given")
+	}
+	return f, nil
+}
+
+// sortedItemFilter is itemFilter with the list's order (sort, one of
+// models.ItemSorts, optionally with a leading "-"), for GET /v1/items.
+func (s *Server) sortedItemFilter(c *fiber.Ctx) (models.ItemFilter, error) {
+	f, err := s.itemFilter(c)
+	if err != nil {
+		return f, err
+	}
+	f.Sort = c.Query("sort")
+	if !models.ValidItemSort(f.Sort) {
+		return f, models.FieldError(models.CodeInvalidEnum, "sort", "sort must be one of %s, optionally with a leading -", strings.Join(models.ItemSorts, ", "))
 	}
 	return f, nil
 }

@@ -195,7 +195,7 @@ func (s *Server) routes() {
 	p.Get("/devices", list(func(c *fiber.Ctx) (string, error) { return idQuery(c, "user_id") }, s.auth.ListDevices))
 	p.Post("/devices/:id/revoke", s.revokeDevice)
 
-	p.Get("/items", list(s.itemFilter, s.items.ListItems))
+	p.Get("/items", list(s.sortedItemFilter, s.items.ListItems))
 	p.Post("/items", create(s.items.CreateItem))
 	p.Get("/items/:id", get(s.items.GetItem))
 	p.Patch("/items/:id", update(s.items.UpdateItem))

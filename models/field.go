@@ -114,10 +114,6 @@ type Evidence struct {
 	ThumbKey          string            `json:"-"`
 	UploadID          string            `json:"-"`
 	PHash             *int64            `json:"-" gorm:"column:phash"`
-	PHashQ0           *int32            `json:"-" gorm:"column:phash_q0"`
-	PHashQ1           *int32            `json:"-" gorm:"column:phash_q1"`
-	PHashQ2           *int32            `json:"-" gorm:"column:phash_q2"`
-	PHashQ3           *int32            `json:"-" gorm:"column:phash_q3"`
 	// PHashes are MediaInfo.PHashes of a photo being completed, for the
 	// near-duplicate lookup and the evidence_phashes rows; not a column.
 	PHashes   []uint64  `json:"-" gorm:"-"`

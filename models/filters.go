@@ -18,6 +18,9 @@ type ItemFilter struct {
 	// Search keeps the items whose code or title contains it (the web
 	// console's ledger search box).
 	Search string
+	// Sort orders the list (ItemSorts, PageItems); empty is entry order.
+	// It narrows nothing: Conds leaves it out.
+	Sort string
 }
 
 // Conds turns the filter into conditions on the items table.

@@ -116,15 +116,23 @@ func List[T Record](ctx context.Context, s *Service, conds []Cond, p ListParams)
 	return page, err
 }
 
+// pageLimit is the page size p asks for, or the default.
+func pageLimit(p ListParams) (int, error) {
+	if p.Limit <= 0 {
+		return DefaultPageSize, nil
+	}
+	if p.Limit > MaxPageSize {
+		return 0, FieldError(CodeValidation, "limit", "limit must be at most %d", MaxPageSize)
+	}
+	return p.Limit, nil
+}
+
 // PageOf reads one page in tx: it asks for one row more than the page to
 // learn whether another page follows.
 func PageOf[T Record](tx Tx, conds []Cond, p ListParams) (Page[T], error) {
-	limit := p.Limit
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
-	if limit > MaxPageSize {
-		return Page[T]{}, FieldError(CodeValidation, "limit", "limit must be at most %d", MaxPageSize)
+	limit, err := pageLimit(p)
+	if err != nil {
+		return Page[T]{}, err
 	}
 	if p.After != "" && !ValidID(p.After) {
 		return Page[T]{}, FieldError(CodeInvalidCursor, "page_token", "the page cursor is not valid")

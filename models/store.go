@@ -126,13 +126,20 @@ const (
 	OpNull    Op = "null"
 	OpNotNull Op = "not_null"
 	// OpAny is true when any of the conditions in Value ([]Cond) holds.
-	OpAny  Op = "any"
+	OpAny Op = "any"
+	// OpAll is true when all the conditions in Value ([]Cond) hold; a
+	// list of Conds is already a conjunction, so it is only needed
+	// inside OpAny.
+	OpAll  Op = "all"
 	OpLike Op = "contains"
 	// OpInQuery is true when the column's value is one of those a
 	// Subquery (Value) selects. The database evaluates it, so a filter
 	// over a large related table needs neither a round trip nor a long
 	// list of ids.
 	OpInQuery Op = "in_query"
+	// OpNotInQuery is true when the column's value is none of those a
+	// Subquery (Value) selects (a column that is never NULL).
+	OpNotInQuery Op = "not_in_query"
 )
 
 // Subquery selects one column of the records of Model's table that match

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 	"time"
 
@@ -110,14 +111,18 @@ func (db *DB) namedLock(ctx context.Context, name string, wait time.Duration) (f
 	}, nil
 }
 
-// sqliteFS serves the migrations with the one spelling SQLite needs
+// sqliteFS serves the migrations with the spellings SQLite needs
 // changed: the SQLite driver turns text into time.Time only for columns
 // declared exactly DATETIME, while MySQL needs DATETIME(6) to keep
-// microseconds. SQLite keeps whatever precision it is given.
+// microseconds (SQLite keeps whatever precision it is given); and MySQL
+// drops an index "ON" its table, which SQLite does not take.
 type sqliteFS struct{ fs.FS }
+
+var dropIndexOn = regexp.MustCompile(`(DROP INDEX \w+) ON \w+`)
 
 func (f sqliteFS) ReadFile(name string) ([]byte, error) {
 	b, err := fs.ReadFile(f.FS, name)
+	b = dropIndexOn.ReplaceAll(b, []byte("$1"))
 	return bytes.ReplaceAll(b, []byte("DATETIME(6)"), []byte("DATETIME")), err
 }
 

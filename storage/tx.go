@@ -400,7 +400,7 @@ func condExpr(g *gorm.DB, c models.Cond) (clause.Expression, error) {
 		return clause.Expr{SQL: "? LIKE ? ESCAPE '!'", Vars: []any{col, escapeLike(fmt.Sprint(c.Value)) + "%"}}, nil
 	case models.OpLike:
 		return clause.Expr{SQL: "? LIKE ? ESCAPE '!'", Vars: []any{col, "%" + escapeLike(fmt.Sprint(c.Value)) + "%"}}, nil
-	case models.OpAny:
+	case models.OpAny, models.OpAll:
 		sub, ok := c.Value.([]models.Cond)
 		if !ok || len(sub) == 0 {
 			return nil, fmt.Errorf("storage: %q needs a non-empty []Cond", c.Op)
@@ -413,8 +413,11 @@ func condExpr(g *gorm.DB, c models.Cond) (clause.Expression, error) {
 			}
 			ors[i] = e
 		}
+		if c.Op == models.OpAll {
+			return clause.And(ors...), nil
+		}
 		return clause.Or(ors...), nil
-	case models.OpInQuery:
+	case models.OpInQuery, models.OpNotInQuery:
 		sub, ok := c.Value.(models.Subquery)
 		if !ok || sub.Model == nil || sub.Column == "" {
 			return nil, fmt.Errorf("storage: %q needs a models.Subquery with a model and a column", c.Op)
@@ -424,6 +427,9 @@ func condExpr(g *gorm.DB, c models.Cond) (clause.Expression, error) {
 		q, err := where(g.Session(&gorm.Session{NewDB: true}).Model(sub.Model).Select(string(sub.Column)), sub.Where)
 		if err != nil {
 			return nil, err
+		}
+		if c.Op == models.OpNotInQuery {
+			return clause.Expr{SQL: "? NOT IN (?)", Vars: []any{col, q}}, nil
 		}
 		return clause.Expr{SQL: "? IN (?)", Vars: []any{col, q}}, nil
 	}

@@ -89,12 +89,15 @@ func (w *Console) setLang(c *fiber.Ctx, r *req) error {
 // takes them.
 func (w *Console) filterOf(c *fiber.Ctx) (models.ItemFilter, map[string]string, error) {
 	q := map[string]string{}
-	for _, k := range []string{"status", "unit_id", "category", "area", "supervision_level", "overdue", "flagged", "q"} {
+	for _, k := range []string{"status", "unit_id", "category", "area", "supervision_level", "overdue", "flagged", "q", "sort"} {
 		if v := strings.TrimSpace(c.Query(k)); v != "" {
 			q[k] = v
 		}
 	}
-	f := models.ItemFilter{Status: q["status"], UnitID: q["unit_id"], Category: q["category"], Area: q["area"], SupervisionLevel: q["supervision_level"], Search: q["q"]}
+	f := models.ItemFilter{Status: q["status"], UnitID: q["unit_id"], Category: q["category"], Area: q["area"], SupervisionLevel: q["supervision_level"], Search: q["q"], Sort: q["sort"]}
+	if !models.ValidItemSort(f.Sort) {
+		return f, q, models.FieldError(models.CodeInvalidEnum, "sort", "unknown sort")
+	}
 	if len([]rune(f.Search)) > 100 {
 		return f, q, models.FieldError(models.CodeValidation, "q", "search for at most 100 characters")
 	}
@@ -155,10 +158,8 @@ func (w *Console) ledger(c *fiber.Ctx, r *req) error {
 	if err != nil {
 		return err
 	}
+	// The service checks the cursor: an id, or the sort's keyset.
 	p := models.ListParams{Limit: 50, After: c.Query("after")}
-	if p.After != "" && !models.ValidID(p.After) {
-		return models.FieldError(models.CodeValidation, "after", "bad page")
-	}
 	page, err := w.items.ListItems(c.UserContext(), r.Actor, f, p)
 	if err != nil {
 		return err
@@ -181,8 +182,43 @@ func (w *Console) ledger(c *fiber.Ctx, r *req) error {
 	sort.Slice(unitList, func(i, j int) bool { return unitList[i].Code < unitList[j].Code })
 	return w.render(c, r, http.StatusOK, "ledger", r.L.T("web.nav.ledger", nil), "ledger", map[string]any{
 		"Rows": rows, "Q": q, "XLSX": template.URL("/ledger.xlsx?") + query, "CSV": template.URL("/ledger.csv?") + query, "Next": next, "Statuses": models.ItemMachine.Statuses(),
-		"Levels": models.SupervisionLevels, "Units": unitList,
+		"Levels": models.SupervisionLevels, "Units": unitList, "Heads": ledgerHeads(q),
 	})
+}
+
+// ledgerHead is a column heading of the ledger: a link that sorts the
+// whole list by it (the service's keyset, across pages), ascending first,
+// then descending.
+type ledgerHead struct {
+	Label, Href, AriaSort string
+}
+
+func ledgerHeads(q map[string]string) []ledgerHead {
+	cols := []struct{ label, sort string }{
+		{"web.field.code", "code"}, {"web.field.title", "title"}, {"web.field.unit", "unit"},
+		{"web.field.category", "category"}, {"web.field.area", "area"}, {"web.field.level", "supervision_level"},
+		{"web.field.deadline", "deadline"}, {"web.field.status", "status"},
+	}
+	rest := map[string]string{}
+	for k, v := range q {
+		if k != "sort" {
+			rest[k] = v
+		}
+	}
+	heads := make([]ledgerHead, len(cols))
+	for i, col := range cols {
+		h := ledgerHead{Label: col.label}
+		next := col.sort
+		switch q["sort"] {
+		case col.sort:
+			h.AriaSort, next = "ascending", "-"+col.sort
+		case "-" + col.sort:
+			h.AriaSort = "descending"
+		}
+		h.Href = "/ledger?" + encodeQuery(rest, "sort", next)
+		heads[i] = h
+	}
+	return heads
 }
 
 func encodeQuery(q map[string]string, extra ...string) string {
@@ -330,8 +366,41 @@ func (w *Console) packDownload(c *fiber.Ctx, r *req) error {
 }
 
 func (w *Console) packVerifyForm(c *fiber.Ctx, r *req) error {
-	return w.render(c, r, http.StatusOK, "packverify", r.L.T("web.nav.pack", nil), "pack", map[string]any{})
+	return w.render(c, r, http.StatusOK, "packverify", r.L.T("web.nav.pack", nil), "pack", map[string]any{"Limit": megabytes(w.packLimit())})
 }
+
+// packSize refuses a pack upload larger than the configured limit, from
+// its Content-Length, before a byte of it is read; a body of unknown
+// length (chunked) is refused too, since browsers send the length of a
+// form.
+func (w *Console) packSize(h handler) handler {
+	return func(c *fiber.Ctx, r *req) error {
+		limit := w.packLimit()
+		msg := ""
+		status := http.StatusRequestEntityTooLarge
+		switch n := int64(c.Request().Header.ContentLength()); {
+		case n > limit:
+			msg = r.L.T("web.pack.too_large", map[string]any{"Limit": megabytes(limit)})
+		case n < 0:
+			msg, status = r.L.T("web.pack.length_required", nil), http.StatusLengthRequired
+		default:
+			return h(c, r)
+		}
+		// The body is left unread: the connection is closed after the answer.
+		c.Context().SetConnectionClose()
+		return w.render(c, r, status, "packverify", r.L.T("web.nav.pack", nil), "pack", map[string]any{"Error": msg, "Limit": megabytes(limit)})
+	}
+}
+
+func (w *Console) packLimit() int64 {
+	if w.cfg.PackLimit <= 0 {
+		return DefaultPackLimit
+	}
+	return w.cfg.PackLimit
+}
+
+// megabytes shows a size in whole MB (MiB), as a file dialog does.
+func megabytes(n int64) string { return strconv.FormatInt((n+(1<<20)-1)>>20, 10) + " MB" }
 
 // packVerify checks an uploaded pack with the code of fieldctl
 // verify-pack (models/pack), against this server's keys.
@@ -350,7 +419,7 @@ func (w *Console) packVerify(c *fiber.Ctx, r *req) error {
 		return models.Errorf(models.CodeValidation, "unreadable upload")
 	}
 	rep, verr := pack.Verify(ra, fh.Size, w.cfg.PackKeys.Trusted()...)
-	data := map[string]any{"Name": fh.Filename, "Report": &rep, "OK": verr == nil && rep.OK()}
+	data := map[string]any{"Name": fh.Filename, "Report": &rep, "OK": verr == nil && rep.OK(), "Limit": megabytes(w.packLimit())}
 	if verr != nil && rep.ItemCode == "" && rep.Files == 0 {
 		data["Unreadable"] = true
 	}

@@ -43,6 +43,10 @@ var staticFS embed.FS
 // browser must sign in again.
 const DefaultIdle = 30 * time.Minute
 
+// DefaultPackLimit bounds a pack uploaded to the pack-check page: one
+// evidence file may be as large (models.DefaultEvidencePolicy.MaxSize).
+const DefaultPackLimit = 512 << 20
+
 // Config wires the console.
 type Config struct {
 	Service *models.Service
@@ -56,6 +60,10 @@ type Config struct {
 	Logger   *slog.Logger
 	// Idle is the session's idle expiry; zero is DefaultIdle.
 	Idle time.Duration
+	// PackLimit bounds, in bytes, the upload the pack-check page takes;
+	// zero is DefaultPackLimit. A larger pack is checked on the host
+	// with fieldctl verify-pack.
+	PackLimit int64
 	// Tiles is a map tile URL template ({z}, {x}, {y}); empty draws the
 	// sites' shapes alone, which works offline. TilesGCJ02 says the tiles
 	// are in the GCJ-02 datum (AMap, Tencent), so the WGS-84 overlays
@@ -175,7 +183,9 @@ func (w *Console) Register(app *fiber.App) {
 	app.Get("/evidence/:id/thumb", w.page(w.evidenceImage(true)))
 	app.Get("/evidence/:id/full", w.page(w.evidenceImage(false)))
 	app.Get("/pack-verify", w.page(w.packVerifyForm))
-	app.Post("/pack-verify", w.page(csrf(w.packVerify)))
+	// The size is checked before the CSRF token is read: reading the
+	// token parses the multipart body, which spools the file to disk.
+	app.Post("/pack-verify", w.page(w.packSize(csrf(w.packVerify))))
 	app.Get("/dispatch", w.page(w.dispatch))
 	app.Get("/dispatch.xlsx", w.page(w.dispatchFile))
 	app.Get("/password", w.page(w.passwordForm))

@@ -331,11 +331,14 @@ func runConsole(t *testing.T, s *story, b *browser) {
 		t.Errorf("ledger XLSX download: %d, %d bytes", st, len(x))
 	}
 
-	// Sorting the page by deadline, both ways.
+	// Sorting the ledger by deadline, both ways: a heading is a link the
+	// server sorts by (across pages); the page that loaded is the one
+	// whose heading the server marked.
 	b.open("/ledger")
 	var order []string
-	for _, want := range []string{"DC-002", "DC-001"} {
-		b.run(chromedp.Click(chromedp.CSS(`#ledger thead th:nth-child(7) button`)))
+	for i, want := range []string{"DC-002", "DC-001"} {
+		b.run(chromedp.Click(chromedp.CSS(`#ledger thead th:nth-child(7) a`)),
+			chromedp.WaitReady(chromedp.CSS(`#ledger thead th:nth-child(7)[aria-sort="`+[]string{"ascending", "descending"}[i]+`"]`)))
 		b.eval(`Array.from(document.querySelectorAll("#ledger tbody tr td:first-child")).map(td => td.textContent)`, &order)
 		if len(order) != 2 || order[0] != want {
 			t.Errorf("the ledger sorted by deadline: %v, want %s first", order, want)

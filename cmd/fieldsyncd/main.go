@@ -164,10 +164,10 @@ func (m *Main) Run(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.Background())
 	chained := make(chan struct{})
 	m.engineDone = make(chan struct{})
-	escalatorDone := make(chan struct{})
-	// The escalator and the audit chainer write to the database: Close
-	// waits for them before closing the pool.
-	m.stopEngine = func() { cancel(); <-m.engineDone; <-escalatorDone; <-chained }
+	escalatorDone, backfilled := make(chan struct{}), make(chan struct{})
+	// The escalator, the phash backfill and the audit chainer write to
+	// the database: Close waits for them before closing the pool.
+	m.stopEngine = func() { cancel(); <-m.engineDone; <-escalatorDone; <-backfilled; <-chained }
 	go func() {
 		defer close(m.engineDone)
 		go m.janitor(bg, svc, local)
@@ -176,6 +176,10 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() {
 		defer close(escalatorDone)
 		m.escalator(bg, svc)
+	}()
+	go func() {
+		defer close(backfilled)
+		m.backfillPHashes(bg, svc)
 	}()
 	go func() {
 		defer close(chained)
@@ -195,7 +199,7 @@ func (m *Main) Run(ctx context.Context) error {
 		PackKeys:       packKeys,
 		Metrics:        m.Metrics,
 		Console: web.Config{Key: keys.Derive(current, "web-console"), Tiles: m.Config.MapTiles,
-			TilesGCJ02: m.Config.MapTilesDatum == "gcj02"},
+			TilesGCJ02: m.Config.MapTilesDatum == "gcj02", Idle: m.Config.ConsoleIdle, PackLimit: int64(m.Config.PackCheckLimit)},
 	})
 	if err := m.servePprof(); err != nil {
 		return err
@@ -386,6 +390,27 @@ func (m *Main) janitor(ctx context.Context, core *models.Service, local *blob.Lo
 		}
 		return err
 	})
+}
+
+// backfillPHashes adds to the near-duplicate index, at start and then
+// hourly, the verified photos missing from it (evidence.BackfillPHashes:
+// those verified before the index existed); once all are in, a run is one
+// query.
+func (m *Main) backfillPHashes(ctx context.Context, core *models.Service) {
+	svc := evidence.New(core)
+	run := func(ctx context.Context) error {
+		n, err := svc.BackfillPHashes(ctx, func(id string, err error) {
+			m.Log.Warn("phash backfill: photo left out of the near-duplicate index", "evidence", id, "err", err)
+		})
+		if n > 0 {
+			m.Log.Info("phash backfill: photos added to the near-duplicate index", "count", n)
+		}
+		return err
+	}
+	if err := run(ctx); err != nil && ctx.Err() == nil {
+		m.Log.Warn("phash backfill failed; it runs again in an hour", "err", err)
+	}
+	m.every(ctx, time.Hour, "phash backfill", run)
 }
 
 // escalator raises the supervision level of long-overdue items every hour

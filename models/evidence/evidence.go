@@ -413,8 +413,6 @@ func applyMedia(e *models.Evidence, m *models.MediaInfo) {
 	if m.PHash != nil {
 		h := int64(*m.PHash)
 		e.PHash = &h
-		q := phashQuarters(*m.PHash)
-		e.PHashQ0, e.PHashQ1, e.PHashQ2, e.PHashQ3 = &q[0], &q[1], &q[2], &q[3]
 		e.PHashes = m.PHashes
 		if len(e.PHashes) == 0 {
 			e.PHashes = []uint64{*m.PHash}

@@ -231,13 +231,20 @@ func (s *Service) getItem(tx models.Tx, a models.Actor, it *models.Rectification
 	return models.GetReadable(tx, a, it, id, "item")
 }
 
-// ListItems lists the items the actor may see.
+// ListItems lists the items the actor may see, in the order f.Sort names
+// (models.PageItems: a keyset over the sort column and id).
 func (s *Service) ListItems(ctx context.Context, a models.Actor, f models.ItemFilter, p models.ListParams) (models.Page[models.RectificationItem], error) {
+	var page models.Page[models.RectificationItem]
 	conds, err := s.ReadScope(ctx, a, models.EntityItems)
 	if err != nil {
-		return models.Page[models.RectificationItem]{}, err
+		return page, err
 	}
-	return models.List[models.RectificationItem](ctx, s.Service, append(conds, f.Conds()...), p)
+	conds = append(conds, f.Conds()...)
+	err = s.Store.Tx(ctx, func(tx models.Tx) (err error) {
+		page, err = models.PageItems(tx, conds, f.Sort, p)
+		return err
+	})
+	return page, err
 }
 
 // withCode names the item code in a domain error's specifics.

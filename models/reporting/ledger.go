@@ -36,9 +36,10 @@ type LedgerRow struct {
 // decisions) held in memory at once while the ledger is written.
 const ledgerPage = 100
 
-// Ledger calls each for every item the actor may see that matches f, in id
-// order. Admins get every item, supervisors and unit leads those of their
-// unit subtree; inspectors, who see only their own tasks, are refused.
+// Ledger calls each for every item the actor may see that matches f, in the
+// order f.Sort names (entry order, by id, when empty). Admins get every
+// item, supervisors and unit leads those of their unit subtree;
+// inspectors, who see only their own tasks, are refused.
 //
 // Items are read a page at a time, each page in a transaction of its own,
 // and each is called outside it: a slow reader at the other end never
@@ -60,13 +61,14 @@ func (s *Service) Ledger(ctx context.Context, a models.Actor, f models.ItemFilte
 	now := s.Time()
 	for after := ""; ; {
 		var rows []LedgerRow
+		var next string
 		err := s.Store.Tx(ctx, func(tx models.Tx) error {
-			var items []models.RectificationItem
-			if err := tx.List(&items, models.Query{Where: conds, After: after, Limit: ledgerPage}); err != nil {
+			page, err := models.PageItems(tx, conds, f.Sort, models.ListParams{Limit: ledgerPage, After: after})
+			if err != nil {
 				return err
 			}
-			var err error
-			rows, err = ledgerRows(tx, items, now)
+			next = page.Next
+			rows, err = ledgerRows(tx, page.Items, now)
 			return err
 		})
 		if err != nil {
@@ -77,10 +79,10 @@ func (s *Service) Ledger(ctx context.Context, a models.Actor, f models.ItemFilte
 				return err
 			}
 		}
-		if len(rows) < ledgerPage {
+		if next == "" {
 			return nil
 		}
-		after = rows[len(rows)-1].Item.ID
+		after = next
 	}
 }
 

@@ -199,7 +199,9 @@ func HammingDistance(a, b uint64) int { return bits.OnesCount64(a ^ b) }
 //   - Dimensions above MaxSide or MaxPixels (read from the header, before
 //     any decoding; for HEIC from ispe): CodeMediaTooLarge. So is an image
 //     whose decoded size alone (width × height × bytes per pixel of its
-//     colour model and bit depth, decodeCost) exceeds DecodeBudget.
+//     colour model and bit depth, decodeCost) exceeds DecodeBudget. A
+//     HEIC grid larger than PublicSize is decoded tile by tile at a
+//     reduced size instead (heifgrid.go), at the cost of that.
 //   - No room in the decode budget within AdmissionWait:
 //     CodeUnavailable with RetryAfter; nothing was decoded, the caller
 //     may try again.
@@ -289,27 +291,20 @@ func (a *Analyzer) analyze(data []byte, ct string) (models.MediaInfo, error) {
 	info.Width, info.Height = cfg.Width, cfg.Height
 	applyExif(&info, readExif(blob))
 
-	release, err := a.admit(ct, cfg, data)
+	// Decode once; everything below works on this image.
+	img, shownW, shownH, release, err := a.decode(data, ct, cfg)
 	if err != nil {
 		return info, err
 	}
 	defer release()
-	// Decode once; everything below works on this image.
-	img, err := decodePixels(data, ct)
-	if err != nil {
-		return info, &models.Error{Code: models.CodeMediaUnreadable,
-			Message: fmt.Sprintf("the %s pixel data cannot be decoded: %v", formatName(ct), err), Err: err}
-	}
-	if err := checkDecoded(img, cfg, ct); err != nil {
-		return info, err
-	}
 	orientation := info.Orientation
 	if isHEIF(ct) {
 		// libheif applies the file's own rotation and mirroring (irot,
-		// imir), which take precedence over EXIF orientation: the pixels
-		// come out upright, in the size they are shown at.
+		// imir), and so does a grid's reduced decode; they take
+		// precedence over EXIF orientation: the pixels come out upright,
+		// and the size is the one they are shown at.
 		orientation = 1
-		info.Width, info.Height = img.Bounds().Dx(), img.Bounds().Dy()
+		info.Width, info.Height = shownW, shownH
 	}
 
 	thumb, hashes, err := a.thumbnailAndHash(img, orientation)
@@ -319,6 +314,48 @@ func (a *Analyzer) analyze(data []byte, ct string) (models.MediaInfo, error) {
 	}
 	info.Thumbnail, info.PHash, info.PHashes = thumb, &hashes[0], hashes
 	return info, nil
+}
+
+// decode admits and decodes the image whose header is cfg, and returns it
+// with the size it is shown at (for HEIF, after its rotation) and the
+// release of its admission. A HEIF grid larger than the public copy is
+// decoded tile by tile at a reduced size (heifgrid.go), which is what
+// makes a 24 or 48 megapixel phone photo fit the budget; the image is
+// then smaller than the size returned.
+func (a *Analyzer) decode(data []byte, ct string, cfg image.Config) (img image.Image, w, h int, release func(), err error) {
+	unreadable := func(err error) error {
+		return &models.Error{Code: models.CodeMediaUnreadable,
+			Message: fmt.Sprintf("the %s pixel data cannot be decoded: %v", formatName(ct), err), Err: err}
+	}
+	if isHEIF(ct) {
+		if g, ok := parseGrid(data); ok && g.width == cfg.Width && g.height == cfg.Height {
+			if s := reduction(g.width, g.height, a.publicSize()); s > 1 {
+				release, err := a.decodeBudget().acquire(g.reducedCost(s), a.admissionWait(), formatName(ct))
+				if err != nil {
+					return nil, 0, 0, nil, err
+				}
+				if img, err = g.decodeReduced(s); err != nil {
+					release()
+					return nil, 0, 0, nil, unreadable(err)
+				}
+				w, h = g.shown()
+				return img, w, h, release, nil
+			}
+		}
+	}
+	release, err = a.admit(ct, cfg, data)
+	if err != nil {
+		return nil, 0, 0, nil, err
+	}
+	if img, err = decodePixels(data, ct); err != nil {
+		release()
+		return nil, 0, 0, nil, unreadable(err)
+	}
+	if err := checkDecoded(img, cfg, ct); err != nil {
+		release()
+		return nil, 0, 0, nil, err
+	}
+	return img, img.Bounds().Dx(), img.Bounds().Dy(), release, nil
 }
 
 func isHEIF(ct string) bool { return ct == ContentTypeHEIC || ct == ContentTypeHEIF }

@@ -183,9 +183,10 @@ func peakRSS(tb testing.TB) int64 {
 
 // BenchmarkDecodeMemory sends 16 concurrent worst-case uploads within the
 // limits (decompression-bomb PNGs of each bit depth, a 50-megapixel JPEG,
-// a real HEIC) through the default Analyzer while 80 MiB of file bytes are
-// held, as the completions holding their files would (models'
-// analysisMemory), and reports the process's peak RSS.
+// a real HEIC, 24- and 48-megapixel HEIC grids) through the default
+// Analyzer while 80 MiB of file bytes are held, as the completions holding
+// their files would (models' analysisMemory), and reports the process's
+// peak RSS.
 //
 //	go test -tags nodynamic ./storage/media -run '^$' -bench DecodeMemory -benchtime 1x
 func BenchmarkDecodeMemory(b *testing.B) {
@@ -195,6 +196,10 @@ func BenchmarkDecodeMemory(b *testing.B) {
 		bombPNG(b, 5000, 5000, color.RGBA64Model),
 		bombPNG(b, 7000, 7000, color.RGBA64Model), // refused: 392 MB
 		readPhoto(b, "IMG_5195.HEIC"),
+		// Phone-style grids of 24 and 48 megapixels, decoded tile by tile
+		// at a reduced size.
+		readPhoto(b, "grid-24mp.heic"),
+		regrid(b, readPhoto(b, "grid-24mp.heic"), 12, 16, 8000, 6000),
 	}
 	var jb bytes.Buffer
 	if err := jpeg.Encode(&jb, image.NewYCbCr(image.Rect(0, 0, 8000, 6000), image.YCbCrSubsampleRatio444), &jpeg.Options{Quality: 90}); err != nil {

@@ -251,10 +251,15 @@ func exifItem(meta []box) (uint64, bool) {
 	return 0, false
 }
 
-// itemData returns the bytes of item id from iloc (construction method 0,
-// file offsets, or 1, offsets into idat), joining its extents; at most
-// maxExifBytes+64 bytes.
+// itemData returns the bytes of the Exif item id: at most maxExifBytes+64.
 func itemData(file []byte, meta []box, id uint64) ([]byte, bool) {
+	return itemBytes(file, meta, id, maxExifBytes+64)
+}
+
+// itemBytes returns the bytes of item id from iloc (construction method 0,
+// file offsets, or 1, offsets into idat), joining its extents; at most
+// limit bytes.
+func itemBytes(file []byte, meta []box, id uint64, limit int) ([]byte, bool) {
 	iloc, ok := find(meta, "iloc")
 	if !ok {
 		return nil, false
@@ -314,7 +319,7 @@ func itemData(file []byte, meta []box, id uint64) ([]byte, bool) {
 				n = uint64(len(src)) - start
 			}
 			if start > uint64(len(src)) || n > uint64(len(src))-start ||
-				uint64(len(out))+n > maxExifBytes+64 {
+				uint64(len(out))+n > uint64(limit) {
 				return nil, false
 			}
 			out = append(out, src[start:start+n]...)

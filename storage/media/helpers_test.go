@@ -238,9 +238,6 @@ func ftyp(major string, compat ...string) []byte {
 	return bmffBox("ftyp", body)
 }
 
-func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
-func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
-
 // buildHEIC makes a structurally valid HEIC container (no real HEVC data):
 // item 1 is the primary hvc1 image with ispe w×h (property 2); property 1
 // is a larger ispe (8000×6000) that belongs to no item, to check that the

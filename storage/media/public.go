@@ -62,15 +62,11 @@ func (a *Analyzer) RenderPublic(r io.Reader, orientation int) (out []byte, err e
 		if err := a.checkDimensions(cfg.Width, cfg.Height); err != nil {
 			return nil, err
 		}
-		release, err := a.admit(ct, cfg, data)
-		if err != nil {
+		var release func()
+		if img, _, _, release, err = a.decode(data, ct, cfg); err != nil {
 			return nil, err
 		}
 		defer release()
-		if img, err = decodeHEIC(bytes.NewReader(data)); err != nil {
-			return nil, &models.Error{Code: models.CodeMediaUnreadable,
-				Message: fmt.Sprintf("the %s pixel data cannot be decoded: %v", formatName(ct), err), Err: err}
-		}
 		orientation = 1
 	} else {
 		var head bytes.Buffer
@@ -94,9 +90,9 @@ func (a *Analyzer) RenderPublic(r io.Reader, orientation int) (out []byte, err e
 			return nil, &models.Error{Code: models.CodeMediaUnreadable,
 				Message: fmt.Sprintf("the %s pixel data cannot be decoded: %v", formatName(ct), err), Err: err}
 		}
-	}
-	if err := checkDecoded(img, cfg, ct); err != nil {
-		return nil, err
+		if err := checkDecoded(img, cfg, ct); err != nil {
+			return nil, err
+		}
 	}
 	b := img.Bounds()
 	// Scaling before turning is cheaper and gives the same pixels.

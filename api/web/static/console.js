@@ -12,30 +12,6 @@
   document.querySelectorAll("[data-print]").forEach(function (b) {
     b.addEventListener("click", function () { window.print(); });
   });
-  // Sortable tables: a header becomes a button that sorts this page's
-  // rows by its column (the server pages by id).
-  document.querySelectorAll("table[data-sortable]").forEach(function (table) {
-    var heads = table.querySelectorAll("thead th");
-    heads.forEach(function (th, col) {
-      var b = document.createElement("button");
-      b.type = "button"; b.className = "sort"; b.textContent = th.textContent;
-      th.textContent = ""; th.appendChild(b);
-      b.addEventListener("click", function () {
-        var asc = th.getAttribute("aria-sort") !== "ascending";
-        heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-        var body = table.tBodies[0];
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (x, y) {
-          var a = x.cells[col] ? x.cells[col].textContent.trim() : "";
-          var c = y.cells[col] ? y.cells[col].textContent.trim() : "";
-          var r = a.localeCompare(c, "zh-CN", {numeric: true});
-          return asc ? r : -r;
-        });
-        rows.forEach(function (r) { body.appendChild(r); });
-      });
-    });
-  });
   var dlg = document.getElementById("viewer");
   if (!dlg) { return; }
   var img = document.getElementById("viewer-img");

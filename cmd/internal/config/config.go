@@ -75,6 +75,10 @@ type Config struct {
 	// PprofAddr serves net/http/pprof for profiling; empty (the default)
 	// serves nothing.
 	PprofAddr string
+	// ConsoleIdle ends a web console session after this long without a
+	// request; PackCheckLimit bounds the console's pack-check upload.
+	ConsoleIdle    time.Duration
+	PackCheckLimit int
 }
 
 // option is one row of the table: flag name, environment variable,
@@ -147,6 +151,8 @@ var options = []option{
 	{"escalate-after", "FIELDSYNC_ESCALATE_AFTER", "720h", "an item overdue at least this long, and not escalated within this long, goes up one supervision level (daily → special → key), checked hourly; 0 disables", false, duration(func(c *Config) *time.Duration { return &c.EscalateAfter }), false},
 	{"map-tiles", "FIELDSYNC_MAP_TILES", "", "tile URL template of the web console's maps, e.g. https://t0.tianditu.gov.cn/vec_w/wmts?...&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY; empty draws the sites alone, which works offline", false, str(func(c *Config) *string { return &c.MapTiles }), false},
 	{"map-tiles-datum", "FIELDSYNC_MAP_TILES_DATUM", "wgs84", "datum of the map tiles: wgs84 (Tianditu, OpenStreetMap) or gcj02 (AMap, Tencent), to which the console shifts its WGS-84 overlays", false, str(func(c *Config) *string { return &c.MapTilesDatum }), false},
+	{"console-idle", "FIELDSYNC_CONSOLE_IDLE", "30m", "the web console signs a browser out after this long without a request (1m to 24h)", false, duration(func(c *Config) *time.Duration { return &c.ConsoleIdle }), false},
+	{"pack-check-limit", "FIELDSYNC_PACK_CHECK_LIMIT", "536870912", "largest evidence pack, in bytes, the web console's pack-check page (证据包校验) takes; a larger one is checked with fieldctl verify-pack", false, integer(func(c *Config) *int { return &c.PackCheckLimit }), false},
 	{"pprof-addr", "FIELDSYNC_PPROF_ADDR", "", "loopback address (127.0.0.1:6060) on which to serve Go's pprof profiles, for profiling under load; empty serves none", false, str(func(c *Config) *string { return &c.PprofAddr }), false},
 	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
 }
@@ -215,6 +221,12 @@ func (c *Config) validate() error {
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
 		return fmt.Errorf("FIELDSYNC_TIME_ZONE %q is not a time zone (e.g. Asia/Shanghai, UTC)", c.TimeZone)
+	}
+	if c.ConsoleIdle < time.Minute || c.ConsoleIdle > 24*time.Hour {
+		return fmt.Errorf("FIELDSYNC_CONSOLE_IDLE %v must be between 1m and 24h", c.ConsoleIdle)
+	}
+	if c.PackCheckLimit < 1<<20 {
+		return fmt.Errorf("FIELDSYNC_PACK_CHECK_LIMIT %d must be at least 1048576 (1 MB)", c.PackCheckLimit)
 	}
 	if c.EscalateAfter < 0 {
 		return errors.New("FIELDSYNC_ESCALATE_AFTER must not be negative (0 disables escalation)")

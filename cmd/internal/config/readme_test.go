@@ -137,3 +137,32 @@ func TestMapTiles(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleSettings: the console's idle expiry and its pack-check
+// upload limit are settings with defaults, and out-of-range values are
+// refused with the variable's name.
+func TestConsoleSettings(t *testing.T) {
+	var out strings.Builder
+	c, _, err := Load("x", nil, func(string) string { return "" }, &out)
+	if err != nil || c.ConsoleIdle != 30*time.Minute || c.PackCheckLimit != 512<<20 {
+		t.Fatalf("defaults: idle %v, pack limit %d, %v", c.ConsoleIdle, c.PackCheckLimit, err)
+	}
+	env := map[string]string{"FIELDSYNC_CONSOLE_IDLE": "2h", "FIELDSYNC_PACK_CHECK_LIMIT": "2097152"}
+	c, _, err = Load("x", nil, func(k string) string { return env[k] }, &out)
+	if err != nil || c.ConsoleIdle != 2*time.Hour || c.PackCheckLimit != 2<<20 {
+		t.Fatalf("from the environment: idle %v, pack limit %d, %v", c.ConsoleIdle, c.PackCheckLimit, err)
+	}
+	if c, _, err = Load("x", []string{"-console-idle", "10m"}, func(k string) string { return env[k] }, &out); err != nil || c.ConsoleIdle != 10*time.Minute {
+		t.Fatalf("the flag must win: idle %v, %v", c.ConsoleIdle, err)
+	}
+	for _, args := range [][]string{
+		{"-console-idle", "soon"}, {"-console-idle", "30s"}, {"-console-idle", "25h"}, {"-console-idle", "-5m"},
+		{"-pack-check-limit", "1000"}, {"-pack-check-limit", "big"},
+	} {
+		_, _, err := Load("x", args, func(string) string { return "" }, &out)
+		name := map[string]string{"-console-idle": "FIELDSYNC_CONSOLE_IDLE", "-pack-check-limit": "FIELDSYNC_PACK_CHECK_LIMIT"}[args[0]]
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%v: %v, want an error naming %s", args, err, name)
+		}
+	}
+}
