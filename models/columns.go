@@ -75,15 +75,14 @@ var SyncResultCols = struct {
 var EvidenceCols = struct {
 	ID, TaskID, VerificationID, InspectorID, DeviceID, SiteID, UnitPath, Kind, Status, SHA256, Size, ContentType,
 	CapturedAt, CapturedUTCOffset, Location, Media, Flags, Flagged, RejectCode, RejectReason, CompletedAt,
-	ObjectKey, ThumbKey, UploadID, PHash, PHashQ0, PHashQ1, PHashQ2, PHashQ3, Version, CreatedAt, UpdatedAt Column
+	ObjectKey, ThumbKey, UploadID, PHash, Version, CreatedAt, UpdatedAt Column
 }{
 	ID: "id", TaskID: "task_id", VerificationID: "verification_id", InspectorID: "inspector_id", DeviceID: "device_id",
 	SiteID: "site_id", UnitPath: "unit_path", Kind: "kind", Status: "status", SHA256: "sha256", Size: "size",
 	ContentType: "content_type", CapturedAt: "captured_at", CapturedUTCOffset: "captured_utc_offset",
 	Location: "location", Media: "media", Flags: "flags", Flagged: "flagged", RejectCode: "reject_code",
 	RejectReason: "reject_reason", CompletedAt: "completed_at", ObjectKey: "object_key", ThumbKey: "thumb_key",
-	UploadID: "upload_id", PHash: "phash", PHashQ0: "phash_q0", PHashQ1: "phash_q1", PHashQ2: "phash_q2",
-	PHashQ3: "phash_q3", Version: "version", CreatedAt: "created_at", UpdatedAt: "updated_at",
+	UploadID: "upload_id", PHash: "phash", Version: "version", CreatedAt: "created_at", UpdatedAt: "updated_at",
 }
 
 // TaskCols are the columns of the tasks (InspectionTask, table tasks).

@@ -13,7 +13,7 @@ import (
 // NULL to place; ties are broken by id, in the same direction.
 var ItemSorts = []string{"code", "title", "deadline", "status", "supervision_level", "unit", "category", "area"}
 
-var itemSortColumns = map[string]string{
+var itemSortColumns = map[string]Column{
 	"code": "code", "title": "title", "deadline": "deadline", "status": "status",
 	"supervision_level": "supervision_level", "unit": "responsible_unit_id",
 	"category": "category", "area": "area",
@@ -52,7 +52,7 @@ func PageItems(tx Tx, conds []Cond, sort string, p ListParams) (Page[Rectificati
 	}
 	where := conds
 	if p.After != "" {
-		v, id, ok := parseItemCursor(sort, col, p.After)
+		v, id, ok := parseItemCursor(sort, string(col), p.After)
 		if !ok {
 			return Page[RectificationItem]{}, FieldError(CodeInvalidCursor, "page_token", "the page cursor is not valid for this sort")
 		}
@@ -63,13 +63,13 @@ func PageItems(tx Tx, conds []Cond, sort string, p ListParams) (Page[Rectificati
 		}})
 	}
 	var rows []RectificationItem
-	if err := tx.List(&rows, Query{Where: where, Limit: limit + 1, OrderBy: col + dir + ", id" + dir}); err != nil {
+	if err := tx.List(&rows, Query{Where: where, Limit: limit + 1, OrderBy: string(col) + dir + ", id" + dir}); err != nil {
 		return Page[RectificationItem]{}, err
 	}
 	page := Page[RectificationItem]{Items: rows}
 	if len(rows) > limit {
 		page.Items = rows[:limit]
-		page.Next = itemCursor(sort, col, &rows[limit-1])
+		page.Next = itemCursor(sort, string(col), &rows[limit-1])
 	}
 	if page.Items == nil {
 		page.Items = []RectificationItem{}

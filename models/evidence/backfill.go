@@ -26,16 +26,16 @@ const backfillBatch = 50
 // how many photos it indexed.
 func (s *Service) BackfillPHashes(ctx context.Context, skip func(id string, err error)) (int, error) {
 	indexed, after := 0, ""
-	inIndex := models.Subquery{Model: &EvidencePHash{}, Column: "evidence_id"}
+	inIndex := models.Subquery{Model: &EvidencePHash{}, Column: pc.EvidenceID}
 	for {
 		var batch []models.Evidence
 		err := s.Store.Tx(ctx, func(tx models.Tx) error {
 			return tx.List(&batch, models.Query{Where: []models.Cond{
-				models.Eq("status", models.EvidenceVerified),
-				{Column: "phash", Op: models.OpNotNull},
-				{Column: "id", Op: models.OpGt, Value: after},
-				{Column: "id", Op: models.OpNotInQuery, Value: inIndex},
-			}, OrderBy: "id", Limit: backfillBatch})
+				models.Eq(ec.Status, models.EvidenceVerified),
+				{Column: ec.PHash, Op: models.OpNotNull},
+				{Column: ec.ID, Op: models.OpGt, Value: after},
+				{Column: ec.ID, Op: models.OpNotInQuery, Value: inIndex},
+			}, OrderBy: models.OrderBy(ec.ID), Limit: backfillBatch})
 		})
 		if err != nil || len(batch) == 0 {
 			return indexed, err
@@ -77,7 +77,7 @@ func (s *Service) backfillOne(ctx context.Context, e *models.Evidence) (bool, er
 	}
 	done := false
 	err = s.Store.Tx(ctx, func(tx models.Tx) error {
-		n, err := tx.Count(&EvidencePHash{}, []models.Cond{models.Eq("evidence_id", e.ID)})
+		n, err := tx.Count(&EvidencePHash{}, []models.Cond{models.Eq(pc.EvidenceID, e.ID)})
 		if err != nil || n > 0 {
 			return err
 		}
