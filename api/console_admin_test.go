@@ -139,7 +139,7 @@ func TestConsoleAdminBadInput(t *testing.T) {
 	expectPage(t, "a stale version", adm.post(insp1, url.Values{"action": {"disable"}, "version": {"99"}}, true), 409, "记录已被他人修改，请刷新后重试")
 	expectPage(t, "an unknown user", adm.post("/admin/users/"+e.fx.countyA.ID, url.Values{"action": {"disable"}, "version": {"1"}}, true), 404, "找不到")
 	expectPage(t, "an unknown device", adm.post("/admin/devices/"+e.fx.countyA.ID+"/revoke", url.Values{}, true), 404, "找不到")
-	expectPage(t, "a bad audit page", adm.get("/admin/audit?after=x"), 400, "分页标记无效，请从第一页重新读取")
+	expectPage(t, "a bad audit page", adm.get("/admin/audit?after=x"), 400, "翻页链接已失效")
 	expectPage(t, "an unknown audit action", adm.get("/admin/audit?action=bogus"), 400, "选择的选项无效")
 	if _, err := audit.New(e.svc).ChainAudit(context.Background()); err != nil {
 		t.Fatal(err)

@@ -109,7 +109,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return err
 	case rest[0] == "seed":
-		return seed(ctx, db, svc, stdout)
+		// The demo's photos go through the upload pipeline, into the
+		// server's blob store.
+		blobs, _, err := cfg.OpenBlobs(ctx)
+		if err != nil {
+			return err
+		}
+		return seed(ctx, cfg.Service(db, blobs), stdout)
 	case cmd == "unit add":
 		return unitAdd(ctx, svc, db, rest[2:], stdout)
 	case cmd == "unit list":
@@ -217,13 +223,13 @@ func escalate(ctx context.Context, svc *models.Service, stdout io.Writer) error 
 	return nil
 }
 
-func seed(ctx context.Context, db *storage.DB, svc *models.Service, stdout io.Writer) error {
+func seed(ctx context.Context, svc *models.Service, stdout io.Writer) error {
 	sum, err := demo.Load(ctx, svc, time.Now())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "loaded %d units, %d users, %d items, %d sites, %d templates, %d tasks\n",
-		sum.Units, sum.Users, sum.Items, sum.Sites, sum.Templates, sum.Tasks)
+	fmt.Fprintf(stdout, "loaded %d units, %d users, %d items, %d sites, %d templates, %d tasks, %d photos\n",
+		sum.Units, sum.Users, sum.Items, sum.Sites, sum.Templates, sum.Tasks, sum.Photos)
 	return nil
 }
 

@@ -59,7 +59,9 @@ func TestFieldctlSyncDevices(t *testing.T) {
 		t.Helper()
 		var ts []models.InspectionTask
 		if err := db.Tx(ctx, func(tx models.Tx) error {
-			return tx.List(&ts, models.Query{Where: []models.Cond{models.Eq("assignee_id", a.UserID)}})
+			// Open tasks only: the demo campaign has completed some.
+			return tx.List(&ts, models.Query{Where: []models.Cond{models.Eq(models.TaskCols.AssigneeID, a.UserID),
+				{Column: models.TaskCols.Status, Op: models.OpIn, Value: []string{models.TaskAssigned, models.TaskInProgress}}}})
 		}); err != nil || len(ts) == 0 {
 			t.Fatalf("tasks of %s: %v %v", a.Username, ts, err)
 		}
