@@ -154,21 +154,12 @@ func parseHEIF(data []byte) heifInfo {
 // primarySize returns the ispe of the primary item; without a usable
 // pitm/ipma, the largest ispe in the file.
 func primarySize(meta []box, primary uint64, hasPrimary bool) (int, int) {
-	iprp, ok := find(meta, "iprp")
-	if !ok {
-		return 0, 0
-	}
-	props := boxes(iprp.body)
-	ipco, ok := find(props, "ipco")
-	if !ok {
-		return 0, 0
-	}
-	properties := boxes(ipco.body)
+	list, assoc := properties(meta)
 	ispe := func(i int) (int, int, bool) {
-		if i < 0 || i >= len(properties) || properties[i].typ != "ispe" {
+		if i < 0 || i >= len(list) || list[i].typ != "ispe" {
 			return 0, 0, false
 		}
-		r := newReader(properties[i].body)
+		r := newReader(list[i].body)
 		r.fullBox()
 		w, h := r.u32(), r.u32()
 		if !r.ok || w == 0 || h == 0 || w > 1<<30 || h > 1<<30 {
@@ -176,35 +167,15 @@ func primarySize(meta []box, primary uint64, hasPrimary bool) (int, int) {
 		}
 		return int(w), int(h), true
 	}
-	if ipma, ok := find(props, "ipma"); ok && hasPrimary {
-		r := newReader(ipma.body)
-		version, flags := r.fullBox()
-		n := r.u32()
-		for i := uint64(0); i < n && r.ok; i++ {
-			var item uint64
-			if version < 1 {
-				item = r.u16()
-			} else {
-				item = r.u32()
-			}
-			assoc := r.u8()
-			for j := uint64(0); j < assoc && r.ok; j++ {
-				var index uint64
-				if flags&1 != 0 {
-					index = r.u16() & 0x7FFF
-				} else {
-					index = r.u8() & 0x7F
-				}
-				if item == primary && r.ok {
-					if w, h, ok := ispe(int(index) - 1); ok { // 1-based; 0 is "none"
-						return w, h
-					}
-				}
+	if hasPrimary {
+		for _, i := range assoc[primary] {
+			if w, h, ok := ispe(i); ok {
+				return w, h
 			}
 		}
 	}
 	var bw, bh int
-	for i := range properties {
+	for i := range list {
 		if w, h, ok := ispe(i); ok && int64(w)*int64(h) > int64(bw)*int64(bh) {
 			bw, bh = w, h
 		}
