@@ -12,24 +12,6 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 )
 
-// statusOf maps each kind of domain error to its HTTP status; the codes
-// and their kinds are listed once, in models/codes.go.
-var statusOf = map[models.Kind]int{
-	models.KindInternal:         http.StatusInternalServerError,
-	models.KindInvalid:          http.StatusBadRequest,
-	models.KindUnauthenticated:  http.StatusUnauthorized,
-	models.KindForbidden:        http.StatusForbidden,
-	models.KindNotFound:         http.StatusNotFound,
-	models.KindConflict:         http.StatusConflict,
-	models.KindTooLarge:         http.StatusRequestEntityTooLarge,
-	models.KindRateLimited:      http.StatusTooManyRequests,
-	models.KindUpgradeRequired:  http.StatusUpgradeRequired,
-	models.KindUnavailable:      http.StatusServiceUnavailable,
-	models.KindMethodNotAllowed: http.StatusMethodNotAllowed,
-	models.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
-	models.KindTimeout:          http.StatusRequestTimeout,
-}
-
 // drainLimit bounds what is read of a refused request's body before the
 // answer: a photo's worth; beyond it the client must make do with a reset.
 const drainLimit = 16 << 20
@@ -68,7 +50,7 @@ func (s *Server) problem(c *fiber.Ctx, err error, extra fiber.Map) error {
 	}
 	copied := *e // sentinels are shared: never change them in place
 	e = &copied
-	status := statusOf[e.Code.Kind()]
+	status := e.Code.Kind().HTTPStatus()
 	if status == http.StatusServiceUnavailable {
 		s.log.Warn("backend unavailable", "request_id", requestID(c), "path", c.Path(), "err", err)
 	}

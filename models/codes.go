@@ -1,9 +1,13 @@
 package models
 
-import "sort"
+import (
+	"net/http"
+	"sort"
+)
 
-// Kind groups codes by what the client should do about them; the API maps
-// each kind to one HTTP status.
+// Kind groups codes by what the client should do about them; each kind
+// answers with one HTTP status (HTTPStatus), in the JSON API and the
+// console alike.
 type Kind int
 
 // The kinds of error.
@@ -22,6 +26,30 @@ const (
 	KindUnsupportedMedia
 	KindTimeout
 )
+
+var kindStatus = map[Kind]int{
+	KindInternal:         http.StatusInternalServerError,
+	KindInvalid:          http.StatusBadRequest,
+	KindUnauthenticated:  http.StatusUnauthorized,
+	KindForbidden:        http.StatusForbidden,
+	KindNotFound:         http.StatusNotFound,
+	KindConflict:         http.StatusConflict,
+	KindTooLarge:         http.StatusRequestEntityTooLarge,
+	KindRateLimited:      http.StatusTooManyRequests,
+	KindUpgradeRequired:  http.StatusUpgradeRequired,
+	KindUnavailable:      http.StatusServiceUnavailable,
+	KindMethodNotAllowed: http.StatusMethodNotAllowed,
+	KindUnsupportedMedia: http.StatusUnsupportedMediaType,
+	KindTimeout:          http.StatusRequestTimeout,
+}
+
+// HTTPStatus is the HTTP status an error of kind k answers with.
+func (k Kind) HTTPStatus() int {
+	if s, ok := kindStatus[k]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
 
 // Code is a stable, machine-readable error code. The table below is
 // append-only: a published code is never renamed or given another kind.

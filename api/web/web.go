@@ -238,30 +238,11 @@ func (w *Console) static(sub fs.FS) fiber.Handler {
 // see or that does not exist: the service answers both the same way.
 func notFound() error { return models.Errorf(models.CodeNotFound, "not found") }
 
-// statusOf is the HTTP status of a domain error, by its kind (the kinds
-// are listed once, in models/codes.go).
+// statusOf is the HTTP status of a domain error, by its kind, as the JSON
+// API answers it.
 func statusOf(err error) int {
-	e := models.AsError(err)
-	if e == nil {
-		return http.StatusInternalServerError
-	}
-	switch e.Code.Kind() {
-	case models.KindInvalid:
-		return http.StatusBadRequest
-	case models.KindUnauthenticated:
-		return http.StatusUnauthorized
-	case models.KindForbidden:
-		return http.StatusForbidden
-	case models.KindNotFound:
-		return http.StatusNotFound
-	case models.KindConflict:
-		return http.StatusConflict
-	case models.KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case models.KindRateLimited:
-		return http.StatusTooManyRequests
-	case models.KindUnavailable:
-		return http.StatusServiceUnavailable
+	if e := models.AsError(err); e != nil {
+		return e.Code.Kind().HTTPStatus()
 	}
 	return http.StatusInternalServerError
 }
