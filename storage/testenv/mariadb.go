@@ -43,9 +43,16 @@ func StartPrivateMariaDB(tb testing.TB) *PrivateMariaDB {
 	Require(tb, "mariadb-install-db", err)
 	dir := privateDir(tb, "mariadb")
 	data := filepath.Join(dir, "data")
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		tb.Fatal(err)
+	}
 	// --no-defaults everywhere: /etc/mysql/my.cnf names the shared
 	// server's port, socket, pid file and log, which must not be touched.
-	small := []string{"--innodb-log-file-size=16M", "--innodb-buffer-pool-size=64M"}
+	// A private --tmpdir too: mariadbd deletes every #sql* file in its
+	// tmpdir when it starts, and in /tmp those are the shared server's
+	// on-disk temporary tables, in use by other tests' queries.
+	small := []string{"--innodb-log-file-size=16M", "--innodb-buffer-pool-size=64M", "--tmpdir=" + tmp}
 	out, err := exec.Command(install, append([]string{"--no-defaults", "--datadir=" + data, "--user=root",
 		"--auth-root-authentication-method=normal", "--skip-test-db"}, small...)...).CombinedOutput()
 	if err != nil {
