@@ -75,9 +75,6 @@ func newEnv(t *testing.T, dialect string) *env {
 	e.srv = api.New(e.cfg)
 	withBlobs(t, e, "local")
 	e.fx = loadFixture(t, e.svc, now)
-	if _, err := e.sync.Stamp(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	for _, name := range []string{"admin", "supa", "supb", "leada", "insp1", "insp2"} {
 		e.tokens[name] = e.login(name, "password-"+name, uuid.NewString())["access_token"].(string)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/mobile-contract/contracttest"
+	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -116,10 +117,15 @@ func testMetrics(t *testing.T, e *env) {
 	e.upload("insp1", must(items.New(e.svc).GetTask(ctx, system, e.fx.task1.ID)), photo, "image/jpeg", nil)
 	e.must(200, "supa", "GET", "/v1/items/"+e.fx.itemA.ID, nil)
 	e.do("supa", "GET", "/v1/no-such-thing/"+uuid.NewString(), nil)
-	// A change committed but not numbered yet: the service writes it, and
-	// nothing stamps it as a request would.
-	must(items.New(e.svc).CreateSite(ctx, system, items.SiteInput{UnitID: &e.fx.countyA.ID, Name: ptr("新排口"), Kind: ptr("sewage_outfall"),
-		Lat: ptr(29.7), Lng: ptr(116.1), RadiusM: ptr(100.0)}))
+	// Changes committed unnumbered, as a server of an earlier version
+	// wrote them: the sequencer numbers one, the other is left for the
+	// gauge.
+	db := e.svc.Store.(*storage.DB)
+	storagetest.CommitUnnumbered(t, db, []models.Change{{ID: uuid.NewString(), Entity: models.EntitySites, RecordID: uuid.NewString(), Version: 1, Op: models.OpUpsert, Scope: models.ScopeGlobal, CreatedAt: e.now}})
+	if _, err := e.sync.Stamp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storagetest.CommitUnnumbered(t, db, []models.Change{{ID: uuid.NewString(), Entity: models.EntitySites, RecordID: uuid.NewString(), Version: 1, Op: models.OpUpsert, Scope: models.ScopeGlobal, CreatedAt: e.now}})
 
 	mfs := scrape(t, reg)
 	for _, name := range []string{

@@ -106,20 +106,6 @@ var allowedBeforePasswordChange = map[string]bool{
 	"POST /v1/auth/logout": true,
 }
 
-// stampAfterWrite numbers the change-log rows a successful write made, so
-// that a pull right after it (by anyone) already sees them instead of
-// waiting for the background stamper. A failure is only logged: the
-// background stamper numbers them a moment later.
-func (s *Server) stampAfterWrite(c *fiber.Ctx) error {
-	err := c.Next()
-	if err == nil && c.Response().StatusCode() < 300 && s.sync != nil {
-		if _, serr := s.sync.Stamp(c.UserContext()); serr != nil {
-			s.log.Warn("sync: stamping after a write failed", "request_id", requestID(c), "err", serr)
-		}
-	}
-	return err
-}
-
 func actor(c *fiber.Ctx) models.Actor {
 	a, _ := c.Locals(actorKey).(models.Actor)
 	return a

@@ -60,7 +60,7 @@ type Config struct {
 	Timeouts Timeouts
 	// Console serves the web console and the public page at /; its Key
 	// must be set (at least 32 bytes) for it to be served. Service,
-	// PackKeys, Version, Logger and Stamp are filled in from this Config.
+	// PackKeys, Version and Logger are filled in from this Config.
 	Console web.Config
 	// CORSOrigins are the browser origins (https://console.example.cn)
 	// allowed to call the API from another origin; empty allows none and
@@ -134,14 +134,6 @@ func New(cfg Config) *Server {
 		wc := cfg.Console
 		wc.Service, wc.PackKeys, wc.Version, wc.Logger, wc.Reporting = cfg.Service, cfg.PackKeys, cfg.Version, cfg.Logger, s.report
 		wc.Catalog = catalog
-		wc.Stamp = func(c *fiber.Ctx) {
-			if s.sync == nil {
-				return
-			}
-			if _, err := s.sync.Stamp(c.UserContext()); err != nil {
-				s.log.Warn("sync: stamping after a console write failed", "request_id", requestID(c), "err", err)
-			}
-		}
 		console, err := web.New(wc)
 		if err != nil {
 			panic(err) // the embedded templates are part of the binary
@@ -177,7 +169,7 @@ func (s *Server) routes() {
 
 	// Authentication is added per route, not to the group, so that an
 	// unknown path is a 404 rather than a 401.
-	p := authed{v1, s.authenticate, s.stampAfterWrite}
+	p := authed{v1, s.authenticate}
 	p.Post("/auth/logout", s.logout)
 	p.Get("/me", s.me)
 	p.Post("/me/password", s.changePassword)
@@ -247,28 +239,22 @@ func (s *Server) routes() {
 
 	// Not stamped after: a pull writes no change rows, and a push stamps
 	// its own in the engine before answering.
-	p.PostUnstamped("/sync/pull", gzipOnly, compress.New(), s.pull)
-	p.PostUnstamped("/sync/push", s.push)
+	p.Post("/sync/pull", gzipOnly, compress.New(), s.pull)
+	p.Post("/sync/push", s.push)
 }
 
 // authed registers routes behind the authentication middleware; writes
 // also number their changes for sync before answering.
 type authed struct {
-	r     fiber.Router
-	auth  fiber.Handler
-	stamp fiber.Handler
+	r    fiber.Router
+	auth fiber.Handler
 }
 
 func (a authed) Get(path string, h fiber.Handler) { a.r.Get(path, a.auth, h) }
 func (a authed) Post(path string, h ...fiber.Handler) {
-	a.r.Post(path, append([]fiber.Handler{a.auth, a.stamp}, h...)...)
-}
-
-// PostUnstamped registers a POST that needs no stamping after it.
-func (a authed) PostUnstamped(path string, h ...fiber.Handler) {
 	a.r.Post(path, append([]fiber.Handler{a.auth}, h...)...)
 }
-func (a authed) Patch(path string, h fiber.Handler) { a.r.Patch(path, a.auth, a.stamp, h) }
+func (a authed) Patch(path string, h fiber.Handler) { a.r.Patch(path, a.auth, h) }
 func (a authed) Put(path string, h fiber.Handler)   { a.r.Put(path, a.auth, h) }
 
 func (s *Server) healthz(c *fiber.Ctx) error {

@@ -285,9 +285,6 @@ func newConvergenceWorld(t *testing.T, dialect string, seed uint64) *cvWorld {
 		}
 		w.newTask(who)
 	}
-	if _, err := e.sync.Stamp(ctx); err != nil {
-		t.Fatal(err)
-	}
 	w.base = e.listen()
 
 	// Phones: every inspector has one, insp1, insp3 and insp5 a second;
@@ -631,7 +628,6 @@ func (w *cvWorld) answerFor(d *cvDevice, tk cvLocalTask, m *cvMut) (string, json
 func (w *cvWorld) supervise() {
 	if w.rng.IntN(10) == 0 {
 		w.newTask(w.inspectors[w.rng.IntN(len(w.inspectors))])
-		w.stamp()
 		return
 	}
 	id := w.taskIDs[w.rng.IntN(len(w.taskIDs))]
@@ -642,7 +638,6 @@ func (w *cvWorld) supervise() {
 			if err != nil {
 				w.t.Fatalf("supervisor on task %s: %v", id, err)
 			}
-			w.stamp()
 			return
 		}
 	}
@@ -694,14 +689,6 @@ func (w *cvWorld) superviseTask(id string) error {
 	}
 	w.supChanges[id]++
 	return nil
-}
-
-// stamp numbers the supervisor's changes at once, as the REST API does
-// after a write.
-func (w *cvWorld) stamp() {
-	if _, err := w.e.sync.Stamp(w.ctx); err != nil {
-		w.t.Fatal(err)
-	}
 }
 
 // check compares the end state with what happened.

@@ -260,7 +260,7 @@ func testRead(t *testing.T, db *storage.DB) {
 	}
 	other := models.Unit{ID: newID(), Code: "RD2", Name: "x", Kind: "city", Path: "/rd2/", Version: 1}
 	ch := models.Change{ID: newID(), Entity: models.EntityItems, RecordID: newID(), Op: models.OpUpsert, Scope: models.ScopeGlobal, CreatedAt: time.Now().UTC()}
-	mustTx(t, db, func(tx models.Tx) error { return tx.Create(&ch) })
+	storagetest.CommitUnnumbered(t, db, []models.Change{ch})
 	writes := map[string]func(tx models.Tx) error{
 		"Create": func(tx models.Tx) error { return tx.Create(&other) },
 		"Update": func(tx models.Tx) error { got.Version++; return tx.Update(&got) },

@@ -40,7 +40,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx models.Tx) error) error {
 			if err := fn(t); err != nil {
 				return err
 			}
-			return t.flushChanges()
+			return t.numberChanges()
 		})
 		if err == nil || !retryable(err) || ctx.Err() != nil {
 			break
@@ -86,15 +86,17 @@ var _ models.Tx = readOnly{}
 // together when fn returns (or before a statement on the log itself, so
 // the transaction reads its own rows): every write of a push appends
 // change rows, and one multi-row INSERT for all of them costs a push one
-// statement on the log's four indexes instead of one per mutation. The
-// rows are numbered only after commit, so when in the transaction they
-// are written changes nothing a reader can see.
+// statement on the log's four indexes instead of one per mutation. They
+// are numbered last, just before the commit (numberChanges).
 //
 // Its Get results are kept for the rest of the transaction (readCache).
 type tx struct {
 	g       *gorm.DB
 	changes []models.Change
-	read    readCache
+	// unnumbered are the rows written before fn returned (by a statement
+	// on the log), still without a number.
+	unnumbered []string
+	read       readCache
 }
 
 var _ models.Tx = (*tx)(nil)
@@ -117,7 +119,88 @@ func (t *tx) flushChanges() error {
 	rows := t.changes
 	t.changes = nil
 	t.read.forget(&models.Change{})
+	for _, c := range rows {
+		if c.Seq == nil {
+			t.unnumbered = append(t.unnumbered, c.ID)
+		}
+	}
 	return translate(t.g.CreateInBatches(&rows, changeBatch).Error)
+}
+
+// numberChanges gives the transaction's change rows the next sequence
+// numbers and writes those still held back; Tx calls it last, right
+// before the commit.
+//
+// Why this is commit-ordered: the numbers come from the 'seq' counter
+// row, whose row lock (MariaDB) or the database's one write lock (SQLite)
+// the transaction then holds until it commits. A writer that numbers
+// later waits for that commit, so numbers are handed out in the order the
+// transactions commit, and a transaction's rows and the counter become
+// visible together. A reader that has seen seq n can therefore never be
+// shown a lower number later: the trap an AUTO_INCREMENT id or a
+// timestamp cursor falls into. The counter's lock is held only for the
+// last INSERT and the commit; writers of other tables never take it.
+func (t *tx) numberChanges() error {
+	n := len(t.unnumbered)
+	for _, c := range t.changes {
+		if c.Seq == nil {
+			n++
+		}
+	}
+	if n == 0 {
+		return t.flushChanges()
+	}
+	next, err := t.allocate(n)
+	if err != nil {
+		return err
+	}
+	for i := range t.changes {
+		if t.changes[i].Seq == nil {
+			seq := next
+			t.changes[i].Seq = &seq
+			next++
+		}
+	}
+	if err := t.flushChanges(); err != nil {
+		return err
+	}
+	ids := t.unnumbered
+	t.unnumbered = nil
+	k, err := t.StampChanges(ids, next)
+	if err == nil && k != int64(len(ids)) {
+		err = fmt.Errorf("storage: numbered %d of the transaction's %d change rows", k, len(ids))
+	}
+	return err
+}
+
+// The statements that take n numbers from the counter row: MariaDB hands
+// the new value back through LAST_INSERT_ID (in the statement's OK
+// packet, no second round trip), SQLite through RETURNING.
+var (
+	allocateMySQL  = fmt.Sprintf("UPDATE %s SET %s = LAST_INSERT_ID(%[2]s + ?) WHERE %s = ?", stateTable, models.SyncStateCols.Num, models.SyncStateCols.Name)
+	allocateSQLite = fmt.Sprintf("UPDATE %s SET %s = %[2]s + ? WHERE %s = ? RETURNING %[2]s", stateTable, models.SyncStateCols.Num, models.SyncStateCols.Name)
+	stateTable     = models.SyncState{}.TableName()
+)
+
+// allocate takes n sequence numbers from the counter row, locking it
+// until the commit, and returns the first.
+func (t *tx) allocate(n int) (int64, error) {
+	var last int64
+	if t.g.Dialector.Name() == DialectMySQL {
+		res, err := t.g.Statement.ConnPool.ExecContext(t.g.Statement.Context, allocateMySQL, n, models.SyncStateSeq)
+		if err != nil {
+			return 0, translate(err)
+		}
+		if k, err := res.RowsAffected(); err != nil || k != 1 {
+			return 0, fmt.Errorf("storage: the sequence counter row is missing (%d rows, %v)", k, err)
+		}
+		if last, err = res.LastInsertId(); err != nil {
+			return 0, err
+		}
+	} else if err := t.g.Raw(allocateSQLite, n, models.SyncStateSeq).Row().Scan(&last); err != nil {
+		return 0, fmt.Errorf("storage: taking %d sequence numbers: %w", n, translate(err))
+	}
+	return last - int64(n) + 1, nil
 }
 
 // before is called ahead of every statement on model's table (and those

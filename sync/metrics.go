@@ -47,12 +47,12 @@ func newMetrics() *metrics {
 		}, []string{"status"}),
 		stampDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "fieldsync_sync_stamp_delay_seconds",
-			Help:    "Time from a change row's created_at (its writer's clock) to its stamping with a sequence number; a pull cannot see a change before then.",
+			Help:    "For rows committed unnumbered (by an older server during a rolling upgrade): time from created_at to their numbering by the sequencer. Rows numbered as they commit are not observed.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 		}),
 		stampBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "fieldsync_sync_stamp_batch_rows",
-			Help:    "Change rows numbered by one stamping transaction that numbered any (at most 1000).",
+			Help:    "Change rows numbered by one sequencer transaction that numbered any (at most 1000).",
 			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
 		}),
 	}

@@ -124,13 +124,6 @@ func (e *Engine) Push(ctx context.Context, a models.Actor, req PushRequest) (Pus
 	if n := len(req.Mutations); n > 0 {
 		res.LastMutationID = max(res.LastMutationID, req.Mutations[n-1].ID)
 	}
-	if len(req.Mutations) > 0 {
-		// Number the new changes now, so that the device's next pull (and
-		// everyone else's) sees them without waiting for the ticker.
-		if _, err := e.Stamp(ctx); err != nil {
-			e.log.Warn("sync: stamping after a push failed", "err", err)
-		}
-	}
 	return res, nil
 }
 

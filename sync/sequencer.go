@@ -12,7 +12,10 @@ import (
 const stampBatch = 1000
 
 // Stamp gives every committed, unnumbered change row the next sequence
-// numbers, and returns how many it stamped.
+// numbers, and returns how many it stamped. A write numbers its own rows
+// as it commits (storage's Tx); unnumbered rows are those a server older
+// than that committed: during a rolling upgrade, or before it. Run calls
+// Stamp every StampEvery for them.
 //
 // Why this is commit-ordered: a writer's change row becomes visible only
 // when its transaction commits, so the stamper only ever sees committed
@@ -23,8 +26,7 @@ const stampBatch = 1000
 // seq n+1 while n is still to come, which is the trap an AUTO_INCREMENT id
 // or a timestamp cursor falls into.
 //
-// Callers that arrive while a stamping runs share the next one: every
-// write and push asks for a stamping right after it commits, and a
+// Callers that arrive while a stamping runs share the next one: a
 // stamping that starts after a caller's commit numbers its rows, so one
 // run serves all who were waiting for it. A caller whose rows an earlier
 // run already covered returns 0 at once.

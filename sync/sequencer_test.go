@@ -14,8 +14,8 @@ import (
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
-// TestStampsShareRuns: more than a batch of rows, stamped by many callers
-// at once, gets the numbers 1..n each once; the callers that waited share
+// TestStampsShareRuns: more than a batch of rows committed unnumbered (by
+// an older server), stamped by many callers at once, gets the numbers 1..n each once; the callers that waited share
 // one run, so the counts they report add up to n and two runs serve
 // sixteen callers.
 func TestStampsShareRuns(t *testing.T) {
@@ -24,17 +24,7 @@ func TestStampsShareRuns(t *testing.T) {
 			db := storagetest.MustOpen(t, dialect)
 			ctx := context.Background()
 			const n = 2500
-			err := db.Tx(ctx, func(tx models.Tx) error {
-				for range n {
-					if err := tx.Create(change()); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			storagetest.CommitUnnumbered(t, db, changes(n))
 			// The first stamping's first transaction waits until every
 			// other caller is parked on the engine's lock, so that all of
 			// them arrive while it runs.
@@ -79,7 +69,7 @@ func TestStampsShareRuns(t *testing.T) {
 				}
 			}
 			var left int64
-			err = db.Tx(ctx, func(tx models.Tx) (err error) {
+			err := db.Tx(ctx, func(tx models.Tx) (err error) {
 				left, err = tx.Count(&models.Change{}, []models.Cond{{Column: models.ChangeCols.Seq, Op: models.OpNull}})
 				return err
 			})
@@ -127,17 +117,7 @@ func BenchmarkStamp(b *testing.B) {
 				ctx := context.Background()
 				for range b.N {
 					b.StopTimer()
-					err := db.Tx(ctx, func(tx models.Tx) error {
-						for range 1000 {
-							if err := tx.Create(change()); err != nil {
-								return err
-							}
-						}
-						return nil
-					})
-					if err != nil {
-						b.Fatal(err)
-					}
+					storagetest.CommitUnnumbered(b, db, changes(1000))
 					b.StartTimer()
 					if n, err := eng.Stamp(ctx); err != nil || n != 1000 {
 						b.Fatalf("stamped %d: %v", n, err)

@@ -49,7 +49,6 @@ func TestInitialSyncAndDelta(t *testing.T) {
 		}
 		// A supervisor edits the item: insp0 and insp1 both hear of it once.
 		it := must(items.New(e.svc).UpdateItem(context.Background(), e.sup, e.item.ID, items.ItemInput{Measures: ptr("1. 封堵 2. 复核"), Version: &e.item.Version}))
-		e.eng.Stamp(context.Background())
 		ups, _, _ = e.pullAll(e.insp[0], &cur2)
 		if len(ups) != 1 || len(ups["items"]) != 1 || !strings.Contains(string(ups["items"][e.item.ID]), "复核") {
 			t.Fatalf("delta after item edit: %v", ups)
@@ -80,7 +79,6 @@ func TestScopeReassign(t *testing.T) {
 		_, _, c1 := e.pullAll(e.insp[1], nil)
 		task := e.tasks[1] // insp0's task at site 1; insp0's task 0 is at site 0
 		must(items.New(e.svc).AssignTask(context.Background(), e.sup, task.ID, e.insp[1].UserID, &task.Version))
-		e.eng.Stamp(context.Background())
 		ups, rems, _ := e.pullAll(e.insp[0], &c0)
 		if !contains(rems["tasks"], task.ID) || !contains(rems["sites"], e.sites[1].ID) {
 			t.Fatalf("old holder: removes %v", rems)
@@ -98,7 +96,6 @@ func TestScopeReassign(t *testing.T) {
 		// Cancelling removes it from the new holder too.
 		cur := must(items.New(e.svc).GetTask(context.Background(), e.sup, task.ID))
 		must(items.New(e.svc).CancelTask(context.Background(), e.sup, task.ID, &cur.Version))
-		e.eng.Stamp(context.Background())
 		_, rems, _ = e.pullAll(e.insp[1], &c1)
 		if !contains(rems["tasks"], task.ID) {
 			t.Fatalf("cancelled task not removed: %v", rems)
@@ -211,7 +208,6 @@ func TestReset(t *testing.T) {
 		// A remove goes into the log, then compaction long after drops it.
 		task := e.tasks[1]
 		must(items.New(e.svc).AssignTask(ctx, e.sup, task.ID, e.insp[1].UserID, &task.Version))
-		e.eng.Stamp(ctx)
 		st, err := e.eng.Compact(ctx, time.Now().Add(100*24*time.Hour))
 		if err != nil || st.ExpiredRemoves == 0 {
 			t.Fatalf("compaction: %+v %v", st, err)

@@ -69,13 +69,6 @@ func (w *Console) formError(r *req, err error, labels map[string]string) (int, s
 	return status, r.L.T("web.form.refused", map[string]any{"Message": msg}), nil
 }
 
-// stamp numbers the change rows a console write made, for the phones.
-func (w *Console) stamp(c *fiber.Ctx) {
-	if w.cfg.Stamp != nil {
-		w.cfg.Stamp(c)
-	}
-}
-
 // --- units ---
 
 // unitNode is a unit in the tree, at its depth.
@@ -146,7 +139,6 @@ func (w *Console) createUnit(c *fiber.Ctx, r *req) error {
 		}
 		return w.unitsPage(c, r, status, map[string]any{"Error": msg, "Form": formValues(c, "code", "name", "kind", "parent_id")})
 	}
-	w.stamp(c)
 	return c.Redirect("/admin/units?done=unit_created&id="+u.ID, http.StatusSeeOther)
 }
 
@@ -222,7 +214,6 @@ func (w *Console) revokeDevice(c *fiber.Ctx, r *req) error {
 	if _, err := w.auth.RevokeDevice(c.UserContext(), r.Actor, c.Params("id")); err != nil {
 		return err
 	}
-	w.stamp(c)
 	return c.Redirect("/admin/devices?done=device_revoked", http.StatusSeeOther)
 }
 

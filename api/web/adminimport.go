@@ -243,7 +243,6 @@ func (w *Console) importConfirm(c *fiber.Ctx, r *req) error {
 		}
 		return w.importPage(c, r, st, map[string]any{"Error": msg})
 	}
-	w.stamp(c)
 	if err := w.svc.Blobs.Delete(c.UserContext(), stagedKey(r.Actor.UserID)); err != nil && !models.IsNotFound(err) {
 		w.log.Warn("console: the imported ledger's staged file stays", "user", r.Actor.UserID, "err", err)
 	}

@@ -73,7 +73,6 @@ func (w *Console) createUser(c *fiber.Ctx, r *req) error {
 		}
 		return w.usersPage(c, r, status, map[string]any{"Error": msg, "Form": form})
 	}
-	w.stamp(c)
 	return c.Redirect("/admin/users?done=user_created&id="+u.ID, http.StatusSeeOther)
 }
 
@@ -114,7 +113,6 @@ func (w *Console) changeUser(c *fiber.Ctx, r *req) error {
 		}
 		return w.usersPage(c, r, status, map[string]any{"Error": msg})
 	}
-	w.stamp(c)
 	if temporary != "" {
 		// Shown on this answer only: it is kept nowhere, and the page is
 		// not cached (no-store).

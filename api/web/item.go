@@ -227,9 +227,6 @@ func (w *Console) decide(c *fiber.Ctx, r *req) error {
 	if err != nil {
 		return err
 	}
-	if w.cfg.Stamp != nil {
-		w.cfg.Stamp(c)
-	}
 	done := "rejected"
 	if d.Kind == models.DecisionAccept {
 		done = "accepted"
@@ -290,9 +287,6 @@ func (w *Console) submit(c *fiber.Ctx, r *req) error {
 	in.Version = &ver
 	if _, err := w.accept.SubmitForAcceptance(c.UserContext(), r.Actor, id, in); err != nil {
 		return err
-	}
-	if w.cfg.Stamp != nil {
-		w.cfg.Stamp(c)
 	}
 	return c.Redirect("/items/"+id+"?done=submitted", http.StatusSeeOther)
 }

@@ -44,7 +44,6 @@ func (w *Console) changePassword(c *fiber.Ctx, r *req) error {
 		}
 		return w.passwordPage(c, r, status, msg)
 	}
-	w.stamp(c)
 	target := safeNext(c.FormValue("next"))
 	sep := "?"
 	if strings.Contains(target, "?") {

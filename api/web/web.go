@@ -73,9 +73,6 @@ type Config struct {
 	// Reporting is the API's reporting service, shared so that the public
 	// progress is counted once per process; nil makes one.
 	Reporting *reporting.Service
-	// Stamp numbers the change-log rows a write made, so that phones see
-	// them at their next pull; nil leaves it to the background stamper.
-	Stamp func(*fiber.Ctx)
 	// Catalog is the API's message catalog, shared so that the locale
 	// files are parsed once per process; nil builds one.
 	Catalog *i18n.Catalog

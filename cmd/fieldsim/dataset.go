@@ -76,7 +76,6 @@ type setupReport struct {
 	Created  map[string]int `json:"created"`
 	Existing map[string]int `json:"existing"`
 	Seconds  float64        `json:"seconds"`
-	Stamped  int            `json:"stamped_changes"`
 }
 
 // setup creates the data set in the server's database, through
@@ -103,13 +102,8 @@ func setup(ctx context.Context, cfg config.Config, sp spec, log *slog.Logger, pr
 			return rep, err
 		}
 	}
-	// Number the new change rows and chain the audit entries now, so that
-	// the server does not spend the first minutes of a measurement on it.
-	n, err := cfg.SyncEngine(db, svc, nil, nil, log).Stamp(ctx)
-	rep.Stamped = n
-	if err != nil {
-		return rep, fmt.Errorf("stamp the change log: %w", err)
-	}
+	// Chain the audit entries now, so that the server does not spend the
+	// first minutes of a measurement on it.
 	// ChainAudit chains a bounded number of batches per call.
 	chainer := audit.New(svc)
 	for {

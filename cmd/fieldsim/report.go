@@ -73,8 +73,8 @@ func (r *Report) writeJSON(w io.Writer) error {
 func (r *Report) writeText(w io.Writer) {
 	fmt.Fprintf(w, "fieldsim %s against %s: %d devices, %.1f s\n", r.Scenario, r.Server, r.Devices, r.Seconds)
 	if r.Setup != nil {
-		fmt.Fprintf(w, "data set: created %s; reused %s (%.1f s, %d changes stamped)\n",
-			counts(r.Setup.Created), counts(r.Setup.Existing), r.Setup.Seconds, r.Setup.Stamped)
+		fmt.Fprintf(w, "data set: created %s; reused %s (%.1f s)\n",
+			counts(r.Setup.Created), counts(r.Setup.Existing), r.Setup.Seconds)
 	}
 	table := func(title string, rows []OpReport) {
 		fmt.Fprintf(w, "\n%s\n", title)
