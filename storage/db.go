@@ -75,12 +75,6 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		// with SQLITE_BUSY once the other had written.
 		dsn := "file:" + cfg.SQLitePath + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
 		dialector, dialect = sqlite.Open(dsn), DialectSQLite
-		// Statements are prepared once and kept: SQLite runs in-process,
-		// and parsing each statement anew was an eighth of the server's
-		// CPU under a sustained push load (BENCHMARKS.md). The cache is
-		// bounded, as IN lists and multi-row INSERTs make statements of
-		// every length.
-		gcfg.PrepareStmt, gcfg.PrepareStmtMaxSize = true, 512
 	default:
 		return nil, errors.New("storage: no database configured")
 	}
