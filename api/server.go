@@ -237,14 +237,12 @@ func (s *Server) routes() {
 
 	p.Get("/audit", s.listAudit)
 
-	// Not stamped after: a pull writes no change rows, and a push stamps
-	// its own in the engine before answering.
 	p.Post("/sync/pull", gzipOnly, compress.New(), s.pull)
 	p.Post("/sync/push", s.push)
 }
 
-// authed registers routes behind the authentication middleware; writes
-// also number their changes for sync before answering.
+// authed registers routes behind the authentication middleware (a write
+// numbers its change rows for sync as it commits, in storage).
 type authed struct {
 	r    fiber.Router
 	auth fiber.Handler
