@@ -10,8 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	gosync "sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
@@ -63,12 +61,7 @@ type Engine struct {
 	// Compactor deletes superseded change rows; nil skips that step.
 	Compactor Compactor
 
-	stampMu gosync.Mutex
 	metrics *metrics
-	// stampsStarted numbers the stamping runs of this process;
-	// stampedOK is the last that succeeded (guarded by stampMu).
-	stampsStarted atomic.Uint64
-	stampedOK     uint64
 }
 
 // Config builds an Engine.

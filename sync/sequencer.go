@@ -26,32 +26,15 @@ const stampBatch = 1000
 // seq n+1 while n is still to come, which is the trap an AUTO_INCREMENT id
 // or a timestamp cursor falls into.
 //
-// Callers that arrive while a stamping runs share the next one: a
-// stamping that starts after a caller's commit numbers its rows, so one
-// run serves all who were waiting for it. A caller whose rows an earlier
-// run already covered returns 0 at once.
+// Two callers (two processes' tickers) serialise on the counter row's
+// lock; within a process only Run's ticker calls it.
 func (e *Engine) Stamp(ctx context.Context) (int, error) {
-	// A run numbered above asked started after this call, so it saw
-	// every row committed before the call.
-	asked := e.stampsStarted.Load()
-	// Within a process one stamper is enough; across processes the row
-	// lock decides.
-	e.stampMu.Lock()
-	defer e.stampMu.Unlock()
-	if e.stampedOK > asked {
-		return 0, nil
-	}
-	run := e.stampsStarted.Add(1)
 	total := 0
 	for {
 		n, err := e.stampOnce(ctx)
 		total += n
-		if err != nil {
+		if err != nil || n < stampBatch {
 			return total, err
-		}
-		if n < stampBatch {
-			e.stampedOK = run
-			return total, nil
 		}
 	}
 }
