@@ -92,5 +92,6 @@ func (s *Server) changePassword(c *fiber.Ctx) error {
 
 func (s *Server) me(c *fiber.Ctx) error {
 	a := actor(c)
-	return c.JSON(fiber.Map{"id": a.UserID, "username": a.Username, "role": a.Role, "unit_id": a.UnitID, "device_id": a.DeviceID})
+	return c.JSON(fiber.Map{"id": a.UserID, "username": a.Username, "role": a.Role, "unit_id": a.UnitID, "device_id": a.DeviceID,
+		"must_change_password": a.MustChangePassword})
 }

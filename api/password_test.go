@@ -86,7 +86,7 @@ func TestChangeOwnPassword(t *testing.T) {
 					t.Errorf("%s %s before the change: %d %s", c.method, c.path, r.Status, r.Body)
 				}
 			}
-			if r := e.do(tok, "GET", "/v1/me", nil); r.Status != 200 {
+			if r := e.do(tok, "GET", "/v1/me", nil); r.Status != 200 || r.json(t)["must_change_password"] != true {
 				t.Errorf("/v1/me before the change: %d %s", r.Status, r.Body)
 			}
 			refreshed := e.must(200, "", "POST", "/v1/auth/refresh", map[string]any{"refresh_token": g["refresh_token"]})
@@ -105,6 +105,9 @@ func TestChangeOwnPassword(t *testing.T) {
 			}
 			if r := e.do(tok, "GET", "/v1/items", nil); r.Status != 200 {
 				t.Errorf("after the change the session works again: %d %s", r.Status, r.Body)
+			}
+			if r := e.do(tok, "GET", "/v1/me", nil); r.Status != 200 || r.json(t)["must_change_password"] != false {
+				t.Errorf("/v1/me after the change: %d %s", r.Status, r.Body)
 			}
 			// Only admins reset others' passwords.
 			if r := e.do("supa", "PATCH", "/v1/users/"+f.users["insp2"].ID, map[string]any{"must_change_password": true, "version": 99}); r.Status != 403 {

@@ -187,7 +187,7 @@ func (l *loader) loadItems(ctx context.Context) error {
 			Target: ptr(it.target), Measures: ptr(it.measures),
 			ResponsibleUnitID: &unit, CooperatingUnitIDs: &coop,
 			FirstResponsible: ptr(it.first), SpecificResponsible: ptr(it.specific),
-			IssuedAt:         models.At(l.day(-CampaignDays)),
+			IssuedAt:         l.date(-CampaignDays),
 			SupervisionLevel: ptr(it.level), KeyItem: ptr(it.key),
 		}
 		if summary, ok := publicSummaries[it.code]; ok {
@@ -196,7 +196,7 @@ func (l *loader) loadItems(ctx context.Context) error {
 		if it.cadence != "" {
 			in.ReviewCadence = ptr(it.cadence)
 		} else {
-			in.Deadline = models.At(l.day(it.days))
+			in.Deadline = l.date(it.days)
 		}
 		made, err := items.New(l.svc).CreateItem(ctx, system, in)
 		if err != nil {
@@ -268,6 +268,14 @@ func (l *loader) loadTasks(ctx context.Context) error {
 
 // day is n days from the load's clock; n may be negative.
 func (l *loader) day(n int) time.Time { return l.now.AddDate(0, 0, n) }
+
+// date is the calendar date n days from the load's clock in the
+// server's zone, as a ledger writes deadlines and issue dates: a deadline
+// on it ends at the end of that day there.
+func (l *loader) date(n int) *models.DateTime {
+	y, m, d := l.day(n).In(l.svc.Deadlines.Location()).Date()
+	return models.OnDate(y, m, d)
+}
 
 // ref resolves a key of the data files to the id of a record made earlier;
 // a miss is a bug in the data files.

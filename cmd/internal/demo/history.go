@@ -540,7 +540,7 @@ func (l *loader) requestExtension(ctx context.Context) error {
 		return err
 	}
 	ext, err := accsvc.New(l.svc).RequestExtension(ctx, admin, item, models.ExtensionRequest{
-		Deadline: models.At(l.day(extension.newDeadline)), Reason: ptr(extension.reason)})
+		Deadline: l.date(extension.newDeadline), Reason: ptr(extension.reason)})
 	if err != nil {
 		return fmt.Errorf("demo: extension of %s: %w", extension.item, err)
 	}
