@@ -128,13 +128,18 @@ func TestLoad(t *testing.T) {
 	})
 	areas, levels := map[string]int{}, map[string]int{}
 	var overdue, escalated, openEnded []string
+	// A ledger dates its items: the issue date is the start of that day
+	// in the server's zone.
+	loc := svc.Deadlines.Location()
+	y, m, d := now.AddDate(0, 0, -demo.CampaignDays).In(loc).Date()
+	issued := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	for _, it := range items {
 		areas[it.Area]++
 		levels[it.SupervisionLevel]++
 		// The city is 40 days into its campaign: every item was issued
 		// then; a few are overdue already, one long enough to have gone
 		// up a level; one is open-ended, reviewed quarterly.
-		if it.IssuedAt == nil || !it.IssuedAt.Equal(now.AddDate(0, 0, -demo.CampaignDays)) {
+		if it.IssuedAt == nil || !it.IssuedAt.Equal(issued) {
 			t.Errorf("item %s: issued %v", it.Code, it.IssuedAt)
 		}
 		if it.IsOverdue(now) {
