@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -56,22 +57,41 @@ func binary(t *testing.T, name string) string {
 		built.dir, built.bins = dir, map[string]string{}
 	}
 	path := filepath.Join(built.dir, name)
-	args := []string{"build", "-o", path}
-	if raceEnabled && name == "fieldsyncd" {
-		// A race in the server shows in its log, which the fault tests
-		// read; its packages are in the build cache from this test's
-		// build. Not fieldctl: under the race detector its argon2 hashing,
-		// done inside the user's transaction, is slow enough that SQLite
-		// refuses the write (SQLITE_BUSY_SNAPSHOT) on every retry while
-		// the server commits beside it.
-		args = append(args, "-race")
-	}
+	args := append([]string{"build", "-o", path}, buildFlags(name == "fieldsyncd")...)
 	out, err := exec.Command("go", append(args, "github.com/fieldsync/fieldsync/cmd/"+name)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build %s: %v\n%s", name, err, out)
 	}
 	built.bins[name] = path
 	return path
+}
+
+// buildFlags are the build tags and, with race, the race detector's
+// flags this test binary was built with, read from its build settings, so
+// that a command built for the tests is built as make test builds the
+// tests (-tags nodynamic; -race with its per-package -gcflags). A race in
+// the server shows in its log, which the fault tests read. fieldctl is
+// built without the race detector: under it, its argon2 hashing, done
+// inside the user's transaction, is slow enough that SQLite refuses the
+// write (SQLITE_BUSY_SNAPSHOT) on every retry while the server commits
+// beside it.
+func buildFlags(race bool) []string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil
+	}
+	var flags []string
+	for _, s := range info.Settings {
+		switch {
+		case s.Key == "-tags":
+			flags = append(flags, "-tags", s.Value)
+		case race && s.Key == "-race" && s.Value == "true":
+			flags = append(flags, "-race")
+		case race && s.Key == "-gcflags":
+			flags = append(flags, "-gcflags", s.Value)
+		}
+	}
+	return flags
 }
 
 // story is one run of the end-to-end story on one pair of backends.
