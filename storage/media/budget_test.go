@@ -96,22 +96,26 @@ func encodeProgressive(t *testing.T) []byte {
 	return b
 }
 
-// TestDecodeAdmission: concurrent decompression bombs (7000×7000 16-bit
-// PNGs, 381 KB that decode to 98 MB each) are admitted by decoded size:
+// TestDecodeAdmission: concurrent decompression bombs (2500×2500 16-bit
+// grey PNGs, 81 KB that decode to 12.5 MB each) are admitted by decoded size:
 // never more than the budget at once, the rest wait; with the budget
 // full, an upload is refused 503-style (unavailable, Retry-After) at
 // once; a single image larger than the whole budget is media_too_large.
+// The rule is the same at any scale, so the images and the budget are
+// scaled down from the default's (256 MiB against 98 MB bombs, what
+// BenchmarkDecodeMemory sends) to keep the test short under -race: two
+// fit in the budget, three do not.
 func TestDecodeAdmission(t *testing.T) {
 	if testing.Short() {
-		t.Skip("decodes 98 MB images")
+		t.Skip("decodes five 12.5 MB images")
 	}
-	const budget = 256 << 20
-	// The wait is long: under -race one decode of these takes tens of seconds,
-	// and the test is about how much is admitted at once, not how fast.
+	const side, budget = 2500, 40 << 20
+	// The wait is long: under -race the decodes are slow, and the test is
+	// about how much is admitted at once, not how fast.
 	a := &Analyzer{DecodeBudget: budget, AdmissionWait: 20 * time.Minute}
-	bomb := bombPNG(t, 7000, 7000, color.Gray16Model)
-	cost := decodeCost(ContentTypePNG, image.Config{ColorModel: color.Gray16Model, Width: 7000, Height: 7000}, bomb)
-	t.Logf("7000×7000 16-bit grey PNG: %d KB, admitted at %d MB", len(bomb)>>10, cost>>20)
+	bomb := bombPNG(t, side, side, color.Gray16Model)
+	cost := decodeCost(ContentTypePNG, image.Config{ColorModel: color.Gray16Model, Width: side, Height: side}, bomb)
+	t.Logf("%d×%d 16-bit grey PNG: %d KB, admitted at %d MB", side, side, len(bomb)>>10, cost>>20)
 
 	var wg sync.WaitGroup
 	errs := make([]error, 5)
@@ -153,9 +157,9 @@ func TestDecodeAdmission(t *testing.T) {
 		t.Errorf("after release: %v", err)
 	}
 
-	// 16-bit RGBA at 7000×7000 decodes to 392 MB: more than the budget.
+	// 16-bit RGBA at this size decodes to 50 MB: more than the budget.
 	var before, after runtime.MemStats
-	big := bombPNG(t, 7000, 7000, color.RGBA64Model)
+	big := bombPNG(t, side, side, color.RGBA64Model)
 	runtime.ReadMemStats(&before)
 	_, err = a.Analyze(bytes.NewReader(big), int64(len(big)))
 	runtime.ReadMemStats(&after)
