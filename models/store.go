@@ -101,6 +101,29 @@ type Tx interface {
 	// per statement would cap the whole server's write rate at what one
 	// connection runs one by one.
 	StampChanges(ids []string, first int64) (int64, error)
+	// Principal loads the session with the given id with its device and
+	// user in one statement: the read every authenticated request makes
+	// (three primary-key lookups would be three round trips). A session
+	// that does not exist is ErrNotFound.
+	Principal(sessionID string) (Principal, error)
+}
+
+// Principal is what authentication reads of a session, its device and its
+// user.
+type Principal struct {
+	SessionID        string
+	SessionExpiresAt time.Time
+	SessionRevokedAt *time.Time
+	DeviceID         string
+	DeviceRevokedAt  *time.Time
+	UserID           string
+	Username         string
+	Role             string
+	UnitID           string
+	UnitPath         string
+	Disabled         bool
+	// MustChangePassword: see User.MustChangePassword.
+	MustChangePassword bool
 }
 
 // Group is one combination of values in a CountBy, with how many records

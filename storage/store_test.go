@@ -31,6 +31,7 @@ func TestStore(t *testing.T) {
 			t.Run("ReadOutsideTx", func(t *testing.T) { testRead(t, db) })
 			t.Run("Snapshot", func(t *testing.T) { testSnapshot(t, db) })
 			t.Run("ConcurrentUpdates", func(t *testing.T) { testConcurrentUpdates(t, db) })
+			t.Run("Principal", func(t *testing.T) { testPrincipal(t, db) })
 			t.Run("MigrateTwice", func(t *testing.T) {
 				applied, err := db.Migrate(context.Background())
 				if err != nil || len(applied) != 0 {

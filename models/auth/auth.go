@@ -403,30 +403,22 @@ func (s *Service) Authenticate(ctx context.Context, sessionID string) (models.Ac
 }
 
 func (s *Service) actorTx(tx models.Tx, sessionID string, now time.Time) (models.Actor, error) {
-	var sess models.Session
-	if err := tx.Get(&sess, sessionID); err != nil {
+	p, err := tx.Principal(sessionID)
+	if err != nil {
 		if models.IsNotFound(err) {
 			return models.Actor{}, models.Errorf(models.CodeSessionRevoked, "the session has ended; sign in again")
 		}
 		return models.Actor{}, err
 	}
-	var d models.Device
-	if err := tx.Get(&d, sess.DeviceID); err != nil {
-		return models.Actor{}, err
-	}
-	if d.RevokedAt != nil {
+	if p.DeviceRevokedAt != nil {
 		return models.Actor{}, models.Errorf(models.CodeDeviceRevoked, "this device was revoked; ask an administrator")
 	}
-	if sess.RevokedAt != nil || !sess.ExpiresAt.After(now) {
+	if p.SessionRevokedAt != nil || !p.SessionExpiresAt.After(now) {
 		return models.Actor{}, models.Errorf(models.CodeSessionRevoked, "the session has ended; sign in again")
 	}
-	var u models.User
-	if err := tx.Get(&u, sess.UserID); err != nil {
-		return models.Actor{}, err
-	}
-	if u.Disabled {
+	if p.Disabled {
 		return models.Actor{}, models.Errorf(models.CodeAccountDisabled, "this account is disabled")
 	}
-	return models.Actor{UserID: u.ID, Username: u.Username, Role: u.Role, UnitID: u.UnitID, UnitPath: u.UnitPath, DeviceID: d.ID, SessionID: sess.ID,
-		MustChangePassword: u.MustChangePassword}, nil
+	return models.Actor{UserID: p.UserID, Username: p.Username, Role: p.Role, UnitID: p.UnitID, UnitPath: p.UnitPath, DeviceID: p.DeviceID,
+		SessionID: p.SessionID, MustChangePassword: p.MustChangePassword}, nil
 }
