@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -79,10 +78,7 @@ func TestREADMEWalkthroughs(t *testing.T) {
 		}
 	}
 	cmds := readmeWalkthrough(t)
-	fieldctl := filepath.Join(t.TempDir(), "fieldctl")
-	if out, err := exec.Command("go", "build", "-tags", "nodynamic", "-o", fieldctl, "../fieldctl").CombinedOutput(); err != nil {
-		t.Fatalf("build fieldctl: %v\n%s", err, out)
-	}
+	fieldctl := binary(t, "fieldctl")
 	t.Run("sqlite", func(t *testing.T) {
 		m, _, err := start(t, testConfig(t, "-demo"))
 		if err != nil {
