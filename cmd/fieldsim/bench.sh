@@ -52,14 +52,8 @@ if [ "${BENCH_GO:-1}" = 1 ]; then
 	go test -tags nodynamic -run '^$' -bench . -benchtime "${BENCHTIME:-20x}" ./sync/ | tee "$OUT/go-bench.txt"
 fi
 
-server_pid=""
-pids=()
-stop() {
-	local p
-	# A server that exits non-zero on SIGTERM must not end the run.
-	for p in "${pids[@]}"; do { kill "$p" && wait "$p"; } 2>/dev/null || true; done
-	pids=() server_pid=""
-}
+source cmd/fieldsim/lib.sh
+BIN=$OUT/bin
 trap stop EXIT
 
 # machine prints the load average and the share of CPU time stolen by the
@@ -78,82 +72,6 @@ machine() {
 	echo "load $(cut -d' ' -f1-3 /proc/loadavg), steal $share"
 }
 
-# start runs $1 server processes (default 1) on one database, the k-th on
-# port PORT+10k (metrics on PORT+10k+2), and waits until each is ready.
-start() {
-	local k port
-	pids=()
-	for k in $(seq 0 $((${1:-1} - 1))); do
-		port=$((PORT + 10 * k))
-		"$OUT/bin/fieldsyncd" -addr 127.0.0.1:$port -pprof-addr 127.0.0.1:$((port + 1)) -metrics-addr 127.0.0.1:$((port + 2)) >>"$OUT/$backend-server.log" 2>&1 &
-		pids+=($!)
-		for _ in $(seq 300); do curl -sf 127.0.0.1:$port/readyz >/dev/null && continue 2; sleep 0.2; done
-		echo "server $k did not become ready; see $OUT/$backend-server.log" >&2
-		return 1
-	done
-	server_pid=${pids[0]}
-}
-
-# servers lists the running servers' URLs, comma-separated.
-servers() {
-	local k list=()
-	for k in "${!pids[@]}"; do list+=("http://127.0.0.1:$((PORT + 10 * k))"); done
-	(IFS=,; echo "${list[*]}")
-}
-
-# cputicks prints the CPU time (user + system, in clock ticks) the given
-# processes have used so far.
-cputicks() {
-	local p t=0
-	for p in "$@"; do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
-	done
-	echo $t
-}
-
-# applied prints the mutations the running servers have applied so far.
-applied() {
-	local k n=0
-	for k in "${!pids[@]}"; do
-		n=$((n + $(curl -sf 127.0.0.1:$((PORT + 10 * k + 2))/metrics | awk '$1 == "fieldsync_sync_mutations_total{status=\"applied\"}" { printf "%d", $2 }')))
-	done
-	echo $n
-}
-
-# drain waits until the server's background work is done: every change row
-# stamped and every audit entry chained (its /metrics say so).
-drain() {
-	local t0=$SECONDS m stamped chained
-	while :; do
-		m=$(curl -sf 127.0.0.1:$((PORT + 2))/metrics || true)
-		stamped=$(awk '$1 == "fieldsync_sync_changelog_unstamped_rows" { print $2 }' <<<"$m")
-		chained=$(awk '$1 == "fieldsync_audit_unchained_entries" { print $2 }' <<<"$m")
-		if [ "$stamped" = 0 ] && [ "$chained" = 0 ]; then
-			echo "== $backend: background work drained after $((SECONDS - t0)) s (no unstamped change rows, no unchained audit entries)"
-			return
-		fi
-		if [ $((SECONDS - t0)) -gt 1800 ]; then
-			echo "== $backend: background work not drained after 30 min (unstamped $stamped, unchained $chained)" >&2
-			return 1
-		fi
-		sleep 2
-	done
-}
-
-# fresh removes the data set, so that the next set-up builds it anew.
-fresh() {
-	case $backend in
-	sqlite) rm -rf "$DATA" && mkdir -p "$DATA" ;;
-	mysql) mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4" ;;
-	esac
-}
-
-# setup builds the data set (fieldsim opens the database itself; the
-# scenario that follows fails for want of a server, which is expected).
-setup() {
-	"$OUT/bin/fieldsim" "${SIZE[@]}" -scenario initial -devices 1 -server http://127.0.0.1:$PORT -json >/dev/null 2>&1 || true
-}
-
 # capacity $1: BENCH_REPS runs of the ramp against $1 server processes
 # (default 1), each on a fresh data set and restarted servers after the
 # background work drained. Beside each run: the machine's load and steal,
@@ -163,10 +81,7 @@ capacity() {
 	local procs=${1:-1} caps=() rep name db_pid="" hz s0 s1 d0 d1 n0 n1
 	name=$backend-capacity-${procs}p
 	hz=$(getconf CLK_TCK)
-	# The MariaDB on 3306 (other mariadbd processes may run beside it).
-	if [ "$backend" = mysql ]; then
-		db_pid=$(cat "$(mysql -uroot -h127.0.0.1 -N -e "SELECT @@pid_file")" 2>/dev/null) || db_pid=""
-	fi
+	[ "$backend" = mysql ] && db_pid=$(mysqld_pid)
 	for rep in $(seq "$REPS"); do
 		fresh
 		setup
@@ -196,29 +111,9 @@ capacity() {
 }
 
 for backend in $BACKENDS; do
-	case $backend in
-	sqlite)
-		unset FIELDSYNC_MYSQL_DSN FIELDSYNC_S3_ENDPOINT
-		export FIELDSYNC_DATA_DIR=$DATA
-		;;
-	mysql)
-		mysql -uroot -h127.0.0.1 -e "CREATE DATABASE IF NOT EXISTS $DB CHARACTER SET utf8mb4"
-		# MariaDB as Debian installs it keeps a 128 MiB buffer pool, a
-		# fifth of this data set's tables and indexes, so every run would
-		# measure the disk; production servers size it to the working set
-		# (docs/operations.md). Raised for the run, never lowered.
-		pool=$(mysql -uroot -h127.0.0.1 -N -e "SELECT @@innodb_buffer_pool_size")
-		want=${BENCH_MYSQL_BUFFER_POOL:-2147483648}
-		if [ "$pool" -lt "$want" ]; then
-			echo "== mysql: innodb_buffer_pool_size $pool -> $want"
-			mysql -uroot -h127.0.0.1 -e "SET GLOBAL innodb_buffer_pool_size = $want"
-		fi
-		export FIELDSYNC_MYSQL_DSN="root@tcp(127.0.0.1:3306)/$DB" FIELDSYNC_SECRET=${FIELDSYNC_SECRET:-fieldsim-benchmark-secret-0123456789abcdef}
-		export FIELDSYNC_S3_ENDPOINT=127.0.0.1:9000 FIELDSYNC_S3_ACCESS_KEY=minioadmin FIELDSYNC_S3_SECRET_KEY=minioadmin FIELDSYNC_S3_BUCKET=${DB//_/-}
-		;;
-	esac
-	export FIELDSYNC_LOG_LEVEL=warn
-	: >"$OUT/$backend-server.log"
+	use_backend
+	LOG=$OUT/$backend-server.log
+	: >"$LOG"
 	warm="" measured=""
 	for s in $SCENARIOS; do
 		case $s in
@@ -257,10 +152,10 @@ for backend in $BACKENDS; do
 		delta) sim delta -scenario delta -devices 100 -concurrency 4 ;;
 		push) sim push -scenario push -devices 100 -concurrency 4 -count 3 -batches 1,10,100 ;;
 		sustained) sim sustained -scenario sustained -devices 1000 -duration 60s -cycle 5s -mutations 10 -concurrency 32 ;;
-		upload) sim upload -scenario upload -devices 16 -count 4 -photo-mb 2 -concurrency 16 -server-pid "$server_pid" ;;
-		upload-api) sim upload-api -scenario upload -via api -devices 16 -count 4 -photo-mb 2 -concurrency 16 -server-pid "$server_pid" ;;
-		upload-16x10mb) sim upload-16x10mb -scenario upload -via api -devices 16 -count 1 -photo-mb 10 -concurrency 16 -server-pid "$server_pid" ;;
-		pack) sim pack -scenario pack -pack-mb 1024 -doc-mb 64 -count 3 -server-pid "$server_pid" ;;
+		upload) sim upload -scenario upload -devices 16 -count 4 -photo-mb 2 -concurrency 16 -server-pid "${pids[0]}" ;;
+		upload-api) sim upload-api -scenario upload -via api -devices 16 -count 4 -photo-mb 2 -concurrency 16 -server-pid "${pids[0]}" ;;
+		upload-16x10mb) sim upload-16x10mb -scenario upload -via api -devices 16 -count 1 -photo-mb 10 -concurrency 16 -server-pid "${pids[0]}" ;;
+		pack) sim pack -scenario pack -pack-mb 1024 -doc-mb 64 -count 3 -server-pid "${pids[0]}" ;;
 		esac
 	done
 	stop

@@ -1,0 +1,128 @@
+# lib.sh: what bench.sh and compare.sh share, sourced by both. The
+# caller sets OUT (results), BIN (the directory holding fieldsyncd and
+# fieldsim), PORT (the first server's; pprof on PORT+1, metrics on
+# PORT+2, the k-th server 10k above), DATA and DB (the SQLite directory
+# and the MariaDB database of the data set), SIZE (fieldsim's data-set
+# flags, an array), LOG (the servers' log file) and backend (sqlite or
+# mysql) before calling these.
+
+pids=()
+
+# use_backend points the server and fieldsim at $backend's database and
+# blob store. MariaDB as Debian installs it keeps a 128 MiB buffer pool,
+# a fifth of the benchmark data set's tables and indexes, so every run
+# would measure the disk; production servers size it to the working set
+# (docs/operations.md): it is raised (BENCH_MYSQL_BUFFER_POOL, 2 GiB by
+# default) for the run, never lowered.
+use_backend() {
+	local pool want
+	case $backend in
+	sqlite)
+		unset FIELDSYNC_MYSQL_DSN FIELDSYNC_S3_ENDPOINT
+		export FIELDSYNC_DATA_DIR=$DATA
+		mkdir -p "$DATA"
+		;;
+	mysql)
+		mysql -uroot -h127.0.0.1 -e "CREATE DATABASE IF NOT EXISTS $DB CHARACTER SET utf8mb4"
+		pool=$(mysql -uroot -h127.0.0.1 -N -e "SELECT @@innodb_buffer_pool_size")
+		want=${BENCH_MYSQL_BUFFER_POOL:-2147483648}
+		if [ "$pool" -lt "$want" ]; then
+			echo "== mysql: innodb_buffer_pool_size $pool -> $want"
+			mysql -uroot -h127.0.0.1 -e "SET GLOBAL innodb_buffer_pool_size = $want"
+		fi
+		export FIELDSYNC_MYSQL_DSN="root@tcp(127.0.0.1:3306)/$DB" FIELDSYNC_SECRET=${FIELDSYNC_SECRET:-fieldsim-benchmark-secret-0123456789abcdef}
+		export FIELDSYNC_S3_ENDPOINT=127.0.0.1:9000 FIELDSYNC_S3_ACCESS_KEY=minioadmin FIELDSYNC_S3_SECRET_KEY=minioadmin FIELDSYNC_S3_BUCKET=${DB//_/-}
+		;;
+	esac
+	export FIELDSYNC_LOG_LEVEL=warn
+}
+
+# mysqld_pid prints the pid of the MariaDB on 3306 (other mariadbd
+# processes may run beside it), or nothing.
+mysqld_pid() {
+	cat "$(mysql -uroot -h127.0.0.1 -N -e "SELECT @@pid_file")" 2>/dev/null || true
+}
+
+# fresh removes the data set, so that the next set-up builds it anew.
+fresh() {
+	case $backend in
+	sqlite) rm -rf "$DATA" && mkdir -p "$DATA" ;;
+	mysql) mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4" ;;
+	esac
+}
+
+# setup builds the data set (fieldsim opens the database itself; the
+# scenario that follows fails for want of a server, which is expected).
+setup() {
+	"$BIN/fieldsim" "${SIZE[@]}" -scenario initial -devices 1 -server http://127.0.0.1:$PORT -json >/dev/null 2>&1 || true
+}
+
+# start runs $1 server processes (default 1) on one database, the k-th on
+# port PORT+10k (pprof on PORT+10k+1, metrics on PORT+10k+2), and waits
+# until each is ready.
+start() {
+	local k port
+	pids=()
+	for k in $(seq 0 $((${1:-1} - 1))); do
+		port=$((PORT + 10 * k))
+		"$BIN/fieldsyncd" -addr 127.0.0.1:$port -pprof-addr 127.0.0.1:$((port + 1)) -metrics-addr 127.0.0.1:$((port + 2)) >>"$LOG" 2>&1 &
+		pids+=($!)
+		for _ in $(seq 300); do curl -sf 127.0.0.1:$port/readyz >/dev/null && continue 2; sleep 0.2; done
+		echo "server $k did not become ready; see $LOG" >&2
+		return 1
+	done
+}
+
+# stop ends the servers; one that exits non-zero on SIGTERM must not end
+# the run.
+stop() {
+	local p
+	for p in "${pids[@]}"; do { kill "$p" && wait "$p"; } 2>/dev/null || true; done
+	pids=()
+}
+
+# servers lists the running servers' URLs, comma-separated.
+servers() {
+	local k list=()
+	for k in "${!pids[@]}"; do list+=("http://127.0.0.1:$((PORT + 10 * k))"); done
+	(IFS=,; echo "${list[*]}")
+}
+
+# cputicks prints the CPU time (user + system, in clock ticks) the given
+# processes have used so far.
+cputicks() {
+	local p t=0
+	for p in "$@"; do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo $t
+}
+
+# applied prints the mutations the running servers have applied so far.
+applied() {
+	local k n=0
+	for k in "${!pids[@]}"; do
+		n=$((n + $(curl -sf 127.0.0.1:$((PORT + 10 * k + 2))/metrics | awk '$1 == "fieldsync_sync_mutations_total{status=\"applied\"}" { printf "%d", $2 }')))
+	done
+	echo $n
+}
+
+# drain waits until the first server's background work is done: every
+# change row stamped and every audit entry chained (its /metrics say so).
+drain() {
+	local t0=$SECONDS m stamped chained
+	while :; do
+		m=$(curl -sf 127.0.0.1:$((PORT + 2))/metrics || true)
+		stamped=$(awk '$1 == "fieldsync_sync_changelog_unstamped_rows" { print $2 }' <<<"$m")
+		chained=$(awk '$1 == "fieldsync_audit_unchained_entries" { print $2 }' <<<"$m")
+		if [ "$stamped" = 0 ] && [ "$chained" = 0 ]; then
+			echo "== $backend: background work drained after $((SECONDS - t0)) s (no unstamped change rows, no unchained audit entries)"
+			return
+		fi
+		if [ $((SECONDS - t0)) -gt 1800 ]; then
+			echo "== $backend: background work not drained after 30 min (unstamped $stamped, unchained $chained)" >&2
+			return 1
+		fi
+		sleep 2
+	done
+}
