@@ -66,11 +66,13 @@ func binary(t *testing.T, name string) string {
 	return path
 }
 
-// buildFlags are the build tags and, with race, the race detector's
-// flags this test binary was built with, read from its build settings, so
-// that a command built for the tests is built as make test builds the
-// tests (-tags nodynamic; -race with its per-package -gcflags). A race in
-// the server shows in its log, which the fault tests read. fieldctl is
+// buildFlags are the build tags and, with race, the race detector this
+// test binary was built with, read from its build settings, so that a
+// command built for the tests is built as make test builds the tests
+// (-tags nodynamic, -race; the packages left uninstrumented come with
+// make test's GOFLAGS, which go build reads from the environment: the
+// build settings keep only the last -gcflags). A race in the server
+// shows in its log, which the fault tests read. fieldctl is
 // built without the race detector: under it, its argon2 hashing, done
 // inside the user's transaction, is slow enough that SQLite refuses the
 // write (SQLITE_BUSY_SNAPSHOT) on every retry while the server commits
@@ -87,8 +89,6 @@ func buildFlags(race bool) []string {
 			flags = append(flags, "-tags", s.Value)
 		case race && s.Key == "-race" && s.Value == "true":
 			flags = append(flags, "-race")
-		case race && s.Key == "-gcflags":
-			flags = append(flags, "-gcflags", s.Value)
 		}
 	}
 	return flags
