@@ -43,6 +43,7 @@ var jsonCaller = map[string]string{
 func TestAttackJSON(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, dialect)
 			dir := localStore(t, e)
 			submitted := submittedItem(t, e)

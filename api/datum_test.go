@@ -115,7 +115,10 @@ func flagCodes(rec map[string]any) map[string]bool {
 func TestDatums(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		for _, store := range blobStores {
-			t.Run(dialect+"/"+store, func(t *testing.T) { testDatums(t, newEnv(t, dialect), store) })
+			t.Run(dialect+"/"+store, func(t *testing.T) {
+				t.Parallel()
+				testDatums(t, newEnv(t, dialect), store)
+			})
 		}
 	}
 }

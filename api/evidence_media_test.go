@@ -26,6 +26,7 @@ func TestEvidenceHEICAndDisguisedReuse(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		for _, store := range blobStores {
 			t.Run(dialect+"/"+store, func(t *testing.T) {
+				t.Parallel()
 				e := newEnv(t, dialect)
 				withBlobs(t, e, store)
 				testEvidenceHEICAndDisguisedReuse(t, e)

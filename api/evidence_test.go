@@ -40,7 +40,9 @@ func readPhoto(t *testing.T, name string) []byte {
 	return b
 }
 
-// blobStores are the stores the evidence tests run on.
+// blobStores are the stores the evidence tests run on. The longest suites
+// run each database and store pair as a parallel subtest: each pair has a
+// database, bucket and directory of its own.
 var blobStores = []string{"local", "minio"}
 
 // withBlobs gives the env's service a blob store and the media analyzer.
@@ -151,6 +153,7 @@ func TestEvidencePipeline(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		for _, store := range blobStores {
 			t.Run(dialect+"/"+store, func(t *testing.T) {
+				t.Parallel()
 				e := newEnv(t, dialect)
 				withBlobs(t, e, store)
 				testEvidencePipeline(t, e)
@@ -298,6 +301,7 @@ func TestEvidenceBadInput(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		for _, store := range blobStores {
 			t.Run(dialect+"/"+store, func(t *testing.T) {
+				t.Parallel()
 				e := newEnv(t, dialect)
 				withBlobs(t, e, store)
 				testEvidenceBadInput(t, e)

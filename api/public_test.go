@@ -27,6 +27,7 @@ func TestPublicDisclosure(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		for _, store := range blobStores {
 			t.Run(dialect+"/"+store, func(t *testing.T) {
+				t.Parallel()
 				e := newEnv(t, dialect)
 				withBlobs(t, e, store)
 				w := buildPublicWorld(t, e)
