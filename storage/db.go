@@ -25,17 +25,33 @@ import (
 type Config struct {
 	MySQLDSN   string
 	SQLitePath string
-	// MaxOpenConns bounds the MySQL pool (SQLite always uses one).
+	// MaxOpenConns bounds the MySQL pool (SQLite writes on one connection
+	// and reads on sqliteReaders).
 	MaxOpenConns int
 	Logger       *slog.Logger
 }
 
 // DB is the GORM-backed models.Store.
 type DB struct {
-	gorm    *gorm.DB
-	sql     *sql.DB
+	gorm *gorm.DB
+	sql  *sql.DB
+	// reads runs Read and Snapshot. On MySQL it is gorm; on SQLite a
+	// session of gorm (the same callbacks) on a pool of read-only
+	// connections, readSQL, beside the one that writes: in WAL mode a
+	// reader reads the last commit while the writer writes the next.
+	reads   *gorm.DB
+	readSQL *sql.DB
 	dialect string
+	// stop ends SQLite's checkpointer and waits for it.
+	stop func()
 }
+
+// sqliteReaders is the size of SQLite's pool of read-only connections.
+const sqliteReaders = 4
+
+// checkpointEvery is how often the SQLite checkpointer copies the WAL's
+// committed pages into the database file.
+const checkpointEvery = time.Second
 
 var _ models.Store = (*DB)(nil)
 
@@ -66,14 +82,16 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 		dialector, dialect = mysql.Open(dsn), DialectMySQL
 	case cfg.SQLitePath != "":
-		// One connection: SQLite has one writer, and a single connection
-		// turns lock contention into queueing instead of SQLITE_BUSY.
-		// Transactions take the write lock when they begin (_txlock):
-		// another process on the same file (fieldctl beside the server)
-		// then waits for it under busy_timeout, where a deferred
+		// One connection writes: SQLite has one writer, and a single
+		// connection turns lock contention into queueing instead of
+		// SQLITE_BUSY. Transactions take the write lock when they begin
+		// (_txlock): another process on the same file (fieldctl beside the
+		// server) then waits for it under busy_timeout, where a deferred
 		// transaction that read first and wrote second would fail at once
-		// with SQLITE_BUSY once the other had written.
-		dsn := "file:" + cfg.SQLitePath + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
+		// with SQLITE_BUSY once the other had written. The writer never
+		// checkpoints (wal_autocheckpoint 0): the checkpointer does, off
+		// the request path (openSQLiteReaders).
+		dsn := "file:" + cfg.SQLitePath + "?" + sqliteCommon + "&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
 		dialector, dialect = sqlite.Open(dsn), DialectSQLite
 	default:
 		return nil, errors.New("storage: no database configured")
@@ -97,14 +115,70 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		sqlDB.SetMaxIdleConns(n)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
-	db := &DB{gorm: g, sql: sqlDB, dialect: dialect}
+	db := &DB{gorm: g, sql: sqlDB, reads: g, dialect: dialect, stop: func() {}}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.Ping(pctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("%s is unreachable: %w", dialect, err)
 	}
+	if dialect == DialectSQLite {
+		// After the writer's ping, which made the file a WAL database.
+		if err := db.openSQLiteReaders(cfg.SQLitePath, cfg.Logger); err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+	}
 	return db, nil
+}
+
+// sqliteCommon are the DSN parameters of every SQLite connection.
+const sqliteCommon = "_pragma=busy_timeout(10000)&_time_format=sqlite"
+
+// openSQLiteReaders opens the pool that Read and Snapshot use, and starts
+// the checkpointer on it.
+func (db *DB) openSQLiteReaders(path string, log *slog.Logger) error {
+	readSQL, err := sql.Open(sqlite.DriverName, "file:"+path+"?"+sqliteCommon+"&_pragma=query_only(1)")
+	if err != nil {
+		return fmt.Errorf("open sqlite readers: %w", err)
+	}
+	readSQL.SetMaxOpenConns(sqliteReaders)
+	readSQL.SetMaxIdleConns(sqliteReaders)
+	// A session carries the statement's connection pool to every
+	// statement made from it, and shares the callbacks of db.gorm.
+	reads := db.gorm.Session(&gorm.Session{Context: context.Background()})
+	reads.Statement.ConnPool = readSQL
+	db.reads, db.readSQL = reads, readSQL
+	db.stop = db.checkpointer(log)
+	return nil
+}
+
+// checkpointer copies the WAL's committed pages into the database file
+// every checkpointEvery, on a reader's connection. A PASSIVE checkpoint
+// waits for nobody: the writer goes on appending to the WAL meanwhile,
+// and the pages a reader still reads are left for the next round. SQLite's
+// own automatic checkpoint would instead run inside the commit that
+// crossed 1,000 pages, holding the only writer (and the push waiting on
+// it) for the copy.
+func (db *DB) checkpointer(log *slog.Logger) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(checkpointEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if _, err := db.readSQL.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil && log != nil {
+				log.Warn("sqlite checkpoint failed", "err", err)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // mysqlDSN adds the parameters fieldsync relies on: times in UTC parsed
@@ -156,5 +230,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pool.
-func (db *DB) Close() error { return db.sql.Close() }
+// Close stops the checkpointer and closes the pools, the writer last: the
+// last connection to close checkpoints the WAL into the file.
+func (db *DB) Close() error {
+	db.stop()
+	if db.readSQL != nil {
+		if err := db.readSQL.Close(); err != nil {
+			db.sql.Close()
+			return err
+		}
+	}
+	return db.sql.Close()
+}

@@ -49,19 +49,19 @@ func (db *DB) Tx(ctx context.Context, fn func(tx models.Tx) error) error {
 	return translate(err)
 }
 
-// Read runs fn on the pool, outside a transaction, with a Tx that
-// refuses writes.
+// Read runs fn on the pool (SQLite's readers), outside a transaction,
+// with a Tx that refuses writes.
 func (db *DB) Read(ctx context.Context, fn func(tx models.Tx) error) error {
-	return translate(fn(readOnly{&tx{g: db.gorm.WithContext(ctx)}}))
+	return translate(fn(readOnly{&tx{g: db.reads.WithContext(ctx)}}))
 }
 
 // Snapshot runs fn in a read-only transaction: MySQL's START TRANSACTION
 // READ ONLY (at the server's default REPEATABLE READ, one snapshot from
 // the first read on, and no transaction id to assign); on SQLite a
-// deferred BEGIN on the one connection (the driver ignores _txlock for a
-// read-only transaction), which reads one WAL snapshot.
+// deferred BEGIN on one of the readers' connections, which reads one WAL
+// snapshot while the writer goes on.
 func (db *DB) Snapshot(ctx context.Context, fn func(tx models.Tx) error) error {
-	return translate(db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+	return translate(db.reads.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		return fn(readOnly{&tx{g: g}})
 	}, &sql.TxOptions{ReadOnly: true}))
 }
