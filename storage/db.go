@@ -144,6 +144,12 @@ func (db *DB) openSQLiteReaders(path string, log *slog.Logger) error {
 	}
 	readSQL.SetMaxOpenConns(sqliteReaders)
 	readSQL.SetMaxIdleConns(sqliteReaders)
+	pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := readSQL.PingContext(pctx); err != nil {
+		readSQL.Close()
+		return fmt.Errorf("sqlite readers: %w", err)
+	}
 	// A session carries the statement's connection pool to every
 	// statement made from it, and shares the callbacks of db.gorm.
 	reads := db.gorm.Session(&gorm.Session{Context: context.Background()})
@@ -159,8 +165,14 @@ func (db *DB) openSQLiteReaders(path string, log *slog.Logger) error {
 // and the pages a reader still reads are left for the next round. SQLite's
 // own automatic checkpoint would instead run inside the commit that
 // crossed 1,000 pages, holding the only writer (and the push waiting on
-// it) for the copy.
+// it) for the copy. The WAL starts again from its beginning only when no
+// reader is on it; should readers keep it from doing so until it holds
+// walLimit pages, a TRUNCATE checkpoint waits for them (and holds the
+// writer meanwhile, under busy_timeout) and empties it.
 func (db *DB) checkpointer(log *slog.Logger) func() {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -173,12 +185,33 @@ func (db *DB) checkpointer(log *slog.Logger) func() {
 				return
 			case <-tick.C:
 			}
-			if _, err := db.readSQL.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil && log != nil {
+			if err := db.checkpoint(ctx, log); err != nil && ctx.Err() == nil {
 				log.Warn("sqlite checkpoint failed", "err", err)
 			}
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// walLimit is the WAL's size, in pages (4 KiB), past which the
+// checkpointer truncates it.
+var walLimit = 16384
+
+// checkpoint runs one round of the checkpointer.
+func (db *DB) checkpoint(ctx context.Context, log *slog.Logger) error {
+	var busy, pages, copied int
+	if err := db.readSQL.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &pages, &copied); err != nil {
+		return err
+	}
+	if pages < walLimit {
+		return nil
+	}
+	before := pages
+	if err := db.readSQL.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &pages, &copied); err != nil {
+		return err
+	}
+	log.Info("sqlite WAL truncated", "pages_before", before, "done", busy == 0)
+	return nil
 }
 
 // mysqlDSN adds the parameters fieldsync relies on: times in UTC parsed

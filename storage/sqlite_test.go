@@ -50,6 +50,12 @@ func TestSQLiteReadsBesideTheWriter(t *testing.T) {
 	}
 
 	inside, release := make(chan struct{}), make(chan struct{})
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(release)
+		}
+	})
 	wrote := make(chan error, 1)
 	go func() {
 		wrote <- db.Tx(ctx, func(tx models.Tx) error {
@@ -64,7 +70,11 @@ func TestSQLiteReadsBesideTheWriter(t *testing.T) {
 			return nil
 		})
 	}()
-	<-inside
+	select {
+	case <-inside:
+	case err := <-wrote:
+		t.Fatalf("the write transaction ended before holding the writer: %v", err)
+	}
 	// The writer is held until both reads have returned: with reads on
 	// the writer's connection they would wait for it forever.
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -81,6 +91,7 @@ func TestSQLiteReadsBesideTheWriter(t *testing.T) {
 		t.Fatalf("Snapshot while the writer is held: %v", err)
 	}
 	close(release)
+	released = true
 	if err := <-wrote; err != nil {
 		t.Fatal(err)
 	}
@@ -135,5 +146,44 @@ func TestSQLiteCheckpointer(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the database file is still %d bytes 30 s after the commit: nothing checkpointed", size())
 		}
+	}
+}
+
+// TestSQLiteWALTruncated: once the WAL holds more pages than the limit,
+// the checkpointer empties it (a PASSIVE checkpoint copies the pages but
+// never shrinks the file).
+func TestSQLiteWALTruncated(t *testing.T) {
+	defer storage.SetWALLimit(8)()
+	db, path := openSQLite(t)
+	mustTx(t, db, func(tx models.Tx) error {
+		now := time.Now().UTC()
+		units := make([]models.Unit, 500)
+		for i := range units {
+			units[i] = models.Unit{ID: newID(), Code: newID(), Name: "生态环境局分局", Kind: "department", Version: 1, CreatedAt: now, UpdatedAt: now}
+			units[i].Path = "/" + units[i].ID + "/"
+		}
+		return tx.Create(&units)
+	})
+	walSize := func() int64 {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if walSize() == 0 {
+		t.Fatal("no WAL after the commit")
+	}
+	for deadline := time.Now().Add(30 * time.Second); walSize() > 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL is still %d bytes 30 s after the commit", walSize())
+		}
+	}
+	var n int64
+	if err := db.Read(context.Background(), func(tx models.Tx) (err error) {
+		n, err = tx.Count(&models.Unit{}, nil)
+		return err
+	}); err != nil || n != 500 {
+		t.Errorf("after the truncation: %d units, %v; want 500", n, err)
 	}
 }
