@@ -33,6 +33,18 @@ func openSQLite(t *testing.T) (*storage.DB, string) {
 	return db, path
 }
 
+// createUnits writes n units in one transaction.
+func createUnits(t *testing.T, db *storage.DB, n int) {
+	t.Helper()
+	now := time.Now().UTC()
+	units := make([]models.Unit, n)
+	for i := range units {
+		units[i] = models.Unit{ID: newID(), Code: newID(), Name: "生态环境局分局", Kind: "department", Version: 1, CreatedAt: now, UpdatedAt: now}
+		units[i].Path = "/" + units[i].ID + "/"
+	}
+	mustTx(t, db, func(tx models.Tx) error { return tx.Create(&units) })
+}
+
 // TestSQLiteReadsBesideTheWriter: on SQLite, Read and Snapshot run on
 // connections of their own while a write transaction holds the writer,
 // and see the last commit, not the open transaction's rows; once it
@@ -129,16 +141,7 @@ func TestSQLiteCheckpointer(t *testing.T) {
 		return fi.Size()
 	}
 	start := size()
-	// Enough rows for pages the file does not have yet.
-	mustTx(t, db, func(tx models.Tx) error {
-		now := time.Now().UTC()
-		units := make([]models.Unit, 500)
-		for i := range units {
-			units[i] = models.Unit{ID: newID(), Code: newID(), Name: "生态环境局分局", Kind: "department", Version: 1, CreatedAt: now, UpdatedAt: now}
-			units[i].Path = "/" + units[i].ID + "/"
-		}
-		return tx.Create(&units)
-	})
+	createUnits(t, db, 500) // pages the file does not have yet
 	if wal, err := os.Stat(path + "-wal"); err != nil || wal.Size() == 0 {
 		t.Fatalf("no WAL after the commit: %v", err)
 	}
@@ -155,15 +158,7 @@ func TestSQLiteCheckpointer(t *testing.T) {
 func TestSQLiteWALTruncated(t *testing.T) {
 	defer storage.SetWALLimit(8)()
 	db, path := openSQLite(t)
-	mustTx(t, db, func(tx models.Tx) error {
-		now := time.Now().UTC()
-		units := make([]models.Unit, 500)
-		for i := range units {
-			units[i] = models.Unit{ID: newID(), Code: newID(), Name: "生态环境局分局", Kind: "department", Version: 1, CreatedAt: now, UpdatedAt: now}
-			units[i].Path = "/" + units[i].ID + "/"
-		}
-		return tx.Create(&units)
-	})
+	createUnits(t, db, 500)
 	walSize := func() int64 {
 		fi, err := os.Stat(path + "-wal")
 		if err != nil {
