@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
@@ -58,13 +60,22 @@ func TestPoolCollector(t *testing.T) {
 			if got["go_sql_wait_count_total"] != 1 || got["go_sql_wait_duration_seconds_total"] <= 0 || got["go_sql_in_use_connections"] != 0 {
 				t.Fatalf("after a wait: %v", got)
 			}
+			if dialect == storage.DialectSQLite {
+				if err := db.Read(ctx, func(tx models.Tx) error { _, err := tx.Count(&models.Unit{}, nil); return err }); err != nil {
+					t.Fatal(err)
+				}
+				readers := gauges(t, reg, "sqlite-readers")
+				if readers["go_sql_max_open_connections"] != 4 || readers["go_sql_open_connections"] < 1 {
+					t.Errorf("the SQLite readers' pool: %v", readers)
+				}
+			}
 		})
 	}
 }
 
-// gauges gathers reg and returns each family's one value, checking that
-// it carries the db_name label.
-func gauges(t *testing.T, reg *prometheus.Registry, dialect string) map[string]float64 {
+// gauges gathers reg and returns each family's value for one pool
+// (db_name), checking that every series carries that label alone.
+func gauges(t *testing.T, reg *prometheus.Registry, pool string) map[string]float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -72,11 +83,17 @@ func gauges(t *testing.T, reg *prometheus.Registry, dialect string) map[string]f
 	}
 	out := map[string]float64{}
 	for _, mf := range mfs {
-		m := mf.GetMetric()[0]
-		if l := m.GetLabel(); len(l) != 1 || l[0].GetName() != "db_name" || l[0].GetValue() != dialect {
-			t.Errorf("%s is labelled %v, want db_name=%q", mf.GetName(), l, dialect)
+		for _, m := range mf.GetMetric() {
+			l := m.GetLabel()
+			if len(l) != 1 || l[0].GetName() != "db_name" {
+				t.Errorf("%s is labelled %v, want db_name alone", mf.GetName(), l)
+			} else if l[0].GetValue() == pool {
+				out[mf.GetName()] = value(m)
+			}
 		}
-		out[mf.GetName()] = value(m)
+		if _, ok := out[mf.GetName()]; !ok {
+			t.Errorf("%s has no series with db_name=%q", mf.GetName(), pool)
+		}
 	}
 	return out
 }
