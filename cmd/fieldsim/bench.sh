@@ -10,9 +10,11 @@
 #   BENCH_SCENARIOS="initial delta" make bench
 #   BENCH_SCENARIOS=capacity BENCH_REPS=3 make bench           # about 15 min a run
 #   BENCH_BACKENDS=mysql BENCH_SCENARIOS=scaleout make bench  # 2 and 4 servers
+#   BENCH_BACKENDS=mysql BENCH_SCENARIOS=growth make bench    # 0 to 10 M change rows
 #
-# capacity and scaleout are not in the default list: each run builds a
-# fresh data set and ramps for minutes. The script needs curl and jq.
+# capacity, scaleout and growth are not in the default list: each builds
+# a fresh data set and runs for tens of minutes. The script needs curl
+# and jq.
 #
 # capacity is measured the way a stranger would: for each of BENCH_REPS
 # runs, a fresh data set (the SQLite directory removed, the MariaDB
@@ -25,6 +27,15 @@
 # capacity measurement against 2 and then 4 server processes sharing the
 # database and MinIO, with fieldsim spreading the devices over them in
 # turn as a round-robin balancer would.
+#
+# growth measures one fixed load (BENCH_GROWTH_DEVICES devices pushing 10
+# mutations and pulling every 10 s, 60 s) on one data set whose change
+# log grows through BENCH_GROWTH rows (0 1000000 3000000 10000000): at
+# each size fieldsim adds the inspectors' past notes (as pushed notes are
+# written, append-only, so compaction keeps them), the server drains its
+# background work, fieldctl compacts the log, and a restarted server is
+# measured. It prints the push and pull p50/p99 at each size beside the
+# first's, and the initial pull, which carries the inspector's history.
 #
 # Every run writes its --json report to $BENCH_OUT (default
 # bench-results/) and prints its figures. The machine is shared: compare
@@ -39,6 +50,9 @@ BACKENDS=${BENCH_BACKENDS:-sqlite mysql}
 SCENARIOS=${BENCH_SCENARIOS:-initial delta push sustained upload upload-api upload-16x10mb pack}
 REPS=${BENCH_REPS:-3}
 RAMP=${BENCH_RAMP:-500,1000,1500,2000,2500,3000,4000,5000}
+GROWTH=${BENCH_GROWTH:-0 1000000 3000000 10000000}
+GROWTH_DEVICES=${BENCH_GROWTH_DEVICES:-500}
+GROWTH_DURATION=${BENCH_GROWTH_DURATION:-60s}
 # BENCH_SIZE and BENCH_DEVICES shrink the data set for a trial of the
 # script itself; BENCHMARKS.md's figures are of the defaults.
 read -r -a SIZE <<<"${BENCH_SIZE:--inspectors 1000 -tasks 50000 -sites 10000 -items 2000}"
@@ -47,7 +61,7 @@ STEP=${BENCH_STEP:-30s}
 PORT=18480
 mkdir -p "$OUT/bin" "$DATA"
 rm -f "$OUT/.cpu-stat"
-go build -tags nodynamic -o "$OUT/bin/" ./cmd/fieldsyncd ./cmd/fieldsim
+go build -tags nodynamic -o "$OUT/bin/" ./cmd/fieldsyncd ./cmd/fieldsim ./cmd/fieldctl
 if [ "${BENCH_GO:-1}" = 1 ]; then
 	go test -tags nodynamic -run '^$' -bench . -benchtime "${BENCHTIME:-20x}" ./sync/ | tee "$OUT/go-bench.txt"
 fi
@@ -110,6 +124,41 @@ capacity() {
 		tee -a "$OUT/capacity.txt"
 }
 
+# growth: the fixed load at every size of BENCH_GROWTH, on one data set.
+growth() {
+	local name=$backend-growth n rows t0 first=""
+	fresh
+	for n in $GROWTH; do
+		t0=$SECONDS
+		setup -history "$n"
+		echo "== $backend growth to $n change rows: set-up $((SECONDS - t0)) s ($(jq -c '.setup.created' "$OUT/setup.json"))"
+		start 1
+		drain
+		stop
+		t0=$SECONDS
+		echo "   compaction: $("$BIN/fieldctl" sync compact) ($((SECONDS - t0)) s)"
+		rows=$(count_changes)
+		start 1
+		echo "== $backend growth, $rows change rows: fieldsim -server $(servers) ${SIZE[*]} -scenario sustained -devices $GROWTH_DEVICES -duration $GROWTH_DURATION -cycle 10s -mutations 10 -concurrency 32"
+		echo "   before: $(machine)"
+		"$OUT/bin/fieldsim" -server "$(servers)" "${SIZE[@]}" -setup=false -json -scenario sustained \
+			-devices "$GROWTH_DEVICES" -duration "$GROWTH_DURATION" -cycle 10s -mutations 10 -concurrency 32 >"$OUT/$name-$n.json"
+		echo "   during: $(machine)"
+		stop
+		jq -r '.figures | "   offered \(.offered_mutations_per_second)/s, applied \(.mutations_per_second | floor)/s, failed cycles \(.failed_cycles)"' "$OUT/$name-$n.json"
+		jq -r '.operations[] | select(.name == "push" or .name == "pull" or .name == "pull.initial") | "\(.name) \(.p50_ms) \(.p99_ms)"' "$OUT/$name-$n.json" |
+			while read -r op p50 p99; do
+				if [ -z "$first" ]; then
+					printf '   %-12s p50 %8.1f ms, p99 %8.1f ms\n' "$op" "$p50" "$p99"
+				else
+					printf '   %-12s p50 %8.1f ms, p99 %8.1f ms (p99 %.2f of the first size'"'"'s)\n' "$op" "$p50" "$p99" \
+						"$(jq -r --arg op "$op" --argjson p "$p99" '.operations[] | select(.name == $op) | $p / .p99_ms' "$OUT/$first")"
+				fi
+			done
+		[ -z "$first" ] && first=$name-$n.json
+	done
+}
+
 for backend in $BACKENDS; do
 	use_backend
 	LOG=$OUT/$backend-server.log
@@ -119,6 +168,10 @@ for backend in $BACKENDS; do
 		case $s in
 		capacity)
 			capacity 1
+			measured=1
+			;;
+		growth)
+			growth
 			measured=1
 			;;
 		scaleout)

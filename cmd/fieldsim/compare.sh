@@ -47,6 +47,9 @@ build() {
 }
 build "$A"
 build "$B"
+# One data-set builder for both builds: this tree's.
+go build -tags nodynamic -o "$OUT/" ./cmd/fieldsim
+SETUP_SIM=$OUT/fieldsim
 
 source cmd/fieldsim/lib.sh
 DATA=$OUT/sqlite-data

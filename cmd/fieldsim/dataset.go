@@ -19,6 +19,9 @@ import (
 // spec is the size of the simulated city.
 type spec struct {
 	Inspectors, Tasks, Sites, Items int
+	// History is how many rows the change log should hold at least: the
+	// set-up adds the inspectors' past notes until it does (0: none).
+	History int
 	// Password is every simulated account's.
 	Password string
 }
@@ -97,7 +100,7 @@ func setup(ctx context.Context, cfg config.Config, sp spec, log *slog.Logger, pr
 		workers = 1
 	}
 	b := &builder{ctx: ctx, db: db, svc: svc, sp: sp, rep: &rep, workers: workers, progress: progress, now: time.Now().UTC()}
-	for _, step := range []func() error{b.makeUnits, b.makeUsers, b.makeTemplates, b.makeItems, b.makeSites, b.makeTasks} {
+	for _, step := range []func() error{b.makeUnits, b.makeUsers, b.makeTemplates, b.makeItems, b.makeSites, b.makeTasks, b.history} {
 		if err := step(); err != nil {
 			return rep, err
 		}

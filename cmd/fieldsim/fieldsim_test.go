@@ -144,6 +144,8 @@ func TestOptionsBounds(t *testing.T) {
 		{"-via", "carrier-pigeon"},
 		{"-photo-mb", "0"},
 		{"-tasks", "5"},
+		{"-history", "-1"},
+		{"-scenario", "setup", "-setup=false"},
 		{"stray"},
 	} {
 		if _, _, err := parse(append(append([]string{}, ok...), bad...), io.Discard); err == nil {

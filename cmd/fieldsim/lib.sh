@@ -51,10 +51,12 @@ fresh() {
 	esac
 }
 
-# setup builds the data set (fieldsim opens the database itself; the
-# scenario that follows fails for want of a server, which is expected).
+# setup builds the data set, or finds it, with no server running
+# (fieldsim opens the database itself); its arguments go to fieldsim
+# (-history N grows the change log). SETUP_SIM names the fieldsim that
+# builds it when $BIN's is an older build's.
 setup() {
-	"$BIN/fieldsim" "${SIZE[@]}" -scenario initial -devices 1 -server http://127.0.0.1:$PORT -json >/dev/null 2>&1 || true
+	"${SETUP_SIM:-$BIN/fieldsim}" "${SIZE[@]}" -scenario setup -devices 1 -json "$@" >"$OUT/setup.json"
 }
 
 # start runs $1 server processes (default 1) on one database, the k-th on
@@ -125,4 +127,13 @@ drain() {
 		fi
 		sleep 2
 	done
+}
+
+# count_changes prints how many rows the change log holds (SQLite's needs
+# the sqlite3 shell).
+count_changes() {
+	case $backend in
+	sqlite) sqlite3 "$DATA/fieldsync.db" "SELECT COUNT(*) FROM changes" 2>/dev/null || echo "?" ;;
+	mysql) mysql -uroot -h127.0.0.1 -N -e "SELECT COUNT(*) FROM $DB.changes" ;;
+	esac
 }

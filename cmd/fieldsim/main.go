@@ -49,6 +49,10 @@ What a run does:
      progress bar shows on stderr.
 
 Scenarios (-scenario):
+  setup      only the set-up (step 1), with no server: the data set, and
+             with -history N the inspectors' past notes until the change
+             log holds N rows, written as pushed notes are (the growth runs
+             of bench.sh measure the server at 1, 3 and 10 million)
   initial    every device pulls from scratch (its 50 tasks and the items,
              sites and checklists they need): latency and bytes before and
              after gzip
@@ -134,7 +138,7 @@ type options struct {
 	JSON        bool
 }
 
-var scenarios = []string{"initial", "delta", "push", "sustained", "ramp", "upload", "pack", "day"}
+var scenarios = []string{"setup", "initial", "delta", "push", "sustained", "ramp", "upload", "pack", "day"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -162,6 +166,7 @@ func parse(args []string, stderr io.Writer) (options, []string, error) {
 	fs.IntVar(&o.Spec.Tasks, "tasks", 50000, "tasks in the data set, spread evenly over the inspectors")
 	fs.IntVar(&o.Spec.Sites, "sites", 10000, "sites in the data set")
 	fs.IntVar(&o.Spec.Items, "items", 2000, "rectification items in the data set")
+	fs.IntVar(&o.Spec.History, "history", 0, "set-up: add the inspectors' past notes until the change log holds this many rows (the growth runs)")
 	fs.StringVar(&o.Spec.Password, "password", "fieldsim-password", "password of the simulated accounts")
 	fs.BoolVar(&o.Setup, "setup", true, "create or reuse the data set in the server's database before the run")
 	fs.IntVar(&o.Devices, "devices", 100, "phones to simulate, one per inspector")
@@ -239,6 +244,10 @@ func (o *options) validate() error {
 		return fmt.Errorf("-scenario %q: want one of %s", o.Scenario, strings.Join(scenarios, ", "))
 	case sp.Inspectors < 1 || sp.Items < 1 || sp.Sites < 1 || sp.Tasks < sp.Inspectors:
 		return errors.New("the data set needs at least one inspector, item and site, and a task per inspector")
+	case sp.History < 0 || sp.History > 100_000_000:
+		return errors.New("-history: want 0 to 100000000 change rows")
+	case o.Scenario == "setup" && !o.Setup:
+		return errors.New("-scenario setup builds the data set: it cannot run with -setup=false")
 	case o.Devices < 1 || o.Devices > sp.Inspectors:
 		return fmt.Errorf("-devices %d: want 1 to -inspectors (%d)", o.Devices, sp.Inspectors)
 	case o.Concurrency < 1 || o.Concurrency > 1000:

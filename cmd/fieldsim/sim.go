@@ -77,6 +77,9 @@ func (s *sim) scenario(ctx context.Context) error {
 			return fmt.Errorf("set-up: %w", err)
 		}
 	}
+	if s.o.Scenario == "setup" {
+		return nil
+	}
 	if err := s.login(ctx); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
+	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/keys"
 	"github.com/fieldsync/fieldsync/models/pack"
 	"github.com/fieldsync/fieldsync/storage/blob"
@@ -197,5 +198,97 @@ func TestScenarios(t *testing.T) {
 			}
 			c.check(t, &r)
 		})
+	}
+}
+
+// TestHistory: -scenario setup -history N grows the change log to N rows
+// with the inspectors' notes, numbered and scoped as pushed notes are, a
+// second run adds only what is missing, and the notes reach the
+// inspectors' devices in their initial pull.
+func TestHistory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	base, dir := startServer(t)
+	size := []string{"-server", base, "-inspectors", "2", "-tasks", "4", "-sites", "2", "-items", "2", "-devices", "2", "-json", "-timeout", "60s"}
+	fieldsim := func(args ...string) Report {
+		t.Helper()
+		var out, errs bytes.Buffer
+		args = append(append(append([]string{}, size...), args...), "--", "-data-dir", dir)
+		if err := run(context.Background(), args, func(string) string { return "" }, &out, &errs); err != nil {
+			t.Fatalf("fieldsim %s: %v\n%s", strings.Join(args, " "), err, errs.String())
+		}
+		var r Report
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatalf("report: %v\n%s", err, out.String())
+		}
+		return r
+	}
+	before := fieldsim("-scenario", "initial").Figures["initial_pull_bytes"]
+
+	r := fieldsim("-scenario", "setup", "-history", "2500")
+	rows := r.Setup.Existing["change_rows"]
+	if rows == 0 || rows >= 2500 {
+		t.Fatalf("the data set's own change rows: %d", rows)
+	}
+	if want := (2500 - rows + 1) / 2; r.Setup.Created["history_notes"] != want {
+		t.Fatalf("history notes: %d, want %d (%+v)", r.Setup.Created["history_notes"], want, r.Setup)
+	}
+
+	cfg, _, err := config.Load("test", []string{"-data-dir", dir}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := cfg.OpenStore(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Read(context.Background(), func(tx models.Tx) error {
+		var notes []models.Note
+		if err := tx.List(&notes, models.Query{}); err != nil {
+			return err
+		}
+		if len(notes) != r.Setup.Created["history_notes"] {
+			t.Errorf("%d notes stored, %d reported", len(notes), r.Setup.Created["history_notes"])
+		}
+		var changes []models.Change
+		if err := tx.List(&changes, models.Query{Where: []models.Cond{models.Eq(models.ChangeCols.Entity, models.EntityNotes)}}); err != nil {
+			return err
+		}
+		if total, err := tx.Count(&models.Change{}, nil); err != nil || total < 2500 {
+			t.Errorf("the log holds %d rows (%v), want at least 2,500", total, err)
+		}
+		scopes := map[string]map[string]bool{}
+		for _, c := range changes {
+			if c.Seq == nil {
+				t.Fatalf("change row %s is not numbered", c.ID)
+			}
+			if scopes[c.RecordID] == nil {
+				scopes[c.RecordID] = map[string]bool{}
+			}
+			scopes[c.RecordID][c.Scope] = true
+		}
+		for _, n := range notes {
+			var task models.InspectionTask
+			if err := tx.Get(&task, n.TaskID); err != nil {
+				return err
+			}
+			if n.AuthorID != *task.AssigneeID || !scopes[n.ID][models.ScopeUser(n.AuthorID)] || !scopes[n.ID][models.ScopeUnit(task.UnitPath)] || len(scopes[n.ID]) != 2 {
+				t.Fatalf("note %s by %s on a task of %s has the scopes %v", n.ID, n.AuthorID, *task.AssigneeID, scopes[n.ID])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if again := fieldsim("-scenario", "setup", "-history", "2500"); again.Setup.Created["history_notes"] != 0 {
+		t.Errorf("a second run wrote %d notes", again.Setup.Created["history_notes"])
+	}
+	// About 600 notes per inspector, some 100 bytes each, reach the phones.
+	if after := fieldsim("-scenario", "initial").Figures["initial_pull_bytes"]; after < before+30_000 {
+		t.Errorf("initial pull %.0f bytes before the history, %.0f after", before, after)
 	}
 }
