@@ -72,12 +72,14 @@ soak: services
 	  $(GO) test $(GOFLAGS) -count=1 -timeout 60m -v -run '^TestFaultLoad$$' ./cmd/fieldsyncd/
 # The figures of BENCHMARKS.md: Go benchmarks, then fieldsim against a real
 # server on SQLite + local disk and on MariaDB + MinIO (cmd/fieldsim/bench.sh;
-# BENCH_BACKENDS, BENCH_SCENARIOS, BENCH_REPS narrow it; capacity and
-# scaleout build a fresh data set per run). Not part of make test.
+# BENCH_BACKENDS, BENCH_SCENARIOS, BENCH_REPS narrow it; capacity,
+# scaleout, growth and pocketbase, run by name, build their own data
+# sets). Not part of make test.
 bench: services
 	bash cmd/fieldsim/bench.sh
 
 # fieldsync's record writes beside PocketBase's (built from the module
-# proxy outside this module), same SQLite, writers and batch sizes.
+# proxy outside this module), same SQLite, writers and batch sizes; the
+# same as BENCH_BACKENDS=sqlite BENCH_SCENARIOS=pocketbase make bench.
 bench-pocketbase:
 	bash cmd/fieldsim/pocketbase.sh

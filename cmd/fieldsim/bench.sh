@@ -5,16 +5,18 @@
 # 10,000 sites and 2,000 items (built on the first run, reused after,
 # except by the capacity runs, which build their own).
 #
-#   make bench                        # everything, both backends
+#   make bench                        # the default list, both backends
 #   BENCH_BACKENDS=sqlite make bench  # one backend
 #   BENCH_SCENARIOS="initial delta" make bench
 #   BENCH_SCENARIOS=capacity BENCH_REPS=3 make bench           # about 15 min a run
 #   BENCH_BACKENDS=mysql BENCH_SCENARIOS=scaleout make bench  # 2 and 4 servers
 #   BENCH_BACKENDS=mysql BENCH_SCENARIOS=growth make bench    # 0 to 10 M change rows
+#   BENCH_BACKENDS=sqlite BENCH_SCENARIOS=pocketbase make bench # beside PocketBase
 #
-# capacity, scaleout and growth are not in the default list: each builds
-# a fresh data set and runs for tens of minutes. The script needs curl
-# and jq.
+# capacity, scaleout, growth and pocketbase are not in the default list:
+# each builds its own data set and runs for tens of minutes (pocketbase:
+# pocketbase.sh, PocketBase beside fieldsync on SQLite). The script needs
+# curl and jq.
 #
 # capacity is measured the way a stranger would: for each of BENCH_REPS
 # runs, a fresh data set (the SQLite directory removed, the MariaDB
@@ -173,6 +175,12 @@ for backend in $BACKENDS; do
 		growth)
 			growth
 			measured=1
+			;;
+		pocketbase)
+			# PocketBase runs on embedded SQLite only (pocketbase.sh).
+			if [ "$backend" = sqlite ]; then
+				bash cmd/fieldsim/pocketbase.sh
+			fi
 			;;
 		scaleout)
 			# Server processes share a database; SQLite's is one process's.
