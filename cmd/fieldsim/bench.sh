@@ -30,14 +30,16 @@
 # database and MinIO, with fieldsim spreading the devices over them in
 # turn as a round-robin balancer would.
 #
-# growth measures one fixed load (BENCH_GROWTH_DEVICES devices pushing 10
-# mutations and pulling every 10 s, 60 s) on one data set whose change
-# log grows through BENCH_GROWTH rows (0 1000000 3000000 10000000): at
-# each size fieldsim adds the inspectors' past notes (as pushed notes are
-# written, append-only, so compaction keeps them), the server drains its
-# background work, fieldctl compacts the log, and a restarted server is
+# growth measures one fixed load (BENCH_GROWTH_DEVICES devices pushing
+# 10 mutations and pulling every 10 s, for 60 s; BENCH_GROWTH_REPS runs,
+# each with a restarted server) on one data set whose change log grows
+# through BENCH_GROWTH rows (0 1000000 3000000 10000000): at each size
+# fieldsim adds the inspectors' past notes (written as pushed notes are,
+# append-only, so compaction keeps them), the server drains its
+# background work, fieldctl compacts the log, and restarted servers are
 # measured. It prints the push and pull p50/p99 at each size beside the
-# first's, and the initial pull, which carries the inspector's history.
+# first size's, and the initial pull, which carries the inspector's
+# history.
 #
 # Every run writes its --json report to $BENCH_OUT (default
 # bench-results/) and prints its figures. The machine is shared: compare
@@ -55,6 +57,7 @@ RAMP=${BENCH_RAMP:-500,1000,1500,2000,2500,3000,4000,5000}
 GROWTH=${BENCH_GROWTH:-0 1000000 3000000 10000000}
 GROWTH_DEVICES=${BENCH_GROWTH_DEVICES:-500}
 GROWTH_DURATION=${BENCH_GROWTH_DURATION:-60s}
+GROWTH_REPS=${BENCH_GROWTH_REPS:-2}
 # BENCH_SIZE and BENCH_DEVICES shrink the data set for a trial of the
 # script itself; BENCHMARKS.md's figures are of the defaults.
 read -r -a SIZE <<<"${BENCH_SIZE:--inspectors 1000 -tasks 50000 -sites 10000 -items 2000}"
@@ -128,7 +131,7 @@ capacity() {
 
 # growth: the fixed load at every size of BENCH_GROWTH, on one data set.
 growth() {
-	local name=$backend-growth n rows t0 first=""
+	local name=$backend-growth n rows t0 rep out first=""
 	fresh
 	for n in $GROWTH; do
 		t0=$SECONDS
@@ -140,24 +143,25 @@ growth() {
 		t0=$SECONDS
 		echo "   compaction: $("$BIN/fieldctl" sync compact) ($((SECONDS - t0)) s)"
 		rows=$(count_changes)
-		start 1
-		echo "== $backend growth, $rows change rows: fieldsim -server $(servers) ${SIZE[*]} -scenario sustained -devices $GROWTH_DEVICES -duration $GROWTH_DURATION -cycle 10s -mutations 10 -concurrency 32"
-		echo "   before: $(machine)"
-		"$OUT/bin/fieldsim" -server "$(servers)" "${SIZE[@]}" -setup=false -json -scenario sustained \
-			-devices "$GROWTH_DEVICES" -duration "$GROWTH_DURATION" -cycle 10s -mutations 10 -concurrency 32 >"$OUT/$name-$n.json"
-		echo "   during: $(machine)"
-		stop
-		jq -r '.figures | "   offered \(.offered_mutations_per_second)/s, applied \(.mutations_per_second | floor)/s, failed cycles \(.failed_cycles)"' "$OUT/$name-$n.json"
-		jq -r '.operations[] | select(.name == "push" or .name == "pull" or .name == "pull.initial") | "\(.name) \(.p50_ms) \(.p99_ms)"' "$OUT/$name-$n.json" |
-			while read -r op p50 p99; do
-				if [ -z "$first" ]; then
-					printf '   %-12s p50 %8.1f ms, p99 %8.1f ms\n' "$op" "$p50" "$p99"
-				else
-					printf '   %-12s p50 %8.1f ms, p99 %8.1f ms (p99 %.2f of the first size'"'"'s)\n' "$op" "$p50" "$p99" \
-						"$(jq -r --arg op "$op" --argjson p "$p99" '.operations[] | select(.name == $op) | $p / .p99_ms' "$OUT/$first")"
-				fi
-			done
-		[ -z "$first" ] && first=$name-$n.json
+		for rep in $(seq "$GROWTH_REPS"); do
+			out=$OUT/$name-$n-$rep.json
+			start 1
+			echo "== $backend growth, $rows change rows, run $rep of $GROWTH_REPS: fieldsim -server $(servers) ${SIZE[*]} -scenario sustained -devices $GROWTH_DEVICES -duration $GROWTH_DURATION -cycle 10s -mutations 10 -concurrency 32"
+			echo "   before: $(machine)"
+			"$OUT/bin/fieldsim" -server "$(servers)" "${SIZE[@]}" -setup=false -json -scenario sustained \
+				-devices "$GROWTH_DEVICES" -duration "$GROWTH_DURATION" -cycle 10s -mutations 10 -concurrency 32 >"$out"
+			echo "   during: $(machine)"
+			stop
+			jq -r '.figures | "   offered \(.offered_mutations_per_second)/s, applied \(.mutations_per_second | floor)/s, failed cycles \(.failed_cycles)"' "$out"
+			jq -r '.operations[] | select(.name == "push" or .name == "pull" or .name == "pull.initial") | "\(.name) \(.p50_ms) \(.p99_ms)"' "$out" |
+				while read -r op p50 p99; do
+					printf '   %-12s p50 %8.1f ms, p99 %8.1f ms' "$op" "$p50" "$p99"
+					[ -n "$first" ] && printf ' (p99 %.2f of the first size'"'"'s run %d)' \
+						"$(jq -r --arg op "$op" --argjson p "$p99" '.operations[] | select(.name == $op) | $p / .p99_ms' "$OUT/$name-$first-$rep.json")" "$rep"
+					echo
+				done
+		done
+		if [ -z "$first" ]; then first=$n; fi
 	done
 }
 
