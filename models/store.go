@@ -59,8 +59,9 @@ type Store interface {
 // change-log rows are written late, and Get answers from a
 // per-transaction cache. Columns are named as Column (columns.go).
 type Tx interface {
-	// Create inserts rec. Change-log rows may be held back and written
-	// together before the transaction commits or next reads the log.
+	// Create inserts rec. Change-log rows (and after HoldInserts every
+	// single record) may be held back and written together before the
+	// transaction commits or next reads their table.
 	Create(rec any) error
 	// Get loads the record with the given primary key into rec.
 	Get(rec any, id string) error
@@ -101,6 +102,17 @@ type Tx interface {
 	// per statement would cap the whole server's write rate at what one
 	// connection runs one by one.
 	StampChanges(ids []string, first int64) (int64, error)
+	// HoldInserts makes the transaction's later Creates of single records
+	// wait, as the change log's rows always do: they are written together,
+	// a multi-row INSERT per table, before the next statement on their
+	// table (or with a subquery) and before the commit. A push's batch
+	// calls it: its answers, notes and verifications go in a statement
+	// per table instead of one each. A Create then reports nothing; a
+	// duplicate key fails the statement that writes it, or Tx itself, so
+	// only a transaction that abandons everything on any error (as the
+	// batch does, falling back to a transaction per mutation) may hold
+	// inserts.
+	HoldInserts()
 	// Principal loads the session with the given id with its device and
 	// user in one statement: the read every authenticated request makes
 	// (three primary-key lookups would be three round trips). A session

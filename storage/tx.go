@@ -40,6 +40,9 @@ func (db *DB) Tx(ctx context.Context, fn func(tx models.Tx) error) error {
 			if err := fn(t); err != nil {
 				return err
 			}
+			if err := t.flushHeld(); err != nil {
+				return err
+			}
 			return t.numberChanges()
 		})
 		if err == nil || !retryable(err) || ctx.Err() != nil {
@@ -90,6 +93,7 @@ var _ models.Tx = readOnly{}
 // are numbered last, just before the commit (numberChanges).
 //
 // Its Get results are kept for the rest of the transaction (readCache).
+// After HoldInserts, its other inserts wait too, in held.
 type tx struct {
 	g       *gorm.DB
 	changes []models.Change
@@ -97,6 +101,59 @@ type tx struct {
 	// on the log), still without a number.
 	unnumbered []string
 	read       readCache
+	hold       bool
+	held       []heldTable
+}
+
+// heldTable is one table's held-back records: a slice of its record type.
+type heldTable struct {
+	typ  reflect.Type
+	rows reflect.Value
+}
+
+func (t *tx) HoldInserts() { t.hold = true }
+
+// holdInsert keeps a copy of rec, a pointer to one record, for flushHeld,
+// and reports whether it did (only after HoldInserts).
+func (t *tx) holdInsert(rec any) bool {
+	v := reflect.ValueOf(rec)
+	if !t.hold || v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	typ := v.Elem().Type()
+	for i := range t.held {
+		if t.held[i].typ == typ {
+			t.held[i].rows = reflect.Append(t.held[i].rows, v.Elem())
+			return true
+		}
+	}
+	t.held = append(t.held, heldTable{typ: typ, rows: reflect.Append(reflect.MakeSlice(reflect.SliceOf(typ), 0, 8), v.Elem())})
+	return true
+}
+
+// holds reports whether records of type typ are held back.
+func (t *tx) holds(typ reflect.Type) bool {
+	for _, h := range t.held {
+		if h.typ == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// flushHeld writes the held records, a table at a time in the order the
+// tables were first written, in INSERTs of up to changeBatch rows.
+func (t *tx) flushHeld() error {
+	held := t.held
+	t.held = nil
+	for _, h := range held {
+		rows := reflect.New(h.rows.Type())
+		rows.Elem().Set(h.rows)
+		if err := t.g.CreateInBatches(rows.Interface(), changeBatch).Error; err != nil {
+			return translate(err)
+		}
+	}
+	return nil
 }
 
 var _ models.Tx = (*tx)(nil)
@@ -110,6 +167,8 @@ var changeType = reflect.TypeFor[models.Change]()
 // onChanges reports whether a record, a slice of records or a pointer to
 // either is of the change log's table.
 func onChanges(rec any) bool { return recordType(rec) == changeType }
+
+func isChanges(typ reflect.Type) bool { return typ == changeType }
 
 // flushChanges writes the held-back change rows.
 func (t *tx) flushChanges() error {
@@ -204,26 +263,31 @@ func (t *tx) allocate(n int) (int64, error) {
 }
 
 // before is called ahead of every statement on model's table (and those
-// its conditions' subqueries read): one on the change log first writes
-// what is held back.
+// its conditions' subqueries read): one on a table with held-back rows
+// first writes them.
 func (t *tx) before(model any, conds []models.Cond) error {
-	if onChanges(model) || condsOnChanges(conds) {
+	if len(t.held) > 0 && (t.holds(recordType(model)) || condsRead(conds, t.holds)) {
+		if err := t.flushHeld(); err != nil {
+			return err
+		}
+	}
+	if onChanges(model) || condsRead(conds, isChanges) {
 		return t.flushChanges()
 	}
 	return nil
 }
 
-// condsOnChanges reports whether conditions read the change log, in a
-// subquery at any depth.
-func condsOnChanges(conds []models.Cond) bool {
+// condsRead reports whether conditions read a table whose record type
+// on accepts, in a subquery at any depth.
+func condsRead(conds []models.Cond, on func(reflect.Type) bool) bool {
 	for _, c := range conds {
 		switch v := c.Value.(type) {
 		case models.Subquery:
-			if onChanges(v.Model) || condsOnChanges(v.Where) {
+			if on(recordType(v.Model)) || condsRead(v.Where, on) {
 				return true
 			}
 		case []models.Cond:
-			if condsOnChanges(v) {
+			if condsRead(v, on) {
 				return true
 			}
 		}
@@ -247,6 +311,9 @@ func (t *tx) Create(rec any) error {
 		return nil
 	}
 	t.read.forget(rec)
+	if t.holdInsert(rec) {
+		return nil
+	}
 	return translate(t.g.Create(rec).Error)
 }
 

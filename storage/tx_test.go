@@ -111,6 +111,93 @@ func TestChangeRowsWrittenTogether(t *testing.T) {
 	}
 }
 
+// TestHoldInserts: after HoldInserts a transaction's single-record
+// Creates wait and go in one INSERT per table, before the next statement
+// on their table (directly or in a subquery) or the commit; a duplicate
+// key then fails Tx and nothing of the transaction is written; without
+// HoldInserts each Create is its own INSERT, as before.
+func TestHoldInserts(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := storagetest.MustOpen(t, dialect)
+			inserts := storagetest.CountStatements(t, db, storagetest.Inserts, "mutation_results")
+			client := newID()
+			result := func(id int64) *models.SyncResult {
+				return &models.SyncResult{ClientID: client, MutationID: id, Name: "note.add", Status: "applied", CreatedAt: time.Now().UTC()}
+			}
+			count := func(tx models.Tx) int64 {
+				n, err := tx.Count(&models.SyncResult{}, []models.Cond{models.Eq("client_id", client)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+
+			mustTx(t, db, func(tx models.Tx) error {
+				tx.HoldInserts()
+				for id := range int64(3) {
+					if err := tx.Create(result(id + 1)); err != nil {
+						return err
+					}
+				}
+				if got := inserts.Load(); got != 0 {
+					t.Errorf("%d INSERTs before the table was read; want 0", got)
+				}
+				if n := count(tx); n != 3 {
+					t.Errorf("the transaction reads %d of its 3 held results", n)
+				}
+				if got := inserts.Load(); got != 1 {
+					t.Errorf("reading the table wrote the 3 held results in %d INSERTs; want 1", got)
+				}
+				// A subquery on the table writes what is held first.
+				if err := tx.Create(result(4)); err != nil {
+					return err
+				}
+				sub := models.Subquery{Model: &models.SyncResult{}, Column: "client_id", Where: []models.Cond{models.Eq("client_id", client)}}
+				if _, err := tx.Count(&models.Unit{}, []models.Cond{{Column: "id", Op: models.OpInQuery, Value: sub}}); err != nil {
+					return err
+				}
+				if got := inserts.Load(); got != 2 {
+					t.Errorf("a subquery on the table left %d INSERTs; want 2", got)
+				}
+				return tx.Create(result(5))
+			})
+			if got := inserts.Load(); got != 3 {
+				t.Errorf("the commit wrote the last held result in %d INSERTs; want 1", got-2)
+			}
+
+			// A clash with a stored row fails the transaction, from its end.
+			err := db.Tx(context.Background(), func(tx models.Tx) error {
+				tx.HoldInserts()
+				if err := tx.Create(result(6)); err != nil {
+					return err
+				}
+				return tx.Create(result(1))
+			})
+			if !errors.Is(err, models.ErrDuplicate) {
+				t.Fatalf("a held duplicate: %v, want ErrDuplicate", err)
+			}
+
+			mustTx(t, db, func(tx models.Tx) error {
+				if n := count(tx); n != 5 {
+					t.Errorf("%d results stored; want the 5 committed, none of the failed transaction's", n)
+				}
+				before := inserts.Load()
+				if err := tx.Create(result(7)); err != nil {
+					return err
+				}
+				if got := inserts.Load() - before; got != 1 {
+					t.Errorf("without HoldInserts a Create ran %d INSERTs; want 1", got)
+				}
+				if err := tx.Create(result(7)); !errors.Is(err, models.ErrDuplicate) {
+					t.Errorf("without HoldInserts a duplicate Create: %v, want ErrDuplicate at once", err)
+				}
+				return nil
+			})
+		})
+	}
+}
+
 // TestGetReadsOncePerTransaction checks the transaction's read cache: a
 // record read twice with Get costs one SELECT, the copies share nothing
 // (changing one's slice leaves the next read alone), and a write to the

@@ -187,9 +187,10 @@ func (e *Engine) skipLostMutations(ctx context.Context, c *models.SyncClient, fi
 
 // applyBatch applies new mutations, each exactly once, in one
 // transaction: the client's mutation id is advanced over all of them at
-// once, their effects and results written together, and one commit (one
-// flush of the database's log) made per push instead of one per
-// mutation; those commits and statements were most of a push's time.
+// once, their effects and results written together (the records a table
+// at a time: HoldInserts), and one commit (one flush of the database's
+// log) made per push instead of one per mutation; those commits and
+// statements were most of a push's time.
 // Anything but success (a rejection, a concurrent request, a version
 // conflict, a failure of the database) abandons the whole batch, and it
 // reports false: the caller then applies the mutations one by one,
@@ -201,6 +202,9 @@ func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string
 	var results []MutationResult
 	err := e.store.Tx(ctx, func(tx models.Tx) error {
 		results = results[:0]
+		// Any error abandons the batch, so the records can wait and go in
+		// one INSERT per table.
+		tx.HoldInserts()
 		first, last := muts[0].ID, muts[len(muts)-1].ID
 		n, err := tx.UpdateWhere(&models.SyncClient{}, []models.Cond{models.Eq(clientCol.ID, clientID), models.Eq(clientCol.LastMutationID, first-1)},
 			models.Set{clientCol.LastMutationID: last, clientCol.UpdatedAt: e.now()})

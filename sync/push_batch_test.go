@@ -78,6 +78,37 @@ func TestPushOneTransaction(t *testing.T) {
 		if err != nil || len(again.Results) != 3 || again.Results[1].Code != "not_found" || again.Results[2].Status != fsync.StatusApplied {
 			t.Fatalf("the repeated push: %+v, %v", again, err)
 		}
+
+		// A batch's notes go in one INSERT (HoldInserts).
+		inserts := storagetest.CountStatements(t, e.db, storagetest.Inserts, "notes")
+		fresh := []string{uuid.NewString(), uuid.NewString(), uuid.NewString()}
+		three := fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{
+			mut(6, "note.add", map[string]any{"id": fresh[0], "task_id": task, "text": "一"}),
+			mut(7, "note.add", map[string]any{"id": fresh[1], "task_id": task, "text": "二"}),
+			mut(8, "note.add", map[string]any{"id": fresh[2], "task_id": task, "text": "三"}),
+		}}
+		if res, err := eng.Push(ctx, e.insp[0], three); err != nil || res.LastMutationID != 8 || res.Results[2].Status != fsync.StatusApplied {
+			t.Fatalf("a push of three notes: %+v, %v", res, err)
+		}
+		if n := inserts.Load(); n != 1 {
+			t.Errorf("a batch of three notes ran %d INSERTs into notes, want 1", n)
+		}
+		// New mutations that carry stored notes' ids (another device of
+		// the same inspector sent them first): the held INSERT clashes at
+		// the batch's end, and the fallback answers each as ever — the same
+		// content applied, other content refused — beside a new note.
+		clash := fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{
+			mut(9, "note.add", map[string]any{"id": fresh[0], "task_id": task, "text": "一"}),
+			mut(10, "note.add", map[string]any{"id": fresh[1], "task_id": task, "text": "改过的"}),
+			mut(11, "note.add", map[string]any{"id": uuid.NewString(), "task_id": task, "text": "四"}),
+		}}
+		res, err = eng.Push(ctx, e.insp[0], clash)
+		if err != nil || len(res.Results) != 3 {
+			t.Fatalf("the clashing push: %+v, %v", res, err)
+		}
+		if res.Results[0].Status != fsync.StatusApplied || res.Results[1].Code != string(models.CodeRecordExists) || res.Results[2].Status != fsync.StatusApplied {
+			t.Errorf("the clashing push's results: %+v", res.Results)
+		}
 	})
 }
 
