@@ -82,6 +82,15 @@ func (e *Engine) Push(ctx context.Context, a models.Actor, req PushRequest) (Pus
 			return PushResult{}, models.FieldError(models.CodeMutationOrder, "mutations", "mutation ids must be consecutive and start at 1 or more")
 		}
 	}
+	// The usual push, a known client's next mutations, goes straight to
+	// its batch: the batch's UPDATE matches only this device's client row
+	// at the mutation before the first, so its success proves what
+	// reading the row first would have. Anything else (a new client, a
+	// retry, a gap, a rejection) takes the way below.
+	if batch, ok := e.applyBatch(ctx, a, req.ClientID, req.Mutations); ok {
+		e.metrics.mutations.WithLabelValues(StatusApplied).Add(float64(len(batch)))
+		return PushResult{LastMutationID: req.Mutations[len(req.Mutations)-1].ID, Results: batch}, nil
+	}
 	client, err := e.client(ctx, a, req.ClientID)
 	if err != nil {
 		return PushResult{}, err
@@ -206,13 +215,16 @@ func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string
 		// one INSERT per table.
 		tx.HoldInserts()
 		first, last := muts[0].ID, muts[len(muts)-1].ID
-		n, err := tx.UpdateWhere(&models.SyncClient{}, []models.Cond{models.Eq(clientCol.ID, clientID), models.Eq(clientCol.LastMutationID, first-1)},
+		n, err := tx.UpdateWhere(&models.SyncClient{}, []models.Cond{models.Eq(clientCol.ID, clientID), models.Eq(clientCol.LastMutationID, first-1),
+			models.Eq(clientCol.UserID, a.UserID), models.Eq(clientCol.DeviceID, a.DeviceID)},
 			models.Set{clientCol.LastMutationID: last, clientCol.UpdatedAt: e.now()})
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return errNoBatch // another request got there first
+			// No such client of this device, or not at first-1: another
+			// request got there first, or the push is not the next one.
+			return errNoBatch
 		}
 		rows := make([]models.SyncResult, 0, len(muts))
 		now := e.now()

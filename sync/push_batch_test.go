@@ -13,15 +13,20 @@ import (
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
 
-// countingStore counts the transactions run through it.
+// countingStore counts the transactions and the reads run through it.
 type countingStore struct {
 	models.Store
-	n atomic.Int64
+	n, reads atomic.Int64
 }
 
 func (s *countingStore) Tx(ctx context.Context, fn func(models.Tx) error) error {
 	s.n.Add(1)
 	return s.Store.Tx(ctx, fn)
+}
+
+func (s *countingStore) Read(ctx context.Context, fn func(models.Tx) error) error {
+	s.reads.Add(1)
+	return s.Store.Read(ctx, fn)
 }
 
 // TestPushOneTransaction: a push's new mutations go in one transaction
@@ -46,13 +51,37 @@ func TestPushOneTransaction(t *testing.T) {
 		if err != nil || len(res.Results) != 2 || res.Results[0].Status != fsync.StatusApplied || res.Results[1].Status != fsync.StatusApplied {
 			t.Fatalf("push: %+v, %v", res, err)
 		}
-		// The client and the batch, which numbers its change rows as it
-		// commits.
-		if n := cs.n.Load(); n != 2 {
-			t.Errorf("a push of 2 mutations ran %d transactions, want 2 (the batch in one)", n)
+		// A new client: the batch tried first finds no client row, then
+		// the client is registered and the batch runs.
+		if n := cs.n.Load(); n != 3 {
+			t.Errorf("a new client's first push of 2 mutations ran %d transactions, want 3 (the batch tried, the client, the batch)", n)
+		}
+		// The next push is one transaction, with no read of the client row
+		// before it.
+		cs.n.Store(0)
+		cs.reads.Store(0)
+		next := fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{
+			mut(3, "note.add", map[string]any{"id": uuid.NewString(), "task_id": task, "text": "下一次"}),
+			mut(4, "note.add", map[string]any{"id": uuid.NewString(), "task_id": task, "text": "再下一次"}),
+		}}
+		if res, err := eng.Push(ctx, e.insp[0], next); err != nil || res.LastMutationID != 4 || len(res.Results) != 2 || res.Results[1].Status != fsync.StatusApplied {
+			t.Fatalf("the next push: %+v, %v", res, err)
+		}
+		if n, r := cs.n.Load(), cs.reads.Load(); n != 1 || r != 0 {
+			t.Errorf("the next push ran %d transactions and %d reads, want 1 and 0", n, r)
+		}
+		// Another device of the same user cannot push into this client.
+		other := e.insp[0]
+		other.DeviceID = uuid.NewString()
+		stolen := fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{
+			mut(5, "note.add", map[string]any{"id": uuid.NewString(), "task_id": task, "text": "别的设备"}),
+			mut(6, "note.add", map[string]any{"id": uuid.NewString(), "task_id": task, "text": "别的设备"}),
+		}}
+		if _, err := eng.Push(ctx, other, stolen); models.AsError(err) == nil || models.AsError(err).Code != models.CodeClientOwnedByOther {
+			t.Fatalf("a push into another device's client: %v, want %s", err, models.CodeClientOwnedByOther)
 		}
 		mixed := fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{
-			note(3, 1, task), note(4, 2, e.tasks[2].ID), note(5, 3, task), // the second is not theirs
+			note(5, 1, task), note(6, 2, e.tasks[2].ID), note(7, 3, task), // the second is not theirs
 		}}
 		res, err = eng.Push(ctx, e.insp[0], mixed)
 		if err != nil {
@@ -60,11 +89,11 @@ func TestPushOneTransaction(t *testing.T) {
 		}
 		want := []string{fsync.StatusApplied, fsync.StatusRejected, fsync.StatusApplied}
 		for i, r := range res.Results {
-			if r.ID != int64(i+3) || r.Status != want[i] {
+			if r.ID != int64(i+5) || r.Status != want[i] {
 				t.Errorf("result %d: %+v, want %s", i, r, want[i])
 			}
 		}
-		if res.LastMutationID != 5 || res.Results[1].Code != "not_found" {
+		if res.LastMutationID != 7 || res.Results[1].Code != "not_found" {
 			t.Errorf("last mutation id %d, rejection %+v", res.LastMutationID, res.Results[1])
 		}
 		for i, id := range notes {
@@ -83,11 +112,11 @@ func TestPushOneTransaction(t *testing.T) {
 		inserts := storagetest.CountStatements(t, e.db, storagetest.Inserts, "notes")
 		fresh := []string{uuid.NewString(), uuid.NewString(), uuid.NewString()}
 		three := fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{
-			mut(6, "note.add", map[string]any{"id": fresh[0], "task_id": task, "text": "一"}),
-			mut(7, "note.add", map[string]any{"id": fresh[1], "task_id": task, "text": "二"}),
-			mut(8, "note.add", map[string]any{"id": fresh[2], "task_id": task, "text": "三"}),
+			mut(8, "note.add", map[string]any{"id": fresh[0], "task_id": task, "text": "一"}),
+			mut(9, "note.add", map[string]any{"id": fresh[1], "task_id": task, "text": "二"}),
+			mut(10, "note.add", map[string]any{"id": fresh[2], "task_id": task, "text": "三"}),
 		}}
-		if res, err := eng.Push(ctx, e.insp[0], three); err != nil || res.LastMutationID != 8 || res.Results[2].Status != fsync.StatusApplied {
+		if res, err := eng.Push(ctx, e.insp[0], three); err != nil || res.LastMutationID != 10 || res.Results[2].Status != fsync.StatusApplied {
 			t.Fatalf("a push of three notes: %+v, %v", res, err)
 		}
 		if n := inserts.Load(); n != 1 {
@@ -98,9 +127,9 @@ func TestPushOneTransaction(t *testing.T) {
 		// the batch's end, and the fallback answers each as ever — the same
 		// content applied, other content refused — beside a new note.
 		clash := fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{
-			mut(9, "note.add", map[string]any{"id": fresh[0], "task_id": task, "text": "一"}),
-			mut(10, "note.add", map[string]any{"id": fresh[1], "task_id": task, "text": "改过的"}),
-			mut(11, "note.add", map[string]any{"id": uuid.NewString(), "task_id": task, "text": "四"}),
+			mut(11, "note.add", map[string]any{"id": fresh[0], "task_id": task, "text": "一"}),
+			mut(12, "note.add", map[string]any{"id": fresh[1], "task_id": task, "text": "改过的"}),
+			mut(13, "note.add", map[string]any{"id": uuid.NewString(), "task_id": task, "text": "四"}),
 		}}
 		res, err = eng.Push(ctx, e.insp[0], clash)
 		if err != nil || len(res.Results) != 3 {
