@@ -69,34 +69,52 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p acceptance.EvidenceP
 	ev := p.Set.Evidence
 	// Originals first, then thumbnails, each in the set's (id) order.
 	// JPEG, PNG, HEIF and PDF are compressed already: stored, not deflated.
+	// All of them are read by one read-ahead, in the order they are
+	// written, so that each object's first bytes are on their way while
+	// the last ones of the object before are sent.
+	type blob struct {
+		e     *models.Evidence
+		name  string
+		key   string
+		thumb bool
+	}
+	var blobs []blob
 	for i := range ev {
-		e := &ev[i]
-		if !hasBytes(e) {
-			continue
-		}
-		if err := entry(pathOf(e), zip.Store, func(w io.Writer) (File, error) {
-			return pw.copyBlob(ctx, w, e.ObjectKey, e.SHA256, e.Size)
-		}); err != nil {
-			return err
+		if e := &ev[i]; hasBytes(e) {
+			blobs = append(blobs, blob{e: e, name: pathOf(e), key: e.ObjectKey})
 		}
 	}
+	for i := range ev {
+		if e := &ev[i]; hasBytes(e) && e.ThumbKey != "" {
+			blobs = append(blobs, blob{e: e, name: evidenceFile(e).Thumbnail, key: e.ThumbKey, thumb: true})
+		}
+	}
+	open := make([]opener, len(blobs))
+	for i, b := range blobs {
+		open[i] = pw.opener(b.key)
+	}
+	ra := startReadAhead(ctx, open)
+	defer ra.close()
 	type thumb struct {
 		key  string
 		file File
 	}
 	thumbs := map[string]thumb{} // by evidence id
-	for i := range ev {
-		e := &ev[i]
-		if !hasBytes(e) || e.ThumbKey == "" {
-			continue
+	for _, b := range blobs {
+		want, size := b.e.SHA256, b.e.Size
+		if b.thumb {
+			want, size = "", -1
 		}
-		if err := entry(evidenceFile(e).Thumbnail, zip.Store, func(w io.Writer) (File, error) {
-			return pw.copyBlob(ctx, w, e.ThumbKey, "", -1)
+		if err := entry(b.name, zip.Store, func(w io.Writer) (File, error) {
+			return copyChecked(ra, w, b.key, want, size)
 		}); err != nil {
 			return err
 		}
-		thumbs[e.ID] = thumb{key: e.ThumbKey, file: files[len(files)-1]}
+		if b.thumb {
+			thumbs[b.e.ID] = thumb{key: b.key, file: files[len(files)-1]}
+		}
 	}
+	ra.close()
 	// The report embeds the thumbnails again, read a second time from the
 	// store one at a time; each must be the bytes of its entry.
 	thumbnail := func(w io.Writer, evidenceID string) error {
@@ -154,21 +172,29 @@ func (pw *Writer) Write(ctx context.Context, w io.Writer, p acceptance.EvidenceP
 	return zw.Close()
 }
 
-// copyBlob streams one object into w and returns its hash and size. With
-// want set, the bytes must hash to it (and, with size ≥ 0, have that
-// length), or copyBlob fails after the last byte.
-func (pw *Writer) copyBlob(ctx context.Context, w io.Writer, key, want string, size int64) (File, error) {
-	// Its own context, so that a client gone while the store is slow to
-	// answer stops the read at once (copyAhead's abort).
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	rc, _, err := pw.Blobs.Get(ctx, key)
-	if err != nil {
-		return File{}, err
+// opener opens the object under key, for a read-ahead.
+func (pw *Writer) opener(key string) opener {
+	return func(ctx context.Context) (io.ReadCloser, error) {
+		rc, _, err := pw.Blobs.Get(ctx, key)
+		return rc, err
 	}
-	defer rc.Close()
+}
+
+// copyBlob streams one object into w and returns its hash and size, as
+// copyChecked.
+func (pw *Writer) copyBlob(ctx context.Context, w io.Writer, key, want string, size int64) (File, error) {
+	ra := startReadAhead(ctx, []opener{pw.opener(key)})
+	defer ra.close()
+	return copyChecked(ra, w, key, want, size)
+}
+
+// copyChecked streams the read-ahead's next object, the one under key,
+// into w and returns its hash and size. With want set, the bytes must
+// hash to it (and, with size ≥ 0, have that length), or copyChecked fails
+// after the last byte.
+func copyChecked(ra *readAhead, w io.Writer, key, want string, size int64) (File, error) {
 	hw := newHashingWriter(w)
-	if _, err := copyAhead(hw, rc, func() { cancel(); rc.Close() }); err != nil {
+	if _, err := ra.next(hw); err != nil {
 		return File{}, err
 	}
 	f := hw.file()
