@@ -1,8 +1,8 @@
 package api
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -64,23 +64,28 @@ func (s *Server) packKeys(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
-// streamChunk is the size of the chunks a stream goes out in. fasthttp
-// sends a streamed body in 4 KiB chunks with a flush, so a system call,
-// each; a pack moved at a fifth of the store's speed for that alone.
-const streamChunk = 256 << 10
+// streamChunk is the most a stream holds back: small writes (the ZIP's
+// headers, the report) are gathered into chunks of up to this size,
+// because fasthttp's own streaming sends 4 KiB chunks with a flush, so a
+// system call, each, and a pack moved at a fifth of the store's speed for
+// that alone. A write that does not fit in what is left of it is not
+// copied: it goes out at once as one chunk together with what was held
+// back (chunkWriter.Write), so a pack's reads of readAheadBuf leave the
+// server as they came, whatever small writes came before them.
+const streamChunk = 64 << 10
 
 // stream sends the body fn writes, while it writes it, chunked. fasthttp
 // writes a response only after the handler returns, so the handler
 // hijacks the connection and fn runs in the hijack handler, writing the
-// status line, the headers set so far and then chunks of streamChunk
-// straight to the connection. When fn fails after the first byte, the
-// connection is closed without the closing chunk, and the client sees a
-// broken download rather than a complete-looking one. A client that goes
-// away fails fn's next write; any other failure of fn is reported to
-// failed, with the bytes written. The connection closes after the stream
-// (Connection: close): hijacked, it is no longer fasthttp's to reuse,
-// and Shutdown does not wait for it, so a pack still streaming when the
-// server stops is cut off, and does not verify.
+// status line, the headers set so far and then chunks straight to the
+// connection. When fn fails after the first byte, the connection is
+// closed without the closing chunk, and the client sees a broken download
+// rather than a complete-looking one. A client that goes away fails fn's
+// next write; any other failure of fn is reported to failed, with the
+// bytes written. The connection closes after the stream (Connection:
+// close): hijacked, it is no longer fasthttp's to reuse, and Shutdown
+// does not wait for it, so a pack still streaming when the server stops
+// is cut off, and does not verify.
 func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.Writer) error, failed func(context.Context, int64, error)) error {
 	// The handler's context ends with the handler; the stream outlives it.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.UserContext()))
@@ -96,19 +101,15 @@ func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.W
 	fc.HijackSetNoResponse(true)
 	fc.Hijack(func(conn net.Conn) {
 		defer cancel()
-		cw := &chunkWriter{conn: conn}
-		bw := bufio.NewWriterSize(cw, streamChunk)
-		out := &progressWriter{w: bw, conn: conn, timeout: s.times.Write}
+		cw := newChunkWriter(conn, streamChunk)
+		out := &progressWriter{w: cw, conn: conn, timeout: s.times.Write}
 		conn.SetWriteDeadline(time.Now().Add(s.times.Write))
 		_, err := conn.Write(head)
 		if err == nil {
 			err = fn(ctx, out)
 		}
 		if err == nil {
-			err = bw.Flush()
-		}
-		if err == nil {
-			_, err = conn.Write([]byte("0\r\n\r\n"))
+			err = cw.Close()
 		}
 		switch {
 		case cw.failed:
@@ -121,25 +122,71 @@ func (s *Server) stream(c *fiber.Ctx, what string, fn func(context.Context, io.W
 	return nil
 }
 
-// chunkWriter frames each write as one HTTP/1.1 chunk on the connection;
-// behind a bufio.Writer of streamChunk, each chunk is that size. failed
-// records that the connection refused a write (the client left).
+// chunkWriter writes HTTP/1.1 chunks to the connection. Writes smaller
+// than what its buffer has room for are held back; a write that does not
+// fit goes out at once, as one chunk of what was held back and the
+// write's bytes (one writev, no copy), so that the large writes of a pack
+// (read-ahead buffers) are never copied, whatever small writes came
+// before them. Close sends what is held back and the closing chunk.
+// failed records that the connection refused a write (the client left).
 type chunkWriter struct {
 	conn   net.Conn
+	buf    []byte
+	head   [18]byte // a chunk's size line
 	failed bool
 }
 
+func newChunkWriter(conn net.Conn, size int) *chunkWriter {
+	return &chunkWriter{conn: conn, buf: make([]byte, 0, size)}
+}
+
 func (w *chunkWriter) Write(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
+	if w.failed {
+		return 0, errors.New("the connection refused an earlier write")
 	}
-	bufs := net.Buffers{[]byte(strconv.FormatInt(int64(len(p)), 16) + "\r\n"), p, []byte("\r\n")}
-	if _, err := bufs.WriteTo(w.conn); err != nil {
-		w.failed = true
+	if len(w.buf)+len(p) <= cap(w.buf) {
+		w.buf = append(w.buf, p...)
+		return len(p), nil
+	}
+	if err := w.send(p); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
+
+// send writes what is held back and p as one chunk.
+func (w *chunkWriter) send(p []byte) error {
+	n := len(w.buf) + len(p)
+	if n == 0 {
+		return nil
+	}
+	size := strconv.AppendInt(w.head[:0], int64(n), 16)
+	size = append(size, "\r\n"...)
+	bufs := net.Buffers{size, w.buf, p, crlf}
+	if _, err := bufs.WriteTo(w.conn); err != nil {
+		w.failed = true
+		return err
+	}
+	w.buf = w.buf[:0]
+	return nil
+}
+
+// Close sends what is held back and ends the body.
+func (w *chunkWriter) Close() error {
+	if err := w.send(nil); err != nil {
+		return err
+	}
+	if _, err := w.conn.Write(lastChunk); err != nil {
+		w.failed = true
+		return err
+	}
+	return nil
+}
+
+var (
+	crlf      = []byte("\r\n")
+	lastChunk = []byte("0\r\n\r\n")
+)
 
 // progressWriter moves the connection's write deadline on while bytes
 // flow, so that a pack of a gigabyte over a slow link is not cut off
