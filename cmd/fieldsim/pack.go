@@ -27,19 +27,37 @@ func (s *sim) pack(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	keys, total, err := s.packDocuments(ctx, d, item, task)
+	// The upload phase is sampled on its own: its buffers are not the
+	// export's, though the process may keep them a while after.
+	up := sampleRSS(s.o.ServerPID)
+	keys, total, uploaded, err := s.packDocuments(ctx, d, item, task)
+	upPeak := up.end()
 	if err != nil {
 		return err
 	}
+	// The server's RSS is the whole process's: before the first export it
+	// still holds the heap that the uploads and the sign-ins (Argon2, 19 MiB
+	// a hash) freed, which Go returns to the system only after the next
+	// GC but one, and that comes with the next allocations, not with time:
+	// in practice during the first export. So each round's RSS just before
+	// its export is kept beside its peak: the growth is what an export
+	// added, and the last round's peak is the export's after the set-up's
+	// leftovers have gone.
 	var exportTime, readTime time.Duration
-	var exported, read, peak int64
+	var exported, read, peak, firstBefore, lastBefore, lastPeak, growth int64
 	bar := s.bar(s.o.Count, "export and read")
-	for range s.o.Count {
+	for i := range s.o.Count {
+		b := currentRSS(s.o.ServerPID)
+		if i == 0 {
+			firstBefore = b
+		}
 		rss := sampleRSS(s.o.ServerPID)
 		t0 := time.Now()
 		n, err := s.export(ctx, item)
 		s.rec.op("pack.export", t0, err)
-		peak = max(peak, rss.end())
+		p := max(rss.end(), b) // the RSS at the start is the export's too
+		peak, growth = max(peak, p), max(growth, p-b)
+		lastBefore, lastPeak = b, p
 		if err != nil {
 			return fmt.Errorf("export the pack: %w", err)
 		}
@@ -67,7 +85,19 @@ func (s *sim) pack(ctx context.Context) error {
 	s.rep.Figures["raw_read_mib_per_s"] = mibps(read, readTime)
 	s.rep.Figures["export_ratio_to_raw_read"] = mibps(exported, exportTime) / mibps(read, readTime)
 	if peak > 0 {
+		// server_peak_rss_bytes is the highest RSS while an export ran,
+		// with whatever the set-up left; the others tell it apart.
 		s.rep.Figures["server_peak_rss_bytes"] = float64(peak)
+		s.rep.Figures["server_rss_before_first_export_bytes"] = float64(firstBefore)
+		s.rep.Figures["server_export_rss_growth_bytes"] = float64(growth)
+		s.rep.Figures["server_last_export_rss_before_bytes"] = float64(lastBefore)
+		s.rep.Figures["server_last_export_peak_rss_bytes"] = float64(lastPeak)
+		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("server RSS: %.0f MB before the first export (with what the uploads and sign-ins freed "+
+			"and Go has not yet returned), %.0f MB at the exports' peak; an export added at most %.1f MB; the last one peaked at %.0f MB from %.0f MB",
+			float64(firstBefore)/1e6, float64(peak)/1e6, float64(growth)/1e6, float64(lastPeak)/1e6, float64(lastBefore)/1e6))
+	}
+	if uploaded > 0 && upPeak > 0 {
+		s.rep.Figures["server_upload_peak_rss_bytes"] = float64(upPeak)
 	}
 	s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("raw reads: the pack's %d objects one after another with %s, after each export", len(keys), direct.name()))
 	return nil
@@ -126,10 +156,9 @@ func (s *sim) packItem(ctx context.Context, d *device) (item, task string, err e
 }
 
 // packDocuments uploads documents to the task until the item holds
-// PackMB of them, and returns the object keys of all of them.
-func (s *sim) packDocuments(ctx context.Context, d *device, item, task string) ([]string, int64, error) {
-	var keys []string
-	var total int64
+// PackMB of them, and returns the object keys of all of them, their size
+// and how many of them it uploaded.
+func (s *sim) packDocuments(ctx context.Context, d *device, item, task string) (keys []string, total int64, uploaded int, err error) {
 	for page := ""; ; {
 		var ev struct {
 			Items []struct {
@@ -143,7 +172,7 @@ func (s *sim) packDocuments(ctx context.Context, d *device, item, task string) (
 			path += "&page_token=" + url.QueryEscape(page)
 		}
 		if err := s.admin.Do(ctx, "GET", path, nil, &ev); err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
 		for _, e := range ev.Items {
 			if e.Status == "verified" {
@@ -164,16 +193,17 @@ func (s *sim) packDocuments(ctx context.Context, d *device, item, task string) (
 			ContentType: "application/pdf"}, documentOf(n, int(size)))
 		s.rec.op("pack.upload_document", t0, err)
 		if err != nil {
-			return nil, 0, fmt.Errorf("upload a document for the pack: %w", err)
+			return nil, 0, 0, fmt.Errorf("upload a document for the pack: %w", err)
 		}
 		var e struct{ Status string }
 		if decodeErr := json.Unmarshal(rec, &e); decodeErr != nil || e.Status != "verified" {
-			return nil, 0, fmt.Errorf("the pack's document %s is %q: %s", id, e.Status, rec)
+			return nil, 0, 0, fmt.Errorf("the pack's document %s is %q: %s", id, e.Status, rec)
 		}
 		keys = append(keys, "evidence/"+id)
 		total += size
+		uploaded++
 	}
-	return keys, total, nil
+	return keys, total, uploaded, nil
 }
 
 // export downloads the item's evidence pack as sim-admin and returns its
@@ -193,4 +223,16 @@ func (s *sim) export(ctx context.Context, item string) (int64, error) {
 		return 0, &contract.APIError{Status: res.StatusCode}
 	}
 	return io.Copy(io.Discard, res.Body)
+}
+
+// currentRSS is pid's RSS in bytes now, 0 when unknown.
+func currentRSS(pid int) int64 {
+	if pid == 0 {
+		return 0
+	}
+	kb, err := rssKB(pid)
+	if err != nil {
+		return 0
+	}
+	return kb * 1024
 }
