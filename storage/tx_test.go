@@ -30,13 +30,7 @@ func TestChangeRowsWrittenTogether(t *testing.T) {
 				}
 				return &out
 			}
-			count := func(tx models.Tx) int64 {
-				n, err := tx.Count(&models.Change{}, []models.Cond{models.Eq("scope", scope)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return n
-			}
+			count := func(tx models.Tx) int64 { return mustCount(t, tx, &models.Change{}, models.Eq("scope", scope)) }
 
 			mustTx(t, db, func(tx models.Tx) error {
 				for range 3 {
@@ -111,6 +105,16 @@ func TestChangeRowsWrittenTogether(t *testing.T) {
 	}
 }
 
+// mustCount counts model's rows that match conds in tx.
+func mustCount(t *testing.T, tx models.Tx, model any, conds ...models.Cond) int64 {
+	t.Helper()
+	n, err := tx.Count(model, conds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestHoldInserts: after HoldInserts a transaction's single-record
 // Creates wait and go in one INSERT per table, before the next statement
 // on their table (directly or in a subquery) or the commit; a duplicate
@@ -126,11 +130,7 @@ func TestHoldInserts(t *testing.T) {
 				return &models.SyncResult{ClientID: client, MutationID: id, Name: "note.add", Status: "applied", CreatedAt: time.Now().UTC()}
 			}
 			count := func(tx models.Tx) int64 {
-				n, err := tx.Count(&models.SyncResult{}, []models.Cond{models.Eq("client_id", client)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return n
+				return mustCount(t, tx, &models.SyncResult{}, models.Eq("client_id", client))
 			}
 
 			mustTx(t, db, func(tx models.Tx) error {
