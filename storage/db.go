@@ -12,10 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
+	"github.com/libtnb/sqlite"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	moderncsqlite "modernc.org/sqlite"
 
 	"github.com/fieldsync/fieldsync/models"
 )
@@ -91,8 +93,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		// with SQLITE_BUSY once the other had written. The writer never
 		// checkpoints (wal_autocheckpoint 0): the checkpointer does, off
 		// the request path (openSQLiteReaders).
-		dsn := "file:" + cfg.SQLitePath + "?" + sqliteCommon + "&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
-		dialector, dialect = sqlite.Open(dsn), DialectSQLite
+		conn, err := openSQLite(cfg.SQLitePath, "&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
+		if err != nil {
+			return nil, err
+		}
+		dialector, dialect = sqlite.New(sqlite.Config{Conn: conn}), DialectSQLite
 	default:
 		return nil, errors.New("storage: no database configured")
 	}
@@ -132,15 +137,27 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	return db, nil
 }
 
-// sqliteCommon are the DSN parameters of every SQLite connection.
-const sqliteCommon = "_pragma=busy_timeout(10000)&_time_format=sqlite"
+// sqliteCommon are the DSN parameters of every SQLite connection: the
+// time formats are the ones the GORM dialect opens its own with.
+const sqliteCommon = "_pragma=busy_timeout(10000)&_time_format=sqlite&_texttotime=1&_inttotime=1"
+
+// openSQLite opens a pool of SQLite connections to the file at path with
+// sqliteCommon and the DSN parameters params, each keeping its statements
+// compiled (stmtCacheConnector).
+func openSQLite(path, params string) (*sql.DB, error) {
+	c, err := moderncsqlite.NewConnector("file:" + path + "?" + sqliteCommon + params)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	return sql.OpenDB(stmtCacheConnector{c}), nil
+}
 
 // openSQLiteReaders opens the pool that Read and Snapshot use, and starts
 // the checkpointer on it.
 func (db *DB) openSQLiteReaders(path string, log *slog.Logger) error {
-	readSQL, err := sql.Open(sqlite.DriverName, "file:"+path+"?"+sqliteCommon+"&_pragma=query_only(1)")
+	readSQL, err := openSQLite(path, "&_pragma=query_only(1)")
 	if err != nil {
-		return fmt.Errorf("open sqlite readers: %w", err)
+		return err
 	}
 	readSQL.SetMaxOpenConns(sqliteReaders)
 	readSQL.SetMaxIdleConns(sqliteReaders)
