@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/libtnb/sqlite"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
@@ -82,7 +83,15 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		dialector, dialect = mysql.Open(dsn), DialectMySQL
+		conf, err := gomysql.ParseDSN(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("mysql dsn %s: %w", redactDSN(dsn), err)
+		}
+		c, err := gomysql.NewConnector(conf)
+		if err != nil {
+			return nil, fmt.Errorf("mysql dsn %s: %w", redactDSN(dsn), err)
+		}
+		dialector, dialect = mysql.New(mysql.Config{DSNConfig: conf, Conn: sql.OpenDB(stmtCacheConnector{c, mysqlStmtCache})}), DialectMySQL
 	case cfg.SQLitePath != "":
 		// One connection writes: SQLite has one writer, and a single
 		// connection turns lock contention into queueing instead of
@@ -149,7 +158,7 @@ func openSQLite(path, params string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	return sql.OpenDB(stmtCacheConnector{c}), nil
+	return sql.OpenDB(stmtCacheConnector{c, sqliteStmtCache}), nil
 }
 
 // openSQLiteReaders opens the pool that Read and Snapshot use, and starts

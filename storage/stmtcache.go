@@ -4,26 +4,42 @@ import (
 	"container/list"
 	"context"
 	"database/sql/driver"
+	"errors"
 	"reflect"
+	"strings"
+	"unicode"
 )
 
-// stmtCacheSize bounds the statements one SQLite connection keeps
-// compiled. The server runs a few dozen distinct statements; the bound is
-// for SQL that differs by its values (IN lists of varying length), which
-// would otherwise grow the cache without end.
-const stmtCacheSize = 256
+// sqliteStmtCache and mysqlStmtCache bound the statements one connection
+// keeps compiled. The server runs a few dozen distinct statements; the
+// bound is for SQL that differs by its values (IN lists of varying
+// length), which would otherwise grow a cache without end. MariaDB counts
+// every connection's prepared statements against max_prepared_stmt_count
+// (16,382 by default): 64 on each of a pool's 32 connections leaves room
+// for several servers on one database.
+const (
+	sqliteStmtCache = 256
+	mysqlStmtCache  = 64
+)
 
-// stmtCacheConnector opens SQLite connections that keep their statements
+// stmtCacheConnector opens connections that keep their statements
 // compiled. modernc.org/sqlite compiles the SQL of a plain Exec or Query
 // every time it runs it (sqlite3_prepare_v2 was 17% of the server's CPU
 // under a push load), while a prepared statement keeps its compiled handle
-// between runs. The connections it opens run every Exec and Query through
-// a prepared statement kept per connection and per SQL text, least
-// recently used evicted beyond stmtCacheSize. GORM's own PrepareStmt cannot
-// serve here: inside a transaction it prepares on the pool, which on the
-// one writer connection waits for itself.
+// between runs; MariaDB parses every statement sent as text, and answers
+// a prepared one in its binary protocol. The connections it opens run
+// every Exec and Query through a prepared statement kept per connection
+// and per SQL text, the least recently used closed beyond size. A
+// statement the database refuses to prepare (a full max_prepared_stmt_count,
+// SQL in error) runs as plain text instead, which reports the SQL's error.
+// GORM's own PrepareStmt cannot serve here: inside a transaction it
+// prepares on the pool, which on SQLite's one writer connection waits for
+// itself. Only queries and writes (cacheable) are prepared: the rest
+// (PRAGMA, SET, DDL, ANALYZE TABLE) runs once and goes as text; MariaDB's
+// driver waits forever for the result of a prepared ANALYZE TABLE.
 type stmtCacheConnector struct {
 	driver.Connector
+	size int
 }
 
 // Connect opens a connection and wraps it in its statement cache.
@@ -32,8 +48,11 @@ func (c stmtCacheConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stmtCacheConn{conn: conn, stmts: map[string]*list.Element{}, lru: list.New()}, nil
+	return &stmtCacheConn{conn: conn, size: c.size, stmts: map[string]*list.Element{}, lru: list.New()}, nil
 }
+
+// errNotCached is take's answer for a statement the cache does not prepare.
+var errNotCached = errors.New("statement not cached")
 
 // cachedStmt is a compiled statement and whether a query's rows still
 // read from it.
@@ -53,12 +72,32 @@ type cachedStmt struct {
 // no lock of its own.
 type stmtCacheConn struct {
 	conn  driver.Conn
+	size  int
 	stmts map[string]*list.Element // values are *cachedStmt
 	lru   *list.List               // most recently used at the front
 }
 
-// take returns a compiled statement for query, marked busy.
+// cacheable reports whether query is one the cache prepares: it begins
+// with SELECT, INSERT, UPDATE, DELETE, REPLACE or WITH.
+func cacheable(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	end := strings.IndexFunc(q, func(r rune) bool { return !unicode.IsLetter(r) })
+	if end < 0 {
+		end = len(q)
+	}
+	switch strings.ToUpper(q[:end]) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH":
+		return true
+	}
+	return false
+}
+
+// take returns a compiled statement for query, marked busy, or an error
+// if query is not cacheable or could not be prepared.
 func (c *stmtCacheConn) take(ctx context.Context, query string) (*cachedStmt, error) {
+	if !cacheable(query) {
+		return nil, errNotCached
+	}
 	if e, ok := c.stmts[query]; ok {
 		s := e.Value.(*cachedStmt)
 		if !s.busy {
@@ -84,7 +123,7 @@ func (c *stmtCacheConn) take(ctx context.Context, query string) (*cachedStmt, er
 
 // evict closes the least recently used idle statements beyond the bound.
 func (c *stmtCacheConn) evict() {
-	for e := c.lru.Back(); e != nil && c.lru.Len() > stmtCacheSize; {
+	for e := c.lru.Back(); e != nil && c.lru.Len() > c.size; {
 		prev := e.Prev()
 		if s := e.Value.(*cachedStmt); !s.busy {
 			c.lru.Remove(e)
@@ -108,7 +147,7 @@ func (c *stmtCacheConn) release(s *cachedStmt) {
 func (c *stmtCacheConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	s, err := c.take(ctx, query)
 	if err != nil {
-		return nil, err
+		return c.conn.(driver.ExecerContext).ExecContext(ctx, query, args)
 	}
 	defer c.release(s)
 	return s.stmt.(driver.StmtExecContext).ExecContext(ctx, args)
@@ -119,7 +158,7 @@ func (c *stmtCacheConn) ExecContext(ctx context.Context, query string, args []dr
 func (c *stmtCacheConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	s, err := c.take(ctx, query)
 	if err != nil {
-		return nil, err
+		return c.conn.(driver.QueryerContext).QueryContext(ctx, query, args)
 	}
 	rows, err := s.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
@@ -164,6 +203,15 @@ func (c *stmtCacheConn) ResetSession(ctx context.Context) error {
 }
 
 func (c *stmtCacheConn) IsValid() bool { return c.conn.(driver.Validator).IsValid() }
+
+// CheckNamedValue converts arguments as the driver's connection does
+// (MariaDB's), or as database/sql does by default (SQLite's).
+func (c *stmtCacheConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if v, ok := c.conn.(driver.NamedValueChecker); ok {
+		return v.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
 
 // stmtCacheRows releases its statement when closed, and passes on the
 // column types the driver reports (GORM reads them to scan).

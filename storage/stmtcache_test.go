@@ -145,12 +145,12 @@ func TestStmtCacheQueryWhileItsRowsAreOpen(t *testing.T) {
 	}
 }
 
-// The cache keeps at most stmtCacheSize statements, the most recently used.
+// A SQLite connection keeps at most sqliteStmtCache statements, the most recently used.
 func TestStmtCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	db := cacheDB(t)
 	const keep = "SELECT COUNT(*) FROM t"
 	var n int
-	for i := 0; i < stmtCacheSize+50; i++ {
+	for i := 0; i < sqliteStmtCache+50; i++ {
 		if i%10 == 0 {
 			if err := db.QueryRow(keep).Scan(&n); err != nil {
 				t.Fatal(err)
@@ -161,8 +161,8 @@ func TestStmtCacheEvictsLeastRecentlyUsed(t *testing.T) {
 		}
 	}
 	c := cached(t, db)
-	if len(c) != stmtCacheSize {
-		t.Fatalf("%d statements cached, want %d", len(c), stmtCacheSize)
+	if len(c) != sqliteStmtCache {
+		t.Fatalf("%d statements cached, want %d", len(c), sqliteStmtCache)
 	}
 	if _, ok := c[keep]; !ok {
 		t.Error("a statement used every ten queries was evicted")
@@ -195,5 +195,28 @@ func TestStmtCacheAfterSchemaChange(t *testing.T) {
 	}
 	if w != "x" {
 		t.Fatalf("new column read %q", w)
+	}
+}
+
+func TestStmtCacheable(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT 1":                             true,
+		"select\n*\nfrom t":                    true,
+		"  (SELECT 1) UNION (SELECT 2)":        true,
+		"INSERT INTO t VALUES (1)":             true,
+		"UPDATE t SET v = 1":                   true,
+		"DELETE FROM t":                        true,
+		"REPLACE INTO t VALUES (1)":            true,
+		"WITH n AS (SELECT 1) SELECT * FROM n": true,
+		"ANALYZE TABLE t":                      false,
+		"PRAGMA wal_checkpoint(PASSIVE)":       false,
+		"SET SESSION foreign_key_checks = 0":   false,
+		"CREATE TABLE t (id INT)":              false,
+		"SELECTED":                             false,
+		"":                                     false,
+	} {
+		if got := cacheable(q); got != want {
+			t.Errorf("cacheable(%q) = %v, want %v", q, got, want)
+		}
 	}
 }
