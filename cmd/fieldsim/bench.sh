@@ -39,7 +39,10 @@
 # background work, fieldctl compacts the log, and restarted servers are
 # measured. It prints the push and pull p50/p99 at each size beside the
 # first size's, and the initial pull, which carries the inspector's
-# history.
+# history, and InnoDB's writes per mutation. BENCH_GROWTH_REDO (sizes in
+# bytes) runs every rep once with each redo log size in turn
+# (innodb_log_file_size, set for the run and left at the last one), side
+# by side on the same data set.
 #
 # Every run writes its --json report to $BENCH_OUT (default
 # bench-results/) and prints its figures. The machine is shared: compare
@@ -58,6 +61,7 @@ GROWTH=${BENCH_GROWTH:-0 1000000 3000000 10000000}
 GROWTH_DEVICES=${BENCH_GROWTH_DEVICES:-500}
 GROWTH_DURATION=${BENCH_GROWTH_DURATION:-60s}
 GROWTH_REPS=${BENCH_GROWTH_REPS:-2}
+GROWTH_REDO=${BENCH_GROWTH_REDO:-}
 # BENCH_SIZE and BENCH_DEVICES shrink the data set for a trial of the
 # script itself; BENCHMARKS.md's figures are of the defaults.
 read -r -a SIZE <<<"${BENCH_SIZE:--inspectors 1000 -tasks 50000 -sites 10000 -items 2000}"
@@ -131,8 +135,9 @@ capacity() {
 
 # growth: the fixed load at every size of BENCH_GROWTH, on one data set.
 growth() {
-	local name=$backend-growth n rows t0 rep out first=""
+	local name=$backend-growth n rows t0 rep redo tag out first="" i0 i1 n0 n1
 	fresh
+	echo "== $backend growth: $(mysql -uroot -h127.0.0.1 -N -e "SELECT CONCAT('innodb_buffer_pool_size ', @@innodb_buffer_pool_size, ', innodb_log_file_size ', @@innodb_log_file_size, ', innodb_io_capacity ', @@innodb_io_capacity, ', innodb_flush_log_at_trx_commit ', @@innodb_flush_log_at_trx_commit)")"
 	for n in $GROWTH; do
 		t0=$SECONDS
 		setup -history "$n"
@@ -144,22 +149,32 @@ growth() {
 		echo "   compaction: $("$BIN/fieldctl" sync compact) ($((SECONDS - t0)) s)"
 		rows=$(count_changes)
 		for rep in $(seq "$GROWTH_REPS"); do
-			out=$OUT/$name-$n-$rep.json
-			start 1
-			echo "== $backend growth, $rows change rows, run $rep of $GROWTH_REPS: fieldsim -server $(servers) ${SIZE[*]} -scenario sustained -devices $GROWTH_DEVICES -duration $GROWTH_DURATION -cycle 10s -mutations 10 -concurrency 32"
-			echo "   before: $(machine)"
-			"$OUT/bin/fieldsim" -server "$(servers)" "${SIZE[@]}" -setup=false -json -scenario sustained \
-				-devices "$GROWTH_DEVICES" -duration "$GROWTH_DURATION" -cycle 10s -mutations 10 -concurrency 32 >"$out"
-			echo "   during: $(machine)"
-			stop
-			jq -r '.figures | "   offered \(.offered_mutations_per_second)/s, applied \(.mutations_per_second | floor)/s, failed cycles \(.failed_cycles)"' "$out"
-			jq -r '.operations[] | select(.name == "push" or .name == "pull" or .name == "pull.initial") | "\(.name) \(.p50_ms) \(.p99_ms)"' "$out" |
-				while read -r op p50 p99; do
-					printf '   %-12s p50 %8.1f ms, p99 %8.1f ms' "$op" "$p50" "$p99"
-					[ -n "$first" ] && printf ' (p99 %.2f of the first size'"'"'s run %d)' \
-						"$(jq -r --arg op "$op" --argjson p "$p99" '.operations[] | select(.name == $op) | $p / .p99_ms' "$OUT/$name-$first-$rep.json")" "$rep"
-					echo
-				done
+			for redo in ${GROWTH_REDO:-as-is}; do
+				tag=$rep
+				if [ "$redo" != as-is ]; then
+					mysql -uroot -h127.0.0.1 -e "SET GLOBAL innodb_log_file_size = $redo"
+					tag=$rep-redo$redo
+				fi
+				out=$OUT/$name-$n-$tag.json
+				start 1
+				echo "== $backend growth, $rows change rows, run $rep of $GROWTH_REPS, innodb_log_file_size $(mysql -uroot -h127.0.0.1 -N -e "SELECT @@innodb_log_file_size"): fieldsim -server $(servers) ${SIZE[*]} -scenario sustained -devices $GROWTH_DEVICES -duration $GROWTH_DURATION -cycle 10s -mutations 10 -concurrency 32"
+				echo "   before: $(machine)"
+				i0=$(innodb) n0=$(applied)
+				"$OUT/bin/fieldsim" -server "$(servers)" "${SIZE[@]}" -setup=false -json -scenario sustained \
+					-devices "$GROWTH_DEVICES" -duration "$GROWTH_DURATION" -cycle 10s -mutations 10 -concurrency 32 >"$out"
+				i1=$(innodb) n1=$(applied)
+				echo "   during: $(machine)"
+				stop
+				innodb_per_mutation "$i0" "$i1" $((n1 - n0))
+				jq -r '.figures | "   offered \(.offered_mutations_per_second)/s, applied \(.mutations_per_second | floor)/s, failed cycles \(.failed_cycles)"' "$out"
+				jq -r '.operations[] | select(.name == "push" or .name == "pull" or .name == "pull.initial") | "\(.name) \(.p50_ms) \(.p99_ms)"' "$out" |
+					while read -r op p50 p99; do
+						printf '   %-12s p50 %8.1f ms, p99 %8.1f ms' "$op" "$p50" "$p99"
+						[ -n "$first" ] && printf ' (p99 %.2f of the first size'"'"'s run %s)' \
+							"$(jq -r --arg op "$op" --argjson p "$p99" '.operations[] | select(.name == $op) | $p / .p99_ms' "$OUT/$name-$first-$tag.json")" "$tag"
+						echo
+					done
+			done
 		done
 		if [ -z "$first" ]; then first=$n; fi
 	done

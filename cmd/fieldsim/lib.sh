@@ -13,9 +13,10 @@ pids=()
 # a fifth of the benchmark data set's tables and indexes, so every run
 # would measure the disk; production servers size it to the working set
 # (docs/operations.md): it is raised (BENCH_MYSQL_BUFFER_POOL, 2 GiB by
-# default) for the run, never lowered.
+# default) for the run, never lowered; so is the redo log
+# (BENCH_MYSQL_REDO, 1 GiB by default; Debian's is 96 MiB).
 use_backend() {
-	local pool want
+	local pool want redo
 	case $backend in
 	sqlite)
 		unset FIELDSYNC_MYSQL_DSN FIELDSYNC_S3_ENDPOINT
@@ -29,6 +30,12 @@ use_backend() {
 		if [ "$pool" -lt "$want" ]; then
 			echo "== mysql: innodb_buffer_pool_size $pool -> $want"
 			mysql -uroot -h127.0.0.1 -e "SET GLOBAL innodb_buffer_pool_size = $want"
+		fi
+		redo=$(mysql -uroot -h127.0.0.1 -N -e "SELECT @@innodb_log_file_size")
+		want=${BENCH_MYSQL_REDO:-1073741824}
+		if [ "$redo" -lt "$want" ]; then
+			echo "== mysql: innodb_log_file_size $redo -> $want"
+			mysql -uroot -h127.0.0.1 -e "SET GLOBAL innodb_log_file_size = $want"
 		fi
 		export FIELDSYNC_MYSQL_DSN="root@tcp(127.0.0.1:3306)/$DB" FIELDSYNC_SECRET=${FIELDSYNC_SECRET:-fieldsim-benchmark-secret-0123456789abcdef}
 		export FIELDSYNC_S3_ENDPOINT=127.0.0.1:9000 FIELDSYNC_S3_ACCESS_KEY=minioadmin FIELDSYNC_S3_SECRET_KEY=minioadmin FIELDSYNC_S3_BUCKET=${DB//_/-}
@@ -127,6 +134,30 @@ drain() {
 		fi
 		sleep 2
 	done
+}
+
+# innodb prints MariaDB's InnoDB write counters, name and value a line:
+# pages the page cleaner flushed, reads the buffer pool missed, bytes
+# written to data files and to the redo log, fsyncs of data files, and
+# the checkpoint age (redo bytes not yet covered by a checkpoint) with
+# its limit, beyond which InnoDB flushes in the foreground.
+innodb() {
+	mysql -uroot -h127.0.0.1 -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_flushed', 'Innodb_buffer_pool_reads', 'Innodb_data_written', 'Innodb_os_log_written', 'Innodb_data_fsyncs', 'Innodb_checkpoint_age', 'Innodb_checkpoint_max_age')"
+}
+
+# innodb_per_mutation prints the change of the counters between two
+# innodb outputs ($1 before, $2 after) per applied mutation ($3), and the
+# checkpoint age at the end against its limit.
+innodb_per_mutation() {
+	awk -v n="$3" 'NR == FNR { a[$1] = $2; next } { b[$1] = $2 } END {
+		if (n == 0) exit
+		printf "   InnoDB per applied mutation (%d): pages flushed %.2f, pool misses %.3f, data written %.0f B, redo written %.0f B, data fsyncs %.3f; checkpoint age at the end %.0f MiB of %.0f MiB\n",
+			n, (b["Innodb_buffer_pool_pages_flushed"] - a["Innodb_buffer_pool_pages_flushed"]) / n,
+			(b["Innodb_buffer_pool_reads"] - a["Innodb_buffer_pool_reads"]) / n,
+			(b["Innodb_data_written"] - a["Innodb_data_written"]) / n,
+			(b["Innodb_os_log_written"] - a["Innodb_os_log_written"]) / n,
+			(b["Innodb_data_fsyncs"] - a["Innodb_data_fsyncs"]) / n,
+			b["Innodb_checkpoint_age"] / 1048576, b["Innodb_checkpoint_max_age"] / 1048576 }' <(echo "$1") <(echo "$2")
 }
 
 # count_changes prints how many rows the change log holds (SQLite's needs
