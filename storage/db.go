@@ -146,9 +146,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	return db, nil
 }
 
-// sqliteCommon are the DSN parameters of every SQLite connection: the
-// time formats are the ones the GORM dialect opens its own with.
-const sqliteCommon = "_pragma=busy_timeout(10000)&_time_format=sqlite&_texttotime=1&_inttotime=1"
+// sqliteCommon are the DSN parameters of every SQLite connection.
+const sqliteCommon = "_pragma=busy_timeout(10000)&_time_format=sqlite"
 
 // openSQLite opens a pool of SQLite connections to the file at path with
 // sqliteCommon and the DSN parameters params, each keeping its statements

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"unicode"
@@ -28,15 +29,14 @@ const (
 // under a push load), while a prepared statement keeps its compiled handle
 // between runs; MariaDB parses every statement sent as text, and answers
 // a prepared one in its binary protocol. The connections it opens run
-// every Exec and Query through a prepared statement kept per connection
-// and per SQL text, the least recently used closed beyond size. A
-// statement the database refuses to prepare (a full max_prepared_stmt_count,
-// SQL in error) runs as plain text instead, which reports the SQL's error.
+// the queries and writes they see a second time through a prepared
+// statement kept per connection and SQL text (cacheable, take), the least
+// recently used closed beyond size. A statement the database refuses to
+// prepare (a full max_prepared_stmt_count, SQL in error) runs as text,
+// which reports the SQL's error; one that fails when run is dropped.
 // GORM's own PrepareStmt cannot serve here: inside a transaction it
 // prepares on the pool, which on SQLite's one writer connection waits for
-// itself. Only queries and writes (cacheable) are prepared: the rest
-// (PRAGMA, SET, DDL, ANALYZE TABLE) runs once and goes as text; MariaDB's
-// driver waits forever for the result of a prepared ANALYZE TABLE.
+// itself.
 type stmtCacheConnector struct {
 	driver.Connector
 	size int
@@ -48,7 +48,7 @@ func (c stmtCacheConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stmtCacheConn{conn: conn, size: c.size, stmts: map[string]*list.Element{}, lru: list.New()}, nil
+	return &stmtCacheConn{conn: conn, size: c.size, stmts: map[string]*list.Element{}, lru: list.New(), seen: map[string]struct{}{}}, nil
 }
 
 // errNotCached is take's answer for a statement the cache does not prepare.
@@ -75,42 +75,68 @@ type stmtCacheConn struct {
 	size  int
 	stmts map[string]*list.Element // values are *cachedStmt
 	lru   *list.List               // most recently used at the front
+	seen  map[string]struct{}      // SQL run once as text, prepared if it comes again
 }
 
-// cacheable reports whether query is one the cache prepares: it begins
-// with SELECT, INSERT, UPDATE, DELETE, REPLACE or WITH.
-func cacheable(query string) bool {
+// verb returns the first word of query, upper-cased.
+func verb(query string) string {
 	q := strings.TrimLeft(query, " \t\r\n(")
 	end := strings.IndexFunc(q, func(r rune) bool { return !unicode.IsLetter(r) })
 	if end < 0 {
 		end = len(q)
 	}
-	switch strings.ToUpper(q[:end]) {
-	case "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH":
-		return true
+	return strings.ToUpper(q[:end])
+}
+
+// cacheable reports whether the cache prepares query for an Exec (exec
+// set) or for a Query: writes (INSERT, UPDATE, DELETE, REPLACE) for both,
+// reads (SELECT, WITH) and writes with RETURNING for a Query only.
+// MariaDB's driver, executing as an Exec a prepared statement that returns
+// rows, reads the rows as the columns' definitions when the server caches
+// them, and waits forever for more where there are fewer rows than columns
+// (a prepared ANALYZE TABLE hung that way). Everything else (PRAGMA, SET,
+// DDL, savepoints) runs once and goes as text.
+func cacheable(query string, exec bool) bool {
+	switch verb(query) {
+	case "INSERT", "UPDATE", "DELETE", "REPLACE":
+		return !exec || !(strings.Contains(query, "RETURNING") || strings.Contains(query, "returning"))
+	case "SELECT", "WITH":
+		return !exec
 	}
 	return false
 }
 
-// take returns a compiled statement for query, marked busy, or an error
-// if query is not cacheable or could not be prepared.
-func (c *stmtCacheConn) take(ctx context.Context, query string) (*cachedStmt, error) {
-	if !cacheable(query) {
+// take returns a compiled statement for query, marked busy, or an error:
+// errNotCached when query is not cacheable or is seen for the first time
+// (SQL whose text varies with its values, such as an IN list, would
+// otherwise be prepared once and never used again: MariaDB's prepare is a
+// round trip of its own), or the driver's if it could not be prepared.
+func (c *stmtCacheConn) take(ctx context.Context, query string, exec bool) (*cachedStmt, error) {
+	if !cacheable(query, exec) {
 		return nil, errNotCached
 	}
-	if e, ok := c.stmts[query]; ok {
+	e, ok := c.stmts[query]
+	switch {
+	case ok && !e.Value.(*cachedStmt).busy:
 		s := e.Value.(*cachedStmt)
-		if !s.busy {
-			s.busy = true
-			c.lru.MoveToFront(e)
-			return s, nil
-		}
+		s.busy = true
+		c.lru.MoveToFront(e)
+		return s, nil
+	case ok:
 		st, err := c.conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
 		if err != nil {
 			return nil, err
 		}
 		return &cachedStmt{query: query, stmt: st, busy: true, owned: true}, nil
 	}
+	if _, again := c.seen[query]; !again {
+		if len(c.seen) >= 4*c.size {
+			clear(c.seen)
+		}
+		c.seen[query] = struct{}{}
+		return nil, errNotCached
+	}
+	delete(c.seen, query)
 	st, err := c.conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
@@ -126,46 +152,67 @@ func (c *stmtCacheConn) evict() {
 	for e := c.lru.Back(); e != nil && c.lru.Len() > c.size; {
 		prev := e.Prev()
 		if s := e.Value.(*cachedStmt); !s.busy {
-			c.lru.Remove(e)
-			delete(c.stmts, s.query)
-			s.stmt.Close()
+			c.drop(e)
 		}
 		e = prev
 	}
 }
 
-// release marks s idle again, or closes it if it was a statement of its own.
-func (c *stmtCacheConn) release(s *cachedStmt) {
-	if s.owned {
-		s.stmt.Close()
-		return
-	}
-	s.busy = false
+// drop closes the cached statement of e and forgets it.
+func (c *stmtCacheConn) drop(e *list.Element) {
+	s := e.Value.(*cachedStmt)
+	c.lru.Remove(e)
+	delete(c.stmts, s.query)
+	s.stmt.Close()
 }
 
-// ExecContext runs query through its compiled statement.
+// release is called when s has run (err is its error, or its rows'
+// Close's): a statement of its own is closed; a cached one is idle again,
+// or dropped if it failed, so that a statement the server no longer knows
+// (an unknown prepared statement handler) is prepared again next time.
+func (c *stmtCacheConn) release(s *cachedStmt, err error) {
+	switch {
+	case s.owned:
+		s.stmt.Close()
+	case err != nil:
+		if e, ok := c.stmts[s.query]; ok && e.Value == s {
+			c.drop(e)
+		}
+	default:
+		s.busy = false
+	}
+}
+
+// ExecContext runs query through its compiled statement, or as text.
 func (c *stmtCacheConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	s, err := c.take(ctx, query)
+	s, err := c.take(ctx, query, true)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return c.conn.(driver.ExecerContext).ExecContext(ctx, query, args)
 	}
-	defer c.release(s)
-	return s.stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	res, err := s.stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	c.release(s, err)
+	return res, err
 }
 
 // QueryContext runs query through its compiled statement, which stays
-// busy until the rows are closed.
+// busy until the rows are closed, or as text.
 func (c *stmtCacheConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	s, err := c.take(ctx, query)
+	s, err := c.take(ctx, query, false)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return c.conn.(driver.QueryerContext).QueryContext(ctx, query, args)
 	}
 	rows, err := s.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
-		c.release(s)
+		c.release(s, err)
 		return nil, err
 	}
-	return &stmtCacheRows{Rows: rows, release: func() { c.release(s) }}, nil
+	return &stmtCacheRows{Rows: rows, release: func(err error) { c.release(s, err) }}, nil
 }
 
 // Close closes the compiled statements, then the connection.
@@ -217,16 +264,28 @@ func (c *stmtCacheConn) CheckNamedValue(nv *driver.NamedValue) error {
 // column types the driver reports (GORM reads them to scan).
 type stmtCacheRows struct {
 	driver.Rows
-	release func()
+	release func(error)
 }
 
 func (r *stmtCacheRows) Close() error {
 	err := r.Rows.Close()
 	if r.release != nil {
-		r.release()
+		r.release(err)
 		r.release = nil
 	}
 	return err
+}
+
+func (r *stmtCacheRows) HasNextResultSet() bool {
+	n, ok := r.Rows.(driver.RowsNextResultSet)
+	return ok && n.HasNextResultSet()
+}
+
+func (r *stmtCacheRows) NextResultSet() error {
+	if n, ok := r.Rows.(driver.RowsNextResultSet); ok {
+		return n.NextResultSet()
+	}
+	return io.EOF
 }
 
 func (r *stmtCacheRows) ColumnTypeDatabaseTypeName(i int) string {

@@ -5,7 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/fieldsync/fieldsync/storage/testenv"
 )
 
 // cacheDB opens a SQLite database of the test's own on one connection
@@ -60,32 +64,39 @@ func TestStmtCacheReusesCompiledStatements(t *testing.T) {
 	db := cacheDB(t)
 	const q = "SELECT v FROM t WHERE id = ?"
 	var first *cachedStmt
-	for i := 1; i <= 3; i++ {
+	for run := 1; run <= 4; run++ {
+		id := 1 + run%3
 		var v string
-		if err := db.QueryRow(q, i).Scan(&v); err != nil {
+		if err := db.QueryRow(q, id).Scan(&v); err != nil {
 			t.Fatal(err)
 		}
-		if want := fmt.Sprint("v", i); v != want {
-			t.Fatalf("id %d: %q, want %q", i, v, want)
+		if want := fmt.Sprint("v", id); v != want {
+			t.Fatalf("id %d: %q, want %q", id, v, want)
 		}
 		s, ok := cached(t, db)[q]
 		switch {
+		case run == 1 && ok:
+			t.Fatal("a statement seen once is cached: SQL that varies with its values would fill the cache")
+		case run == 1:
 		case !ok:
-			t.Fatalf("run %d: %q is not cached", i, q)
+			t.Fatalf("run %d: %q is not cached", run, q)
 		case s.busy:
-			t.Fatalf("run %d: statement still busy after its row was read", i)
+			t.Fatalf("run %d: statement still busy after its row was read", run)
 		case first == nil:
 			first = s
 		case s != first:
-			t.Fatalf("run %d: the statement was compiled again", i)
+			t.Fatalf("run %d: the statement was compiled again", run)
 		}
 	}
-	// An Exec is cached too, and a statement's error leaves nothing behind.
-	if _, err := db.Exec("UPDATE t SET v = ? WHERE id = ?", "w", 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec("UPDATE t SET nosuch = 1"); err == nil {
-		t.Fatal("an UPDATE of a missing column succeeded")
+	// An Exec is cached too; a statement that does not compile is not,
+	// and reports its error.
+	for range 2 {
+		if _, err := db.Exec("UPDATE t SET v = ? WHERE id = ?", "w", 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("UPDATE t SET nosuch = 1"); err == nil || !strings.Contains(err.Error(), "nosuch") {
+			t.Fatalf("an UPDATE of a missing column: %v", err)
+		}
 	}
 	c := cached(t, db)
 	if _, ok := c["UPDATE t SET v = ? WHERE id = ?"]; !ok {
@@ -96,12 +107,49 @@ func TestStmtCacheReusesCompiledStatements(t *testing.T) {
 	}
 }
 
+// A cached statement that fails is dropped, and prepared again when it
+// next runs.
+func TestStmtCacheDropsAFailedStatement(t *testing.T) {
+	db := cacheDB(t)
+	const ins = "INSERT INTO t (id, v) VALUES (?, ?)"
+	for id := 10; id < 12; id++ {
+		if _, err := db.Exec(ins, id, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, ok := cached(t, db)[ins]
+	if !ok {
+		t.Fatal("the INSERT is not cached")
+	}
+	if _, err := db.Exec(ins, 10, "again"); err == nil {
+		t.Fatal("a duplicate id was inserted")
+	}
+	if _, ok := cached(t, db)[ins]; ok {
+		t.Fatal("the statement that failed is still cached")
+	}
+	for id := 12; id < 14; id++ {
+		if _, err := db.Exec(ins, id, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after, ok := cached(t, db)[ins]; !ok || after == before {
+		t.Fatalf("after the failure: cached %v, the same statement %v; want a new one", ok, after == before)
+	}
+}
+
 // A transaction may run a query again while the rows of its first run are
 // still open: the second run gets a statement of its own, and both read
 // their own rows.
 func TestStmtCacheQueryWhileItsRowsAreOpen(t *testing.T) {
 	db := cacheDB(t)
 	const q = "SELECT id FROM t WHERE id >= ? ORDER BY id"
+	for range 2 { // cached from the second run on
+		rows, err := db.Query(q, 99)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
 	tx, err := db.Begin()
 	if err != nil {
 		t.Fatal(err)
@@ -156,8 +204,10 @@ func TestStmtCacheEvictsLeastRecentlyUsed(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := db.QueryRow(fmt.Sprintf("SELECT %d FROM t LIMIT 1", i)).Scan(&n); err != nil || n != i {
-			t.Fatalf("query %d: %d, %v", i, n, err)
+		for range 2 { // a statement is cached when it runs again
+			if err := db.QueryRow(fmt.Sprintf("SELECT %d FROM t LIMIT 1", i)).Scan(&n); err != nil || n != i {
+				t.Fatalf("query %d: %d, %v", i, n, err)
+			}
 		}
 	}
 	c := cached(t, db)
@@ -176,14 +226,19 @@ func TestStmtCacheEvictsLeastRecentlyUsed(t *testing.T) {
 func TestStmtCacheAfterSchemaChange(t *testing.T) {
 	db := cacheDB(t)
 	const q = "SELECT * FROM t WHERE id = 1"
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
+	for range 2 {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		rows.Close()
+		if len(cols) != 2 {
+			t.Fatalf("columns %v", cols)
+		}
 	}
-	cols, _ := rows.Columns()
-	rows.Close()
-	if len(cols) != 2 {
-		t.Fatalf("columns %v", cols)
+	if _, ok := cached(t, db)[q]; !ok {
+		t.Fatal("the query is not cached")
 	}
 	if _, err := db.Exec("ALTER TABLE t ADD COLUMN w TEXT NOT NULL DEFAULT 'x'"); err != nil {
 		t.Fatal(err)
@@ -199,24 +254,87 @@ func TestStmtCacheAfterSchemaChange(t *testing.T) {
 }
 
 func TestStmtCacheable(t *testing.T) {
-	for q, want := range map[string]bool{
-		"SELECT 1":                             true,
-		"select\n*\nfrom t":                    true,
-		"  (SELECT 1) UNION (SELECT 2)":        true,
-		"INSERT INTO t VALUES (1)":             true,
-		"UPDATE t SET v = 1":                   true,
-		"DELETE FROM t":                        true,
-		"REPLACE INTO t VALUES (1)":            true,
-		"WITH n AS (SELECT 1) SELECT * FROM n": true,
-		"ANALYZE TABLE t":                      false,
-		"PRAGMA wal_checkpoint(PASSIVE)":       false,
-		"SET SESSION foreign_key_checks = 0":   false,
-		"CREATE TABLE t (id INT)":              false,
-		"SELECTED":                             false,
-		"":                                     false,
+	for _, c := range []struct {
+		query      string
+		exec, read bool // cached for an Exec, for a Query
+	}{
+		{"SELECT 1", false, true},
+		{"select\n*\nfrom t", false, true},
+		{"  (SELECT 1) UNION (SELECT 2)", false, true},
+		{"WITH n AS (SELECT 1) SELECT * FROM n", false, true},
+		{"INSERT INTO t VALUES (1)", true, true},
+		{"INSERT INTO t VALUES (1) RETURNING id", false, true},
+		{"UPDATE t SET v = 1", true, true},
+		{"DELETE FROM t", true, true},
+		{"REPLACE INTO t VALUES (1)", true, true},
+		{"ANALYZE TABLE t", false, false},
+		{"PRAGMA wal_checkpoint(PASSIVE)", false, false},
+		{"SET SESSION foreign_key_checks = 0", false, false},
+		{"CREATE TABLE t (id INT)", false, false},
+		{"SAVEPOINT sp1", false, false},
+		{"SELECTED", false, false},
+		{"", false, false},
 	} {
-		if got := cacheable(q); got != want {
-			t.Errorf("cacheable(%q) = %v, want %v", q, got, want)
+		if got := cacheable(c.query, true); got != c.exec {
+			t.Errorf("cacheable(%q) for an Exec = %v, want %v", c.query, got, c.exec)
 		}
+		if got := cacheable(c.query, false); got != c.read {
+			t.Errorf("cacheable(%q) for a Query = %v, want %v", c.query, got, c.read)
+		}
+	}
+}
+
+// On MariaDB: queries and writes are prepared on their second run and
+// give what the text protocol gave; a SELECT run as an Exec, which the
+// driver would wait on forever once its statement's metadata is cached
+// (fewer rows than columns), goes as text; an administrative statement
+// too.
+func TestStmtCacheMySQL(t *testing.T) {
+	dsn := testenv.MySQLDSN(t)
+	ctx := context.Background()
+	db, err := Open(ctx, Config{MySQLDSN: dsn, MaxOpenConns: 1})
+	testenv.Require(t, "MySQL/MariaDB", err)
+	defer db.Close()
+	sqlDB := db.sql
+	table := fmt.Sprintf("stmtcache_%d", time.Now().UnixNano())
+	if _, err := sqlDB.Exec("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, v VARCHAR(20) NOT NULL, at DATETIME(6) NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Exec("DROP TABLE " + table)
+	at := time.Date(2026, 12, 7, 6, 30, 0, 123456000, time.UTC)
+	ins := "INSERT INTO " + table + " (id, v, at) VALUES (?, ?, ?)"
+	sel := "SELECT v, at FROM " + table + " WHERE id = ?"
+	for id := 1; id <= 3; id++ {
+		if _, err := sqlDB.Exec(ins, id, fmt.Sprint("v", id), at); err != nil {
+			t.Fatal(err)
+		}
+		var v string
+		var got time.Time
+		if err := sqlDB.QueryRow(sel, id).Scan(&v, &got); err != nil {
+			t.Fatal(err)
+		}
+		if v != fmt.Sprint("v", id) || !got.Equal(at) || got.Location() != time.UTC {
+			t.Fatalf("run %d read %q, %v; want %q, %v in UTC", id, v, got, fmt.Sprint("v", id), at)
+		}
+	}
+	c := cached(t, sqlDB)
+	for _, q := range []string{ins, sel} {
+		if _, ok := c[q]; !ok {
+			t.Errorf("%q is not cached", q)
+		}
+	}
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for range 3 {
+		if _, err := sqlDB.ExecContext(tctx, "SELECT id, v, at FROM "+table+" WHERE id < 0"); err != nil {
+			t.Fatalf("a SELECT of no rows run as an Exec: %v", err)
+		}
+		if _, err := sqlDB.ExecContext(tctx, "ANALYZE TABLE "+table); err != nil {
+			t.Fatalf("ANALYZE TABLE: %v", err)
+		}
+	}
+	c = cached(t, sqlDB)
+	if len(c) != 2 {
+		t.Errorf("cached %d statements, want the INSERT and the SELECT only", len(c))
 	}
 }
