@@ -17,7 +17,6 @@ import (
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
-
 	moderncsqlite "modernc.org/sqlite"
 
 	"github.com/fieldsync/fieldsync/models"

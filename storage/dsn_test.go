@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -20,5 +21,23 @@ func TestMySQLDSN(t *testing.T) {
 	}
 	if _, err := mysqlDSN("u:p@tcp(db:3306)"); err == nil || strings.Contains(err.Error(), ":p@") {
 		t.Errorf("a DSN without a database: %v", err)
+	}
+}
+
+// A DSN the MySQL driver cannot parse is refused by Open before any
+// connection, with the password hidden.
+func TestOpenRefusesAMalformedMySQLDSN(t *testing.T) {
+	for _, dsn := range []string{
+		"u:secret@tcp(db:3306/fs",                       // unclosed address
+		"u:secret@tcp(db:3306)/fs?loc=Nowhere/Atlantis", // unknown zone
+	} {
+		db, err := Open(context.Background(), Config{MySQLDSN: dsn})
+		if err == nil {
+			db.Close()
+			t.Fatalf("%q opened", dsn)
+		}
+		if !strings.Contains(err.Error(), "mysql dsn") || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%q: %v; want a DSN error without the password", dsn, err)
+		}
 	}
 }
