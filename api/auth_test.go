@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -177,6 +178,50 @@ func testLoginFailures(t *testing.T, e *env) {
 	e.now = e.now.Add(models.DefaultAuthPolicy.FailureWindow + time.Second)
 	e.login("supa", "password-supa", dev)
 	wantProblem(t, e.do("", "POST", "/v1/auth/login", map[string]any{"username": "supa", "password": "password-supa", "device_id": "not-a-uuid"}), 400, "invalid_id")
+}
+
+// TestPruneLoginAttempts: the janitor deletes the attempts older than the
+// throttle's window and keeps the ones it still counts, so that a user
+// throttled now stays throttled.
+func TestPruneLoginAttempts(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			e := newEnv(t, dialect)
+			ctx := context.Background()
+			attempts := func() int64 {
+				var n int64
+				err := e.svc.Store.Read(ctx, func(tx models.Tx) error {
+					var err error
+					n, err = tx.Count(&models.LoginAttempt{}, nil)
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			wrong := map[string]any{"username": "supa", "password": "wrong-password", "device_id": uuid.NewString()}
+			for range models.DefaultAuthPolicy.MaxFailuresPerUser + 1 {
+				e.do("", "POST", "/v1/auth/login", wrong)
+			}
+			e.login("supb", "password-supb", uuid.NewString())
+			before := attempts()
+			if before < int64(models.DefaultAuthPolicy.MaxFailuresPerUser+2) {
+				t.Fatalf("%d login attempts recorded", before)
+			}
+			if n, err := auth.New(e.svc).PruneLoginAttempts(ctx, e.now.Add(models.DefaultAuthPolicy.FailureWindow-time.Second)); err != nil || n != 0 {
+				t.Fatalf("pruned %d attempts still in the window (%v)", n, err)
+			}
+			wantProblem(t, e.do("", "POST", "/v1/auth/login", map[string]any{"username": "supa", "password": "password-supa", "device_id": uuid.NewString()}), 429, "login_throttled")
+			// The throttled attempt just made is in the table too.
+			if n, err := auth.New(e.svc).PruneLoginAttempts(ctx, e.now.Add(models.DefaultAuthPolicy.FailureWindow+time.Second)); err != nil || n != before+1 {
+				t.Fatalf("pruned %d of %d attempts past the window (%v)", n, before+1, err)
+			}
+			if n := attempts(); n != 0 {
+				t.Fatalf("%d attempts left", n)
+			}
+		})
+	}
 }
 
 // TestThrottleBehindProxy: behind a trusted load balancer, failed logins

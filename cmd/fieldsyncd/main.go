@@ -29,6 +29,7 @@ import (
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/audit"
+	"github.com/fieldsync/fieldsync/models/auth"
 	"github.com/fieldsync/fieldsync/models/evidence"
 	"github.com/fieldsync/fieldsync/models/items"
 	"github.com/fieldsync/fieldsync/models/keys"
@@ -374,10 +375,11 @@ func (m *Main) chainAudit(ctx context.Context, core *models.Service) {
 	}
 }
 
-// janitor deletes the bytes of abandoned uploads every hour until ctx ends.
+// janitor deletes, every hour until ctx ends, the bytes of abandoned
+// uploads and the login attempts the throttle no longer reads.
 func (m *Main) janitor(ctx context.Context, core *models.Service, local *blob.LocalPresigner) {
-	svc := evidence.New(core)
-	m.every(ctx, time.Hour, "janitor: cleaning abandoned uploads", func(ctx context.Context) error {
+	svc, logins := evidence.New(core), auth.New(core)
+	m.every(ctx, time.Hour, "janitor", func(ctx context.Context) error {
 		cutoff := time.Now().Add(-m.Config.AbandonAfter)
 		n, err := svc.CleanAbandonedUploads(ctx, cutoff)
 		if err == nil && local != nil {
@@ -388,7 +390,8 @@ func (m *Main) janitor(ctx context.Context, core *models.Service, local *blob.Lo
 		if n > 0 {
 			m.Log.Info("janitor: cleaned abandoned uploads", "count", n)
 		}
-		return err
+		_, perr := logins.PruneLoginAttempts(ctx, time.Now())
+		return errors.Join(err, perr)
 	})
 }
 

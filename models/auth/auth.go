@@ -187,6 +187,19 @@ func (s *Service) checkThrottle(ctx context.Context, in LoginInput, now time.Tim
 	})
 }
 
+// PruneLoginAttempts deletes the login attempts made before the
+// throttle's window ending at now: the throttle reads nothing older, and
+// a refused login is in the audit log. It returns how many it deleted.
+func (s *Service) PruneLoginAttempts(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.Store.Tx(ctx, func(tx models.Tx) error {
+		var err error
+		n, err = tx.Delete(&models.LoginAttempt{}, []models.Cond{{Column: "created_at", Op: models.OpLt, Value: now.Add(-s.Auth.FailureWindow).UTC()}})
+		return err
+	})
+	return n, err
+}
+
 // issueRefresh makes a new refresh token for g.Session and stores its
 // hash; a new session is stored first, an existing one has its expiry
 // pushed back.
