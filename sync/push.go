@@ -200,12 +200,14 @@ func (e *Engine) skipLostMutations(ctx context.Context, c *models.SyncClient, fi
 // at a time: HoldInserts), and one commit (one flush of the database's
 // log) made per push instead of one per mutation; those commits and
 // statements were most of a push's time.
+// A push of one mutation takes this way too: the batch's guarded UPDATE
+// stands in for reading the client row first (fix 19 in BENCHMARKS.md).
 // Anything but success (a rejection, a concurrent request, a version
 // conflict, a failure of the database) abandons the whole batch, and it
 // reports false: the caller then applies the mutations one by one,
 // which handles each of those as before.
 func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string, muts []Mutation) ([]MutationResult, bool) {
-	if len(muts) < 2 {
+	if len(muts) == 0 {
 		return nil, false
 	}
 	var results []MutationResult
