@@ -9,7 +9,6 @@ import (
 	"net"
 	"reflect"
 	"strings"
-	"sync"
 	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
@@ -324,11 +323,22 @@ func (t *tx) Get(rec any, id string) error {
 	if err := t.before(rec, nil); err != nil {
 		return err
 	}
-	pk, err := primaryKey(t.g, rec)
+	v := reflect.ValueOf(rec)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("storage: Get into %T, not a pointer to a record", rec)
+	}
+	p, err := planOf(t.g, v.Elem().Type())
 	if err != nil {
 		return err
 	}
-	if err := t.g.Where(clause.Eq{Column: clause.Column{Name: pk}, Value: id}).Take(rec).Error; err != nil {
+	if p.get == "" {
+		return fmt.Errorf("storage: %T has no primary key of one column", rec)
+	}
+	rows, err := t.g.Table(p.table).Raw(p.get, id).Rows()
+	if err == nil {
+		err = p.scanRows(rows, v.Elem())
+	}
+	if err != nil {
 		return translate(err)
 	}
 	if t.read == nil {
@@ -346,7 +356,7 @@ func (t *tx) First(rec any, q models.Query) error {
 	if err != nil {
 		return err
 	}
-	return translate(g.Order(orderBy(q)).Take(rec).Error)
+	return t.scan(g.Order(orderBy(q)).Limit(1), rec)
 }
 
 // Update writes rec if its stored version is rec.Version-1; the version
@@ -399,7 +409,26 @@ func (t *tx) List(dst any, q models.Query) error {
 	if q.Limit > 0 {
 		g = g.Limit(q.Limit)
 	}
-	return translate(g.Order(orderBy(q)).Find(dst).Error)
+	return t.scan(g.Order(orderBy(q)), dst)
+}
+
+// scan runs the query GORM built in g on dst's table and reads its rows
+// into dst, a pointer to a slice of records or to one record (scanRows).
+func (t *tx) scan(g *gorm.DB, dst any) error {
+	v := reflect.ValueOf(dst)
+	if v.Kind() != reflect.Pointer || (v.Elem().Kind() != reflect.Struct &&
+		(v.Elem().Kind() != reflect.Slice || v.Elem().Type().Elem().Kind() != reflect.Struct)) {
+		return fmt.Errorf("storage: reading into %T, not a pointer to a record or to a slice of them", dst)
+	}
+	p, err := planOf(t.g, recordType(dst))
+	if err != nil {
+		return err
+	}
+	rows, err := g.Model(dst).Rows()
+	if err == nil {
+		err = p.scanRows(rows, v.Elem())
+	}
+	return translate(err)
 }
 
 // orderBy turns Query.OrderBy into a clause: columns separated by commas,
@@ -600,25 +629,6 @@ func anySlice(v any) []any {
 		out[i] = rv.Index(i).Interface()
 	}
 	return out
-}
-
-var pkCache sync.Map // reflect.Type → column name
-
-func primaryKey(g *gorm.DB, rec any) (string, error) {
-	typ := reflect.Indirect(reflect.ValueOf(rec)).Type()
-	if pk, ok := pkCache.Load(typ); ok {
-		return pk.(string), nil
-	}
-	stmt := &gorm.Statement{DB: g}
-	if err := stmt.Parse(rec); err != nil {
-		return "", err
-	}
-	if stmt.Schema.PrioritizedPrimaryField == nil {
-		return "", fmt.Errorf("storage: %s has no primary key", typ)
-	}
-	pk := stmt.Schema.PrioritizedPrimaryField.DBName
-	pkCache.Store(typ, pk)
-	return pk, nil
 }
 
 // translate turns database errors into the domain's sentinels, wrapped so

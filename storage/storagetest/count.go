@@ -32,7 +32,12 @@ func CountStatements(tb testing.TB, db *storage.DB, kind, table string) *atomic.
 	case Inserts:
 		err = db.Gorm().Callback().Create().After("gorm:create").Register(name, count)
 	case Selects:
+		// Get, List and First read through Rows (storage/scan.go): GORM's
+		// Row callbacks; the rest through its Query callbacks.
 		err = db.Gorm().Callback().Query().After("gorm:query").Register(name, count)
+		if err == nil {
+			err = db.Gorm().Callback().Row().After("gorm:row").Register(name, count)
+		}
 	default:
 		tb.Fatalf("storagetest: no statement kind %q", kind)
 	}
