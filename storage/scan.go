@@ -103,7 +103,11 @@ func (p *scanPlan) scanRows(rows *sql.Rows, dst reflect.Value) error {
 		if one {
 			rec.SetZero()
 		} else {
-			rec = reflect.New(p.typ).Elem()
+			// Scanned in place, in the slice's next element.
+			n := dst.Len()
+			dst.Grow(1)
+			dst.SetLen(n + 1)
+			rec = dst.Index(n)
 		}
 		for i, idx := range index {
 			if idx == nil {
@@ -118,7 +122,6 @@ func (p *scanPlan) scanRows(rows *sql.Rows, dst reflect.Value) error {
 		if one {
 			return rows.Close()
 		}
-		dst.Set(reflect.Append(dst, rec))
 	}
 	if err := rows.Err(); err != nil {
 		return err
