@@ -51,3 +51,20 @@ func TestHashMemoryReturned(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// BenchmarkVerify checks passwords from as many goroutines as there are
+// cores, as a burst of sign-ins does; each hash's memory is given back
+// when no other is running (hashEnded).
+func BenchmarkVerify(b *testing.B) {
+	h, err := DefaultArgon2id.Hash("correct horse")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if !DefaultArgon2id.Verify(h, "correct horse") {
+				b.Error("the password does not verify")
+			}
+		}
+	})
+}
