@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // CheckJSONKeys refuses a JSON document that encoding/json would read
@@ -16,9 +18,13 @@ import (
 // would let the second override the first). Keys of maps and of values
 // kept verbatim are checked for duplicates only. A body that is not JSON
 // passes: the decoder reports it.
+//
+// It reads the document with jsontext's tokenizer (the encoding/json v2
+// prototype's), which allocates little: encoding/json's Decoder.Token
+// took 1,962 allocations for a push of ten mutations (BENCHMARKS.md,
+// fix 21).
 func CheckJSONKeys(body []byte, dst any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	return walkJSON(dec, reflect.TypeOf(dst), "")
 }
 
@@ -28,14 +34,17 @@ var (
 )
 
 // walkJSON reads one value from dec, checking its objects' keys against t
-// (nil: a value whose keys name no fields).
-func walkJSON(dec *json.Decoder, t reflect.Type, path string) error {
-	tok, err := dec.Token()
-	if err != nil {
+// (nil: a value whose keys name no fields). A document dec cannot read
+// ends the walk without an error.
+func walkJSON(dec *jsontext.Decoder, t reflect.Type, path string) error {
+	switch dec.PeekKind() {
+	case '{', '[':
+	default:
+		_ = dec.SkipValue()
 		return nil
 	}
-	d, ok := tok.(json.Delim)
-	if !ok {
+	tok, err := dec.ReadToken()
+	if err != nil {
 		return nil
 	}
 	for t != nil && t.Kind() == reflect.Pointer {
@@ -44,18 +53,25 @@ func walkJSON(dec *json.Decoder, t reflect.Type, path string) error {
 	if t != nil && (t == rawMessageType || reflect.PointerTo(t).Implements(unmarshalerType) || t.Kind() == reflect.Interface) {
 		t = nil // the value is read by its own decoder, or kept as it is
 	}
-	switch d {
+	switch tok.Kind() {
 	case '[':
 		var elem reflect.Type
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 			elem = t.Elem()
 		}
-		for dec.More() {
+		for {
+			switch dec.PeekKind() {
+			case ']':
+				_, _ = dec.ReadToken()
+				return nil
+			case 0:
+				return nil
+			}
 			if err := walkJSON(dec, elem, path); err != nil {
 				return err
 			}
 		}
-	case '{':
+	default: // '{'
 		var fields map[string]reflect.Type
 		var elem reflect.Type
 		if t != nil && t.Kind() == reflect.Struct {
@@ -63,19 +79,18 @@ func walkJSON(dec *json.Decoder, t reflect.Type, path string) error {
 		} else if t != nil && t.Kind() == reflect.Map {
 			elem = t.Elem()
 		}
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil
+		var seen map[string]bool
+		for {
+			kt, err := dec.ReadToken()
+			if err != nil || kt.Kind() != '"' {
+				return nil // '}', or a document that is not JSON
 			}
-			key, _ := kt.(string)
-			field := key
-			if path != "" {
-				field = path + "." + key
-			}
+			key := kt.String()
 			if seen[key] {
-				return FieldError(CodeDuplicateKey, field, "the key %q appears twice in one object", key)
+				return FieldError(CodeDuplicateKey, join(path, key), "the key %q appears twice in one object", key)
+			}
+			if seen == nil {
+				seen = map[string]bool{}
 			}
 			seen[key] = true
 			next := elem
@@ -84,19 +99,30 @@ func walkJSON(dec *json.Decoder, t reflect.Type, path string) error {
 				if !ok {
 					for name := range fields {
 						if strings.EqualFold(name, key) {
-							return FieldError(CodeKeyCase, field, "the key %q differs from %q only in case; keys are case-sensitive", key, name)
+							return FieldError(CodeKeyCase, join(path, key), "the key %q differs from %q only in case; keys are case-sensitive", key, name)
 						}
 					}
 				}
 				next = ft // nil for an unknown key, which the decoder refuses
 			}
-			if err := walkJSON(dec, next, field); err != nil {
-				return err
+			switch dec.PeekKind() {
+			case '{', '[':
+				if err := walkJSON(dec, next, join(path, key)); err != nil {
+					return err
+				}
+			default:
+				_ = dec.SkipValue()
 			}
 		}
 	}
-	_, _ = dec.Token() // the closing delimiter
-	return nil
+}
+
+// join names key within the value at path.
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }
 
 var fieldCache sync.Map // reflect.Type → map[string]reflect.Type

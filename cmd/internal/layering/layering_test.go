@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -19,18 +20,24 @@ type rule struct {
 	pkg      string   // folder prefix, e.g. "models"
 	may      []string // folder prefixes it may import (its own is implied)
 	external bool     // may import modules other than the standard library
+	// beyondStd lists the packages outside the standard library a rule
+	// without external still allows.
+	beyondStd []string
 }
 
 // rules is the allowed graph: cmd wires everything; api and sync speak
 // to the domain; storage implements the domain's interfaces; the domain
-// imports nothing but the standard library. See docs/architecture.md.
+// imports nothing but the standard library, and jsontext: encoding/json
+// v2's tokenizer, in the standard library behind GOEXPERIMENT=jsonv2 in
+// Go 1.26, taken from its prototype module meanwhile (models.CheckJSONKeys).
+// See docs/architecture.md.
 var rules = []rule{
 	{pkg: "cmd", may: []string{"api", "sync", "storage", "models", "mobile-contract"}, external: true},
 	{pkg: "api", may: []string{"sync", "models", "mobile-contract"}, external: true},
 	{pkg: "sync", may: []string{"models"}, external: true},
 	{pkg: "storage", may: []string{"models"}, external: true},
 	{pkg: "mobile-contract", may: nil, external: true},
-	{pkg: "models", may: nil, external: false},
+	{pkg: "models", may: nil, external: false, beyondStd: []string{"github.com/go-json-experiment/json/jsontext"}},
 }
 
 // testHelpers are packages made for tests; production code never imports
@@ -88,7 +95,7 @@ func violations(pkg string, imports []string) []string {
 	var out []string
 	for _, imp := range imports {
 		if !strings.HasPrefix(imp, module) {
-			if !r.external && !standard(imp) {
+			if !r.external && !standard(imp) && !slices.Contains(r.beyondStd, imp) {
 				out = append(out, pkg+" imports "+imp+": only the standard library is allowed here")
 			}
 			continue
@@ -170,6 +177,8 @@ func TestViolationsAreFound(t *testing.T) {
 	}{
 		{"models", "fmt", false},
 		{"models", "gorm.io/gorm", true},
+		{"models", "github.com/go-json-experiment/json/jsontext", false},
+		{"models", "github.com/go-json-experiment/json", true},
 		{"models/evidence", module + "models", false},
 		{"models", module + "storage", true},
 		{"models", module + "api", true},
