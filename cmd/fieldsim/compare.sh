@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # compare.sh measures two builds of fieldsyncd side by side at one fixed
 # sustained load: for each backend and each of COMPARE_REPS rounds it runs
-# build A, then build B, each on a fresh data set, with a server started
+# build A, then build B (B first in even rounds), each on a fresh data set, with a server started
 # once its background work has drained. It prints, per run, the push and
 # pull p50/p99 fieldsim saw and the CPU time per applied mutation of the
-# server and (MariaDB) of mysqld over the whole fieldsim run, and keeps a
-# 30 s CPU profile of each server (taken 15 s in) for go tool pprof.
+# server and (MariaDB) of mysqld over the whole fieldsim run and over its
+# steady window (15 s to 45 s in, without the sign-ins), and keeps a 30 s
+# CPU profile of each server over that window for go tool pprof.
 #
 #   bash cmd/fieldsim/compare.sh REV_A [REV_B]      # REV_B defaults to the work tree
 #
@@ -70,11 +71,21 @@ run() {
 	echo "== $label: $backend, $devices devices, $DURATION; before: load $(cut -d' ' -f1-3 /proc/loadavg)"
 	(sleep 15 && curl -sf "127.0.0.1:$((PORT + 1))/debug/pprof/profile?seconds=30" -o "$OUT/$label.pprof") &
 	profiler=$!
+	# The steady window, the profile's 30 s, without the sign-ins (an
+	# Argon2 hash each, about a third of the whole run's server CPU) and
+	# the initial pulls before it.
+	(
+		sleep 15
+		echo "$(cputicks "${pids[@]}") $(applied) $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0)"
+		sleep 30
+		echo "$(cputicks "${pids[@]}") $(applied) $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0)"
+	) >"$OUT/$label.window" &
+	window=$!
 	s0=$(cputicks "${pids[@]}") n0=$(applied) d0=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0)
 	"$BIN/fieldsim" -server http://127.0.0.1:$PORT "${SIZE[@]}" -setup=false -json -scenario sustained \
 		-devices "$devices" -duration "$DURATION" -cycle 5s -mutations 10 -concurrency 32 >"$OUT/$label.json"
 	s1=$(cputicks "${pids[@]}") n1=$(applied) d1=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0)
-	wait $profiler || true
+	wait $profiler $window || true
 	stop
 	jq -r '.figures | "   offered \(.offered_mutations_per_second)/s, applied \(.mutations_per_second | floor)/s"' "$OUT/$label.json"
 	jq -r '.operations[] | select(.name == "push" or .name == "pull") | "   \(.name) p50 \(.p50_ms) ms, p99 \(.p99_ms) ms"' "$OUT/$label.json"
@@ -82,12 +93,23 @@ run() {
 		printf "   CPU per applied mutation: server %.3f ms", 1000 * s / hz / n
 		if (db != "") printf ", mysqld %.3f ms", 1000 * d / hz / n
 		printf " (%d applied)\n", n }'
+	awk -v hz="$hz" -v db="$db_pid" 'NR == 1 { s = $1; n = $2; d = $3 } NR == 2 && $2 > n {
+		printf "   the same over the steady window (15-45 s): server %.3f ms", 1000 * ($1 - s) / hz / ($2 - n)
+		if (db != "") printf ", mysqld %.3f ms", 1000 * ($3 - d) / hz / ($2 - n)
+		printf " (%d applied)\n", $2 - n }' "$OUT/$label.window"
 }
 
 for backend in $BACKENDS; do
 	devices=$(tr ' ' '\n' <<<"$DEVICES" | awk -F: -v b="$backend" '$1 == b { print $2 }')
 	for rep in $(seq "$REPS"); do
-		run "$backend" "$A" "$devices" "$backend-A-$rep"
-		run "$backend" "$B" "$devices" "$backend-B-$rep"
+		# The second run of a pair starts on a machine the first one's
+		# set-up has just loaded: the builds take turns going first.
+		if [ $((rep % 2)) = 1 ]; then
+			run "$backend" "$A" "$devices" "$backend-A-$rep"
+			run "$backend" "$B" "$devices" "$backend-B-$rep"
+		else
+			run "$backend" "$B" "$devices" "$backend-B-$rep"
+			run "$backend" "$A" "$devices" "$backend-A-$rep"
+		fi
 	done
 done
