@@ -99,9 +99,10 @@ machine() {
 # (default 1), each on a fresh data set and restarted servers after the
 # background work drained. Beside each run: the machine's load and steal,
 # and the CPU time per applied mutation of the servers and (MariaDB) of
-# mysqld, over the whole ramp.
+# mysqld, over the whole run and over the ramp's steps alone (from the
+# first mutation applied: the sign-ins excluded).
 capacity() {
-	local procs=${1:-1} caps=() rep name db_pid="" hz s0 s1 d0 d1 n0 n1
+	local procs=${1:-1} caps=() rep name db_pid="" hz s0 s1 d0 d1 n0 n1 sampler
 	name=$backend-capacity-${procs}p
 	hz=$(getconf CLK_TCK)
 	[ "$backend" = mysql ] && db_pid=$(mysqld_pid)
@@ -115,15 +116,32 @@ capacity() {
 		echo "== $backend capacity, $procs server process(es), run $rep of $REPS: fieldsim -server $(servers) ${SIZE[*]} -scenario ramp -devices $DEVICES -mutations 10 -concurrency 32 -ramp $RAMP -step $STEP"
 		echo "   before: $(machine)"
 		s0=$(cputicks "${pids[@]}") d0=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) n0=$(applied)
+		# Once a second: the servers' and mysqld's CPU ticks and the
+		# mutations applied, to tell the steps from the sign-ins before them.
+		(while :; do
+			echo "$(cputicks "${pids[@]}") $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) $(applied)"
+			sleep 1
+		done) >"$OUT/$name-$rep.ticks" 2>/dev/null &
+		sampler=$!
 		"$OUT/bin/fieldsim" -server "$(servers)" "${SIZE[@]}" -setup=false -json -scenario ramp \
 			-devices "$DEVICES" -mutations 10 -concurrency 32 -ramp "$RAMP" -step "$STEP" >"$OUT/$name-$rep.json"
+		kill "$sampler" 2>/dev/null
+		wait "$sampler" 2>/dev/null || true
 		s1=$(cputicks "${pids[@]}") d1=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) n1=$(applied)
 		echo "   during: $(machine)"
 		awk -v s=$((s1 - s0)) -v d=$((d1 - d0)) -v n=$((n1 - n0)) -v hz="$hz" -v db="$db_pid" 'BEGIN {
 			if (n == 0) { print "   no mutation applied"; exit }
-			printf "   CPU per applied mutation over the ramp (%d applied): server %.2f ms", n, 1000 * s / hz / n
+			printf "   CPU per applied mutation over the whole run, sign-ins included (%d applied): server %.2f ms", n, 1000 * s / hz / n
 			if (db != "") printf ", mysqld %.2f ms", 1000 * d / hz / n
 			printf "\n" }'
+		# From the last sample before the first mutation to the last one:
+		# the steps alone, without the devices' sign-ins (an Argon2 hash
+		# each) and their initial pulls.
+		awk -v hz="$hz" -v db="$db_pid" 'NF == 3 { if (NR == 1 || $3 == n0) { s = $1; d = $2; n0 = $3 } last_s = $1; last_d = $2; last_n = $3 }
+			END { if (last_n <= n0) exit
+				printf "   CPU per applied mutation over the steps (%d applied): server %.2f ms", last_n - n0, 1000 * (last_s - s) / hz / (last_n - n0)
+				if (db != "") printf ", mysqld %.2f ms", 1000 * (last_d - d) / hz / (last_n - n0)
+				printf "\n" }' "$OUT/$name-$rep.ticks"
 		stop
 		jq -r '.figures | to_entries | map(select(.key | startswith("ramp."))) | sort_by(.key) | .[] | "   \(.key) \(.value)"' "$OUT/$name-$rep.json"
 		caps+=("$(jq -r '.figures.capacity_mutations_per_second' "$OUT/$name-$rep.json")")
