@@ -165,14 +165,24 @@ func (m *Main) Run(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.Background())
 	chained := make(chan struct{})
 	m.engineDone = make(chan struct{})
-	escalatorDone, backfilled := make(chan struct{}), make(chan struct{})
-	// The escalator, the phash backfill and the audit chainer write to
-	// the database: Close waits for them before closing the pool.
-	m.stopEngine = func() { cancel(); <-m.engineDone; <-escalatorDone; <-backfilled; <-chained }
+	escalatorDone, backfilled, janitorDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	// The escalator, the phash backfill, the janitor and the audit chainer
+	// write to the database: Close waits for them before closing the pool.
+	m.stopEngine = func() {
+		cancel()
+		<-m.engineDone
+		<-escalatorDone
+		<-backfilled
+		<-janitorDone
+		<-chained
+	}
 	go func() {
 		defer close(m.engineDone)
-		go m.janitor(bg, svc, local)
 		engine.Run(bg, m.Config.StampEvery, time.Hour)
+	}()
+	go func() {
+		defer close(janitorDone)
+		m.janitor(bg, svc, local)
 	}()
 	go func() {
 		defer close(escalatorDone)
