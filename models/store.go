@@ -22,21 +22,22 @@ type Store interface {
 	//   - Change-log rows fn creates are held back and written together
 	//     (500 rows a statement) when fn returns, before the commit, or earlier
 	//     when fn next touches the change log (a read, a write, a
-	//     condition with a subquery on it, StampChanges), so fn reads its
+	//     condition with a subquery on it, SetOnce), so fn reads its
 	//     own rows. A failing Create of a Change therefore reports its
 	//     error later, from that statement or from Tx itself.
 	//   - A record read with Get is read from the database once per
 	//     transaction: later Gets of it return a copy of the first read,
-	//     until a Create, Update, UpdateWhere or Delete on its record
+	//     until a Create, UpdateWhere, SetOnce or Delete on its record
 	//     type (or, on MySQL, a Lock on it) forgets every cached record of
-	//     that type. First, List, Count, Pluck and CountBy always read the
+	//     that type. An Update replaces the one record it wrote with what
+	//     it wrote. First, List, Count, Pluck and CountBy always read the
 	//     database.
 	Tx(ctx context.Context, fn func(tx Tx) error) error
 	// Read runs fn outside a transaction: each statement reads what is
 	// committed when it runs, with no BEGIN or COMMIT around them. It is
 	// for the reads of every request that need no common snapshot (the
 	// session behind a token, a sync client's row). fn must not write:
-	// the Tx it gets refuses to (every write, Lock and StampChanges
+	// the Tx it gets refuses to (every write, Lock and SetOnce
 	// return an error). As in Tx, a record read twice with Get in one
 	// Read is read from the database once. A failure is never retried.
 	Read(ctx context.Context, fn func(tx Tx) error) error
@@ -65,6 +66,13 @@ type Tx interface {
 	Create(rec any) error
 	// Get loads the record with the given primary key into rec.
 	Get(rec any, id string) error
+	// Prefetch loads the records with the given primary keys into dst, a
+	// pointer to a slice of records, in no particular order, those Get
+	// has not read yet in one statement, and keeps them for the
+	// transaction's Gets (a missing id is left out, and its Get reports
+	// it). A push's batch reads its mutations' tasks, items and templates
+	// this way, three statements instead of three for each task.
+	Prefetch(dst any, ids []string) error
 	// First loads the first record matching q into rec.
 	First(rec any, q Query) error
 	// Update writes every field of rec whose stored version is
@@ -95,13 +103,14 @@ type Tx interface {
 	// what committed while it waited. Where the database runs one writer
 	// at a time (SQLite) it does nothing.
 	Lock(model any, conds []Cond) error
-	// StampChanges numbers the change rows ids first, first+1, … in the
-	// order given, in as few statements as the database allows, leaves
-	// rows already numbered alone, and returns how many it numbered. Only
-	// the sync sequencer calls it, under the counter row's lock; a row
-	// per statement would cap the whole server's write rate at what one
-	// connection runs one by one.
-	StampChanges(ids []string, first int64) (int64, error)
+	// SetOnce sets, for each row, the columns cols of the record of
+	// model's table whose primary key is row[0] to row[1:], only where
+	// cols[0] is still NULL, in as few statements as the database allows,
+	// and returns how many records it set. It numbers what is numbered
+	// once, after its transaction committed: change rows under the sync
+	// counter's lock, audit entries in their chain. A statement per row
+	// would cost a round trip per row on MySQL.
+	SetOnce(model any, cols []Column, rows [][]any) (int64, error)
 	// HoldInserts makes the transaction's later Creates of single records
 	// wait, as the change log's rows always do: they are written together,
 	// a multi-row INSERT per table, before the next statement on their

@@ -23,8 +23,6 @@ JOIN %[1]s c2 ON c2.%[3]s = c1.%[3]s AND c2.%[4]s = c1.%[4]s
 WHERE c1.%[6]s IS NOT NULL`, changesTable, chg.ID, chg.Entity, chg.RecordID, chg.Scope, chg.Seq)
 	// deleteChangesSQL deletes rows by id; IN (?…) follows.
 	deleteChangesSQL = fmt.Sprintf("DELETE FROM %s WHERE %s IN ", changesTable, chg.ID)
-	// stampRowSQL numbers one unnumbered row.
-	stampRowSQL = fmt.Sprintf("UPDATE %[1]s SET %[2]s = ? WHERE %[3]s = ? AND %[2]s IS NULL", changesTable, chg.Seq, chg.ID)
 )
 
 // DeleteSupersededChanges deletes every stamped change row for which a
@@ -65,28 +63,55 @@ func (db *DB) DeleteSupersededChanges(ctx context.Context) (int64, error) {
 	return total, nil
 }
 
-// StampChanges numbers the change rows ids first, first+1, … in the given
-// order, leaving rows that already have a number alone, and returns how
-// many it numbered (models.Tx.StampChanges). The sequencer calls it
-// under the counter row's lock. On MySQL a statement per row made
-// stamping, the one serial step every write waits for, cost a round
-// trip per change: there the numbers go in one statement, as a derived
-// table joined on the primary key (a CASE over the ids would compare
-// every row with every id). SQLite runs in-process, so a statement per
-// row costs no round trip and was measured faster than any single
-// statement.
-func (t *tx) StampChanges(ids []string, first int64) (int64, error) {
-	if len(ids) == 0 {
+// SetOnce sets cols of each row's record, the one whose primary key is
+// row[0], to row[1:], only where cols[0] is still NULL, and returns how
+// many records it set (models.Tx.SetOnce). The sequencer numbers change
+// rows with it under the counter row's lock, and the audit chainer its
+// entries. On MySQL a statement per row made stamping, the one serial
+// step every write waited for, cost a round trip per change: there the
+// values go in one statement, as a derived table joined on the primary
+// key (a CASE over the keys would compare every row with every key).
+// SQLite runs in-process, so a statement per row costs no round trip and
+// was measured faster than any single statement.
+func (t *tx) SetOnce(model any, cols []models.Column, rows [][]any) (int64, error) {
+	if len(rows) == 0 {
 		return 0, nil
 	}
-	if err := t.flushChanges(); err != nil {
+	if len(cols) == 0 {
+		return 0, fmt.Errorf("storage: SetOnce on %T with no columns", model)
+	}
+	if err := t.wrote(model, nil); err != nil {
 		return 0, err
 	}
-	t.read.forget(&models.Change{})
+	p, err := planOf(t.g, recordType(model))
+	if err != nil {
+		return 0, err
+	}
+	if p.pk == nil {
+		return 0, fmt.Errorf("storage: %T has no primary key of one column", model)
+	}
+	key := p.keyColumn
+	for _, r := range rows {
+		if len(r) != len(cols)+1 {
+			return 0, fmt.Errorf("storage: SetOnce on %s: a row of %d values for %d columns and the key", p.table, len(r), len(cols))
+		}
+	}
 	if t.g.Dialector.Name() != DialectMySQL {
+		var q strings.Builder
+		fmt.Fprintf(&q, "UPDATE `%s` SET ", p.table)
+		for i, c := range cols {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "`%s` = ?", c)
+		}
+		fmt.Fprintf(&q, " WHERE `%s` = ? AND `%s` IS NULL", key, cols[0])
 		var n int64
-		for i, id := range ids {
-			res := t.g.Exec(stampRowSQL, first+int64(i), id)
+		args := make([]any, len(cols)+1)
+		for _, r := range rows {
+			copy(args, r[1:])
+			args[len(cols)] = r[0]
+			res := t.g.Exec(q.String(), args...)
 			if res.Error != nil {
 				return n, translate(res.Error)
 			}
@@ -95,16 +120,32 @@ func (t *tx) StampChanges(ids []string, first int64) (int64, error) {
 		return n, nil
 	}
 	var q strings.Builder
-	args := make([]any, 0, 2*len(ids))
-	fmt.Fprintf(&q, "UPDATE %s JOIN (", changesTable)
-	for i, id := range ids {
+	args := make([]any, 0, len(rows)*(len(cols)+1))
+	fmt.Fprintf(&q, "UPDATE `%s` JOIN (", p.table)
+	for i, r := range rows {
 		if i > 0 {
 			q.WriteString(" UNION ALL ")
 		}
-		q.WriteString("SELECT ? AS id, ? AS seq")
-		args = append(args, id, first+int64(i))
+		q.WriteString("SELECT ?")
+		if i == 0 {
+			q.WriteString(" AS k")
+		}
+		for j := range cols {
+			q.WriteString(", ?")
+			if i == 0 {
+				fmt.Fprintf(&q, " AS v%d", j)
+			}
+		}
+		args = append(args, r...)
 	}
-	fmt.Fprintf(&q, ") AS v ON %[1]s.%[2]s = v.id SET %[1]s.%[3]s = v.seq WHERE %[1]s.%[3]s IS NULL", changesTable, chg.ID, chg.Seq)
+	fmt.Fprintf(&q, ") AS v ON `%s`.`%s` = v.k SET ", p.table, key)
+	for j, c := range cols {
+		if j > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "`%s`.`%s` = v.v%d", p.table, c, j)
+	}
+	fmt.Fprintf(&q, " WHERE `%s`.`%s` IS NULL", p.table, cols[0])
 	res := t.g.Exec(q.String(), args...)
 	return res.RowsAffected, translate(res.Error)
 }

@@ -70,7 +70,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
 		Logger:                 logger.Discard,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+		// What the columns keep (models.Stamp): a record GORM stamped
+		// equals the row read back.
+		NowFunc: func() time.Time { return models.Stamp(time.Now()) },
 	}
 	var (
 		dialector gorm.Dialector

@@ -28,8 +28,10 @@ type scanPlan struct {
 	table  string
 	fields map[string][]int // column → field index path
 	// get reads one record by its primary key ("" without a primary key
-	// of one column).
-	get string
+	// of one column): column keyColumn, field index pk.
+	get       string
+	keyColumn string
+	pk        []int
 }
 
 // scanPlans caches a plan per record type.
@@ -61,6 +63,7 @@ func planOf(g *gorm.DB, typ reflect.Type) (*scanPlan, error) {
 	if pk := s.PrioritizedPrimaryField; pk != nil {
 		// Both dialects quote with backticks (SQLite accepts MySQL's).
 		p.get = "SELECT * FROM `" + s.Table + "` WHERE `" + pk.DBName + "` = ? LIMIT 1"
+		p.keyColumn, p.pk = pk.DBName, p.fields[pk.DBName]
 	}
 	scanPlans.Store(typ, p)
 	return p, nil

@@ -274,8 +274,8 @@ func testRead(t *testing.T, db *storage.DB) {
 			return err
 		},
 		"Lock": func(tx models.Tx) error { return tx.Lock(&models.Unit{}, []models.Cond{models.Eq("id", u.ID)}) },
-		"StampChanges": func(tx models.Tx) error {
-			_, err := tx.StampChanges([]string{ch.ID}, 1_000_000)
+		"SetOnce": func(tx models.Tx) error {
+			_, err := tx.SetOnce(&models.Change{}, []models.Column{models.ChangeCols.Seq}, [][]any{{ch.ID, 1_000_000}})
 			return err
 		},
 	}
@@ -295,7 +295,7 @@ func testRead(t *testing.T, db *storage.DB) {
 	var stamped models.Change
 	mustTx(t, db, func(tx models.Tx) error { return tx.Get(&stamped, ch.ID) })
 	if stamped.Seq != nil {
-		t.Errorf("a refused StampChanges inside Read numbered the change %d", *stamped.Seq)
+		t.Errorf("a refused SetOnce inside Read numbered the change %d", *stamped.Seq)
 	}
 }
 

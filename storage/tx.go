@@ -78,9 +78,9 @@ func (readOnly) Update(any) error { return errReadOnly }
 func (readOnly) UpdateWhere(any, []models.Cond, models.Set) (int64, error) {
 	return 0, errReadOnly
 }
-func (readOnly) Delete(any, []models.Cond) (int64, error)    { return 0, errReadOnly }
-func (readOnly) Lock(any, []models.Cond) error               { return errReadOnly }
-func (readOnly) StampChanges([]string, int64) (int64, error) { return 0, errReadOnly }
+func (readOnly) Delete(any, []models.Cond) (int64, error)             { return 0, errReadOnly }
+func (readOnly) Lock(any, []models.Cond) error                        { return errReadOnly }
+func (readOnly) SetOnce(any, []models.Column, [][]any) (int64, error) { return 0, errReadOnly }
 
 var _ models.Tx = readOnly{}
 
@@ -222,11 +222,14 @@ func (t *tx) numberChanges() error {
 	if err := t.flushChanges(); err != nil {
 		return err
 	}
-	ids := t.unnumbered
+	rows := make([][]any, len(t.unnumbered))
+	for i, id := range t.unnumbered {
+		rows[i] = []any{id, next + int64(i)}
+	}
 	t.unnumbered = nil
-	k, err := t.StampChanges(ids, next)
-	if err == nil && k != int64(len(ids)) {
-		err = fmt.Errorf("storage: numbered %d of the transaction's %d change rows", k, len(ids))
+	k, err := t.SetOnce(&models.Change{}, []models.Column{chg.Seq}, rows)
+	if err == nil && k != int64(len(rows)) {
+		err = fmt.Errorf("storage: numbered %d of the transaction's %d change rows", k, len(rows))
 	}
 	return err
 }
@@ -348,6 +351,61 @@ func (t *tx) Get(rec any, id string) error {
 	return nil
 }
 
+func (t *tx) Prefetch(dst any, ids []string) error {
+	v := reflect.ValueOf(dst)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Slice || v.Elem().Type().Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("storage: Prefetch into %T, not a pointer to a slice of records", dst)
+	}
+	out := v.Elem()
+	out.Set(reflect.MakeSlice(out.Type(), 0, len(ids)))
+	typ := out.Type().Elem()
+	var missing []string
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if c, ok := t.read[typ][id]; ok {
+			rec := reflect.New(typ).Elem()
+			deepCopy(rec, c)
+			out.Set(reflect.Append(out, rec))
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := t.before(dst, nil); err != nil {
+		return err
+	}
+	p, err := planOf(t.g, typ)
+	if err != nil {
+		return err
+	}
+	if p.pk == nil {
+		return fmt.Errorf("storage: %s has no primary key of one column", typ)
+	}
+	read := reflect.New(out.Type())
+	rows, err := t.g.Table(p.table).Raw("SELECT * FROM `"+p.table+"` WHERE `"+p.keyColumn+"` IN ?", missing).Rows()
+	if err == nil {
+		err = p.scanRows(rows, read.Elem())
+	}
+	if err != nil {
+		return translate(err)
+	}
+	if t.read == nil {
+		t.read = readCache{}
+	}
+	for i := range read.Elem().Len() {
+		rec := read.Elem().Index(i)
+		t.read.store(rec.Addr().Interface(), rec.FieldByIndex(p.pk).String())
+	}
+	out.Set(reflect.AppendSlice(out, read.Elem()))
+	return nil
+}
+
 func (t *tx) First(rec any, q models.Query) error {
 	if err := t.before(rec, q.Where); err != nil {
 		return err
@@ -361,8 +419,9 @@ func (t *tx) First(rec any, q models.Query) error {
 
 // Update writes rec if its stored version is rec.Version-1; the version
 // guard makes concurrent read-modify-write cycles safe.
+// It writes one row, so the other cached records of rec's type stay.
 func (t *tx) Update(rec any) error {
-	if err := t.wrote(rec, nil); err != nil {
+	if err := t.before(rec, nil); err != nil {
 		return err
 	}
 	v := reflect.Indirect(reflect.ValueOf(rec)).FieldByName("Version")
@@ -370,12 +429,36 @@ func (t *tx) Update(rec any) error {
 		return fmt.Errorf("update %T: record has no Version", rec)
 	}
 	res := t.g.Model(rec).Where("version = ?", v.Int()-1).Select("*").Updates(rec)
+	if res.Error == nil && res.RowsAffected == 0 {
+		res.Error = fmt.Errorf("update %T: %w", rec, models.ErrVersionConflict)
+	}
 	if res.Error != nil {
+		t.read.forget(rec)
 		return translate(res.Error)
 	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("update %T: %w", rec, models.ErrVersionConflict)
+	// Every column was written from rec (GORM set its UpdatedAt first),
+	// so rec is what a Get would now read: it is kept, and the
+	// mutations after this one in a push read their task without a
+	// statement.
+	return t.keep(rec)
+}
+
+// keep puts rec, a pointer to a record just written whole, in the read
+// cache under its primary key.
+func (t *tx) keep(rec any) error {
+	v := reflect.ValueOf(rec).Elem()
+	p, err := planOf(t.g, v.Type())
+	if err != nil || p.pk == nil {
+		return err
 	}
+	id, ok := v.FieldByIndex(p.pk).Interface().(string)
+	if !ok {
+		return nil
+	}
+	if t.read == nil {
+		t.read = readCache{}
+	}
+	t.read.store(rec, id)
 	return nil
 }
 

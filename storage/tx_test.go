@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -200,7 +201,8 @@ func TestHoldInserts(t *testing.T) {
 
 // TestGetReadsOncePerTransaction checks the transaction's read cache: a
 // record read twice with Get costs one SELECT, the copies share nothing
-// (changing one's slice leaves the next read alone), and a write to the
+// (changing one's slice leaves the next read alone), a record written
+// whole by Update is read back without one, and any other write to the
 // table, or a lock on it, makes the next Get read the database again.
 func TestGetReadsOncePerTransaction(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
@@ -243,8 +245,8 @@ func TestGetReadsOncePerTransaction(t *testing.T) {
 				if err := tx.Get(&c, tmpl.ID); err != nil {
 					return err
 				}
-				if selects.Load() != 1 || c.Name != b.Name || c.Version != 2 {
-					t.Errorf("after an Update, Get ran %d SELECTs and read %q v%d; want 1 and the update", selects.Load(), c.Name, c.Version)
+				if selects.Load() != 0 || !reflect.DeepEqual(c, b) {
+					t.Errorf("after an Update, Get ran %d SELECTs and read %+v; want none and the record as updated, %+v", selects.Load(), c, b)
 				}
 				if _, err := tx.UpdateWhere(&models.ChecklistTemplate{}, []models.Cond{models.Eq("id", tmpl.ID)}, models.Set{"name": "第三版"}); err != nil {
 					return err
@@ -263,6 +265,46 @@ func TestGetReadsOncePerTransaction(t *testing.T) {
 				}
 				return nil
 			})
+		})
+	}
+}
+
+// TestUpdateKeepsTheStoredRecord: the record an Update keeps for the
+// transaction's next Get is the one the database then holds, to the
+// microsecond of the UpdatedAt GORM stamps on it, JSON columns and all.
+func TestUpdateKeepsTheStoredRecord(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := storagetest.MustOpen(t, dialect)
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			tmpl := models.ChecklistTemplate{ID: newID(), Name: "雨污分流核查", Questions: models.Questions{{ID: "q1", Text: "是否混接", Type: models.QuestionYesNo}},
+				Version: 1, CreatedAt: now, UpdatedAt: now}
+			mustTx(t, db, func(tx models.Tx) error { return tx.Create(&tmpl) })
+			var kept models.ChecklistTemplate
+			mustTx(t, db, func(tx models.Tx) error {
+				var r models.ChecklistTemplate
+				if err := tx.Get(&r, tmpl.ID); err != nil {
+					return err
+				}
+				r.Questions = append(r.Questions, models.Question{ID: "q2", Text: "管径（毫米）", Type: models.QuestionNumber})
+				r.Version++
+				if err := tx.Update(&r); err != nil {
+					return err
+				}
+				if r.UpdatedAt.Equal(now) {
+					t.Errorf("Update left UpdatedAt at %v; GORM stamps it", r.UpdatedAt)
+				}
+				return tx.Get(&kept, tmpl.ID)
+			})
+			var stored models.ChecklistTemplate
+			mustTx(t, db, func(tx models.Tx) error { return tx.Get(&stored, tmpl.ID) })
+			// Times compare as instants: SQLite's driver and time.UTC
+			// spell the zone differently.
+			same := kept.UpdatedAt.Equal(stored.UpdatedAt) && kept.CreatedAt.Equal(stored.CreatedAt)
+			kept.UpdatedAt, kept.CreatedAt = stored.UpdatedAt, stored.CreatedAt
+			if !same || !reflect.DeepEqual(kept, stored) {
+				t.Errorf("the record an Update kept differs from the stored one:\nkept   %+v\nstored %+v", kept, stored)
+			}
 		})
 	}
 }
@@ -300,6 +342,143 @@ func TestTxRunsAgainAfterALockError(t *testing.T) {
 			if err := db.Tx(ctx, func(models.Tx) error { runs++; return plain }); !errors.Is(err, plain) || runs != 1 {
 				t.Fatalf("a plain error: %v after %d runs, want it at once", err, runs)
 			}
+		})
+	}
+}
+
+// TestSetOnce: SetOnce sets each row's columns by primary key where the
+// first column is still NULL, leaves a record already set alone (and does
+// not count it), and refuses rows of the wrong width before writing
+// anything.
+func TestSetOnce(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := storagetest.MustOpen(t, dialect)
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			set, hash := int64(7), "已链"
+			entries := []models.AuditEntry{
+				{ID: newID(), At: now, Action: models.AuditItemUpdate, Entity: models.EntityItems, RecordID: newID()},
+				{ID: newID(), At: now, Action: models.AuditItemUpdate, Entity: models.EntityItems, RecordID: newID()},
+				{ID: newID(), At: now, Action: models.AuditItemUpdate, Entity: models.EntityItems, RecordID: newID(), Seq: &set, Hash: &hash},
+			}
+			mustTx(t, db, func(tx models.Tx) error {
+				for i := range entries {
+					if err := tx.Create(&entries[i]); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			cols := []models.Column{"seq", "prev_hash", "hash"}
+			for name, rows := range map[string][][]any{
+				"a row without its hash":  {{entries[0].ID, 1, "p1", "h1"}, {entries[1].ID, 2, "p2"}},
+				"a row with one too many": {{entries[0].ID, 1, "p1", "h1", "x"}},
+			} {
+				err := db.Tx(context.Background(), func(tx models.Tx) error {
+					_, err := tx.SetOnce(&models.AuditEntry{}, cols, rows)
+					return err
+				})
+				if err == nil {
+					t.Errorf("%s: SetOnce succeeded; want it refused", name)
+				}
+			}
+			if err := db.Tx(context.Background(), func(tx models.Tx) error {
+				_, err := tx.SetOnce(&models.AuditEntry{}, nil, [][]any{{entries[0].ID}})
+				return err
+			}); err == nil {
+				t.Error("SetOnce with no columns succeeded; want it refused")
+			}
+			var n int64
+			mustTx(t, db, func(tx models.Tx) error {
+				var err error
+				n, err = tx.SetOnce(&models.AuditEntry{}, cols, [][]any{
+					{entries[0].ID, 1, "p1", "h1"}, {entries[1].ID, 2, "p2", "h2"}, {entries[2].ID, 3, "p3", "h3"}, {newID(), 4, "p4", "h4"}})
+				return err
+			})
+			if n != 2 {
+				t.Errorf("SetOnce set %d records; want 2 (one was set before, one does not exist)", n)
+			}
+			want := map[string][3]any{entries[0].ID: {int64(1), "p1", "h1"}, entries[1].ID: {int64(2), "p2", "h2"}, entries[2].ID: {int64(7), "", "已链"}}
+			deref := func(s *string) string {
+				if s == nil {
+					return ""
+				}
+				return *s
+			}
+			for _, e := range entries {
+				var got models.AuditEntry
+				mustTx(t, db, func(tx models.Tx) error { return tx.Get(&got, e.ID) })
+				w := want[e.ID]
+				if got.Seq == nil || *got.Seq != w[0] || deref(got.PrevHash) != w[1] || deref(got.Hash) != w[2] {
+					t.Errorf("entry %s: seq %v, prev %q, hash %q; want %v", e.ID, got.Seq, deref(got.PrevHash), deref(got.Hash), w)
+				}
+			}
+		})
+	}
+}
+
+// TestPrefetch: Prefetch reads the records Get has not read yet in one
+// statement, returns those found with the ones already read, leaves a
+// missing id out (its Get still reports it), keeps them for Get, and
+// refuses a destination that is not a slice of records.
+func TestPrefetch(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := storagetest.MustOpen(t, dialect)
+			selects := storagetest.CountStatements(t, db, storagetest.Selects, "templates")
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			var ids []string
+			mustTx(t, db, func(tx models.Tx) error {
+				for i := range 3 {
+					tmpl := models.ChecklistTemplate{ID: newID(), Name: fmt.Sprintf("核查表%d", i), Version: 1, CreatedAt: now, UpdatedAt: now}
+					if err := tx.Create(&tmpl); err != nil {
+						return err
+					}
+					ids = append(ids, tmpl.ID)
+				}
+				return nil
+			})
+			missing := newID()
+			mustTx(t, db, func(tx models.Tx) error {
+				var first models.ChecklistTemplate
+				if err := tx.Get(&first, ids[0]); err != nil {
+					return err
+				}
+				selects.Store(0)
+				var got []models.ChecklistTemplate
+				if err := tx.Prefetch(&got, []string{ids[0], ids[1], missing, ids[2], ids[1]}); err != nil {
+					return err
+				}
+				if n := selects.Load(); n != 1 {
+					t.Errorf("Prefetch ran %d SELECTs; want 1", n)
+				}
+				names := map[string]string{}
+				for _, r := range got {
+					names[r.ID] = r.Name
+				}
+				if len(got) != 3 || names[ids[0]] != "核查表0" || names[ids[1]] != "核查表1" || names[ids[2]] != "核查表2" {
+					t.Errorf("Prefetch returned %+v; want the three templates once each", got)
+				}
+				got[1].Name = "changed in the caller's copy only"
+				for i, id := range ids {
+					var r models.ChecklistTemplate
+					if err := tx.Get(&r, id); err != nil || r.Name != fmt.Sprintf("核查表%d", i) {
+						t.Errorf("Get %d after Prefetch: %q (%v)", i, r.Name, err)
+					}
+				}
+				if n := selects.Load(); n != 1 {
+					t.Errorf("the Gets after Prefetch ran %d more SELECTs; want none", n-1)
+				}
+				if err := tx.Get(&models.ChecklistTemplate{}, missing); !errors.Is(err, models.ErrNotFound) {
+					t.Errorf("Get of the missing id: %v, want ErrNotFound", err)
+				}
+				for _, bad := range []any{[]models.ChecklistTemplate{}, &models.ChecklistTemplate{}, &[]string{}} {
+					if err := tx.Prefetch(bad, ids); err == nil {
+						t.Errorf("Prefetch into %T succeeded; want it refused", bad)
+					}
+				}
+				return nil
+			})
 		})
 	}
 }

@@ -228,6 +228,13 @@ func (e *Engine) applyBatch(ctx context.Context, a models.Actor, clientID string
 			// request got there first, or the push is not the next one.
 			return errNoBatch
 		}
+		names, args := make([]string, len(muts)), make([]json.RawMessage, len(muts))
+		for i, m := range muts {
+			names[i], args[i] = m.Name, m.Args
+		}
+		if err := e.field.Prefetch(tx, names, args); err != nil {
+			return err
+		}
 		rows := make([]models.SyncResult, 0, len(muts))
 		now := e.now()
 		for _, m := range muts {

@@ -141,6 +141,80 @@ func TestPushOneTransaction(t *testing.T) {
 	})
 }
 
+// TestPushReadsEachTaskOnce: a push's batch reads the tasks its mutations
+// name, their items and their templates in a statement each (Prefetch),
+// however many mutations name each task and whichever of them write the
+// task or the item, and the results are those of reading them one by one.
+func TestPushReadsEachTaskOnce(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		client := uuid.NewString()
+		a, b := e.tasks[0].ID, e.tasks[1].ID
+		note := func(id int64, task string) fsync.Mutation {
+			return mut(id, "note.add", map[string]any{"id": uuid.NewString(), "task_id": task, "text": "现场记录"})
+		}
+		// The client's first push registers it; the counted one is next.
+		if res, err := e.eng.Push(ctx, e.insp[0], fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion,
+			Mutations: []fsync.Mutation{note(1, a)}}); err != nil || res.Results[0].Status != fsync.StatusApplied {
+			t.Fatalf("first push: %+v, %v", res, err)
+		}
+		selects := map[string]*atomic.Int64{}
+		for _, table := range []string{"tasks", "items", "templates"} {
+			selects[table] = storagetest.CountStatements(t, e.db, storagetest.Selects, table)
+		}
+		answer := func(id int64, task, q string, v any) fsync.Mutation {
+			return mut(id, "checklist.answer", map[string]any{"id": uuid.NewString(), "task_id": task, "question_id": q, "value": v})
+		}
+		muts := []fsync.Mutation{
+			mut(2, "task.start", map[string]any{"task_id": a}), answer(3, a, "q1", true),
+			mut(4, "task.start", map[string]any{"task_id": b}), answer(5, b, "q2", 12.5), note(6, a), answer(7, b, "q3", "已封堵"),
+			mut(8, "task.start", map[string]any{"task_id": uuid.NewString()}), // no such task: refused
+		}
+		res, err := e.eng.Push(ctx, e.insp[0], fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: muts[:6]})
+		if err != nil || res.LastMutationID != 7 {
+			t.Fatalf("push: %+v, %v", res, err)
+		}
+		for i, r := range res.Results {
+			if r.Status != fsync.StatusApplied {
+				t.Errorf("mutation %d: %+v", i+2, r)
+			}
+		}
+		// The two tasks share one item and one template. Besides the
+		// tasks' read, the first start moves the item to
+		// in progress, and whose devices must hear of that is a read of
+		// tasks too (models.Holders).
+		for table, want := range map[string]int64{"tasks": 2, "items": 1, "templates": 1} {
+			if got := selects[table].Load(); got != want {
+				t.Errorf("a push naming two tasks read %s in %d statements; want %d", table, got, want)
+			}
+		}
+		var started models.InspectionTask
+		if err := e.db.Read(ctx, func(tx models.Tx) error { return tx.Get(&started, b) }); err != nil || started.Status != models.TaskInProgress {
+			t.Errorf("task b after the push: %s (%v); want in_progress", started.Status, err)
+		}
+		// A batch of notes reads neither items nor templates.
+		for _, n := range selects {
+			n.Store(0)
+		}
+		if res, err := e.eng.Push(ctx, e.insp[0], fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion,
+			Mutations: []fsync.Mutation{note(8, a), note(9, b)}}); err != nil || res.LastMutationID != 9 {
+			t.Fatalf("a push of notes: %+v, %v", res, err)
+		}
+		for table, want := range map[string]int64{"tasks": 1, "items": 0, "templates": 0} {
+			if got := selects[table].Load(); got != want {
+				t.Errorf("a push of two notes read %s in %d statements; want %d", table, got, want)
+			}
+		}
+		// A mutation naming a task that does not exist is refused as it
+		// was before the batch read ahead.
+		muts[6].ID = 10
+		res, err = e.eng.Push(ctx, e.insp[0], fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: muts[6:]})
+		if err != nil || len(res.Results) != 1 || res.Results[0].Code != "not_found" {
+			t.Errorf("a start of a task that does not exist: %+v, %v; want it refused as not_found", res, err)
+		}
+	})
+}
+
 // BenchmarkPush pushes batches of 1, 10 and 100 notes from one device:
 // the engine's time for a push, without HTTP. b.Loop times the pushes
 // alone, not the database's set-up before them.

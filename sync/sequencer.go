@@ -77,15 +77,15 @@ func (e *Engine) stampOnce(ctx context.Context) (int, error) {
 }
 
 // number gives the pending rows the numbers from first on, in as few
-// statements as the database allows (Tx.StampChanges).
+// statements as the database allows (Tx.SetOnce).
 func number(tx models.Tx, pending []models.Change, first int64) error {
-	ids := make([]string, len(pending))
+	rows := make([][]any, len(pending))
 	for i, c := range pending {
-		ids[i] = c.ID
+		rows[i] = []any{c.ID, first + int64(i)}
 	}
-	n, err := tx.StampChanges(ids, first)
-	if err == nil && n != int64(len(ids)) {
-		err = fmt.Errorf("sync: %d of %d changes were stamped by someone else; the counter lock did not hold", int64(len(ids))-n, len(ids))
+	n, err := tx.SetOnce(&models.Change{}, []models.Column{changeCol.Seq}, rows)
+	if err == nil && n != int64(len(rows)) {
+		err = fmt.Errorf("sync: %d of %d changes were stamped by someone else; the counter lock did not hold", int64(len(rows))-n, len(rows))
 	}
 	return err
 }
