@@ -5,7 +5,9 @@
 # once its background work has drained. It prints, per run, the push and
 # pull p50/p99 fieldsim saw and the CPU time per applied mutation of the
 # server and (MariaDB) of mysqld over the whole fieldsim run and over its
-# steady window (15 s to 45 s in, without the sign-ins), and keeps a 30 s
+# steady window (15 s to 45 s in, without the sign-ins), with the
+# statements MariaDB answered per push-and-pull cycle there (its Questions
+# counter over a tenth of the mutations applied), and keeps a 30 s
 # CPU profile of each server over that window for go tool pprof.
 #
 #   bash cmd/fieldsim/compare.sh REV_A [REV_B]      # REV_B defaults to the work tree
@@ -57,6 +59,15 @@ DATA=$OUT/sqlite-data
 trap stop EXIT
 hz=$(getconf CLK_TCK)
 
+# questions prints the statements MariaDB has answered (0 on SQLite).
+questions() {
+	if [ "$backend" = mysql ]; then
+		mysql -uroot -h127.0.0.1 -N -e "SHOW GLOBAL STATUS LIKE 'Questions'" | awk '{ print $2 }'
+	else
+		echo 0
+	fi
+}
+
 # run BACKEND REV DEVICES LABEL
 run() {
 	local devices=$3 label=$4 db_pid="" s0 s1 d0 d1 n0 n1 profiler
@@ -76,9 +87,9 @@ run() {
 	# the initial pulls before it.
 	(
 		sleep 15
-		echo "$(cputicks "${pids[@]}") $(applied) $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0)"
+		echo "$(cputicks "${pids[@]}") $(applied) $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) $(questions)"
 		sleep 30
-		echo "$(cputicks "${pids[@]}") $(applied) $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0)"
+		echo "$(cputicks "${pids[@]}") $(applied) $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) $(questions)"
 	) >"$OUT/$label.window" &
 	window=$!
 	s0=$(cputicks "${pids[@]}") n0=$(applied) d0=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0)
@@ -93,9 +104,9 @@ run() {
 		printf "   CPU per applied mutation: server %.3f ms", 1000 * s / hz / n
 		if (db != "") printf ", mysqld %.3f ms", 1000 * d / hz / n
 		printf " (%d applied)\n", n }'
-	awk -v hz="$hz" -v db="$db_pid" 'NR == 1 { s = $1; n = $2; d = $3 } NR == 2 && $2 > n {
+	awk -v hz="$hz" -v db="$db_pid" 'NR == 1 { s = $1; n = $2; d = $3; q = $4 } NR == 2 && $2 > n {
 		printf "   the same over the steady window (15-45 s): server %.3f ms", 1000 * ($1 - s) / hz / ($2 - n)
-		if (db != "") printf ", mysqld %.3f ms", 1000 * ($3 - d) / hz / ($2 - n)
+		if (db != "") printf ", mysqld %.3f ms; %.1f statements a cycle", 1000 * ($3 - d) / hz / ($2 - n), ($4 - q) / (($2 - n) / 10)
 		printf " (%d applied)\n", $2 - n }' "$OUT/$label.window"
 }
 
