@@ -6,9 +6,10 @@
 # pull p50/p99 fieldsim saw and the CPU time per applied mutation of the
 # server and (MariaDB) of mysqld over the whole fieldsim run and over its
 # steady window (15 s to 45 s in, without the sign-ins), with the
-# statements MariaDB answered per push-and-pull cycle there (its Questions
-# counter over a tenth of the mutations applied), and keeps a 30 s
-# CPU profile of each server over that window for go tool pprof.
+# statements MariaDB answered and its row lock waits per push-and-pull
+# cycle there (its counters over a tenth of the mutations applied), and
+# keeps a 30 s CPU profile of each server over that window for go tool
+# pprof.
 #
 #   bash cmd/fieldsim/compare.sh REV_A [REV_B]      # REV_B defaults to the work tree
 #
@@ -59,12 +60,14 @@ DATA=$OUT/sqlite-data
 trap stop EXIT
 hz=$(getconf CLK_TCK)
 
-# questions prints the statements MariaDB has answered (0 on SQLite).
+# questions prints the statements MariaDB has answered, the row lock
+# waits and the milliseconds waited for row locks so far (0 0 0 on SQLite).
 questions() {
 	if [ "$backend" = mysql ]; then
-		mysql -uroot -h127.0.0.1 -N -e "SHOW GLOBAL STATUS LIKE 'Questions'" | awk '{ print $2 }'
+		mysql -uroot -h127.0.0.1 -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Innodb_row_lock_waits', 'Innodb_row_lock_time')" |
+			awk '{ v[$1] = $2 } END { print v["Questions"], v["Innodb_row_lock_waits"], v["Innodb_row_lock_time"] }'
 	else
-		echo 0
+		echo 0 0 0
 	fi
 }
 
@@ -104,10 +107,13 @@ run() {
 		printf "   CPU per applied mutation: server %.3f ms", 1000 * s / hz / n
 		if (db != "") printf ", mysqld %.3f ms", 1000 * d / hz / n
 		printf " (%d applied)\n", n }'
-	awk -v hz="$hz" -v db="$db_pid" 'NR == 1 { s = $1; n = $2; d = $3; q = $4 } NR == 2 && $2 > n {
+	awk -v hz="$hz" -v db="$db_pid" 'NR == 1 { s = $1; n = $2; d = $3; q = $4; w = $5; t = $6 } NR == 2 && $2 > n {
 		printf "   the same over the steady window (15-45 s): server %.3f ms", 1000 * ($1 - s) / hz / ($2 - n)
-		if (db != "") printf ", mysqld %.3f ms; %.1f statements a cycle", 1000 * ($3 - d) / hz / ($2 - n), ($4 - q) / (($2 - n) / 10)
-		printf " (%d applied)\n", $2 - n }' "$OUT/$label.window"
+		if (db != "") printf ", mysqld %.3f ms", 1000 * ($3 - d) / hz / ($2 - n)
+		printf " (%d applied)\n", $2 - n
+		c = ($2 - n) / 10
+		if (db != "") printf "   a push-and-pull cycle there: %.1f statements, %.2f row lock waits, %.1f ms waited for row locks\n", ($4 - q) / c, ($5 - w) / c, ($6 - t) / c
+	}' "$OUT/$label.window"
 }
 
 for backend in $BACKENDS; do
