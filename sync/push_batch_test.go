@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -239,5 +240,45 @@ func BenchmarkPush(b *testing.B) {
 				b.ReportMetric(float64(int(next-1))/b.Elapsed().Seconds(), "mutations/s")
 			})
 		}
+	}
+}
+
+// BenchmarkPushVisits pushes what the field routine sends (fieldsim's
+// device.work): pushes of ten mutations on two tasks, checklist answers,
+// a verification and notes, from one device.
+func BenchmarkPushVisits(b *testing.B) {
+	for _, dialect := range storagetest.Dialects {
+		b.Run(dialect, func(b *testing.B) {
+			e := newEnv(b, dialect)
+			ctx := context.Background()
+			client, next := uuid.NewString(), int64(1)
+			tasks := []string{e.tasks[0].ID, e.tasks[1].ID}
+			for b.Loop() {
+				muts := make([]fsync.Mutation, 0, 10)
+				for _, task := range tasks {
+					add := func(name string, args map[string]any) {
+						args["task_id"] = task
+						muts = append(muts, mut(next, name, args))
+						next++
+					}
+					add("checklist.answer", map[string]any{"id": uuid.NewString(), "question_id": "q1", "value": true})
+					add("checklist.answer", map[string]any{"id": uuid.NewString(), "question_id": "q2", "value": 12.5})
+					add("checklist.answer", map[string]any{"id": uuid.NewString(), "question_id": "q3", "value": "排口已封堵"})
+					add("verification.record", map[string]any{"id": uuid.NewString(), "conclusion": "rectified", "notes": "现场无异味",
+						"location": map[string]any{"lat": 30.27, "lng": 120.15, "accuracy_m": 8}, "recorded_at": e.now.Format(time.RFC3339), "evidence_ids": []string{}})
+					add("note.add", map[string]any{"id": uuid.NewString(), "text": "复查时间另行通知"})
+				}
+				res, err := e.eng.Push(ctx, e.insp[0], fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: muts})
+				if err != nil || res.LastMutationID != next-1 {
+					b.Fatalf("push: %v, last %d", err, res.LastMutationID)
+				}
+				for _, r := range res.Results {
+					if r.Status != fsync.StatusApplied {
+						b.Fatalf("mutation %d: %+v", r.ID, r)
+					}
+				}
+			}
+			b.ReportMetric(float64(int(next-1))/b.Elapsed().Seconds(), "mutations/s")
+		})
 	}
 }
