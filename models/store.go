@@ -30,8 +30,9 @@ type Store interface {
 	//     until a Create, UpdateWhere, SetOnce or Delete on its record
 	//     type (or, on MySQL, a Lock on it) forgets every cached record of
 	//     that type. An Update replaces the one record it wrote with what
-	//     it wrote. First, List, Count, Pluck and CountBy always read the
-	//     database.
+	//     a read would now return (and forgets the type if it fails);
+	//     Prefetch adds the records it reads. First, List, Count, Pluck and
+	//     CountBy always read the database.
 	Tx(ctx context.Context, fn func(tx Tx) error) error
 	// Read runs fn outside a transaction: each statement reads what is
 	// committed when it runs, with no BEGIN or COMMIT around them. It is
@@ -107,9 +108,10 @@ type Tx interface {
 	// model's table whose primary key is row[0] to row[1:], only where
 	// cols[0] is still NULL, in as few statements as the database allows,
 	// and returns how many records it set. It numbers what is numbered
-	// once, after its transaction committed: change rows under the sync
-	// counter's lock, audit entries in their chain. A statement per row
-	// would cost a round trip per row on MySQL.
+	// once: change rows under the sync counter's lock (a transaction's own
+	// before it commits, and rows left unnumbered by another), audit
+	// entries in their chain. A statement per row would cost a round trip
+	// per row on MySQL.
 	SetOnce(model any, cols []Column, rows [][]any) (int64, error)
 	// HoldInserts makes the transaction's later Creates of single records
 	// wait, as the change log's rows always do: they are written together,

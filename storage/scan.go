@@ -2,6 +2,7 @@ package storage
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"reflect"
 	"sync"
@@ -133,4 +134,40 @@ func (p *scanPlan) scanRows(rows *sql.Rows, dst reflect.Value) error {
 		return gorm.ErrRecordNotFound
 	}
 	return nil
+}
+
+// row returns what reading rec's row back would give: its columns' fields
+// alone (a field that is no column, such as one tagged gorm:"-", stays
+// zero), each through its driver.Valuer and sql.Scanner where it has them
+// (a nil JSON list is stored as [] and reads back empty, not nil).
+func (p *scanPlan) row(rec reflect.Value) (reflect.Value, error) {
+	out := reflect.New(p.typ).Elem()
+	for _, idx := range p.fields {
+		src, dst := rec.FieldByIndex(idx), out.FieldByIndex(idx)
+		if src.Kind() == reflect.Pointer && src.IsNil() {
+			continue // NULL reads back as nil
+		}
+		// database/sql scans into a pointer field by allocating its value.
+		target := dst.Addr()
+		if dst.Kind() == reflect.Pointer {
+			target = reflect.New(dst.Type().Elem())
+		}
+		valuer, ok := src.Interface().(driver.Valuer)
+		scanner, ok2 := target.Interface().(sql.Scanner)
+		if !ok || !ok2 {
+			dst.Set(src)
+			continue
+		}
+		val, err := valuer.Value()
+		if err == nil {
+			err = scanner.Scan(val)
+		}
+		if err != nil {
+			return out, err
+		}
+		if dst.Kind() == reflect.Pointer {
+			dst.Set(target)
+		}
+	}
+	return out, nil
 }

@@ -91,7 +91,8 @@ var _ models.Tx = readOnly{}
 // statement on the log's four indexes instead of one per mutation. They
 // are numbered last, just before the commit (numberChanges).
 //
-// Its Get results are kept for the rest of the transaction (readCache).
+// The records its Get and Prefetch read, and those its Update writes, are
+// kept for the rest of the transaction (readCache).
 // After HoldInserts, its other inserts wait too, in held.
 type tx struct {
 	g       *gorm.DB
@@ -436,30 +437,40 @@ func (t *tx) Update(rec any) error {
 		t.read.forget(rec)
 		return translate(res.Error)
 	}
-	// Every column was written from rec (GORM set its UpdatedAt first),
-	// so rec is what a Get would now read: it is kept, and the
-	// mutations after this one in a push read their task without a
-	// statement.
-	return t.keep(rec)
+	// Every column was written from rec (GORM set its UpdatedAt first):
+	// what a Get would now read is kept, and the mutations after this one
+	// in a push read their task without a statement.
+	t.keep(rec)
+	return nil
 }
 
-// keep puts rec, a pointer to a record just written whole, in the read
-// cache under its primary key.
-func (t *tx) keep(rec any) error {
-	v := reflect.ValueOf(rec).Elem()
-	p, err := planOf(t.g, v.Type())
-	if err != nil || p.pk == nil {
-		return err
+// keep puts what a Get would read of rec, a pointer to a record just
+// written whole, in the read cache under its primary key (readCache.row).
+// Any other spelling of that key is forgotten: MariaDB's collation finds
+// "E563…" and "e563…" alike, and a Get by the one would otherwise read
+// the record as it was. A record keep cannot map is forgotten instead.
+func (t *tx) keep(rec any) {
+	v := reflect.ValueOf(rec)
+	p, err := planOf(t.g, recordType(rec))
+	if err != nil || p.pk == nil || v.Kind() != reflect.Pointer || v.Elem().FieldByIndex(p.pk).Kind() != reflect.String {
+		t.read.forget(rec)
+		return
 	}
-	id, ok := v.FieldByIndex(p.pk).Interface().(string)
-	if !ok {
-		return nil
+	row, err := p.row(v.Elem())
+	if err != nil {
+		t.read.forget(rec)
+		return
+	}
+	id := v.Elem().FieldByIndex(p.pk).String()
+	for k := range t.read[p.typ] {
+		if strings.EqualFold(k, id) {
+			delete(t.read[p.typ], k)
+		}
 	}
 	if t.read == nil {
 		t.read = readCache{}
 	}
-	t.read.store(rec, id)
-	return nil
+	t.read.store(row.Addr().Interface(), id)
 }
 
 func (t *tx) UpdateWhere(model any, conds []models.Cond, fields models.Set) (int64, error) {

@@ -2,14 +2,16 @@ package storage
 
 import "reflect"
 
-// readCache keeps the records a transaction has read with Get, by type
-// and key, so that reading one again (a push's mutations each load their
-// task, the answers their checklist) costs no statement. Any write to a
-// type's table, and a Lock on it, forgets that type's records; what a
-// transaction reads otherwise cannot change under it (MySQL reads from
-// the transaction's snapshot, SQLite runs one writer at a time), so a
-// cached read returns what the statement would have. Records go in and
-// out as deep copies: a caller changing its copy changes nothing else.
+// readCache keeps the records a transaction has read with Get or
+// Prefetch, by type and key, so that reading one again (a push's
+// mutations each load their task, the answers their checklist) costs no
+// statement. A write to a type's table other than Update, and a Lock on
+// it, forgets that type's records; an Update replaces the one record it
+// wrote with what a read would now return (tx.keep). What a transaction
+// reads otherwise cannot change under it (MySQL reads from the
+// transaction's snapshot, SQLite runs one writer at a time), so a cached
+// read returns what the statement would have. Records go in and out as
+// deep copies: a caller changing its copy changes nothing else.
 type readCache map[reflect.Type]map[string]reflect.Value
 
 // recordType is the struct type behind a record, a slice of records or a

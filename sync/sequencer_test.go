@@ -70,14 +70,13 @@ func TestStampNumbersUnnumberedRows(t *testing.T) {
 }
 
 // perRow numbers change rows one per statement, as the sequencer did
-// before Tx.StampChanges, for comparison.
+// before Tx.SetOnce (then StampChanges) set them together, for comparison.
 type perRow struct{ models.Tx }
 
-func (t perRow) StampChanges(ids []string, first int64) (int64, error) {
+func (t perRow) SetOnce(model any, cols []models.Column, rows [][]any) (int64, error) {
 	var n int64
-	for i, id := range ids {
-		k, err := t.UpdateWhere(&models.Change{}, []models.Cond{models.Eq(models.ChangeCols.ID, id), {Column: models.ChangeCols.Seq, Op: models.OpNull}},
-			models.Set{models.ChangeCols.Seq: first + int64(i)})
+	for _, r := range rows {
+		k, err := t.Tx.SetOnce(model, cols, [][]any{r})
 		if err != nil {
 			return n, err
 		}
