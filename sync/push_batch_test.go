@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldsync/fieldsync/models"
+	"github.com/fieldsync/fieldsync/storage"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 	fsync "github.com/fieldsync/fieldsync/sync"
 )
@@ -212,6 +214,35 @@ func TestPushReadsEachTaskOnce(t *testing.T) {
 		res, err = e.eng.Push(ctx, e.insp[0], fsync.PushRequest{ClientID: client, SchemaVersion: fsync.SchemaVersion, Mutations: muts[6:]})
 		if err != nil || len(res.Results) != 1 || res.Results[0].Code != "not_found" {
 			t.Errorf("a start of a task that does not exist: %+v, %v; want it refused as not_found", res, err)
+		}
+	})
+}
+
+// TestPushSeesItsOwnWritesInAnyCase: an app that writes ids in upper case
+// (Swift's UUID.uuidString does) names the same task as one in lower
+// case on MariaDB, whose collation finds either; a mutation after one
+// that completed the task sees it completed, whatever the case, and is
+// refused as it would be in a push of its own.
+func TestPushSeesItsOwnWritesInAnyCase(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		if e.db.Dialect() != storage.DialectMySQL {
+			t.Skip("SQLite compares ids case-sensitively: an upper-case id names no task there")
+		}
+		ctx := context.Background()
+		upper := strings.ToUpper(e.tasks[0].ID)
+		res, err := e.eng.Push(ctx, e.insp[0], fsync.PushRequest{ClientID: uuid.NewString(), SchemaVersion: fsync.SchemaVersion, Mutations: []fsync.Mutation{
+			mut(1, "task.start", map[string]any{"task_id": upper}),
+			mut(2, "task.complete", map[string]any{"task_id": e.tasks[0].ID}),
+			mut(3, "checklist.answer", map[string]any{"id": uuid.NewString(), "task_id": upper, "question_id": "q1", "value": true}),
+		}})
+		if err != nil || len(res.Results) != 3 {
+			t.Fatalf("push: %+v, %v", res, err)
+		}
+		if res.Results[0].Status != fsync.StatusApplied || res.Results[1].Status != fsync.StatusApplied {
+			t.Fatalf("start and complete: %+v", res.Results[:2])
+		}
+		if r := res.Results[2]; r.Status != fsync.StatusRejected || r.Code != string(models.CodeTaskClosed) {
+			t.Errorf("an answer on the completed task, named in upper case: %+v; want it refused as %s", r, models.CodeTaskClosed)
 		}
 	})
 }
