@@ -501,3 +501,59 @@ func TestPrefetch(t *testing.T) {
 		})
 	}
 }
+
+// TestChangeRowsNumberedFromTheCounter: a transaction's change rows are
+// numbered from the counter row, in the order they were created, and the
+// counter moves on by as many (on MySQL in one round trip: the numbering
+// INSERT … SELECT and the counter's UPDATE sent together); without the
+// counter row the transaction fails and writes none of them.
+func TestChangeRowsNumberedFromTheCounter(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := storagetest.MustOpen(t, dialect)
+			counter := func() int64 {
+				var st models.SyncState
+				mustTx(t, db, func(tx models.Tx) error { return tx.Get(&st, models.SyncStateSeq) })
+				return st.Num
+			}
+			mustTx(t, db, func(tx models.Tx) error {
+				_, err := tx.UpdateWhere(&models.SyncState{}, []models.Cond{models.Eq(models.SyncStateCols.Name, models.SyncStateSeq)}, models.Set{models.SyncStateCols.Num: 41})
+				return err
+			})
+			at := time.Date(2026, 12, 7, 9, 30, 0, 123456000, time.UTC)
+			var ids []string
+			mustTx(t, db, func(tx models.Tx) error {
+				for i := range 3 {
+					c := models.Change{ID: newID(), Entity: models.EntityNotes, RecordID: newID(), Version: int64(i + 1), Op: models.OpUpsert, Scope: "user:测试", CreatedAt: at}
+					ids = append(ids, c.ID)
+					if err := tx.Create(&c); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			for i, id := range ids {
+				var c models.Change
+				mustTx(t, db, func(tx models.Tx) error { return tx.Get(&c, id) })
+				if c.Seq == nil || *c.Seq != int64(42+i) || c.Version != int64(i+1) || c.Scope != "user:测试" || !c.CreatedAt.Equal(at) {
+					t.Errorf("change %d: seq %v, %+v; want seq %d and the row as created", i, c.Seq, c, 42+i)
+				}
+			}
+			if n := counter(); n != 44 {
+				t.Errorf("the counter stands at %d after three rows from 41; want 44", n)
+			}
+
+			mustTx(t, db, func(tx models.Tx) error {
+				_, err := tx.Delete(&models.SyncState{}, []models.Cond{models.Eq(models.SyncStateCols.Name, models.SyncStateSeq)})
+				return err
+			})
+			lost := models.Change{ID: newID(), Entity: models.EntityNotes, RecordID: newID(), Version: 1, Op: models.OpUpsert, Scope: "user:测试", CreatedAt: at}
+			if err := db.Tx(context.Background(), func(tx models.Tx) error { return tx.Create(&lost) }); err == nil {
+				t.Error("a change row was committed without the counter row")
+			}
+			if err := db.Read(context.Background(), func(tx models.Tx) error { return tx.Get(&models.Change{}, lost.ID) }); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("the failed transaction left its change row: %v", err)
+			}
+		})
+	}
+}
