@@ -198,7 +198,8 @@ func (t *tx) flushChanges() error {
 // visible together. A reader that has seen seq n can therefore never be
 // shown a lower number later: the trap an AUTO_INCREMENT id or a
 // timestamp cursor falls into. The counter's lock is held only for the
-// last INSERT and the commit; writers of other tables never take it.
+// last INSERT and the commit (on MySQL, for the commit's round trip:
+// insertNumbered); writers of other tables never take it.
 func (t *tx) numberChanges() error {
 	n := len(t.unnumbered)
 	for _, c := range t.changes {
@@ -243,11 +244,11 @@ func (t *tx) numberChanges() error {
 // in one round trip: an INSERT … SELECT that reads the counter with its
 // row lock (FOR UPDATE) and numbers the rows from it, then the UPDATE
 // that moves the counter on, sent together (the driver's multi-statement
-// text). The counter's lock is then held across one round trip, the
-// commit's, instead of three (the counter's UPDATE, the INSERT, the
-// commit): every push waits for it (BENCHMARKS.md, fix 23). The UPDATE
-// comes last so that its count, the one the driver reports, says the
-// counter row was there: without it the INSERT writes nothing.
+// text). The counter's lock, taken by the first statement, is then held
+// across one more round trip, the commit's, instead of two (the INSERT's
+// and the commit's): every push waits for it (BENCHMARKS.md, fix 23).
+// The UPDATE comes last so that its count, the one the driver reports,
+// says the counter row was there: without it the INSERT writes nothing.
 func (t *tx) insertNumbered() error {
 	rows := t.changes
 	t.changes = nil
