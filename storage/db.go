@@ -247,14 +247,11 @@ func (db *DB) checkpoint(ctx context.Context, log *slog.Logger) error {
 // of one, and most of a push's time under load (fieldsim's sustained
 // scenario). The driver refuses to interpolate in the few multi-byte
 // charsets where escaping would not be safe; utf8mb4 is not one of them.
-// Statements may go together in one text (multiStatements): numbering a
-// transaction's change rows does (insertNumbered); every other statement
-// is one, with its arguments bound or interpolated, never spliced in.
 func mysqlDSN(dsn string) (string, error) {
 	if !strings.Contains(dsn, "/") {
 		return "", fmt.Errorf("mysql dsn %q has no database name (user:pass@tcp(host:3306)/dbname)", redactDSN(dsn))
 	}
-	want := map[string]string{"parseTime": "true", "loc": "UTC", "charset": "utf8mb4", "interpolateParams": "true", "multiStatements": "true"}
+	want := map[string]string{"parseTime": "true", "loc": "UTC", "charset": "utf8mb4", "interpolateParams": "true"}
 	sep := "?"
 	if strings.Contains(dsn, "?") {
 		sep = "&"

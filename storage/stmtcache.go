@@ -97,11 +97,6 @@ func verb(query string) string {
 // (a prepared ANALYZE TABLE hung that way). Everything else (PRAGMA, SET,
 // DDL, savepoints) runs once and goes as text.
 func cacheable(query string, exec bool) bool {
-	if strings.Contains(query, ";") {
-		// Statements sent together (storage's own SQL has no ';'
-		// otherwise), which the database does not prepare.
-		return false
-	}
 	switch verb(query) {
 	case "INSERT", "UPDATE", "DELETE", "REPLACE":
 		return !exec || !(strings.Contains(query, "RETURNING") || strings.Contains(query, "returning"))

@@ -198,8 +198,7 @@ func (t *tx) flushChanges() error {
 // visible together. A reader that has seen seq n can therefore never be
 // shown a lower number later: the trap an AUTO_INCREMENT id or a
 // timestamp cursor falls into. The counter's lock is held only for the
-// last INSERT and the commit (on MySQL, for the commit's round trip:
-// insertNumbered); writers of other tables never take it.
+// last INSERT and the commit; writers of other tables never take it.
 func (t *tx) numberChanges() error {
 	n := len(t.unnumbered)
 	for _, c := range t.changes {
@@ -209,9 +208,6 @@ func (t *tx) numberChanges() error {
 	}
 	if n == 0 {
 		return t.flushChanges()
-	}
-	if t.g.Dialector.Name() == DialectMySQL && len(t.unnumbered) == 0 && n == len(t.changes) && n <= changeBatch {
-		return t.insertNumbered()
 	}
 	next, err := t.allocate(n)
 	if err != nil {
@@ -237,45 +233,6 @@ func (t *tx) numberChanges() error {
 		err = fmt.Errorf("storage: numbered %d of the transaction's %d change rows", k, len(rows))
 	}
 	return err
-}
-
-// insertNumbered writes the transaction's change rows, none numbered yet
-// and few enough for one INSERT, numbered from the counter row, on MySQL,
-// in one round trip: an INSERT … SELECT that reads the counter with its
-// row lock (FOR UPDATE) and numbers the rows from it, then the UPDATE
-// that moves the counter on, sent together (the driver's multi-statement
-// text). The counter's lock, taken by the first statement, is then held
-// across one more round trip, the commit's, instead of two (the INSERT's
-// and the commit's): every push waits for it (BENCHMARKS.md, fix 23).
-// The UPDATE comes last so that its count, the one the driver reports,
-// says the counter row was there: without it the INSERT writes nothing.
-func (t *tx) insertNumbered() error {
-	rows := t.changes
-	t.changes = nil
-	t.read.forget(&models.Change{})
-	var q strings.Builder
-	args := make([]any, 0, 8*len(rows)+3)
-	fmt.Fprintf(&q, "INSERT INTO `%s` (`%s`, `%s`, `%s`, `%s`, `%s`, `%s`, `%s`, `%s`) SELECT v.id, s.`%s` + v.k, v.entity, v.record_id, v.version, v.op, v.scope, v.created_at FROM `%s` s JOIN (",
-		changesTable, chg.ID, chg.Seq, chg.Entity, chg.RecordID, chg.Version, chg.Op, chg.Scope, chg.CreatedAt, models.SyncStateCols.Num, stateTable)
-	for i, c := range rows {
-		if i == 0 {
-			q.WriteString("SELECT ? AS id, ? AS k, ? AS entity, ? AS record_id, ? AS version, ? AS op, ? AS scope, ? AS created_at")
-		} else {
-			q.WriteString(" UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?, ?")
-		}
-		args = append(args, c.ID, i+1, c.Entity, c.RecordID, c.Version, c.Op, c.Scope, c.CreatedAt)
-	}
-	fmt.Fprintf(&q, ") AS v WHERE s.`%s` = ? FOR UPDATE; UPDATE `%s` SET `%s` = `%[3]s` + ? WHERE `%[1]s` = ?",
-		models.SyncStateCols.Name, stateTable, models.SyncStateCols.Num)
-	args = append(args, models.SyncStateSeq, len(rows), models.SyncStateSeq)
-	res, err := t.g.Statement.ConnPool.ExecContext(t.g.Statement.Context, q.String(), args...)
-	if err != nil {
-		return translate(err)
-	}
-	if k, err := res.RowsAffected(); err != nil || k != 1 {
-		return fmt.Errorf("storage: the sequence counter row is missing (%d rows, %v)", k, err)
-	}
-	return nil
 }
 
 // The statements that take n numbers from the counter row: MariaDB hands

@@ -504,9 +504,8 @@ func TestPrefetch(t *testing.T) {
 
 // TestChangeRowsNumberedFromTheCounter: a transaction's change rows are
 // numbered from the counter row, in the order they were created, and the
-// counter moves on by as many (on MySQL in one round trip: the numbering
-// INSERT … SELECT and the counter's UPDATE sent together); without the
-// counter row the transaction fails and writes none of them.
+// counter moves on by as many; without the counter row the transaction
+// fails and writes none of them.
 func TestChangeRowsNumberedFromTheCounter(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
