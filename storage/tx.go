@@ -345,10 +345,7 @@ func (t *tx) Get(rec any, id string) error {
 	if err != nil {
 		return translate(err)
 	}
-	if t.read == nil {
-		t.read = readCache{}
-	}
-	t.read.store(rec, id)
+	t.remember(rec, id)
 	return nil
 }
 
@@ -396,12 +393,9 @@ func (t *tx) Prefetch(dst any, ids []string) error {
 	if err != nil {
 		return translate(err)
 	}
-	if t.read == nil {
-		t.read = readCache{}
-	}
 	for i := range read.Elem().Len() {
 		rec := read.Elem().Index(i)
-		t.read.store(rec.Addr().Interface(), rec.FieldByIndex(p.pk).String())
+		t.remember(rec.Addr().Interface(), rec.FieldByIndex(p.pk).String())
 	}
 	out.Set(reflect.AppendSlice(out, read.Elem()))
 	return nil
@@ -467,10 +461,15 @@ func (t *tx) keep(rec any) {
 			delete(t.read[p.typ], k)
 		}
 	}
+	t.remember(row.Addr().Interface(), id)
+}
+
+// remember keeps a copy of rec in the read cache under id.
+func (t *tx) remember(rec any, id string) {
 	if t.read == nil {
 		t.read = readCache{}
 	}
-	t.read.store(row.Addr().Interface(), id)
+	t.read.store(rec, id)
 }
 
 func (t *tx) UpdateWhere(model any, conds []models.Cond, fields models.Set) (int64, error) {
