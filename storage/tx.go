@@ -382,8 +382,8 @@ func (t *tx) Prefetch(dst any, ids []string) error {
 	if err != nil {
 		return err
 	}
-	if p.pk == nil {
-		return fmt.Errorf("storage: %s has no primary key of one column", typ)
+	if p.pk == nil || typ.FieldByIndex(p.pk).Type.Kind() != reflect.String {
+		return fmt.Errorf("storage: %s has no primary key of one string column", typ)
 	}
 	read := reflect.New(out.Type())
 	rows, err := t.g.Table(p.table).Raw("SELECT * FROM `"+p.table+"` WHERE `"+p.keyColumn+"` IN ?", missing).Rows()
