@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	gosync "sync"
 	"testing"
@@ -18,13 +19,13 @@ import (
 
 const orderScope = "test:commit-order"
 
-// readAfter is the puller's read: stamped rows of the test scope after the
-// cursor, in order.
-func readAfter(t *testing.T, db *storage.DB, after int64) []models.Change {
+// readAfter is the puller's read: the rows of the test scope after the
+// cursor, in order, read as a pull reads the log (up to its horizon).
+func readAfter(t *testing.T, eng *fsync.Engine, after int64) []models.Change {
 	t.Helper()
 	var rows []models.Change
-	err := db.Tx(context.Background(), func(tx models.Tx) error {
-		return tx.List(&rows, models.Query{Where: []models.Cond{models.Eq("scope", orderScope), {Column: "seq", Op: models.OpGt, Value: after}}, OrderBy: "seq", Limit: 200})
+	err := eng.ReadLog(context.Background(), func(tx models.Tx, horizon int64) error {
+		return tx.List(&rows, models.Query{Where: []models.Cond{models.Eq("scope", orderScope), {Column: "seq", Op: models.OpGt, Value: after}, {Column: "seq", Op: models.OpLe, Value: horizon}}, OrderBy: "seq", Limit: 200})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +64,7 @@ func TestCommitOrder(t *testing.T) {
 			var (
 				mu      gosync.Mutex
 				written = map[string]bool{}
+				legacy  = map[string]bool{}
 				wg      gosync.WaitGroup
 			)
 			for w := range writers {
@@ -109,6 +111,7 @@ func TestCommitOrder(t *testing.T) {
 						mu.Lock()
 						for _, id := range ids {
 							written[id] = true
+							legacy[id] = w%4 == 3
 						}
 						mu.Unlock()
 					}
@@ -138,8 +141,13 @@ func TestCommitOrder(t *testing.T) {
 			go func() { stampers.Wait(); close(stamped) }()
 			seen := map[string]int{}
 			var cursor int64
+			// passed records each pull's cursor before and after, for the
+			// failure message.
+			var passed [][2]int64
 			pull := func() {
-				for _, c := range readAfter(t, db, cursor) {
+				from := cursor
+				defer func() { passed = append(passed, [2]int64{from, cursor}) }()
+				for _, c := range readAfter(t, engines[0], cursor) {
 					seen[c.ID]++
 					if *c.Seq <= cursor {
 						t.Fatalf("seq %d after cursor %d", *c.Seq, cursor)
@@ -180,6 +188,36 @@ func TestCommitOrder(t *testing.T) {
 				}
 			}
 			t.Logf("%s: %d changes written by %d writers, %d seen, %d missed, %d seen twice", dialect, len(written), writers, len(seen), missed, dup)
+			if missed != 0 {
+				// Which pull went past each missed row, and how it was written.
+				var stored []models.Change
+				for after := int64(-1); ; {
+					page := readAfter(t, engines[0], after)
+					if len(page) == 0 {
+						break
+					}
+					stored, after = append(stored, page...), *page[len(page)-1].Seq
+				}
+				numbered := map[string]bool{}
+				for _, c := range stored {
+					numbered[c.ID] = true
+					if written[c.ID] && seen[c.ID] == 0 {
+						past := "no pull"
+						for i, p := range passed {
+							if p[0] < *c.Seq && *c.Seq <= p[1] {
+								past = fmt.Sprintf("pull %d of %d (cursor %d to %d)", i+1, len(passed), p[0], p[1])
+								break
+							}
+						}
+						t.Errorf("missed %s: seq %d, written unnumbered %v, passed by %s", c.ID, *c.Seq, legacy[c.ID], past)
+					}
+				}
+				for id := range written {
+					if !numbered[id] {
+						t.Errorf("missed %s: never numbered, written unnumbered %v", id, legacy[id])
+					}
+				}
+			}
 			if missed != 0 || dup != 0 || len(seen) != len(written) {
 				t.Fatalf("the puller missed %d and duplicated %d of %d changes", missed, dup, len(written))
 			}
@@ -195,6 +233,7 @@ func TestCommitOrder(t *testing.T) {
 // MySQL; SQLite has a single writer and cannot interleave them.
 func TestNaiveCursorSkips(t *testing.T) {
 	db := storagetest.MustOpen(t, storage.DialectMySQL)
+	eng := fsync.New(fsync.Config{Store: db, CursorKey: []byte("k")})
 	g := db.Gorm()
 	// The pool's databases outlive the test binary: the table goes with
 	// the test, and one left by a run that died is dropped first.
@@ -255,7 +294,7 @@ func TestNaiveCursorSkips(t *testing.T) {
 	if err := db.Tx(ctx, func(tx models.Tx) error { return tx.Create(cB) }); err != nil {
 		t.Fatal(err)
 	}
-	first := readAfter(t, db, 0)
+	first := readAfter(t, eng, 0)
 	if len(first) != 1 || first[0].ID != cB.ID {
 		t.Fatalf("before A commits the puller must see only B: %v", first)
 	}
@@ -263,7 +302,7 @@ func TestNaiveCursorSkips(t *testing.T) {
 	if err := <-finished; err != nil {
 		t.Fatal(err)
 	}
-	second := readAfter(t, db, *first[0].Seq)
+	second := readAfter(t, eng, *first[0].Seq)
 	if len(second) != 1 || second[0].ID != idA {
 		t.Fatalf("after A commits the puller must see A: %v", second)
 	}

@@ -94,14 +94,41 @@ type pageInfo struct {
 	epoch  string
 }
 
-// pullPage reads one page in one transaction, so that the log's bounds
-// and its rows come from the same snapshot.
+// readLog runs fn in a read-only snapshot of the log, with the horizon:
+// the counter's value read by a statement of its own that completed before
+// the snapshot began. Every number up to the horizon is visible in the
+// snapshot; a number above it may not be yet, while a higher one already
+// is, so a reader goes no further than the horizon.
+//
+// Why the snapshot's own counter is not enough: MariaDB builds a read
+// view by walking its table of active transactions without stopping
+// commits, so a view begun while transaction A (numbers ..n) commits can
+// list A as still active and yet show B (n+1..), which took the counter
+// after A committed and finished committing before the walk reached it.
+// The view then shows B's rows and the counter at B's value, but not A's
+// rows, and a cursor moved past n would skip them for ever
+// (TestCommitOrder saw this a few times in a hundred runs on a loaded
+// machine). A transaction the horizon's statement saw committed had
+// released the counter's lock, and so had every earlier numberer, before
+// that statement ended: all of them are visible to a view begun after it.
+// SQLite's snapshot is one point in its single writer's commits; the
+// horizon costs it a read and changes nothing there.
+func (e *Engine) readLog(ctx context.Context, fn func(tx models.Tx, horizon int64) error) error {
+	var st models.SyncState
+	if err := e.store.Read(ctx, func(tx models.Tx) error { return tx.Get(&st, models.SyncStateSeq) }); err != nil {
+		return err
+	}
+	return e.store.Snapshot(ctx, func(tx models.Tx) error { return fn(tx, st.Num) })
+}
+
+// pullPage reads one page in one snapshot, so that the log's bounds and
+// its rows agree, up to the horizon (readLog).
 func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, c *cursor, view string, limit int, out *PullResult, info *pageInfo) error {
 	var (
 		res PullResult
 		pg  pageInfo
 	)
-	err := e.store.Snapshot(ctx, func(tx models.Tx) error {
+	err := e.readLog(ctx, func(tx models.Tx, horizon int64) error {
 		res, pg = PullResult{Changes: map[string]*EntityChanges{}}, pageInfo{}
 		client, err := loadClient(tx, req.ClientID)
 		if err != nil {
@@ -132,7 +159,11 @@ func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, 
 		sv := e.svc.NewSyncView(a)
 		var rows []models.Change
 		if err := tx.List(&rows, models.Query{
-			Where:   []models.Cond{{Column: changeCol.Seq, Op: models.OpGt, Value: from}, sv.Scopes()},
+			Where: []models.Cond{
+				{Column: changeCol.Seq, Op: models.OpGt, Value: from},
+				{Column: changeCol.Seq, Op: models.OpLe, Value: horizon},
+				sv.Scopes(),
+			},
 			OrderBy: models.OrderBy(changeCol.Seq), Limit: limit + 1,
 		}); err != nil {
 			return err
@@ -146,9 +177,9 @@ func (e *Engine) pullPage(ctx context.Context, a models.Actor, req PullRequest, 
 			to = from
 		}
 		if !res.HasMore {
-			// Every row of the scope up to the counter, as this snapshot
-			// sees it, has been read: the cursor can stand there.
-			to = max(to, stamped)
+			// Every row of the scope up to the horizon has been read: the
+			// cursor can stand there.
+			to = max(to, horizon)
 		}
 		res.Cursor = e.encodeCursor(cursor{Seq: to, Epoch: epoch, Schema: SchemaVersion, View: view, Floor: floor})
 		pg.to = to
