@@ -276,6 +276,11 @@ func tamper(t *testing.T, db *storage.DB, svc *audit.Service, rows []models.Audi
 	t.Run("HeadMovedBack", func(t *testing.T) {
 		exec("UPDATE audit_head SET seq = ?, hash = ? WHERE name = 'chain'", n-3, *rows[n-4].Hash)
 		wantProblem(t, svc, n-2, audit.HeadMismatch)
+		// A listing goes no further than the head it read first.
+		page, err := svc.ListAudit(context.Background(), auditor, audit.Filter{}, audit.Params{After: n - 5})
+		if err != nil || len(page.Items) != 2 || *page.Items[1].Seq != n-3 {
+			t.Fatalf("listing after %d with the head at %d: %d entries, %v", n-5, n-3, len(page.Items), err)
+		}
 		exec("UPDATE audit_head SET hash = ? WHERE name = 'chain'", models.AuditGenesis)
 		wantProblem(t, svc, n-3, audit.HeadMismatch)
 		exec("UPDATE audit_head SET seq = ?, hash = ? WHERE name = 'chain'", n, *rows[n-1].Hash)
