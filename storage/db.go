@@ -88,6 +88,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("mysql dsn %s: %w", redactDSN(dsn), err)
 		}
+		// The columns keep microseconds. A time sent with nine digits of
+		// a second is a value MariaDB cannot take as a DATETIME(6)
+		// without loss, and a condition on it reads no index: the
+		// janitor's DELETE of expired login attempts scanned the table.
+		if err := conf.Apply(gomysql.TimeTruncate(time.Microsecond)); err != nil {
+			return nil, err
+		}
 		c, err := gomysql.NewConnector(conf)
 		if err != nil {
 			return nil, fmt.Errorf("mysql dsn %s: %w", redactDSN(dsn), err)
