@@ -23,10 +23,8 @@ func TestStampNumbersUnnumberedRows(t *testing.T) {
 			storagetest.CommitUnnumbered(t, db, changes(n))
 			var wg gosync.WaitGroup
 			counts := make([]int, 16)
-			engines := make([]*fsync.Engine, len(counts))
 			for i := range counts {
 				eng := fsync.New(fsync.Config{Store: db, CursorKey: []byte("k")})
-				engines[i] = eng
 				wg.Go(func() {
 					k, err := eng.Stamp(ctx)
 					if err != nil {
@@ -43,9 +41,10 @@ func TestStampNumbersUnnumberedRows(t *testing.T) {
 			if total != n {
 				t.Errorf("the stampers report %d rows stamped, want %d", total, n)
 			}
-			rows := readAfter(t, engines[0], 0)
+			reader := fsync.New(fsync.Config{Store: db, CursorKey: []byte("k")})
+			rows := readAfter(t, reader, 0)
 			for len(rows) < n {
-				more := readAfter(t, engines[0], *rows[len(rows)-1].Seq)
+				more := readAfter(t, reader, *rows[len(rows)-1].Seq)
 				if len(more) == 0 {
 					break
 				}
