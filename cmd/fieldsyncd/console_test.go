@@ -148,7 +148,10 @@ func (b *browser) fits(what string) {
 // language picks the interface language with the header's selector.
 func (b *browser) language(lang, dashboardWord string) {
 	b.t.Helper()
-	b.run(chromedp.SetValue(chromedp.CSS("#lang"), lang), chromedp.Submit(chromedp.CSS("#lang")), chromedp.WaitVisible(chromedp.CSS("#figures")))
+	// The page before has #figures too: wait for the one in the chosen
+	// language, or the wait may look at the old page as it goes away.
+	b.run(chromedp.SetValue(chromedp.CSS("#lang"), lang), chromedp.Submit(chromedp.CSS("#lang")),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`html[lang=%q] #figures`, lang))))
 	if got := b.text(`nav a[href="/"]`); got != dashboardWord {
 		b.t.Errorf("after choosing %s the menu says %q", lang, got)
 	}
