@@ -9,6 +9,26 @@ import (
 	"github.com/fieldsync/fieldsync/storage/storagetest"
 )
 
+// fillAttempts writes 20,010 login attempts of one username from one
+// address, numbered i = 1…20,010, with the SQL expressions ok and
+// createdAt of i (and args) for their columns.
+func fillAttempts(t *testing.T, db *storage.DB, ok, createdAt string, args ...any) {
+	t.Helper()
+	g := db.Gorm()
+	id := "LPAD(i, 36, '0')"
+	if db.Dialect() == storage.DialectSQLite {
+		id = "printf('%036d', i)"
+	} else if err := g.Exec("SET SESSION max_recursive_iterations = 1000000").Error; err != nil {
+		t.Fatal(err)
+	}
+	fill := `INSERT INTO login_attempts (id, username, address, ok, created_at)
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 20010)
+SELECT ` + id + `, 'office', '10.0.0.1', ` + ok + `, ` + createdAt + ` FROM n`
+	if err := g.Exec(fill, args...).Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLoginThrottleReadsFailedAttemptsOnly: the throttle's counts of a
 // username's and an address's failed attempts in the window
 // (auth.checkThrottle) read the failed attempts through an index, not
@@ -19,22 +39,8 @@ func TestLoginThrottleReadsFailedAttemptsOnly(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			db := storagetest.MustOpen(t, dialect)
 			g := db.Gorm()
-			fill := `INSERT INTO login_attempts (id, username, address, ok, created_at)
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 20010)
-SELECT %s, 'office', '10.0.0.1', i > 10, ?  FROM n`
-			id := "LPAD(i, 36, '0')"
-			if dialect == storage.DialectSQLite {
-				id = "printf('%036d', i)"
-			}
-			if dialect == storage.DialectMySQL {
-				if err := g.Exec("SET SESSION max_recursive_iterations = 1000000").Error; err != nil {
-					t.Fatal(err)
-				}
-			}
 			now := time.Now().UTC()
-			if err := g.Exec(strings.Replace(fill, "%s", id, 1), now).Error; err != nil {
-				t.Fatal(err)
-			}
+			fillAttempts(t, db, "i > 10", "?", now)
 			since := now.Add(-time.Hour)
 			for _, col := range []string{"username", "address"} {
 				val := map[string]string{"username": "office", "address": "10.0.0.1"}[col]
@@ -85,22 +91,8 @@ func TestLoginPruneReadsExpiredAttemptsOnly(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			db := storagetest.MustOpen(t, dialect)
 			g := db.Gorm()
-			fill := `INSERT INTO login_attempts (id, username, address, ok, created_at)
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 20010)
-SELECT %s, 'office', '10.0.0.1', true, CASE WHEN i <= 10 THEN ? ELSE ? END FROM n`
-			id := "LPAD(i, 36, '0')"
-			if dialect == storage.DialectSQLite {
-				id = "printf('%036d', i)"
-			}
-			if dialect == storage.DialectMySQL {
-				if err := g.Exec("SET SESSION max_recursive_iterations = 1000000").Error; err != nil {
-					t.Fatal(err)
-				}
-			}
 			now := time.Now().UTC()
-			if err := g.Exec(strings.Replace(fill, "%s", id, 1), now.Add(-2*time.Hour), now).Error; err != nil {
-				t.Fatal(err)
-			}
+			fillAttempts(t, db, "true", "CASE WHEN i <= 10 THEN ? ELSE ? END", now.Add(-2*time.Hour), now)
 			const prune = "DELETE FROM login_attempts WHERE created_at < ?"
 			// A time in nanoseconds, as time.Now gives it: MariaDB sent
 			// nine digits of a second compares it as a string, through no
