@@ -29,6 +29,45 @@ SELECT ` + id + `, 'office', '10.0.0.1', ` + ok + `, ` + createdAt + ` FROM n`
 	}
 }
 
+// plan is how the database runs a statement: on MySQL the index its
+// EXPLAIN names ("" for none) and the rows it expects to read, on SQLite
+// the details of its EXPLAIN QUERY PLAN.
+type plan struct {
+	key    string
+	rows   int64
+	detail string
+}
+
+// explain returns query's plan, on MySQL after ANALYZE TABLE.
+func explain(t *testing.T, db *storage.DB, query string, args ...any) plan {
+	t.Helper()
+	g := db.Gorm()
+	if db.Dialect() == storage.DialectMySQL {
+		g.Exec("ANALYZE TABLE login_attempts")
+		var row struct {
+			Key  *string
+			Rows int64
+		}
+		if err := g.Raw("EXPLAIN "+query, args...).Scan(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		p := plan{rows: row.Rows}
+		if row.Key != nil {
+			p.key = *row.Key
+		}
+		return p
+	}
+	var steps []struct{ Detail string }
+	if err := g.Raw("EXPLAIN QUERY PLAN "+query, args...).Scan(&steps).Error; err != nil {
+		t.Fatal(err)
+	}
+	var p plan
+	for _, s := range steps {
+		p.detail += s.Detail + "; "
+	}
+	return p
+}
+
 // TestLoginThrottleReadsFailedAttemptsOnly: the throttle's counts of a
 // username's and an address's failed attempts in the window
 // (auth.checkThrottle) read the failed attempts through an index, not
@@ -50,30 +89,15 @@ func TestLoginThrottleReadsFailedAttemptsOnly(t *testing.T) {
 					t.Fatalf("%s: counted %d failed attempts, want 10 (%v)", col, n, err)
 				}
 				want := "idx_login_attempts_" + map[string]string{"username": "user", "address": "addr"}[col] + "_failed"
+				p := explain(t, db, query, val, false, since)
 				switch dialect {
 				case storage.DialectMySQL:
-					g.Exec("ANALYZE TABLE login_attempts")
-					var plan struct {
-						Key  *string
-						Rows int64
-					}
-					if err := g.Raw("EXPLAIN "+query, val, false, since).Scan(&plan).Error; err != nil {
-						t.Fatal(err)
-					}
-					if plan.Key == nil || *plan.Key != want || plan.Rows > 100 {
-						t.Errorf("%s: the count reads %d rows through %v, want %s and the 10 failed ones", col, plan.Rows, plan.Key, want)
+					if p.key != want || p.rows > 100 {
+						t.Errorf("%s: the count reads %d rows through %q, want %s and the 10 failed ones", col, p.rows, p.key, want)
 					}
 				case storage.DialectSQLite:
-					var steps []struct{ Detail string }
-					if err := g.Raw("EXPLAIN QUERY PLAN "+query, val, false, since).Scan(&steps).Error; err != nil {
-						t.Fatal(err)
-					}
-					plan := ""
-					for _, s := range steps {
-						plan += s.Detail + "; "
-					}
-					if !strings.Contains(plan, want+" ("+col+"=? AND ok=? AND created_at>?)") {
-						t.Errorf("%s: the count's plan is %q, want a search of %s on all three columns", col, plan, want)
+					if !strings.Contains(p.detail, want+" ("+col+"=? AND ok=? AND created_at>?)") {
+						t.Errorf("%s: the count's plan is %q, want a search of %s on all three columns", col, p.detail, want)
 					}
 				}
 			}
@@ -99,30 +123,15 @@ func TestLoginPruneReadsExpiredAttemptsOnly(t *testing.T) {
 			// index (storage.Open makes the driver send microseconds).
 			cutoff := now.Add(-time.Hour).Truncate(time.Microsecond).Add(123 * time.Nanosecond)
 			const want = "idx_login_attempts_created"
+			p := explain(t, db, prune, cutoff)
 			switch dialect {
 			case storage.DialectMySQL:
-				g.Exec("ANALYZE TABLE login_attempts")
-				var plan struct {
-					Key  *string
-					Rows int64
-				}
-				if err := g.Raw("EXPLAIN "+prune, cutoff).Scan(&plan).Error; err != nil {
-					t.Fatal(err)
-				}
-				if plan.Key == nil || *plan.Key != want || plan.Rows > 100 {
-					t.Errorf("the prune reads %d rows through %v, want %s and the 10 expired ones", plan.Rows, plan.Key, want)
+				if p.key != want || p.rows > 100 {
+					t.Errorf("the prune reads %d rows through %q, want %s and the 10 expired ones", p.rows, p.key, want)
 				}
 			case storage.DialectSQLite:
-				var steps []struct{ Detail string }
-				if err := g.Raw("EXPLAIN QUERY PLAN "+prune, cutoff).Scan(&steps).Error; err != nil {
-					t.Fatal(err)
-				}
-				plan := ""
-				for _, s := range steps {
-					plan += s.Detail + "; "
-				}
-				if !strings.Contains(plan, want+" (created_at<?)") {
-					t.Errorf("the prune's plan is %q, want a search of %s", plan, want)
+				if !strings.Contains(p.detail, want+" (created_at<?)") {
+					t.Errorf("the prune's plan is %q, want a search of %s", p.detail, want)
 				}
 			}
 			res := g.Exec(prune, cutoff)
