@@ -148,10 +148,15 @@ func (b *browser) fits(what string) {
 // language picks the interface language with the header's selector.
 func (b *browser) language(lang, dashboardWord string) {
 	b.t.Helper()
-	// The page before has #figures too: wait for the one in the chosen
-	// language, or the wait may look at the old page as it goes away.
-	b.run(chromedp.SetValue(chromedp.CSS("#lang"), lang), chromedp.Submit(chromedp.CSS("#lang")),
-		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`html[lang=%q] #figures`, lang))))
+	// The form is sent, and the next page waited for, as one navigation
+	// (RunResponse): a query while the page before goes away can fail
+	// with "No node with given id found", as it did under -race in CI.
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if _, err := chromedp.RunResponse(ctx, chromedp.SetValue(chromedp.CSS("#lang"), lang), chromedp.Submit(chromedp.CSS("#lang"))); err != nil {
+		b.fail(err)
+	}
+	b.run(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`html[lang=%q] #figures`, lang))))
 	if got := b.text(`nav a[href="/"]`); got != dashboardWord {
 		b.t.Errorf("after choosing %s the menu says %q", lang, got)
 	}
