@@ -6,8 +6,8 @@ import (
 	"github.com/fieldsync/fieldsync/models"
 )
 
-// ReadLog is readLog, for the commit-order test's puller, which reads the
-// log as a pull does.
+// ReadLog is readLog, for the tests that read the log's rows as a pull
+// does, up to its horizon (readAfter).
 func (e *Engine) ReadLog(ctx context.Context, fn func(tx models.Tx, horizon int64) error) error {
 	return e.readLog(ctx, fn)
 }
