@@ -1,13 +1,14 @@
 // Package i18n is fieldsync's one message catalog: every text a person
-// reads — API error details, flag explanations, console pages, reports —
-// is looked up here by a stable message id, in zh-CN first and English
-// second.
+// reads — API error details, flag explanations, console pages, reports,
+// fieldctl's output — is looked up here by a stable message id, in zh-CN
+// first and English second.
 //
 // Messages live in locales/<area>.<lang>.json (go-i18n's format), one file
 // per area and language, so that areas can grow without touching each
 // other's files: codes (the error codes of models/codes.go), flags (the
-// evidence flags), web (the console's own words). Every id must exist in
-// both languages; the package's tests fail when one is missing.
+// evidence flags), web (the console's own words), cli (the admin CLI
+// fieldctl's own words). Every id must exist in both languages; the
+// package's tests fail when one is missing.
 package i18n
 
 import (

@@ -23,27 +23,27 @@ import (
 func adminCreate(ctx context.Context, svc *models.Service, db *storage.DB, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	username := fs.String("username", "", "login name")
-	unit := fs.String("unit", "", "code of the administrator's unit")
-	unitName := fs.String("unit-name", "", "name of the unit, to create it as the root of the unit tree when no unit has the code")
-	display := fs.String("display-name", "", "name shown to others")
-	phone := fs.String("phone", "", "phone number")
+	username := fs.String("username", "", tr("flag.username"))
+	unit := fs.String("unit", "", tr("flag.admin_unit"))
+	unitName := fs.String("unit-name", "", tr("flag.unit_name_root"))
+	display := fs.String("display-name", "", tr("flag.display_name"))
+	phone := fs.String("phone", "", tr("flag.phone"))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *username == "" || *unit == "" {
-		return errors.New(`usage: fieldctl admin create -username NAME -unit CODE [-unit-name NAME] (see "fieldctl help admin create")`)
+		return usageError("admin create")
 	}
 	u, err := unitByCode(ctx, db, *unit)
 	if err != nil {
 		if *unitName == "" {
-			return fmt.Errorf("%w; give -unit-name to create it", err)
+			return fmt.Errorf("%w%s", err, tr("admin.give_unit_name"))
 		}
 		u, err = items.New(svc).CreateUnit(ctx, system, items.UnitInput{Code: unit, Name: unitName, Kind: ptr("city")})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "unit %s %s created: %s\n", u.Code, u.Name, u.ID)
+		fmt.Fprintln(stdout, tr("unit.created", "Code", u.Code, "Name", u.Name, "ID", u.ID))
 	}
 	password, err := readPassword(stdin, stderr)
 	if err != nil {
@@ -59,7 +59,7 @@ func adminCreate(ctx context.Context, svc *models.Service, db *storage.DB, args 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "administrator %s created: %s; sign in with POST /v1/auth/login\n", user.Username, user.ID)
+	fmt.Fprintln(stdout, tr("admin.created", "Username", user.Username, "ID", user.ID))
 	return nil
 }
 
@@ -67,20 +67,20 @@ func adminCreate(ctx context.Context, svc *models.Service, db *storage.DB, args 
 // from a pipe it reads the first line.
 func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(stderr, "Password (at least 10 characters): ")
+		fmt.Fprint(stderr, tr("password.prompt"))
 		first, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(stderr)
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprint(stderr, "Again: ")
+		fmt.Fprint(stderr, tr("password.again"))
 		second, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(stderr)
 		if err != nil {
 			return "", err
 		}
 		if string(first) != string(second) {
-			return "", errors.New("the two passwords differ")
+			return "", fail("password.differ")
 		}
 		return string(first), nil
 	}

@@ -17,7 +17,7 @@ import (
 // head, for the operator to record.
 func auditVerify(ctx context.Context, svc *models.Service, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	expect := fs.String("expect-head", "", "SEQ:HASH of a head printed by an earlier run; fail unless the chain still holds it")
+	expect := fs.String("expect-head", "", tr("flag.expect_head"))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -25,7 +25,7 @@ func auditVerify(ctx context.Context, svc *models.Service, args []string, stdout
 	if *expect != "" {
 		a, err := audit.ParseAnchor(*expect)
 		if err != nil {
-			return err
+			return fail("audit.bad_anchor", "Value", *expect)
 		}
 		anchors = append(anchors, a)
 	}
@@ -33,7 +33,7 @@ func auditVerify(ctx context.Context, svc *models.Service, args []string, stdout
 	// twice); verifying it says why, so a chaining error waits until then.
 	n, chainErr := audit.New(svc).ChainAudit(ctx)
 	if n > 0 {
-		fmt.Fprintf(stdout, "chained %d new entries\n", n)
+		fmt.Fprintln(stdout, tr("audit.chained", "N", n))
 	}
 	rep, err := audit.New(svc).VerifyAudit(ctx, anchors...)
 	if err != nil {
@@ -41,37 +41,38 @@ func auditVerify(ctx context.Context, svc *models.Service, args []string, stdout
 	}
 	if !rep.OK {
 		p := rep.Problem
-		fmt.Fprintf(stdout, "audit chain BROKEN at entry %d (%s): %s\n", p.Seq, p.Kind, p.Message)
-		fmt.Fprintf(stdout, "%d entries checked before it; the head row says %s\n", rep.Checked, rep.Head)
-		return fmt.Errorf("audit chain broken at entry %d: %s", p.Seq, p.Kind)
+		fmt.Fprintln(stdout, tr("audit.broken", "Seq", p.Seq, "Kind", string(p.Kind), "Explain", tr("audit.kind."+string(p.Kind))))
+		fmt.Fprintln(stdout, tr("audit.broken_detail", "Message", p.Message))
+		fmt.Fprintln(stdout, tr("audit.broken_checked", "N", rep.Checked, "Head", rep.Head.String()))
+		return fail("audit.broken_error", "Seq", p.Seq, "Kind", string(p.Kind))
 	}
 	if chainErr != nil {
 		return chainErr
 	}
-	fmt.Fprintf(stdout, "audit chain intact: %d entries checked", rep.Checked)
+	fmt.Fprint(stdout, tr("audit.intact", "N", rep.Checked))
 	if rep.Unchained > 0 {
-		fmt.Fprintf(stdout, " (%d written since, not yet chained)", rep.Unchained)
+		fmt.Fprint(stdout, tr("audit.unchained", "N", rep.Unchained))
 	}
 	fmt.Fprintln(stdout)
 	if len(anchors) > 0 {
-		fmt.Fprintf(stdout, "it still holds the expected head %s\n", anchors[0])
+		fmt.Fprintln(stdout, tr("audit.holds_expected", "Head", anchors[0].String()))
 	}
-	fmt.Fprintf(stdout, "head %s\n", rep.Head)
-	fmt.Fprintln(stdout, "Record this head outside the database; pass it later as -expect-head to detect entries removed from the end.")
+	fmt.Fprintln(stdout, tr("audit.head", "Head", rep.Head.String()))
+	fmt.Fprintln(stdout, tr("audit.record_head"))
 	return nil
 }
 
 // auditList prints one page of chained entries.
 func auditList(ctx context.Context, svc *models.Service, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("audit list", flag.ContinueOnError)
-	action := fs.String("action", "", "only this action: "+strings.Join(models.AuditActions, ", "))
-	limit := fs.Int("limit", models.DefaultPageSize, fmt.Sprintf("entries to print (at most %d)", models.MaxPageSize))
-	after := fs.Int64("after", 0, "start after this seq")
+	action := fs.String("action", "", tr("flag.action", "Actions", strings.Join(models.AuditActions, ", ")))
+	limit := fs.Int("limit", models.DefaultPageSize, tr("flag.limit", "Max", models.MaxPageSize))
+	after := fs.Int64("after", 0, tr("flag.after"))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *action != "" && !slices.Contains(models.AuditActions, *action) {
-		return fmt.Errorf("unknown action %q; one of %s", *action, strings.Join(models.AuditActions, ", "))
+		return fail("audit.unknown_action", "Action", *action, "Actions", strings.Join(models.AuditActions, ", "))
 	}
 	log := audit.New(svc)
 	if _, err := log.ChainAudit(ctx); err != nil {
@@ -89,7 +90,7 @@ func auditList(ctx context.Context, svc *models.Service, args []string, stdout i
 		fmt.Fprintf(stdout, "%6d %s %-20s %-12s %-13s %-36s %s\n", *e.Seq, stamp(e.At), e.Action, actor, e.Entity, e.RecordID, e.Detail)
 	}
 	if page.Next > 0 {
-		fmt.Fprintf(stdout, "more: audit list -after %d\n", page.Next)
+		fmt.Fprintln(stdout, tr("audit.more", "Next", page.Next))
 	}
 	return nil
 }

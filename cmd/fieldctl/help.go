@@ -7,82 +7,88 @@ import (
 )
 
 // command is one fieldctl command, for `fieldctl -h` and `fieldctl help CMD`.
+// Its summary and details are the catalog's cli.cmd.<key>.summary and
+// cli.cmd.<key>.details (see key); its name, arguments and examples are
+// what an operator types, in no language.
 type command struct {
 	name     string // "unit add"
 	args     string // its flags and arguments
-	summary  string
-	details  string
+	details  bool   // whether the catalog has details beyond the summary
 	examples []string
 }
+
+// key is the command's part of its message ids: "unit add" is unit_add.
+func (c command) key() string { return strings.NewReplacer(" ", "_", "-", "_").Replace(c.name) }
+
+// summary is the command's one line, in fieldctl's language.
+func (c command) summary() string { return tr("cmd." + c.key() + ".summary") }
 
 // commands lists every command fieldctl runs, in the order an
 // administrator meets them.
 var commands = []command{
-	{name: "migrate", summary: "apply pending schema migrations and print the schema version",
-		details:  "The server migrates at start-up too; this is for doing it before the first start.",
+	{name: "migrate", details: true,
 		examples: []string{"fieldctl migrate", "fieldctl -mysql-dsn 'fieldsync:PASSWORD@tcp(db:3306)/fieldsync' migrate"}},
-	{name: "admin create", args: "-username NAME -unit CODE [-unit-name NAME] [-display-name NAME] [-phone P]",
-		summary: "create an administrator; prompts for the password, or reads it from stdin",
-		details: "The first thing to do on an empty server. -unit is the code of the administrator's unit; when\n" +
-			"no unit has that code, -unit-name creates it as the root of the unit tree (the city).\n" +
-			"On a terminal the password is asked twice without echo; otherwise the first line of stdin is\n" +
-			"the password (at least 10 characters).",
+	{name: "admin create", args: "-username NAME -unit CODE [-unit-name NAME] [-display-name NAME] [-phone P]", details: true,
 		examples: []string{"fieldctl admin create -username chen -unit JC -unit-name 江城市人民政府 -display-name 陈工",
 			"echo 'a-long-password' | fieldctl admin create -username chen -unit JC"}},
-	{name: "unit add", args: "-code C -name N [-kind K] [-parent CODE]", summary: "add a responsible unit",
-		details:  "Kinds: city, county, department, town, company. A unit without -parent is a root.",
+	{name: "unit add", args: "-code C -name N [-kind K] [-parent CODE]", details: true,
 		examples: []string{"fieldctl unit add -code JC-STHJ -name 江城市生态环境局 -kind department -parent JC"}},
-	{name: "unit list", summary: "list the units: id, code, kind, name", examples: []string{"fieldctl unit list"}},
-	{name: "user add", args: "-username U -role R -unit CODE [-display-name N] [-phone P] < password",
-		summary:  "add an account; the password is the first line of stdin",
-		details:  "Roles: admin, supervisor, unit_lead, inspector.",
+	{name: "unit list", examples: []string{"fieldctl unit list"}},
+	{name: "user add", args: "-username U -role R -unit CODE [-display-name N] [-phone P] < password", details: true,
 		examples: []string{"echo 'a-long-password' | fieldctl user add -username zhou -role supervisor -unit JC -display-name 周明"}},
-	{name: "user list", summary: "list the accounts: id, username, role, disabled", examples: []string{"fieldctl user list"}},
-	{name: "import items", args: "[-dry-run] FILE.xlsx|FILE.csv",
-		summary: "create the items of a ledger (台账), or update them by their code",
-		details: "All rows or none: with any bad row nothing is imported and every row's errors are listed.\n" +
-			"-dry-run checks every row and shows row by row what would be created, updated or left alone.\n" +
-			"Units are found by code or name; a deadline written as a date alone ends that day in\n" +
-			"FIELDSYNC_TIME_ZONE; 长期坚持 or 持续推进 as the deadline makes an open-ended item (评估周期).",
+	{name: "user list", examples: []string{"fieldctl user list"}},
+	{name: "import items", args: "[-dry-run] FILE.xlsx|FILE.csv", details: true,
 		examples: []string{"fieldctl import items -dry-run 台账.xlsx", "fieldctl import items 台账.xlsx"}},
-	{name: "items escalate", summary: "raise the supervision level of long-overdue items now (the server does it hourly)",
-		examples: []string{"fieldctl items escalate"}},
-	{name: "audit verify", args: "[-expect-head SEQ:HASH]",
-		summary: "check the audit chain and print its head; fails naming the first changed or deleted entry",
-		details: "Keep the printed head outside the database and pass it back with -expect-head: that also\n" +
-			"catches entries removed from the end together with a rewritten head.",
+	{name: "items escalate", examples: []string{"fieldctl items escalate"}},
+	{name: "audit verify", args: "[-expect-head SEQ:HASH]", details: true,
 		examples: []string{"fieldctl audit verify", "fieldctl audit verify -expect-head 1234:9e8d7c…"}},
-	{name: "audit list", args: "[-action A] [-limit N] [-after SEQ]", summary: "print chained audit entries",
+	{name: "audit list", args: "[-action A] [-limit N] [-after SEQ]",
 		examples: []string{"fieldctl audit list -action auth.login_failed"}},
-	{name: "sync compact", summary: "compact the change log now (the server also does it hourly)",
-		examples: []string{"fieldctl sync compact"}},
-	{name: "sync new-epoch", summary: "after restoring a backup: make every device reset its sync",
-		examples: []string{"fieldctl sync new-epoch"}},
+	{name: "sync compact", examples: []string{"fieldctl sync compact"}},
+	{name: "sync new-epoch", examples: []string{"fieldctl sync new-epoch"}},
 	{name: "sync devices", args: "[-user USERNAME]",
-		summary:  "list devices: user, state, last mutation and pull, how far behind the log's head",
 		examples: []string{"fieldctl sync devices -user inspector1"}},
 	{name: "sync device", args: "DEVICE_ID",
-		summary:  "one device's sync clients, cursor, rejected mutations and evidence not completed",
 		examples: []string{"fieldctl sync device 0b5e3f7a-1c2d-4e8f-9a6b-5d4c3b2a1f00"}},
-	{name: "seed", summary: "load the demo data set into an empty database", examples: []string{"fieldctl seed"}},
+	{name: "seed", examples: []string{"fieldctl seed"}},
 	{name: "verify-pack", args: "[-public-key BASE64] FILE.zip",
-		summary:  "check an evidence pack's signature and every file in it (needs no database)",
 		examples: []string{"fieldctl verify-pack -public-key 'jKIX…=' evidence-pack-DC-2024-017.zip"}},
-	{name: "help", args: "[COMMAND]", summary: "this list, or one command's flags and examples",
-		examples: []string{"fieldctl help import items"}},
+	{name: "help", args: "[COMMAND]", examples: []string{"fieldctl help import items"}},
 }
 
 // printUsage lists the commands.
 func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: fieldctl [config flags] <command> [flags]")
+	fmt.Fprintln(w, tr("help.usage"))
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "commands:")
+	fmt.Fprintln(w, tr("help.commands"))
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary())
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, `"fieldctl help COMMAND" shows a command's flags and examples; "fieldctl -h" the config flags,`)
-	fmt.Fprintln(w, "which fieldctl shares with fieldsyncd (FIELDSYNC_* variables), given before the command.")
+	fmt.Fprintln(w, tr("help.more"))
+}
+
+// usageLine is a command's usage: fieldctl, the config flags, the command
+// and its arguments.
+func usageLine(c command) string {
+	return strings.TrimSpace(tr("help.usage_line", "Command", c.name, "Args", c.args))
+}
+
+// usageError is the error of a command given the wrong arguments: its
+// usage, and where its help is.
+func usageError(name string) error {
+	return fail("usage_error", "Usage", usageLine(commandNamed(name)), "Command", name)
+}
+
+// commandNamed is the command of that name, which fieldctl's own code
+// names; one it lacks is a defect.
+func commandNamed(name string) command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	panic("fieldctl: no command " + name)
 }
 
 // help prints one command's help, or the list when name is empty.
@@ -96,12 +102,12 @@ func help(w io.Writer, name []string) error {
 		if c.name != want {
 			continue
 		}
-		fmt.Fprintf(w, "usage: fieldctl [config flags] %s %s\n\n%s\n", c.name, c.args, c.summary)
-		if c.details != "" {
-			fmt.Fprintf(w, "\n%s\n", c.details)
+		fmt.Fprintf(w, "%s\n\n%s\n", usageLine(c), c.summary())
+		if c.details {
+			fmt.Fprintf(w, "\n%s\n", tr("cmd."+c.key()+".details"))
 		}
 		if len(c.examples) > 0 {
-			fmt.Fprintln(w, "\nexamples:")
+			fmt.Fprintf(w, "\n%s\n", tr("help.examples"))
 			for _, e := range c.examples {
 				fmt.Fprintf(w, "  %s\n", e)
 			}
@@ -109,5 +115,5 @@ func help(w io.Writer, name []string) error {
 		return nil
 	}
 	printUsage(w)
-	return fmt.Errorf("no command %q", want)
+	return fail("no_such_command", "Command", want)
 }

@@ -33,6 +33,10 @@
 // configured server secret, current and previous. It exits non-zero and
 // names every changed, added or removed file, a bad signature or a digest
 // mismatch.
+//
+// fieldctl speaks Chinese; -lang en (or FIELDSYNC_LANG=en) makes it speak
+// English. Its words are the cli area of api/i18n's catalog; error codes
+// stay as they are.
 package main
 
 import (
@@ -70,21 +74,33 @@ var zone = time.UTC
 // system is the actor of administrative commands run on the server host.
 var system = models.Actor{UserID: "fieldctl", Username: "fieldctl", Role: models.RoleAdmin}
 
+// run runs fieldctl, and returns its error as a person reads it (see
+// localize).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return localize(runCommand(ctx, args, stdin, stdout, stderr))
+}
+
+func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, rest, err := config.Load("fieldctl", args, os.Getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stderr)
-		printUsage(stderr)
+	if err != nil {
+		say = catalog.In(earlyLang(args, os.Getenv))
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr)
+			printUsage(stderr)
+		}
+		return err
 	}
+	lang, err := parseLang(cfg.Lang)
 	if err != nil {
 		return err
 	}
+	say = catalog.In(lang)
 	if loc, err := time.LoadLocation(cfg.TimeZone); err == nil {
 		zone = loc
 	}
 	if len(rest) == 0 {
 		printUsage(stderr)
-		return errors.New("no command")
+		return fail("no_command")
 	}
 	if rest[0] == "help" {
 		return help(stdout, rest[1:])
@@ -105,7 +121,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case rest[0] == "migrate":
 		v, err := db.SchemaVersion(ctx)
 		if err == nil {
-			fmt.Fprintf(stdout, "schema version %d (%s)\n", v, db.Dialect())
+			fmt.Fprintln(stdout, tr("migrate.done", "Version", v, "Dialect", db.Dialect()))
 		}
 		return err
 	case rest[0] == "seed":
@@ -129,8 +145,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case cmd == "sync compact":
 		st, err := cfg.SyncEngine(db, svc, nil, nil, log).Compact(ctx, time.Now())
 		if err == nil {
-			fmt.Fprintf(stdout, "removed %d superseded changes, %d expired removes (devices below seq %d will reset), %d old mutation results\n",
-				st.Superseded, st.ExpiredRemoves, st.RetainedFrom, st.Results)
+			fmt.Fprintln(stdout, tr("sync.compacted", "Superseded", st.Superseded, "Expired", st.ExpiredRemoves,
+				"RetainedFrom", st.RetainedFrom, "Results", st.Results))
 		}
 		return err
 	case cmd == "audit verify":
@@ -144,7 +160,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case cmd == "sync new-epoch":
 		epoch, err := cfg.SyncEngine(db, svc, nil, nil, log).NewEpoch(ctx)
 		if err == nil {
-			fmt.Fprintf(stdout, "new sync epoch %s: every device will reset at its next pull\n", epoch)
+			fmt.Fprintln(stdout, tr("sync.new_epoch", "Epoch", epoch))
 		}
 		return err
 	case cmd == "import items":
@@ -153,7 +169,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return escalate(ctx, svc, stdout)
 	}
 	printUsage(stderr)
-	return fmt.Errorf("unknown command %q", strings.Join(rest, " "))
+	return fail("unknown_command", "Command", strings.Join(rest, " "))
 }
 
 // importItems reads a ledger file and creates or updates its items (by
@@ -161,12 +177,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // -dry-run shows what it would do.
 func importItems(ctx context.Context, svc *models.Service, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("import items", flag.ContinueOnError)
-	dryRun := fs.Bool("dry-run", false, "check every row and show what would be created or updated; write nothing")
+	dryRun := fs.Bool("dry-run", false, tr("flag.dry_run"))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: fieldctl import items [-dry-run] FILE.xlsx|FILE.csv")
+		return usageError("import items")
 	}
 	name := fs.Arg(0)
 	f, err := os.Open(name)
@@ -183,43 +199,45 @@ func importItems(ctx context.Context, svc *models.Service, args []string, stdout
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if len(imp.Unknown) > 0 {
-		fmt.Fprintf(stdout, "%s: not reading the columns %s\n", name, strings.Join(imp.Unknown, ", "))
+		fmt.Fprintln(stdout, tr("import.unknown_columns", "Name", name, "Columns", strings.Join(imp.Unknown, ", ")))
 	}
 	rep, err := items.New(svc).ImportItems(ctx, system, imp.Rows, items.ImportOptions{DryRun: *dryRun})
 	for _, e := range rep.Errors {
-		where := ""
+		// The column is named before the code, so the code's words go
+		// without it (as the console's import page says them).
+		column := ""
 		if e.Field != "" {
-			where = " " + sheets.FieldHeader(e.Field) + ":"
+			column = sheets.FieldHeader(e.Field)
 		}
-		fmt.Fprintf(stdout, "row %d:%s %s: %s\n", e.Row, where, e.Code, e.Message)
+		words := say.Detail(string(e.Code), "", e.Args, e.Message)
+		fmt.Fprintln(stdout, tr("import.row_error", "Row", e.Row, "Column", column, "Code", string(e.Code), "Message", words))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if *dryRun {
 		for _, r := range rep.Results {
-			fmt.Fprintf(stdout, "row %d: %s %s\n", r.Row, r.Code, r.Action)
+			fmt.Fprintln(stdout, tr("import.row_plan", "Row", r.Row, "Code", r.Code, "Action", tr("import.action."+r.Action)))
 		}
-		fmt.Fprintf(stdout, "dry run of %s: %d items would be created, %d updated, %d unchanged; nothing was written\n",
-			name, rep.Created, rep.Updated, rep.Unchanged)
+		fmt.Fprintln(stdout, tr("import.dry_run", "Name", name, "Created", rep.Created, "Updated", rep.Updated, "Unchanged", rep.Unchanged))
 		return nil
 	}
-	fmt.Fprintf(stdout, "imported %d items from %s: %d created, %d updated, %d unchanged\n",
-		rep.Created+rep.Updated, name, rep.Created, rep.Updated, rep.Unchanged)
+	fmt.Fprintln(stdout, tr("import.done", "N", rep.Created+rep.Updated, "Name", name,
+		"Created", rep.Created, "Updated", rep.Updated, "Unchanged", rep.Unchanged))
 	return nil
 }
 
 func escalate(ctx context.Context, svc *models.Service, stdout io.Writer) error {
 	after := svc.Deadlines.EscalateAfter
 	if after <= 0 {
-		fmt.Fprintln(stdout, "escalation is disabled (FIELDSYNC_ESCALATE_AFTER is 0)")
+		fmt.Fprintln(stdout, tr("escalate.disabled"))
 		return nil
 	}
 	n, err := items.New(svc).EscalateOverdue(ctx, time.Now())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "raised the supervision level of %d items overdue for %s or more\n", n, after)
+	fmt.Fprintln(stdout, tr("escalate.done", "N", n, "After", days(after)))
 	return nil
 }
 
@@ -228,8 +246,8 @@ func seed(ctx context.Context, svc *models.Service, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "loaded %d units, %d users, %d items, %d sites, %d templates, %d tasks, %d photos\n",
-		sum.Units, sum.Users, sum.Items, sum.Sites, sum.Templates, sum.Tasks, sum.Photos)
+	fmt.Fprintln(stdout, tr("seed.done", "Units", sum.Units, "Users", sum.Users, "Items", sum.Items, "Sites", sum.Sites,
+		"Templates", sum.Templates, "Tasks", sum.Tasks, "Photos", sum.Photos))
 	return nil
 }
 
@@ -240,17 +258,17 @@ func unitByCode(ctx context.Context, db *storage.DB, code string) (models.Unit, 
 		return tx.First(&u, models.Query{Where: []models.Cond{models.Eq("code", code)}})
 	})
 	if models.IsNotFound(err) {
-		return u, fmt.Errorf("no unit with code %q", code)
+		return u, fail("no_unit", "Code", code)
 	}
 	return u, err
 }
 
 func unitAdd(ctx context.Context, svc *models.Service, db *storage.DB, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("unit add", flag.ContinueOnError)
-	code := fs.String("code", "", "unit code (letters, digits, . _ -)")
-	name := fs.String("name", "", "unit name")
+	code := fs.String("code", "", tr("flag.unit_code"))
+	name := fs.String("name", "", tr("flag.unit_name"))
 	kind := fs.String("kind", "department", strings.Join(models.UnitKinds, ", "))
-	parent := fs.String("parent", "", "code of the parent unit; empty for a root")
+	parent := fs.String("parent", "", tr("flag.parent"))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -266,17 +284,17 @@ func unitAdd(ctx context.Context, svc *models.Service, db *storage.DB, args []st
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "unit %s %s created: %s\n", u.Code, u.Name, u.ID)
+	fmt.Fprintln(stdout, tr("unit.created", "Code", u.Code, "Name", u.Name, "ID", u.ID))
 	return nil
 }
 
 func userAdd(ctx context.Context, svc *models.Service, db *storage.DB, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
-	username := fs.String("username", "", "login name")
+	username := fs.String("username", "", tr("flag.username"))
 	role := fs.String("role", "", strings.Join(models.Roles, ", "))
-	unit := fs.String("unit", "", "code of the user's unit")
-	display := fs.String("display-name", "", "name shown to others")
-	phone := fs.String("phone", "", "phone number")
+	unit := fs.String("unit", "", tr("flag.user_unit"))
+	display := fs.String("display-name", "", tr("flag.display_name"))
+	phone := fs.String("phone", "", tr("flag.phone"))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -295,7 +313,7 @@ func userAdd(ctx context.Context, svc *models.Service, db *storage.DB, args []st
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "user %s (%s) created: %s\n", user.Username, user.Role, user.ID)
+	fmt.Fprintln(stdout, tr("user.created", "Username", user.Username, "Role", user.Role, "ID", user.ID))
 	return nil
 }
 
@@ -318,7 +336,7 @@ func userList(ctx context.Context, db *storage.DB, stdout io.Writer) error {
 	for _, u := range users {
 		state := ""
 		if u.Disabled {
-			state = "disabled"
+			state = tr("user.disabled")
 		}
 		fmt.Fprintf(stdout, "%-36s %-16s %-10s %s\n", u.ID, u.Username, u.Role, state)
 	}

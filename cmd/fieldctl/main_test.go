@@ -9,8 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/fieldsync/fieldsync/api/i18n"
 )
 
 // ctl runs fieldctl on a data dir of the test's own.
@@ -29,20 +32,22 @@ func TestFieldctl(t *testing.T) {
 		want  string
 		fails bool
 	}{
-		{"", []string{"migrate"}, "schema version ", false},
-		{"", []string{"unit", "add", "-code", "JC", "-name", "江城市人民政府", "-kind", "city"}, "unit JC 江城市人民政府 created", false},
-		{"", []string{"unit", "add", "-code", "JC-EPB", "-name", "生态环境局", "-parent", "JC"}, "unit JC-EPB", false},
-		{"", []string{"unit", "add", "-code", "X", "-name", "x", "-parent", "NOPE"}, `no unit with code "NOPE"`, true},
-		{"a-long-password\n", []string{"user", "add", "-username", "chen", "-role", "admin", "-unit", "JC"}, "user chen (admin) created", false},
-		{"short\n", []string{"user", "add", "-username", "li", "-role", "admin", "-unit", "JC"}, "", true},
-		{"another-long-one\n", []string{"user", "add", "-username", "chen", "-role", "admin", "-unit", "JC"}, "", true},
+		{"", []string{"migrate"}, "数据库结构版本 ", false},
+		{"", []string{"unit", "add", "-code", "JC", "-name", "江城市人民政府", "-kind", "city"}, "已创建单位 JC 江城市人民政府：", false},
+		{"", []string{"unit", "add", "-code", "JC-EPB", "-name", "生态环境局", "-parent", "JC"}, "已创建单位 JC-EPB 生态环境局：", false},
+		{"", []string{"unit", "add", "-code", "X", "-name", "x", "-parent", "NOPE"}, "没有编码为“NOPE”的单位", true},
+		{"", []string{"unit", "add", "-code", "JC", "-name", "重复"}, "unit_code_taken: 单位编码已被使用", true},
+		{"a-long-password\n", []string{"user", "add", "-username", "chen", "-role", "admin", "-unit", "JC"}, "已创建用户 chen（admin）：", false},
+		{"short\n", []string{"user", "add", "-username", "liwei", "-role", "admin", "-unit", "JC"}, "weak_password: ", true},
+		{"another-long-one\n", []string{"user", "add", "-username", "chen", "-role", "admin", "-unit", "JC"}, "username_taken: 用户名已被使用", true},
 		{"", []string{"user", "list"}, "chen", false},
 		{"", []string{"unit", "list"}, "JC-EPB", false},
-		{"", []string{"seed"}, "", true}, // not an empty database
-		{"", []string{"sync", "compact"}, "removed 0 superseded changes", false},
-		{"", []string{"sync", "new-epoch"}, "new sync epoch", false},
-		{"", []string{"frobnicate"}, "unknown command", true},
-		{"", nil, "usage: fieldctl", true},
+		{"", []string{"seed"}, "the database is not empty", true},
+		{"", []string{"sync", "compact"}, "已清理 0 条被覆盖的变更", false},
+		{"", []string{"sync", "new-epoch"}, "已开启新的同步纪元 ", false},
+		{"", []string{"frobnicate"}, "未知命令“frobnicate”", true},
+		{"", nil, "用法：fieldctl [配置参数] <命令>", true},
+		{"", nil, "未指定命令", true},
 	}
 	for _, s := range steps {
 		out, err := ctl(t, dir, s.stdin, s.args...)
@@ -54,7 +59,7 @@ func TestFieldctl(t *testing.T) {
 		}
 	}
 	out, err := ctl(t, t.TempDir(), "", "seed")
-	if err != nil || !strings.Contains(out, "22 items") {
+	if err != nil || !strings.Contains(out, "已载入演示数据：") || !strings.Contains(out, "问题 22 项") {
 		t.Fatalf("seed on an empty database: %v %s", err, out)
 	}
 }
@@ -82,7 +87,8 @@ func TestFieldctlImport(t *testing.T) {
 		[]any{"JC-2099-4", "", "中央督察", "水", "消除黑臭", "截污", "没有这个单位", "局长", "后年", "", ""},
 	)
 	out, err := ctl(t, dir, "", "import", "items", bad)
-	for _, want := range []string{"row 3: 问题名称: required", "row 3: 责任单位: unknown_unit", "row 3: 整改时限: invalid_date", "import_invalid"} {
+	for _, want := range []string{"第 3 行：问题名称：required：缺少必填项", "第 3 行：责任单位：unknown_unit：单位不存在", "第 3 行：整改时限：invalid_date：日期格式不正确",
+		"import_invalid: 台账有错误，未导入任何数据：1 行有错误"} {
 		if !strings.Contains(out, want) && (err == nil || !strings.Contains(err.Error(), want)) {
 			t.Errorf("a bad file: %v; output lacks %q:\n%s", err, want, out)
 		}
@@ -90,19 +96,19 @@ func TestFieldctlImport(t *testing.T) {
 	if err == nil || strings.Contains(out, "JC-2099-3") {
 		t.Errorf("a bad file must fail and report only bad rows: %v\n%s", err, out)
 	}
-	if out, err := ctl(t, dir, "", "import", "items", good); err != nil || !strings.Contains(out, "imported 2 items") {
+	if out, err := ctl(t, dir, "", "import", "items", good); err != nil || !strings.Contains(out, "导入 2 项：新建 2 项") {
 		t.Fatalf("a good file: %v %s", err, out)
 	}
-	if out, err := ctl(t, dir, "", "import", "items", good); err != nil || !strings.Contains(out, "0 created, 0 updated, 2 unchanged") {
+	if out, err := ctl(t, dir, "", "import", "items", good); err != nil || !strings.Contains(out, "导入 0 项：新建 0 项，更新 0 项，2 项不变") {
 		t.Fatalf("importing twice: %v %s", err, out)
 	}
 	if out, err := ctl(t, dir, "", "import", "items", filepath.Join(dir, "missing.xlsx")); err == nil {
 		t.Fatalf("a missing file: %s", out)
 	}
-	if out, err := ctl(t, dir, "", "items", "escalate"); err != nil || !strings.Contains(out, "raised the supervision level of 0 items overdue for 720h0m0s or more") {
+	if out, err := ctl(t, dir, "", "items", "escalate"); err != nil || !strings.Contains(out, "已提升 0 项逾期 30 天及以上问题的督办级别") {
 		t.Fatalf("items escalate: %v %s", err, out)
 	}
-	if out, err := ctl(t, dir, "", "-escalate-after", "0", "items", "escalate"); err != nil || !strings.Contains(out, "escalation is disabled") {
+	if out, err := ctl(t, dir, "", "-escalate-after", "0", "items", "escalate"); err != nil || !strings.Contains(out, "升级督办已关闭") {
 		t.Fatalf("items escalate, disabled: %v %s", err, out)
 	}
 }
@@ -152,7 +158,8 @@ func TestFieldctlRealLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := ctl(t, dir, "", "import", "items", "-dry-run", "../../testdata/ledgers/jiangcheng-2026.csv")
-	if err == nil || !strings.Contains(out, "row 10: 整改时限: invalid_date") || strings.Contains(out, "row 3:") {
+	if err == nil || !strings.Contains(out, "第 10 行：整改时限：invalid_date：日期格式不正确") || strings.Contains(out, "第 3 行") ||
+		!strings.Contains(out, "以下列不是台账列，未读取：备注") {
 		t.Fatalf("the ledger with its bad row: %v\n%s", err, out)
 	}
 	fixed := filepath.Join(t.TempDir(), "台账.csv")
@@ -160,13 +167,13 @@ func TestFieldctlRealLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err = ctl(t, dir, "", "import", "items", "-dry-run", fixed)
-	if err != nil || !strings.Contains(out, "row 3: JC-DC-2026-001 create") || !strings.Contains(out, "8 items would be created, 0 updated, 0 unchanged; nothing was written") {
+	if err != nil || !strings.Contains(out, "第 3 行：JC-DC-2026-001 新建") || !strings.Contains(out, "：将新建 8 项，更新 0 项，0 项不变；未写入任何数据") {
 		t.Fatalf("dry run: %v\n%s", err, out)
 	}
-	if out, err := ctl(t, dir, "", "import", "items", fixed); err != nil || !strings.Contains(out, "imported 8 items") || !strings.Contains(out, "8 created") {
+	if out, err := ctl(t, dir, "", "import", "items", fixed); err != nil || !strings.Contains(out, "导入 8 项") || !strings.Contains(out, "新建 8 项") {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
-	if out, err := ctl(t, dir, "", "import", "items", "-dry-run", fixed); err != nil || !strings.Contains(out, "0 updated, 8 unchanged") {
+	if out, err := ctl(t, dir, "", "import", "items", "-dry-run", fixed); err != nil || !strings.Contains(out, "更新 0 项，8 项不变") {
 		t.Fatalf("dry run after the import: %v\n%s", err, out)
 	}
 }
@@ -178,21 +185,26 @@ func TestFieldctlHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-h: %v", err)
 	}
+	zh := catalog.In(i18n.Default)
 	for _, c := range commands {
-		if !strings.Contains(out, "  "+c.name+" ") {
-			t.Errorf("-h does not list %q:\n%s", c.name, out)
+		summary := zh.T("cli.cmd."+c.key()+".summary", nil)
+		if !strings.Contains(out, "  "+c.name+" ") || !strings.Contains(out, summary) || !hasHan(summary) {
+			t.Errorf("-h does not list %q with its Chinese summary %q:\n%s", c.name, summary, out)
 		}
 	}
-	if !strings.Contains(out, "-mysql-dsn") {
-		t.Errorf("-h does not list the config flags:\n%s", out)
+	if !strings.Contains(out, "-mysql-dsn") || !strings.Contains(out, "-lang") || !strings.Contains(out, "FIELDSYNC_LANG=en") {
+		t.Errorf("-h does not list the config flags and the language:\n%s", out)
 	}
 	for _, c := range commands {
 		out, err := ctl(t, t.TempDir(), "", append([]string{"help"}, strings.Fields(c.name)...)...)
-		if err != nil || !strings.Contains(out, "usage: fieldctl [config flags] "+c.name) || !strings.Contains(out, "examples:") {
+		if err != nil || !strings.Contains(out, "用法：fieldctl [配置参数] "+c.name) || !strings.Contains(out, "示例：\n  "+c.examples[0]+"\n") {
 			t.Errorf("help %s: %v\n%s", c.name, err, out)
 		}
+		if details := zh.T("cli.cmd."+c.key()+".details", nil); c.details && (!hasHan(details) || !strings.Contains(out, details)) {
+			t.Errorf("help %s lacks its Chinese details %q:\n%s", c.name, details, out)
+		}
 	}
-	if out, err := ctl(t, t.TempDir(), "", "help", "frobnicate"); err == nil || !strings.Contains(out, "commands:") {
+	if out, err := ctl(t, t.TempDir(), "", "help", "frobnicate"); err == nil || !strings.Contains(out, "命令：") || !strings.Contains(err.Error(), "没有“frobnicate”这个命令") {
 		t.Errorf("help of an unknown command: %v\n%s", err, out)
 	}
 }
@@ -202,17 +214,22 @@ func TestFieldctlHelp(t *testing.T) {
 // one joins the unit; a short password and a missing unit are refused.
 func TestFieldctlAdminCreate(t *testing.T) {
 	dir := t.TempDir()
-	if out, err := ctl(t, dir, "short\n", "admin", "create", "-username", "chen", "-unit", "JC", "-unit-name", "江城市人民政府"); err == nil {
-		t.Fatalf("a short password: %s", out)
+	if out, err := ctl(t, dir, "short\n", "admin", "create", "-username", "chen", "-unit", "JC", "-unit-name", "江城市人民政府"); err == nil || !strings.Contains(err.Error(), "weak_password: ") ||
+		!strings.Contains(out, "已创建单位 JC 江城市人民政府：") { // the unit stays
+		t.Fatalf("a short password: %v %s", err, out)
 	}
-	if out, err := ctl(t, dir, "a-long-password\n", "admin", "create", "-username", "chen", "-unit", "NOPE"); err == nil || !strings.Contains(err.Error(), "-unit-name") {
+	if out, err := ctl(t, dir, "a-long-password\n", "admin", "create", "-username", "chen", "-unit", "NOPE"); err == nil || !strings.Contains(err.Error(), "没有编码为“NOPE”的单位；加 -unit-name 可创建该单位") {
 		t.Fatalf("a missing unit without -unit-name: %v %s", err, out)
 	}
+	if out, err := ctl(t, dir, "", "admin", "create", "-username", "chen"); err == nil || !strings.Contains(err.Error(), "用法：fieldctl [配置参数] admin create -username NAME -unit CODE") ||
+		!strings.Contains(err.Error(), "（详见 fieldctl help admin create）") {
+		t.Fatalf("admin create without -unit: %v %s", err, out)
+	}
 	out, err := ctl(t, dir, "a-long-password\n", "admin", "create", "-username", "chen", "-unit", "JC", "-unit-name", "江城市人民政府")
-	if err != nil || !strings.Contains(out, "administrator chen created") {
+	if err != nil || !strings.Contains(out, "已创建管理员 chen：") {
 		t.Fatalf("admin create: %v %s", err, out)
 	}
-	if out, err := ctl(t, dir, "another-long-one\n", "admin", "create", "-username", "liwei", "-unit", "JC"); err != nil || !strings.Contains(out, "administrator liwei created") {
+	if out, err := ctl(t, dir, "another-long-one\n", "admin", "create", "-username", "liwei", "-unit", "JC"); err != nil || !strings.Contains(out, "已创建管理员 liwei：") {
 		t.Fatalf("a second admin: %v %s", err, out)
 	}
 	out, err = ctl(t, dir, "", "user", "list")
@@ -221,5 +238,48 @@ func TestFieldctlAdminCreate(t *testing.T) {
 	}
 	if out, err := ctl(t, dir, "", "unit", "list"); err != nil || strings.Count(out, "JC") != 1 {
 		t.Fatalf("unit list: %v %s", err, out)
+	}
+}
+
+// hasHan reports whether s has a Chinese character: a message that is
+// meant to be Chinese and is not.
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFieldctlEnglish: -lang en, or FIELDSYNC_LANG=en, makes fieldctl speak
+// English: results, its own errors, a domain error's words and the help;
+// the codes stay, and a language it does not speak is refused.
+func TestFieldctlEnglish(t *testing.T) {
+	dir := t.TempDir()
+	out, err := ctl(t, dir, "", "-lang", "en", "unit", "add", "-code", "JC", "-name", "江城市人民政府", "-kind", "city")
+	if err != nil || !strings.Contains(out, "unit JC 江城市人民政府 created: ") || hasHan(strings.ReplaceAll(out, "江城市人民政府", "")) {
+		t.Fatalf("-lang en unit add: %v\n%s", err, out)
+	}
+	if _, err := ctl(t, dir, "", "-lang", "en", "unit", "add", "-code", "JC", "-name", "x"); err == nil || !strings.Contains(err.Error(), `unit_code_taken: unit code "JC" is taken`) {
+		t.Fatalf("a domain error in English: %v", err)
+	}
+	t.Setenv("FIELDSYNC_LANG", "en")
+	if out, err := ctl(t, dir, "", "audit", "verify"); err != nil || !strings.Contains(out, "audit chain intact: 1 entries checked") {
+		t.Fatalf("FIELDSYNC_LANG=en audit verify: %v\n%s", err, out)
+	}
+	if _, err := ctl(t, dir, "", "unit", "add", "-code", "X", "-name", "x", "-parent", "NOPE"); err == nil || err.Error() != `no unit with code "NOPE"` {
+		t.Fatalf("fieldctl's own error in English: %v", err)
+	}
+	if out, err := ctl(t, dir, "", "-h"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, "usage: fieldctl [config flags] <command> [flags]") ||
+		!strings.Contains(out, "  import items     create the items of a ledger") {
+		t.Fatalf("-h in English: %v\n%s", err, out)
+	}
+	// The flag wins over the environment, as for every setting.
+	if out, err := ctl(t, dir, "", "-lang", "zh-CN", "help", "sync", "compact"); err != nil || !strings.Contains(out, "立即压缩变更日志") {
+		t.Fatalf("-lang zh-CN over FIELDSYNC_LANG=en: %v\n%s", err, out)
+	}
+	if _, err := ctl(t, dir, "", "-lang", "fr", "unit", "list"); err == nil || !strings.Contains(err.Error(), `FIELDSYNC_LANG "fr"`) {
+		t.Fatalf("an unknown language: %v", err)
 	}
 }

@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"text/tabwriter"
+	"strings"
 	"time"
 
 	"github.com/fieldsync/fieldsync/models"
@@ -23,7 +22,7 @@ const rejectionsShown = 10
 // log's head, and the evidence it declared without completing.
 func syncDevices(ctx context.Context, db *storage.DB, eng *fsync.Engine, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("sync devices", flag.ContinueOnError)
-	username := fs.String("user", "", "only this user's devices (a username)")
+	username := fs.String("user", "", tr("flag.user"))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,7 +40,7 @@ func syncDevices(ctx context.Context, db *storage.DB, eng *fsync.Engine, args []
 			var u models.User
 			if err := tx.First(&u, models.Query{Where: []models.Cond{models.Eq("username", *username)}}); err != nil {
 				if models.IsNotFound(err) {
-					return fmt.Errorf("no user %q", *username)
+					return fail("sync.no_user", "Username", *username)
 				}
 				return err
 			}
@@ -90,9 +89,9 @@ func syncDevices(ctx context.Context, db *storage.DB, eng *fsync.Engine, args []
 		byDevice[c.DeviceID] = append(byDevice[c.DeviceID], c)
 	}
 
-	fmt.Fprintf(stdout, "sync log head %d, epoch %s\n", head.Seq, head.Epoch)
-	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "DEVICE\tUSER\tNAME\tLAST SIGN-IN\tSTATE\tCLIENTS\tLAST MUTATION\tLAST PULL\tBEHIND\tPENDING EVIDENCE")
+	fmt.Fprintln(stdout, tr("sync.head", "Seq", head.Seq, "Epoch", head.Epoch))
+	var t table
+	t.row(strings.Split(tr("sync.devices_header"), "|")...)
 	for _, d := range devices {
 		cs := byDevice[d.ID]
 		mutation, pulled, behind := "-", "-", "-"
@@ -102,16 +101,16 @@ func syncDevices(ctx context.Context, db *storage.DB, eng *fsync.Engine, args []
 				pulled, behind = stamp(*c.PulledAt), lag(*c, head)
 			}
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d\n", d.ID, names[d.UserID], orDash(d.Name), stamp(d.LastSeenAt),
-			deviceState(d, signedIn[d.ID]), len(cs), mutation, pulled, behind, pendingOf[d.ID])
+		t.row(d.ID, names[d.UserID], orDash(d.Name), stamp(d.LastSeenAt), deviceState(d, signedIn[d.ID]),
+			fmt.Sprint(len(cs)), mutation, pulled, behind, fmt.Sprint(pendingOf[d.ID]))
 	}
-	return w.Flush()
+	return t.write(stdout)
 }
 
 // syncDevice prints everything the server knows about one device's sync.
 func syncDevice(ctx context.Context, db *storage.DB, eng *fsync.Engine, args []string, stdout io.Writer) error {
 	if len(args) != 1 || !models.ValidID(args[0]) {
-		return errors.New("usage: fieldctl sync device DEVICE_ID (a UUID; see fieldctl sync devices)")
+		return fail("sync.device_usage", "Usage", usageLine(commandNamed("sync device")))
 	}
 	id := args[0]
 	var (
@@ -124,7 +123,7 @@ func syncDevice(ctx context.Context, db *storage.DB, eng *fsync.Engine, args []s
 	err := db.Tx(ctx, func(tx models.Tx) error {
 		if err := tx.Get(&d, id); err != nil {
 			if models.IsNotFound(err) {
-				return fmt.Errorf("no device %s has signed in", id)
+				return fail("sync.no_device", "ID", id)
 			}
 			return err
 		}
@@ -148,71 +147,82 @@ func syncDevice(ctx context.Context, db *storage.DB, eng *fsync.Engine, args []s
 		return err
 	}
 
-	fmt.Fprintf(stdout, "device        %s %q (%s), registered %s\n", d.ID, d.Name, orDash(d.Platform), stamp(d.CreatedAt))
-	fmt.Fprintf(stdout, "user          %s (%s) %s\n", u.Username, u.Role, u.ID)
-	fmt.Fprintf(stdout, "last sign-in  %s\n", stamp(d.LastSeenAt))
+	// The lines' labels are padded to one width, in either language.
+	label := func(id string) string { return pad(tr("sync.label."+id), 14) }
+	line := func(id, text string) { fmt.Fprintln(stdout, label(id)+text) }
+	line("device", tr("sync.device_line", "ID", d.ID, "Name", fmt.Sprintf("%q", d.Name), "Platform", orDash(d.Platform), "At", stamp(d.CreatedAt)))
+	line("user", fmt.Sprintf("%s (%s) %s", u.Username, u.Role, u.ID))
+	line("last_sign_in", stamp(d.LastSeenAt))
 	state := deviceState(d, len(live) > 0)
 	switch {
 	case d.RevokedAt != nil:
-		state += " at " + stamp(*d.RevokedAt)
+		state = tr("sync.state_revoked_at", "State", state, "At", stamp(*d.RevokedAt))
 	case len(live) > 0:
-		state += " (the session expires " + stamp(live[0].ExpiresAt) + " unless refreshed)"
+		state = tr("sync.state_session", "State", state, "At", stamp(live[0].ExpiresAt))
 	}
-	fmt.Fprintf(stdout, "state         %s\n", state)
-	fmt.Fprintf(stdout, "sync log      head %d, epoch %s, removes compacted up to %d\n", head.Seq, head.Epoch, head.RetainedFrom)
+	line("state", state)
+	line("sync_log", tr("sync.log_line", "Seq", head.Seq, "Epoch", head.Epoch, "RetainedFrom", head.RetainedFrom))
 	if len(clients) == 0 {
-		fmt.Fprintln(stdout, "\nno sync client: the device has neither pulled nor pushed")
+		fmt.Fprintln(stdout, "\n"+tr("sync.no_client"))
 	}
+	sub := func(id, text string) { fmt.Fprintln(stdout, "  "+pad(tr("sync.label."+id), 15)+text) }
 	for _, c := range clients {
-		fmt.Fprintf(stdout, "\nsync client %s (registered %s", c.ID, stamp(c.CreatedAt))
+		other := ""
 		if c.UserID != d.UserID {
-			fmt.Fprintf(stdout, ", another user: %s", c.UserID)
+			other = c.UserID
 		}
-		fmt.Fprintln(stdout, ")")
+		fmt.Fprintln(stdout, "\n"+tr("sync.client", "ID", c.ID, "At", stamp(c.CreatedAt), "Other", other))
 		if c.LastMutationID > 0 {
-			fmt.Fprintf(stdout, "  last mutation  %d, applied %s\n", c.LastMutationID, stamp(c.LastMutationAt))
+			sub("last_mutation", tr("sync.mutation_applied", "ID", c.LastMutationID, "At", stamp(c.LastMutationAt)))
 		} else {
-			fmt.Fprintln(stdout, "  last mutation  none pushed")
+			sub("last_mutation", tr("sync.none_pushed"))
 		}
 		if c.PulledAt == nil {
-			fmt.Fprintln(stdout, "  last pull      none noted")
+			sub("last_pull", tr("sync.none_noted"))
 		} else {
-			fmt.Fprintf(stdout, "  last pull      %s, cursor at %d: %s (noted at most once a minute)\n", stamp(*c.PulledAt), *c.PulledSeq, describeLag(c, head))
+			sub("last_pull", tr("sync.pulled", "At", stamp(*c.PulledAt), "Seq", *c.PulledSeq, "Lag", describeLag(c, head)))
 		}
 		if c.PulledAt != nil && c.PulledEpoch == head.Epoch && c.UserID == u.ID {
 			n, err := eng.Waiting(ctx, models.Actor{UserID: u.ID, Username: u.Username, Role: u.Role, UnitID: u.UnitID, UnitPath: u.UnitPath}, *c.PulledSeq)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "  waiting        %d change-log row(s) in its scopes after that cursor\n", n)
+			sub("waiting", tr("sync.waiting", "N", n))
 		}
 		rej, err := eng.Rejections(ctx, c.ID, rejectionsShown)
 		if err != nil {
 			return err
 		}
 		if len(rej) == 0 {
-			fmt.Fprintf(stdout, "  rejected       none in the last %s\n", days(eng.ResultRetention))
+			sub("rejected", tr("sync.no_rejections", "Days", days(eng.ResultRetention)))
 			continue
 		}
-		fmt.Fprintf(stdout, "  rejected       %d most recent (results are kept %s):\n", len(rej), days(eng.ResultRetention))
-		w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		sub("rejected", tr("sync.rejections", "N", len(rej), "Days", days(eng.ResultRetention)))
+		t := table{indent: "    "}
 		for _, r := range rej {
-			fmt.Fprintf(w, "    %d\t%s\t%s\t%s\t%s\n", r.MutationID, stamp(r.At), r.Name, r.Code, r.Message)
+			t.row(fmt.Sprint(r.MutationID), stamp(r.At), r.Name, r.Code, rejection(r.Code, r.Message))
 		}
-		if err := w.Flush(); err != nil {
+		if err := t.write(stdout); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "\npending evidence (declared, not completed): %d\n", len(pending))
-	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(stdout, "\n"+tr("sync.pending", "N", len(pending)))
+	t := table{indent: "  "}
 	for _, e := range pending {
-		fmt.Fprintf(w, "  %s\ttask %s\t%s\t%d bytes\tdeclared %s", e.ID, e.TaskID, e.Kind, e.Size, stamp(e.CreatedAt))
+		cells := []string{e.ID, tr("sync.pending_task", "ID", e.TaskID), e.Kind, tr("sync.bytes", "N", e.Size), tr("sync.declared", "At", stamp(e.CreatedAt))}
 		if e.UploadID != "" {
-			fmt.Fprint(w, "\tmultipart upload started")
+			cells = append(cells, tr("sync.multipart"))
 		}
-		fmt.Fprintln(w)
+		t.row(cells...)
 	}
-	return w.Flush()
+	return t.write(stdout)
+}
+
+// rejection is a rejected mutation's words in fieldctl's language: its
+// code's message from the catalog, or, in English, the words it was
+// rejected with.
+func rejection(code, message string) string {
+	return say.Detail(code, "", nil, message)
 }
 
 // liveSession selects sessions that are neither revoked nor expired.
@@ -223,11 +233,11 @@ func liveSession(now time.Time) []models.Cond {
 func deviceState(d models.Device, signedIn bool) string {
 	switch {
 	case d.RevokedAt != nil:
-		return "revoked"
+		return tr("sync.state.revoked")
 	case signedIn:
-		return "signed in"
+		return tr("sync.state.signed_in")
 	}
-	return "signed out"
+	return tr("sync.state.signed_out")
 }
 
 // current is the client a device used last: a device has several when
@@ -248,23 +258,23 @@ func current(cs []fsync.Client) *fsync.Client {
 }
 
 // lag is how many log numbers the noted pull was behind the head, or
-// "reset" when it was in an epoch before the log's.
+// the word for a reset (cli.sync.reset) when it was in an epoch before
+// the log's.
 func lag(c fsync.Client, head fsync.LogHead) string {
 	if c.PulledEpoch != head.Epoch {
-		return "reset"
+		return tr("sync.reset")
 	}
 	return fmt.Sprint(max(0, head.Seq-*c.PulledSeq))
 }
 
 func describeLag(c fsync.Client, head fsync.LogHead) string {
-	switch l := lag(c, head); l {
-	case "reset":
-		return "in epoch " + c.PulledEpoch + ", before the log's; the device resets at its next pull"
-	case "0":
-		return "at the head"
-	default:
-		return l + " behind the head"
+	switch {
+	case c.PulledEpoch != head.Epoch:
+		return tr("sync.lag_epoch", "Epoch", c.PulledEpoch)
+	case head.Seq <= *c.PulledSeq:
+		return tr("sync.lag_none")
 	}
+	return tr("sync.lag_behind", "N", head.Seq-*c.PulledSeq)
 }
 
 // stamp writes a time in the configured zone (FIELDSYNC_TIME_ZONE), with
@@ -274,7 +284,7 @@ func stamp(t time.Time) string { return t.In(zone).Format(time.RFC3339) }
 // days writes a retention in days, as it is configured.
 func days(d time.Duration) string {
 	if d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%d days", d/(24*time.Hour))
+		return tr("sync.days", "N", int64(d/(24*time.Hour)))
 	}
 	return d.String()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/fieldsync/fieldsync/api/i18n"
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
 	"github.com/fieldsync/fieldsync/models"
@@ -111,23 +112,36 @@ func TestFieldctlSyncDevices(t *testing.T) {
 		t.Fatalf("no line for %s:\n%s", device, out)
 		return nil
 	}
-	// DEVICE USER NAME LAST-SIGN-IN STATE(2 words) CLIENTS LAST-MUTATION LAST-PULL BEHIND PENDING
-	if f := line(out, phone); len(f) != 11 || f[1] != "inspector1" || f[2] != "外业手机" || f[4]+" "+f[5] != "signed in" ||
-		f[6] != "1" || f[7] != "2" || f[8] == "-" || f[10] != "1" {
+	// 设备 用户 名称 最近登录 状态 客户端数 最近操作 最近拉取 落后 待完成证据
+	if !strings.Contains(out, "同步日志头 ") || !strings.HasPrefix(strings.Split(out, "\n")[1], "设备  ") {
+		t.Errorf("sync devices' head and heading:\n%s", out)
+	}
+	if f := line(out, phone); len(f) != 10 || f[1] != "inspector1" || f[2] != "外业手机" || f[4] != "已登录" ||
+		f[5] != "1" || f[6] != "2" || f[7] == "-" || f[9] != "1" {
 		t.Errorf("inspector1's phone: %q", f)
 	}
+	// Times are in FIELDSYNC_TIME_ZONE, Asia/Shanghai by default.
+	if f := line(out, phone); !strings.HasSuffix(f[3], "+08:00") || !strings.HasSuffix(f[7], "+08:00") {
+		t.Errorf("the phone's times are not in Asia/Shanghai: %q", f)
+	}
 	// The push's note came after the pull: the noted pull is behind.
-	if f := line(out, phone); f[9] == "0" || f[9] == "-" {
+	if f := line(out, phone); f[8] == "0" || f[8] == "-" {
 		t.Errorf("the phone's pull should be behind the head after its own push: %q", f)
 	}
-	if f := line(out, lost); f[1] != "inspector2" || f[4] != "revoked" || f[5] != "0" || f[6] != "-" {
+	if f := line(out, lost); f[1] != "inspector2" || f[4] != "已注销" || f[5] != "0" || f[6] != "-" {
 		t.Errorf("inspector2's revoked phone: %q", f)
+	}
+	// The columns line up on a terminal, where a Chinese character takes
+	// two columns: the heading's 状态 starts where the rows' states do.
+	lines := strings.Split(out, "\n")
+	if h, r := lines[1], lines[2]; columns(h[:strings.Index(h, "状态")]) != columns(r[:strings.Index(r, "已")]) {
+		t.Errorf("the state column is not aligned:\n%s\n%s", h, r)
 	}
 	if out, err := ctl(t, dir, "", "sync", "devices", "-user", "inspector1"); err != nil || !strings.Contains(out, phone) || strings.Contains(out, lost) {
 		t.Errorf("sync devices -user inspector1: %v\n%s", err, out)
 	}
-	if out, err := ctl(t, dir, "", "sync", "devices", "-user", "nobody"); err == nil {
-		t.Errorf("an unknown user must fail:\n%s", out)
+	if out, err := ctl(t, dir, "", "sync", "devices", "-user", "nobody"); err == nil || err.Error() != "没有用户“nobody”" {
+		t.Errorf("an unknown user must fail: %v\n%s", err, out)
 	}
 
 	out, err = ctl(t, dir, "", "sync", "device", phone)
@@ -136,38 +150,44 @@ func TestFieldctlSyncDevices(t *testing.T) {
 	}
 	t.Logf("fieldctl sync device:\n%s", out)
 	for _, want := range []string{
-		"user          inspector1 (inspector) " + insp1.UserID,
-		"state         signed in (the session expires ",
-		"sync client " + client,
-		"last mutation  2, applied ",
-		"behind the head (noted at most once a minute)",
-		"waiting        ",
-		"rejected       1 most recent",
-		"task.start", push.Results[1].Code,
-		"pending evidence (declared, not completed): 1",
-		declared + "  task " + tasksOf(insp1)[0].ID + "  photo  2048 bytes",
+		"用户          inspector1 (inspector) " + insp1.UserID,
+		"状态          已登录（会话若不续期，于 ",
+		"\n同步客户端 " + client + "（登记于 ",
+		"\n  最近操作       2，执行于 ",
+		"，游标位于 ",
+		"（每分钟最多记录一次）",
+		"\n  待拉取         ",
+		"\n  被拒操作       最近 1 条（操作结果保留 30 天）：",
+		"task.start  " + push.Results[1].Code + "  " + catalog.In(i18n.Default).Code(push.Results[1].Code, nil),
+		"待完成的证据（已登记、未上传完成）：1",
+		declared + "  任务 " + tasksOf(insp1)[0].ID + "  photo  2048 字节  登记于 ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("sync device lacks %q", want)
 		}
 	}
-	if out, err := ctl(t, dir, "", "sync", "device", lost); err != nil || !strings.Contains(out, "state         revoked at ") ||
-		!strings.Contains(out, "no sync client") || !strings.Contains(out, "pending evidence (declared, not completed): 0") {
+	if out, err := ctl(t, dir, "", "sync", "device", lost); err != nil || !strings.Contains(out, "状态          已注销，注销时间 ") ||
+		!strings.Contains(out, "没有同步客户端") || !strings.Contains(out, "待完成的证据（已登记、未上传完成）：0") {
 		t.Errorf("sync device of the revoked phone: %v\n%s", err, out)
 	}
 
 	if out, err := ctl(t, dir, "", "sync", "new-epoch"); err != nil {
 		t.Fatalf("new-epoch: %v\n%s", err, out)
 	}
-	if out, err := ctl(t, dir, "", "sync", "device", phone); err != nil || !strings.Contains(out, "the device resets at its next pull") || strings.Contains(out, "waiting") {
+	if out, err := ctl(t, dir, "", "sync", "device", phone); err != nil || !strings.Contains(out, "设备下次拉取时将重新同步") || strings.Contains(out, "待拉取") {
 		t.Errorf("sync device after a new epoch: %v\n%s", err, out)
 	}
-	if out, err := ctl(t, dir, "", "sync", "devices"); err != nil || line(out, phone)[9] != "reset" {
+	if out, err := ctl(t, dir, "", "sync", "devices"); err != nil || line(out, phone)[8] != "待重置" {
 		t.Errorf("sync devices after a new epoch: %v\n%s", err, out)
 	}
-	for _, bad := range [][]string{{"sync", "device", uuid.NewString()}, {"sync", "device", "not-a-uuid"}, {"sync", "device"}} {
-		if out, err := ctl(t, dir, "", bad...); err == nil {
-			t.Errorf("fieldctl %v must fail:\n%s", bad, out)
+	unknown := uuid.NewString()
+	for bad, want := range map[string]string{
+		"sync device " + unknown: "设备 " + unknown + " 没有登录过",
+		"sync device not-a-uuid": "用法：fieldctl [配置参数] sync device DEVICE_ID（DEVICE_ID 为 UUID，可用 fieldctl sync devices 查看）",
+		"sync device":            "用法：fieldctl [配置参数] sync device DEVICE_ID（",
+	} {
+		if out, err := ctl(t, dir, "", strings.Fields(bad)...); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("fieldctl %s must fail with %q: %v\n%s", bad, want, err, out)
 		}
 	}
 }

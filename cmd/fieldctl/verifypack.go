@@ -19,24 +19,24 @@ import (
 func verifyPack(cfg config.Config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("verify-pack", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	pub := fs.String("public-key", "", "trust this Ed25519 public key (standard base64, as GET /v1/evidence-pack/keys lists it) instead of the server secret's keys")
+	pub := fs.String("public-key", "", tr("flag.public_key"))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: fieldctl verify-pack [-public-key BASE64] FILE.zip")
+		return usageError("verify-pack")
 	}
 	var trusted []ed25519.PublicKey
 	if *pub != "" {
 		k, err := pack.ParsePublicKey(*pub)
 		if err != nil {
-			return err
+			return fail("pack.bad_key", "Err", err.Error())
 		}
 		trusted = append(trusted, k)
 	} else {
 		current, previous, err := cfg.ExistingSecrets()
 		if err != nil {
-			return fmt.Errorf("%w; or pass -public-key", err)
+			return fmt.Errorf("%w%s", err, tr("pack.or_public_key"))
 		}
 		keys, err := pack.KeysFor(current, previous)
 		if err != nil {
@@ -56,55 +56,58 @@ func verifyPack(cfg config.Config, args []string, stdout, stderr io.Writer) erro
 	}
 	r, err := pack.Verify(f, st.Size(), trusted...)
 	if err != nil && !errors.Is(err, pack.ErrNotVerified) {
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %s: %w", name, tr("pack.unreadable"), err)
 	}
 	printReport(stdout, name, &r)
 	if err != nil {
-		return fmt.Errorf("%s is NOT verified: %s", name, summary(&r))
+		return fail("pack.not_verified_error", "Name", name, "Summary", summary(&r))
 	}
 	return nil
 }
 
 func printReport(w io.Writer, name string, r *pack.Report) {
-	fmt.Fprintf(w, "evidence pack %s\n", name)
-	fmt.Fprintf(w, "  item        %s %s\n", r.ItemCode, r.ItemTitle)
+	const at = "2006-01-02 15:04:05 -07:00"
+	// The lines' labels are padded to one width, in either language.
+	line := func(label, text string) { fmt.Fprintln(w, "  "+pad(tr("pack.label."+label), 12)+text) }
+	fmt.Fprintln(w, tr("pack.title", "Name", name))
+	line("item", r.ItemCode+" "+r.ItemTitle)
 	if !r.GeneratedAt.IsZero() {
-		fmt.Fprintf(w, "  generated   %s by %s\n", r.GeneratedAt.In(zone).Format("2006-01-02 15:04:05 -07:00"), r.Server)
+		line("generated", tr("pack.generated", "At", r.GeneratedAt.In(zone).Format(at), "Server", r.Server))
 	}
 	if r.SignedBy != "" {
-		fmt.Fprintf(w, "  signature   good, by trusted key %s\n", r.SignedBy)
+		line("signature", tr("pack.signature_good", "Key", r.SignedBy))
 	} else {
-		fmt.Fprintf(w, "  signature   NOT verified (manifest.sig names key %s)\n", orDash(r.SigKeyID))
+		line("signature", tr("pack.signature_bad", "Key", orDash(r.SigKeyID)))
 	}
-	fmt.Fprintf(w, "  files       %d checked against the manifest\n", r.Files)
+	line("files", tr("pack.files", "N", r.Files))
 	if r.EvidenceDigest != "" {
-		state := "matches the manifest"
+		id := "pack.digest_ok"
 		if !r.DigestOK {
-			state = "does NOT match the manifest"
+			id = "pack.digest_bad"
 		}
-		fmt.Fprintf(w, "  evidence    digest %s %s\n", r.EvidenceDigest, state)
+		line("evidence", tr(id, "Digest", r.EvidenceDigest))
 	}
 	if len(r.Decisions) > 0 {
-		fmt.Fprintf(w, "  decisions\n")
+		fmt.Fprintln(w, "  "+tr("pack.label.decisions"))
 	}
 	for _, d := range r.Decisions {
-		on := "made on exactly this evidence"
+		on := tr("pack.on_this")
 		if !d.OnThisEvidence {
-			on = "made on other evidence (digest " + d.EvidenceDigest + ")"
+			on = tr("pack.on_other", "Digest", d.EvidenceDigest)
 		}
-		fmt.Fprintf(w, "    %s  %-7s %s  %s\n", d.CreatedAt.In(zone).Format("2006-01-02 15:04:05 -07:00"), d.Kind, d.ID, on)
+		fmt.Fprintf(w, "    %s  %-7s %s  %s\n", d.CreatedAt.In(zone).Format(at), d.Kind, d.ID, on)
 	}
 	if r.OK() {
-		fmt.Fprintln(w, "VERIFIED: the signature, every file and the evidence digest check out")
+		fmt.Fprintln(w, tr("pack.verified"))
 		return
 	}
-	fmt.Fprintln(w, "NOT VERIFIED:")
+	fmt.Fprintln(w, tr("pack.not_verified"))
 	for _, l := range []struct {
 		what  string
 		names []string
 	}{{"changed", r.Changed}, {"added", r.Added}, {"removed", r.Removed}, {"mismatch", r.EvidenceMismatch}} {
 		for _, n := range l.names {
-			fmt.Fprintf(w, "  %-8s %s\n", l.what, n)
+			fmt.Fprintf(w, "  %s %s\n", pad(tr("pack.what."+l.what), 8), n)
 		}
 	}
 	for _, p := range r.Problems {
@@ -118,21 +121,21 @@ func summary(r *pack.Report) string {
 	for _, l := range []struct {
 		what  string
 		names []string
-	}{{"changed", r.Changed}, {"added", r.Added}, {"removed", r.Removed}, {"not its record's file", r.EvidenceMismatch}} {
+	}{{"changed", r.Changed}, {"added", r.Added}, {"removed", r.Removed}, {"not_its_file", r.EvidenceMismatch}} {
 		if len(l.names) > 0 {
-			parts = append(parts, l.what+" "+strings.Join(l.names, ", "))
+			parts = append(parts, tr("pack.summary."+l.what, "Names", strings.Join(l.names, ", ")))
 		}
 	}
 	if r.SignedBy == "" {
-		parts = append(parts, "bad or untrusted signature")
+		parts = append(parts, tr("pack.summary.bad_signature"))
 	}
 	if r.EvidenceDigest != "" && !r.DigestOK {
-		parts = append(parts, "evidence digest mismatch")
+		parts = append(parts, tr("pack.summary.digest_mismatch"))
 	}
 	if len(parts) == 0 {
 		return strings.Join(r.Problems, "; ")
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, tr("pack.summary.sep"))
 }
 
 func orDash(s string) string {

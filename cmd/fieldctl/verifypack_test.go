@@ -93,8 +93,13 @@ func TestVerifyPack(t *testing.T) {
 	other, _ := pack.KeysFor([]byte(oldSecret+"x"), nil)
 
 	out, err := ctl(t, dir, "", "-secret", secret, "verify-pack", good)
-	if err != nil || !strings.Contains(out, "VERIFIED: ") || !strings.Contains(out, "signature   good") {
+	if err != nil || !strings.Contains(out, "校验通过：签名、所有文件和证据摘要均一致") || !strings.Contains(out, "\n  签名        有效，受信任的签名密钥 ") ||
+		!strings.Contains(out, "\n  事项        A-1 黑臭水体整治\n") {
 		t.Fatalf("a good pack: %v\n%s", err, out)
+	}
+	// Generated at 09:00 UTC: shown in FIELDSYNC_TIME_ZONE, Asia/Shanghai by default.
+	if !strings.Contains(out, "\n  生成        2026-11-28 17:00:00 +08:00，由 fieldsync test 生成\n") {
+		t.Errorf("the pack's time is not in Asia/Shanghai:\n%s", out)
 	}
 	if out, err := ctl(t, dir, "", "verify-pack", "-public-key", pub, good); err != nil {
 		t.Fatalf("with the published key: %v\n%s", err, out)
@@ -108,13 +113,14 @@ func TestVerifyPack(t *testing.T) {
 		args []string
 		want []string
 	}{
-		"changed photo":   {[]string{"-secret", secret, "verify-pack", corrupt(t, good, photo)}, []string{"changed  " + photo, "NOT VERIFIED"}},
-		"changed sig":     {[]string{"-secret", secret, "verify-pack", corrupt(t, good, "manifest.sig")}, []string{"changed  manifest.sig"}},
-		"another key":     {[]string{"verify-pack", "-public-key", base64.StdEncoding.EncodeToString(other.Signer.Public().Key), good}, []string{"signature   NOT verified", "not a trusted key"}},
-		"old secret only": {[]string{"-secret", oldSecret, "verify-pack", good}, []string{"NOT VERIFIED"}},
-		"no secret":       {[]string{"verify-pack", good}, []string{"no server secret"}},
-		"no file":         {[]string{"-secret", secret, "verify-pack"}, []string{"usage: fieldctl verify-pack"}},
-		"not a zip":       {[]string{"-secret", secret, "verify-pack", "verifypack_test.go"}, []string{"not a readable ZIP"}},
+		"changed photo":   {[]string{"-secret", secret, "verify-pack", corrupt(t, good, photo)}, []string{"\n  被改动   " + photo + "\n", "\n校验未通过：\n"}},
+		"changed sig":     {[]string{"-secret", secret, "verify-pack", corrupt(t, good, "manifest.sig")}, []string{"\n  被改动   manifest.sig\n"}},
+		"another key":     {[]string{"verify-pack", "-public-key", base64.StdEncoding.EncodeToString(other.Signer.Public().Key), good}, []string{"\n  签名        未通过校验（manifest.sig 声称的密钥为 ", "not a trusted key", "签名无效或不是受信任的密钥所签"}},
+		"old secret only": {[]string{"-secret", oldSecret, "verify-pack", good}, []string{"\n校验未通过：\n"}},
+		"no secret":       {[]string{"verify-pack", good}, []string{"no server secret", "；也可用 -public-key 指定信任的公钥"}},
+		"bad key":         {[]string{"verify-pack", "-public-key", "bm90IGEga2V5", good}, []string{"-public-key 无效：public key: 9 bytes"}},
+		"no file":         {[]string{"-secret", secret, "verify-pack"}, []string{"用法：fieldctl [配置参数] verify-pack [-public-key BASE64] FILE.zip（详见 fieldctl help verify-pack）"}},
+		"not a zip":       {[]string{"-secret", secret, "verify-pack", "verifypack_test.go"}, []string{"verifypack_test.go: 无法读取证据包: pack: not a readable ZIP"}},
 	} {
 		out, err := ctl(t, dir, "", c.args...)
 		if err == nil {
@@ -129,7 +135,7 @@ func TestVerifyPack(t *testing.T) {
 	}
 	// The error a script sees names the file too.
 	_, err = ctl(t, dir, "", "-secret", secret, "verify-pack", corrupt(t, good, photo))
-	if err == nil || !strings.Contains(err.Error(), "changed "+photo) {
+	if err == nil || !strings.Contains(err.Error(), " 校验未通过：被改动："+photo) {
 		t.Errorf("error: %v", err)
 	}
 }

@@ -427,7 +427,7 @@ func (s *story) importItems() string {
 		return path
 	}
 	out, code := s.ctl("", "import", "items", write("bad.xlsx", row, bad))
-	if code == 0 || !strings.Contains(out, "row 3") || !strings.Contains(out, "unknown_unit") {
+	if code == 0 || !strings.Contains(out, "第 3 行：") || !strings.Contains(out, "unknown_unit") {
 		t.Fatalf("importing a file with a bad row: exit %d\n%s", code, out)
 	}
 	if items := s.must(200, "admin", "GET", "/v1/items", nil)["items"].([]any); len(items) != 0 {
@@ -468,7 +468,7 @@ func (s *story) packVerifies(item string) {
 	os.WriteFile(good, zipped, 0o600)
 	out := s.mustCtl("", "verify-pack", good)
 	t.Logf("fieldctl verify-pack:\n%s", out)
-	if !strings.Contains(out, "VERIFIED") || strings.Contains(out, "NOT VERIFIED") || !regexp.MustCompile(`accept .* made on exactly this evidence`).MatchString(out) {
+	if !strings.Contains(out, "校验通过：") || strings.Contains(out, "校验未通过") || !regexp.MustCompile(`accept .* 基于本证据作出`).MatchString(out) {
 		t.Fatalf("verify-pack on the exported pack:\n%s", out)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
@@ -503,7 +503,7 @@ func (s *story) packVerifies(item string) {
 func (s *story) auditChainHolds() {
 	t := s.t
 	out := s.mustCtl("", "audit", "verify")
-	if !strings.Contains(out, "intact") {
+	if !strings.Contains(out, "审计链完整：") {
 		t.Fatalf("fieldctl audit verify: %s", out)
 	}
 	var n int64

@@ -66,7 +66,7 @@ func TestFirstStart(t *testing.T) {
 	cmd.Stdin = strings.NewReader("first-admin-password\n")
 	cmd.Env = append(os.Environ(), "FIELDSYNC_LOG_LEVEL=warn")
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "administrator admin created") {
+	if err != nil || !strings.Contains(string(out), "已创建管理员 admin：") {
 		t.Fatalf("%s: %v\n%s", AdminCommand, err, out)
 	}
 	body, _ := json.Marshal(map[string]string{"username": "admin", "password": "first-admin-password", "device_id": "7f1d0c2e-8a51-4c3e-9f77-2b6a1d9e0c11"})
