@@ -4,6 +4,7 @@ import (
 	"context"
 	gosync "sync"
 	"testing"
+	"time"
 
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage/storagetest"
@@ -115,5 +116,44 @@ func BenchmarkStamp(b *testing.B) {
 				b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "rows/s")
 			})
 		}
+	}
+}
+
+// TestStampWithNothingToStampTakesNoLock: with every row numbered, Stamp
+// does not wait for the counter's lock, which a writer holds until it
+// commits; with an unnumbered row it does, and numbers it.
+func TestStampWithNothingToStampTakesNoLock(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := storagetest.MustOpen(t, dialect)
+			eng := fsync.New(fsync.Config{Store: db, CursorKey: []byte("k")})
+			locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			go func() {
+				done <- db.Tx(context.Background(), func(tx models.Tx) error {
+					counter := []models.Cond{models.Eq(models.SyncStateCols.Name, models.SyncStateSeq)}
+					if _, err := tx.UpdateWhere(&models.SyncState{}, counter, models.Set{models.SyncStateCols.Text: ""}); err != nil {
+						return err
+					}
+					close(locked)
+					<-release
+					return nil
+				})
+			}()
+			<-locked
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			n, err := eng.Stamp(ctx)
+			cancel()
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if err != nil || n != 0 {
+				t.Fatalf("Stamp with nothing to stamp, while a writer holds the counter: %d, %v; want 0 at once", n, err)
+			}
+			storagetest.CommitUnnumbered(t, db, changes(1))
+			if n, err := eng.Stamp(context.Background()); err != nil || n != 1 {
+				t.Fatalf("Stamp with one unnumbered row: %d, %v; want 1", n, err)
+			}
+		})
 	}
 }
