@@ -21,8 +21,21 @@ type Argon2id struct {
 	Threads uint8
 }
 
-// DefaultArgon2id follows OWASP's minimum recommendation (19 MiB, t=2).
-var DefaultArgon2id = Argon2id{Time: 2, MemoryK: 19 * 1024, Threads: 1}
+// owaspArgon2id are the argon2id settings OWASP's Password Storage Cheat
+// Sheet lists as equally strong, trading memory for passes.
+var owaspArgon2id = []Argon2id{
+	{Time: 2, MemoryK: 19 * 1024, Threads: 1},
+	{Time: 3, MemoryK: 12 * 1024, Threads: 1},
+	{Time: 4, MemoryK: 9 * 1024, Threads: 1},
+	{Time: 5, MemoryK: 7 * 1024, Threads: 1},
+}
+
+// DefaultArgon2id is the one of them that needs the least memory: every
+// sign-in allocates it, a shift's start brings dozens at once, and Go
+// keeps the freed memory until a later collection (BENCHMARKS.md, fix 27:
+// the CPU a hash takes is the same). Hashes made with another setting
+// carry it in their PHC string and verify as before.
+var DefaultArgon2id = owaspArgon2id[len(owaspArgon2id)-1]
 
 var _ models.PasswordHasher = DefaultArgon2id
 

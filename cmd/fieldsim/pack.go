@@ -36,7 +36,7 @@ func (s *sim) pack(ctx context.Context) error {
 		return err
 	}
 	// The server's RSS is the whole process's: before the first export it
-	// still holds the heap that the uploads and the sign-ins (Argon2, 19 MiB
+	// still holds the heap that the uploads and the sign-ins (Argon2, 7 MiB
 	// a hash) freed, which Go returns to the system only after the next
 	// GC but one, and that comes with the next allocations, not with time:
 	// in practice during the first export. So each round's RSS just before
