@@ -35,16 +35,10 @@ func adminCreate(ctx context.Context, svc *models.Service, db *storage.DB, args 
 		return usageError("admin create")
 	}
 	u, err := unitByCode(ctx, db, *unit)
-	if err != nil {
-		if *unitName == "" {
-			return fmt.Errorf("%w%s", err, tr("admin.give_unit_name"))
-		}
-		u, err = items.New(svc).CreateUnit(ctx, system, items.UnitInput{Code: unit, Name: unitName, Kind: ptr("city")})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, tr("unit.created", "Code", u.Code, "Name", u.Name, "ID", u.ID))
+	if err != nil && *unitName == "" {
+		return fmt.Errorf("%w%s", err, tr("admin.give_unit_name"))
 	}
+	newUnit := err != nil
 	password, err := readPassword(stdin, stderr)
 	if err != nil {
 		return err
@@ -53,9 +47,19 @@ func adminCreate(ctx context.Context, svc *models.Service, db *storage.DB, args 
 		display = username
 	}
 	role := models.RoleAdmin
-	user, err := items.New(svc).CreateUser(ctx, system, items.UserInput{
-		Username: username, Password: &password, Role: &role, UnitID: &u.ID, DisplayName: display, Phone: phone,
-	})
+	in := items.UserInput{Username: username, Password: &password, Role: &role, DisplayName: display, Phone: phone}
+	var user models.User
+	if newUnit {
+		// The unit and the administrator are one transaction: a refused
+		// password or username leaves no unit behind.
+		u, user, err = items.New(svc).CreateUnitAndUser(ctx, system, items.UnitInput{Code: unit, Name: unitName, Kind: ptr("city")}, in)
+		if err == nil {
+			fmt.Fprintln(stdout, tr("unit.created", "Code", u.Code, "Name", u.Name, "ID", u.ID))
+		}
+	} else {
+		in.UnitID = &u.ID
+		user, err = items.New(svc).CreateUser(ctx, system, in)
+	}
 	if err != nil {
 		return err
 	}

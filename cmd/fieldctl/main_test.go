@@ -211,12 +211,16 @@ func TestFieldctlHelp(t *testing.T) {
 
 // TestFieldctlAdminCreate: on an empty database admin create makes the
 // root unit and the administrator from the password on stdin; a second
-// one joins the unit; a short password and a missing unit are refused.
+// one joins the unit; a short password and a missing unit are refused,
+// and a refused administrator leaves no unit behind.
 func TestFieldctlAdminCreate(t *testing.T) {
 	dir := t.TempDir()
 	if out, err := ctl(t, dir, "short\n", "admin", "create", "-username", "chen", "-unit", "JC", "-unit-name", "江城市人民政府"); err == nil || !strings.Contains(err.Error(), "weak_password: ") ||
-		!strings.Contains(out, "已创建单位 JC 江城市人民政府：") { // the unit stays
+		strings.Contains(out, "已创建单位") {
 		t.Fatalf("a short password: %v %s", err, out)
+	}
+	if out, err := ctl(t, dir, "", "unit", "list"); err != nil || strings.Contains(out, "JC") {
+		t.Fatalf("the refused administrator left its unit behind: %v %s", err, out)
 	}
 	if out, err := ctl(t, dir, "a-long-password\n", "admin", "create", "-username", "chen", "-unit", "NOPE"); err == nil || !strings.Contains(err.Error(), "没有编码为“NOPE”的单位；加 -unit-name 可创建该单位") {
 		t.Fatalf("a missing unit without -unit-name: %v %s", err, out)

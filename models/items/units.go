@@ -49,6 +49,34 @@ func (in UnitInput) apply(u *models.Unit) error {
 
 // CreateUnit adds a unit under its parent (or as a root). Admins only.
 func (s *Service) CreateUnit(ctx context.Context, a models.Actor, in UnitInput) (models.Unit, error) {
+	var u models.Unit
+	err := s.Store.Tx(ctx, func(tx models.Tx) (err error) {
+		u, err = s.createUnit(tx, a, in)
+		return err
+	})
+	return u, err
+}
+
+// CreateUnitAndUser adds a unit and an account in it, in one transaction:
+// the first administrator of an empty server (fieldctl admin create),
+// whose unit must not stay behind when the account is refused.
+func (s *Service) CreateUnitAndUser(ctx context.Context, a models.Actor, unit UnitInput, user UserInput) (models.Unit, models.User, error) {
+	var (
+		un models.Unit
+		us models.User
+	)
+	err := s.Store.Tx(ctx, func(tx models.Tx) (err error) {
+		if un, err = s.createUnit(tx, a, unit); err != nil {
+			return err
+		}
+		user.UnitID = &un.ID
+		us, err = s.createUser(tx, a, user)
+		return err
+	})
+	return un, us, err
+}
+
+func (s *Service) createUnit(tx models.Tx, a models.Actor, in UnitInput) (models.Unit, error) {
 	if !a.IsAdmin() {
 		return models.Unit{}, models.Forbidden("create units")
 	}
@@ -57,22 +85,19 @@ func (s *Service) CreateUnit(ctx context.Context, a models.Actor, in UnitInput) 
 	if err := in.apply(&u); err != nil {
 		return models.Unit{}, err
 	}
-	err := s.Store.Tx(ctx, func(tx models.Tx) error {
-		u.Path = "/" + u.ID + "/"
-		if in.ParentID != nil {
-			var parent models.Unit
-			if err := models.Lookup(tx, &parent, *in.ParentID, "parent_id"); err != nil {
-				return err
-			}
-			u.ParentID = &parent.ID
-			u.Path = parent.Path + u.ID + "/"
+	u.Path = "/" + u.ID + "/"
+	if in.ParentID != nil {
+		var parent models.Unit
+		if err := models.Lookup(tx, &parent, *in.ParentID, "parent_id"); err != nil {
+			return models.Unit{}, err
 		}
-		if err := models.TranslateDup(tx.Create(&u), models.CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code); err != nil {
-			return err
-		}
-		return s.AuditTx(tx, a, models.AuditUnitCreate, models.EntityUnits, u.ID, map[string]any{"code": u.Code, "kind": u.Kind, "parent_id": u.ParentID})
-	})
-	return u, err
+		u.ParentID = &parent.ID
+		u.Path = parent.Path + u.ID + "/"
+	}
+	if err := models.TranslateDup(tx.Create(&u), models.CodeUnitCodeTaken, "code", "unit code %q is taken", u.Code); err != nil {
+		return models.Unit{}, err
+	}
+	return u, s.AuditTx(tx, a, models.AuditUnitCreate, models.EntityUnits, u.ID, map[string]any{"code": u.Code, "kind": u.Kind, "parent_id": u.ParentID})
 }
 
 // UpdateUnit renames or recodes a unit. A unit never moves to another

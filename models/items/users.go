@@ -94,21 +94,27 @@ func (s *Service) hashPassword(pw string) (string, error) {
 
 // CreateUser adds an account. Admins only.
 func (s *Service) CreateUser(ctx context.Context, a models.Actor, in UserInput) (models.User, error) {
+	var u models.User
+	err := s.Store.Tx(ctx, func(tx models.Tx) (err error) {
+		u, err = s.createUser(tx, a, in)
+		return err
+	})
+	return u, err
+}
+
+func (s *Service) createUser(tx models.Tx, a models.Actor, in UserInput) (models.User, error) {
 	if !a.IsAdmin() {
 		return models.User{}, models.Forbidden("create users")
 	}
 	now := s.Time()
 	u := models.User{ID: s.NewID(), Version: 1, CreatedAt: now, UpdatedAt: now}
-	err := s.Store.Tx(ctx, func(tx models.Tx) error {
-		if err := s.applyUser(tx, &u, in); err != nil {
-			return err
-		}
-		if err := models.TranslateDup(tx.Create(&u), models.CodeUsernameTaken, "username", "username %q is taken", u.Username); err != nil {
-			return err
-		}
-		return s.AuditTx(tx, a, models.AuditUserCreate, models.EntityUsers, u.ID, map[string]any{"username": u.Username, "role": u.Role, "unit_id": u.UnitID})
-	})
-	return u, err
+	if err := s.applyUser(tx, &u, in); err != nil {
+		return models.User{}, err
+	}
+	if err := models.TranslateDup(tx.Create(&u), models.CodeUsernameTaken, "username", "username %q is taken", u.Username); err != nil {
+		return models.User{}, err
+	}
+	return u, s.AuditTx(tx, a, models.AuditUserCreate, models.EntityUsers, u.ID, map[string]any{"username": u.Username, "role": u.Role, "unit_id": u.UnitID})
 }
 
 // UpdateUser changes an account. Admins only. Disabling a user or
