@@ -8,6 +8,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/fieldsync/fieldsync/api/i18n"
+	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/models"
 )
 
@@ -51,21 +52,9 @@ func parseLang(s string) (language.Tag, error) {
 // read (its -h, or a bad setting): the -lang flag among the flags before
 // the command, else FIELDSYNC_LANG; anything unreadable is Chinese.
 func earlyLang(args []string, getenv func(string) string) language.Tag {
-	v := getenv("FIELDSYNC_LANG")
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" || !strings.HasPrefix(a, "-") {
-			break
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if name != "lang" {
-			continue
-		}
-		if !hasVal && i+1 < len(args) {
-			i++
-			val = args[i]
-		}
-		v = val
+	v, ok := config.FlagValue(args, "lang")
+	if !ok {
+		v = getenv("FIELDSYNC_LANG")
 	}
 	l, _ := parseLang(v)
 	return l

@@ -279,6 +279,13 @@ func TestFieldctlEnglish(t *testing.T) {
 		!strings.Contains(out, "  import items     create the items of a ledger") {
 		t.Fatalf("-h in English: %v\n%s", err, out)
 	}
+	// -lang after other configuration flags, one of them a switch, when
+	// the configuration cannot be read (-h), and over the environment.
+	t.Setenv("FIELDSYNC_LANG", "zh-CN")
+	if out, err := ctl(t, dir, "", "-demo", "-time-zone", "UTC", "-lang", "en", "-h"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, "usage: fieldctl [config flags] <command> [flags]") {
+		t.Fatalf("-lang en after other flags, with -h: %v\n%s", err, out)
+	}
+	t.Setenv("FIELDSYNC_LANG", "en")
 	// The flag wins over the environment, as for every setting.
 	if out, err := ctl(t, dir, "", "-lang", "zh-CN", "help", "sync", "compact"); err != nil || !strings.Contains(out, "立即压缩变更日志") {
 		t.Fatalf("-lang zh-CN over FIELDSYNC_LANG=en: %v\n%s", err, out)

@@ -161,6 +161,44 @@ var options = []option{
 	{"demo", "FIELDSYNC_DEMO", "false", "load the demo data set into an empty database and print the demo logins", false, boolean(func(c *Config) *bool { return &c.Demo }), true},
 }
 
+// FlagValue returns the value given to the configuration flag name among
+// the flags at the start of args (before the command), as Load reads
+// them: a switch such as -demo takes no value, every other flag takes
+// the next argument unless written -flag=value. For what must be known
+// when Load fails (fieldctl's -lang, to say why in the language asked
+// for).
+func FlagValue(args []string, name string) (string, bool) {
+	var (
+		val   string
+		found bool
+	)
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			break
+		}
+		flagName, v, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !hasVal && !isSwitch(flagName) && i+1 < len(args) {
+			i++
+			v = args[i]
+		}
+		if flagName == name {
+			val, found = v, true
+		}
+	}
+	return val, found
+}
+
+// isSwitch reports whether the option named flag is a boolean switch.
+func isSwitch(flag string) bool {
+	for _, o := range options {
+		if o.flag == flag {
+			return o.boolean
+		}
+	}
+	return false
+}
+
 // Load reads the configuration from args and the environment, and returns
 // the arguments that follow the flags.
 func Load(name string, args []string, getenv func(string) string, out io.Writer) (Config, []string, error) {
