@@ -24,6 +24,15 @@ func TestArgon2idRoundTrip(t *testing.T) {
 	}
 }
 
+// owaspArgon2id are the argon2id settings OWASP's Password Storage Cheat
+// Sheet lists as equally strong, trading memory for passes.
+var owaspArgon2id = []Argon2id{
+	{Time: 2, MemoryK: 19 * 1024, Threads: 1},
+	{Time: 3, MemoryK: 12 * 1024, Threads: 1},
+	{Time: 4, MemoryK: 9 * 1024, Threads: 1},
+	{Time: 5, MemoryK: 7 * 1024, Threads: 1},
+}
+
 // TestHashesOfOtherSettingsVerify: a password hashed with any of OWASP's
 // settings (an account created before the default changed) verifies with
 // the default hasher, from the settings its hash carries, and a wrong
