@@ -96,6 +96,9 @@ func taskRefs(t *InspectionTask) []taskRef {
 	}
 }
 
+// taskRefColumns are the task's columns taskRefs reads, and its id.
+var taskRefColumns = []Column{TaskCols.ID, TaskCols.ItemID, TaskCols.SiteID, TaskCols.TemplateID}
+
 // taskRef is one record a task references: its entity, the tasks column
 // that holds its id, and the id.
 type taskRef struct {

@@ -219,6 +219,10 @@ type Query struct {
 	// applies to the id order. OrderBy(cols…) writes it from typed
 	// columns.
 	OrderBy string
+	// Columns, when set, are the only columns read: the records' other
+	// fields stay zero. For a read of a few columns of many rows that an
+	// index holds whole (a pull's read of an inspector's tasks' references).
+	Columns []Column
 }
 
 // Clock is the injected time source.

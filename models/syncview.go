@@ -30,8 +30,10 @@ func (v *SyncView) Load(tx Tx, entities []string) error {
 	if !v.actor.DoesFieldWork() || v.refs != nil || !slices.ContainsFunc(entities, func(e string) bool { return slices.Contains(refEntities, e) }) {
 		return nil
 	}
+	// Only the references, which idx_tasks_assignee_refs holds: this read
+	// runs on nearly every pull of a busy inspector.
 	var tasks []InspectionTask
-	if err := tx.List(&tasks, Query{Where: inspectorTaskConds(v.actor)}); err != nil {
+	if err := tx.List(&tasks, Query{Where: inspectorTaskConds(v.actor), Columns: taskRefColumns}); err != nil {
 		return err
 	}
 	v.refs = map[string]map[string]bool{EntityItems: {}, EntitySites: {}, EntityTemplates: {}}

@@ -409,7 +409,7 @@ func (t *tx) First(rec any, q models.Query) error {
 	if err != nil {
 		return err
 	}
-	return t.scan(g.Order(orderBy(q)).Limit(1), rec)
+	return t.scan(selectColumns(g, q).Order(orderBy(q)).Limit(1), rec)
 }
 
 // Update writes rec if its stored version is rec.Version-1; the version
@@ -502,7 +502,19 @@ func (t *tx) List(dst any, q models.Query) error {
 	if q.Limit > 0 {
 		g = g.Limit(q.Limit)
 	}
-	return t.scan(g.Order(orderBy(q)), dst)
+	return t.scan(selectColumns(g, q).Order(orderBy(q)), dst)
+}
+
+// selectColumns reads only Query.Columns, when it names any.
+func selectColumns(g *gorm.DB, q models.Query) *gorm.DB {
+	if len(q.Columns) == 0 {
+		return g
+	}
+	cols := make([]string, len(q.Columns))
+	for i, c := range q.Columns {
+		cols[i] = string(c)
+	}
+	return g.Select(cols)
 }
 
 // scan runs the query GORM built in g on dst's table and reads its rows

@@ -556,3 +556,24 @@ func TestChangeRowsNumberedFromTheCounter(t *testing.T) {
 		})
 	}
 }
+
+// TestListReadsOnlyTheColumnsAsked: with Query.Columns a List reads those
+// columns and leaves the records' other fields zero.
+func TestListReadsOnlyTheColumnsAsked(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := storagetest.MustOpen(t, dialect)
+			mustTx(t, db, func(tx models.Tx) error {
+				return tx.Create(&models.SyncState{Name: "probe", Num: 7, Text: "not read"})
+			})
+			var rows []models.SyncState
+			mustTx(t, db, func(tx models.Tx) error {
+				return tx.List(&rows, models.Query{Where: []models.Cond{models.Eq(models.SyncStateCols.Name, "probe")},
+					Columns: []models.Column{models.SyncStateCols.Name, models.SyncStateCols.Num}, OrderBy: string(models.SyncStateCols.Name)})
+			})
+			if len(rows) != 1 || rows[0] != (models.SyncState{Name: "probe", Num: 7}) {
+				t.Fatalf("List of name and num: %+v; want the two columns and an empty text", rows)
+			}
+		})
+	}
+}
