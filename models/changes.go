@@ -96,8 +96,14 @@ func taskRefs(t *InspectionTask) []taskRef {
 	}
 }
 
-// taskRefColumns are the task's columns taskRefs reads, and its id.
-var taskRefColumns = []Column{TaskCols.ID, TaskCols.ItemID, TaskCols.SiteID, TaskCols.TemplateID}
+// taskRefColumns are the task's id and the columns taskRefs reads.
+var taskRefColumns = func() []Column {
+	cols := []Column{TaskCols.ID}
+	for _, r := range taskRefs(&InspectionTask{}) {
+		cols = append(cols, r.column)
+	}
+	return cols
+}()
 
 // taskRef is one record a task references: its entity, the tasks column
 // that holds its id, and the id.

@@ -149,15 +149,14 @@ func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 			return err
 		}
 		head = st.Num
-		nulls := []models.Cond{{Column: changeCol.Seq, Op: models.OpNull}}
 		var err error
-		if unstamped, err = tx.Count(&models.Change{}, nulls); err != nil {
+		if unstamped, err = tx.Count(&models.Change{}, unnumbered); err != nil {
 			return err
 		}
 		oldest = 0
 		if unstamped > 0 {
 			var first models.Change
-			switch err := tx.First(&first, models.Query{Where: nulls, OrderBy: models.OrderBy(changeCol.CreatedAt)}); {
+			switch err := tx.First(&first, models.Query{Where: unnumbered, OrderBy: models.OrderBy(changeCol.CreatedAt)}); {
 			case err == nil:
 				oldest = max(0, now.Sub(first.CreatedAt).Seconds())
 			case !models.IsNotFound(err): // not found: stamped since the count

@@ -11,6 +11,9 @@ import (
 // stampBatch bounds the rows one stamping transaction numbers.
 const stampBatch = 1000
 
+// unnumbered selects the change rows still without a sequence number.
+var unnumbered = []models.Cond{{Column: changeCol.Seq, Op: models.OpNull}}
+
 // Stamp gives every committed, unnumbered change row the next sequence
 // numbers, and returns how many it stamped. A write numbers its own rows
 // as it commits (storage's Tx); unnumbered rows are those a server older
@@ -36,7 +39,7 @@ const stampBatch = 1000
 func (e *Engine) Stamp(ctx context.Context) (int, error) {
 	var pending []models.Change
 	err := e.store.Read(ctx, func(tx models.Tx) error {
-		return tx.List(&pending, models.Query{Where: []models.Cond{{Column: changeCol.Seq, Op: models.OpNull}}, Limit: 1})
+		return tx.List(&pending, models.Query{Where: unnumbered, Limit: 1})
 	})
 	if err != nil || len(pending) == 0 {
 		return 0, err
@@ -69,7 +72,7 @@ func (e *Engine) stampOnce(ctx context.Context) (int, error) {
 			return err
 		}
 		var pending []models.Change
-		if err := tx.List(&pending, models.Query{Where: []models.Cond{{Column: changeCol.Seq, Op: models.OpNull}}, Limit: stampBatch}); err != nil {
+		if err := tx.List(&pending, models.Query{Where: unnumbered, Limit: stampBatch}); err != nil {
 			return err
 		}
 		if len(pending) == 0 {

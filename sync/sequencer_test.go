@@ -121,7 +121,7 @@ func BenchmarkStamp(b *testing.B) {
 
 // TestStampWithNothingToStampTakesNoLock: with every row numbered, Stamp
 // does not wait for the counter's lock, which a writer holds until it
-// commits; with an unnumbered row it does, and numbers it.
+// commits; once there is an unnumbered row, it numbers it.
 func TestStampWithNothingToStampTakesNoLock(t *testing.T) {
 	for _, dialect := range storagetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
