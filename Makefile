@@ -49,7 +49,7 @@ vet:
 test: services vet
 	set -o pipefail; GOFLAGS='$(strip $(NORACE))' \
 	  $(GO) test $(GOFLAGS) $(TESTFLAGS) -v ./... 2>&1 \
-	  | grep -vE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'
+	  | grep -avE '^[[:space:]]*(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'
 
 # The contract alone (also part of test): redocly and spectral on
 # openapi.yaml, and the TypeScript SDK's unit and end-to-end tests against

@@ -244,14 +244,18 @@ var dateLayouts = []struct {
 
 var errNotADate = errors.New("not a date")
 
+// sheetDateForms names, by example, the forms of dateLayouts a person is
+// told to write; an Excel date cell is read too.
+const sheetDateForms = "2026-12-31, 2026/12/31, 2026年12月31日, 2026-12-31 18:00"
+
 // parseDateTime reads a date cell: an Excel date (a serial number of
 // days) or text in one of dateLayouts. A date alone stays a date, for the
 // item rules to place in the day (a deadline ends with its day).
 func parseDateTime(v string, loc *time.Location) (*models.DateTime, error) {
 	t, dateOnly, err := parseDate(v, loc)
 	if err != nil {
-		return nil, models.Errorf(models.CodeInvalidDate,
-			"%q is not a date: write it as 2026-12-31 (year-month-day), 2026年12月31日, or with a time as 2026-12-31 18:00", v)
+		return nil, models.Errorf(models.CodeInvalidDate, "%q is not a date: write it as %s", v, sheetDateForms).
+			With("Value", v, "Forms", sheetDateForms)
 	}
 	if dateOnly {
 		return models.OnDate(t.Date()), nil

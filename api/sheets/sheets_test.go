@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/language"
+
+	"github.com/fieldsync/fieldsync/api/i18n"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/models/reporting"
 )
@@ -75,6 +78,19 @@ func TestParseDeadline(t *testing.T) {
 		if msg := err.Error(); !strings.Contains(msg, "2026-12-31") || strings.Contains(msg, "2006") {
 			t.Errorf("%q: message %q", in, msg)
 		}
+		// In Chinese too the message quotes the cell and names the forms a
+		// sheet may use, not the API's (RFC 3339 with an offset).
+		e := models.AsError(err)
+		for _, lang := range []language.Tag{language.MustParse("zh-CN"), language.English} {
+			msg := i18n.MustNew().In(lang).Detail(string(e.Code), "deadline", e.Args, e.Message)
+			if !strings.Contains(msg, "“"+in+"”") || !strings.Contains(msg, "2026年12月31日") || strings.Contains(msg, "+08:00") {
+				t.Errorf("%q in %s: %q", in, lang, msg)
+			}
+		}
+	}
+	// An API date (no sheet forms) keeps the API's wording.
+	if msg := i18n.MustNew().In(language.MustParse("zh-CN")).Detail(string(models.CodeInvalidDate), "deadline", nil, ""); !strings.Contains(msg, "+08:00") {
+		t.Errorf("API date message: %q", msg)
 	}
 }
 
