@@ -95,7 +95,7 @@ func printReport(w io.Writer, name string, r *pack.Report) {
 		if !d.OnThisEvidence {
 			on = tr("pack.on_other", "Digest", d.EvidenceDigest)
 		}
-		fmt.Fprintf(w, "    %s  %-7s %s  %s\n", d.CreatedAt.In(zone).Format(at), d.Kind, d.ID, on)
+		fmt.Fprintf(w, "    %s  %s %s  %s\n", d.CreatedAt.In(zone).Format(at), pad(decisionWord(d.Kind), 8), d.ID, on)
 	}
 	if r.OK() {
 		fmt.Fprintln(w, tr("pack.verified"))
@@ -143,4 +143,13 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// decisionWord is a decision's kind in fieldctl's language; a kind this
+// build does not know (a pack from a newer server) is shown as written.
+func decisionWord(kind string) string {
+	if w := tr("decision." + kind); w != "cli.decision."+kind {
+		return w
+	}
+	return kind
 }

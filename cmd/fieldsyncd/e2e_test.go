@@ -468,7 +468,7 @@ func (s *story) packVerifies(item string) {
 	os.WriteFile(good, zipped, 0o600)
 	out := s.mustCtl("", "verify-pack", good)
 	t.Logf("fieldctl verify-pack:\n%s", out)
-	if !strings.Contains(out, "校验通过：") || strings.Contains(out, "校验未通过") || !regexp.MustCompile(`accept .* 基于本证据作出`).MatchString(out) {
+	if !strings.Contains(out, "校验通过：") || strings.Contains(out, "校验未通过") || !regexp.MustCompile(`验收销号 .* 基于本证据作出`).MatchString(out) {
 		t.Fatalf("verify-pack on the exported pack:\n%s", out)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
