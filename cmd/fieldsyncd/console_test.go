@@ -148,12 +148,14 @@ func (b *browser) fits(what string) {
 // language picks the interface language with the header's selector.
 func (b *browser) language(lang, dashboardWord string) {
 	b.t.Helper()
-	// The form is sent, and the next page waited for, as one navigation
-	// (RunResponse): a query while the page before goes away can fail
-	// with "No node with given id found", as it did under -race in CI.
+	// Choosing sends the form (console.js, on the select's change event,
+	// which SetValue fires), and the next page is waited for as one
+	// navigation (RunResponse). A Submit of its own after it would query
+	// the page that is going away ("No node with given id found", as
+	// under -race in CI) or send the form twice.
 	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 	defer cancel()
-	if _, err := chromedp.RunResponse(ctx, chromedp.SetValue(chromedp.CSS("#lang"), lang), chromedp.Submit(chromedp.CSS("#lang"))); err != nil {
+	if _, err := chromedp.RunResponse(ctx, chromedp.SetValue(chromedp.CSS("#lang"), lang)); err != nil {
 		b.fail(err)
 	}
 	b.run(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`html[lang=%q] #figures`, lang))))
