@@ -18,6 +18,10 @@
 # pocketbase.sh, PocketBase beside fieldsync on SQLite). The script needs
 # curl and jq.
 #
+# BENCH_LOCKWAITS=1 also samples MariaDB's row lock waits beside every
+# capacity run (lib.sh, lockwaits) and prints who held the locks waited
+# for and what their sessions were doing.
+#
 # capacity is measured the way a stranger would: for each of BENCH_REPS
 # runs, a fresh data set (the SQLite directory removed, the MariaDB
 # database dropped), a server that runs until its background work has
@@ -102,7 +106,7 @@ machine() {
 # mysqld, over the whole run and over the ramp's steps alone (from the
 # first mutation applied: the sign-ins excluded).
 capacity() {
-	local procs=${1:-1} caps=() rep name db_pid="" hz s0 s1 d0 d1 n0 n1 sampler
+	local procs=${1:-1} caps=() rep name db_pid="" hz s0 s1 d0 d1 n0 n1 sampler locks
 	name=$backend-capacity-${procs}p
 	hz=$(getconf CLK_TCK)
 	[ "$backend" = mysql ] && db_pid=$(mysqld_pid)
@@ -123,10 +127,21 @@ capacity() {
 			sleep 1
 		done) >"$OUT/$name-$rep.ticks" 2>/dev/null &
 		sampler=$!
+		locks=""
+		if [ "$backend" = mysql ] && [ -n "${BENCH_LOCKWAITS:-}" ]; then
+			lockwaits >"$OUT/$name-$rep.lockwaits" 2>&1 &
+			locks=$!
+		fi
 		"$OUT/bin/fieldsim" -server "$(servers)" "${SIZE[@]}" -setup=false -json -scenario ramp \
 			-devices "$DEVICES" -mutations 10 -concurrency 32 -ramp "$RAMP" -step "$STEP" >"$OUT/$name-$rep.json"
 		kill "$sampler" 2>/dev/null
 		wait "$sampler" 2>/dev/null || true
+		if [ -n "$locks" ]; then
+			pkill -P "$locks" 2>/dev/null
+			kill "$locks" 2>/dev/null
+			wait "$locks" 2>/dev/null || true
+			lockwaits_summary "$OUT/$name-$rep.lockwaits"
+		fi
 		s1=$(cputicks "${pids[@]}") d1=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) n1=$(applied)
 		echo "   during: $(machine)"
 		awk -v s=$((s1 - s0)) -v d=$((d1 - d0)) -v n=$((n1 - n0)) -v hz="$hz" -v db="$db_pid" 'BEGIN {

@@ -168,3 +168,31 @@ count_changes() {
 	mysql) mysql -uroot -h127.0.0.1 -N -e "SELECT COUNT(*) FROM $DB.changes" ;;
 	esac
 }
+
+# lockwaits samples MariaDB's row lock waits every 100 ms until killed,
+# on one connection: a line "sample" for each sample, then one line per
+# waiting transaction with the table of the lock it waits for and what
+# its blocker's session is doing: the blocker's thread id, its command
+# (Sleep: idle, waiting for fieldsyncd's next statement; Query: running
+# one), the first word of the statement it runs, how long its
+# transaction has been open (ms) and the thread's state.
+lockwaits() {
+	while :; do
+		echo "SELECT 'sample'; SELECT l.lock_table, b.trx_mysql_thread_id, IFNULL(p.COMMAND, '-'), IFNULL(SUBSTRING_INDEX(TRIM(p.INFO), ' ', 1), '-'), TIMESTAMPDIFF(MICROSECOND, b.trx_started, NOW(6)) DIV 1000, REPLACE(IFNULL(NULLIF(p.STATE, ''), '-'), ' ', '_') FROM information_schema.INNODB_LOCK_WAITS w JOIN information_schema.INNODB_TRX b ON b.trx_id = w.blocking_trx_id JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.blocking_lock_id LEFT JOIN information_schema.PROCESSLIST p ON p.ID = b.trx_mysql_thread_id;"
+		sleep 0.1
+	done | mysql -uroot -h127.0.0.1 -N -B --unbuffered
+}
+
+# lockwaits_summary prints what lockwaits ($1, its output) saw: how many
+# samples had a transaction waiting, waiters a sample, and the blockers
+# by what their session was doing, with how long their transactions had
+# been open.
+lockwaits_summary() {
+	awk '$1 == "sample" { n++; if (w) busy++; w = 0; next }
+		NF >= 6 { w++; waits++; what = $3 ($4 == "-" ? "" : " " $4) " (" $6 ")"; by[what]++; ms[what] += $5; tables[$1]++ }
+		END { if (w) busy++
+			if (n == 0) { print "   lock waits: no sample"; exit }
+			printf "   lock waits: %d samples every 100 ms, %d (%.0f%%) with a transaction waiting, %.2f waiters a sample\n", n, busy, 100 * busy / n, waits / n
+			for (t in tables) printf "     waited for: %s, %d\n", t, tables[t]
+			for (k in by) printf "     blocker %s: %d (%.0f%%), its transaction open %.1f ms on average\n", k, by[k], 100 * by[k] / waits, ms[k] / by[k] }' "$1"
+}
