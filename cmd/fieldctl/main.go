@@ -243,6 +243,9 @@ func escalate(ctx context.Context, svc *models.Service, stdout io.Writer) error 
 
 func seed(ctx context.Context, svc *models.Service, stdout io.Writer) error {
 	sum, err := demo.Load(ctx, svc, time.Now())
+	if errors.Is(err, demo.ErrNotEmpty) {
+		return fail("seed.not_empty")
+	}
 	if err != nil {
 		return err
 	}

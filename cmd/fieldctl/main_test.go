@@ -42,7 +42,7 @@ func TestFieldctl(t *testing.T) {
 		{"another-long-one\n", []string{"user", "add", "-username", "chen", "-role", "admin", "-unit", "JC"}, "username_taken: 用户名已被使用", true},
 		{"", []string{"user", "list"}, "chen", false},
 		{"", []string{"unit", "list"}, "JC-EPB", false},
-		{"", []string{"seed"}, "the database is not empty", true},
+		{"", []string{"seed"}, "数据库不是空的（已有单位），演示数据只能载入空数据库", true},
 		{"", []string{"sync", "compact"}, "已清理 0 条被覆盖的变更", false},
 		{"", []string{"sync", "new-epoch"}, "已开启新的同步纪元 ", false},
 		{"", []string{"frobnicate"}, "未知命令“frobnicate”", true},
