@@ -120,10 +120,11 @@ capacity() {
 		echo "== $backend capacity, $procs server process(es), run $rep of $REPS: fieldsim -server $(servers) ${SIZE[*]} -scenario ramp -devices $DEVICES -mutations 10 -concurrency 32 -ramp $RAMP -step $STEP"
 		echo "   before: $(machine)"
 		s0=$(cputicks "${pids[@]}") d0=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) n0=$(applied)
-		# Once a second: the servers' and mysqld's CPU ticks and the
-		# mutations applied, to tell the steps from the sign-ins before them.
+		# Once a second: the servers' and mysqld's CPU ticks, the
+		# mutations applied and the time, to tell the steps from the
+		# sign-ins before them.
 		(while :; do
-			echo "$(cputicks "${pids[@]}") $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) $(applied)"
+			echo "$(cputicks "${pids[@]}") $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) $(applied) $(date +%s)"
 			sleep 1
 		done) >"$OUT/$name-$rep.ticks" 2>/dev/null &
 		sampler=$!
@@ -140,7 +141,7 @@ capacity() {
 			pkill -P "$locks" 2>/dev/null
 			kill "$locks" 2>/dev/null
 			wait "$locks" 2>/dev/null || true
-			lockwaits_summary "$OUT/$name-$rep.lockwaits"
+			lockwaits_summary "$OUT/$name-$rep.lockwaits" "$OUT/$name-$rep.ticks" "${STEP%s}"
 		fi
 		s1=$(cputicks "${pids[@]}") d1=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) n1=$(applied)
 		echo "   during: $(machine)"
@@ -152,7 +153,7 @@ capacity() {
 		# From the last sample before the first mutation to the last one:
 		# the steps alone, without the devices' sign-ins (an Argon2 hash
 		# each) and their initial pulls.
-		awk -v hz="$hz" -v db="$db_pid" 'NF == 3 { if (NR == 1 || $3 == n0) { s = $1; d = $2; n0 = $3 } last_s = $1; last_d = $2; last_n = $3 }
+		awk -v hz="$hz" -v db="$db_pid" 'NF == 4 { if (NR == 1 || $3 == n0) { s = $1; d = $2; n0 = $3 } last_s = $1; last_d = $2; last_n = $3 }
 			END { if (last_n <= n0) exit
 				printf "   CPU per applied mutation over the steps (%d applied): server %.2f ms", last_n - n0, 1000 * (last_s - s) / hz / (last_n - n0)
 				if (db != "") printf ", mysqld %.2f ms", 1000 * (last_d - d) / hz / (last_n - n0)
