@@ -173,14 +173,15 @@ count_changes() {
 # on one connection: a line "sample" with the time (Unix seconds) for
 # each sample, then a line for each transaction waiting for a lock that
 # a running transaction holds (a waiter queued behind other waiters is
-# counted once, against the holder): the table of the lock, the holder's
-# thread id, its session's command (Sleep: idle, waiting for fieldsyncd's
-# next statement; Query or Execute: running one), the first word of that
-# statement, how long the holder's transaction has been open (ms) and the
-# thread's state.
+# counted once, against the holder): the table and key of the lock, the
+# holder's thread id, its session's command (Sleep: idle, waiting for
+# fieldsyncd's next statement; Query or Execute: running one), the first
+# word of that statement, how long the session has been in that command
+# (ms) and the thread's state. (INNODB_TRX's trx_started is in whole
+# seconds, too coarse to tell how long a transaction has been open.)
 lockwaits() {
 	while :; do
-		echo "SELECT 'sample', UNIX_TIMESTAMP(NOW(3)); SELECT l.lock_table, b.trx_mysql_thread_id, IFNULL(p.COMMAND, '-'), IFNULL(SUBSTRING_INDEX(TRIM(p.INFO), ' ', 1), '-'), TIMESTAMPDIFF(MICROSECOND, b.trx_started, NOW(6)) DIV 1000, REPLACE(IFNULL(NULLIF(p.STATE, ''), '-'), ' ', '_') FROM information_schema.INNODB_LOCK_WAITS w JOIN information_schema.INNODB_TRX b ON b.trx_id = w.blocking_trx_id JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.blocking_lock_id LEFT JOIN information_schema.PROCESSLIST p ON p.ID = b.trx_mysql_thread_id WHERE b.trx_state <> 'LOCK WAIT';"
+		echo "SELECT 'sample', UNIX_TIMESTAMP(NOW(3)); SELECT l.lock_table, REPLACE(IFNULL(l.lock_data, '-'), ' ', '_'), b.trx_mysql_thread_id, IFNULL(p.COMMAND, '-'), IFNULL(SUBSTRING_INDEX(TRIM(p.INFO), ' ', 1), '-'), IFNULL(p.TIME_MS, 0), REPLACE(IFNULL(NULLIF(p.STATE, ''), '-'), ' ', '_') FROM information_schema.INNODB_LOCK_WAITS w JOIN information_schema.INNODB_TRX b ON b.trx_id = w.blocking_trx_id JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.blocking_lock_id LEFT JOIN information_schema.PROCESSLIST p ON p.ID = b.trx_mysql_thread_id WHERE b.trx_state <> 'LOCK WAIT';"
 		sleep 0.1
 	done | mysql -uroot -h127.0.0.1 -N -B --unbuffered
 }
@@ -189,21 +190,19 @@ lockwaits() {
 # step of a ramp of $3-second steps whose first mutation was applied in
 # the first second of the ticks file $2 (lines "… applied unix-time")
 # with more applied than its first line: the share of samples with a
-# transaction waiting, the waiters a sample, and the holders by what
-# their sessions were doing, with how long their transactions had been
-# open.
+# transaction waiting, the waiters and holders a sample, the locks waited
+# for, and the holders by what their sessions were doing, with how long
+# they had been doing it.
 lockwaits_summary() {
 	awk -v step="$3" 'FILENAME == ARGV[1] { if (FNR == 1) n0 = $3; if (t0 == "" && $3 > n0) t0 = $4; next }
 		t0 == "" { exit }
 		$1 == "sample" { k = $2 < t0 ? 0 : int(($2 - t0) / step) + 1; n[k]++; if (k > last) last = k; next }
-		NF >= 6 { waits[k]++; tables[k, $1]++
+		NF >= 7 { waits[k]++; locks[k, $1 " " $2]++
 			if (!((k, n[k]) in busy)) { busy[k, n[k]] = 1; nbusy[k]++ }
-			if (!((k, n[k], $2) in seen)) { seen[k, n[k], $2] = 1; holders[k]++; by[k, $3 ($4 == "-" ? "" : " " $4) " (" $6 ")"]++; ms[k] += $5 } }
+			if (!((k, n[k], $3) in seen)) { seen[k, n[k], $3] = 1; holders[k]++; what = $4 ($5 == "-" ? "" : " " $5); by[k, what]++; ms[k, what] += $6 } }
 		END { for (k = 1; k <= last; k++) {
 			if (!n[k]) continue
-			printf "   lock waits, step %d: %d samples, %.0f%% with a transaction waiting, %.2f waiters and %.2f holders a sample", k, n[k], 100 * nbusy[k] / n[k], waits[k] / n[k], holders[k] / n[k]
-			if (holders[k]) printf ", a holder'"'"'s transaction open %.1f ms", ms[k] / holders[k]
-			printf "\n"
-			for (x in tables) { split(x, a, SUBSEP); if (a[1] == k) printf "     waited for %s: %d\n", a[2], tables[x] }
-			for (x in by) { split(x, a, SUBSEP); if (a[1] == k) printf "     holder %s: %.0f%%\n", a[2], 100 * by[x] / holders[k] } } }' "$2" "$1"
+			printf "   lock waits, step %d: %d samples, %.0f%% with a transaction waiting, %.2f waiters and %.2f holders a sample\n", k, n[k], 100 * nbusy[k] / n[k], waits[k] / n[k], holders[k] / n[k]
+			for (x in locks) { split(x, a, SUBSEP); if (a[1] == k) printf "     waited for %s: %.0f%%\n", a[2], 100 * locks[x] / waits[k] }
+			for (x in by) { split(x, a, SUBSEP); if (a[1] == k) printf "     holder %s: %.0f%%, in it for %.2f ms on average\n", a[2], 100 * by[x] / holders[k], ms[x] / by[x] } } }' "$2" "$1"
 }
