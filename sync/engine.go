@@ -32,10 +32,18 @@ type Limits struct {
 	PullRows  int // rows per page when the device asks for no limit or more
 	PullBytes int // upsert bytes per page (a page always carries one record)
 	PushBatch int // mutations per push
+	// Concurrent is how many pulls and pushes the engine runs at once;
+	// the others wait their turn (enter). A push holds the sequence
+	// counter's lock from numbering its changes to its commit, and on a
+	// busy machine a goroutine among many waits for a core between its
+	// last statements while every push behind it waits for the lock: on
+	// two cores at 1,500 mutations/s, 32 at once kept 9–24 pushes queued
+	// on the counter, 8 at once 1–1.5 (BENCHMARKS.md, fix 30).
+	Concurrent int
 }
 
 // DefaultLimits are used for zero fields.
-var DefaultLimits = Limits{PullRows: 500, PullBytes: 1 << 20, PushBatch: 100}
+var DefaultLimits = Limits{PullRows: 500, PullBytes: 1 << 20, PushBatch: 100, Concurrent: 8}
 
 // Engine is the sync engine of one server process. Several processes may
 // share a database: everything they coordinate on lives in it.
@@ -52,7 +60,9 @@ type Engine struct {
 	// rotated, so that a rotation does not make every device resync.
 	prevKey []byte
 	limits  Limits
-	log     *slog.Logger
+	// slots holds one token for each pull or push running (enter).
+	slots chan struct{}
+	log   *slog.Logger
 	// Retention is how long removes stay in the log; a device whose
 	// cursor is older is told to reset.
 	Retention time.Duration
@@ -88,6 +98,9 @@ func New(cfg Config) *Engine {
 	if l.PushBatch <= 0 {
 		l.PushBatch = DefaultLimits.PushBatch
 	}
+	if l.Concurrent <= 0 {
+		l.Concurrent = DefaultLimits.Concurrent
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -96,8 +109,20 @@ func New(cfg Config) *Engine {
 	if cfg.Service != nil && cfg.Service.Now != nil {
 		clock = cfg.Service.Now
 	}
-	return &Engine{store: cfg.Store, svc: cfg.Service, field: fieldwork.New(cfg.Service), clock: clock, cursorKey: cfg.CursorKey, prevKey: cfg.PreviousCursorKey, limits: l, log: log,
+	return &Engine{store: cfg.Store, svc: cfg.Service, field: fieldwork.New(cfg.Service), clock: clock, cursorKey: cfg.CursorKey, prevKey: cfg.PreviousCursorKey, limits: l, slots: make(chan struct{}, l.Concurrent), log: log,
 		Retention: 90 * 24 * time.Hour, ResultRetention: 30 * 24 * time.Hour, Compactor: cfg.Compactor, metrics: newMetrics()}
+}
+
+// enter waits for one of the engine's Limits.Concurrent slots, or for
+// ctx to end; the pull or push that has one calls the returned leave
+// when it is done.
+func (e *Engine) enter(ctx context.Context) (leave func(), err error) {
+	select {
+	case e.slots <- struct{}{}:
+		return func() { <-e.slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // now is the time by the engine's clock, in UTC.

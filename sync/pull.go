@@ -45,6 +45,11 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 	if !models.ValidID(req.ClientID) {
 		return PullResult{}, models.FieldError(models.CodeInvalidID, "client_id", "client_id must be a UUID")
 	}
+	leave, err := e.enter(ctx)
+	if err != nil {
+		return PullResult{}, err
+	}
+	defer leave()
 	limit := e.limits.PullRows
 	if req.Limit > 0 && req.Limit < limit {
 		limit = req.Limit
@@ -62,7 +67,7 @@ func (e *Engine) Pull(ctx context.Context, a models.Actor, req PullRequest) (Pul
 		res PullResult
 		pg  pageInfo
 	)
-	err := e.pullPage(ctx, a, req, c, view, limit, &res, &pg)
+	err = e.pullPage(ctx, a, req, c, view, limit, &res, &pg)
 	if models.IsNotFound(err) {
 		// A log that has never been pulled from has no epoch yet.
 		if _, err = e.Epoch(ctx); err == nil {

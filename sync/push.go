@@ -82,6 +82,11 @@ func (e *Engine) Push(ctx context.Context, a models.Actor, req PushRequest) (Pus
 			return PushResult{}, models.FieldError(models.CodeMutationOrder, "mutations", "mutation ids must be consecutive and start at 1 or more")
 		}
 	}
+	leave, err := e.enter(ctx)
+	if err != nil {
+		return PushResult{}, err
+	}
+	defer leave()
 	// The usual push, a known client's next mutations, goes straight to
 	// its batch: the batch's UPDATE matches only this device's client row
 	// at the mutation before the first, so its success proves what

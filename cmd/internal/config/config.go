@@ -34,12 +34,14 @@ type Config struct {
 	DataDir     string
 	MySQLDSN    string
 	DBMaxConns  int
-	S3Endpoint  string
-	S3Bucket    string
-	S3Region    string
-	S3AccessKey string
-	S3SecretKey string
-	S3TLS       bool
+	// SyncConcurrency is how many pulls and pushes run at once.
+	SyncConcurrency int
+	S3Endpoint      string
+	S3Bucket        string
+	S3Region        string
+	S3AccessKey     string
+	S3SecretKey     string
+	S3TLS           bool
 	// S3PublicEndpoint is where devices reach the store; presigned URLs
 	// name it. Empty: S3Endpoint.
 	S3PublicEndpoint string
@@ -128,6 +130,7 @@ var options = []option{
 	{"data-dir", "FIELDSYNC_DATA_DIR", "./data", "directory of the embedded SQLite database, local blob store and generated secret", false, str(func(c *Config) *string { return &c.DataDir }), false},
 	{"mysql-dsn", "FIELDSYNC_MYSQL_DSN", "", "MySQL/MariaDB DSN (user:pass@tcp(host:3306)/db); empty uses SQLite in the data dir", true, str(func(c *Config) *string { return &c.MySQLDSN }), false},
 	{"db-max-conns", "FIELDSYNC_DB_MAX_CONNS", "32", "MySQL connection pool size", false, integer(func(c *Config) *int { return &c.DBMaxConns }), false},
+	{"sync-concurrency", "FIELDSYNC_SYNC_CONCURRENCY", "8", "pulls and pushes the server runs at once; more wait their turn, so that a push holding the change log's counter is not slowed by many others (BENCHMARKS.md, fix 30)", false, integer(func(c *Config) *int { return &c.SyncConcurrency }), false},
 	{"s3-endpoint", "FIELDSYNC_S3_ENDPOINT", "", "MinIO/S3 endpoint host:port; empty uses the local blob store in the data dir", false, str(func(c *Config) *string { return &c.S3Endpoint }), false},
 	{"s3-bucket", "FIELDSYNC_S3_BUCKET", "fieldsync", "bucket for evidence (created if missing)", false, str(func(c *Config) *string { return &c.S3Bucket }), false},
 	{"s3-region", "FIELDSYNC_S3_REGION", "us-east-1", "S3 region", false, str(func(c *Config) *string { return &c.S3Region }), false},
@@ -248,6 +251,9 @@ func (c *Config) validate() error {
 	}
 	if c.StampEvery <= 0 {
 		return errors.New("the stamp interval must be positive")
+	}
+	if c.SyncConcurrency < 1 {
+		return fmt.Errorf("FIELDSYNC_SYNC_CONCURRENCY %d must be at least 1", c.SyncConcurrency)
 	}
 	if c.AccessTTL <= 0 || c.RefreshTTL <= c.AccessTTL {
 		return errors.New("token lifetimes must be positive, the refresh one longer than the access one")
@@ -381,7 +387,8 @@ func (c Config) ExistingSecrets() (current, previous []byte, err error) {
 // SyncEngine builds the sync engine; the cursor keys may be nil for
 // maintenance commands, which issue no cursors.
 func (c Config) SyncEngine(db *storage.DB, svc *models.Service, cursorKey, previousKey []byte, log *slog.Logger) *fsync.Engine {
-	e := fsync.New(fsync.Config{Store: db, Service: svc, CursorKey: cursorKey, PreviousCursorKey: previousKey, Logger: log, Compactor: db})
+	e := fsync.New(fsync.Config{Store: db, Service: svc, CursorKey: cursorKey, PreviousCursorKey: previousKey, Logger: log, Compactor: db,
+		Limits: fsync.Limits{Concurrent: c.SyncConcurrency}})
 	e.Retention = c.SyncRetention
 	return e
 }

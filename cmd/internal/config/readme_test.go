@@ -47,6 +47,12 @@ func TestLoad(t *testing.T) {
 			t.Errorf("public coordinate decimals %s: %d, %v", v, c.PublicCoordDecimals, err)
 		}
 	}
+	for v, ok := range map[string]bool{"1": true, "8": true, "64": true, "0": false, "-2": false, "many": false} {
+		c, _, err := Load("x", []string{"-sync-concurrency", v}, func(string) string { return "" }, &out)
+		if (err == nil) != ok || ok && strconv.Itoa(c.SyncConcurrency) != v {
+			t.Errorf("sync concurrency %s: %d, %v", v, c.SyncConcurrency, err)
+		}
+	}
 	// CORS origins are scheme and host, nothing more; none by default.
 	if c, _, err := Load("x", nil, func(string) string { return "" }, &out); err != nil || len(c.Origins()) != 0 {
 		t.Errorf("CORS origins by default: %v, %v; want none", c.Origins(), err)
