@@ -131,7 +131,7 @@ func testMetrics(t *testing.T, e *env) {
 	for _, name := range []string{
 		"fieldsync_http_request_duration_seconds", "fieldsync_http_requests_in_flight", "fieldsync_evidence_upload_bytes_total",
 		"fieldsync_sync_pulls_total", "fieldsync_sync_pull_lag_seq", "fieldsync_sync_mutations_total",
-		"fieldsync_sync_stamp_delay_seconds", "fieldsync_sync_stamp_batch_rows",
+		"fieldsync_sync_stamp_delay_seconds", "fieldsync_sync_stamp_batch_rows", "fieldsync_sync_slot_wait_seconds",
 		"fieldsync_sync_changelog_rows", "fieldsync_sync_changelog_unstamped_rows",
 		"fieldsync_sync_changelog_unstamped_oldest_age_seconds", "fieldsync_sync_changelog_head_seq",
 		"go_sql_open_connections", "go_sql_in_use_connections", "go_sql_wait_count_total",
@@ -157,6 +157,7 @@ func testMetrics(t *testing.T, e *env) {
 		{"fieldsync_sync_mutations_total", map[string]string{"status": "applied"}, 1},
 		{"fieldsync_sync_mutations_total", map[string]string{"status": "rejected"}, 1},
 		{"fieldsync_sync_stamp_batch_rows", nil, 1},
+		{"fieldsync_sync_slot_wait_seconds", nil, 3}, // the two pulls and the push above
 		{"fieldsync_sync_stamp_delay_seconds", nil, 1},
 		{"fieldsync_sync_changelog_rows", nil, 1},
 		{"fieldsync_sync_changelog_unstamped_rows", nil, 1},

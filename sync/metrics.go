@@ -19,6 +19,7 @@ type metrics struct {
 	mutations  *prometheus.CounterVec
 	stampDelay prometheus.Histogram
 	stampBatch prometheus.Histogram
+	slotWait   prometheus.Histogram
 }
 
 // Kinds of pull, as fieldsync_sync_pulls_total counts them.
@@ -55,6 +56,11 @@ func newMetrics() *metrics {
 			Help:    "Change rows numbered by one sequencer transaction that numbered any (at most 1000).",
 			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
 		}),
+		slotWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "fieldsync_sync_slot_wait_seconds",
+			Help:    "How long a pull or push waited for one of the engine's FIELDSYNC_SYNC_CONCURRENCY slots before it ran.",
+			Buckets: []float64{.0001, .001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 	}
 	for _, k := range []string{pullInitial, pullDelta, pullReset} {
 		m.pulls.WithLabelValues(k)
@@ -81,7 +87,7 @@ func (m *metrics) observeStamped(rows []models.Change, now time.Time) {
 // to reg. Call it once per registry.
 func (e *Engine) RegisterMetrics(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{e.metrics.pulls, e.metrics.pullLag, e.metrics.mutations,
-		e.metrics.stampDelay, e.metrics.stampBatch, newLogCollector(e)} {
+		e.metrics.stampDelay, e.metrics.stampBatch, e.metrics.slotWait, newLogCollector(e)} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
