@@ -115,8 +115,8 @@ func New(cfg Config) *Engine {
 
 // enter waits for one of the engine's Limits.Concurrent slots, or for
 // ctx to end; the pull or push that has one calls the returned leave
-// when it is done.
-// The wait is timed by the wall clock, not the engine's (injected) one.
+// when it is done. The wait is timed by the wall clock, not by the
+// engine's (injected) one.
 func (e *Engine) enter(ctx context.Context) (leave func(), err error) {
 	start := time.Now()
 	select {

@@ -130,7 +130,7 @@ var options = []option{
 	{"data-dir", "FIELDSYNC_DATA_DIR", "./data", "directory of the embedded SQLite database, local blob store and generated secret", false, str(func(c *Config) *string { return &c.DataDir }), false},
 	{"mysql-dsn", "FIELDSYNC_MYSQL_DSN", "", "MySQL/MariaDB DSN (user:pass@tcp(host:3306)/db); empty uses SQLite in the data dir", true, str(func(c *Config) *string { return &c.MySQLDSN }), false},
 	{"db-max-conns", "FIELDSYNC_DB_MAX_CONNS", "32", "MySQL connection pool size", false, integer(func(c *Config) *int { return &c.DBMaxConns }), false},
-	{"sync-concurrency", "FIELDSYNC_SYNC_CONCURRENCY", "8", "pulls and pushes the server runs at once; more wait their turn, so that a push holding the change log's counter is not slowed by many others (BENCHMARKS.md, fix 30)", false, integer(func(c *Config) *int { return &c.SyncConcurrency }), false},
+	{"sync-concurrency", "FIELDSYNC_SYNC_CONCURRENCY", strconv.Itoa(fsync.DefaultLimits.Concurrent), "pulls and pushes the server runs at once; more wait their turn, so that a push holding the change log's counter is not slowed by many others (BENCHMARKS.md, fix 30)", false, integer(func(c *Config) *int { return &c.SyncConcurrency }), false},
 	{"s3-endpoint", "FIELDSYNC_S3_ENDPOINT", "", "MinIO/S3 endpoint host:port; empty uses the local blob store in the data dir", false, str(func(c *Config) *string { return &c.S3Endpoint }), false},
 	{"s3-bucket", "FIELDSYNC_S3_BUCKET", "fieldsync", "bucket for evidence (created if missing)", false, str(func(c *Config) *string { return &c.S3Bucket }), false},
 	{"s3-region", "FIELDSYNC_S3_REGION", "us-east-1", "S3 region", false, str(func(c *Config) *string { return &c.S3Region }), false},
