@@ -25,10 +25,12 @@
 # capacity is measured the way a stranger would: for each of BENCH_REPS
 # runs, a fresh data set (the SQLite directory removed, the MariaDB
 # database dropped), a server that runs until its background work has
-# drained (no unstamped change rows, no unchained audit entries), then a
+# drained (no unstamped change rows, no unchained audit entries; on
+# MariaDB, every dirty page of InnoDB's buffer pool flushed too), then a
 # restarted server and fieldsim's ramp. The machine's load average and CPU
-# steal are recorded beside every run, and the capacity of the runs is
-# printed as min-median-max. The other scenarios run one after the other
+# steal are recorded beside every run, with the cores the servers,
+# mysqld, fieldsim and everything else kept busy in each step of the
+# ramp, and the capacity of the runs is printed as min-median-max. The other scenarios run one after the other
 # on one warm server, as they always did. scaleout (MariaDB only) runs the
 # capacity measurement against 2 and then 4 server processes sharing the
 # database and MinIO, with fieldsim spreading the devices over them in
@@ -47,6 +49,9 @@
 # bytes) runs every rep once with each redo log size in turn
 # (innodb_log_file_size, set for the run and left at the last one), side
 # by side on the same data set.
+#
+# MYSQL_TCP_PORT (the mysql client's own variable) points every script
+# at a MariaDB on another port of 127.0.0.1 (default 3306).
 #
 # Every run writes its --json report to $BENCH_OUT (default
 # bench-results/) and prints its figures. The machine is shared: compare
@@ -106,7 +111,7 @@ machine() {
 # mysqld, over the whole run and over the ramp's steps alone (from the
 # first mutation applied: the sign-ins excluded).
 capacity() {
-	local procs=${1:-1} caps=() rep name db_pid="" hz s0 s1 d0 d1 n0 n1 sampler locks
+	local procs=${1:-1} caps=() rep name db_pid="" hz s0 s1 d0 d1 n0 n1 sampler locks sim
 	name=$backend-capacity-${procs}p
 	hz=$(getconf CLK_TCK)
 	[ "$backend" = mysql ] && db_pid=$(mysqld_pid)
@@ -120,11 +125,15 @@ capacity() {
 		echo "== $backend capacity, $procs server process(es), run $rep of $REPS: fieldsim -server $(servers) ${SIZE[*]} -scenario ramp -devices $DEVICES -mutations 10 -concurrency 32 -ramp $RAMP -step $STEP"
 		echo "   before: $(machine)"
 		s0=$(cputicks "${pids[@]}") d0=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) n0=$(applied)
+		"$OUT/bin/fieldsim" -server "$(servers)" "${SIZE[@]}" -setup=false -json -scenario ramp \
+			-devices "$DEVICES" -mutations 10 -concurrency 32 -ramp "$RAMP" -step "$STEP" >"$OUT/$name-$rep.json" &
+		sim=$!
 		# Once a second: the servers' and mysqld's CPU ticks, the
 		# mutations applied and the time, to tell the steps from the
-		# sign-ins before them.
+		# sign-ins before them; then fieldsim's ticks and the whole
+		# machine's, busy and in all (cpu_steps).
 		(while :; do
-			echo "$(cputicks "${pids[@]}") $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) $(applied) $(date +%s)"
+			echo "$(cputicks "${pids[@]}") $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) $(applied) $(date +%s) $(cputicks "$sim") $(machineticks)"
 			sleep 1
 		done) >"$OUT/$name-$rep.ticks" 2>/dev/null &
 		sampler=$!
@@ -133,8 +142,7 @@ capacity() {
 			lockwaits >"$OUT/$name-$rep.lockwaits" 2>&1 &
 			locks=$!
 		fi
-		"$OUT/bin/fieldsim" -server "$(servers)" "${SIZE[@]}" -setup=false -json -scenario ramp \
-			-devices "$DEVICES" -mutations 10 -concurrency 32 -ramp "$RAMP" -step "$STEP" >"$OUT/$name-$rep.json"
+		wait "$sim"
 		kill "$sampler" 2>/dev/null
 		wait "$sampler" 2>/dev/null || true
 		if [ -n "$locks" ]; then
@@ -143,6 +151,7 @@ capacity() {
 			wait "$locks" 2>/dev/null || true
 			lockwaits_summary "$OUT/$name-$rep.lockwaits" "$OUT/$name-$rep.ticks" "${STEP%s}"
 		fi
+		cpu_steps "$OUT/$name-$rep.ticks" "${STEP%s}"
 		s1=$(cputicks "${pids[@]}") d1=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) n1=$(applied)
 		echo "   during: $(machine)"
 		awk -v s=$((s1 - s0)) -v d=$((d1 - d0)) -v n=$((n1 - n0)) -v hz="$hz" -v db="$db_pid" 'BEGIN {
@@ -153,7 +162,7 @@ capacity() {
 		# From the last sample before the first mutation to the last one:
 		# the steps alone, without the devices' sign-ins (an Argon2 hash
 		# each) and their initial pulls.
-		awk -v hz="$hz" -v db="$db_pid" 'NF == 4 { if (NR == 1 || $3 == n0) { s = $1; d = $2; n0 = $3 } last_s = $1; last_d = $2; last_n = $3 }
+		awk -v hz="$hz" -v db="$db_pid" 'NF >= 4 { if (NR == 1 || $3 == n0) { s = $1; d = $2; n0 = $3 } last_s = $1; last_d = $2; last_n = $3 }
 			END { if (last_n <= n0) exit
 				printf "   CPU per applied mutation over the steps (%d applied): server %.2f ms", last_n - n0, 1000 * (last_s - s) / hz / (last_n - n0)
 				if (db != "") printf ", mysqld %.2f ms", 1000 * (last_d - d) / hz / (last_n - n0)

@@ -37,7 +37,7 @@ use_backend() {
 			echo "== mysql: innodb_log_file_size $redo -> $want"
 			mysql -uroot -h127.0.0.1 -e "SET GLOBAL innodb_log_file_size = $want"
 		fi
-		export FIELDSYNC_MYSQL_DSN="root@tcp(127.0.0.1:3306)/$DB" FIELDSYNC_SECRET=${FIELDSYNC_SECRET:-fieldsim-benchmark-secret-0123456789abcdef}
+		export FIELDSYNC_MYSQL_DSN="root@tcp(127.0.0.1:${MYSQL_TCP_PORT:-3306})/$DB" FIELDSYNC_SECRET=${FIELDSYNC_SECRET:-fieldsim-benchmark-secret-0123456789abcdef}
 		export FIELDSYNC_S3_ENDPOINT=127.0.0.1:9000 FIELDSYNC_S3_ACCESS_KEY=minioadmin FIELDSYNC_S3_SECRET_KEY=minioadmin FIELDSYNC_S3_BUCKET=${DB//_/-}
 		;;
 	esac
@@ -107,6 +107,40 @@ cputicks() {
 	echo $t
 }
 
+# machineticks prints the CPU time the whole machine has been busy (all
+# but idle and iowait) and its total time, in clock ticks, summed over
+# its cores (/proc/stat).
+machineticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# cpu_steps prints, for each step of a ramp of $2-second steps, the
+# mutations applied a second and the cores each part of the machine kept
+# busy: the servers, mysqld, fieldsim and the rest (MinIO, the kernel's
+# own threads, anything else running), from a ticks file ($1: lines
+# "server mysqld applied unix-time fieldsim machine-busy machine-total",
+# one a second). A step's figures run from its first sample to its last;
+# the first step begins with the first sample that applied a mutation, as
+# lockwaits_summary counts them. The seconds after the last step (the
+# answers still on their way) are not a step and are left out.
+cpu_steps() {
+	awk -v step="$2" -v hz="$(getconf CLK_TCK)" 'NF < 7 { next }
+		n0 == "" { n0 = $3 }
+		t0 == "" && $3 > n0 { t0 = $4 }
+		t0 == "" { prev = $0; next }
+		{ k = int(($4 - t0) / step) + 1
+		  if (!(k in first)) { first[k] = prev; if (k > last) last = k }
+		  end[k] = $0; prev = $0 }
+		END { for (k = 1; k <= last; k++) {
+			split(first[k], a, " "); split(end[k], b, " ")
+			secs = b[4] - a[4]
+			if (secs < step / 2 || b[7] == a[7]) continue
+			cores = (b[7] - a[7]) / hz / secs
+			printf "   CPU, step %d (%d s): %.0f mutations/s applied; cores busy: %.2f of %.0f (server %.2f, mysqld %.2f, fieldsim %.2f, the rest %.2f)\n", k, secs, (b[3] - a[3]) / secs,
+				(b[6] - a[6]) / hz / secs, cores, (b[1] - a[1]) / hz / secs, (b[2] - a[2]) / hz / secs, (b[5] - a[5]) / hz / secs,
+				((b[6] - a[6]) - (b[1] - a[1]) - (b[2] - a[2]) - (b[5] - a[5])) / hz / secs } }' "$1"
+}
+
 # applied prints the mutations the running servers have applied so far.
 applied() {
 	local k n=0
@@ -126,6 +160,7 @@ drain() {
 		chained=$(awk '$1 == "fieldsync_audit_unchained_entries" { print $2 }' <<<"$m")
 		if [ "$stamped" = 0 ] && [ "$chained" = 0 ]; then
 			echo "== $backend: background work drained after $((SECONDS - t0)) s (no unstamped change rows, no unchained audit entries)"
+			[ "$backend" != mysql ] || flush_innodb
 			return
 		fi
 		if [ $((SECONDS - t0)) -gt 1800 ]; then
@@ -134,6 +169,28 @@ drain() {
 		fi
 		sleep 2
 	done
+}
+
+# flush_innodb writes every dirty page of MariaDB's buffer pool to disk,
+# so that a run does not pay for flushing what the set-up and the runs
+# before it left (tens of thousands of pages, a checkpoint age of
+# hundreds of MiB, which InnoDB's page cleaner otherwise writes at
+# innodb_io_capacity pages a second during the next runs). It sets the
+# page cleaner's targets to "everything, now" until no page is dirty,
+# then puts the settings back as they were.
+flush_innodb() {
+	local t0=$SECONDS was dirty age
+	was=$(mysql -uroot -h127.0.0.1 -N -e "SELECT CONCAT('SET GLOBAL innodb_io_capacity_max = ', @@innodb_io_capacity_max, ', innodb_io_capacity = ', @@innodb_io_capacity, ', innodb_max_dirty_pages_pct = ', @@innodb_max_dirty_pages_pct, ', innodb_max_dirty_pages_pct_lwm = ', @@innodb_max_dirty_pages_pct_lwm)")
+	dirty=$(innodb_status Innodb_buffer_pool_pages_dirty) age=$(innodb_status Innodb_checkpoint_age)
+	mysql -uroot -h127.0.0.1 -e "SET GLOBAL innodb_io_capacity_max = 20000, innodb_io_capacity = 20000, innodb_max_dirty_pages_pct_lwm = 0.001, innodb_max_dirty_pages_pct = 0"
+	while [ "$(innodb_status Innodb_buffer_pool_pages_dirty)" -gt 0 ] && [ $((SECONDS - t0)) -lt 300 ]; do sleep 1; done
+	mysql -uroot -h127.0.0.1 -e "$was"
+	echo "== mysql: $dirty dirty pages (checkpoint age $((age / 1048576)) MiB) flushed in $((SECONDS - t0)) s; $(innodb_status Innodb_buffer_pool_pages_dirty) dirty now"
+}
+
+# innodb_status prints one of MariaDB's global status counters.
+innodb_status() {
+	mysql -uroot -h127.0.0.1 -N -e "SHOW GLOBAL STATUS LIKE '$1'" | awk '{ print $2 }'
 }
 
 # innodb prints MariaDB's InnoDB write counters, name and value a line:
