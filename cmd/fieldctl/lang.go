@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"golang.org/x/text/language"
@@ -36,18 +35,6 @@ func tr(id string, kv ...any) string {
 // fail is an error whose text is the cli message id.
 func fail(id string, kv ...any) error { return errors.New(tr(id, kv...)) }
 
-// parseLang reads a -lang / FIELDSYNC_LANG value: zh-CN (or zh, zh-Hans,
-// …) or en (or en-US, …); empty is Chinese.
-func parseLang(s string) (language.Tag, error) {
-	switch v := strings.ToLower(strings.TrimSpace(s)); {
-	case v == "" || v == "zh" || strings.HasPrefix(v, "zh-") || strings.HasPrefix(v, "zh_"):
-		return i18n.Default, nil
-	case v == "en" || strings.HasPrefix(v, "en-") || strings.HasPrefix(v, "en_"):
-		return language.English, nil
-	}
-	return i18n.Default, fmt.Errorf("-lang / FIELDSYNC_LANG %q: 只支持 zh-CN（中文）或 en（英文）/ only zh-CN (Chinese) or en (English)", s)
-}
-
 // earlyLang is the language asked for when the configuration could not be
 // read (its -h, or a bad setting): the -lang flag among the flags before
 // the command, else FIELDSYNC_LANG; anything unreadable is Chinese.
@@ -56,7 +43,7 @@ func earlyLang(args []string, getenv func(string) string) language.Tag {
 	if !ok {
 		v = getenv("FIELDSYNC_LANG")
 	}
-	l, _ := parseLang(v)
+	l, _ := config.ParseLang(v)
 	return l
 }
 

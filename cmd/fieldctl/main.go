@@ -90,11 +90,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		return err
 	}
-	lang, err := parseLang(cfg.Lang)
-	if err != nil {
-		return err
-	}
-	say = catalog.In(lang)
+	say = catalog.In(cfg.Language())
 	if loc, err := time.LoadLocation(cfg.TimeZone); err == nil {
 		zone = loc
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/fieldsync/fieldsync/api"
 	"github.com/fieldsync/fieldsync/api/authn"
+	"github.com/fieldsync/fieldsync/api/i18n"
 	"github.com/fieldsync/fieldsync/api/web"
 	"github.com/fieldsync/fieldsync/cmd/internal/config"
 	"github.com/fieldsync/fieldsync/cmd/internal/demo"
@@ -343,10 +344,13 @@ func (m *Main) loadDemo(ctx context.Context, svc *models.Service) error {
 	if err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}
-	fmt.Fprintf(m.Stdout, "Demo data loaded: %d units, %d users, %d items, %d sites, %d templates, %d tasks, %d photos (the city %d days into its campaign).\nDemo logins (password %q):\n",
-		sum.Units, sum.Users, sum.Items, sum.Sites, sum.Templates, sum.Tasks, sum.Photos, demo.CampaignDays, demo.Password)
+	say := i18n.MustNew().In(m.Config.Language())
+	fmt.Fprintln(m.Stdout, say.T("cli.seed.done", map[string]any{"Units": sum.Units, "Users": sum.Users, "Items": sum.Items,
+		"Sites": sum.Sites, "Templates": sum.Templates, "Tasks": sum.Tasks, "Photos": sum.Photos}))
+	fmt.Fprintln(m.Stdout, say.T("cli.demo.campaign", map[string]any{"Days": demo.CampaignDays}))
+	fmt.Fprintln(m.Stdout, say.T("cli.demo.logins", map[string]any{"Password": demo.Password}))
 	for _, l := range sum.Logins {
-		fmt.Fprintf(m.Stdout, "  %-12s %s\n", l.Username, l.Role)
+		fmt.Fprintf(m.Stdout, "  %-12s %s\n", l.Username, say.T("web.role."+l.Role, nil))
 	}
 	return nil
 }

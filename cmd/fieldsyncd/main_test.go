@@ -55,7 +55,9 @@ func getJSON(t *testing.T, url, token string) (int, map[string]any) {
 }
 
 // TestEmbeddedDemo starts the real server on the embedded default with
-// --demo, signs in with a printed demo login and reads data.
+// --demo, signs in with a printed demo login and reads data. What it
+// prints for the person starting it is in Chinese (FIELDSYNC_LANG's
+// default).
 func TestEmbeddedDemo(t *testing.T) {
 	m, out, err := start(t, testConfig(t, "-demo"))
 	if err != nil {
@@ -64,6 +66,11 @@ func TestEmbeddedDemo(t *testing.T) {
 	for _, name := range []string{"admin", "supervisor", "inspector1", "inspector2", "inspector3"} {
 		if !strings.Contains(out.String(), name) {
 			t.Errorf("demo login %s not printed:\n%s", name, out)
+		}
+	}
+	for _, words := range []string{"已载入演示数据：单位", "整改已进行", "演示账号（密码 " + demo.Password + "）", "核查人员", "督办人员", "管理员"} {
+		if !strings.Contains(out.String(), words) {
+			t.Errorf("the demo summary does not say %q:\n%s", words, out)
 		}
 	}
 	base := "http://" + m.Addr()
@@ -87,7 +94,7 @@ func TestEmbeddedDemo(t *testing.T) {
 	m.Close()
 	cfg := m.Config
 	_, out2, err := start(t, cfg)
-	if err != nil || strings.Contains(out2.String(), "Demo data loaded") {
+	if err != nil || strings.Contains(out2.String(), "已载入演示数据") {
 		t.Fatalf("restart: %v, %q", err, out2)
 	}
 }

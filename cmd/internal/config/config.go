@@ -22,6 +22,9 @@ import (
 	// to rely on.
 	_ "time/tzdata"
 
+	"golang.org/x/text/language"
+
+	"github.com/fieldsync/fieldsync/api/i18n"
 	"github.com/fieldsync/fieldsync/models"
 	"github.com/fieldsync/fieldsync/storage"
 	fsync "github.com/fieldsync/fieldsync/sync"
@@ -69,8 +72,9 @@ type Config struct {
 	PublicCoordDecimals int
 	TimeZone            string
 	EscalateAfter       time.Duration
-	// Lang is the language of fieldctl's messages (zh-CN or en); the
-	// server ignores it: its API and console choose per request.
+	// Lang is the language of fieldctl's messages and of what fieldsyncd
+	// prints for a person (its -demo summary): zh-CN or en. The API and
+	// the console choose per request.
 	Lang string
 	// MapTiles is the console map's tile URL template ({z}, {x}, {y});
 	// empty draws the sites alone, offline. MapTilesDatum is wgs84 or
@@ -154,7 +158,7 @@ var options = []option{
 	{"trusted-proxies", "FIELDSYNC_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client (login throttling per address)", false, str(func(c *Config) *string { return &c.TrustedProxies }), false},
 	{"public-coord-decimals", "FIELDSYNC_PUBLIC_COORD_DECIMALS", "2", "decimals to which the unauthenticated public disclosure rounds site coordinates, 0 to 6 (2 ≈ 1 km)", false, integer(func(c *Config) *int { return &c.PublicCoordDecimals }), false},
 	{"time-zone", "FIELDSYNC_TIME_ZONE", "Asia/Shanghai", "IANA time zone of the ledger's and reports' dates: a deadline imported as a date alone ends at midnight there, and dispatch periods start there", false, str(func(c *Config) *string { return &c.TimeZone }), false},
-	{"lang", "FIELDSYNC_LANG", "zh-CN", "language of fieldctl's messages: zh-CN (Chinese) or en (English); the server ignores it (its API and console choose the language per request)", false, str(func(c *Config) *string { return &c.Lang }), false},
+	{"lang", "FIELDSYNC_LANG", "zh-CN", "language of fieldctl's messages and of fieldsyncd's -demo summary: zh-CN (Chinese) or en (English); the API and console choose the language per request", false, str(func(c *Config) *string { return &c.Lang }), false},
 	{"escalate-after", "FIELDSYNC_ESCALATE_AFTER", "720h", "an item overdue at least this long, and not escalated within this long, goes up one supervision level (daily → special → key), checked hourly; 0 disables", false, duration(func(c *Config) *time.Duration { return &c.EscalateAfter }), false},
 	{"map-tiles", "FIELDSYNC_MAP_TILES", "", "tile URL template of the web console's maps, e.g. https://t0.tianditu.gov.cn/vec_w/wmts?...&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY; empty draws the sites alone, which works offline", false, str(func(c *Config) *string { return &c.MapTiles }), false},
 	{"map-tiles-datum", "FIELDSYNC_MAP_TILES_DATUM", "wgs84", "datum of the map tiles: wgs84 (Tianditu, OpenStreetMap) or gcj02 (AMap, Tencent), to which the console shifts its WGS-84 overlays", false, str(func(c *Config) *string { return &c.MapTilesDatum }), false},
@@ -252,6 +256,9 @@ func (c *Config) validate() error {
 	if c.StampEvery <= 0 {
 		return errors.New("the stamp interval must be positive")
 	}
+	if _, err := ParseLang(c.Lang); err != nil {
+		return err
+	}
 	if c.SyncConcurrency < 1 {
 		return fmt.Errorf("FIELDSYNC_SYNC_CONCURRENCY %d must be at least 1", c.SyncConcurrency)
 	}
@@ -320,6 +327,24 @@ func (c Config) Zone() *time.Location {
 		return loc
 	}
 	return time.UTC
+}
+
+// Language is the language Lang names (validated by Load).
+func (c Config) Language() language.Tag {
+	l, _ := ParseLang(c.Lang)
+	return l
+}
+
+// ParseLang reads a -lang / FIELDSYNC_LANG value: zh-CN (or zh, zh-Hans,
+// …) or en (or en-US, …); empty is Chinese.
+func ParseLang(s string) (language.Tag, error) {
+	switch v := strings.ToLower(strings.TrimSpace(s)); {
+	case v == "" || v == "zh" || strings.HasPrefix(v, "zh-") || strings.HasPrefix(v, "zh_"):
+		return i18n.Default, nil
+	case v == "en" || strings.HasPrefix(v, "en-") || strings.HasPrefix(v, "en_"):
+		return language.English, nil
+	}
+	return i18n.Default, fmt.Errorf("-lang / FIELDSYNC_LANG %q: 只支持 zh-CN（中文）或 en（英文）/ only zh-CN (Chinese) or en (English)", s)
 }
 
 // SQLitePath is where the embedded database lives.

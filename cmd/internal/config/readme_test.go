@@ -53,6 +53,16 @@ func TestLoad(t *testing.T) {
 			t.Errorf("sync concurrency %s: %d, %v", v, c.SyncConcurrency, err)
 		}
 	}
+	for v, want := range map[string]string{"": "zh-CN", "zh": "zh-CN", "zh-Hans": "zh-CN", "en": "en", "en-US": "en", "fr": "", "english": ""} {
+		c, _, err := Load("x", []string{"-lang", v}, func(string) string { return "" }, &out)
+		if want == "" {
+			if err == nil || !strings.Contains(err.Error(), "FIELDSYNC_LANG") {
+				t.Errorf("-lang %q must be refused naming FIELDSYNC_LANG: %v", v, err)
+			}
+		} else if err != nil || c.Language().String() != want {
+			t.Errorf("-lang %q: %v, %v; want %s", v, c.Language(), err, want)
+		}
+	}
 	// CORS origins are scheme and host, nothing more; none by default.
 	if c, _, err := Load("x", nil, func(string) string { return "" }, &out); err != nil || len(c.Origins()) != 0 {
 		t.Errorf("CORS origins by default: %v, %v; want none", c.Origins(), err)
