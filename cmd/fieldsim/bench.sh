@@ -27,14 +27,16 @@
 # database dropped), a server that runs until its background work has
 # drained (no unstamped change rows, no unchained audit entries; on
 # MariaDB, every dirty page of InnoDB's buffer pool flushed too), then a
-# restarted server and fieldsim's ramp. The machine's load average and CPU
-# steal are recorded beside every run, with the cores the servers,
+# restarted server and fieldsim's ramp. The machine's load average and
+# CPU steal are recorded beside every run, with the cores the servers,
 # mysqld, fieldsim and everything else kept busy in each step of the
-# ramp, and the capacity of the runs is printed as min-median-max. The other scenarios run one after the other
-# on one warm server, as they always did. scaleout (MariaDB only) runs the
-# capacity measurement against 2 and then 4 server processes sharing the
-# database and MinIO, with fieldsim spreading the devices over them in
-# turn as a round-robin balancer would.
+# ramp (from when fieldsim's report says the step ran), and the capacity
+# of the runs is printed as min-median-max. The other scenarios run one
+# after the other on one warm server, as they always did. scaleout
+# (MariaDB only) runs the capacity measurement against 2 and then 4
+# server processes sharing the database and MinIO, with fieldsim
+# spreading the devices over them in turn as a round-robin balancer
+# would.
 #
 # growth measures one fixed load (BENCH_GROWTH_DEVICES devices pushing
 # 10 mutations and pulling every 10 s, for 60 s; BENCH_GROWTH_REPS runs,
@@ -128,12 +130,12 @@ capacity() {
 		"$OUT/bin/fieldsim" -server "$(servers)" "${SIZE[@]}" -setup=false -json -scenario ramp \
 			-devices "$DEVICES" -mutations 10 -concurrency 32 -ramp "$RAMP" -step "$STEP" >"$OUT/$name-$rep.json" &
 		sim=$!
-		# Once a second: the servers' and mysqld's CPU ticks, the
-		# mutations applied and the time, to tell the steps from the
-		# sign-ins before them; then fieldsim's ticks and the whole
-		# machine's, busy and in all (cpu_steps).
-		(while :; do
-			echo "$(cputicks "${pids[@]}") $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) $(applied) $(date +%s) $(cputicks "$sim") $(machineticks)"
+		# Once a second while fieldsim runs: the servers' and mysqld's CPU
+		# ticks, the mutations applied and the time, to tell the steps from
+		# the sign-ins before them; then fieldsim's ticks and the whole
+		# machine's, busy, stolen and in all (cpu_steps).
+		(while kill -0 "$sim" 2>/dev/null; do
+			echo "$(cputicks "${pids[@]}") $([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) $(applied) $(date +%s.%N) $(cputicks "$sim") $(machineticks)"
 			sleep 1
 		done) >"$OUT/$name-$rep.ticks" 2>/dev/null &
 		sampler=$!
@@ -143,15 +145,15 @@ capacity() {
 			locks=$!
 		fi
 		wait "$sim"
-		kill "$sampler" 2>/dev/null
+		kill "$sampler" 2>/dev/null || true
 		wait "$sampler" 2>/dev/null || true
 		if [ -n "$locks" ]; then
 			pkill -P "$locks" 2>/dev/null
 			kill "$locks" 2>/dev/null
 			wait "$locks" 2>/dev/null || true
-			lockwaits_summary "$OUT/$name-$rep.lockwaits" "$OUT/$name-$rep.ticks" "${STEP%s}"
+			lockwaits_summary "$OUT/$name-$rep.lockwaits" "$OUT/$name-$rep.json"
 		fi
-		cpu_steps "$OUT/$name-$rep.ticks" "${STEP%s}"
+		cpu_steps "$OUT/$name-$rep.ticks" "$OUT/$name-$rep.json"
 		s1=$(cputicks "${pids[@]}") d1=$([ -n "$db_pid" ] && cputicks "$db_pid" || echo 0) n1=$(applied)
 		echo "   during: $(machine)"
 		awk -v s=$((s1 - s0)) -v d=$((d1 - d0)) -v n=$((n1 - n0)) -v hz="$hz" -v db="$db_pid" 'BEGIN {
@@ -168,7 +170,7 @@ capacity() {
 				if (db != "") printf ", mysqld %.2f ms", 1000 * (last_d - d) / hz / (last_n - n0)
 				printf "\n" }' "$OUT/$name-$rep.ticks"
 		stop
-		jq -r '.figures | to_entries | map(select(.key | startswith("ramp."))) | sort_by(.key) | .[] | "   \(.key) \(.value)"' "$OUT/$name-$rep.json"
+		jq -r '.figures | to_entries | map(select((.key | startswith("ramp.")) and (.key | endswith("_unix") | not))) | sort_by(.key) | .[] | "   \(.key) \(.value)"' "$OUT/$name-$rep.json"
 		caps+=("$(jq -r '.figures.capacity_mutations_per_second' "$OUT/$name-$rep.json")")
 	done
 	printf '%s\n' "${caps[@]}" | sort -n | awk -v b="$backend" -v p="$procs" -v n="$REPS" '{ v[NR] = $1 } END {

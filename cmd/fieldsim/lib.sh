@@ -44,8 +44,9 @@ use_backend() {
 	export FIELDSYNC_LOG_LEVEL=warn
 }
 
-# mysqld_pid prints the pid of the MariaDB on 3306 (other mariadbd
-# processes may run beside it), or nothing.
+# mysqld_pid prints the pid of the MariaDB the scripts use (on 3306, or
+# MYSQL_TCP_PORT; other mariadbd processes may run beside it), or
+# nothing.
 mysqld_pid() {
 	cat "$(mysql -uroot -h127.0.0.1 -N -e "SELECT @@pid_file")" 2>/dev/null || true
 }
@@ -108,37 +109,43 @@ cputicks() {
 }
 
 # machineticks prints the CPU time the whole machine has been busy (all
-# but idle and iowait) and its total time, in clock ticks, summed over
-# its cores (/proc/stat).
+# but idle, iowait and steal), the time the host took from it (steal) and
+# its total time, in clock ticks, summed over its cores (/proc/stat).
 machineticks() {
-	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
 }
 
-# cpu_steps prints, for each step of a ramp of $2-second steps, the
-# mutations applied a second and the cores each part of the machine kept
-# busy: the servers, mysqld, fieldsim and the rest (MinIO, the kernel's
-# own threads, anything else running), from a ticks file ($1: lines
-# "server mysqld applied unix-time fieldsim machine-busy machine-total",
-# one a second). A step's figures run from its first sample to its last;
-# the first step begins with the first sample that applied a mutation, as
-# lockwaits_summary counts them. The seconds after the last step (the
-# answers still on their way) are not a step and are left out.
+# ramp_steps prints a ramp's steps from fieldsim's report ($1), a line
+# each: the step, when its first slot came and when its last answer did
+# (Unix seconds). A step lasts its -step and then as long as its last
+# answers take.
+ramp_steps() {
+	jq -r '.figures as $f | [range(1; 100) | select($f["ramp.step\(.)_started_unix"] != null)
+		| "\(.) \($f["ramp.step\(.)_started_unix"]) \($f["ramp.step\(.)_ended_unix"])"] | .[]' "$1"
+}
+
+# cpu_steps prints, for each step of a ramp (ramp_steps of fieldsim's
+# report $2), the mutations the servers applied a second and the cores
+# each part of the machine kept busy: the servers, mysqld, fieldsim and
+# the rest (MinIO, the kernel's own threads, anything else running), and
+# the share of time the host took (steal), from a ticks file ($1: lines
+# "server mysqld applied unix-time fieldsim machine-busy machine-steal
+# machine-total", one a second, the time with its fraction). A step's figures run from its first
+# sample to its last: those taken between its first slot and its last
+# answer, so that no second of the step before or after counts.
 cpu_steps() {
-	awk -v step="$2" -v hz="$(getconf CLK_TCK)" 'NF < 7 { next }
-		n0 == "" { n0 = $3 }
-		t0 == "" && $3 > n0 { t0 = $4 }
-		t0 == "" { prev = $0; next }
-		{ k = int(($4 - t0) / step) + 1
-		  if (!(k in first)) { first[k] = prev; if (k > last) last = k }
-		  end[k] = $0; prev = $0 }
+	awk -v hz="$(getconf CLK_TCK)" 'FILENAME == ARGV[1] { from[$1] = $2; to[$1] = $3; if ($1 > last) last = $1; next }
+		NF >= 8 { t[++n] = $0 }
 		END { for (k = 1; k <= last; k++) {
-			split(first[k], a, " "); split(end[k], b, " ")
-			secs = b[4] - a[4]
-			if (secs < step / 2 || b[7] == a[7]) continue
-			cores = (b[7] - a[7]) / hz / secs
-			printf "   CPU, step %d (%d s): %.0f mutations/s applied; cores busy: %.2f of %.0f (server %.2f, mysqld %.2f, fieldsim %.2f, the rest %.2f)\n", k, secs, (b[3] - a[3]) / secs,
-				(b[6] - a[6]) / hz / secs, cores, (b[1] - a[1]) / hz / secs, (b[2] - a[2]) / hz / secs, (b[5] - a[5]) / hz / secs,
-				((b[6] - a[6]) - (b[1] - a[1]) - (b[2] - a[2]) - (b[5] - a[5])) / hz / secs } }' "$1"
+			a = b = 0
+			for (i = 1; i <= n; i++) { split(t[i], x, " "); if (!a && x[4] >= from[k]) a = i; if (x[4] <= to[k]) b = i }
+			if (!a || b <= a) continue
+			split(t[a], x, " "); split(t[b], y, " ")
+			secs = y[4] - x[4]
+			if (secs <= 0 || y[8] == x[8]) continue
+			printf "   CPU, step %d (%.0f s of samples): %.0f mutations/s applied; cores busy: %.2f of %.0f (server %.2f, mysqld %.2f, fieldsim %.2f, the rest %.2f); the host took %.1f%%\n", k, secs, (y[3] - x[3]) / secs,
+				(y[6] - x[6]) / hz / secs, (y[8] - x[8]) / hz / secs, (y[1] - x[1]) / hz / secs, (y[2] - x[2]) / hz / secs, (y[5] - x[5]) / hz / secs,
+				((y[6] - x[6]) - (y[1] - x[1]) - (y[2] - x[2]) - (y[5] - x[5])) / hz / secs, 100 * (y[7] - x[7]) / (y[8] - x[8]) } }' <(ramp_steps "$2") "$1"
 }
 
 # applied prints the mutations the running servers have applied so far.
@@ -176,16 +183,19 @@ drain() {
 # before it left (tens of thousands of pages, a checkpoint age of
 # hundreds of MiB, which InnoDB's page cleaner otherwise writes at
 # innodb_io_capacity pages a second during the next runs). It sets the
-# page cleaner's targets to "everything, now" until no page is dirty,
-# then puts the settings back as they were.
+# page cleaner's targets to "everything, now" until no page is dirty (at
+# most 5 minutes), then puts the settings back as they were, also when
+# the script is stopped meanwhile.
 flush_innodb() {
 	local t0=$SECONDS was dirty age
-	was=$(mysql -uroot -h127.0.0.1 -N -e "SELECT CONCAT('SET GLOBAL innodb_io_capacity_max = ', @@innodb_io_capacity_max, ', innodb_io_capacity = ', @@innodb_io_capacity, ', innodb_max_dirty_pages_pct = ', @@innodb_max_dirty_pages_pct, ', innodb_max_dirty_pages_pct_lwm = ', @@innodb_max_dirty_pages_pct_lwm)")
+	was=$(mysql -uroot -h127.0.0.1 -N -e "SELECT CONCAT('SET GLOBAL innodb_io_capacity_max = ', @@innodb_io_capacity_max, ', innodb_io_capacity = ', @@innodb_io_capacity, ', innodb_max_dirty_pages_pct = ', @@innodb_max_dirty_pages_pct)")
 	dirty=$(innodb_status Innodb_buffer_pool_pages_dirty) age=$(innodb_status Innodb_checkpoint_age)
-	mysql -uroot -h127.0.0.1 -e "SET GLOBAL innodb_io_capacity_max = 20000, innodb_io_capacity = 20000, innodb_max_dirty_pages_pct_lwm = 0.001, innodb_max_dirty_pages_pct = 0"
+	trap 'mysql -uroot -h127.0.0.1 -e "$was"; stop' EXIT
+	mysql -uroot -h127.0.0.1 -e "SET GLOBAL innodb_io_capacity_max = 20000, innodb_io_capacity = 20000, innodb_max_dirty_pages_pct = 0"
 	while [ "$(innodb_status Innodb_buffer_pool_pages_dirty)" -gt 0 ] && [ $((SECONDS - t0)) -lt 300 ]; do sleep 1; done
 	mysql -uroot -h127.0.0.1 -e "$was"
-	echo "== mysql: $dirty dirty pages (checkpoint age $((age / 1048576)) MiB) flushed in $((SECONDS - t0)) s; $(innodb_status Innodb_buffer_pool_pages_dirty) dirty now"
+	trap stop EXIT
+	echo "== mysql: $dirty dirty pages (checkpoint age $((age / 1048576)) MiB) flushed for $((SECONDS - t0)) s; $(innodb_status Innodb_buffer_pool_pages_dirty) dirty now$([ $((SECONDS - t0)) -lt 300 ] || echo ", gave up waiting")"
 }
 
 # innodb_status prints one of MariaDB's global status counters.
@@ -244,16 +254,13 @@ lockwaits() {
 }
 
 # lockwaits_summary prints what lockwaits ($1, its output) saw in each
-# step of a ramp of $3-second steps whose first mutation was applied in
-# the first second of the ticks file $2 (lines "… applied unix-time")
-# with more applied than its first line: the share of samples with a
-# transaction waiting, the waiters and holders a sample, the locks waited
-# for, and the holders by what their sessions were doing, with how long
-# they had been doing it.
+# step of a ramp (ramp_steps of fieldsim's report $2): the share of
+# samples with a transaction waiting, the waiters and holders a sample,
+# the locks waited for, and the holders by what their sessions were
+# doing, with how long they had been doing it.
 lockwaits_summary() {
-	awk -v step="$3" 'FILENAME == ARGV[1] { if (FNR == 1) n0 = $3; if (t0 == "" && $3 > n0) t0 = $4; next }
-		t0 == "" { exit }
-		$1 == "sample" { k = $2 < t0 ? 0 : int(($2 - t0) / step) + 1; n[k]++; if (k > last) last = k; next }
+	awk 'FILENAME == ARGV[1] { from[$1] = $2; to[$1] = $3; if ($1 > last) last = $1; next }
+		$1 == "sample" { k = 0; for (j = 1; j <= last; j++) if ($2 >= from[j] && $2 < to[j]) k = j; n[k]++; next }
 		NF >= 7 { waits[k]++; locks[k, $1 " " $2]++
 			if (!((k, n[k]) in busy)) { busy[k, n[k]] = 1; nbusy[k]++ }
 			if (!((k, n[k], $3) in seen)) { seen[k, n[k], $3] = 1; holders[k]++; what = $4 ($5 == "-" ? "" : " " $5); by[k, what]++; ms[k, what] += $6 } }
@@ -261,5 +268,5 @@ lockwaits_summary() {
 			if (!n[k]) continue
 			printf "   lock waits, step %d: %d samples, %.0f%% with a transaction waiting, %.2f waiters and %.2f holders a sample\n", k, n[k], 100 * nbusy[k] / n[k], waits[k] / n[k], holders[k] / n[k]
 			for (x in locks) { split(x, a, SUBSEP); if (a[1] == k) printf "     waited for %s: %.0f%%\n", a[2], 100 * locks[x] / waits[k] }
-			for (x in by) { split(x, a, SUBSEP); if (a[1] == k) printf "     holder %s: %.0f%%, in it for %.2f ms on average\n", a[2], 100 * by[x] / holders[k], ms[x] / by[x] } } }' "$2" "$1"
+			for (x in by) { split(x, a, SUBSEP); if (a[1] == k) printf "     holder %s: %.0f%%, in it for %.2f ms on average\n", a[2], 100 * by[x] / holders[k], ms[x] / by[x] } } }' <(ramp_steps "$2") "$1"
 }

@@ -161,9 +161,11 @@ func (s *sim) sustained(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// cycleResult is what one period of cycling devices applied.
+// cycleResult is what one period of cycling devices applied, from its
+// first slot (start) to its last answer (start + took).
 type cycleResult struct {
 	applied, rejected, failed int64
+	start                     time.Time
 	took                      time.Duration
 }
 
@@ -208,7 +210,7 @@ func (s *sim) cycles(ctx context.Context, cycle, duration time.Duration, suffix 
 		}()
 	}
 	wg.Wait()
-	return cycleResult{applied: tally.applied.Load(), rejected: tally.rejected.Load(), failed: failed.Load(), took: time.Since(start)}
+	return cycleResult{applied: tally.applied.Load(), rejected: tally.rejected.Load(), failed: failed.Load(), start: start, took: time.Since(start)}
 }
 
 // ramp offers the sustained load in rising steps (-ramp, mutations/s,
@@ -240,6 +242,11 @@ func (s *sim) ramp(ctx context.Context) error {
 		s.rep.Figures[key+"_push_p99_ms"] = float64(p99.Microseconds()) / 1000
 		s.rep.Figures[key+"_failed_cycles"] = float64(res.failed)
 		s.rep.Figures[key+"_held"] = b2f(held)
+		// When the step ran, for what samples the machine beside it
+		// (bench.sh's CPU and lock-wait summaries): from its first slot to
+		// its last answer, which comes after the step's duration.
+		s.rep.Figures[key+"_started_unix"] = float64(res.start.UnixMilli()) / 1000
+		s.rep.Figures[key+"_ended_unix"] = float64(res.start.Add(res.took).UnixMilli()) / 1000
 		if !held {
 			break
 		}

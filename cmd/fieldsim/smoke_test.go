@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -169,6 +170,18 @@ func TestScenarios(t *testing.T) {
 			// let alone applied: the ramp stops there.
 			if r.Figures["ramp.step3_held"] != 0 || r.Figures["capacity_mutations_per_second"] != 4 {
 				t.Errorf("capacity %v, want 4 (the last step that held): %v", r.Figures["capacity_mutations_per_second"], r.Figures)
+			}
+			// Each step says when it ran, for bench.sh's summaries: about
+			// its -step long (its last slot may come before the end), one
+			// after the other.
+			for k := 1; k <= 3; k++ {
+				start, end := r.Figures[fmt.Sprintf("ramp.step%d_started_unix", k)], r.Figures[fmt.Sprintf("ramp.step%d_ended_unix", k)]
+				if start < float64(time.Now().Add(-time.Hour).Unix()) || end-start < 1.5 {
+					t.Errorf("step %d ran from %v to %v: %v", k, start, end, r.Figures)
+				}
+				if prev := r.Figures[fmt.Sprintf("ramp.step%d_ended_unix", k-1)]; k > 1 && start < prev {
+					t.Errorf("step %d started at %v, before step %d ended at %v", k, start, k-1, prev)
+				}
 			}
 		}},
 		{[]string{"-scenario", "upload", "-count", "2", "-via", "api"}, func(t *testing.T, r *Report) {

@@ -97,6 +97,17 @@ func TestEmbeddedDemo(t *testing.T) {
 	if err != nil || strings.Contains(out2.String(), "已载入演示数据") {
 		t.Fatalf("restart: %v, %q", err, out2)
 	}
+	// -lang en: the same summary in English.
+	m3, out3, err := start(t, testConfig(t, "-demo", "-lang", "en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m3.Close()
+	for _, words := range []string{"units,", "days into its campaign", "Demo logins (password " + demo.Password + ")", "Inspector", "Administrator"} {
+		if !strings.Contains(out3.String(), words) || strings.Contains(out3.String(), "演示") {
+			t.Errorf("-lang en: the demo summary does not say %q in English:\n%s", words, out3)
+		}
+	}
 }
 
 // TestProductionBackends runs the server on MySQL and MinIO.
