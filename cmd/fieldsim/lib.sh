@@ -130,9 +130,10 @@ ramp_steps() {
 # the rest (MinIO, the kernel's own threads, anything else running), and
 # the share of time the host took (steal), from a ticks file ($1: lines
 # "server mysqld applied unix-time fieldsim machine-busy machine-steal
-# machine-total", one a second, the time with its fraction). A step's figures run from its first
-# sample to its last: those taken between its first slot and its last
-# answer, so that no second of the step before or after counts.
+# machine-total", one a second, the time with its fraction). A step's
+# figures run from its first sample to its last: those taken between its
+# first slot and its last answer, so that no second of the step before
+# or after counts.
 cpu_steps() {
 	awk -v hz="$(getconf CLK_TCK)" 'FILENAME == ARGV[1] { from[$1] = $2; to[$1] = $3; if ($1 > last) last = $1; next }
 		NF >= 8 { t[++n] = $0 }
