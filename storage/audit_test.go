@@ -347,3 +347,63 @@ func TestAuditLateCommit(t *testing.T) {
 	}
 	wantIntact(t, svc, 2)
 }
+
+// TestChainAuditWithNothingToChainTakesNoLock: with every entry chained,
+// ChainAudit does not wait for the head's lock, which another process's
+// chainer holds until it commits; with an unchained entry it does, and
+// chains it.
+func TestChainAuditWithNothingToChainTakesNoLock(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			db := storagetest.MustOpen(t, dialect)
+			var ticks atomic.Int64
+			svc := auditService(db, &ticks)
+			locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			go func() {
+				done <- db.Tx(context.Background(), func(tx models.Tx) error {
+					// The UPDATE changes nothing (MySQL counts no row) but
+					// locks the row, which the Get shows is there.
+					_, err := tx.UpdateWhere(&auditHeadRow{}, []models.Cond{models.Eq("name", "chain")}, models.Set{"name": "chain"})
+					if err == nil {
+						err = tx.Get(&auditHeadRow{}, "chain")
+					}
+					close(locked)
+					if err != nil {
+						return err
+					}
+					<-release
+					return nil
+				})
+			}()
+			<-locked
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			n, err := svc.ChainAudit(ctx)
+			cancel()
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if err != nil || n != 0 {
+				t.Fatalf("ChainAudit with nothing to chain, while another chainer holds the head: %d, %v; want 0 at once", n, err)
+			}
+			mustTx(t, db, func(tx models.Tx) error {
+				return tx.Create(&models.AuditEntry{ID: newID(), At: auditBase, Action: models.AuditItemUpdate,
+					Entity: models.EntityItems, RecordID: newID(), Detail: `{"fields":["title"]}`})
+			})
+			if n, err := svc.ChainAudit(context.Background()); err != nil || n != 1 {
+				t.Fatalf("ChainAudit with one unchained entry: %d, %v; want 1", n, err)
+			}
+			wantIntact(t, svc, 1)
+		})
+	}
+}
+
+// auditHeadRow is the audit chain's head row (table audit_head), for
+// taking its lock as another process's chainer does.
+type auditHeadRow struct {
+	Name string `gorm:"primaryKey"`
+	Seq  int64
+	Hash string
+}
+
+func (auditHeadRow) TableName() string { return "audit_head" }

@@ -287,5 +287,5 @@ func (s *Service) Unchained(ctx context.Context) (int64, error) {
 }
 
 func countUnchained(tx models.Tx) (int64, error) {
-	return tx.Count(&models.AuditEntry{}, []models.Cond{{Column: "seq", Op: models.OpNull}})
+	return tx.Count(&models.AuditEntry{}, unchained)
 }
