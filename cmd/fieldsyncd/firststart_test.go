@@ -33,8 +33,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestFirstStart: a server on an empty database says once in its log that
-// no administrator exists, with the command that creates one; that
+// TestFirstStart: a server on an empty database says once in its log, in
+// Chinese, that no administrator exists, with the command that creates one; that
 // command, run as the log says with the password on stdin, creates the
 // administrator (and the city's root unit), who signs in; a restart says
 // nothing more.
@@ -53,7 +53,7 @@ func TestFirstStart(t *testing.T) {
 	}
 	m, log := startLogged()
 	time.Sleep(1500 * time.Millisecond) // the periodic jobs have run by now
-	if n := strings.Count(log.String(), "no administrator exists"); n != 1 {
+	if n := strings.Count(log.String(), "还没有管理员"); n != 1 {
 		t.Fatalf("the log says %d times that no administrator exists:\n%s", n, log)
 	}
 	if !strings.Contains(log.String(), "fieldctl admin create -username admin -unit CITY") {
@@ -88,7 +88,23 @@ func TestFirstStart(t *testing.T) {
 
 	m, log = startLogged()
 	defer m.Close()
-	if strings.Contains(log.String(), "no administrator exists") {
+	if strings.Contains(log.String(), "还没有管理员") {
 		t.Fatalf("a server with an administrator says there is none:\n%s", log)
+	}
+}
+
+// TestFirstStartInEnglish: with -lang en the same warning is in English.
+func TestFirstStartInEnglish(t *testing.T) {
+	cfg := testConfig(t, "-data-dir", t.TempDir(), "-secret", strings.Repeat("first-start-", 3), "-lang", "en")
+	var log syncBuffer
+	m := &Main{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.NewTextHandler(&log, nil))}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if !strings.Contains(log.String(), "no administrator exists: create one on this host") || strings.Contains(log.String(), "还没有管理员") {
+		t.Fatalf("the warning with -lang en:\n%s", log.String())
 	}
 }

@@ -134,12 +134,14 @@ func (m *Main) Run(ctx context.Context) error {
 		local = &blob.LocalPresigner{Store: b, BaseURL: base, Key: keys.Derive(current, "blob-url"), Now: time.Now}
 		svc.Presign, signed = local, local
 	}
+	// What the operator reads at start-up is in the configured language.
+	say := i18n.MustNew().In(m.Config.Language())
 	if m.Config.Demo {
-		if err := m.loadDemo(ctx, svc); err != nil {
+		if err := m.loadDemo(ctx, svc, say); err != nil {
 			return err
 		}
 	}
-	if err := m.sayIfNoAdmin(ctx, svc); err != nil {
+	if err := m.sayIfNoAdmin(ctx, svc, say); err != nil {
 		return err
 	}
 	var previousCursorKey []byte
@@ -311,23 +313,21 @@ func (m *Main) servePprof() error {
 // the log names it when there is none.
 const AdminCommand = "fieldctl admin create -username admin -unit CITY -unit-name 某某市人民政府"
 
-// sayIfNoAdmin logs, once at start-up, that no administrator exists and
-// the command that creates one on the server host (with the server's
+// sayIfNoAdmin logs, once at start-up and in the configured language,
+// that no administrator exists and the command that creates one on the server host (with the server's
 // configuration: the same flags or FIELDSYNC_* variables).
-func (m *Main) sayIfNoAdmin(ctx context.Context, svc *models.Service) error {
+func (m *Main) sayIfNoAdmin(ctx context.Context, svc *models.Service, say *i18n.Localizer) error {
 	ok, err := items.New(svc).AdminExists(ctx)
 	if err != nil || ok {
 		return err
 	}
-	m.Log.Warn("no administrator exists: create one on this host, with this server's configuration, by running the command below; "+
-		"it prompts for the password, or reads it from stdin (use the city's own unit code and name)",
-		"command", AdminCommand)
+	m.Log.Warn(say.T("cli.server.no_admin", nil), "command", AdminCommand)
 	return nil
 }
 
 // loadDemo fills an empty database with the demo data set and prints the
 // demo logins. On a database that already has users it loads nothing.
-func (m *Main) loadDemo(ctx context.Context, svc *models.Service) error {
+func (m *Main) loadDemo(ctx context.Context, svc *models.Service, say *i18n.Localizer) error {
 	var n int64
 	if err := m.DB.Tx(ctx, func(tx models.Tx) error {
 		var err error
@@ -344,7 +344,6 @@ func (m *Main) loadDemo(ctx context.Context, svc *models.Service) error {
 	if err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}
-	say := i18n.MustNew().In(m.Config.Language())
 	fmt.Fprintln(m.Stdout, say.T("cli.seed.done", map[string]any{"Units": sum.Units, "Users": sum.Users, "Items": sum.Items,
 		"Sites": sum.Sites, "Templates": sum.Templates, "Tasks": sum.Tasks, "Photos": sum.Photos}))
 	fmt.Fprintln(m.Stdout, say.T("cli.demo.campaign", map[string]any{"Days": demo.CampaignDays}))
