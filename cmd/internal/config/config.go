@@ -73,8 +73,9 @@ type Config struct {
 	TimeZone            string
 	EscalateAfter       time.Duration
 	// Lang is the language of fieldctl's messages and of what fieldsyncd
-	// prints for a person (its -demo summary): zh-CN or en. The API and
-	// the console choose per request.
+	// prints for a person (its -demo summary, the warning that no
+	// administrator exists): zh-CN or en. The API and the console choose
+	// per request.
 	Lang string
 	// MapTiles is the console map's tile URL template ({z}, {x}, {y});
 	// empty draws the sites alone, offline. MapTilesDatum is wgs84 or
@@ -158,7 +159,7 @@ var options = []option{
 	{"trusted-proxies", "FIELDSYNC_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For names the client (login throttling per address)", false, str(func(c *Config) *string { return &c.TrustedProxies }), false},
 	{"public-coord-decimals", "FIELDSYNC_PUBLIC_COORD_DECIMALS", "2", "decimals to which the unauthenticated public disclosure rounds site coordinates, 0 to 6 (2 ≈ 1 km)", false, integer(func(c *Config) *int { return &c.PublicCoordDecimals }), false},
 	{"time-zone", "FIELDSYNC_TIME_ZONE", "Asia/Shanghai", "IANA time zone of the ledger's and reports' dates: a deadline imported as a date alone ends at midnight there, and dispatch periods start there", false, str(func(c *Config) *string { return &c.TimeZone }), false},
-	{"lang", "FIELDSYNC_LANG", "zh-CN", "language of fieldctl's messages and of fieldsyncd's -demo summary: zh-CN (Chinese) or en (English); the API and console choose the language per request", false, str(func(c *Config) *string { return &c.Lang }), false},
+	{"lang", "FIELDSYNC_LANG", "zh-CN", "language of fieldctl's messages, of fieldsyncd's -demo summary and of its start-up warning that no administrator exists: zh-CN (Chinese) or en (English); the API and console choose the language per request", false, str(func(c *Config) *string { return &c.Lang }), false},
 	{"escalate-after", "FIELDSYNC_ESCALATE_AFTER", "720h", "an item overdue at least this long, and not escalated within this long, goes up one supervision level (daily → special → key), checked hourly; 0 disables", false, duration(func(c *Config) *time.Duration { return &c.EscalateAfter }), false},
 	{"map-tiles", "FIELDSYNC_MAP_TILES", "", "tile URL template of the web console's maps, e.g. https://t0.tianditu.gov.cn/vec_w/wmts?...&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY; empty draws the sites alone, which works offline", false, str(func(c *Config) *string { return &c.MapTiles }), false},
 	{"map-tiles-datum", "FIELDSYNC_MAP_TILES_DATUM", "wgs84", "datum of the map tiles: wgs84 (Tianditu, OpenStreetMap) or gcj02 (AMap, Tencent), to which the console shifts its WGS-84 overlays", false, str(func(c *Config) *string { return &c.MapTilesDatum }), false},
