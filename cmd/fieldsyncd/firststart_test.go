@@ -34,10 +34,10 @@ func (s *syncBuffer) String() string {
 }
 
 // TestFirstStart: a server on an empty database says once in its log, in
-// Chinese, that no administrator exists, with the command that creates one; that
-// command, run as the log says with the password on stdin, creates the
-// administrator (and the city's root unit), who signs in; a restart says
-// nothing more.
+// Chinese, that no administrator exists, with the command that creates
+// one; that command, run as the log says with the password on stdin,
+// creates the administrator (and the city's root unit), who signs in; a
+// restart says nothing more.
 func TestFirstStart(t *testing.T) {
 	args := []string{"-data-dir", t.TempDir(), "-secret", strings.Repeat("first-start-", 3)}
 	cfg := testConfig(t, args...)

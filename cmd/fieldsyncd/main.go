@@ -314,8 +314,9 @@ func (m *Main) servePprof() error {
 const AdminCommand = "fieldctl admin create -username admin -unit CITY -unit-name 某某市人民政府"
 
 // sayIfNoAdmin logs, once at start-up and in the configured language,
-// that no administrator exists and the command that creates one on the server host (with the server's
-// configuration: the same flags or FIELDSYNC_* variables).
+// that no administrator exists and the command that creates one on the
+// server host (with the server's configuration: the same flags or
+// FIELDSYNC_* variables).
 func (m *Main) sayIfNoAdmin(ctx context.Context, svc *models.Service, say *i18n.Localizer) error {
 	ok, err := items.New(svc).AdminExists(ctx)
 	if err != nil || ok {
