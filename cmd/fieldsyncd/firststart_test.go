@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fieldsync/fieldsync/cmd/internal/config"
 )
 
 // syncBuffer is a log the server writes while the test reads it.
@@ -41,17 +43,7 @@ func (s *syncBuffer) String() string {
 func TestFirstStart(t *testing.T) {
 	args := []string{"-data-dir", t.TempDir(), "-secret", strings.Repeat("first-start-", 3)}
 	cfg := testConfig(t, args...)
-	startLogged := func() (*Main, *syncBuffer) {
-		var log syncBuffer
-		m := &Main{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.NewTextHandler(&log, nil))}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := m.Run(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return m, &log
-	}
-	m, log := startLogged()
+	m, log := startLogged(t, cfg)
 	time.Sleep(1500 * time.Millisecond) // the periodic jobs have run by now
 	if n := strings.Count(log.String(), "还没有管理员"); n != 1 {
 		t.Fatalf("the log says %d times that no administrator exists:\n%s", n, log)
@@ -86,7 +78,7 @@ func TestFirstStart(t *testing.T) {
 	}
 	m.Close()
 
-	m, log = startLogged()
+	m, log = startLogged(t, cfg)
 	defer m.Close()
 	if strings.Contains(log.String(), "还没有管理员") {
 		t.Fatalf("a server with an administrator says there is none:\n%s", log)
@@ -95,7 +87,16 @@ func TestFirstStart(t *testing.T) {
 
 // TestFirstStartInEnglish: with -lang en the same warning is in English.
 func TestFirstStartInEnglish(t *testing.T) {
-	cfg := testConfig(t, "-data-dir", t.TempDir(), "-secret", strings.Repeat("first-start-", 3), "-lang", "en")
+	m, log := startLogged(t, testConfig(t, "-data-dir", t.TempDir(), "-secret", strings.Repeat("first-start-", 3), "-lang", "en"))
+	defer m.Close()
+	if !strings.Contains(log.String(), "no administrator exists: create one on this host") || strings.Contains(log.String(), "还没有管理员") {
+		t.Fatalf("the warning with -lang en:\n%s", log.String())
+	}
+}
+
+// startLogged runs a server of cfg whose log goes to the returned buffer.
+func startLogged(t *testing.T, cfg config.Config) (*Main, *syncBuffer) {
+	t.Helper()
 	var log syncBuffer
 	m := &Main{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.NewTextHandler(&log, nil))}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -103,8 +104,5 @@ func TestFirstStartInEnglish(t *testing.T) {
 	if err := m.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
-	if !strings.Contains(log.String(), "no administrator exists: create one on this host") || strings.Contains(log.String(), "还没有管理员") {
-		t.Fatalf("the warning with -lang en:\n%s", log.String())
-	}
+	return m, &log
 }
